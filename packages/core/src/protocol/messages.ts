@@ -1,0 +1,111 @@
+/**
+ * The wire protocol between a coordinator and its workers (remote peers and local workers alike).
+ * Every message carries the protocol version in `v`; typed arrays travel as binary (msgpackr).
+ *
+ * Vocabulary (DESIGN.md): an iteration is one mini-batch and one optimizer update; `version` is the
+ * weights version a computation used. A result for another version or iteration is discarded.
+ */
+import type { DatasetSpec, ModelSpec, TensorShape } from '../specs.js';
+
+export const PROTOCOL_VERSION = 1;
+
+/** What a worker needs to start: model, data and the parameter layout it must agree with. */
+export interface TaskSpec {
+  model: ModelSpec;
+  dataset: DatasetSpec;
+  layout: TensorShape[];
+  paramCount: number;
+}
+
+/** peer -> coordinator: first message; `token` is the room token. */
+export interface HelloMessage {
+  v: number;
+  type: 'hello';
+  token: string;
+  name: string;
+  backends: string[];
+}
+
+/** coordinator -> peer: accepted; the peer then sets up the task. */
+export interface WelcomeMessage {
+  v: number;
+  type: 'welcome';
+  peerId: string;
+  task: TaskSpec;
+}
+
+/** coordinator -> peer: the task changed (a new run in the same room). */
+export interface TaskMessage {
+  v: number;
+  type: 'task';
+  task: TaskSpec;
+}
+
+/** coordinator -> peer: the weights of `version`. */
+export interface WeightsMessage {
+  v: number;
+  type: 'weights';
+  version: number;
+  weights: Float32Array;
+}
+
+/** coordinator -> peer: compute sums over these example indices against weights `version`. */
+export interface AssignMessage {
+  v: number;
+  type: 'assign';
+  iteration: number;
+  version: number;
+  shardId: number;
+  indices: Uint32Array;
+}
+
+/** peer -> coordinator: the sums over one shard (never means, DESIGN.md contract 2). */
+export interface ResultMessage {
+  v: number;
+  type: 'result';
+  iteration: number;
+  version: number;
+  shardId: number;
+  gradSum: Float32Array;
+  lossSum: number;
+  correct: number;
+  count: number;
+  computeMs: number;
+  backend: string;
+}
+
+/** both ways: liveness; `t` is the sender's clock in ms, echoed by the reply in `echo`. */
+export interface HeartbeatMessage {
+  v: number;
+  type: 'heartbeat';
+  t: number;
+  echo?: number;
+}
+
+/** both ways: the sender is going away on purpose. */
+export interface LeaveMessage {
+  v: number;
+  type: 'leave';
+  reason: string;
+}
+
+/** both ways: something the receiver sent was refused. */
+export interface ErrorMessage {
+  v: number;
+  type: 'error';
+  code: string;
+  message: string;
+}
+
+export type Message =
+  | HelloMessage
+  | WelcomeMessage
+  | TaskMessage
+  | WeightsMessage
+  | AssignMessage
+  | ResultMessage
+  | HeartbeatMessage
+  | LeaveMessage
+  | ErrorMessage;
+
+export type MessageType = Message['type'];

@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+// Runs every vitest suite, then ends with the one line CI reads: `N passed, N failed`.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = join(import.meta.dirname, '..');
+const out = join(root, 'test-artifacts');
+mkdirSync(out, { recursive: true });
+const report = join(out, 'vitest.json');
+const vitest = join(root, 'node_modules/vitest/vitest.mjs');
+const r = spawnSync(
+  process.execPath,
+  [vitest, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)],
+  { stdio: 'inherit', cwd: root },
+);
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+if (existsSync(report)) {
+  const j = JSON.parse(readFileSync(report, 'utf8'));
+  passed = j.numPassedTests ?? 0;
+  failed = (j.numFailedTests ?? 0) + (j.testResults ?? []).filter((s) => s.status === 'failed' && s.assertionResults.length === 0).length;
+  skipped = (j.numPendingTests ?? 0) + (j.numTodoTests ?? 0);
+} else {
+  failed = 1;
+}
+if (r.status !== 0 && failed === 0) failed = 1; // a crashed run is a failure even if no test said so
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(failed > 0 || r.status !== 0 ? 1 : 0);
