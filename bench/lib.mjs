@@ -1,0 +1,52 @@
+// Shared by the bench/ scripts: timing, a printed table, and one JSON file per benchmark in bench/out/
+// that bench/run.mjs merges into bench/results.json.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const here = import.meta.dirname;
+
+/** Median wall time in ms of `fn` over `reps` runs after `warmup` runs. */
+export async function timeMs(fn, { reps = 7, warmup = 2 } = {}) {
+  for (let i = 0; i < warmup; i++) await fn();
+  const t = [];
+  for (let i = 0; i < reps; i++) {
+    const s = performance.now();
+    await fn();
+    t.push(performance.now() - s);
+  }
+  t.sort((a, b) => a - b);
+  return t[Math.floor(t.length / 2)];
+}
+
+/**
+ * entries: [{ name, value, unit, baseline?, ratio?, target?, pass?, note? }]
+ * `target` is a string such as '<= 5' or '>= 0.9'; pass is computed from ratio when absent.
+ */
+export function report(bench, entries, meta = {}) {
+  for (const e of entries) {
+    if (e.pass === undefined && e.target && typeof e.ratio === 'number') {
+      const [op, v] = e.target.split(/\s+/);
+      e.pass = op === '<=' ? e.ratio <= Number(v) : e.ratio >= Number(v);
+    }
+  }
+  console.log(`\n## ${bench}`);
+  console.table(
+    entries.map((e) => ({
+      name: e.name,
+      value: e.value === undefined ? '' : `${round(e.value)} ${e.unit ?? ''}`,
+      baseline: e.baseline === undefined ? '' : `${round(e.baseline)} ${e.unit ?? ''}`,
+      ratio: e.ratio === undefined ? '' : round(e.ratio),
+      target: e.target ?? '',
+      pass: e.pass === undefined ? '' : e.pass ? 'yes' : 'NO',
+    })),
+  );
+  mkdirSync(join(here, 'out'), { recursive: true });
+  writeFileSync(
+    join(here, 'out', `${bench}.json`),
+    JSON.stringify({ bench, at: new Date().toISOString(), node: process.version, ...meta, entries }, null, 2),
+  );
+}
+
+export function round(x) {
+  return Math.abs(x) >= 100 ? Math.round(x) : Math.round(x * 1000) / 1000;
+}
