@@ -1,1 +1,11 @@
-export {};
+export * from './errors.js';
+export * from './specs.js';
+export * from './layout.js';
+export * from './prng.js';
+export * from './planner.js';
+export * from './batch-size.js';
+export * from './ewa.js';
+export * from './schedules.js';
+export * from './optimizers/index.js';
+export * from './aggregate.js';
+export * from './protocol/index.js';
