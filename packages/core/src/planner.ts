@@ -1,1 +1,119 @@
-export {};
+/**
+ * Epoch planning (SEED.md): each epoch is shuffled by (seed, epoch), partitioned into mini-batches
+ * whose last one holds the remainder, and each mini-batch is split into shards sized to the workers'
+ * measured speeds. Everything here is a pure function of its inputs, so a resumed coordinator and
+ * the serial oracle plan exactly the same batches.
+ */
+import { GradroomError } from './errors.js';
+import { rngFor, STREAM } from './prng.js';
+
+/** Fisher-Yates permutation of 0..n-1 determined by (seed, epoch). */
+export function shuffleEpoch(seed: number, epoch: number, n: number): Uint32Array {
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  const rng = rngFor(seed, STREAM.shuffle, epoch);
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    const t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
+  return order;
+}
+
+export function iterationsPerEpoch(examples: number, batchSize: number): number {
+  return Math.ceil(examples / batchSize);
+}
+
+export interface EpochPlan {
+  epoch: number;
+  /** The shuffled example indices of the whole epoch. */
+  order: Uint32Array;
+  batchSize: number;
+  /** Number of mini-batches (iterations) in this epoch; the last may be smaller. */
+  batches: number;
+  /** The indices of mini-batch `b` (0-based within the epoch), a view into `order`. */
+  batch(b: number): Uint32Array;
+}
+
+export function planEpoch(opts: { seed: number; epoch: number; examples: number; batchSize: number }): EpochPlan {
+  const { seed, epoch, examples, batchSize } = opts;
+  if (!Number.isInteger(examples) || examples <= 0) {
+    throw new GradroomError('BAD_CONFIG', `planEpoch: examples must be a positive integer, got ${examples}`);
+  }
+  if (!Number.isInteger(batchSize) || batchSize <= 0) {
+    throw new GradroomError('BAD_CONFIG', `planEpoch: batchSize must be a positive integer, got ${batchSize}`);
+  }
+  const order = shuffleEpoch(seed, epoch, examples);
+  const batches = iterationsPerEpoch(examples, batchSize);
+  return {
+    epoch,
+    order,
+    batchSize,
+    batches,
+    batch(b: number) {
+      if (!Number.isInteger(b) || b < 0 || b >= batches) {
+        throw new GradroomError('BAD_CONFIG', `epoch ${epoch} has mini-batches 0..${batches - 1}, asked for ${b}`);
+      }
+      return order.subarray(b * batchSize, Math.min(examples, (b + 1) * batchSize));
+    },
+  };
+}
+
+/** Where a run stands, in the lecture's words: iteration counts mini-batches over the whole run. */
+export interface Position {
+  epoch: number;
+  /** Mini-batch index within the epoch. */
+  batch: number;
+  /** Global iteration count since the start of training (= optimizer updates taken). */
+  iteration: number;
+}
+
+export function nextPosition(pos: Position, batchesPerEpoch: number): Position {
+  const last = pos.batch + 1 >= batchesPerEpoch;
+  return { epoch: last ? pos.epoch + 1 : pos.epoch, batch: last ? 0 : pos.batch + 1, iteration: pos.iteration + 1 };
+}
+
+/**
+ * Splits `total` examples into shards proportional to `speeds` (examples per second, or any weights),
+ * by the largest-remainder method so the sizes add up exactly. A worker with speed 0 gets nothing;
+ * `minShard` keeps tiny shards from being planned (their share goes to the others).
+ */
+export function splitShards(total: number, speeds: readonly number[], opts: { minShard?: number } = {}): number[] {
+  if (!Number.isInteger(total) || total < 0) throw new GradroomError('BAD_CONFIG', `splitShards: bad total ${total}`);
+  if (speeds.length === 0) throw new GradroomError('BAD_CONFIG', 'splitShards: no workers to split among');
+  if (!speeds.every((s) => Number.isFinite(s) && s >= 0)) {
+    throw new GradroomError('BAD_CONFIG', `splitShards: speeds must be finite and >= 0, got [${speeds}]`);
+  }
+  let weights = [...speeds];
+  if (weights.every((s) => s === 0)) weights = weights.map(() => 1);
+  const minShard = opts.minShard ?? 1;
+  for (;;) {
+    const sizes = largestRemainder(total, weights);
+    // drop the slowest worker that would get a shard below minShard, then split again
+    let drop = -1;
+    for (let i = 0; i < sizes.length; i++) {
+      if (sizes[i] > 0 && sizes[i] < minShard && weights.filter((w) => w > 0).length > 1) {
+        if (drop < 0 || weights[i] < weights[drop]) drop = i;
+      }
+    }
+    if (drop < 0) return sizes;
+    weights[drop] = 0;
+  }
+}
+
+function largestRemainder(total: number, weights: number[]): number[] {
+  const sum = weights.reduce((a, b) => a + b, 0);
+  const exact = weights.map((w) => (w / sum) * total);
+  const sizes = exact.map(Math.floor);
+  let left = total - sizes.reduce((a, b) => a + b, 0);
+  const byRemainder = exact.map((x, i) => [x - Math.floor(x), i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  for (const [, i] of byRemainder) {
+    if (left === 0) break;
+    if (weights[i] > 0) {
+      sizes[i]++;
+      left--;
+    }
+  }
+  return sizes;
+}
