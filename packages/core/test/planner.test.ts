@@ -77,7 +77,7 @@ describe('splitShards', () => {
     const s = splitShards(97, [3.3, 1.1, 7.9]);
     expect(s.reduce((a, b) => a + b, 0)).toBe(97);
     const w = [3.3, 1.1, 7.9];
-    s.forEach((x, i) => expect(Math.abs(x - (97 * w[i]) / 12.3)).toBeLessThan(1));
+    for (const [i, x] of s.entries()) expect(Math.abs(x - (97 * w[i]) / 12.3)).toBeLessThan(1);
   });
   it('gives zero-speed workers nothing, and drops shards below minShard', () => {
     expect(splitShards(10, [0, 5])).toEqual([0, 10]);
