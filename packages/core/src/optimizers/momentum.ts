@@ -1,0 +1,42 @@
+/**
+ * Gradient descent with momentum, in the lecture's EWA form (v = b*v + (1-b)*g) or the classic form of
+ * PyTorch and tfjs (v = b*v + g). Both are one loop: v = b*v + c*g with c = 1-b or 1.
+ */
+import {
+  BETA,
+  boolField,
+  configError,
+  type MomentumConfig,
+  makeOptimizer,
+  numberField,
+  type Optimizer,
+} from './types.js';
+
+export function createMomentum(config: MomentumConfig): Optimizer {
+  const b = numberField(config, 'momentum', 0.9, BETA);
+  const nesterov = boolField(config, 'nesterov', false);
+  const form = config.form ?? 'ewa';
+  if (form !== 'ewa' && form !== 'classic') throw configError('momentum', 'form', "must be 'ewa' or 'classic'");
+  const c = form === 'ewa' ? 1 - b : 1;
+  return makeOptimizer(config, {
+    slotNames: ['v'],
+    update(p, grads, [v], { lr, scale }) {
+      const cg = c * scale; // fold the clip scale into the gradient coefficient
+      if (nesterov) {
+        // tfjs/PyTorch: W -= lr*(g + b*v_new) (classic); the EWA analogue is W -= lr*(b*v_new + (1-b)*g).
+        for (let i = 0; i < p.length; i++) {
+          const g = cg * grads[i];
+          const vi = b * v[i] + g;
+          v[i] = vi;
+          p[i] -= lr * (b * vi + g);
+        }
+      } else {
+        for (let i = 0; i < p.length; i++) {
+          const vi = b * v[i] + cg * grads[i];
+          v[i] = vi;
+          p[i] -= lr * vi;
+        }
+      }
+    },
+  });
+}
