@@ -1,0 +1,76 @@
+/** Progress events, in the lecture's words (DESIGN.md contract 4). */
+
+export interface WorkerStatus {
+  id: string;
+  kind: string;
+  backend: string;
+  /** Measured examples per second (EWA), 0 until measured. */
+  speed: number;
+  /** Fraction of the last mini-batch this worker computed. */
+  share: number;
+  /** Examples computed over the whole run. */
+  examples: number;
+  status: 'joining' | 'ready' | 'busy' | 'gone';
+}
+
+export interface IterationEvent {
+  epoch: number;
+  /** Mini-batch index within the epoch. */
+  batch: number;
+  batchesPerEpoch: number;
+  /** Global iteration count after this update (= optimizer steps taken). */
+  iteration: number;
+  /** Examples in this mini-batch (the last of an epoch holds the remainder). */
+  examples: number;
+  /** Mean training loss of this mini-batch. */
+  loss: number;
+  /** EWA of the loss (beta 0.9) with bias correction, and without it. */
+  lossSmoothed: number;
+  lossSmoothedRaw: number;
+  /** Accuracy on this mini-batch. */
+  accuracy: number;
+  lr: number;
+  examplesPerSec: number;
+  /** Times of this iteration, in ms: computing on workers (slowest), communicating/waiting, the central step. */
+  timing: { totalMs: number; computeMs: number; stepMs: number };
+  /** Shards planned again after a worker failed or missed its deadline. */
+  replanned: number;
+  workers: WorkerStatus[];
+}
+
+export interface EpochEvent {
+  epoch: number;
+  iteration: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  testLoss: number;
+  testAccuracy: number;
+  seconds: number;
+}
+
+export interface WorkerEvent {
+  type: 'joined' | 'left' | 'rejected';
+  id: string;
+  kind: string;
+  backend?: string;
+  reason?: string;
+}
+
+export interface DoneEvent {
+  epochs: number;
+  iterations: number;
+  testAccuracy: number;
+  testLoss: number;
+  seconds: number;
+  stopped: boolean;
+}
+
+export interface TrainerEvents {
+  iteration: IterationEvent;
+  epoch: EpochEvent;
+  worker: WorkerEvent;
+  checkpoint: { iteration: number; epoch: number; bytes: number };
+  state: { state: 'running' | 'paused' | 'waiting' | 'stopped' | 'done'; reason?: string };
+  log: { level: 'info' | 'warn'; message: string };
+  done: DoneEvent;
+}

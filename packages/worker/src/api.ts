@@ -1,0 +1,61 @@
+/**
+ * What a worker offers its coordinator, the same in a Node worker thread, a Web Worker and a
+ * volunteer tab: set up a task, take weights of a version, compute a shard's sums against them.
+ */
+import type { TaskSpec } from '@gradroom/core';
+import type { BackendName, BackendReport } from './backends.js';
+
+export interface WorkerInit {
+  task: TaskSpec;
+  /** Backends to try in order; default: the fastest available. */
+  backends?: BackendName[];
+  /** Browsers: where the wasm backend's files are served. */
+  wasmPaths?: string;
+}
+
+export interface WorkerInfo extends BackendReport {
+  /** The layout of the model this worker built; must equal the task's. */
+  layout: TaskSpec['layout'];
+  paramCount: number;
+  /** Examples in the task's training and test data as this worker loaded it. */
+  trainSize: number;
+  testSize: number;
+}
+
+export interface ShardRequest {
+  iteration: number;
+  version: number;
+  shardId: number;
+  /** Indices into the training split, or into the test split when `split` is 'test'. */
+  indices: Uint32Array;
+  split?: 'train' | 'test';
+  /** Examples sent inline (instead of indices into data the worker holds). */
+  inline?: { x: Float32Array; y: Int32Array };
+}
+
+export interface ShardResultData {
+  iteration: number;
+  version: number;
+  shardId: number;
+  gradSum: Float32Array;
+  lossSum: number;
+  correct: number;
+  count: number;
+  computeMs: number;
+  backend: string;
+}
+
+export interface EvalResultData {
+  lossSum: number;
+  correct: number;
+  count: number;
+}
+
+export interface WorkerApi {
+  init(init: WorkerInit): Promise<WorkerInfo>;
+  setWeights(version: number, weights: Float32Array): Promise<void>;
+  compute(req: ShardRequest): Promise<ShardResultData>;
+  evaluate(req: { version: number; indices: Uint32Array; split: 'train' | 'test' }): Promise<EvalResultData>;
+  memory(): Promise<{ numTensors: number; numBytes: number }>;
+  dispose(): Promise<void>;
+}

@@ -1,0 +1,104 @@
+/**
+ * The gradient of one shard: loss sum, gradient sum, correct predictions and example count, from
+ * flat weights. Sums, never means (DESIGN.md contract 2), so the coordinator divides by the
+ * mini-batch size it planned. Every tensor made here is disposed.
+ */
+import { GradroomError, ParamLayout, type TensorShape } from '@gradroom/core';
+import * as tf from '@tensorflow/tfjs';
+import type { Examples } from './data/dataset.js';
+import { modelLayout } from './models.js';
+
+export interface ShardSums {
+  gradSum: Float32Array;
+  lossSum: number;
+  correct: number;
+  count: number;
+}
+
+export interface EvalSums {
+  lossSum: number;
+  correct: number;
+  count: number;
+}
+
+export class ShardComputer {
+  readonly layout: ParamLayout;
+  private readonly vars: tf.Variable[];
+
+  constructor(
+    readonly model: tf.LayersModel,
+    private readonly inputShape: readonly number[],
+    private readonly classes: number,
+  ) {
+    this.layout = new ParamLayout(modelLayout(model));
+    this.vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  }
+
+  shapes(): TensorShape[] {
+    return this.layout.shapes();
+  }
+
+  setWeights(flat: Float32Array): void {
+    this.layout.check(flat);
+    tf.tidy(() => {
+      this.layout.entries.forEach((e, i) => {
+        this.vars[i].assign(tf.tensor(flat.subarray(e.offset, e.offset + e.size), e.shape));
+      });
+    });
+  }
+
+  getWeights(): Float32Array {
+    const flat = new Float32Array(this.layout.size);
+    this.layout.entries.forEach((e, i) => flat.set(this.vars[i].dataSync(), e.offset));
+    return flat;
+  }
+
+  private inputs(ex: Examples): { x: tf.Tensor; y: tf.Tensor1D } {
+    const n = ex.y.length;
+    const per = this.inputShape.reduce((a, b) => a * b, 1);
+    if (n === 0 || ex.x.length !== n * per) {
+      throw new GradroomError('BAD_LENGTH', `shard has ${ex.x.length} input values for ${n} labels, expected ${per} per example`);
+    }
+    for (const c of ex.y) {
+      if (!(c >= 0 && c < this.classes)) throw new GradroomError('BAD_MESSAGE', `label ${c} outside 0..${this.classes - 1}`);
+    }
+    return { x: tf.tensor(ex.x, [n, ...this.inputShape]), y: tf.tensor1d(ex.y, 'int32') };
+  }
+
+  private lossAndCorrect(x: tf.Tensor, y: tf.Tensor1D, training: boolean): { loss: tf.Scalar; correct: tf.Scalar } {
+    const logits = this.model.apply(x, { training }) as tf.Tensor2D;
+    const logp = tf.logSoftmax(logits);
+    const loss = tf.neg(tf.sum(tf.mul(tf.oneHot(y, this.classes), logp))) as tf.Scalar;
+    const correct = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'int32')) as tf.Scalar;
+    return { loss, correct };
+  }
+
+  async compute(ex: Examples): Promise<ShardSums> {
+    const { x, y } = this.inputs(ex);
+    let correctT: tf.Scalar | undefined;
+    const { value, grads } = tf.variableGrads(() => {
+      const { loss, correct } = this.lossAndCorrect(x, y, true);
+      correctT = tf.keep(correct);
+      return loss;
+    }, this.vars);
+    // one concatenated read-back instead of one per tensor (it matters on a GPU)
+    const flat = tf.tidy(() => tf.concat(this.vars.map((v) => tf.reshape(grads[v.name], [-1]))));
+    try {
+      const [g, l, c] = await Promise.all([flat.data(), value.data(), (correctT as tf.Scalar).data()]);
+      return { gradSum: g as Float32Array, lossSum: l[0], correct: c[0], count: ex.y.length };
+    } finally {
+      tf.dispose([x, y, value, flat, correctT as tf.Scalar, ...Object.values(grads)]);
+    }
+  }
+
+  async evaluate(ex: Examples): Promise<EvalSums> {
+    const { x, y } = this.inputs(ex);
+    const { loss, correct } = tf.tidy(() => this.lossAndCorrect(x, y, false));
+    try {
+      const [l, c] = await Promise.all([loss.data(), correct.data()]);
+      return { lossSum: l[0], correct: c[0], count: ex.y.length };
+    } finally {
+      tf.dispose([x, y, loss, correct]);
+    }
+  }
+}
