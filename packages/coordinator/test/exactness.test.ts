@@ -1,0 +1,139 @@
+/**
+ * The training contract, in Node worker threads: after 20 iterations the weights equal the plain
+ * serial loop's (relative difference <= 1e-5) for any number of workers, uneven shard splits, a
+ * worker killed mid-iteration, a corrupted result, and a stop/resume from a checkpoint.
+ */
+import { makeSynthetic } from '@gradroom/worker';
+import * as tf from '@tensorflow/tfjs';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryCheckpointStore } from '../src/checkpoint.js';
+import type { JobConfig } from '../src/job.js';
+import { Trainer } from '../src/trainer.js';
+import { spawnThreadWorker } from '../src/transports/thread.js';
+import type { WorkerHandle } from '../src/worker-handle.js';
+import { corruptAt, killedAt, slowed } from './helpers.js';
+import { relativeDifference, serialTrain } from './reference/serial.js';
+
+// 300 examples, batch 64: 5 iterations an epoch with a remainder batch of 44, so 20 iterations
+// cross 3 epoch boundaries and the inverse-time decay changes the rate at each.
+const data = { kind: 'synthetic', seed: 5, examples: 300, features: 20, classes: 4, split: 'train' } as const;
+const adam = { lr: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
+const job: JobConfig = {
+  model: { kind: 'mlp', inputShape: [20], hidden: [16], classes: 4 },
+  dataset: data,
+  optimizer: { kind: 'adam', ...adam },
+  schedule: { kind: 'inverse-time', lr0: 0.01, decayRate: 0.5 },
+  batchSize: 64,
+  epochs: 10,
+  seed: 11,
+  maxIterations: 20,
+  evaluate: false,
+};
+
+let reference: Float32Array;
+const open: Trainer[] = [];
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  reference = await serialTrain(
+    { hidden: [16], inputFeatures: 20, classes: 4, batchSize: 64, seed: 11, iterations: 20, adam, schedule: job.schedule },
+    makeSynthetic(data),
+  );
+});
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((t) => t.close()));
+});
+
+async function train(workers: WorkerHandle[], j: JobConfig = job, extra: Partial<ConstructorParameters<typeof Trainer>[1]> = {}) {
+  const t = new Trainer(j, { backends: ['wasm'], ...extra });
+  open.push(t);
+  for (const w of workers) t.addWorker(w);
+  const shares: number[][] = [];
+  let replanned = 0;
+  t.on('iteration', (e) => {
+    shares.push(e.workers.map((w) => w.share));
+    replanned += e.replanned;
+  });
+  const result = await t.run();
+  return { t, result, shares, replanned };
+}
+
+describe('exact mini-batch SGD in Node worker threads', () => {
+  it('the reference itself moved away from the initial weights', async () => {
+    const { result } = await train([spawnThreadWorker()], { ...job, maxIterations: 1 });
+    expect(relativeDifference(result.weights, reference)).toBeGreaterThan(1e-3);
+  });
+
+  for (const n of [1, 2, 3]) {
+    it(`${n} worker(s) match the serial loop`, async () => {
+      const { result, shares } = await train(Array.from({ length: n }, () => spawnThreadWorker()));
+      expect(result.position.iteration).toBe(20);
+      expect(relativeDifference(result.weights, reference)).toBeLessThanOrEqual(1e-5);
+      if (n > 1) expect(shares.at(-1)?.filter((s) => s > 0).length).toBe(n);
+    });
+  }
+
+  it('uneven shard splits (a slow worker gets smaller shards) match', async () => {
+    const { result, shares } = await train([spawnThreadWorker(), slowed(spawnThreadWorker(), 0.5)]);
+    expect(relativeDifference(result.weights, reference)).toBeLessThanOrEqual(1e-5);
+    const last = shares.at(-1) as number[];
+    expect(last[1]).toBeLessThan(last[0]);
+    expect(last[1]).toBeGreaterThan(0);
+  });
+
+  it('a worker killed mid-iteration loses nothing: its shard is planned again', async () => {
+    let killed = false;
+    const { t, result, replanned } = await train([spawnThreadWorker(), killedAt(spawnThreadWorker(), 7, () => (killed = true)), spawnThreadWorker()]);
+    expect(killed).toBe(true);
+    expect(replanned).toBeGreaterThanOrEqual(1);
+    expect(t.pool.members.size).toBe(2);
+    expect(relativeDifference(result.weights, reference)).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('a corrupted result (NaN, wrong length) is rejected with a clear reason and the run loses nothing', async () => {
+    const logs: string[] = [];
+    const t = new Trainer(job, { backends: ['wasm'] });
+    open.push(t);
+    t.on('log', (e) => logs.push(e.message));
+    t.addWorker(spawnThreadWorker());
+    t.addWorker(corruptAt(spawnThreadWorker(), 3, (g) => g.map((x, i) => (i === 5 ? Number.NaN : x))));
+    t.addWorker(corruptAt(spawnThreadWorker(), 4, (g) => g.subarray(1)));
+    const result = await t.run();
+    expect(logs.some((m) => /gradient holds NaN at index 5/.test(m))).toBe(true);
+    expect(logs.some((m) => /gradient has \d+ values, expected \d+/.test(m))).toBe(true);
+    expect(relativeDifference(result.weights, reference)).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('a coordinator stopped and resumed from its checkpoint continues exactly', async () => {
+    const store = new MemoryCheckpointStore();
+    const first = new Trainer(job, { backends: ['wasm'], checkpoint: { store } });
+    open.push(first);
+    first.addWorker(spawnThreadWorker());
+    first.addWorker(spawnThreadWorker());
+    first.on('iteration', (e) => {
+      if (e.iteration === 8) first.stop();
+    });
+    const partial = await first.run();
+    expect(partial.stopped).toBe(true);
+    expect(partial.position.iteration).toBe(8);
+    await first.close();
+    const bytes = await store.load();
+    expect(bytes).not.toBeNull();
+    const second = Trainer.fromCheckpoint(bytes as Uint8Array, { backends: ['wasm'] });
+    open.push(second);
+    second.addWorker(spawnThreadWorker());
+    second.addWorker(spawnThreadWorker());
+    second.addWorker(spawnThreadWorker());
+    const result = await second.run();
+    expect(result.position.iteration).toBe(20);
+    expect(relativeDifference(result.weights, reference)).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('fails clearly when every worker is gone', async () => {
+    const t = new Trainer(job, { backends: ['wasm'] });
+    open.push(t);
+    t.addWorker(killedAt(spawnThreadWorker(), 2));
+    await expect(t.run()).rejects.toThrow(/every worker has left or failed/);
+  });
+});

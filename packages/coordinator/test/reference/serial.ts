@@ -1,0 +1,80 @@
+/**
+ * The oracle for the training contract: the plain serial loop, one process, no framework. Same seed
+ * and shuffle, take the same mini-batch, gradient of the mean loss, optimizer step. Its model is
+ * built here with tfjs directly, its loss is tfjs's own softmaxCrossEntropy, and for Adam its step is
+ * tfjs's own optimizer, so it shares no training code with the engine it checks.
+ */
+import { ParamLayout, initWeights, learningRate, shuffleEpoch, type ScheduleConfig } from '@gradroom/core';
+import type { Dataset } from '@gradroom/worker';
+import * as tf from '@tensorflow/tfjs';
+
+export interface SerialJob {
+  hidden: number[];
+  inputFeatures: number;
+  classes: number;
+  batchSize: number;
+  seed: number;
+  iterations: number;
+  adam: { lr: number; beta1: number; beta2: number; epsilon: number };
+  schedule?: ScheduleConfig;
+}
+
+function mlp(job: SerialJob): tf.Sequential {
+  const m = tf.sequential();
+  job.hidden.forEach((units, i) =>
+    m.add(tf.layers.dense({ units, activation: 'relu', ...(i === 0 ? { inputShape: [job.inputFeatures] } : {}) })),
+  );
+  m.add(tf.layers.dense({ units: job.classes, ...(job.hidden.length === 0 ? { inputShape: [job.inputFeatures] } : {}) }));
+  return m;
+}
+
+export async function serialTrain(job: SerialJob, train: Dataset): Promise<Float32Array> {
+  const model = mlp(job);
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  // the engine's layout names are its own; the reference only needs the same order and shapes
+  const layout = new ParamLayout(vars.map((v, i) => ({ name: `t${i}`, shape: v.shape })));
+  const w0 = initWeights(layout, job.seed);
+  layout.entries.forEach((e, i) => vars[i].assign(tf.tensor(w0.subarray(e.offset, e.offset + e.size), e.shape)));
+  const opt = tf.train.adam(job.adam.lr, job.adam.beta1, job.adam.beta2, job.adam.epsilon);
+  const perEpoch = Math.ceil(train.size / job.batchSize);
+  let order = shuffleEpoch(job.seed, 0, train.size);
+  for (let it = 0; it < job.iterations; it++) {
+    const epoch = Math.floor(it / perEpoch);
+    const b = it % perEpoch;
+    if (b === 0) order = shuffleEpoch(job.seed, epoch, train.size);
+    const idx = order.subarray(b * job.batchSize, Math.min(train.size, (b + 1) * job.batchSize));
+    const xs = new Float32Array(idx.length * train.features);
+    const ys = new Int32Array(idx.length);
+    idx.forEach((i, k) => {
+      xs.set(train.x.subarray(i * train.features, (i + 1) * train.features), k * train.features);
+      ys[k] = train.y[i];
+    });
+    if (job.schedule) {
+      // tfjs's Adam reads its learning rate on every applyGradients
+      (opt as unknown as { learningRate: number }).learningRate = learningRate(job.schedule, { epoch, iteration: it });
+    }
+    tf.tidy(() => {
+      const x = tf.tensor2d(xs, [idx.length, train.features]);
+      const y = tf.oneHot(tf.tensor1d(ys, 'int32'), job.classes);
+      const { grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.predict(x) as tf.Tensor) as tf.Scalar, vars);
+      opt.applyGradients(grads);
+    });
+  }
+  const out = new Float32Array(layout.size);
+  layout.entries.forEach((e, i) => out.set(vars[i].dataSync(), e.offset));
+  model.dispose();
+  opt.dispose();
+  return out;
+}
+
+/** ||a - b|| / ||b||: the contract's "equal up to float32 summation order" measure. */
+export function relativeDifference(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return Number.POSITIVE_INFINITY;
+  let d = 0;
+  let n = 0;
+  for (let i = 0; i < a.length; i++) {
+    d += (a[i] - b[i]) ** 2;
+    n += b[i] ** 2;
+  }
+  return Math.sqrt(d / n);
+}
