@@ -1,1 +1,42 @@
-console.log('demo build: nothing yet')
+#!/usr/bin/env node
+// Builds the web app into apps/demo/dist with esbuild:
+// - every apps/demo/src/pages/NAME.ts becomes dist/NAME.js (an ES module a page loads);
+// - the worker bundle, dist/worker.js, from @gradroom/worker's Web Worker entry;
+// - everything in apps/demo/public is copied as is (HTML, CSS, icons);
+// - the tfjs wasm backend's .wasm files go to dist/wasm/, the packed MNIST file to dist/data/.
+import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { build } from 'esbuild';
+
+const here = import.meta.dirname;
+const out = join(here, 'dist');
+const require = createRequire(join(here, '..', '..', 'packages', 'worker', 'package.json'));
+mkdirSync(join(out, 'wasm'), { recursive: true });
+mkdirSync(join(out, 'data'), { recursive: true });
+
+const pagesDir = join(here, 'src', 'pages');
+const pages = existsSync(pagesDir) ? readdirSync(pagesDir).filter((f) => f.endsWith('.ts')) : [];
+const common = {
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  sourcemap: true,
+  logLevel: 'warning',
+  // tfjs-backend-wasm mentions Node modules on paths a browser never takes
+  external: ['fs', 'path', 'crypto', 'worker_threads', 'perf_hooks', 'os', 'util'],
+  define: { 'process.env.NODE_ENV': '"production"' },
+};
+await build({
+  ...common,
+  entryPoints: { worker: join(here, '..', '..', 'packages', 'worker', 'src', 'web-worker.ts'), ...Object.fromEntries(pages.map((p) => [p.replace(/\.ts$/, ''), join(pagesDir, p)])) },
+  outdir: out,
+});
+
+const wasmDir = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+for (const f of readdirSync(wasmDir).filter((f) => f.endsWith('.wasm'))) cpSync(join(wasmDir, f), join(out, 'wasm', f));
+cpSync(join(here, '..', '..', 'packages', 'worker', 'dist', 'mnist.bin'), join(out, 'data', 'mnist.bin'));
+const pub = join(here, 'public');
+if (existsSync(pub)) cpSync(pub, out, { recursive: true });
+console.log(`demo: built ${pages.length} page(s) and the worker bundle into apps/demo/dist`);

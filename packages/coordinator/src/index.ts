@@ -5,5 +5,6 @@ export type * from './events.js';
 export { DEFAULT_JOB, type JobConfig, validateJob } from './job.js';
 export { type Member, type PoolOptions, WorkerPool } from './pool.js';
 export { type TrainerOptions, type TrainResult, Trainer } from './trainer.js';
+export { ISOLATION_HEADERS, staticFiles } from './server/static.js';
 export { spawnThreadWorker, type ThreadOptions } from './transports/thread.js';
 export { raceClosed, WorkerGoneError, type WorkerHandle, type WorkerKind } from './worker-handle.js';
