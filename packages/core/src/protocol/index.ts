@@ -1,1 +1,4 @@
-export {};
+export * from './codec.js';
+export * from './framing.js';
+export * from './messages.js';
+export * from './validate.js';

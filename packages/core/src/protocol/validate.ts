@@ -1,0 +1,328 @@
+/**
+ * Schema checks for decoded wire messages. Peers are untrusted (DESIGN.md, Trust): nothing reads a
+ * message before it has passed here. Checks are hand-written because typed arrays make generic schema
+ * libraries awkward; they stay table-driven: one field table per message type and per spec variant.
+ *
+ * Policy on unknown fields: rejected, at every level. A message that passes is exactly its TypeScript
+ * type, so no unchecked data rides along; a new field therefore needs a PROTOCOL_VERSION bump.
+ * A field whose value is `undefined` counts as absent (the encoder drops such fields).
+ *
+ * Checks here need no context. Those that do (gradient length against the task, NaN/Inf inside a
+ * gradient) are `checkResult` below and the Aggregator.
+ */
+import { checkGradient } from '../aggregate.js';
+import { GradroomError } from '../errors.js';
+import { type Message, PROTOCOL_VERSION, type ResultMessage } from './messages.js';
+
+/** Size bounds applied while decoding and validating one message. */
+export interface CodecLimits {
+  /** Encoded size of one message, checked before anything is decoded. */
+  maxMessageBytes: number;
+  /** Length of `weights`, `gradSum`, and `paramCount`. */
+  maxParams: number;
+  /** Length of `assign.indices`. */
+  maxIndices: number;
+  /** Any string, including free text such as error messages and leave reasons. */
+  maxStringLength: number;
+  /** Identifiers: token, peer name and id, backend names, error codes, tensor names. */
+  maxNameLength: number;
+  /** Entries of any list other than typed arrays (backends, layout, hidden layers, shapes...). */
+  maxListLength: number;
+  /** Nesting depth of maps and arrays (a layers topology is the deepest legitimate value). */
+  maxDepth: number;
+  /** Values of any kind in one message, map keys included; bounds decoding work and memory. */
+  maxNodes: number;
+}
+
+export const DEFAULT_CODEC_LIMITS: Readonly<CodecLimits> = Object.freeze({
+  maxMessageBytes: 64 * 1024 * 1024,
+  maxParams: 16 * 1024 * 1024,
+  maxIndices: 1024 * 1024,
+  maxStringLength: 64 * 1024,
+  maxNameLength: 256,
+  maxListLength: 4096,
+  maxDepth: 32,
+  maxNodes: 100_000,
+});
+
+export function resolveLimits(limits?: Partial<CodecLimits>): CodecLimits {
+  return limits ? { ...DEFAULT_CODEC_LIMITS, ...limits } : DEFAULT_CODEC_LIMITS;
+}
+
+// Sane ranges for task specs; far above any model a browser trains, far below overflow.
+const MAX_DIM = 1 << 24;
+const MAX_UNITS = 1 << 16;
+const MAX_CLASSES = 1 << 16;
+const MAX_RANK = 8;
+const MAX_EXAMPLES = 2 ** 31;
+
+type Check = (value: unknown, path: string, limits: CodecLimits) => void;
+interface Field {
+  check: Check;
+  optional?: boolean;
+}
+type FieldTable = Readonly<Record<string, Field>>;
+
+function fail(path: string, what: string): never {
+  throw new GradroomError('BAD_MESSAGE', `${path} must be ${what}`);
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+const isUint = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/** An integer in [min, max]. */
+const int =
+  (min: number, max: number): Check =>
+  (v, p) => {
+    if (!Number.isSafeInteger(v) || (v as number) < min || (v as number) > max) {
+      fail(p, `an integer in [${min}, ${max}]`);
+    }
+  };
+const uint: Check = (v, p) => {
+  if (!isUint(v)) fail(p, 'a non-negative integer');
+};
+const finite: Check = (v, p) => {
+  if (!isFiniteNumber(v)) fail(p, 'a finite number');
+};
+const nonNegFinite: Check = (v, p) => {
+  if (!isFiniteNumber(v) || v < 0) fail(p, 'a finite number >= 0');
+};
+const text: Check = (v, p, l) => {
+  if (typeof v !== 'string' || v.length > l.maxStringLength) fail(p, `a string of at most ${l.maxStringLength} chars`);
+};
+const name: Check = (v, p, l) => {
+  if (typeof v !== 'string' || v.length === 0 || v.length > l.maxNameLength) {
+    fail(p, `a non-empty string of at most ${l.maxNameLength} chars`);
+  }
+};
+const oneOf =
+  (...values: string[]): Check =>
+  (v, p) => {
+    if (typeof v !== 'string' || !values.includes(v)) fail(p, `one of ${values.map((s) => `'${s}'`).join(', ')}`);
+  };
+
+// Exact class, not instanceof: a Buffer or another subclass would change slice() semantics downstream.
+const float32Array: Check = (v, p, l) => {
+  if (!(v instanceof Float32Array) || Object.getPrototypeOf(v) !== Float32Array.prototype) {
+    fail(p, 'a Float32Array');
+  }
+  if (v.length > l.maxParams) fail(p, `a Float32Array of at most ${l.maxParams} values`);
+};
+const uint32Array: Check = (v, p, l) => {
+  if (!(v instanceof Uint32Array) || Object.getPrototypeOf(v) !== Uint32Array.prototype) {
+    fail(p, 'a Uint32Array');
+  }
+  if (v.length > l.maxIndices) fail(p, `a Uint32Array of at most ${l.maxIndices} values`);
+};
+
+/** A list of `item`, with 1..max entries (max defaults to limits.maxListLength). */
+const listOf =
+  (item: Check, { min = 1, max }: { min?: number; max?: number } = {}): Check =>
+  (v, p, l) => {
+    const cap = Math.min(max ?? l.maxListLength, l.maxListLength);
+    if (!Array.isArray(v) || v.length < min || v.length > cap) fail(p, `an array of ${min} to ${cap} entries`);
+    for (let i = 0; i < v.length; i++) item(v[i], `${p}[${i}]`, l);
+  };
+
+/** A plain object holding exactly the fields of `table` (unknown fields rejected, see header). */
+function checkFields(v: unknown, path: string, table: FieldTable, limits: CodecLimits): asserts v is object {
+  if (!isPlainObject(v)) fail(path, 'an object');
+  for (const key of Object.keys(v)) {
+    if (v[key] !== undefined && !Object.hasOwn(table, key)) {
+      throw new GradroomError('BAD_MESSAGE', `${path} has an unknown field '${key.slice(0, 64)}'`);
+    }
+  }
+  for (const key of Object.keys(table)) {
+    const field = table[key];
+    const value = v[key];
+    if (value === undefined) {
+      if (!field.optional) throw new GradroomError('BAD_MESSAGE', `${path}.${key} is missing`);
+    } else {
+      field.check(value, `${path}.${key}`, limits);
+    }
+  }
+}
+
+/** A variant picked by its `kind` field, then checked against that variant's table. */
+const variant =
+  (tables: Readonly<Record<string, FieldTable>>): Check =>
+  (v, p, l) => {
+    if (!isPlainObject(v)) fail(p, 'an object');
+    const kind = v.kind;
+    if (typeof kind !== 'string' || !Object.hasOwn(tables, kind)) {
+      fail(
+        `${p}.kind`,
+        `one of ${Object.keys(tables)
+          .map((s) => `'${s}'`)
+          .join(', ')}`,
+      );
+    }
+    checkFields(v, p, tables[kind], l);
+  };
+
+/** Plain JSON data (a tfjs topology): bounded depth, finite numbers, no binary, no class instances. */
+const json: Check = (v, p, l) => {
+  const walk = (x: unknown, path: string, depth: number): void => {
+    if (x === null || typeof x === 'boolean' || isFiniteNumber(x)) return;
+    if (typeof x === 'string') {
+      text(x, path, l);
+      return;
+    }
+    if (depth >= l.maxDepth) fail(path, `nested at most ${l.maxDepth} deep`);
+    if (Array.isArray(x)) {
+      if (x.length > l.maxListLength) fail(path, `an array of at most ${l.maxListLength} entries`);
+      for (let i = 0; i < x.length; i++) walk(x[i], `${path}[${i}]`, depth + 1);
+      return;
+    }
+    if (!isPlainObject(x)) fail(path, 'JSON data (null, boolean, finite number, string, array or object)');
+    for (const key of Object.keys(x)) walk(x[key], `${path}.${key.slice(0, 64)}`, depth + 1);
+  };
+  if (!isPlainObject(v)) fail(p, 'an object');
+  walk(v, p, 0);
+};
+
+const dim = int(1, MAX_DIM);
+const units = int(1, MAX_UNITS);
+const classes = int(1, MAX_CLASSES);
+const shape = listOf(dim, { max: MAX_RANK });
+
+const MODEL: Readonly<Record<string, FieldTable>> = {
+  mlp: {
+    kind: { check: oneOf('mlp') },
+    inputShape: { check: shape },
+    hidden: { check: listOf(units, { min: 0 }) },
+    classes: { check: classes },
+    activation: { check: oneOf('relu', 'tanh', 'sigmoid'), optional: true },
+  },
+  cnn: {
+    kind: { check: oneOf('cnn') },
+    inputShape: { check: listOf(dim, { min: 3, max: 3 }) },
+    filters: { check: listOf(units, { min: 0 }) },
+    dense: { check: units },
+    classes: { check: classes },
+  },
+  layers: {
+    kind: { check: oneOf('layers') },
+    topology: { check: json },
+    classes: { check: classes },
+  },
+};
+
+const split = oneOf('train', 'test');
+const DATASET: Readonly<Record<string, FieldTable>> = {
+  mnist: { kind: { check: oneOf('mnist') }, split: { check: split } },
+  synthetic: {
+    kind: { check: oneOf('synthetic') },
+    seed: { check: int(0, 0xffffffff) },
+    examples: { check: int(1, MAX_EXAMPLES) },
+    features: { check: dim },
+    classes: { check: classes },
+    split: { check: split },
+  },
+};
+
+const TENSOR: FieldTable = { name: { check: name }, shape: { check: listOf(dim, { min: 0, max: MAX_RANK }) } };
+
+const TASK: FieldTable = {
+  model: { check: variant(MODEL) },
+  dataset: { check: variant(DATASET) },
+  layout: { check: listOf((v, p, l) => checkFields(v, p, TENSOR, l)) },
+  paramCount: { check: (v, p, l) => int(1, l.maxParams)(v, p, l) },
+};
+
+/** Cross-field rule of a task: the layout's sizes add up to paramCount, names are unique. */
+function checkTask(v: unknown, p: string, l: CodecLimits): void {
+  checkFields(v, p, TASK, l);
+  const task = v as { layout: { name: string; shape: number[] }[]; paramCount: number };
+  const names = new Set<string>();
+  let total = 0;
+  for (const t of task.layout) {
+    if (names.has(t.name)) fail(`${p}.layout`, `free of duplicate tensor names ('${t.name}' appears twice)`);
+    names.add(t.name);
+    // Dimensions are <= 2^24 and the running total is capped, so the product stays exact.
+    let size = 1;
+    for (const d of t.shape) {
+      size *= d;
+      if (size > l.maxParams) fail(`${p}.layout`, `at most ${l.maxParams} parameters`);
+    }
+    total += size;
+    if (total > l.maxParams) fail(`${p}.layout`, `at most ${l.maxParams} parameters`);
+  }
+  if (total !== task.paramCount) {
+    fail(`${p}.paramCount`, `the layout's total size ${total} (got ${task.paramCount})`);
+  }
+}
+
+const MESSAGES: Readonly<Record<string, FieldTable>> = {
+  hello: { token: { check: name }, name: { check: name }, backends: { check: listOf(name, { min: 0, max: 32 }) } },
+  welcome: { peerId: { check: name }, task: { check: checkTask } },
+  task: { task: { check: checkTask } },
+  weights: { version: { check: uint }, weights: { check: float32Array } },
+  assign: {
+    iteration: { check: uint },
+    version: { check: uint },
+    shardId: { check: uint },
+    indices: { check: uint32Array },
+  },
+  result: {
+    iteration: { check: uint },
+    version: { check: uint },
+    shardId: { check: uint },
+    gradSum: { check: float32Array },
+    lossSum: { check: finite },
+    correct: { check: uint },
+    count: { check: uint },
+    computeMs: { check: nonNegFinite },
+    backend: { check: name },
+  },
+  heartbeat: { t: { check: finite }, echo: { check: finite, optional: true } },
+  leave: { reason: { check: text } },
+  error: { code: { check: name }, message: { check: text } },
+};
+// v and type are checked first, by validateMessage itself; the tables list them so they are known.
+const COMMON: FieldTable = { v: { check: () => {} }, type: { check: () => {} } };
+const TABLES: Readonly<Record<string, FieldTable>> = Object.fromEntries(
+  Object.entries(MESSAGES).map(([type, fields]) => [type, { ...COMMON, ...fields }]),
+);
+
+/**
+ * Checks that `value` is a well-formed message of this protocol version and returns it, typed.
+ * Throws GradroomError('BAD_MESSAGE') naming the message type and the offending field.
+ */
+export function validateMessage(value: unknown, limits?: Partial<CodecLimits>): Message {
+  const l = resolveLimits(limits);
+  if (!isPlainObject(value)) fail('message', 'an object');
+  if (value.v !== PROTOCOL_VERSION) {
+    const got = typeof value.v === 'number' ? String(value.v) : typeof value.v;
+    throw new GradroomError(
+      'BAD_MESSAGE',
+      `message.v: protocol version ${got} is not supported (expected ${PROTOCOL_VERSION})`,
+    );
+  }
+  const type = value.type;
+  if (typeof type !== 'string' || !Object.hasOwn(MESSAGES, type)) {
+    fail('message.type', `one of ${Object.keys(MESSAGES).join(', ')}`);
+  }
+  checkFields(value, type, TABLES[type], l);
+  if (type === 'result' && (value.correct as number) > (value.count as number)) {
+    fail('result.correct', `at most result.count (${value.count})`);
+  }
+  return value as unknown as Message;
+}
+
+/**
+ * The checks on a result that need the task: gradient length (BAD_LENGTH) and finiteness of every
+ * value (NON_FINITE). Throws GradroomError naming the shard.
+ */
+export function checkResult(msg: ResultMessage, expected: { paramCount: number }): void {
+  checkGradient(msg.gradSum, expected.paramCount, `shard ${msg.shardId}`);
+  if (!Number.isFinite(msg.lossSum)) {
+    throw new GradroomError('NON_FINITE', `shard ${msg.shardId}: lossSum is ${msg.lossSum}`);
+  }
+}

@@ -1,0 +1,245 @@
+import { describe, expect, it } from 'vitest';
+import { GradroomError } from '../src/errors.js';
+import { decodeMessage, encodeMessage } from '../src/protocol/codec.js';
+import type { Message, ResultMessage, TaskSpec } from '../src/protocol/messages.js';
+import { checkResult, validateMessage } from '../src/protocol/validate.js';
+
+const task: TaskSpec = {
+  model: { kind: 'cnn', inputShape: [28, 28, 1], filters: [8], dense: 32, classes: 10 },
+  dataset: { kind: 'mnist', split: 'train' },
+  layout: [
+    { name: 'k', shape: [3, 3, 1, 8] },
+    { name: 'b', shape: [8] },
+    { name: 's', shape: [] },
+  ],
+  paramCount: 72 + 8 + 1,
+};
+
+const result = (over: Partial<ResultMessage> = {}): ResultMessage => ({
+  v: 1,
+  type: 'result',
+  iteration: 1,
+  version: 1,
+  shardId: 3,
+  gradSum: new Float32Array(100),
+  lossSum: 2.5,
+  correct: 4,
+  count: 8,
+  computeMs: 1,
+  backend: 'cpu',
+  ...over,
+});
+
+const samples: Message[] = [
+  { v: 1, type: 'hello', token: 't', name: 'n', backends: [] },
+  { v: 1, type: 'welcome', peerId: 'p', task },
+  { v: 1, type: 'task', task },
+  { v: 1, type: 'weights', version: 0, weights: new Float32Array(3) },
+  { v: 1, type: 'assign', iteration: 0, version: 0, shardId: 0, indices: new Uint32Array(2) },
+  result(),
+  { v: 1, type: 'heartbeat', t: -5, echo: 1e12 },
+  { v: 1, type: 'leave', reason: '' },
+  { v: 1, type: 'error', code: 'X', message: 'm' },
+];
+
+/** The BAD_MESSAGE text that validateMessage gives for `value`. */
+function reject(value: unknown, limits?: Parameters<typeof validateMessage>[1]): string {
+  try {
+    validateMessage(value, limits);
+  } catch (e) {
+    expect(e).toBeInstanceOf(GradroomError);
+    expect((e as GradroomError).code).toBe('BAD_MESSAGE');
+    return (e as GradroomError).message;
+  }
+  throw new Error(`accepted: ${JSON.stringify(value)}`);
+}
+
+const withField = (msg: Message, key: string, value: unknown): unknown => ({ ...msg, [key]: value });
+
+// A value of the wrong type for each kind of field.
+function wrongValue(v: unknown): unknown {
+  if (typeof v === 'number') return String(v);
+  if (typeof v === 'string') return 7;
+  if (v instanceof Float32Array) return new Float64Array(v.length);
+  if (v instanceof Uint32Array) return Array.from(v);
+  if (Array.isArray(v)) return 'list';
+  return 1;
+}
+
+describe('validateMessage', () => {
+  it.each(samples.map((m) => [m.type, m] as const))('accepts a valid %s and returns it', (_, m) => {
+    expect(validateMessage(m)).toBe(m);
+  });
+
+  for (const msg of samples) {
+    const fields = Object.keys(msg).filter((k) => k !== 'v' && k !== 'type');
+    it(`${msg.type}: each missing or mistyped field is named`, () => {
+      for (const k of fields) {
+        const missing: Record<string, unknown> = { ...msg };
+        delete missing[k];
+        if (msg.type === 'heartbeat' && k === 'echo') expect(validateMessage(missing)).toBe(missing);
+        else expect(reject(missing)).toBe(`${msg.type}.${k} is missing`);
+        expect(reject(withField(msg, k, wrongValue((msg as unknown as Record<string, unknown>)[k])))).toMatch(
+          new RegExp(`^${msg.type}\\.${k}(\\.|\\[| )`),
+        );
+      }
+    });
+  }
+
+  it('names the exact problem', () => {
+    expect(reject(result({ gradSum: new Float64Array(3) as unknown as Float32Array }))).toBe(
+      'result.gradSum must be a Float32Array',
+    );
+    expect(reject(result({ gradSum: [1, 2] as unknown as Float32Array }))).toBe(
+      'result.gradSum must be a Float32Array',
+    );
+    expect(reject(result({ iteration: -1 }))).toBe('result.iteration must be a non-negative integer');
+    expect(reject(result({ shardId: 1.5 }))).toBe('result.shardId must be a non-negative integer');
+    expect(reject(result({ lossSum: Number.NaN }))).toBe('result.lossSum must be a finite number');
+    expect(reject(result({ lossSum: Number.POSITIVE_INFINITY }))).toMatch(/lossSum must be a finite/);
+    expect(reject(result({ computeMs: -1 }))).toMatch(/computeMs must be a finite number >= 0/);
+    expect(reject(result({ correct: 9 }))).toBe('result.correct must be at most result.count (8)');
+    expect(reject(result({ backend: '' }))).toMatch(/^result\.backend must be a non-empty string/);
+    expect(reject(result({ backend: 'x'.repeat(257) }))).toMatch(/at most 256 chars/);
+    expect(reject({ ...samples[0], backends: ['ok', 3] })).toMatch(/^hello\.backends\[1\] must be/);
+    expect(reject({ v: 1, type: 'heartbeat', t: Number.NEGATIVE_INFINITY })).toBe(
+      'heartbeat.t must be a finite number',
+    );
+  });
+
+  it('rejects typed-array subclasses (e.g. a Node Buffer-like view)', () => {
+    class Sneaky extends Float32Array {}
+    expect(reject(result({ gradSum: new Sneaky(100) }))).toBe('result.gradSum must be a Float32Array');
+  });
+
+  it('enforces the limits', () => {
+    expect(reject(samples[3], { maxParams: 2 })).toBe('weights.weights must be a Float32Array of at most 2 values');
+    expect(reject(samples[4], { maxIndices: 1 })).toMatch(/assign\.indices must be a Uint32Array of at most 1/);
+    expect(reject({ v: 1, type: 'leave', reason: 'abc' }, { maxStringLength: 2 })).toMatch(/leave\.reason/);
+    expect(reject({ ...samples[0], backends: new Array(33).fill('x') })).toMatch(/hello\.backends must be an array/);
+  });
+
+  it('checks version, type and shape of the envelope', () => {
+    expect(reject({ ...samples[7], v: 2 })).toBe('message.v: protocol version 2 is not supported (expected 1)');
+    expect(reject({ type: 'leave', reason: '' })).toMatch(/protocol version undefined/);
+    expect(reject({ v: 1, type: 'nope' })).toMatch(/^message\.type must be one of hello, welcome/);
+    expect(reject({ v: 1, type: 'constructor' })).toMatch(/^message\.type/);
+    expect(reject({ v: 1 })).toMatch(/^message\.type/);
+    expect(reject(null)).toBe('message must be an object');
+    expect(reject([1])).toBe('message must be an object');
+    expect(reject(new Map())).toBe('message must be an object');
+    expect(reject({ ...samples[7], extra: 1 })).toBe("leave has an unknown field 'extra'");
+    // undefined counts as absent, as the encoder drops it
+    expect(validateMessage({ ...samples[7], extra: undefined })).toBeTruthy();
+  });
+
+  describe('task spec', () => {
+    const withTask = (t: unknown) => ({ v: 1, type: 'task', task: t });
+    const ok = (t: unknown) => expect(validateMessage(withTask(t))).toBeTruthy();
+
+    it('accepts every model and data set variant', () => {
+      ok({ ...task, model: { kind: 'mlp', inputShape: [784], hidden: [], classes: 10 } });
+      ok({ ...task, model: { kind: 'mlp', inputShape: [4], hidden: [8, 8], classes: 3, activation: 'tanh' } });
+      ok({ ...task, model: { kind: 'layers', topology: { a: [1, 'x', null, true, { b: -2.5 }] }, classes: 2 } });
+      ok({
+        ...task,
+        dataset: { kind: 'synthetic', seed: 0xffffffff, examples: 1, features: 4, classes: 2, split: 'test' },
+      });
+    });
+
+    it('rejects bad specs, naming the field', () => {
+      const cases: [unknown, RegExp][] = [
+        [{ ...task, model: { kind: 'rnn' } }, /^task\.task\.model\.kind must be one of 'mlp', 'cnn', 'layers'/],
+        [
+          { ...task, model: { ...task.model, filters: [0] } },
+          /^task\.task\.model\.filters\[0\] must be an integer in \[1, 65536\]/,
+        ],
+        [{ ...task, model: { ...task.model, inputShape: [28, 28] } }, /model\.inputShape must be an array of 3 to 3/],
+        [{ ...task, model: { ...task.model, extra: 1 } }, /task\.task\.model has an unknown field 'extra'/],
+        [
+          { ...task, model: { kind: 'mlp', inputShape: [4], hidden: [], classes: 2, activation: 'gelu' } },
+          /activation must be one of/,
+        ],
+        [
+          { ...task, model: { kind: 'layers', topology: { w: new Float32Array(2) }, classes: 2 } },
+          /topology\.w must be JSON data/,
+        ],
+        [
+          { ...task, model: { kind: 'layers', topology: { w: Number.NaN }, classes: 2 } },
+          /topology\.w must be JSON data/,
+        ],
+        [{ ...task, model: { kind: 'layers', topology: [], classes: 2 } }, /topology must be an object/],
+        [
+          { ...task, dataset: { kind: 'synthetic', seed: -1, examples: 1, features: 1, classes: 2, split: 'train' } },
+          /dataset\.seed/,
+        ],
+        [{ ...task, dataset: { kind: 'mnist', split: 'val' } }, /dataset\.split must be one of 'train', 'test'/],
+        [{ ...task, paramCount: 80 }, /^task\.task\.paramCount must be the layout's total size 81 \(got 80\)/],
+        [{ ...task, layout: [{ name: 'a', shape: [0] }] }, /layout\[0\]\.shape\[0\] must be an integer in \[1,/],
+        [{ ...task, layout: [{ name: 'a', shape: [1.5] }] }, /layout\[0\]\.shape\[0\]/],
+        [{ ...task, layout: [{ name: '', shape: [1] }] }, /layout\[0\]\.name must be a non-empty string/],
+        [{ ...task, layout: [] }, /layout must be an array of 1 to/],
+        [
+          {
+            ...task,
+            layout: [
+              { name: 'a', shape: [1] },
+              { name: 'a', shape: [1] },
+            ],
+            paramCount: 2,
+          },
+          /duplicate tensor names/,
+        ],
+        [{ ...task, layout: [{ name: 'a', shape: [1 << 24, 1 << 24] }] }, /layout must be at most 16777216 parameters/],
+        [{ ...task, paramCount: 0 }, /paramCount must be an integer in \[1, 16777216\]/],
+      ];
+      for (const [t, why] of cases) expect(reject(withTask(t))).toMatch(why);
+    });
+
+    it('bounds the depth of a layers topology', () => {
+      let deep: unknown = 1;
+      for (let i = 0; i < 40; i++) deep = { a: deep };
+      expect(reject(withTask({ ...task, model: { kind: 'layers', topology: deep, classes: 2 } }))).toMatch(
+        /nested at most 32/,
+      );
+    });
+  });
+});
+
+describe('checkResult', () => {
+  it('passes a result of the right length with finite values', () => {
+    expect(() => checkResult(result(), { paramCount: 100 })).not.toThrow();
+  });
+  it('rejects a wrong length with BAD_LENGTH naming the shard', () => {
+    const e = (() => {
+      try {
+        checkResult(result({ gradSum: new Float32Array(99) }), { paramCount: 100 });
+      } catch (err) {
+        return err as GradroomError;
+      }
+    })();
+    expect(e?.code).toBe('BAD_LENGTH');
+    expect(e?.message).toBe('shard 3: gradient has 99 values, expected 100');
+  });
+  it('rejects NaN and Inf with NON_FINITE naming the index', () => {
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+      const g = new Float32Array(100);
+      g[17] = bad;
+      expect(() => checkResult(result({ gradSum: g }), { paramCount: 100 })).toThrow(
+        `shard 3: gradient holds ${bad} at index 17`,
+      );
+    }
+    expect(() => checkResult(result({ lossSum: Number.NaN }), { paramCount: 100 })).toThrow(/lossSum is NaN/);
+  });
+});
+
+describe('decode + validate', () => {
+  it('reports schema errors from bytes as BAD_MESSAGE', () => {
+    const bytes = encodeMessage(result());
+    const bad = bytes.slice();
+    // 'result' -> 'resulu': an unknown type after a successful msgpack decode.
+    const at = bytes.indexOf(0x74, bytes.indexOf(0x72));
+    bad[at] = 0x75;
+    expect(() => decodeMessage(bad)).toThrow(/message\.type must be one of/);
+  });
+});
