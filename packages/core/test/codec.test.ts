@@ -135,6 +135,15 @@ describe('round trip', () => {
     expect(a).toEqual(copy);
   });
 
+  it('keeps integers up to 2^53 and large floats exact', () => {
+    for (const n of [2 ** 32, 2 ** 40, Number.MAX_SAFE_INTEGER]) {
+      const m: Message = { v: 1, type: 'assign', iteration: n, version: n, shardId: n, indices: new Uint32Array(1) };
+      expect(decodeMessage(encodeMessage(m))).toEqual(m);
+    }
+    const h: Message = { v: 1, type: 'heartbeat', t: -(2 ** 60), echo: 0.1 };
+    expect(decodeMessage(encodeMessage(h))).toEqual(h);
+  });
+
   it('drops undefined optional fields', () => {
     const back = decodeMessage(encodeMessage({ v: 1, type: 'heartbeat', t: 5, echo: undefined }));
     expect(back).toEqual({ v: 1, type: 'heartbeat', t: 5 });

@@ -29,8 +29,9 @@ const ALLOWED_TYPED_ARRAYS: Readonly<Record<number, number>> = { 6: 4 /* Uint32A
 const BIG_PAYLOAD = 64 * 1024;
 
 /**
- * Encodes a message (validated first: we never send what a peer would refuse). The result owns its
- * ArrayBuffer (offset 0), so it may be transferred to a worker.
+ * Encodes a message (validated first: we never send what a peer would refuse). The result shares
+ * its ArrayBuffer with nothing, so it may be transferred to a worker; that buffer may run past the
+ * view's end, so send the view, never `.buffer`.
  * Throws BAD_MESSAGE for an invalid message, TOO_LARGE past limits.maxMessageBytes.
  */
 export function encodeMessage(msg: Message, limits?: Partial<CodecLimits>): Uint8Array {
