@@ -247,16 +247,18 @@ function lectureRmspropRef(lr: number, rho: number, eps: number): Reference {
     });
 }
 
-function centeredRmspropRef(lr: number, rho: number, eps: number, inside: boolean): Reference {
+function centeredRmspropRef(lr: number, rho: number, eps: number, inside: boolean, momentum = 0): Reference {
   const s = zeros();
   const mg = zeros();
+  const mom = zeros();
   return (w, g) =>
     w.map((wi, i) => {
       s[i] = rho * s[i] + (1 - rho) * g[i] ** 2;
       mg[i] = rho * mg[i] + (1 - rho) * g[i];
       const variance = s[i] - mg[i] ** 2;
       const denom = inside ? Math.sqrt(variance + eps) : Math.sqrt(variance) + eps;
-      return wi - (lr * g[i]) / denom;
+      mom[i] = momentum * mom[i] + (lr * g[i]) / denom; // tfjs: lr inside the momentum buffer
+      return wi - mom[i];
     });
 }
 
@@ -338,6 +340,11 @@ const handCases: HandCase[] = [
     name: 'centered rmsprop, epsilon outside',
     config: { kind: 'rmsprop', lr: 0.01, rho: 0.9, epsilon: 1e-3, centered: true },
     ref: () => centeredRmspropRef(0.01, 0.9, 1e-3, false),
+  },
+  {
+    name: 'centered rmsprop with momentum, epsilon outside',
+    config: { kind: 'rmsprop', lr: 0.005, rho: 0.9, epsilon: 1e-3, centered: true, momentum: 0.6 },
+    ref: () => centeredRmspropRef(0.005, 0.9, 1e-3, false, 0.6),
   },
   { name: 'adam (defaults)', config: { kind: 'adam', lr: 0.05 }, ref: () => adamRef({ lr: 0.05 }) },
   {

@@ -5,6 +5,23 @@
  */
 import { type AdagradConfig, configError, makeOptimizer, numberField, type Optimizer } from './types.js';
 
+function adagradLoop(
+  p: Float32Array,
+  grads: Float32Array,
+  acc: Float32Array,
+  lr: number,
+  eps: number,
+  scale: number,
+): void {
+  const n = p.length;
+  for (let i = 0; i < n; i++) {
+    const g = grads[i] * scale;
+    const a = acc[i] + g * g;
+    acc[i] = a;
+    p[i] -= (lr * g) / Math.sqrt(a + eps);
+  }
+}
+
 export function createAdagrad(config: AdagradConfig): Optimizer {
   const init = numberField(config, 'initialAccumulatorValue', 0.1, { min: 0 });
   const eps = numberField(config, 'epsilon', 1e-7, { min: 0 });
@@ -15,13 +32,8 @@ export function createAdagrad(config: AdagradConfig): Optimizer {
   return makeOptimizer(config, {
     slotNames: ['acc'],
     slotInit: init,
-    update(p, grads, [acc], { lr, scale }) {
-      for (let i = 0; i < p.length; i++) {
-        const g = grads[i] * scale;
-        const a = acc[i] + g * g;
-        acc[i] = a;
-        p[i] -= (lr * g) / Math.sqrt(a + eps);
-      }
+    update(p, grads, slots, { lr, scale }) {
+      adagradLoop(p, grads, slots[0], lr, eps, scale);
     },
   });
 }

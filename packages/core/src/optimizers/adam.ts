@@ -7,6 +7,77 @@
  */
 import { type AdamConfig, BETA, boolField, makeOptimizer, numberField, type Optimizer } from './types.js';
 
+/** Per-step constants of the Adam loops, computed once per step. */
+interface AdamStep {
+  b1: number;
+  c1: number;
+  b2: number;
+  c2: number;
+  eps: number;
+  /** lr / (1 - b1^t) */
+  stepSize: number;
+  /** 1/sqrt(1 - b2^t): sqrt(v/(1-b2^t)) = sqrt(v)*k */
+  k: number;
+  /** clipNorm scale */
+  scale: number;
+  /** L2 coefficient (0 unless coupled weight decay) */
+  l2: number;
+  /** W multiplier, 1 - lr*wd for AdamW, else 1 */
+  keep: number;
+}
+
+// Module-level loops with the constants unpacked into locals: see sgd.ts for why not closures.
+function adamLoop(p: Float32Array, grads: Float32Array, m: Float32Array, v: Float32Array, s: AdamStep): void {
+  const { b1, c1, b2, c2, eps, stepSize, k, scale, l2, keep } = s;
+  const n = p.length;
+  for (let i = 0; i < n; i++) {
+    const w = p[i];
+    const g = grads[i] * scale + l2 * w;
+    const mi = b1 * m[i] + c1 * g;
+    const vi = b2 * v[i] + c2 * g * g;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = w * keep - (stepSize * mi) / (Math.sqrt(vi) * k + eps);
+  }
+}
+
+/** Plain Adam (no weight decay): the benchmark's case, without the two no-op multiplications. */
+function adamPlainLoop(p: Float32Array, grads: Float32Array, m: Float32Array, v: Float32Array, s: AdamStep): void {
+  const { b1, c1, b2, c2, eps, stepSize, k, scale } = s;
+  const n = p.length;
+  for (let i = 0; i < n; i++) {
+    const g = grads[i] * scale;
+    const mi = b1 * m[i] + c1 * g;
+    const vi = b2 * v[i] + c2 * g * g;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] -= (stepSize * mi) / (Math.sqrt(vi) * k + eps);
+  }
+}
+
+function amsgradLoop(
+  p: Float32Array,
+  grads: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  vmax: Float32Array,
+  s: AdamStep,
+): void {
+  const { b1, c1, b2, c2, eps, stepSize, k, scale, l2, keep } = s;
+  const n = p.length;
+  for (let i = 0; i < n; i++) {
+    const w = p[i];
+    const g = grads[i] * scale + l2 * w;
+    const mi = b1 * m[i] + c1 * g;
+    const vi = b2 * v[i] + c2 * g * g;
+    m[i] = mi;
+    v[i] = vi;
+    const vm = Math.max(vmax[i], vi);
+    vmax[i] = vm;
+    p[i] = w * keep - (stepSize * mi) / (Math.sqrt(vm) * k + eps);
+  }
+}
+
 export function createAdam(config: AdamConfig): Optimizer {
   const b1 = numberField(config, 'beta1', 0.9, BETA);
   const b2 = numberField(config, 'beta2', 0.999, BETA);
@@ -15,47 +86,31 @@ export function createAdam(config: AdamConfig): Optimizer {
   const amsgrad = boolField(config, 'amsgrad', false);
   const wd = numberField(config, 'weightDecay', 0, { min: 0 });
   const decoupled = boolField(config, 'decoupledWeightDecay', false);
-  const c1 = 1 - b1;
-  const c2 = 1 - b2;
   // Weight decay enters as constants, so the loop has no branch for it: an L2 term of 0 and a decay
   // factor of 1 leave the arithmetic bit-identical to plain Adam.
-  const l2 = decoupled ? 0 : wd;
+  const s: AdamStep = {
+    b1,
+    c1: 1 - b1,
+    b2,
+    c2: 1 - b2,
+    eps,
+    stepSize: 0,
+    k: 1,
+    scale: 1,
+    l2: decoupled ? 0 : wd,
+    keep: 1,
+  };
 
   return makeOptimizer(config, {
     slotNames: amsgrad ? ['m', 'v', 'vmax'] : ['m', 'v'],
     update(p, grads, slots, { lr, t, scale }) {
-      const m = slots[0];
-      const v = slots[1];
-      const bc1 = biasCorrection ? 1 - b1 ** t : 1;
-      const bc2 = biasCorrection ? 1 - b2 ** t : 1;
-      const stepSize = lr / bc1;
-      const k = 1 / Math.sqrt(bc2); // sqrt(v/bc2) = sqrt(v)*k
-      const keep = decoupled ? 1 - lr * wd : 1;
-      const n = p.length;
-      if (!amsgrad) {
-        for (let i = 0; i < n; i++) {
-          const w = p[i];
-          const g = grads[i] * scale + l2 * w;
-          const mi = b1 * m[i] + c1 * g;
-          const vi = b2 * v[i] + c2 * g * g;
-          m[i] = mi;
-          v[i] = vi;
-          p[i] = w * keep - (stepSize * mi) / (Math.sqrt(vi) * k + eps);
-        }
-        return;
-      }
-      const vmax = slots[2];
-      for (let i = 0; i < n; i++) {
-        const w = p[i];
-        const g = grads[i] * scale + l2 * w;
-        const mi = b1 * m[i] + c1 * g;
-        const vi = b2 * v[i] + c2 * g * g;
-        m[i] = mi;
-        v[i] = vi;
-        const vm = Math.max(vmax[i], vi);
-        vmax[i] = vm;
-        p[i] = w * keep - (stepSize * mi) / (Math.sqrt(vm) * k + eps);
-      }
+      s.stepSize = lr / (biasCorrection ? 1 - b1 ** t : 1);
+      s.k = 1 / Math.sqrt(biasCorrection ? 1 - b2 ** t : 1);
+      s.scale = scale;
+      s.keep = decoupled ? 1 - lr * wd : 1;
+      if (amsgrad) amsgradLoop(p, grads, slots[0], slots[1], slots[2], s);
+      else if (wd === 0) adamPlainLoop(p, grads, slots[0], slots[1], s);
+      else adamLoop(p, grads, slots[0], slots[1], s);
     },
   });
 }

@@ -6,24 +6,39 @@
  */
 import { type AdamaxConfig, BETA, makeOptimizer, numberField, type Optimizer } from './types.js';
 
+function adamaxLoop(
+  p: Float32Array,
+  grads: Float32Array,
+  m: Float32Array,
+  u: Float32Array,
+  b1: number,
+  b2: number,
+  eps: number,
+  stepSize: number,
+  scale: number,
+): void {
+  const c1 = 1 - b1;
+  const n = p.length;
+  for (let i = 0; i < n; i++) {
+    const g = grads[i] * scale;
+    const mi = b1 * m[i] + c1 * g;
+    const ui = Math.max(b2 * u[i], Math.abs(g));
+    m[i] = mi;
+    u[i] = ui;
+    p[i] -= (stepSize * mi) / (ui + eps);
+  }
+}
+
 export function createAdamax(config: AdamaxConfig): Optimizer {
   const b1 = numberField(config, 'beta1', 0.9, BETA);
   const b2 = numberField(config, 'beta2', 0.999, BETA);
   const eps = numberField(config, 'epsilon', 1e-8, { min: 0 });
   const decay = numberField(config, 'decay', 0, { min: 0 });
-  const c1 = 1 - b1;
   return makeOptimizer(config, {
     slotNames: ['m', 'u'],
-    update(p, grads, [m, u], { lr, t, scale }) {
+    update(p, grads, slots, { lr, t, scale }) {
       const stepSize = lr / (1 + (t - 1) * decay) / (1 - b1 ** t);
-      for (let i = 0; i < p.length; i++) {
-        const g = grads[i] * scale;
-        const mi = b1 * m[i] + c1 * g;
-        const ui = Math.max(b2 * u[i], Math.abs(g));
-        m[i] = mi;
-        u[i] = ui;
-        p[i] -= (stepSize * mi) / (ui + eps);
-      }
+      adamaxLoop(p, grads, slots[0], slots[1], b1, b2, eps, stepSize, scale);
     },
   });
 }

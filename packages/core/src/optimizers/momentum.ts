@@ -12,31 +12,38 @@ import {
   type Optimizer,
 } from './types.js';
 
+/** v = b*v + cg*g; W -= lr*v. */
+function momentumLoop(p: Float32Array, grads: Float32Array, v: Float32Array, b: number, cg: number, lr: number): void {
+  const n = p.length;
+  for (let i = 0; i < n; i++) {
+    const vi = b * v[i] + cg * grads[i];
+    v[i] = vi;
+    p[i] -= lr * vi;
+  }
+}
+
+/** tfjs/PyTorch Nesterov: W -= lr*(g + b*v_new) (classic); the EWA analogue is W -= lr*(b*v_new + (1-b)*g). */
+function nesterovLoop(p: Float32Array, grads: Float32Array, v: Float32Array, b: number, cg: number, lr: number): void {
+  const n = p.length;
+  for (let i = 0; i < n; i++) {
+    const g = cg * grads[i];
+    const vi = b * v[i] + g;
+    v[i] = vi;
+    p[i] -= lr * (b * vi + g);
+  }
+}
+
 export function createMomentum(config: MomentumConfig): Optimizer {
   const b = numberField(config, 'momentum', 0.9, BETA);
   const nesterov = boolField(config, 'nesterov', false);
   const form = config.form ?? 'ewa';
   if (form !== 'ewa' && form !== 'classic') throw configError('momentum', 'form', "must be 'ewa' or 'classic'");
   const c = form === 'ewa' ? 1 - b : 1;
+  const loop = nesterov ? nesterovLoop : momentumLoop;
   return makeOptimizer(config, {
     slotNames: ['v'],
-    update(p, grads, [v], { lr, scale }) {
-      const cg = c * scale; // fold the clip scale into the gradient coefficient
-      if (nesterov) {
-        // tfjs/PyTorch: W -= lr*(g + b*v_new) (classic); the EWA analogue is W -= lr*(b*v_new + (1-b)*g).
-        for (let i = 0; i < p.length; i++) {
-          const g = cg * grads[i];
-          const vi = b * v[i] + g;
-          v[i] = vi;
-          p[i] -= lr * (b * vi + g);
-        }
-      } else {
-        for (let i = 0; i < p.length; i++) {
-          const vi = b * v[i] + cg * grads[i];
-          v[i] = vi;
-          p[i] -= lr * vi;
-        }
-      }
+    update(p, grads, slots, { lr, scale }) {
+      loop(p, grads, slots[0], b, c * scale, lr); // the clip scale folds into the gradient coefficient
     },
   });
 }
