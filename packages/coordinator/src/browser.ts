@@ -1,0 +1,14 @@
+/**
+ * The browser entry of @gradroom/coordinator (`@gradroom/coordinator/browser`): the trainer, job
+ * types, checkpoints (in memory or IndexedDB), Web Worker transport and events. Nothing here imports
+ * a node: module, so a bundler can build it for a page as is.
+ */
+export * from './checkpoint.js';
+export { type IndexedDbCheckpointOptions, IndexedDbCheckpointStore } from './checkpoint-idb.js';
+export { Emitter } from './emitter.js';
+export type * from './events.js';
+export { DEFAULT_JOB, type JobConfig, validateJob } from './job.js';
+export { type Member, type PoolOptions, WorkerPool } from './pool.js';
+export { Trainer, type TrainerOptions, type TrainResult } from './trainer.js';
+export { spawnWebWorker, type WebWorkerOptions } from './transports/web-worker.js';
+export { raceClosed, WorkerGoneError, type WorkerHandle, type WorkerKind } from './worker-handle.js';
