@@ -1,11 +1,11 @@
 /** The serializable description of one training run, and its defaults. */
 import {
+  createOptimizer,
   type DatasetSpec,
   GradroomError,
   type ModelSpec,
   type OptimizerConfig,
   type ScheduleConfig,
-  createOptimizer,
   validateSchedule,
 } from '@gradroom/core';
 
@@ -29,8 +29,8 @@ export interface JobConfig {
 export const DEFAULT_JOB: JobConfig = {
   model: { kind: 'mlp', inputShape: [28, 28, 1], hidden: [128], classes: 10 },
   dataset: { kind: 'mnist', split: 'train' },
-  optimizer: { kind: 'adam', lr: 0.002, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 },
-  schedule: { kind: 'inverse-time', lr0: 0.002, decayRate: 0.3 },
+  optimizer: { kind: 'adam', lr: 0.005, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 },
+  schedule: { kind: 'inverse-time', lr0: 0.005, decayRate: 0.3 },
   batchSize: 64,
   epochs: 5,
   seed: 1,
@@ -40,7 +40,8 @@ export function validateJob(job: JobConfig): void {
   const bad = (m: string) => {
     throw new GradroomError('BAD_CONFIG', m);
   };
-  if (!Number.isInteger(job.batchSize) || job.batchSize <= 0) bad(`batchSize must be a positive integer, got ${job.batchSize}`);
+  if (!Number.isInteger(job.batchSize) || job.batchSize <= 0)
+    bad(`batchSize must be a positive integer, got ${job.batchSize}`);
   if (!Number.isInteger(job.epochs) || job.epochs <= 0) bad(`epochs must be a positive integer, got ${job.epochs}`);
   if (!Number.isInteger(job.seed) || job.seed < 0) bad(`seed must be a non-negative integer, got ${job.seed}`);
   if (job.maxIterations !== undefined && (!Number.isInteger(job.maxIterations) || job.maxIterations <= 0)) {

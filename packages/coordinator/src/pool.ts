@@ -46,7 +46,16 @@ export class WorkerPool extends Emitter<{ worker: WorkerEvent; change: undefined
 
   /** Sets the worker up for the task; it takes shards once init resolves. */
   async add(handle: WorkerHandle): Promise<Member> {
-    const m: Member = { handle, speed: 0, version: -1, busy: false, strikes: 0, examples: 0, lastShare: 0, status: 'joining' };
+    const m: Member = {
+      handle,
+      speed: 0,
+      version: -1,
+      busy: false,
+      strikes: 0,
+      examples: 0,
+      lastShare: 0,
+      status: 'joining',
+    };
     this.members.set(handle.id, m);
     handle.closed.then((reason) => this.remove(handle.id, reason));
     try {

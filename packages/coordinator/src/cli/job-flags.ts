@@ -1,0 +1,159 @@
+/**
+ * Turns `gradroom train` flags into a JobConfig. Every flag is checked here, with an error that
+ * names it, before any worker starts.
+ */
+import { readFileSync } from 'node:fs';
+import {
+  adviseBatchSize,
+  type BatchSizeAdvice,
+  type DatasetSpec,
+  GradroomError,
+  type ModelSpec,
+  OPTIMIZER_KINDS,
+  type OptimizerConfig,
+  type OptimizerKind,
+  type ScheduleConfig,
+} from '@gradroom/core';
+import { MNIST_SIZES, ZOO, type ZooName } from '@gradroom/worker/catalog';
+import { DEFAULT_JOB, type JobConfig, validateJob } from '../job.js';
+
+export type Flags = Record<string, string | boolean | undefined>;
+
+const bad = (m: string): never => {
+  throw new GradroomError('BAD_CONFIG', m);
+};
+
+function num(flags: Flags, name: string): number | undefined {
+  const v = flags[name];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n)) bad(`--${name} must be a number, got "${v}"`);
+  return n;
+}
+
+function model(flags: Flags): ModelSpec {
+  const m = flags.model;
+  if (m === undefined) return DEFAULT_JOB.model;
+  if (typeof m !== 'string') return bad('--model needs a value');
+  if (m in ZOO) return structuredClone(ZOO[m as ZooName]) as ModelSpec;
+  if (m.endsWith('.json')) {
+    const spec = JSON.parse(readFileSync(m, 'utf8')) as ModelSpec;
+    if (!spec || typeof spec !== 'object' || !('kind' in spec)) bad(`${m} is not a gradroom model spec`);
+    return spec;
+  }
+  return bad(`--model "${m}" is unknown: use ${Object.keys(ZOO).join(', ')}, or a .json model spec`);
+}
+
+function dataset(flags: Flags, seed: number): DatasetSpec {
+  const d = flags.dataset ?? 'mnist';
+  if (d === 'mnist') return { kind: 'mnist', split: 'train' };
+  if (d === 'synthetic') {
+    return {
+      kind: 'synthetic',
+      seed,
+      examples: num(flags, 'examples') ?? 4000,
+      features: 784,
+      classes: 10,
+      split: 'train',
+    };
+  }
+  return bad(`--dataset "${String(d)}" is unknown: use mnist or synthetic`);
+}
+
+function optimizer(flags: Flags): OptimizerConfig {
+  const kind = (flags.optimizer ?? 'adam') as OptimizerKind;
+  if (!OPTIMIZER_KINDS.includes(kind))
+    bad(`--optimizer "${String(kind)}" is unknown: use ${OPTIMIZER_KINDS.join(', ')}`);
+  const lr = num(flags, 'lr') ?? (kind === 'sgd' || kind === 'momentum' ? 0.1 : kind === 'adagrad' ? 0.05 : 0.005);
+  const extra: Record<string, number | boolean | string> = {};
+  for (const k of ['momentum', 'beta1', 'beta2', 'epsilon', 'rho', 'weight-decay', 'clip-norm']) {
+    const v = num(flags, k);
+    if (v !== undefined) extra[k.replace(/-(.)/g, (_, c: string) => c.toUpperCase())] = v;
+  }
+  if (flags.nesterov) extra.nesterov = true;
+  if (flags.amsgrad) extra.amsgrad = true;
+  if (typeof flags['momentum-form'] === 'string') extra.form = flags['momentum-form'];
+  return { kind, lr, ...extra } as OptimizerConfig;
+}
+
+function schedule(flags: Flags, lr0: number): ScheduleConfig {
+  const kind = flags.schedule ?? 'inverse-time';
+  switch (kind) {
+    case 'constant':
+      return { kind: 'constant', lr: lr0 };
+    case 'inverse-time':
+      return { kind: 'inverse-time', lr0, decayRate: num(flags, 'decay-rate') ?? 0.3 };
+    case 'exponential':
+      return { kind: 'exponential', lr0, base: num(flags, 'decay-base') ?? 0.95 };
+    case 'inverse-sqrt-epoch':
+      return { kind: 'inverse-sqrt-epoch', lr0, k: num(flags, 'k') ?? 1 };
+    case 'inverse-sqrt-iteration':
+      return { kind: 'inverse-sqrt-iteration', lr0, k: num(flags, 'k') ?? 1 };
+    case 'staircase':
+      return {
+        kind: 'staircase',
+        lr0,
+        factor: num(flags, 'decay-factor') ?? 0.5,
+        every: num(flags, 'decay-every') ?? 2,
+      };
+    case 'cosine-restarts':
+      return { kind: 'cosine-restarts', lr0, firstPeriod: num(flags, 'period') ?? 200 };
+    default:
+      return bad(
+        `--schedule "${String(kind)}" is unknown: use constant, inverse-time, exponential, inverse-sqrt-epoch, inverse-sqrt-iteration, staircase, cosine-restarts`,
+      );
+  }
+}
+
+/** Activation bytes per example, estimated from the spec alone (no tfjs here). */
+export function estimateBytesPerExample(spec: ModelSpec): number {
+  if (spec.kind === 'mlp') {
+    const input = spec.inputShape.reduce((a, b) => a * b, 1);
+    return (input + spec.hidden.reduce((a, b) => a + b, 0) + spec.classes) * 4 * 3;
+  }
+  if (spec.kind === 'cnn') {
+    let [h, w] = spec.inputShape;
+    let floats = h * w * spec.inputShape[2];
+    for (const f of spec.filters) {
+      h -= 2;
+      w -= 2;
+      floats += h * w * f;
+      h = Math.floor(h / 2);
+      w = Math.floor(w / 2);
+      floats += h * w * f;
+    }
+    return (floats + spec.dense + spec.classes) * 4 * 3;
+  }
+  return 784 * 4 * 3 * 4;
+}
+
+export function trainSize(d: DatasetSpec): number {
+  return d.kind === 'mnist' ? MNIST_SIZES.train : d.examples;
+}
+
+export function jobFromFlags(flags: Flags): { job: JobConfig; advice?: BatchSizeAdvice } {
+  const seed = num(flags, 'seed') ?? DEFAULT_JOB.seed;
+  const opt = optimizer(flags);
+  const m = model(flags);
+  const ds = dataset(flags, seed);
+  let batchSize = DEFAULT_JOB.batchSize;
+  let advice: BatchSizeAdvice | undefined;
+  if (flags['batch-size'] === 'auto') {
+    advice = adviseBatchSize({ examples: trainSize(ds), bytesPerExample: estimateBytesPerExample(m) });
+    batchSize = advice.size;
+  } else if (flags['batch-size'] !== undefined) {
+    batchSize = num(flags, 'batch-size') as number;
+  }
+  const job: JobConfig = {
+    model: m,
+    dataset: ds,
+    optimizer: opt,
+    schedule: schedule(flags, opt.lr),
+    batchSize,
+    epochs: num(flags, 'epochs') ?? DEFAULT_JOB.epochs,
+    seed,
+    ...(flags['max-iterations'] !== undefined ? { maxIterations: num(flags, 'max-iterations') } : {}),
+  };
+  validateJob(job);
+  return { job, advice };
+}
