@@ -6,8 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parentPort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
-import { nodeEndpoint } from './comlink-node.js';
 import type { ShardRequest } from './api.js';
+import { nodeEndpoint } from './comlink-node.js';
 import { ShardWorker } from './shard-worker.js';
 
 /** Where the packed data sets live: next to this file, in dist/. */

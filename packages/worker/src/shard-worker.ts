@@ -62,7 +62,10 @@ export class ShardWorker implements WorkerApi {
 
   private checkVersion(version: number): void {
     if (version !== this.version) {
-      throw new GradroomError('STALE', `asked to compute against weights version ${version}, this worker holds ${this.version}`);
+      throw new GradroomError(
+        'STALE',
+        `asked to compute against weights version ${version}, this worker holds ${this.version}`,
+      );
     }
   }
 
