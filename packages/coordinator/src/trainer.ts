@@ -83,6 +83,9 @@ interface Shard {
   indices: Uint32Array;
 }
 
+/** Runs one shard on a worker; `weights` is set when the worker must load this version first. */
+type ShardCall<R> = (m: Member, shard: Shard, weights: Float32Array | undefined) => Promise<R>;
+
 export class Trainer extends Emitter<TrainerEvents> {
   readonly job: JobConfig;
   readonly pool: WorkerPool;
@@ -334,7 +337,8 @@ export class Trainer extends Emitter<TrainerEvents> {
     const perWorker = new Map<string, number>();
     const replanned = await this.runSharded(
       indices,
-      (m, shard) => m.handle.compute({ iteration, version, shardId: shard.shardId, indices: shard.indices }),
+      (m, shard, weights) =>
+        m.handle.compute({ iteration, version, shardId: shard.shardId, indices: shard.indices, weights }),
       (m, shard, r) => {
         if (r.iteration !== iteration || r.version !== version || r.shardId !== shard.shardId) {
           throw new GradroomError(
@@ -392,7 +396,7 @@ export class Trainer extends Emitter<TrainerEvents> {
     const version = this.version;
     const done = await this.runSharded(
       all,
-      (m, shard) => m.handle.evaluate({ version, indices: shard.indices, split: 'test' }),
+      (m, shard, weights) => m.handle.evaluate({ version, indices: shard.indices, split: 'test', weights }),
       (_m, shard, r) => {
         if (r.count !== shard.indices.length || !Number.isFinite(r.lossSum)) {
           throw new GradroomError('BAD_MESSAGE', `evaluation shard ${shard.shardId}: bad sums`);
@@ -414,7 +418,7 @@ export class Trainer extends Emitter<TrainerEvents> {
    */
   private async runSharded<R>(
     indices: Uint32Array,
-    call: (m: Member, shard: Shard) => Promise<R>,
+    call: ShardCall<R>,
     accept: (m: Member, shard: Shard, r: R) => void,
   ): Promise<number | null> {
     let pending: Uint32Array[] = [indices];
@@ -465,16 +469,20 @@ export class Trainer extends Emitter<TrainerEvents> {
     this.pool.strike(m, reason);
   }
 
-  private async dispatch<R>(m: Member, shard: Shard, call: (m: Member, shard: Shard) => Promise<R>): Promise<R> {
+  private async dispatch<R>(m: Member, shard: Shard, call: ShardCall<R>): Promise<R> {
     m.busy = true;
     const t0 = performance.now();
     const version = this.version;
     const work = (async () => {
+      let weights: Float32Array | undefined;
       if (m.version !== version) {
-        await m.handle.setWeights(version, this.weights.slice());
-        m.version = version;
+        // a copy per worker: the transport may transfer (detach) it
+        if (m.handle.inlineWeights) weights = this.weights.slice();
+        else await m.handle.setWeights(version, this.weights.slice());
       }
-      return call(m, shard);
+      const r = await call(m, shard, weights);
+      m.version = version;
+      return r;
     })();
     // the worker stays busy until its call really settles, even past a missed deadline
     work.then(

@@ -4,6 +4,7 @@
  * rejects every pending call, so the trainer can plan the lost shard again.
  */
 import type {
+  EvalRequest,
   EvalResultData,
   ShardRequest,
   ShardResultData,
@@ -16,11 +17,13 @@ export type WorkerKind = 'thread' | 'web-worker' | 'peer';
 export interface WorkerHandle {
   readonly id: string;
   readonly kind: WorkerKind;
+  /** compute/evaluate take `weights` in the request itself (one message instead of two). */
+  readonly inlineWeights?: boolean;
   init(init: WorkerInit): Promise<WorkerInfo>;
   /** The handle may transfer the buffer it is given; callers pass a copy they no longer need. */
   setWeights(version: number, weights: Float32Array): Promise<void>;
   compute(req: ShardRequest): Promise<ShardResultData>;
-  evaluate(req: { version: number; indices: Uint32Array; split: 'train' | 'test' }): Promise<EvalResultData>;
+  evaluate(req: EvalRequest): Promise<EvalResultData>;
   memory(): Promise<{ numTensors: number; numBytes: number }>;
   /** Ends the worker; pending calls reject. */
   close(reason: string): Promise<void>;

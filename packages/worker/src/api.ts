@@ -31,6 +31,8 @@ export interface ShardRequest {
   split?: 'train' | 'test';
   /** Examples sent inline (instead of indices into data the worker holds). */
   inline?: { x: Float32Array; y: Int32Array };
+  /** The weights of `version`, when this worker does not hold them yet: saves a separate call. */
+  weights?: Float32Array;
 }
 
 export interface ShardResultData {
@@ -45,6 +47,14 @@ export interface ShardResultData {
   backend: string;
 }
 
+export interface EvalRequest {
+  version: number;
+  indices: Uint32Array;
+  split: 'train' | 'test';
+  /** As in ShardRequest: the weights of `version` when the worker does not hold them yet. */
+  weights?: Float32Array;
+}
+
 export interface EvalResultData {
   lossSum: number;
   correct: number;
@@ -55,7 +65,7 @@ export interface WorkerApi {
   init(init: WorkerInit): Promise<WorkerInfo>;
   setWeights(version: number, weights: Float32Array): Promise<void>;
   compute(req: ShardRequest): Promise<ShardResultData>;
-  evaluate(req: { version: number; indices: Uint32Array; split: 'train' | 'test' }): Promise<EvalResultData>;
+  evaluate(req: EvalRequest): Promise<EvalResultData>;
   memory(): Promise<{ numTensors: number; numBytes: number }>;
   dispose(): Promise<void>;
 }

@@ -4,7 +4,15 @@
  */
 import { GradroomError, ParamLayout } from '@gradroom/core';
 import * as tf from '@tensorflow/tfjs';
-import type { EvalResultData, ShardRequest, ShardResultData, WorkerApi, WorkerInfo, WorkerInit } from './api.js';
+import type {
+  EvalRequest,
+  EvalResultData,
+  ShardRequest,
+  ShardResultData,
+  WorkerApi,
+  WorkerInfo,
+  WorkerInit,
+} from './api.js';
 import { selectBackend } from './backends.js';
 import { type Dataset, gather } from './data/dataset.js';
 import { type BytesLoader, loadDataset } from './data/load.js';
@@ -71,6 +79,7 @@ export class ShardWorker implements WorkerApi {
 
   async compute(req: ShardRequest): Promise<ShardResultData> {
     const c = this.ready();
+    if (req.weights) await this.setWeights(req.version, req.weights);
     this.checkVersion(req.version);
     const t0 = performance.now();
     const ds = req.split === 'test' ? this.test : this.train;
@@ -86,8 +95,9 @@ export class ShardWorker implements WorkerApi {
     };
   }
 
-  async evaluate(req: { version: number; indices: Uint32Array; split: 'train' | 'test' }): Promise<EvalResultData> {
+  async evaluate(req: EvalRequest): Promise<EvalResultData> {
     const c = this.ready();
+    if (req.weights) await this.setWeights(req.version, req.weights);
     this.checkVersion(req.version);
     const ds = (req.split === 'test' ? this.test : this.train) as Dataset;
     return c.evaluate(gather(ds, req.indices));

@@ -1,9 +1,10 @@
 /** Local workers in Node: one worker_threads thread each, spoken to with comlink. */
 import { Worker } from 'node:worker_threads';
 import type { WorkerApi } from '@gradroom/worker';
-import * as Comlink from 'comlink';
 import { nodeEndpoint } from '@gradroom/worker/comlink-node';
+import * as Comlink from 'comlink';
 import { raceClosed, type WorkerHandle } from '../worker-handle.js';
+import { withTransfer } from './transfer.js';
 
 let counter = 0;
 
@@ -29,11 +30,12 @@ export function spawnThreadWorker(opts: ThreadOptions = {}): WorkerHandle {
   return {
     id,
     kind: 'thread',
+    inlineWeights: true,
     closed,
     init: (init) => guard(api.init(init)),
     setWeights: (version, w) => guard(api.setWeights(version, Comlink.transfer(w, [w.buffer]))),
-    compute: (req) => guard(api.compute(req)),
-    evaluate: (req) => guard(api.evaluate(req)),
+    compute: (req) => guard(api.compute(withTransfer(req))),
+    evaluate: (req) => guard(api.evaluate(withTransfer(req))),
     memory: () => guard(api.memory()),
     async close(reason: string) {
       resolveClosed(reason);

@@ -6,6 +6,7 @@
 import type { WorkerApi } from '@gradroom/worker';
 import * as Comlink from 'comlink';
 import { raceClosed, type WorkerHandle } from '../worker-handle.js';
+import { withTransfer } from './transfer.js';
 
 let counter = 0;
 
@@ -46,11 +47,12 @@ export function spawnWebWorker(url: string | URL, opts: WebWorkerOptions = {}): 
   return {
     id,
     kind: 'web-worker',
+    inlineWeights: true,
     closed,
     init: (init) => guard(api.init(init)),
     setWeights: (version, w) => guard(api.setWeights(version, Comlink.transfer(w, [w.buffer]))),
-    compute: (req) => guard(api.compute(req)),
-    evaluate: (req) => guard(api.evaluate(req)),
+    compute: (req) => guard(api.compute(withTransfer(req))),
+    evaluate: (req) => guard(api.evaluate(withTransfer(req))),
     memory: () => guard(api.memory()),
     async close(reason: string) {
       end(reason);
