@@ -23,11 +23,13 @@ export interface BackendOptions {
   prefer?: readonly BackendName[];
   /** Where the wasm backend's .wasm files are served (browsers only). */
   wasmPaths?: string;
+  /** Use a software GPU (SwiftShader) if it comes first; default: true when `prefer` is given. */
+  allowSoftware?: boolean;
 }
 
 interface GpuAdapterLike {
   isFallbackAdapter?: boolean;
-  info?: { vendor?: string; architecture?: string; description?: string };
+  info?: { vendor?: string; architecture?: string; description?: string; isFallbackAdapter?: boolean };
 }
 interface NavigatorGpu {
   gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> };
@@ -46,7 +48,9 @@ async function probe(
     const device =
       [adapter.info?.vendor, adapter.info?.architecture, adapter.info?.description].filter(Boolean).join(' ') ||
       'unknown';
-    const software = adapter.isFallbackAdapter === true || /swiftshader/i.test(device);
+    // Chromium 156 moved the flag into adapter.info
+    const software =
+      adapter.isFallbackAdapter === true || adapter.info?.isFallbackAdapter === true || /swiftshader/i.test(device);
     if (software && !explicit)
       return { ok: false, reason: `WebGPU adapter is a software fallback (${device}), slower than wasm` };
     await import('@tensorflow/tfjs-backend-webgpu');
@@ -78,7 +82,7 @@ interface WebGL2RenderingContextLike {
 }
 
 export async function selectBackend(opts: BackendOptions = {}): Promise<BackendReport> {
-  const explicit = opts.prefer !== undefined;
+  const explicit = opts.allowSoftware ?? opts.prefer !== undefined;
   const order = opts.prefer ?? BACKEND_ORDER;
   const skipped: BackendReport['skipped'] = [];
   for (const name of order) {

@@ -13,7 +13,8 @@ import type {
   WorkerInfo,
   WorkerInit,
 } from './api.js';
-import { selectBackend } from './backends.js';
+import { type BackendReport, selectBackend } from './backends.js';
+import { BACKEND_ORDER, type BackendName } from './catalog.js';
 import { type Dataset, gather } from './data/dataset.js';
 import { type BytesLoader, loadDataset } from './data/load.js';
 import { buildModel } from './models.js';
@@ -29,33 +30,73 @@ export class ShardWorker implements WorkerApi {
   constructor(private readonly loadBytes: BytesLoader) {}
 
   async init(init: WorkerInit): Promise<WorkerInfo> {
-    const report = await selectBackend({ prefer: init.backends, wasmPaths: init.wasmPaths });
-    this.backend = report.backend;
     this.computer?.model.dispose();
+    this.computer = undefined;
     const { task } = init;
-    const model = await buildModel(task.model);
     const dsTrain = await loadDataset({ ...task.dataset, split: 'train' }, this.loadBytes);
     const dsTest = await loadDataset({ ...task.dataset, split: 'test' }, this.loadBytes);
-    const computer = new ShardComputer(model, dsTrain.inputShape, dsTrain.classes);
-    const want = new ParamLayout(task.layout);
-    if (task.layout.length > 0 && !computer.layout.equals(want)) {
+    // a backend can lack a kernel this model needs (wasm has no Conv2DBackpropFilter): try one
+    // gradient on it, and move on to the next backend if it fails
+    let order: readonly BackendName[] = init.backends ?? BACKEND_ORDER;
+    const unfit: BackendReport['skipped'] = [];
+    for (;;) {
+      const report = await selectBackend({
+        prefer: order,
+        wasmPaths: init.wasmPaths,
+        allowSoftware: init.backends !== undefined,
+      });
+      const computer = await this.build(task, dsTrain);
+      try {
+        await computer.compute({ x: new Float32Array(dsTrain.features), y: new Int32Array(1) });
+      } catch (e) {
+        computer.model.dispose();
+        unfit.push({ backend: report.backend, reason: `cannot train this model: ${(e as Error).message}` });
+        order = order.slice(order.indexOf(report.backend) + 1);
+        if (order.length === 0)
+          throw new GradroomError(
+            'BAD_CONFIG',
+            `no backend can train this model: ${unfit.map((u) => `${u.backend}: ${u.reason}`).join('; ')}`,
+          );
+        continue;
+      }
+      this.backend = report.backend;
+      this.computer = computer;
+      this.train = dsTrain;
+      this.test = dsTest;
+      this.version = -1;
+      return {
+        ...report,
+        skipped: [...unfit, ...report.skipped.filter((s) => !unfit.some((u) => u.backend === s.backend))],
+        layout: computer.shapes(),
+        paramCount: computer.layout.size,
+        trainSize: dsTrain.size,
+        testSize: dsTest.size,
+      };
+    }
+  }
+
+  /** Builds the task's model on the current backend and checks it against the data and the layout. */
+  private async build(task: WorkerInit['task'], ds: Dataset): Promise<ShardComputer> {
+    const model = await buildModel(task.model);
+    const inputShape = model.inputs[0].shape.slice(1) as number[];
+    const features = inputShape.reduce((a, b) => a * b, 1);
+    const outputs = (model.outputs[0].shape.at(-1) ?? 0) as number;
+    if (features !== ds.features || outputs !== ds.classes) {
+      model.dispose();
+      throw new GradroomError(
+        'BAD_CONFIG',
+        `the model takes ${features} inputs and predicts ${outputs} classes; the data set ${ds.name} has ${ds.features} features and ${ds.classes} classes`,
+      );
+    }
+    const computer = new ShardComputer(model, inputShape, ds.classes);
+    if (task.layout.length > 0 && !computer.layout.equals(new ParamLayout(task.layout))) {
       model.dispose();
       throw new GradroomError(
         'BAD_CONFIG',
         `the model built here has layout ${JSON.stringify(computer.shapes())}, the task says ${JSON.stringify(task.layout)}`,
       );
     }
-    this.computer = computer;
-    this.train = dsTrain;
-    this.test = dsTest;
-    this.version = -1;
-    return {
-      ...report,
-      layout: computer.shapes(),
-      paramCount: computer.layout.size,
-      trainSize: dsTrain.size,
-      testSize: dsTest.size,
-    };
+    return computer;
   }
 
   private ready(): ShardComputer {

@@ -38,6 +38,7 @@ describe('ShardWorker', () => {
     const info = await w.init({ task });
     expect(info.backend).toBe('wasm'); // Node has no WebGPU adapter and no WebGL here
     expect(info.skipped.map((s) => s.backend)).toEqual(['webgpu', 'webgl']);
+    expect(info.skipped[1].reason).toMatch(/OffscreenCanvas/);
     expect(info.skipped[0].reason).toMatch(/navigator\.gpu|adapter/);
     expect(info.layout).toEqual([
       { name: 'dense_0/kernel', shape: [12, 8] },
@@ -140,6 +141,25 @@ describe('ShardWorker', () => {
     expect(r.gradSum.length).toBe(info.paramCount);
     expect(r.gradSum.every(Number.isFinite)).toBe(true);
     expect(r.gradSum.some((g) => g !== 0)).toBe(true);
+  });
+
+  it('moves past a backend that lacks a kernel the model needs, and says why', async () => {
+    const w = new ShardWorker(async () => mnistBytes());
+    const info = await w.init({
+      task: { model: ZOO['cnn-small'], dataset: { kind: 'mnist', split: 'train' }, layout: [], paramCount: 0 },
+      backends: ['wasm', 'cpu'],
+    });
+    expect(info.backend).toBe('cpu');
+    expect(info.skipped).toEqual([
+      { backend: 'wasm', reason: expect.stringMatching(/cannot train this model: .*Conv2DBackpropFilter/) },
+    ]);
+  });
+
+  it('rejects a model that does not fit the data set', async () => {
+    const w = new ShardWorker(async () => mnistBytes());
+    await expect(w.init({ task: { ...task, model: ZOO['mlp-small'] }, backends: ['cpu'] })).rejects.toThrow(
+      /takes 784 inputs and predicts 10 classes; the data set synthetic\/train has 12 features and 3 classes/,
+    );
   });
 });
 

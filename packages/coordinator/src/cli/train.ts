@@ -123,27 +123,34 @@ export async function trainCommand(argv: string[]): Promise<number> {
     );
 
   const backendsSeen: string[] = [];
+  let closing = false;
   trainer.on('worker', (e) => {
+    if (closing) return; // the workers we end ourselves after the run
     if (e.type === 'joined' && e.backend) backendsSeen.push(e.backend);
     if (json) out({ event: 'worker', ...e });
     else if (e.type !== 'joined') console.error(`worker ${e.id} ${e.type}: ${e.reason ?? ''}`);
   });
   trainer.on('log', (e) => (json ? out({ event: 'log', ...e }) : console.error(`${e.level}: ${e.message}`)));
 
-  const bars = json
-    ? null
-    : new cliProgress.MultiBar(
-        {
-          format: 'epoch {epoch} |{bar}| iteration {value}/{total} | loss {loss} | acc {acc} | lr {lr} | {eps} ex/s',
-          hideCursor: true,
-          clearOnComplete: false,
-          stopOnComplete: true,
-        },
-        cliProgress.Presets.shades_classic,
-      );
+  // a live bar on a terminal; plain lines when stdout is a pipe or a CI log
+  const bars =
+    json || process.stdout.isTTY !== true
+      ? null
+      : new cliProgress.MultiBar(
+          {
+            format: 'epoch {epoch} |{bar}| iteration {value}/{total} | loss {loss} | acc {acc} | lr {lr} | {eps} ex/s',
+            hideCursor: true,
+            clearOnComplete: false,
+            stopOnComplete: true,
+          },
+          cliProgress.Presets.shades_classic,
+        );
+  const log = (line: string) => (bars ? bars.log(`${line}\n`) : console.log(line));
   let bar: cliProgress.SingleBar | undefined;
   let barEpoch = -1;
+  let last: { batch: number; batchesPerEpoch: number; loss: number; eps: number } | undefined;
   trainer.on('iteration', (e) => {
+    last = { batch: e.batch, batchesPerEpoch: e.batchesPerEpoch, loss: e.lossSmoothed, eps: e.examplesPerSec };
     if (json) {
       const { workers: ws, ...rest } = e;
       out({
@@ -168,15 +175,17 @@ export async function trainCommand(argv: string[]): Promise<number> {
   });
   trainer.on('epoch', (e) => {
     if (json) out({ event: 'epoch', ...e });
-    else
-      bars?.log(
-        `epoch ${e.epoch + 1}: train loss ${e.trainLoss.toFixed(4)}, test loss ${e.testLoss.toFixed(4)}, test accuracy ${(100 * e.testAccuracy).toFixed(2)}% (${e.seconds.toFixed(1)} s)\n`,
+    else {
+      const it = last ? `iteration ${last.batch + 1}/${last.batchesPerEpoch}, ${Math.round(last.eps)} ex/s, ` : '';
+      log(
+        `epoch ${e.epoch + 1}/${trainer.job.epochs}: ${it}train loss ${e.trainLoss.toFixed(4)}, test loss ${e.testLoss.toFixed(4)}, test accuracy ${(100 * e.testAccuracy).toFixed(2)}% (${e.seconds.toFixed(1)} s)`,
       );
+    }
   });
   trainer.on('checkpoint', (e) => json && out({ event: 'checkpoint', ...e }));
 
   const onSigint = () => {
-    if (!json) bars?.log('stopping after this iteration (Ctrl-C again to quit now)\n');
+    if (!json) log('stopping after this iteration (Ctrl-C again to quit now)');
     trainer.stop();
     process.once('SIGINT', () => process.exit(130));
   };
@@ -185,6 +194,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const t0 = performance.now();
   try {
     const r = await trainer.run();
+    closing = true;
     bars?.stop();
     const seconds = (performance.now() - t0) / 1000;
     const pos = r.position;
@@ -209,6 +219,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     }
     return 0;
   } finally {
+    closing = true;
     process.off('SIGINT', onSigint);
     await trainer.close();
   }
