@@ -17,6 +17,8 @@ export interface SerialJob {
   iterations: number;
   adam: { lr: number; beta1: number; beta2: number; epsilon: number };
   schedule?: ScheduleConfig;
+  /** Overrides the schedule: the rate of iteration `it` (e.g. a person's manual change mid-run). */
+  lrAt?: (epoch: number, it: number) => number;
 }
 
 function mlp(job: SerialJob): tf.Sequential {
@@ -51,10 +53,13 @@ export async function serialTrain(job: SerialJob, train: Dataset): Promise<Float
       xs.set(train.x.subarray(i * train.features, (i + 1) * train.features), k * train.features);
       ys[k] = train.y[i];
     });
-    if (job.schedule) {
-      // tfjs's Adam reads its learning rate on every applyGradients
-      (opt as unknown as { learningRate: number }).learningRate = learningRate(job.schedule, { epoch, iteration: it });
-    }
+    const lr = job.lrAt
+      ? job.lrAt(epoch, it)
+      : job.schedule
+        ? learningRate(job.schedule, { epoch, iteration: it })
+        : undefined;
+    // tfjs's Adam reads its learning rate on every applyGradients
+    if (lr !== undefined) (opt as unknown as { learningRate: number }).learningRate = lr;
     tf.tidy(() => {
       const x = tf.tensor2d(xs, [idx.length, train.features]);
       const y = tf.oneHot(tf.tensor1d(ys, 'int32'), job.classes);

@@ -1,0 +1,78 @@
+/** Shared by the room tests: the MNIST job and its serial reference, peer processes, a room server. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseMnist } from '@gradroom/worker';
+import * as tf from '@tensorflow/tfjs';
+import type { JobConfig } from '../../src/job.js';
+import { serialTrain } from '../reference/serial.js';
+
+export const MNIST_BIN = join(import.meta.dirname, '..', '..', '..', 'worker', 'dist', 'mnist.bin');
+
+export const mnistAdam = { lr: 0.002, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
+
+/** Real MNIST, a small MLP, Adam: `iterations` mini-batches of 64. */
+export function mnistJob(iterations: number, seed = 3): JobConfig {
+  return {
+    model: { kind: 'mlp', inputShape: [28, 28, 1], hidden: [32], classes: 10 },
+    dataset: { kind: 'mnist', split: 'train' },
+    optimizer: { kind: 'adam', ...mnistAdam },
+    batchSize: 64,
+    epochs: 1,
+    seed,
+    maxIterations: iterations,
+  };
+}
+
+/** The plain serial loop's weights after `iterations` of mnistJob. */
+export async function mnistReference(iterations: number, seed = 3): Promise<Float32Array> {
+  await tf.setBackend('cpu');
+  const train = parseMnist(new Uint8Array(await readFile(MNIST_BIN)), 'train');
+  return serialTrain(
+    { hidden: [32], inputFeatures: 784, classes: 10, batchSize: 64, seed, iterations, adam: mnistAdam },
+    train,
+  );
+}
+
+export interface PeerProcess {
+  proc: ChildProcess;
+  out: string[];
+  exited: Promise<number | null>;
+  kill(): void;
+}
+
+/** A volunteer in its own Node process (peer.mjs): real WebRTC through @roamhq/wrtc, or the relay. */
+export function spawnPeer(opts: {
+  url: string;
+  token: string;
+  name: string;
+  relay?: 'auto' | 'always';
+  crashAtAssign?: number;
+}): PeerProcess {
+  const proc = spawn(process.execPath, [join(import.meta.dirname, 'peer.mjs'), JSON.stringify(opts)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const out: string[] = [];
+  const keep = (d: Buffer) => {
+    for (const line of d.toString().split('\n')) if (line.trim()) out.push(line);
+  };
+  proc.stdout?.on('data', keep);
+  proc.stderr?.on('data', keep);
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  return {
+    proc,
+    out,
+    exited,
+    kill: () => {
+      if (proc.exitCode === null) proc.kill('SIGKILL');
+    },
+  };
+}
+
+export async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Rooms with real parts, in Node: a RoomServer, a coordinator (Trainer + RoomHost) and volunteer
+ * peers in their own processes over real WebRTC (simple-peer + @roamhq/wrtc) and the server's
+ * relay, training real MNIST. The final weights equal the plain serial loop's, also when a peer
+ * crashes mid-iteration.
+ */
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { hostRoom } from '../../src/room/node.js';
+import { RoomServer } from '../../src/room/server.js';
+import { Trainer } from '../../src/trainer.js';
+import { relativeDifference } from '../reference/serial.js';
+import { mnistJob, mnistReference, type PeerProcess, spawnPeer, until } from './helpers.js';
+
+const ITERATIONS = 10;
+
+describe('a room in Node: peer processes over real WebRTC and the relay', () => {
+  let server: RoomServer;
+  let reference: Float32Array;
+  const serverLog: string[] = [];
+  const peers: PeerProcess[] = [];
+
+  beforeAll(async () => {
+    server = await RoomServer.start({ port: 0, log: (l) => serverLog.push(l) });
+    reference = await mnistReference(ITERATIONS);
+  });
+
+  afterAll(async () => {
+    for (const p of peers) p.kill();
+    await server?.close();
+  });
+
+  it('two peers (direct and relayed) train MNIST with a third crashing mid-iteration: weights equal the serial loop', {
+    timeout: 90_000,
+  }, async () => {
+    const room = server.createRoom();
+    expect(room.token.length).toBeGreaterThanOrEqual(22); // >= 128 bits, base64url
+    const trainer = new Trainer(mnistJob(ITERATIONS), { waitForWorkers: true, firstDeadlineMs: 30_000 });
+    const hostLog: string[] = [];
+    const host = await hostRoom({
+      url: server.wsUrl,
+      token: room.token,
+      hostKey: room.hostKey,
+      trainer,
+      heartbeatTimeoutMs: 5000,
+      log: (l) => hostLog.push(l),
+    });
+    onTestFailed(() => {
+      console.error(
+        ['server:', ...serverLog, 'host:', ...hostLog, 'peers:', ...peers.flatMap((p) => p.out)].join('\n'),
+      );
+    });
+    const accepted = new Map<string, string>();
+    host.on('peer', (e) => {
+      if (e.type === 'accepted') accepted.set(e.id, e.via ?? '');
+    });
+    const direct = spawnPeer({ url: server.wsUrl, token: room.token, name: 'direct' });
+    const relayed = spawnPeer({ url: server.wsUrl, token: room.token, name: 'relayed', relay: 'always' });
+    const crashing = spawnPeer({ url: server.wsUrl, token: room.token, name: 'crashing', crashAtAssign: 3 });
+    peers.push(direct, relayed, crashing);
+    await until(() => accepted.size === 3, 30_000, 'three peers accepted');
+    expect([...accepted.values()].sort()).toEqual(['direct', 'direct', 'relay']);
+
+    const shares: number[][] = [];
+    let replanned = 0;
+    trainer.on('iteration', (e) => {
+      shares.push(e.workers.map((w) => w.share));
+      replanned += e.replanned;
+    });
+    const left: string[] = [];
+    trainer.on('worker', (e) => {
+      if (e.type === 'left') left.push(`${e.id}: ${e.reason}`);
+    });
+    const result = await trainer.run();
+
+    expect(await crashing.exited).toBe(3);
+    expect(replanned).toBeGreaterThanOrEqual(1);
+    expect(left.length).toBe(1);
+    expect(result.position.iteration).toBe(ITERATIONS);
+    expect(relativeDifference(result.weights, reference)).toBeLessThanOrEqual(1e-5);
+    // the last iterations were shared by the two remaining peers
+    expect(shares.at(-1)?.filter((s) => s > 0).length).toBe(2);
+    // evaluated by the peers on the 2,003 test digits: better than chance
+    expect(result.testAccuracy).toBeGreaterThan(0.2);
+    expect(serverLog.some((l) => / joined$/.test(l))).toBe(true);
+    expect(serverLog.some((l) => /uses the relay/.test(l))).toBe(true);
+    expect(serverLog.some((l) => /\(crashing\) from .* left/.test(l))).toBe(true);
+
+    host.close();
+    // the other peers are told and leave on their own
+    expect(await direct.exited).toBe(0);
+    expect(await relayed.exited).toBe(0);
+  });
+});
