@@ -22,6 +22,7 @@ import {
   type Position,
   planEpoch,
   type ScheduleConfig,
+  specLayout,
   splitShards,
   type TaskSpec,
   type TensorShape,
@@ -114,6 +115,8 @@ export class Trainer extends Emitter<TrainerEvents> {
     this.job = structuredClone(job);
     this.opts = opts;
     this.optimizer = createOptimizer(job.optimizer);
+    const known = specLayout(job.model);
+    if (known) this.layout = new ParamLayout(known);
     this.pool = new WorkerPool(() => this.workerInit(), opts);
     this.pool.on('worker', (e) => this.emit('worker', e));
   }

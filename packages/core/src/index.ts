@@ -4,6 +4,7 @@ export * from './errors.js';
 export * from './ewa.js';
 export * from './init.js';
 export * from './layout.js';
+export * from './model-layout.js';
 export * from './optimizers/index.js';
 export * from './planner.js';
 export * from './prng.js';

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TaskSpec } from '@gradroom/core';
+import { specLayout, type TaskSpec } from '@gradroom/core';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MNIST_SIZES, ZOO } from '../src/catalog.js';
@@ -47,6 +47,7 @@ describe('ShardWorker', () => {
       { name: 'logits/bias', shape: [3] },
     ]);
     expect(info.paramCount).toBe(12 * 8 + 8 + 8 * 3 + 3);
+    expect(info.layout).toEqual(specLayout(task.model));
   });
 
   it('returns sums: the shard gradient equals n times tfjs mean-loss gradient; loss and correct count match', async () => {
@@ -150,6 +151,7 @@ describe('ShardWorker', () => {
       backends: ['wasm', 'cpu'],
     });
     expect(info.backend).toBe('cpu');
+    expect(info.layout).toEqual(specLayout(ZOO['cnn-small']));
     expect(info.skipped).toEqual([
       { backend: 'wasm', reason: expect.stringMatching(/cannot train this model: .*Conv2DBackpropFilter/) },
     ]);
