@@ -1,0 +1,242 @@
+/**
+ * The coordinator's side of a room: connects to the room server as the room's host, answers each
+ * volunteer's WebRTC offer (or takes its traffic over the server's relay), checks its hello (the
+ * room token again, in constant time), and hands it to the trainer as a WorkerHandle.
+ *
+ * Environment-agnostic: the WebSocket and simple-peer constructors (and wrtc in Node) are passed
+ * in, so the same code hosts a room from Node (see node.ts) or from a browser tab.
+ */
+import type { CodecLimits, TaskSpec, TensorShape } from '@gradroom/core';
+import {
+  FramedLink,
+  type IceServer,
+  msg,
+  type RawChannel,
+  type RtcDeps,
+  type ServerMessage,
+  SignalClient,
+  type SimplePeerLike,
+  simplePeerChannel,
+  type WebSocketCtor,
+} from '@gradroom/worker/peer';
+import { Emitter } from '../emitter.js';
+import type { IterationEvent } from '../events.js';
+import { type PeerWorkerHandle, peerWorkerHandle } from '../transports/peer.js';
+import type { WorkerHandle } from '../worker-handle.js';
+import { constantTimeEqual } from './tokens.js';
+
+/** What the host needs from a Trainer. */
+export interface TrainerLike {
+  addWorker(handle: WorkerHandle): Promise<unknown>;
+  on(type: 'iteration', fn: (e: IterationEvent) => void): () => void;
+}
+
+export interface RoomHostOptions extends RtcDeps {
+  /** The room server's WebSocket URL (RoomServer.wsUrl). */
+  url: string;
+  token: string;
+  hostKey: string;
+  WebSocket: WebSocketCtor;
+  /** Each accepted peer is added to this trainer (and told its share after every iteration). */
+  trainer?: TrainerLike;
+  /** Called with each accepted peer (in addition to, or instead of, `trainer`). */
+  onPeer?: (handle: PeerWorkerHandle) => void;
+  /** Codec limits for what peers send (default core's). */
+  limits?: Partial<CodecLimits>;
+  /** Time from joining the room to a valid hello (default 30 s). */
+  helloTimeoutMs?: number;
+  heartbeatMs?: number;
+  heartbeatTimeoutMs?: number;
+  log?: (line: string) => void;
+  /** See PeerHandleOptions.layoutFor. */
+  layoutFor?: (task: TaskSpec) => Promise<TensorShape[]>;
+}
+
+export interface PeerEvent {
+  type: 'joined' | 'accepted' | 'rejected' | 'left';
+  id: string;
+  name?: string;
+  via?: 'direct' | 'relay';
+  reason?: string;
+}
+
+interface Entry {
+  id: string;
+  name: string;
+  rtc?: SimplePeerLike;
+  link?: FramedLink;
+  handle?: PeerWorkerHandle;
+  via?: 'direct' | 'relay';
+  timer: ReturnType<typeof setTimeout>;
+}
+
+export class RoomHost extends Emitter<{ peer: PeerEvent; log: string }> {
+  readonly peers = new Map<string, Entry>();
+  private iceServers: IceServer[] = [];
+  private maxChunk = 262144;
+  private offIteration?: () => void;
+
+  private constructor(
+    private readonly signal: SignalClient,
+    private readonly opts: RoomHostOptions,
+  ) {
+    super();
+  }
+
+  /** Connects to the room server and hosts the room. */
+  static async open(opts: RoomHostOptions): Promise<RoomHost> {
+    const signal = await SignalClient.connect(opts.url, opts.WebSocket, true);
+    const host = new RoomHost(signal, opts);
+    await new Promise<void>((resolve, reject) => {
+      signal.onMessage((m) => {
+        if (m.t === 'hosting') {
+          host.iceServers = m.iceServers;
+          host.maxChunk = m.maxChunk;
+          resolve();
+        } else if (m.t === 'rejected') reject(new Error(`the room server refused to host: ${m.reason}`));
+      });
+      signal.closed.then((r) => reject(new Error(`room server closed the connection: ${r}`)));
+      signal.send({ t: 'host', token: opts.token, hostKey: opts.hostKey });
+    });
+    signal.onMessage((m) => host.onServer(m));
+    signal.closed.then((r) => host.shutdown(`room server connection lost: ${r}`));
+    const trainer = opts.trainer;
+    if (trainer) {
+      host.offIteration = trainer.on('iteration', (e) => {
+        for (const w of e.workers) host.peers.get(w.id)?.handle?.sendShare(e.iteration, w.share, e.workers.length);
+      });
+    }
+    return host;
+  }
+
+  private log(line: string): void {
+    this.opts.log?.(line);
+    this.emit('log', line);
+  }
+
+  private onServer(m: ServerMessage): void {
+    switch (m.t) {
+      case 'peer': {
+        const timer = setTimeout(() => this.reject(m.peerId, 'no hello in time'), this.opts.helloTimeoutMs ?? 30_000);
+        this.peers.set(m.peerId, { id: m.peerId, name: m.name, timer });
+        this.emit('peer', { type: 'joined', id: m.peerId, name: m.name });
+        return;
+      }
+      case 'signal': {
+        const e = this.peers.get(m.from);
+        if (!e || e.link || e.via === 'relay') return;
+        if (!e.rtc) e.rtc = this.answer(e);
+        try {
+          e.rtc.signal(m.data);
+        } catch (err) {
+          this.reject(e.id, `bad signalling data: ${(err as Error).message}`);
+        }
+        return;
+      }
+      case 'relay': {
+        const e = this.peers.get(m.from);
+        if (!e || e.link) return;
+        e.rtc?.destroy();
+        e.rtc = undefined;
+        e.via = 'relay';
+        this.attach(e, this.signal.relayChannel(e.id, this.maxChunk));
+        return;
+      }
+      case 'gone': {
+        const e = this.peers.get(m.peerId);
+        if (e) this.forget(e, `left the room: ${m.reason}`);
+        return;
+      }
+    }
+  }
+
+  /** Answers a volunteer's offer; the channel is attached once connected. */
+  private answer(e: Entry): SimplePeerLike {
+    const rtc = new this.opts.SimplePeer({
+      initiator: false,
+      wrtc: this.opts.wrtc,
+      config: { iceServers: this.iceServers },
+    });
+    rtc.on('signal', (data) => this.signal.send({ t: 'signal', to: e.id, data }));
+    rtc.on('connect', () => {
+      if (e.rtc !== rtc || e.link) return;
+      e.via = 'direct';
+      this.attach(e, simplePeerChannel(rtc));
+    });
+    rtc.on('error', (err) => {
+      // before connecting, the volunteer falls back to the relay by itself
+      if (!e.link) this.log(`peer ${e.id}: WebRTC failed (${err.message}); waiting for the relay`);
+    });
+    return rtc;
+  }
+
+  private attach(e: Entry, channel: RawChannel): void {
+    const link = new FramedLink(channel, { limits: this.opts.limits });
+    e.link = link;
+    link.onError((err) => this.reject(e.id, `sent a bad message before hello: ${err.message}`, err.code));
+    link.closed.then((r) => {
+      if (!e.handle) this.forget(e, `channel closed before hello: ${r}`);
+    });
+    link.onMessage((m) => {
+      if (e.handle) return;
+      if (m.type !== 'hello') return this.reject(e.id, `sent '${m.type}' before hello`);
+      if (!constantTimeEqual(m.token, this.opts.token)) return this.reject(e.id, 'wrong room token', 'UNAUTHORIZED');
+      clearTimeout(e.timer);
+      const handle = peerWorkerHandle({
+        id: e.id,
+        link,
+        heartbeatMs: this.opts.heartbeatMs,
+        heartbeatTimeoutMs: this.opts.heartbeatTimeoutMs,
+        layoutFor: this.opts.layoutFor,
+        log: (line) => this.log(line),
+      });
+      e.handle = handle;
+      handle.closed.then((reason) => this.forget(e, reason));
+      this.log(`peer ${e.id} (${m.name.slice(0, 40)}) accepted via ${e.via}, backends [${m.backends.join(', ')}]`);
+      this.emit('peer', { type: 'accepted', id: e.id, name: m.name, via: e.via });
+      this.opts.trainer
+        ?.addWorker(handle)
+        .catch((err) => this.log(`peer ${e.id} could not be set up: ${(err as Error).message}`));
+      this.opts.onPeer?.(handle);
+    });
+  }
+
+  /** Refuses a peer: logged, told why, disconnected, and removed from the room by the server. */
+  private reject(id: string, reason: string, code = 'BAD_MESSAGE'): void {
+    const e = this.peers.get(id);
+    if (!e) return;
+    this.log(`peer ${id} rejected: ${reason}`);
+    this.emit('peer', { type: 'rejected', id, name: e.name, reason });
+    const link = e.link;
+    if (link && !e.handle) {
+      void link
+        .send(msg({ type: 'error', code, message: reason }))
+        .catch(() => {})
+        .finally(() => setTimeout(() => link.close(reason), 100));
+    }
+    e.handle?.close(reason);
+    this.signal.send({ t: 'kick', peer: id, reason });
+    this.forget(e, reason, false);
+  }
+
+  private forget(e: Entry, reason: string, announce = true): void {
+    if (this.peers.get(e.id) !== e) return;
+    this.peers.delete(e.id);
+    clearTimeout(e.timer);
+    e.rtc?.destroy();
+    void e.handle?.close(reason);
+    if (!e.handle) e.link?.close(reason);
+    if (announce) this.emit('peer', { type: 'left', id: e.id, name: e.name, reason });
+  }
+
+  private shutdown(reason: string): void {
+    this.offIteration?.();
+    for (const e of [...this.peers.values()]) this.forget(e, reason);
+  }
+
+  /** Leaves the room: every peer is closed. */
+  close(reason = 'the coordinator closed the room'): void {
+    this.shutdown(reason);
+    this.signal.close(1000, reason);
+  }
+}

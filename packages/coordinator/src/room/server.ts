@@ -1,0 +1,516 @@
+/**
+ * The room server: one Node process that serves the web app (the demo's dist, with the volunteer
+ * page and the worker bundle), creates rooms, and relays WebRTC signalling, and when peers cannot
+ * connect directly their traffic, between the members of one room only.
+ *
+ * Trust: every WebSocket must present a room token (or, for the coordinator, the room's host key)
+ * in its first message within joinTimeoutMs; anything else is rejected, logged and disconnected, so
+ * a peer without the token never reaches the coordinator. Volunteers talk to their room's host and
+ * to nobody else. Each connection has a message size limit (control messages and relayed chunks),
+ * token-bucket rate limits, and a ping heartbeat; each room a member limit.
+ */
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  addRoute,
+  CLOSE,
+  type ClientMessage,
+  type IceServer,
+  type ServerMessage,
+  splitRoute,
+} from '@gradroom/worker/peer';
+import { type RawData, WebSocket, WebSocketServer } from 'ws';
+import { staticFiles } from '../server/static.js';
+import { constantTimeEqual, randomToken } from './tokens.js';
+
+export interface RateLimit {
+  perSecond: number;
+  burst: number;
+}
+
+export interface RoomServerOptions {
+  /** Interface to listen on (default 127.0.0.1). */
+  host?: string;
+  /** Port (default 8080; 0 picks a free one). */
+  port?: number;
+  /** Folder of the built web app to serve (apps/demo/dist); none: only rooms. */
+  dist?: string;
+  /** STUN/TURN servers handed to every member (default none: enough on one machine or a LAN). */
+  iceServers?: IceServer[];
+  /** When set, POST /api/rooms needs `Authorization: Bearer <roomKey>`. */
+  roomKey?: string;
+  maxRooms?: number;
+  maxPeersPerRoom?: number;
+  /** Largest JSON control message (default 64 KiB). */
+  maxControlBytes?: number;
+  /** Largest relayed chunk (default 262144, a data channel's largest message). */
+  maxChunk?: number;
+  controlRate?: RateLimit;
+  relayRate?: RateLimit;
+  /** WebSocket ping interval; a connection that misses one pong is dropped (default 15 s). */
+  heartbeatMs?: number;
+  /** Time a new connection has to send join/host (default 10 s). */
+  joinTimeoutMs?: number;
+  /** Relay backpressure: pause a sender while its receiver has more than this buffered (default 4 MiB). */
+  relayHighWater?: number;
+  /** Log lines (joins, leaves, rejections); default console.log with a timestamp. */
+  log?: (line: string) => void;
+}
+
+export interface RoomInfo {
+  /** The secret that lets volunteers join; it travels in the join link. */
+  token: string;
+  /** The secret the coordinator presents to host the room. */
+  hostKey: string;
+  /** A short, non-secret label for logs. */
+  label: string;
+  /** The volunteer page's link, token included. */
+  joinUrl: string;
+}
+
+interface Conn {
+  ws: WebSocket;
+  ip: string;
+  alive: boolean;
+  role?: 'host' | 'member';
+  room?: Room;
+  id?: string;
+  name?: string;
+  relay?: boolean;
+  control: Bucket;
+  binary: Bucket;
+}
+
+interface Room {
+  label: string;
+  hostKey: string;
+  host?: Conn;
+  members: Map<string, Conn>;
+  created: number;
+}
+
+class Bucket {
+  private tokens: number;
+  private last = Date.now();
+  constructor(private readonly limit: RateLimit) {
+    this.tokens = limit.burst;
+  }
+  take(): boolean {
+    const now = Date.now();
+    this.tokens = Math.min(this.limit.burst, this.tokens + ((now - this.last) / 1000) * this.limit.perSecond);
+    this.last = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
+const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+const MAX_SECRET = 256;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function parseClient(text: string): ClientMessage | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (!isObject(v) || typeof v.t !== 'string') return null;
+  const str = (x: unknown, max: number) => typeof x === 'string' && x.length > 0 && x.length <= max;
+  switch (v.t) {
+    case 'join':
+      return str(v.token, MAX_SECRET) && (v.name === undefined || typeof v.name === 'string')
+        ? { t: 'join', token: v.token as string, name: String(v.name ?? 'volunteer') }
+        : null;
+    case 'host':
+      return str(v.token, MAX_SECRET) && str(v.hostKey, MAX_SECRET)
+        ? { t: 'host', token: v.token as string, hostKey: v.hostKey as string }
+        : null;
+    case 'signal':
+      return isObject(v.data) && (v.to === undefined || str(v.to, 64))
+        ? { t: 'signal', to: v.to as string | undefined, data: v.data }
+        : null;
+    case 'relay':
+      return v.to === undefined || str(v.to, 64) ? { t: 'relay', to: v.to as string | undefined } : null;
+    case 'kick':
+      return str(v.peer, 64) && typeof v.reason === 'string'
+        ? { t: 'kick', peer: v.peer as string, reason: v.reason }
+        : null;
+    default:
+      return null;
+  }
+}
+
+/** Names shown in logs: printable, short. */
+function cleanName(s: string): string {
+  return s.replace(/[^\w .@-]/g, '').slice(0, 40) || 'volunteer';
+}
+
+export class RoomServer {
+  readonly rooms = new Map<string, Room>();
+  private readonly opts: Required<Omit<RoomServerOptions, 'dist' | 'roomKey'>> &
+    Pick<RoomServerOptions, 'dist' | 'roomKey'>;
+  private readonly http: Server;
+  private readonly wss: WebSocketServer;
+  private readonly conns = new Set<Conn>();
+  private heartbeat?: ReturnType<typeof setInterval>;
+  private nextPeer = 0;
+  private _url = '';
+
+  private constructor(opts: RoomServerOptions) {
+    this.opts = {
+      host: '127.0.0.1',
+      port: 8080,
+      iceServers: [],
+      maxRooms: 100,
+      maxPeersPerRoom: 64,
+      maxControlBytes: 64 * 1024,
+      maxChunk: 262144,
+      controlRate: { perSecond: 50, burst: 200 },
+      relayRate: { perSecond: 5000, burst: 10000 },
+      heartbeatMs: 15_000,
+      joinTimeoutMs: 10_000,
+      relayHighWater: 4 * 1024 * 1024,
+      log: (line) => console.log(`${new Date().toISOString()} ${line}`),
+      ...opts,
+    };
+    const files = opts.dist ? staticFiles(opts.dist) : null;
+    this.http = createServer((req, res) => {
+      this.onHttp(req, res, files).catch((e) => {
+        if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
+        res.end(String((e as Error).message));
+      });
+    });
+    // maxPayload covers a relayed chunk plus the host's route prefix; ws closes bigger frames (1009)
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: this.opts.maxChunk + 256 });
+    this.http.on('upgrade', (req, socket, head) => {
+      if (new URL(req.url ?? '/', 'http://x').pathname !== '/ws') {
+        socket.destroy();
+        return;
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req));
+    });
+  }
+
+  static async start(opts: RoomServerOptions = {}): Promise<RoomServer> {
+    const s = new RoomServer(opts);
+    await new Promise<void>((resolve, reject) => {
+      s.http.once('error', reject);
+      s.http.listen(s.opts.port, s.opts.host, () => resolve());
+    });
+    const addr = s.http.address() as AddressInfo;
+    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    s._url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`;
+    s.heartbeat = setInterval(() => s.ping(), s.opts.heartbeatMs);
+    s.opts.log(`room server listening on ${s._url}${s.opts.dist ? `, serving ${s.opts.dist}` : ''}`);
+    return s;
+  }
+
+  /** http://host:port */
+  get url(): string {
+    return this._url;
+  }
+
+  /** ws://host:port/ws, where hosts and volunteers connect. */
+  get wsUrl(): string {
+    return `${this._url.replace(/^http/, 'ws')}/ws`;
+  }
+
+  get port(): number {
+    return (this.http.address() as AddressInfo).port;
+  }
+
+  /** Creates a room with fresh secrets. */
+  createRoom(): RoomInfo {
+    if (this.rooms.size >= this.opts.maxRooms) throw new Error(`room limit reached (${this.opts.maxRooms})`);
+    const token = randomToken();
+    const hostKey = randomToken();
+    const key = hashToken(token);
+    const label = key.slice(0, 8);
+    this.rooms.set(key, { label, hostKey, members: new Map(), created: Date.now() });
+    this.opts.log(`[room ${label}] created`);
+    return { token, hostKey, label, joinUrl: `${this._url}/volunteer.html#room=${token}` };
+  }
+
+  /** Closes a room: its host and members are disconnected. */
+  closeRoom(token: string, reason = 'room closed'): void {
+    const key = hashToken(token);
+    const room = this.rooms.get(key);
+    if (!room) return;
+    this.rooms.delete(key);
+    for (const m of room.members.values()) this.drop(m, CLOSE.hostGone, reason);
+    if (room.host) this.drop(room.host, CLOSE.hostGone, reason);
+    this.opts.log(`[room ${room.label}] closed: ${reason}`);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.heartbeat);
+    for (const c of this.conns) c.ws.terminate();
+    this.wss.close();
+    await new Promise<void>((resolve) => {
+      this.http.closeAllConnections();
+      this.http.close(() => resolve());
+    });
+  }
+
+  private async onHttp(
+    req: IncomingMessage,
+    res: ServerResponse,
+    files: ReturnType<typeof staticFiles> | null,
+  ): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (path === '/api/rooms') {
+      if (req.method !== 'POST') {
+        res.writeHead(405, { Allow: 'POST' }).end();
+        return;
+      }
+      const key = this.opts.roomKey;
+      if (key && !constantTimeEqual(req.headers.authorization ?? '', `Bearer ${key}`)) {
+        this.opts.log(`rejected a room creation from ${req.socket.remoteAddress}: bad room key`);
+        res.writeHead(401, { 'Content-Type': 'application/json' }).end('{"error":"a room key is required"}');
+        return;
+      }
+      try {
+        const room = this.createRoom();
+        res
+          .writeHead(201, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' })
+          .end(JSON.stringify({ ...room, wsUrl: this.wsUrl }));
+      } catch (e) {
+        res.writeHead(503, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: (e as Error).message }));
+      }
+      return;
+    }
+    if (path === '/' && files) {
+      req.url = '/index.html';
+    }
+    if (files && (await files(req, res))) return;
+    res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
+  }
+
+  private onConnection(ws: WebSocket, req: IncomingMessage): void {
+    const c: Conn = {
+      ws,
+      ip: req.socket.remoteAddress ?? '?',
+      alive: true,
+      control: new Bucket(this.opts.controlRate),
+      binary: new Bucket(this.opts.relayRate),
+    };
+    this.conns.add(c);
+    const joinTimer = setTimeout(() => {
+      if (!c.role) this.reject(c, 'no join message in time', CLOSE.timeout);
+    }, this.opts.joinTimeoutMs);
+    ws.on('pong', () => {
+      c.alive = true;
+    });
+    ws.on('message', (data, isBinary) => this.onMessage(c, data, isBinary));
+    let error = '';
+    ws.on('error', (e: Error & { code?: string }) => {
+      error = e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'sent a message over the size limit' : e.message;
+    });
+    ws.on('close', (code, reason) => {
+      clearTimeout(joinTimer);
+      this.conns.delete(c);
+      this.left(c, error || reason.toString() || `closed (${code})`);
+    });
+  }
+
+  private ping(): void {
+    for (const c of this.conns) {
+      if (!c.alive) {
+        this.opts.log(`${this.who(c)} heartbeat timeout`);
+        c.ws.terminate();
+        continue;
+      }
+      c.alive = false;
+      c.ws.ping();
+    }
+  }
+
+  private who(c: Conn): string {
+    const room = c.room ? `[room ${c.room.label}] ` : '';
+    return `${room}${c.role === 'host' ? 'host' : c.id ? `${c.id} (${c.name})` : 'connection'} from ${c.ip}`;
+  }
+
+  private send(c: Conn, m: ServerMessage): void {
+    if (c.ws.readyState === WebSocket.OPEN) c.ws.send(JSON.stringify(m));
+  }
+
+  private drop(c: Conn, code: number, reason: string): void {
+    if (c.ws.readyState === WebSocket.OPEN) this.send(c, { t: 'closed', reason });
+    c.ws.close(code, reason.slice(0, 120));
+  }
+
+  private reject(c: Conn, reason: string, code: number = CLOSE.rejected): void {
+    this.opts.log(`${this.who(c)} rejected: ${reason}`);
+    this.send(c, { t: 'rejected', reason });
+    c.ws.close(code, reason.slice(0, 120));
+  }
+
+  private onMessage(c: Conn, data: RawData, isBinary: boolean): void {
+    if (c.ws.readyState !== WebSocket.OPEN) return;
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    if (isBinary) {
+      if (!c.binary.take()) {
+        this.reject(c, 'relay rate limit exceeded', CLOSE.limit);
+        return;
+      }
+      this.relay(c, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      return;
+    }
+    if (!c.control.take()) {
+      this.reject(c, 'message rate limit exceeded', CLOSE.limit);
+      return;
+    }
+    if (bytes.length > this.opts.maxControlBytes) {
+      this.reject(c, `control message over ${this.opts.maxControlBytes} bytes`, CLOSE.limit);
+      return;
+    }
+    const m = parseClient(bytes.toString('utf8'));
+    if (!m) {
+      this.reject(c, 'malformed control message', CLOSE.bad);
+      return;
+    }
+    if (!c.role) {
+      if (m.t === 'join') {
+        this.join(c, m.token, m.name);
+        return;
+      }
+      if (m.t === 'host') {
+        this.host(c, m.token, m.hostKey);
+        return;
+      }
+      this.reject(c, `'${m.t}' before joining a room`);
+      return;
+    }
+    const room = c.room as Room;
+    if (m.t === 'join' || m.t === 'host') {
+      this.reject(c, 'joined twice', CLOSE.bad);
+      return;
+    }
+    if (c.role === 'member') {
+      if (m.t === 'signal') {
+        if (room.host) this.send(room.host, { t: 'signal', from: c.id as string, data: m.data });
+      } else if (m.t === 'relay') {
+        if (!c.relay) {
+          c.relay = true;
+          this.opts.log(`${this.who(c)} uses the relay`);
+          if (room.host) this.send(room.host, { t: 'relay', from: c.id as string });
+        }
+      } else {
+        this.reject(c, `'${m.t}' is for the room's host only`, CLOSE.bad);
+        return;
+      }
+      return;
+    }
+    // the host
+    if (m.t === 'signal') {
+      const to = m.to ? room.members.get(m.to) : undefined;
+      if (to) this.send(to, { t: 'signal', from: 'host', data: m.data });
+    } else if (m.t === 'kick') {
+      const to = room.members.get(m.peer);
+      if (to) {
+        this.opts.log(`${this.who(to)} removed by the host: ${m.reason.slice(0, 200)}`);
+        this.drop(to, CLOSE.kicked, `removed by the coordinator: ${m.reason}`);
+      }
+    }
+  }
+
+  private join(c: Conn, token: string, name: string): void {
+    const room = this.rooms.get(hashToken(token));
+    if (!room) {
+      this.reject(c, 'unknown room or wrong token');
+      return;
+    }
+    c.room = room;
+    if (!room.host) {
+      this.reject(c, "the room's coordinator is not connected");
+      return;
+    }
+    if (room.members.size >= this.opts.maxPeersPerRoom) {
+      this.reject(c, 'the room is full');
+      return;
+    }
+    c.role = 'member';
+    c.id = `p${++this.nextPeer}`;
+    c.name = cleanName(name);
+    room.members.set(c.id, c);
+    this.opts.log(`${this.who(c)} joined`);
+    this.send(c, { t: 'joined', peerId: c.id, iceServers: this.opts.iceServers, maxChunk: this.opts.maxChunk });
+    this.send(room.host, { t: 'peer', peerId: c.id, name: c.name });
+  }
+
+  private host(c: Conn, token: string, hostKey: string): void {
+    const room = this.rooms.get(hashToken(token));
+    if (!room || !constantTimeEqual(hostKey, room.hostKey)) {
+      this.reject(c, 'unknown room or wrong host key');
+      return;
+    }
+    c.room = room;
+    if (room.host) {
+      this.reject(c, 'the room already has a coordinator');
+      return;
+    }
+    c.role = 'host';
+    room.host = c;
+    this.opts.log(`${this.who(c)} hosts the room`);
+    this.send(c, { t: 'hosting', iceServers: this.opts.iceServers, maxChunk: this.opts.maxChunk });
+  }
+
+  private left(c: Conn, reason: string): void {
+    const room = c.room;
+    if (!room || !c.role) return;
+    if (c.role === 'member' && c.id && room.members.get(c.id) === c) {
+      room.members.delete(c.id);
+      this.opts.log(`${this.who(c)} left: ${reason}`);
+      if (room.host) this.send(room.host, { t: 'gone', peerId: c.id, reason });
+    } else if (c.role === 'host' && room.host === c) {
+      room.host = undefined;
+      this.opts.log(`${this.who(c)} left: ${reason}`);
+      for (const m of room.members.values()) this.drop(m, CLOSE.hostGone, 'the coordinator left');
+    }
+  }
+
+  /** Forwards a relayed chunk between a member that asked for the relay and its host. */
+  private relay(c: Conn, data: Uint8Array): void {
+    const room = c.room;
+    if (!room || !c.role) {
+      this.reject(c, 'binary data before joining a room');
+      return;
+    }
+    if (c.role === 'member') {
+      if (!c.relay) {
+        this.reject(c, 'relay data without asking for the relay', CLOSE.bad);
+        return;
+      }
+      if (data.length > this.opts.maxChunk) {
+        this.reject(c, 'relayed chunk over the size limit', CLOSE.limit);
+        return;
+      }
+      if (room.host) this.forward(c, room.host, addRoute(c.id as string, data));
+      return;
+    }
+    const r = splitRoute(data);
+    if (!r || r.chunk.length > this.opts.maxChunk) return; // the host's own bug; nothing to forward
+    const to = room.members.get(r.id);
+    if (to?.relay) this.forward(c, to, r.chunk);
+  }
+
+  private forward(from: Conn, to: Conn, data: Uint8Array): void {
+    if (to.ws.readyState !== WebSocket.OPEN) return;
+    to.ws.send(data, { binary: true });
+    if (to.ws.bufferedAmount > this.opts.relayHighWater && !from.ws.isPaused) {
+      from.ws.pause();
+      const wait = () => {
+        if (to.ws.readyState !== WebSocket.OPEN || to.ws.bufferedAmount <= this.opts.relayHighWater / 4)
+          from.ws.resume();
+        else setTimeout(wait, 5);
+      };
+      setTimeout(wait, 5);
+    }
+  }
+}

@@ -1,0 +1,252 @@
+/**
+ * A volunteer peer as a WorkerHandle: core's protocol messages (plus the room's ready/evaluate
+ * messages, see @gradroom/worker/peer) over a FramedLink, itself over a WebRTC data channel or the
+ * room server's relay.
+ *
+ * The peer answers in order, one request at a time, so replies match the oldest open request (init,
+ * compute, evaluate) and each reply is checked against it. Everything a peer sends is untrusted:
+ * a malformed, oversized, wrong-version, unexpected or non-finite message closes the handle with a
+ * logged reason; the trainer then plans the shard again on the others. The handle also closes when
+ * the channel closes or the peer stops answering heartbeats.
+ */
+
+import { checkResult, GradroomError, ParamLayout, type TaskSpec, type TensorShape } from '@gradroom/core';
+import { BACKEND_ORDER, type BackendName, type ShardResultData, type WorkerInfo } from '@gradroom/worker';
+import { type FramedLink, msg, type PeerMessage, settleOnce } from '@gradroom/worker/peer';
+import { raceClosed, WorkerGoneError, type WorkerHandle } from '../worker-handle.js';
+
+export interface PeerHandleOptions {
+  /** The room's peer id (used as the worker id). */
+  id: string;
+  link: FramedLink;
+  /** Heartbeat interval (default 2 s). */
+  heartbeatMs?: number;
+  /** Close when nothing arrived for this long (default 15 s). */
+  heartbeatTimeoutMs?: number;
+  log?: (line: string) => void;
+  /**
+   * The model's layout when the trainer does not know it yet (before its first worker joined; the
+   * wire protocol always names it). Node: hostRoom builds the model once with tfjs.
+   */
+  layoutFor?: (task: TaskSpec) => Promise<TensorShape[]>;
+}
+
+type Open =
+  | { kind: 'init'; task: TaskSpec; resolve: (i: WorkerInfo) => void; reject: (e: unknown) => void }
+  | {
+      kind: 'compute';
+      iteration: number;
+      version: number;
+      shardId: number;
+      count: number;
+      resolve: (r: ShardResultData) => void;
+      reject: (e: unknown) => void;
+    }
+  | {
+      kind: 'evaluate';
+      evalId: number;
+      count: number;
+      resolve: (r: { lossSum: number; correct: number; count: number }) => void;
+      reject: (e: unknown) => void;
+    };
+
+type Request = Open extends infer T ? (T extends unknown ? Omit<T, 'resolve' | 'reject'> : never) : never;
+
+export interface PeerWorkerHandle extends WorkerHandle {
+  /** Tells the volunteer its share of the last mini-batch (shown on its page). */
+  sendShare(iteration: number, share: number, workers: number): void;
+  /** Round-trip time of the last heartbeat, ms. */
+  readonly rttMs: number;
+}
+
+export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
+  const { id, link } = opts;
+  const closedOnce = settleOnce();
+  const closed = closedOnce.promise;
+  const open: Open[] = [];
+  let task: TaskSpec | undefined;
+  let evalIds = 0;
+  let lastSeen = Date.now();
+  let rttMs = Number.NaN;
+  const log = opts.log ?? (() => {});
+
+  const close = (reason: string, tell?: PeerMessage): void => {
+    if (closedOnce.settled()) return;
+    closedOnce.settle(reason);
+    clearInterval(timer);
+    const gone = new WorkerGoneError(id, reason);
+    for (const o of open.splice(0)) o.reject(gone);
+    if (tell) {
+      void link
+        .send(tell)
+        .catch(() => {})
+        .finally(() => setTimeout(() => link.close(reason), 100));
+    } else link.close(reason);
+  };
+  /** The peer broke the protocol: logged, told, disconnected. */
+  const violation = (reason: string, code = 'BAD_MESSAGE'): void => {
+    log(`peer ${id} disconnected: ${reason}`);
+    close(`disconnected: ${reason}`, msg({ type: 'error', code, message: reason.slice(0, 2000) }));
+  };
+
+  const timer = setInterval(() => {
+    const quiet = Date.now() - lastSeen;
+    if (quiet > (opts.heartbeatTimeoutMs ?? 15_000)) {
+      log(`peer ${id} stopped answering (nothing for ${quiet} ms)`);
+      close(`stopped answering (no message for ${quiet} ms)`);
+    } else void link.send(msg({ type: 'heartbeat', t: Date.now() })).catch(() => {});
+  }, opts.heartbeatMs ?? 2000);
+
+  link.closed.then((r) => close(`channel closed: ${r}`));
+  link.onError((e) => violation(`sent a bad message: ${e.message}`, e.code));
+  link.onMessage((m) => {
+    lastSeen = Date.now();
+    switch (m.type) {
+      case 'heartbeat':
+        if (m.echo === undefined) void link.send(msg({ type: 'heartbeat', t: Date.now(), echo: m.t })).catch(() => {});
+        else rttMs = Date.now() - m.echo;
+        return;
+      case 'leave':
+        log(`peer ${id} left: ${m.reason.slice(0, 200)}`);
+        close(`left: ${m.reason.slice(0, 200)}`);
+        return;
+      case 'error': {
+        const head = open.shift();
+        if (!head) return violation(`sent an error with no request open: ${m.code}`);
+        head.reject(
+          new GradroomError(
+            m.code === 'STALE' ? 'STALE' : 'BAD_STATE',
+            `peer ${id}: ${m.code}: ${m.message.slice(0, 500)}`,
+          ),
+        );
+        return;
+      }
+      case 'ready': {
+        const head = open[0];
+        if (head?.kind !== 'init') return violation("sent 'ready' with no task open");
+        open.shift();
+        if (!(BACKEND_ORDER as readonly string[]).includes(m.backend))
+          return violation(`unknown backend '${m.backend}'`);
+        const want = new ParamLayout(head.task.layout);
+        if (head.task.layout.length > 0 && !new ParamLayout(m.layout).equals(want)) {
+          return violation('built a model layout that differs from the task', 'BAD_CONFIG');
+        }
+        head.resolve({
+          backend: m.backend as BackendName,
+          skipped: [],
+          device: m.device,
+          layout: m.layout,
+          paramCount: m.paramCount,
+          trainSize: m.trainSize,
+          testSize: m.testSize,
+        });
+        return;
+      }
+      case 'result': {
+        const head = open[0];
+        if (
+          head?.kind !== 'compute' ||
+          head.shardId !== m.shardId ||
+          head.iteration !== m.iteration ||
+          head.version !== m.version
+        ) {
+          return violation(`sent a result for shard ${m.shardId} that was not asked for`, 'STALE');
+        }
+        if (m.count !== head.count) return violation(`counted ${m.count} examples in a shard of ${head.count}`);
+        try {
+          checkResult(m, { paramCount: task?.paramCount ?? m.gradSum.length });
+        } catch (e) {
+          const err = e as GradroomError;
+          return violation(`sent an unusable result: ${err.message}`, err.code);
+        }
+        open.shift();
+        head.resolve({
+          iteration: m.iteration,
+          version: m.version,
+          shardId: m.shardId,
+          gradSum: m.gradSum,
+          lossSum: m.lossSum,
+          correct: m.correct,
+          count: m.count,
+          computeMs: m.computeMs,
+          backend: m.backend,
+        });
+        return;
+      }
+      case 'evaluated': {
+        const head = open[0];
+        if (head?.kind !== 'evaluate' || head.evalId !== m.evalId)
+          return violation('sent an evaluation that was not asked for');
+        if (m.count !== head.count) return violation(`evaluated ${m.count} examples of ${head.count}`);
+        open.shift();
+        head.resolve({ lossSum: m.lossSum, correct: m.correct, count: m.count });
+        return;
+      }
+      default:
+        violation(`sent a '${m.type}' message, which peers never send`);
+    }
+  });
+
+  const guard = <T>(p: Promise<T>) => raceClosed(id, closed, p);
+  const request = <T>(o: Request, out: PeerMessage): Promise<T> =>
+    guard(
+      new Promise<T>((resolve, reject) => {
+        if (closedOnce.settled()) return reject(new WorkerGoneError(id, 'closed'));
+        open.push({ ...o, resolve, reject } as Open);
+        link.send(out).catch((e) => {
+          const i = open.findIndex((x) => x.resolve === resolve);
+          if (i >= 0) open.splice(i, 1);
+          reject(e);
+        });
+      }),
+    );
+
+  return {
+    id,
+    kind: 'peer',
+    closed,
+    get rttMs() {
+      return rttMs;
+    },
+    async init(init) {
+      let t = init.task;
+      if (t.layout.length === 0) {
+        if (!opts.layoutFor) throw new GradroomError('BAD_STATE', "the run's model layout is not known yet");
+        const layout = await guard(opts.layoutFor(t));
+        t = { ...t, layout, paramCount: new ParamLayout(layout).size };
+      }
+      task = t;
+      return request<WorkerInfo>({ kind: 'init', task: t }, msg({ type: 'welcome', peerId: id, task: t }));
+    },
+    setWeights(version, weights) {
+      return guard(link.send(msg({ type: 'weights', version, weights })));
+    },
+    compute(req) {
+      const { iteration, version, shardId, indices } = req;
+      return request<ShardResultData>(
+        { kind: 'compute', iteration, version, shardId, count: indices.length },
+        msg({ type: 'assign', iteration, version, shardId, indices }),
+      );
+    },
+    evaluate(req) {
+      const evalId = evalIds++;
+      return request(
+        { kind: 'evaluate', evalId, count: req.indices.length },
+        msg({ type: 'evaluate', evalId, version: req.version, split: req.split, indices: req.indices }),
+      );
+    },
+    async memory() {
+      // a peer's memory is its own business; nothing to report across the room
+      return { numTensors: 0, numBytes: 0 };
+    },
+    async close(reason) {
+      close(reason, msg({ type: 'leave', reason: reason.slice(0, 1000) }));
+    },
+    sendShare(iteration, share, workers) {
+      if (closedOnce.settled()) return;
+      void link
+        .send(msg({ type: 'share', iteration, share: Math.min(1, Math.max(0, share)), workers }))
+        .catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,206 @@
+/**
+ * Message channels between a coordinator and a peer, over a WebRTC data channel or the room
+ * server's WebSocket relay.
+ *
+ * RawChannel is the transport: binary messages of at most maxMessageSize bytes, a bufferedAmount,
+ * and a way to wait until it drains. FramedLink puts protocol messages on it: encode (with limits),
+ * frame into chunks that fit (262144 bytes in Chromium; one byte over silently closes a @roamhq/wrtc
+ * channel), queue and send with backpressure (never more than highWater bytes buffered in the
+ * channel, far below the browser's 16 MiB cap), and on the way in reassemble and decode untrusted
+ * chunks. Anything bad that arrives is reported once through onError and the link stops reading.
+ */
+import { type CodecLimits, frameMessage, GradroomError, Reassembler, resolveLimits } from '@gradroom/core';
+import { decodePeerMessage, encodePeerMessage, type PeerMessage } from './wire.js';
+
+export const DEFAULT_MAX_CHUNK = 262144;
+
+export interface RawChannel {
+  /** The largest message the transport carries. */
+  readonly maxMessageSize: number;
+  readonly bufferedAmount: number;
+  /** Throws when the channel is closed. */
+  send(chunk: Uint8Array): void;
+  /** Resolves once bufferedAmount <= lowWater (or the channel closed). */
+  waitLow(lowWater: number): Promise<void>;
+  onMessage(fn: (chunk: Uint8Array) => void): void;
+  /** Settles with the reason once the channel is closed, for whatever cause. */
+  readonly closed: Promise<string>;
+  close(reason: string): void;
+}
+
+export interface FramedLinkOptions {
+  limits?: Partial<CodecLimits>;
+  /** Bytes buffered in the channel above which sending waits (default 2 MiB). */
+  highWater?: number;
+  /** Sending resumes when the channel's buffer is down to this (default 512 KiB). */
+  lowWater?: number;
+  /** Bytes queued here, not yet handed to the channel, before send() refuses (default 2 x maxMessageBytes). */
+  maxQueueBytes?: number;
+}
+
+interface Queued {
+  chunks: Uint8Array[];
+  bytes: number;
+  done: () => void;
+  fail: (e: unknown) => void;
+}
+
+export class FramedLink {
+  readonly limits: CodecLimits;
+  private readonly reassembler: Reassembler;
+  private readonly chunkSize: number;
+  private readonly highWater: number;
+  private readonly lowWater: number;
+  private readonly maxQueueBytes: number;
+  private readonly queue: Queued[] = [];
+  private queuedBytes = 0;
+  private pumping = false;
+  private nextId = 0;
+  private failed = false;
+  private handler: (m: PeerMessage) => void = () => {};
+  private errorHandler: (e: GradroomError) => void = () => {};
+  /** Bytes and messages moved, for status displays and benchmarks. */
+  readonly stats = { sentBytes: 0, receivedBytes: 0, sentMessages: 0, receivedMessages: 0 };
+
+  constructor(
+    readonly raw: RawChannel,
+    opts: FramedLinkOptions = {},
+  ) {
+    this.limits = resolveLimits(opts.limits);
+    this.chunkSize = raw.maxMessageSize;
+    this.highWater = opts.highWater ?? 2 * 1024 * 1024;
+    this.lowWater = opts.lowWater ?? 512 * 1024;
+    this.maxQueueBytes = opts.maxQueueBytes ?? 2 * this.limits.maxMessageBytes;
+    this.reassembler = new Reassembler({
+      maxMessageBytes: this.limits.maxMessageBytes,
+      maxChunkBytes: this.chunkSize,
+      maxPendingMessages: 1, // an ordered channel completes one message before the next begins
+    });
+    raw.onMessage((chunk) => this.receive(chunk));
+    raw.closed.then(() => {
+      this.reassembler.clear();
+      const gone = new GradroomError('BAD_STATE', 'channel closed');
+      for (const q of this.queue.splice(0)) q.fail(gone);
+      this.queuedBytes = 0;
+    });
+  }
+
+  get closed(): Promise<string> {
+    return this.raw.closed;
+  }
+
+  onMessage(fn: (m: PeerMessage) => void): void {
+    this.handler = fn;
+  }
+
+  /** Bad input from the other side (malformed, oversized, wrong version...): reported once. */
+  onError(fn: (e: GradroomError) => void): void {
+    this.errorHandler = fn;
+  }
+
+  /** Encodes and queues a message; resolves when its last chunk was handed to the channel. */
+  send(m: PeerMessage): Promise<void> {
+    let chunks: Uint8Array[];
+    try {
+      const bytes = encodePeerMessage(m, this.limits);
+      chunks = frameMessage(bytes, this.nextId, this.chunkSize);
+      this.nextId = (this.nextId + 1) >>> 0;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.sendChunks(chunks);
+  }
+
+  /** Queues already framed chunks (benchmarks send the same bytes raw and framed). */
+  sendChunks(chunks: Uint8Array[]): Promise<void> {
+    const bytes = chunks.reduce((a, c) => a + c.length, 0);
+    if (this.queuedBytes + bytes > this.maxQueueBytes) {
+      return Promise.reject(new GradroomError('TOO_LARGE', `send queue would exceed ${this.maxQueueBytes} bytes`));
+    }
+    return new Promise<void>((done, fail) => {
+      this.queue.push({ chunks, bytes, done, fail });
+      this.queuedBytes += bytes;
+      void this.pump();
+    });
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.queue.length > 0) {
+        const q = this.queue[0];
+        try {
+          for (let i = 0; i < q.chunks.length; i++) {
+            if (this.raw.bufferedAmount > this.highWater) await this.raw.waitLow(this.lowWater);
+            this.raw.send(q.chunks[i]);
+            this.stats.sentBytes += q.chunks[i].length;
+          }
+          this.stats.sentMessages++;
+          q.done();
+        } catch (e) {
+          q.fail(e);
+        }
+        if (this.queue[0] === q) {
+          this.queue.shift();
+          this.queuedBytes -= q.bytes;
+        }
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private receive(chunk: Uint8Array): void {
+    if (this.failed) return;
+    this.stats.receivedBytes += chunk.length;
+    let m: PeerMessage | null = null;
+    try {
+      const bytes = this.reassembler.push(chunk);
+      if (bytes === null) return;
+      m = decodePeerMessage(bytes, this.limits);
+    } catch (e) {
+      this.failed = true;
+      this.reassembler.clear();
+      this.errorHandler(
+        e instanceof GradroomError ? e : new GradroomError('BAD_MESSAGE', String((e as Error)?.message ?? e)),
+      );
+      return;
+    }
+    this.stats.receivedMessages++;
+    this.handler(m);
+  }
+
+  close(reason: string): void {
+    this.raw.close(reason);
+  }
+}
+
+/** Settles once, with the first reason given. */
+export function settleOnce(): { promise: Promise<string>; settle: (reason: string) => void; settled: () => boolean } {
+  let done = false;
+  let resolve: (r: string) => void = () => {};
+  const promise = new Promise<string>((r) => {
+    resolve = r;
+  });
+  return {
+    promise,
+    settle: (reason) => {
+      if (done) return;
+      done = true;
+      resolve(reason);
+    },
+    settled: () => done,
+  };
+}
+
+/** Polls `amount()` until it is <= low (the fallback where no bufferedamountlow event fires). */
+export function pollLow(amount: () => number, low: number, closed: () => boolean, everyMs = 5): Promise<void> {
+  return new Promise((resolve) => {
+    const tick = () => {
+      if (closed() || amount() <= low) resolve();
+      else setTimeout(tick, everyMs);
+    };
+    tick();
+  });
+}

@@ -1,0 +1,5 @@
+export * from './channel.js';
+export * from './rtc.js';
+export * from './signal.js';
+export * from './volunteer.js';
+export * from './wire.js';

@@ -1,0 +1,317 @@
+/**
+ * The volunteer's side of a room: connect to the room server with the room's token, open a data
+ * channel to the coordinator (directly over WebRTC, or through the server's relay when that fails
+ * or is asked for), say hello, and answer the coordinator's messages with a compute engine: a
+ * ShardWorker in-process (Node), or a Web Worker behind comlink (a browser tab, whose main thread
+ * then only moves messages). Messages are handled one at a time, in order; heartbeats both ways.
+ */
+import { GradroomError } from '@gradroom/core';
+import type { EvalResultData, ShardRequest, ShardResultData, WorkerInfo, WorkerInit } from '../api.js';
+import type { BackendName } from '../backends.js';
+import { FramedLink, type RawChannel, settleOnce } from './channel.js';
+import { type RtcDeps, type SimplePeerLike, simplePeerChannel } from './rtc.js';
+import { type ServerMessage, SignalClient, type WebSocketCtor } from './signal.js';
+import { msg, type PeerMessage } from './wire.js';
+
+/** What computes for the volunteer: a ShardWorker, or a comlink proxy of one in a Web Worker. */
+export interface ComputeEngine {
+  init(init: WorkerInit): Promise<WorkerInfo>;
+  setWeights(version: number, weights: Float32Array): Promise<void>;
+  compute(req: ShardRequest): Promise<ShardResultData>;
+  evaluate(req: { version: number; indices: Uint32Array; split: 'train' | 'test' }): Promise<EvalResultData>;
+}
+
+export interface VolunteerOptions extends RtcDeps {
+  /** The room server's WebSocket URL, e.g. ws://127.0.0.1:8080/ws. */
+  url: string;
+  token: string;
+  name?: string;
+  engine: ComputeEngine;
+  WebSocket: WebSocketCtor;
+  /** Backends to try in order (e.g. ['webgpu']); default: the engine picks the fastest. */
+  backends?: BackendName[];
+  wasmPaths?: string;
+  /** 'auto': WebRTC, the relay if that fails; 'always': the relay only (default 'auto'). */
+  relay?: 'auto' | 'always';
+  /** How long a direct connection may take before the relay is used (default 15 s). */
+  connectTimeoutMs?: number;
+  heartbeatMs?: number;
+  /** Leave when nothing arrived from the coordinator for this long (default 30 s). */
+  heartbeatTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface VolunteerStatus {
+  state: 'connecting' | 'setting-up' | 'ready' | 'computing' | 'left';
+  via: 'direct' | 'relay' | '';
+  backend: string;
+  /** Examples per second of the last shard (compute time only). */
+  examplesPerSec: number;
+  /** This tab's share of the last mini-batch, as the coordinator reports it. */
+  share: number;
+  workers: number;
+  examples: number;
+  shards: number;
+  iteration: number;
+  reason?: string;
+}
+
+export class Volunteer {
+  readonly status: VolunteerStatus = {
+    state: 'connecting',
+    via: '',
+    backend: '',
+    examplesPerSec: 0,
+    share: 0,
+    workers: 0,
+    examples: 0,
+    shards: 0,
+    iteration: 0,
+  };
+  private readonly left = settleOnce();
+  /** Settles with the reason once this volunteer has left the room. */
+  readonly done: Promise<string> = this.left.promise;
+  private listeners: ((s: VolunteerStatus) => void)[] = [];
+  private signal?: SignalClient;
+  private link?: FramedLink;
+  private timers: ReturnType<typeof setInterval>[] = [];
+
+  constructor(private readonly opts: VolunteerOptions) {}
+
+  onStatus(fn: (s: VolunteerStatus) => void): () => void {
+    this.listeners.push(fn);
+    return () => {
+      this.listeners = this.listeners.filter((f) => f !== fn);
+    };
+  }
+
+  private update(patch: Partial<VolunteerStatus>): void {
+    Object.assign(this.status, patch);
+    for (const fn of this.listeners) fn({ ...this.status });
+  }
+
+  private log(line: string): void {
+    this.opts.log?.(line);
+  }
+
+  /** Leaves the room now: tells the coordinator (best effort) and closes everything. */
+  leave(reason = 'volunteer left'): void {
+    if (this.left.settled()) return;
+    this.log(`leaving: ${reason}`);
+    for (const t of this.timers) clearInterval(t);
+    const link = this.link;
+    if (link) {
+      void link
+        .send(msg({ type: 'leave', reason: reason.slice(0, 1000) }))
+        .catch(() => {})
+        .finally(() => setTimeout(() => link.close(reason), 50));
+    }
+    setTimeout(() => this.signal?.close(1000, 'left'), 60);
+    this.update({ state: 'left', reason });
+    this.left.settle(reason);
+  }
+
+  /** Connects and starts answering; resolves once the data channel is open and hello is sent. */
+  async start(): Promise<void> {
+    const o = this.opts;
+    const signal = await SignalClient.connect(o.url, o.WebSocket, false);
+    this.signal = signal;
+    signal.closed.then((r) => this.leave(`room server: ${r}`));
+    const joined = await new Promise<Extract<ServerMessage, { t: 'joined' }>>((resolve, reject) => {
+      signal.onMessage((m) => {
+        if (m.t === 'joined') resolve(m);
+        else if (m.t === 'rejected') reject(new GradroomError('UNAUTHORIZED', `room server refused: ${m.reason}`));
+      });
+      signal.closed.then((r) => reject(new Error(`room server closed the connection: ${r}`)));
+      signal.send({ t: 'join', token: o.token, name: o.name ?? 'volunteer' });
+    });
+    this.log(`joined the room as ${joined.peerId}`);
+    const channel = await this.connect(signal, joined);
+    if (this.left.settled()) {
+      channel.close('left');
+      throw new Error(`left while connecting: ${this.status.reason}`);
+    }
+    const link = new FramedLink(channel);
+    this.link = link;
+    channel.closed.then((r) => this.leave(`channel closed: ${r}`));
+    link.onError((e) => this.leave(`bad message from the coordinator: ${e.message}`));
+    this.answer(link);
+    await link.send(msg({ type: 'hello', token: o.token, name: o.name ?? 'volunteer', backends: o.backends ?? [] }));
+    this.update({ state: 'setting-up' });
+  }
+
+  /** WebRTC first (unless the relay is forced); the server's relay when it fails or times out. */
+  private async connect(signal: SignalClient, joined: Extract<ServerMessage, { t: 'joined' }>): Promise<RawChannel> {
+    const o = this.opts;
+    let onSignal: (data: unknown) => void = () => {};
+    signal.onMessage((m) => {
+      if (m.t === 'signal') onSignal(m.data);
+      else if (m.t === 'closed') this.leave(`room closed: ${m.reason}`);
+    });
+    const viaRelay = (why: string) => {
+      this.log(`using the room server's relay (${why})`);
+      signal.send({ t: 'relay' });
+      this.update({ via: 'relay' });
+      return signal.relayChannel(undefined, joined.maxChunk);
+    };
+    if (o.relay === 'always') return viaRelay('asked for');
+    const peer: SimplePeerLike = new o.SimplePeer({
+      initiator: true,
+      wrtc: o.wrtc,
+      config: { iceServers: joined.iceServers },
+      channelConfig: { ordered: true },
+    });
+    onSignal = (data) => {
+      if (!peer.destroyed) peer.signal(data);
+    };
+    peer.on('signal', (data) => signal.send({ t: 'signal', data }));
+    const outcome = await new Promise<string | null>((resolve) => {
+      const timer = setTimeout(
+        () => resolve(`no direct connection after ${o.connectTimeoutMs ?? 15000} ms`),
+        o.connectTimeoutMs ?? 15000,
+      );
+      peer.on('connect', () => {
+        clearTimeout(timer);
+        resolve(null);
+      });
+      peer.on('error', (e) => {
+        clearTimeout(timer);
+        resolve(`WebRTC failed: ${e.message}`);
+      });
+      this.done.then(() => resolve('left'));
+    });
+    if (outcome === null) {
+      this.update({ via: 'direct' });
+      return simplePeerChannel(peer);
+    }
+    peer.destroy();
+    return viaRelay(outcome);
+  }
+
+  private answer(link: FramedLink): void {
+    const o = this.opts;
+    let lastSeen = Date.now();
+    let chain = Promise.resolve();
+    const send = (m: PeerMessage) => link.send(m).catch((e) => this.leave(`cannot send: ${(e as Error).message}`));
+    this.timers.push(
+      setInterval(() => {
+        if (Date.now() - lastSeen > (o.heartbeatTimeoutMs ?? 30_000)) this.leave('the coordinator stopped answering');
+        else void send(msg({ type: 'heartbeat', t: Date.now() }));
+      }, o.heartbeatMs ?? 2000),
+    );
+    link.onMessage((m) => {
+      lastSeen = Date.now();
+      switch (m.type) {
+        case 'heartbeat':
+          if (m.echo === undefined) void send(msg({ type: 'heartbeat', t: Date.now(), echo: m.t }));
+          return;
+        case 'leave':
+          this.leave(`the coordinator ended: ${m.reason}`);
+          return;
+        case 'error':
+          this.leave(`the coordinator refused: ${m.code}: ${m.message}`);
+          return;
+        case 'share':
+          this.update({ share: m.share, workers: m.workers, iteration: m.iteration });
+          return;
+      }
+      chain = chain.then(() => this.handle(m, send));
+    });
+  }
+
+  private async handle(m: PeerMessage, send: (m: PeerMessage) => Promise<void>): Promise<void> {
+    if (this.left.settled()) return;
+    const o = this.opts;
+    const refuse = (e: unknown) =>
+      send(
+        msg({
+          type: 'error',
+          code: e instanceof GradroomError ? e.code : 'FAILED',
+          message: String((e as Error)?.message ?? e).slice(0, 2000),
+        }),
+      );
+    try {
+      switch (m.type) {
+        case 'welcome':
+        case 'task': {
+          this.update({ state: 'setting-up' });
+          const info = await o.engine.init({ task: m.task, backends: o.backends, wasmPaths: o.wasmPaths });
+          this.update({ state: 'ready', backend: info.backend });
+          this.log(`set up on the ${info.backend} backend`);
+          await send(
+            msg({
+              type: 'ready',
+              backend: info.backend,
+              device: info.device ? info.device.slice(0, 1000) : undefined,
+              layout: info.layout,
+              paramCount: info.paramCount,
+              trainSize: info.trainSize,
+              testSize: info.testSize,
+            }),
+          );
+          return;
+        }
+        case 'weights':
+          // a failure here shows as STALE on the next assign, which answers with an error
+          await o.engine.setWeights(m.version, m.weights).catch((e) => this.log(`weights: ${(e as Error).message}`));
+          return;
+        case 'assign': {
+          this.update({ state: 'computing' });
+          const r = await o.engine.compute({
+            iteration: m.iteration,
+            version: m.version,
+            shardId: m.shardId,
+            indices: m.indices,
+          });
+          this.update({
+            state: 'ready',
+            backend: r.backend,
+            examples: this.status.examples + r.count,
+            shards: this.status.shards + 1,
+            iteration: m.iteration,
+            examplesPerSec: r.computeMs > 0 ? (r.count / r.computeMs) * 1000 : this.status.examplesPerSec,
+          });
+          await send(
+            msg({
+              type: 'result',
+              iteration: r.iteration,
+              version: r.version,
+              shardId: r.shardId,
+              gradSum: r.gradSum,
+              lossSum: r.lossSum,
+              correct: r.correct,
+              count: r.count,
+              computeMs: r.computeMs,
+              backend: r.backend,
+            }),
+          );
+          return;
+        }
+        case 'evaluate': {
+          const r = await o.engine.evaluate({ version: m.version, indices: m.indices, split: m.split });
+          await send(
+            msg({ type: 'evaluated', evalId: m.evalId, lossSum: r.lossSum, correct: r.correct, count: r.count }),
+          );
+          return;
+        }
+        default:
+          this.leave(`the coordinator sent an unexpected '${m.type}' message`);
+      }
+    } catch (e) {
+      this.update({ state: 'ready' });
+      await refuse(e);
+    }
+  }
+}
+
+/** Joins a room and starts answering. Throws if the room refuses the token or cannot be reached. */
+export async function joinRoom(opts: VolunteerOptions): Promise<Volunteer> {
+  const v = new Volunteer(opts);
+  try {
+    await v.start();
+  } catch (e) {
+    v.leave((e as Error).message);
+    throw e;
+  }
+  return v;
+}
