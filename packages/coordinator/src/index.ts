@@ -4,7 +4,18 @@ export { Emitter } from './emitter.js';
 export type * from './events.js';
 export { DEFAULT_JOB, type JobConfig, validateJob } from './job.js';
 export { type Member, type PoolOptions, WorkerPool } from './pool.js';
-export { type TrainerOptions, type TrainResult, Trainer } from './trainer.js';
+export {
+  hostRoom,
+  nodeRtc,
+  type PeerEvent,
+  RoomHost,
+  type RoomHostOptions,
+  type RoomInfo,
+  RoomServer,
+  type RoomServerOptions,
+} from './room/index.js';
 export { ISOLATION_HEADERS, staticFiles } from './server/static.js';
+export { Trainer, type TrainerOptions, type TrainResult } from './trainer.js';
+export { type PeerHandleOptions, type PeerWorkerHandle, peerWorkerHandle } from './transports/peer.js';
 export { spawnThreadWorker, type ThreadOptions } from './transports/thread.js';
 export { raceClosed, WorkerGoneError, type WorkerHandle, type WorkerKind } from './worker-handle.js';

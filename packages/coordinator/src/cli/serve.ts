@@ -1,0 +1,109 @@
+/**
+ * `gradroom serve`: the room server. Serves the web app (apps/demo/dist: host page, volunteer page,
+ * worker bundle), creates rooms (POST /api/rooms, or --room here), relays signalling and, for
+ * peers that cannot connect directly, their traffic. Runs until Ctrl-C.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { GradroomError } from '@gradroom/core';
+import type { IceServer } from '@gradroom/worker/peer';
+import { DEFAULT_JOB } from '../job.js';
+import { hostRoom } from '../room/node.js';
+import { RoomServer } from '../room/server.js';
+import { Trainer } from '../trainer.js';
+
+export const SERVE_HELP = `gradroom serve [flags]
+
+  --host ADDR        interface to listen on (default 127.0.0.1; 0.0.0.0 for a classroom LAN)
+  --port N           port (default 8080; 0 picks a free one)
+  --dist DIR         the built web app to serve (default apps/demo/dist of this checkout)
+  --ice URL          a STUN/TURN server for volunteers' WebRTC, repeatable
+                     (turn:host:3478?user:pass for credentials); default none, enough on one machine or a LAN
+  --room-key KEY     require "Authorization: Bearer KEY" to create rooms over HTTP
+  --room             also host a room from this process, training the default job (MNIST, MLP,
+                     Adam) on the volunteers who join; prints the join link
+  --help
+`;
+
+const OPTIONS = {
+  host: { type: 'string' },
+  port: { type: 'string' },
+  dist: { type: 'string' },
+  ice: { type: 'string', multiple: true },
+  'room-key': { type: 'string' },
+  room: { type: 'boolean' },
+  help: { type: 'boolean' },
+} as const;
+
+function iceServer(spec: string): IceServer {
+  const m = /^(turns?:[^?]+)\?([^:]+):(.+)$/.exec(spec);
+  if (m) return { urls: m[1], username: m[2], credential: m[3] };
+  if (!/^(stun|turns?):/.test(spec))
+    throw new GradroomError('BAD_CONFIG', `--ice "${spec}" must start with stun:, turn: or turns:`);
+  return { urls: spec };
+}
+
+export async function serveCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false });
+  if (values.help) {
+    process.stdout.write(SERVE_HELP);
+    return;
+  }
+  const port = values.port === undefined ? 8080 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new GradroomError('BAD_CONFIG', `--port must be an integer in [0, 65535], got "${values.port}"`);
+  }
+  const dist = values.dist ?? join(import.meta.dirname, '..', '..', '..', '..', 'apps', 'demo', 'dist');
+  if (!existsSync(dist)) {
+    throw new GradroomError('BAD_CONFIG', `--dist ${dist} does not exist (build the web app with npm run build)`);
+  }
+  const server = await RoomServer.start({
+    host: values.host ?? '127.0.0.1',
+    port,
+    dist,
+    iceServers: (values.ice ?? []).map(iceServer),
+    roomKey: values['room-key'],
+  });
+  console.log(`gradroom: serving ${server.url}/  (volunteer page: ${server.url}/volunteer.html)`);
+
+  let trainer: Trainer | undefined;
+  if (values.room) {
+    const room = server.createRoom();
+    trainer = new Trainer(DEFAULT_JOB, { waitForWorkers: true });
+    const host = await hostRoom({
+      url: server.wsUrl,
+      token: room.token,
+      hostKey: room.hostKey,
+      trainer,
+      log: (l) => console.log(l),
+    });
+    trainer.on('iteration', (e) => {
+      if (e.iteration % 20 === 0) {
+        console.log(
+          `epoch ${e.epoch + 1} iteration ${e.iteration}: loss ${e.loss.toFixed(4)}, ${e.workers.length} volunteer(s), ${Math.round(e.examplesPerSec)} examples/s`,
+        );
+      }
+    });
+    trainer.on('epoch', (e) =>
+      console.log(`epoch ${e.epoch + 1} done: test accuracy ${(e.testAccuracy * 100).toFixed(1)}%`),
+    );
+    console.log(`room hosted here; volunteers join with ${room.joinUrl}`);
+    trainer.run().then(
+      (r) => {
+        console.log(`training done: test accuracy ${(r.testAccuracy * 100).toFixed(1)}%`);
+        host.close('training done');
+      },
+      (e: unknown) => console.error(`training stopped: ${(e as Error).message}`),
+    );
+  }
+
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      trainer?.stop();
+      void server.close().then(resolve);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
