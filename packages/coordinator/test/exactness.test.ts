@@ -3,7 +3,6 @@
  * serial loop's (relative difference <= 1e-5) for any number of workers, uneven shard splits, a
  * worker killed mid-iteration, a corrupted result, and a stop/resume from a checkpoint.
  */
-import { makeSynthetic } from '@gradroom/worker';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryCheckpointStore } from '../src/checkpoint.js';
@@ -11,43 +10,18 @@ import type { JobConfig } from '../src/job.js';
 import { Trainer } from '../src/trainer.js';
 import { spawnThreadWorker } from '../src/transports/thread.js';
 import type { WorkerHandle } from '../src/worker-handle.js';
+import { exactJob, exactReference } from './fixtures.js';
 import { corruptAt, killedAt, slowed } from './helpers.js';
-import { relativeDifference, serialTrain } from './reference/serial.js';
+import { relativeDifference } from './reference/serial.js';
 
-// 300 examples, batch 64: 5 iterations an epoch with a remainder batch of 44, so 20 iterations
-// cross 3 epoch boundaries and the inverse-time decay changes the rate at each.
-const data = { kind: 'synthetic', seed: 5, examples: 300, features: 20, classes: 4, split: 'train' } as const;
-const adam = { lr: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
-const job: JobConfig = {
-  model: { kind: 'mlp', inputShape: [20], hidden: [16], classes: 4 },
-  dataset: data,
-  optimizer: { kind: 'adam', ...adam },
-  schedule: { kind: 'inverse-time', lr0: 0.01, decayRate: 0.5 },
-  batchSize: 64,
-  epochs: 10,
-  seed: 11,
-  maxIterations: 20,
-  evaluate: false,
-};
+const job = exactJob;
 
 let reference: Float32Array;
 const open: Trainer[] = [];
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
-  reference = await serialTrain(
-    {
-      hidden: [16],
-      inputFeatures: 20,
-      classes: 4,
-      batchSize: 64,
-      seed: 11,
-      iterations: 20,
-      adam,
-      schedule: job.schedule,
-    },
-    makeSynthetic(data),
-  );
+  reference = await exactReference();
 });
 
 afterEach(async () => {
@@ -185,19 +159,7 @@ describe('exact mini-batch SGD in Node worker threads', () => {
     });
     const result = await t.run();
     expect(lrs.slice(12)).toEqual(new Array(8).fill(0.0007));
-    const manual = await serialTrain(
-      {
-        hidden: [16],
-        inputFeatures: 20,
-        classes: 4,
-        batchSize: 64,
-        seed: 11,
-        iterations: 20,
-        adam,
-        lrAt: (epoch, it) => (it >= 12 ? 0.0007 : 0.01 / (1 + 0.5 * epoch)),
-      },
-      makeSynthetic(data),
-    );
+    const manual = await exactReference(20, (epoch, it) => (it >= 12 ? 0.0007 : 0.01 / (1 + 0.5 * epoch)));
     expect(relativeDifference(manual, reference)).toBeGreaterThan(1e-4); // the change mattered
     expect(relativeDifference(result.weights, manual)).toBeLessThanOrEqual(1e-5);
   });

@@ -3,8 +3,8 @@ import { Worker } from 'node:worker_threads';
 import type { WorkerApi } from '@gradroom/worker';
 import { nodeEndpoint } from '@gradroom/worker/comlink-node';
 import * as Comlink from 'comlink';
-import { raceClosed, type WorkerHandle } from '../worker-handle.js';
-import { withTransfer } from './transfer.js';
+import type { WorkerHandle } from '../worker-handle.js';
+import { closeSignal, comlinkHandle } from './comlink-handle.js';
 
 let counter = 0;
 
@@ -20,27 +20,18 @@ export function spawnThreadWorker(opts: ThreadOptions = {}): WorkerHandle {
   const thread = new Worker(url, { stdout: true });
   thread.stdout.pipe(opts.stdout ?? process.stderr);
   const api = Comlink.wrap<WorkerApi>(nodeEndpoint(thread));
-  let resolveClosed: (reason: string) => void = () => {};
-  const closed = new Promise<string>((r) => {
-    resolveClosed = r;
-  });
-  thread.on('error', (e) => resolveClosed(`thread crashed: ${e.message}`));
-  thread.on('exit', (code) => resolveClosed(`thread exited with code ${code}`));
-  const guard = <T>(p: Promise<T>) => raceClosed(id, closed, p);
-  return {
+  const { closed, settle } = closeSignal();
+  thread.on('error', (e) => settle(`thread crashed: ${e.message}`));
+  thread.on('exit', (code) => settle(`thread exited with code ${code}`));
+  return comlinkHandle({
     id,
     kind: 'thread',
-    inlineWeights: true,
+    api,
     closed,
-    init: (init) => guard(api.init(init)),
-    setWeights: (version, w) => guard(api.setWeights(version, Comlink.transfer(w, [w.buffer]))),
-    compute: (req) => guard(api.compute(withTransfer(req))),
-    evaluate: (req) => guard(api.evaluate(withTransfer(req))),
-    memory: () => guard(api.memory()),
-    async close(reason: string) {
-      resolveClosed(reason);
+    end: async (reason) => {
+      settle(reason);
       api[Comlink.releaseProxy]();
       await thread.terminate();
     },
-  };
+  });
 }

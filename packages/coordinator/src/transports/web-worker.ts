@@ -5,8 +5,8 @@
  */
 import type { WorkerApi } from '@gradroom/worker';
 import * as Comlink from 'comlink';
-import { raceClosed, type WorkerHandle } from '../worker-handle.js';
-import { withTransfer } from './transfer.js';
+import type { WorkerHandle } from '../worker-handle.js';
+import { closeSignal, comlinkHandle } from './comlink-handle.js';
 
 let counter = 0;
 
@@ -25,15 +25,12 @@ export function spawnWebWorker(url: string | URL, opts: WebWorkerOptions = {}): 
   const id = opts.id ?? `web-worker-${++counter}`;
   const worker = new Worker(url, { type: 'module', name: opts.name ?? id });
   const api = Comlink.wrap<WorkerApi>(worker);
+  const { closed, settle } = closeSignal();
   let done = false;
-  let resolveClosed: (reason: string) => void = () => {};
-  const closed = new Promise<string>((r) => {
-    resolveClosed = r;
-  });
   const end = (reason: string) => {
     if (done) return;
     done = true;
-    resolveClosed(reason);
+    settle(reason);
     api[Comlink.releaseProxy]();
     worker.terminate();
   };
@@ -43,19 +40,5 @@ export function spawnWebWorker(url: string | URL, opts: WebWorkerOptions = {}): 
     end(`web worker failed: ${e.message || 'script error (could not load or run the worker script)'}`);
   });
   worker.addEventListener('messageerror', () => end('web worker sent a message that could not be deserialized'));
-  const guard = <T>(p: Promise<T>) => raceClosed(id, closed, p);
-  return {
-    id,
-    kind: 'web-worker',
-    inlineWeights: true,
-    closed,
-    init: (init) => guard(api.init(init)),
-    setWeights: (version, w) => guard(api.setWeights(version, Comlink.transfer(w, [w.buffer]))),
-    compute: (req) => guard(api.compute(withTransfer(req))),
-    evaluate: (req) => guard(api.evaluate(withTransfer(req))),
-    memory: () => guard(api.memory()),
-    async close(reason: string) {
-      end(reason);
-    },
-  };
+  return comlinkHandle({ id, kind: 'web-worker', api, closed, end });
 }

@@ -10,11 +10,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { makeSynthetic, parseMnist } from '@gradroom/worker';
+import { parseMnist } from '@gradroom/worker';
 import * as tf from '@tensorflow/tfjs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import type { JobConfig } from '../../src/job.js';
+import { exactJob, exactReference } from '../fixtures.js';
 import { relativeDifference, serialTrain } from '../reference/serial.js';
 import {
   bundlePage,
@@ -30,21 +31,7 @@ import {
 } from './chromium.js';
 import type { EngineResult, EngineRun } from './pages/engine-page.js';
 
-// the same synthetic job as exactness.test.ts: 300 examples, batch 64 (5 iterations an epoch with a
-// remainder batch of 44), Adam with inverse-time decay, 20 iterations across 3 epoch boundaries
-const data = { kind: 'synthetic', seed: 5, examples: 300, features: 20, classes: 4, split: 'train' } as const;
-const adam = { lr: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
-const job: JobConfig = {
-  model: { kind: 'mlp', inputShape: [20], hidden: [16], classes: 4 },
-  dataset: data,
-  optimizer: { kind: 'adam', ...adam },
-  schedule: { kind: 'inverse-time', lr0: 0.01, decayRate: 0.5 },
-  batchSize: 64,
-  epochs: 10,
-  seed: 11,
-  maxIterations: 20,
-  evaluate: false,
-};
+const job = exactJob;
 
 // real MNIST (the demo's dist/data/mnist.bin), a few iterations, then the test-split evaluation
 const mnistAdam = { lr: 0.002, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
@@ -74,19 +61,7 @@ describe.skipIf(skip)('exact mini-batch SGD with the trainer in a Chromium page 
     if (!hasDemoBuild()) throw new Error('apps/demo/dist is not built: run npm run build');
     await tf.setBackend('cpu');
     [reference, bundle, browser] = await Promise.all([
-      serialTrain(
-        {
-          hidden: [16],
-          inputFeatures: 20,
-          classes: 4,
-          batchSize: 64,
-          seed: 11,
-          iterations: 20,
-          adam,
-          schedule: job.schedule,
-        },
-        makeSynthetic(data),
-      ),
+      exactReference(),
       bundlePage(join(import.meta.dirname, 'pages', 'engine-page.ts')),
       launchChromium(),
     ]);

@@ -1,0 +1,48 @@
+/**
+ * A WorkerHandle over a comlink proxy: the part Node worker threads and browser Web Workers share.
+ * Weights move as transfers; every call races `closed`, since comlink never settles a call whose
+ * worker died.
+ */
+import type { WorkerApi } from '@gradroom/worker';
+import * as Comlink from 'comlink';
+import { raceClosed, type WorkerHandle, type WorkerKind } from '../worker-handle.js';
+
+/** Moves a request's weights (a copy made for this call) to the worker instead of cloning them. */
+export function withTransfer<R extends { weights?: Float32Array }>(req: R): R {
+  return req.weights ? Comlink.transfer(req, [req.weights.buffer]) : req;
+}
+
+/** A promise that settles once, with the first reason given. */
+export function closeSignal(): { closed: Promise<string>; settle: (reason: string) => void } {
+  let settle: (reason: string) => void = () => {};
+  const closed = new Promise<string>((r) => {
+    settle = r;
+  });
+  return { closed, settle };
+}
+
+export function comlinkHandle(opts: {
+  id: string;
+  kind: WorkerKind;
+  api: Comlink.Remote<WorkerApi>;
+  closed: Promise<string>;
+  /** Ends the worker; called by close(). */
+  end: (reason: string) => void | Promise<void>;
+}): WorkerHandle {
+  const { id, api, closed } = opts;
+  const guard = <T>(p: Promise<T>) => raceClosed(id, closed, p);
+  return {
+    id,
+    kind: opts.kind,
+    inlineWeights: true,
+    closed,
+    init: (init) => guard(api.init(init)),
+    setWeights: (version, w) => guard(api.setWeights(version, Comlink.transfer(w, [w.buffer]))),
+    compute: (req) => guard(api.compute(withTransfer(req))),
+    evaluate: (req) => guard(api.evaluate(withTransfer(req))),
+    memory: () => guard(api.memory()),
+    close: async (reason) => {
+      await opts.end(reason);
+    },
+  };
+}

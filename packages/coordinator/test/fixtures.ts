@@ -1,0 +1,47 @@
+/**
+ * The job the exactness tests share (Node threads, Chromium Web Workers, rooms): 300 synthetic
+ * examples, batch 64, so 5 iterations an epoch with a remainder batch of 44; 20 iterations cross 3
+ * epoch boundaries, where the inverse-time decay changes the rate.
+ */
+import { makeSynthetic } from '@gradroom/worker';
+import type { JobConfig } from '../src/job.js';
+import { serialTrain } from './reference/serial.js';
+
+export const exactData = {
+  kind: 'synthetic',
+  seed: 5,
+  examples: 300,
+  features: 20,
+  classes: 4,
+  split: 'train',
+} as const;
+export const exactAdam = { lr: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
+export const exactJob: JobConfig = {
+  model: { kind: 'mlp', inputShape: [20], hidden: [16], classes: 4 },
+  dataset: exactData,
+  optimizer: { kind: 'adam', ...exactAdam },
+  schedule: { kind: 'inverse-time', lr0: 0.01, decayRate: 0.5 },
+  batchSize: 64,
+  epochs: 10,
+  seed: 11,
+  maxIterations: 20,
+  evaluate: false,
+};
+
+/** The serial loop's weights after `iterations` of exactJob (optionally with a rate of its own). */
+export function exactReference(iterations = 20, lrAt?: (epoch: number, it: number) => number): Promise<Float32Array> {
+  return serialTrain(
+    {
+      hidden: [16],
+      inputFeatures: 20,
+      classes: 4,
+      batchSize: 64,
+      seed: 11,
+      iterations,
+      adam: exactAdam,
+      schedule: exactJob.schedule,
+      lrAt,
+    },
+    makeSynthetic(exactData),
+  );
+}
