@@ -11,8 +11,10 @@ import { SERIES_COLORS } from '../src/ui/theme.js';
 import { collectErrors, launch, SCREENSHOTS, screenshot, serveDist, VIEWPORTS, whyNoBrowser } from './browser.js';
 
 const KINDS: PathKind[] = ['sgd', 'momentum', 'rmsprop', 'adam'];
-const skip = whyNoBrowser();
-if (skip) console.warn(`[demo browser tests] skipped: ${skip}`);
+// a missing browser or build is a failure, not a skip: only GRADROOM_SKIP_BROWSER=1 opts out
+const missing = whyNoBrowser();
+const skip = process.env.GRADROOM_SKIP_BROWSER === '1' ? 'GRADROOM_SKIP_BROWSER=1' : null;
+if (missing && !skip) throw new Error(`the demo's browser tests cannot run: ${missing}`);
 
 /** The run the page should have made, in Node, straight from @gradroom/core. */
 function reference(cfg: SimConfig, iterations: number): Record<PathKind, [number, number]> {
