@@ -40,7 +40,9 @@ export interface RoomHostOptions extends RtcDeps {
   /** Each accepted peer is added to this trainer (and told its share after every iteration). */
   trainer?: TrainerLike;
   /** Called with each accepted peer (in addition to, or instead of, `trainer`). */
-  onPeer?: (handle: PeerWorkerHandle) => void;
+  onPeer?: (handle: PeerWorkerHandle, name: string) => void;
+  /** Wraps each peer's handle before it goes to `trainer` (instrumentation, fault injection in tests). */
+  wrapHandle?: (handle: PeerWorkerHandle, name: string) => WorkerHandle;
   /** Codec limits for what peers send (default core's). */
   limits?: Partial<CodecLimits>;
   /** Time from joining the room to a valid hello (default 30 s). */
@@ -195,9 +197,9 @@ export class RoomHost extends Emitter<{ peer: PeerEvent; log: string }> {
       this.log(`peer ${e.id} (${m.name.slice(0, 40)}) accepted via ${e.via}, backends [${m.backends.join(', ')}]`);
       this.emit('peer', { type: 'accepted', id: e.id, name: m.name, via: e.via });
       this.opts.trainer
-        ?.addWorker(handle)
+        ?.addWorker(this.opts.wrapHandle ? this.opts.wrapHandle(handle, m.name) : handle)
         .catch((err) => this.log(`peer ${e.id} could not be set up: ${(err as Error).message}`));
-      this.opts.onPeer?.(handle);
+      this.opts.onPeer?.(handle, m.name);
     });
   }
 

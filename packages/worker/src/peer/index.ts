@@ -1,3 +1,4 @@
+export * from './browser.js';
 export * from './channel.js';
 export * from './rtc.js';
 export * from './signal.js';

@@ -1,0 +1,40 @@
+/**
+ * A volunteer tab's compute engine: the ShardWorker in a module Web Worker (the demo's worker.js),
+ * spoken to with comlink, so the page's main thread only moves messages. Weights are transferred.
+ */
+import * as Comlink from 'comlink';
+import type { WorkerApi } from '../api.js';
+import type { ComputeEngine } from './volunteer.js';
+
+export interface WebWorkerEngine extends ComputeEngine {
+  /** Settles with a reason if the Web Worker fails (e.g. its script does not load). */
+  readonly failed: Promise<string>;
+  terminate(): void;
+}
+
+/** Starts the Web Worker at `url` (module type) and wraps it as a ComputeEngine. */
+export function webWorkerEngine(url: string | URL): WebWorkerEngine {
+  const worker = new Worker(url, { type: 'module' });
+  const api = Comlink.wrap<WorkerApi>(worker);
+  const failed = new Promise<string>((resolve) => {
+    worker.addEventListener('error', (e) => resolve(`web worker failed: ${e.message || 'script error'}`));
+  });
+  const guard = <T>(p: Promise<T>): Promise<T> =>
+    Promise.race([
+      p,
+      failed.then((r) => {
+        throw new Error(r);
+      }),
+    ]);
+  return {
+    failed,
+    init: (init) => guard(api.init(init)),
+    setWeights: (version, w) => guard(api.setWeights(version, Comlink.transfer(w, [w.buffer]))),
+    compute: (req) => guard(api.compute(req)),
+    evaluate: (req) => guard(api.evaluate(req)),
+    terminate: () => {
+      api[Comlink.releaseProxy]();
+      worker.terminate();
+    },
+  };
+}
