@@ -14,9 +14,9 @@ export interface SimplePeerLike {
   on(event: 'connect' | 'close', fn: () => void): void;
   on(event: 'data', fn: (data: Uint8Array) => void): void;
   on(event: 'error', fn: (err: Error) => void): void;
-  readonly bufferedAmount: number;
   readonly destroyed: boolean;
-  _channel?: { bufferedAmountLowThreshold?: number; readyState?: string };
+  /** simple-peer's own getter is `bufferSize`; the channel's bufferedAmount is read directly. */
+  _channel?: { bufferedAmount?: number; bufferedAmountLowThreshold?: number; readyState?: string };
   _pc?: { sctp?: { maxMessageSize?: number } | null };
   _onChannelBufferedAmountLow?: () => void;
 }
@@ -53,10 +53,11 @@ export function simplePeerChannel(peer: SimplePeerLike): RawChannel {
       ? Math.min(sctpMax, DEFAULT_MAX_CHUNK)
       : DEFAULT_MAX_CHUNK;
   let onData: (c: Uint8Array) => void = () => {};
+  const buffered = () => peer._channel?.bufferedAmount ?? 0;
   const waiters: { low: number; resolve: () => void }[] = [];
   const wake = () => {
     for (let i = waiters.length - 1; i >= 0; i--) {
-      if (closed.settled() || peer.bufferedAmount <= waiters[i].low) waiters.splice(i, 1)[0].resolve();
+      if (closed.settled() || buffered() <= waiters[i].low) waiters.splice(i, 1)[0].resolve();
     }
   };
   // simple-peer calls this from the channel's onbufferedamountlow; keep its own behaviour too
@@ -77,23 +78,23 @@ export function simplePeerChannel(peer: SimplePeerLike): RawChannel {
   return {
     maxMessageSize,
     get bufferedAmount() {
-      return peer.bufferedAmount;
+      return buffered();
     },
     send(chunk) {
       if (closed.settled() || peer.destroyed) throw new Error('data channel is closed');
       peer.send(chunk);
     },
     waitLow(low) {
-      if (closed.settled() || peer.bufferedAmount <= low) return Promise.resolve();
+      if (closed.settled() || buffered() <= low) return Promise.resolve();
       if (peer._channel && typeof peer._channel.bufferedAmountLowThreshold === 'number') {
         peer._channel.bufferedAmountLowThreshold = low;
         // the event is the fast path; polling catches a missed or unsupported event
         return Promise.race([
           new Promise<void>((resolve) => waiters.push({ low, resolve })),
-          pollLow(() => peer.bufferedAmount, low, closed.settled, 20),
+          pollLow(buffered, low, closed.settled, 20),
         ]);
       }
-      return pollLow(() => peer.bufferedAmount, low, closed.settled);
+      return pollLow(buffered, low, closed.settled);
     },
     onMessage(fn) {
       onData = fn;
