@@ -48,6 +48,7 @@ export function spawnPeer(opts: {
   name: string;
   relay?: 'auto' | 'always';
   crashAtAssign?: number;
+  freezeAtAssign?: number;
 }): PeerProcess {
   const proc = spawn(process.execPath, [join(import.meta.dirname, 'peer.mjs'), JSON.stringify(opts)], {
     stdio: ['ignore', 'pipe', 'pipe'],

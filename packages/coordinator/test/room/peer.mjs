@@ -18,6 +18,12 @@ engine.compute = async (req) => {
     console.log('PEER crashing');
     process.exit(3);
   }
+  // a peer that stops answering mid-iteration (a frozen tab, a laptop lid closed): no crash, no
+  // closed socket, just silence; the test kills it afterwards
+  if (o.freezeAtAssign && assigns === o.freezeAtAssign) {
+    console.log('PEER freezing');
+    process.kill(process.pid, 'SIGSTOP');
+  }
   return compute(req);
 };
 const say = (line) => console.log(`PEER ${o.name} ${line}`);
