@@ -49,6 +49,7 @@ export function spawnPeer(opts: {
   relay?: 'auto' | 'always';
   crashAtAssign?: number;
   freezeAtAssign?: number;
+  connectTimeoutMs?: number;
 }): PeerProcess {
   const proc = spawn(process.execPath, [join(import.meta.dirname, 'peer.mjs'), JSON.stringify(opts)], {
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -36,7 +36,7 @@ try {
     engine,
     backends: [o.backend ?? 'wasm'],
     relay: o.relay ?? 'auto',
-    connectTimeoutMs: 8000,
+    connectTimeoutMs: o.connectTimeoutMs ?? 8000,
     log: say,
   });
   say(`connected via ${v.status.via}`);
