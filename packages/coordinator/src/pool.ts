@@ -28,6 +28,8 @@ export interface Member {
   strikes: number;
   examples: number;
   lastShare: number;
+  /** Planning rounds in a row in which this worker got no shard. */
+  idleRounds: number;
   status: WorkerStatus['status'];
 }
 
@@ -54,6 +56,7 @@ export class WorkerPool extends Emitter<{ worker: WorkerEvent; change: undefined
       strikes: 0,
       examples: 0,
       lastShare: 0,
+      idleRounds: 0,
       status: 'joining',
     };
     this.members.set(handle.id, m);

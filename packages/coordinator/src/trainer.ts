@@ -65,6 +65,9 @@ export interface TrainResult {
   stopped: boolean;
 }
 
+/** Rounds a worker may go without a shard before it gets a probe shard to measure its speed again. */
+const PROBE_AFTER = 10;
+
 class DeadlineError extends Error {
   constructor(ms: number) {
     super(`missed its deadline of ${Math.round(ms)} ms`);
@@ -431,11 +434,7 @@ export class Trainer extends Emitter<TrainerEvents> {
       if (workers === null) return null;
       const all = pending.length === 1 ? pending[0] : concat(pending);
       pending = [];
-      const sizes = splitShards(
-        all.length,
-        workers.map((m) => (m.speed > 0 ? m.speed : 1)),
-        { minShard: this.opts.minShard },
-      );
+      const sizes = this.planShards(all.length, workers);
       let offset = 0;
       const rounds: Promise<void>[] = [];
       workers.forEach((m, i) => {
@@ -460,6 +459,36 @@ export class Trainer extends Emitter<TrainerEvents> {
       await Promise.all(rounds);
     }
     return replanned;
+  }
+
+  /**
+   * Shard sizes by measured speed. A worker not measured yet counts as the mean of those that are
+   * (not as 0, or a newcomer would never get work); one left out of PROBE_AFTER rounds in a row gets
+   * a probe shard, so a worker that was slow once is measured again.
+   */
+  private planShards(total: number, workers: Member[]): number[] {
+    const measured = workers.filter((m) => m.speed > 0);
+    const mean = measured.length > 0 ? measured.reduce((a, m) => a + m.speed, 0) / measured.length : 1;
+    const minShard = this.opts.minShard ?? 1;
+    const sizes = splitShards(
+      total,
+      workers.map((m) => (m.speed > 0 ? m.speed : mean)),
+      { minShard },
+    );
+    workers.forEach((m, i) => {
+      if (sizes[i] > 0) {
+        m.idleRounds = 0;
+        return;
+      }
+      m.idleRounds++;
+      const largest = sizes.indexOf(Math.max(...sizes));
+      if (m.idleRounds >= PROBE_AFTER && sizes[largest] > 2 * minShard) {
+        sizes[largest] -= minShard;
+        sizes[i] = minShard;
+        m.idleRounds = 0;
+      }
+    });
+    return sizes;
   }
 
   private failed(m: Member, e: unknown): void {

@@ -123,6 +123,45 @@ describe('exact mini-batch SGD in Node worker threads', () => {
     expect(relativeDifference(result.weights, reference)).toBeLessThanOrEqual(1e-5);
   });
 
+  it('a worker joining mid-epoch gets the current weights and takes shards from the next round', async () => {
+    const t = new Trainer(job, { backends: ['wasm'] });
+    open.push(t);
+    t.addWorker(spawnThreadWorker());
+    t.addWorker(spawnThreadWorker());
+    let lateId = '';
+    const lateShares: number[] = [];
+    t.on('iteration', (e) => {
+      if (e.iteration === 7) {
+        // hold the run while the newcomer starts (a thread takes longer than this whole tiny job)
+        t.pause();
+        t.addWorker(spawnThreadWorker()).then((m) => {
+          lateId = m.handle.id;
+          t.resume();
+        });
+      }
+      const late = e.workers.find((w) => w.id === lateId);
+      if (late) lateShares.push(late.share);
+    });
+    const result = await t.run();
+    expect(lateShares.length).toBeGreaterThan(3);
+    expect(lateShares.at(-1)).toBeGreaterThan(0.15); // measured alongside the others, not starved
+    expect(relativeDifference(result.weights, reference)).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('a worker left out for being slow gets a probe shard now and then, so its speed is measured again', async () => {
+    const t = new Trainer({ ...job, maxIterations: 40, epochs: 10 }, { backends: ['wasm'] });
+    open.push(t);
+    t.addWorker(spawnThreadWorker());
+    t.addWorker(slowed(spawnThreadWorker(), 30));
+    const slowShares: number[] = [];
+    t.on('iteration', (e) => slowShares.push(e.workers[1]?.share ?? 0));
+    await t.run();
+    const zeros = slowShares.filter((s) => s === 0).length;
+    const probes = slowShares.slice(3).filter((s) => s > 0 && s < 0.05).length;
+    expect(zeros).toBeGreaterThan(20); // 30 ms an example: left out most rounds
+    expect(probes).toBeGreaterThanOrEqual(2); // but probed about every 10 rounds
+  });
+
   it('pause and resume change nothing; no iteration runs while paused', async () => {
     const t = new Trainer(job, { backends: ['wasm'] });
     open.push(t);

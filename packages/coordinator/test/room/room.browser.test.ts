@@ -87,16 +87,6 @@ describe.skipIf(skip)('a room of Chromium volunteer tabs', () => {
               30_000,
               'the late tab set up',
             );
-            // WORKAROUND, reported to the trainer's owner: runSharded weighs a worker whose speed is not
-            // measured yet as 1 example/s, so a joiner next to measured workers (thousands of
-            // examples/s) gets an empty shard in every round and is never measured. Until the trainer
-            // seeds joiners (e.g. with the mean measured speed), the test does that here.
-            const members = [...trainer.pool.members.values()];
-            const measured = members.filter((m) => m.speed > 0);
-            const late = members.find((m) => names.get(m.handle.id) === 'late');
-            if (late && late.speed === 0 && measured.length > 0) {
-              late.speed = measured.reduce((a, m) => a + m.speed, 0) / measured.length;
-            }
           }
           return h.compute(req);
         },
