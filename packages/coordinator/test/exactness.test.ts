@@ -144,7 +144,8 @@ describe('exact mini-batch SGD in Node worker threads', () => {
     });
     const result = await t.run();
     expect(lateShares.length).toBeGreaterThan(3);
-    expect(lateShares.at(-1)).toBeGreaterThan(0.15); // measured alongside the others, not starved
+    // not starved: it computes in every round once it is ready
+    expect(lateShares.every((share) => share > 0.05)).toBe(true);
     expect(relativeDifference(result.weights, reference)).toBeLessThanOrEqual(1e-5);
   });
 
