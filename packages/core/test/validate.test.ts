@@ -40,6 +40,18 @@ const samples: Message[] = [
   { v: 1, type: 'heartbeat', t: -5, echo: 1e12 },
   { v: 1, type: 'leave', reason: '' },
   { v: 1, type: 'error', code: 'X', message: 'm' },
+  {
+    v: 1,
+    type: 'ready',
+    backend: 'wasm',
+    layout: task.layout,
+    paramCount: task.paramCount,
+    trainSize: 10,
+    testSize: 2,
+  },
+  { v: 1, type: 'evaluate', evalId: 3, version: 2, split: 'test', indices: new Uint32Array(4) },
+  { v: 1, type: 'evaluated', evalId: 3, lossSum: 1.5, correct: 2, count: 4 },
+  { v: 1, type: 'share', iteration: 9, share: 0.25, workers: 3 },
 ];
 
 /** The BAD_MESSAGE text that validateMessage gives for `value`. */
@@ -85,6 +97,29 @@ describe('validateMessage', () => {
       }
     });
   }
+
+  it('checks the room messages: shares are fractions, evaluated counts add up, splits are named', () => {
+    expect(reject({ v: 1, type: 'share', iteration: 1, share: 1.5, workers: 2 })).toBe(
+      'share.share must be a number in [0, 1]',
+    );
+    expect(reject({ v: 1, type: 'evaluated', evalId: 1, lossSum: 1, correct: 5, count: 4 })).toMatch(
+      /evaluated.correct must be at most evaluated.count/,
+    );
+    expect(
+      reject({ v: 1, type: 'evaluate', evalId: 1, version: 0, split: 'val', indices: new Uint32Array(1) }),
+    ).toMatch(/^evaluate.split/);
+    expect(
+      reject({
+        v: 1,
+        type: 'ready',
+        backend: 'cpu',
+        layout: [{ name: 'k', shape: [0] }],
+        paramCount: 0,
+        trainSize: 1,
+        testSize: 1,
+      }),
+    ).toMatch(/^ready.layout\[0\].shape/);
+  });
 
   it('names the exact problem', () => {
     expect(reject(result({ gradSum: new Float64Array(3) as unknown as Float32Array }))).toBe(

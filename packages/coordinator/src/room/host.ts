@@ -6,11 +6,10 @@
  * Environment-agnostic: the WebSocket and simple-peer constructors (and wrtc in Node) are passed
  * in, so the same code hosts a room from Node (see node.ts) or from a browser tab.
  */
-import type { CodecLimits, TaskSpec, TensorShape } from '@gradroom/core';
+import { type CodecLimits, msg, type TaskSpec, type TensorShape } from '@gradroom/core';
 import {
   FramedLink,
   type IceServer,
-  msg,
   type RawChannel,
   type RtcDeps,
   type ServerMessage,

@@ -10,9 +10,17 @@
  * the channel closes or the peer stops answering heartbeats.
  */
 
-import { checkResult, GradroomError, ParamLayout, type TaskSpec, type TensorShape } from '@gradroom/core';
+import {
+  checkResult,
+  GradroomError,
+  type Message,
+  msg,
+  ParamLayout,
+  type TaskSpec,
+  type TensorShape,
+} from '@gradroom/core';
 import { BACKEND_ORDER, type BackendName, type ShardResultData, type WorkerInfo } from '@gradroom/worker';
-import { type FramedLink, msg, type PeerMessage, settleOnce } from '@gradroom/worker/peer';
+import { type FramedLink, settleOnce } from '@gradroom/worker/peer';
 import { raceClosed, WorkerGoneError, type WorkerHandle } from '../worker-handle.js';
 
 export interface PeerHandleOptions {
@@ -70,7 +78,7 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
   let rttMs = Number.NaN;
   const log = opts.log ?? (() => {});
 
-  const close = (reason: string, tell?: PeerMessage): void => {
+  const close = (reason: string, tell?: Message): void => {
     if (closedOnce.settled()) return;
     closedOnce.settle(reason);
     clearInterval(timer);
@@ -188,7 +196,7 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
   });
 
   const guard = <T>(p: Promise<T>) => raceClosed(id, closed, p);
-  const request = <T>(o: Request, out: PeerMessage): Promise<T> =>
+  const request = <T>(o: Request, out: Message): Promise<T> =>
     guard(
       new Promise<T>((resolve, reject) => {
         if (closedOnce.settled()) return reject(new WorkerGoneError(id, 'closed'));

@@ -4,10 +4,9 @@
  * the channel's maxMessageSize (one byte over silently kills a wrtc channel), and the channel's
  * buffer stays under the high-water mark (the browser's send queue is capped at 16 MiB).
  */
-import { PROTOCOL_VERSION } from '@gradroom/core';
+import { type Message, PROTOCOL_VERSION } from '@gradroom/core';
 import {
   FramedLink,
-  type PeerMessage,
   type RawChannel,
   type ServerMessage,
   SignalClient,
@@ -48,7 +47,7 @@ async function pump(sender: RawChannel, receiver: RawChannel) {
   const { ch, seen } = watched(sender);
   const out = new FramedLink(ch, { highWater: HIGH, lowWater: HIGH / 4 });
   const inn = new FramedLink(receiver);
-  const got: PeerMessage[] = [];
+  const got: Message[] = [];
   const all = new Promise<void>((resolve, reject) => {
     inn.onMessage((m) => {
       got.push(m);

@@ -4,7 +4,7 @@
  * NaN gradients. Each attempt is rejected with a logged reason, nothing unauthenticated reaches the
  * coordinator, and the run ends with the serial loop's weights, exactly as without the attacker.
  */
-import { PROTOCOL_VERSION } from '@gradroom/core';
+import { encodeMessage, PROTOCOL_VERSION } from '@gradroom/core';
 import { MNIST_SIZES } from '@gradroom/worker/catalog';
 import {
   FramedLink,
@@ -173,8 +173,7 @@ describe('a hostile peer is rejected each time and the run loses nothing', () =>
 
     // 7. a message of another protocol version
     const v = hostile(await connect(server.wsUrl, room.token, 'direct'));
-    const { encodePeerMessage } = await import('@gradroom/worker/peer');
-    const hello = encodePeerMessage({ v: PROTOCOL_VERSION, type: 'hello', token: room.token, name: 'm', backends: [] });
+    const hello = encodeMessage({ v: PROTOCOL_VERSION, type: 'hello', token: room.token, name: 'm', backends: [] });
     const v2 = hello.slice();
     v2[v2.indexOf(0xa1) + 2] = 2; // the map's first entry is v: fixstr 'v' then its value
     v.channel.send(frameHeaderForTest({ msgId: 0, index: 0, count: 1, total: v2.length, payload: v2.length }, v2));

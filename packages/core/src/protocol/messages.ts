@@ -97,8 +97,53 @@ export interface ErrorMessage {
   message: string;
 }
 
+/** peer -> coordinator: the task is set up (backend, model layout, data sizes). */
+export interface ReadyMessage {
+  v: number;
+  type: 'ready';
+  backend: string;
+  device?: string;
+  layout: TensorShape[];
+  paramCount: number;
+  trainSize: number;
+  testSize: number;
+}
+
+/** coordinator -> peer: loss and accuracy sums over `indices` of a split, against weights `version`. */
+export interface EvaluateMessage {
+  v: number;
+  type: 'evaluate';
+  evalId: number;
+  version: number;
+  split: 'train' | 'test';
+  indices: Uint32Array;
+}
+
+/** peer -> coordinator: the sums an evaluate asked for. */
+export interface EvaluatedMessage {
+  v: number;
+  type: 'evaluated';
+  evalId: number;
+  lossSum: number;
+  correct: number;
+  count: number;
+}
+
+/** coordinator -> peer: this peer's share of the last mini-batch, for its page. */
+export interface ShareMessage {
+  v: number;
+  type: 'share';
+  iteration: number;
+  share: number;
+  workers: number;
+}
+
 export type Message =
   | HelloMessage
+  | ReadyMessage
+  | EvaluateMessage
+  | EvaluatedMessage
+  | ShareMessage
   | WelcomeMessage
   | TaskMessage
   | WeightsMessage
@@ -109,3 +154,11 @@ export type Message =
   | ErrorMessage;
 
 export type MessageType = Message['type'];
+
+/** A message without its protocol version field. */
+export type Unversioned<T> = T extends unknown ? Omit<T, 'v'> : never;
+
+/** A message with `v` set to this protocol version. */
+export function msg(m: Unversioned<Message>): Message {
+  return { v: PROTOCOL_VERSION, ...m } as Message;
+}

@@ -90,6 +90,9 @@ const uint: Check = (v, p) => {
 const finite: Check = (v, p) => {
   if (!isFiniteNumber(v)) fail(p, 'a finite number');
 };
+const fraction: Check = (v, p) => {
+  if (!isFiniteNumber(v) || v < 0 || v > 1) fail(p, 'a number in [0, 1]');
+};
 const nonNegFinite: Check = (v, p) => {
   if (!isFiniteNumber(v) || v < 0) fail(p, 'a finite number >= 0');
 };
@@ -281,6 +284,22 @@ const MESSAGES: Readonly<Record<string, FieldTable>> = {
     computeMs: { check: nonNegFinite },
     backend: { check: name },
   },
+  ready: {
+    backend: { check: name },
+    device: { check: text, optional: true },
+    layout: { check: listOf((v, p, l) => checkFields(v, p, TENSOR, l), { min: 0 }) },
+    paramCount: { check: uint },
+    trainSize: { check: uint },
+    testSize: { check: uint },
+  },
+  evaluate: {
+    evalId: { check: uint },
+    version: { check: uint },
+    split: { check: split },
+    indices: { check: uint32Array },
+  },
+  evaluated: { evalId: { check: uint }, lossSum: { check: finite }, correct: { check: uint }, count: { check: uint } },
+  share: { iteration: { check: uint }, share: { check: fraction }, workers: { check: uint } },
   heartbeat: { t: { check: finite }, echo: { check: finite, optional: true } },
   leave: { reason: { check: text } },
   error: { code: { check: name }, message: { check: text } },
@@ -310,8 +329,8 @@ export function validateMessage(value: unknown, limits?: Partial<CodecLimits>): 
     fail('message.type', `one of ${Object.keys(MESSAGES).join(', ')}`);
   }
   checkFields(value, type, TABLES[type], l);
-  if (type === 'result' && (value.correct as number) > (value.count as number)) {
-    fail('result.correct', `at most result.count (${value.count})`);
+  if ((type === 'result' || type === 'evaluated') && (value.correct as number) > (value.count as number)) {
+    fail(`${type}.correct`, `at most ${type}.count (${value.count})`);
   }
   return value as unknown as Message;
 }

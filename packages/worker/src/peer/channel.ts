@@ -9,8 +9,16 @@
  * channel, far below the browser's 16 MiB cap), and on the way in reassemble and decode untrusted
  * chunks. Anything bad that arrives is reported once through onError and the link stops reading.
  */
-import { type CodecLimits, frameMessage, GradroomError, Reassembler, resolveLimits } from '@gradroom/core';
-import { decodePeerMessage, encodePeerMessage, type PeerMessage } from './wire.js';
+import {
+  type CodecLimits,
+  decodeMessage,
+  encodeMessage,
+  frameMessage,
+  GradroomError,
+  type Message,
+  Reassembler,
+  resolveLimits,
+} from '@gradroom/core';
 
 export const DEFAULT_MAX_CHUNK = 262144;
 
@@ -57,7 +65,7 @@ export class FramedLink {
   private pumping = false;
   private nextId = 0;
   private failed = false;
-  private handler: (m: PeerMessage) => void = () => {};
+  private handler: (m: Message) => void = () => {};
   private errorHandler: (e: GradroomError) => void = () => {};
   /** Bytes and messages moved, for status displays and benchmarks. */
   readonly stats = { sentBytes: 0, receivedBytes: 0, sentMessages: 0, receivedMessages: 0 };
@@ -89,7 +97,7 @@ export class FramedLink {
     return this.raw.closed;
   }
 
-  onMessage(fn: (m: PeerMessage) => void): void {
+  onMessage(fn: (m: Message) => void): void {
     this.handler = fn;
   }
 
@@ -99,10 +107,10 @@ export class FramedLink {
   }
 
   /** Encodes and queues a message; resolves when its last chunk was handed to the channel. */
-  send(m: PeerMessage): Promise<void> {
+  send(m: Message): Promise<void> {
     let chunks: Uint8Array[];
     try {
-      const bytes = encodePeerMessage(m, this.limits);
+      const bytes = encodeMessage(m, this.limits);
       chunks = frameMessage(bytes, this.nextId, this.chunkSize);
       this.nextId = (this.nextId + 1) >>> 0;
     } catch (e) {
@@ -154,11 +162,11 @@ export class FramedLink {
   private receive(chunk: Uint8Array): void {
     if (this.failed) return;
     this.stats.receivedBytes += chunk.length;
-    let m: PeerMessage | null = null;
+    let m: Message | null = null;
     try {
       const bytes = this.reassembler.push(chunk);
       if (bytes === null) return;
-      m = decodePeerMessage(bytes, this.limits);
+      m = decodeMessage(bytes, this.limits);
     } catch (e) {
       this.failed = true;
       this.reassembler.clear();

@@ -3,4 +3,3 @@ export * from './channel.js';
 export * from './rtc.js';
 export * from './signal.js';
 export * from './volunteer.js';
-export * from './wire.js';

@@ -5,13 +5,12 @@
  * ShardWorker in-process (Node), or a Web Worker behind comlink (a browser tab, whose main thread
  * then only moves messages). Messages are handled one at a time, in order; heartbeats both ways.
  */
-import { GradroomError } from '@gradroom/core';
+import { GradroomError, type Message, msg } from '@gradroom/core';
 import type { EvalResultData, ShardRequest, ShardResultData, WorkerInfo, WorkerInit } from '../api.js';
 import type { BackendName } from '../backends.js';
 import { FramedLink, type RawChannel, settleOnce } from './channel.js';
 import { type RtcDeps, type SimplePeerLike, simplePeerChannel } from './rtc.js';
 import { type ServerMessage, SignalClient, type WebSocketCtor } from './signal.js';
-import { msg, type PeerMessage } from './wire.js';
 
 /** What computes for the volunteer: a ShardWorker, or a comlink proxy of one in a Web Worker. */
 export interface ComputeEngine {
@@ -192,7 +191,7 @@ export class Volunteer {
     const o = this.opts;
     let lastSeen = Date.now();
     let chain = Promise.resolve();
-    const send = (m: PeerMessage) => link.send(m).catch((e) => this.leave(`cannot send: ${(e as Error).message}`));
+    const send = (m: Message) => link.send(m).catch((e) => this.leave(`cannot send: ${(e as Error).message}`));
     this.timers.push(
       setInterval(() => {
         if (Date.now() - lastSeen > (o.heartbeatTimeoutMs ?? 30_000)) this.leave('the coordinator stopped answering');
@@ -219,7 +218,7 @@ export class Volunteer {
     });
   }
 
-  private async handle(m: PeerMessage, send: (m: PeerMessage) => Promise<void>): Promise<void> {
+  private async handle(m: Message, send: (m: Message) => Promise<void>): Promise<void> {
     if (this.left.settled()) return;
     const o = this.opts;
     const refuse = (e: unknown) =>
