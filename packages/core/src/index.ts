@@ -5,6 +5,7 @@ export * from './ewa.js';
 export * from './init.js';
 export * from './layout.js';
 export * from './model-layout.js';
+export * from './once.js';
 export * from './optimizers/index.js';
 export * from './planner.js';
 export * from './prng.js';

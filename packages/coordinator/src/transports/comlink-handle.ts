@@ -12,15 +12,6 @@ export function withTransfer<R extends { weights?: Float32Array }>(req: R): R {
   return req.weights ? Comlink.transfer(req, [req.weights.buffer]) : req;
 }
 
-/** A promise that settles once, with the first reason given. */
-export function closeSignal(): { closed: Promise<string>; settle: (reason: string) => void } {
-  let settle: (reason: string) => void = () => {};
-  const closed = new Promise<string>((r) => {
-    settle = r;
-  });
-  return { closed, settle };
-}
-
 export function comlinkHandle(opts: {
   id: string;
   kind: WorkerKind;

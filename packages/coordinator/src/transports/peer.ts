@@ -16,11 +16,12 @@ import {
   type Message,
   msg,
   ParamLayout,
+  settleOnce,
   type TaskSpec,
   type TensorShape,
 } from '@gradroom/core';
 import { BACKEND_ORDER, type BackendName, type ShardResultData, type WorkerInfo } from '@gradroom/worker';
-import { type FramedLink, settleOnce } from '@gradroom/worker/peer';
+import type { FramedLink } from '@gradroom/worker/peer';
 import { raceClosed, WorkerGoneError, type WorkerHandle } from '../worker-handle.js';
 
 export interface PeerHandleOptions {

@@ -1,10 +1,11 @@
 /** Local workers in Node: one worker_threads thread each, spoken to with comlink. */
 import { Worker } from 'node:worker_threads';
+import { settleOnce } from '@gradroom/core';
 import type { WorkerApi } from '@gradroom/worker';
 import { nodeEndpoint } from '@gradroom/worker/comlink-node';
 import * as Comlink from 'comlink';
 import type { WorkerHandle } from '../worker-handle.js';
-import { closeSignal, comlinkHandle } from './comlink-handle.js';
+import { comlinkHandle } from './comlink-handle.js';
 
 let counter = 0;
 
@@ -20,7 +21,7 @@ export function spawnThreadWorker(opts: ThreadOptions = {}): WorkerHandle {
   const thread = new Worker(url, { stdout: true });
   thread.stdout.pipe(opts.stdout ?? process.stderr);
   const api = Comlink.wrap<WorkerApi>(nodeEndpoint(thread));
-  const { closed, settle } = closeSignal();
+  const { promise: closed, settle } = settleOnce();
   thread.on('error', (e) => settle(`thread crashed: ${e.message}`));
   thread.on('exit', (code) => settle(`thread exited with code ${code}`));
   return comlinkHandle({

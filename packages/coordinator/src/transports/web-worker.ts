@@ -3,10 +3,11 @@
  * spoken to with comlink. Weights are transferred, not copied. A worker that fails to load or throws
  * at top level fires 'error': the handle then counts as closed and every pending call rejects.
  */
+import { settleOnce } from '@gradroom/core';
 import type { WorkerApi } from '@gradroom/worker';
 import * as Comlink from 'comlink';
 import type { WorkerHandle } from '../worker-handle.js';
-import { closeSignal, comlinkHandle } from './comlink-handle.js';
+import { comlinkHandle } from './comlink-handle.js';
 
 let counter = 0;
 
@@ -25,7 +26,7 @@ export function spawnWebWorker(url: string | URL, opts: WebWorkerOptions = {}): 
   const id = opts.id ?? `web-worker-${++counter}`;
   const worker = new Worker(url, { type: 'module', name: opts.name ?? id });
   const api = Comlink.wrap<WorkerApi>(worker);
-  const { closed, settle } = closeSignal();
+  const { promise: closed, settle } = settleOnce();
   let done = false;
   const end = (reason: string) => {
     if (done) return;

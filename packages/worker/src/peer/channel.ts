@@ -184,24 +184,6 @@ export class FramedLink {
   }
 }
 
-/** Settles once, with the first reason given. */
-export function settleOnce(): { promise: Promise<string>; settle: (reason: string) => void; settled: () => boolean } {
-  let done = false;
-  let resolve: (r: string) => void = () => {};
-  const promise = new Promise<string>((r) => {
-    resolve = r;
-  });
-  return {
-    promise,
-    settle: (reason) => {
-      if (done) return;
-      done = true;
-      resolve(reason);
-    },
-    settled: () => done,
-  };
-}
-
 /** Polls `amount()` until it is <= low (the fallback where no bufferedamountlow event fires). */
 export function pollLow(amount: () => number, low: number, closed: () => boolean, everyMs = 5): Promise<void> {
   return new Promise((resolve) => {

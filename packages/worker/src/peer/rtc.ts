@@ -3,7 +3,8 @@
  * and in browsers (native RTCPeerConnection). The simple-peer constructor is passed in, so this
  * module runs in both without importing either build.
  */
-import { DEFAULT_MAX_CHUNK, pollLow, type RawChannel, settleOnce } from './channel.js';
+import { settleOnce } from '@gradroom/core';
+import { DEFAULT_MAX_CHUNK, pollLow, type RawChannel } from './channel.js';
 
 /** The parts of a simple-peer instance used here. */
 export interface SimplePeerLike {

@@ -6,7 +6,8 @@
  * counterpart is the host); the host's binary frames start with the peer id, [u8 length][id bytes],
  * naming the destination on the way out and the source on the way in.
  */
-import { pollLow, type RawChannel, settleOnce } from './channel.js';
+import { settleOnce } from '@gradroom/core';
+import { pollLow, type RawChannel } from './channel.js';
 import type { IceServer } from './rtc.js';
 
 export type ClientMessage =

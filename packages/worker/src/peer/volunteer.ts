@@ -5,10 +5,10 @@
  * ShardWorker in-process (Node), or a Web Worker behind comlink (a browser tab, whose main thread
  * then only moves messages). Messages are handled one at a time, in order; heartbeats both ways.
  */
-import { GradroomError, type Message, msg } from '@gradroom/core';
+import { GradroomError, type Message, msg, settleOnce } from '@gradroom/core';
 import type { EvalResultData, ShardRequest, ShardResultData, WorkerInfo, WorkerInit } from '../api.js';
 import type { BackendName } from '../backends.js';
-import { FramedLink, type RawChannel, settleOnce } from './channel.js';
+import { FramedLink, type RawChannel } from './channel.js';
 import { type RtcDeps, type SimplePeerLike, simplePeerChannel } from './rtc.js';
 import { type ServerMessage, SignalClient, type WebSocketCtor } from './signal.js';
 
