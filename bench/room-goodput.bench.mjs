@@ -5,8 +5,8 @@
 // Needs `npm run build` and Chromium.
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { chromium } from 'playwright-core';
 import { RoomServer } from '../packages/coordinator/dist/index.js';
+import { launchChromium } from '../scripts/chromium.mjs';
 import { report } from './lib.mjs';
 
 const here = import.meta.dirname;
@@ -28,17 +28,7 @@ writeFileSync(
 
 const server = await RoomServer.start({ port: 0, dist: out, log: () => {} });
 const room = server.createRoom();
-const browser = await chromium.launch({
-  executablePath: process.env.GRADROOM_CHROMIUM ?? '/usr/bin/chromium',
-  args: [
-    '--no-sandbox',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-});
+const browser = await launchChromium();
 const q = (role) =>
   `${server.url}/room-page.html?role=${role}&ws=${encodeURIComponent(server.wsUrl)}&token=${room.token}&hostKey=${room.hostKey}`;
 const host = await browser.newPage();

@@ -10,10 +10,10 @@
 // Medians over iterations 6-30 (the first ones compile and measure speeds). Needs npm run build, Chromium.
 
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { Trainer } from '../packages/coordinator/dist/index.js';
 import { hostRoom } from '../packages/coordinator/dist/room/node.js';
 import { RoomServer } from '../packages/coordinator/dist/room/server.js';
+import { launchChromium } from '../scripts/chromium.mjs';
 import { report } from './lib.mjs';
 
 const DIST = join(import.meta.dirname, '..', 'apps', 'demo', 'dist');
@@ -31,17 +31,7 @@ const job = {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const server = await RoomServer.start({ port: 0, dist: DIST, log: () => {} });
-const browser = await chromium.launch({
-  executablePath: process.env.GRADROOM_CHROMIUM ?? '/usr/bin/chromium',
-  args: [
-    '--no-sandbox',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-});
+const browser = await launchChromium();
 
 async function run(n) {
   const room = server.createRoom();

@@ -19,49 +19,18 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { build } from 'esbuild';
-import { type Browser, chromium, type LaunchOptions, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { staticFiles } from '../../src/server/static.js';
 
 export const REPO_ROOT = join(import.meta.dirname, '..', '..', '..', '..');
 export const DEMO_DIST = join(REPO_ROOT, 'apps', 'demo', 'dist');
 export const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
-export const CHROMIUM_PATH = process.env.GRADROOM_CHROMIUM ?? '/usr/bin/chromium';
-
-/**
- * Flags that work here as root (PLATFORM.md). --enable-unsafe-webgpu is what WebGPU needs: it then
- * runs on SwiftShader (adapter.info.architecture 'swiftshader', isFallbackAdapter), also in module
- * Web Workers. --disable-gpu is not needed and not used: WebGPU and WebGL fall back to SwiftShader
- * on their own when there is no GPU.
- */
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--enable-unsafe-webgpu',
-];
-
-/** Whether the Chromium binary is there; tests can `describe.skipIf(!hasChromium())` with a reason. */
-export function hasChromium(): boolean {
-  return existsSync(CHROMIUM_PATH);
-}
-
 /** Whether the demo was built (the worker bundle, wasm files and mnist.bin the pages load). */
 export function hasDemoBuild(): boolean {
   return ['worker.js', 'wasm', join('data', 'mnist.bin')].every((f) => existsSync(join(DEMO_DIST, f)));
 }
 
-export async function launchChromium(opts: { args?: string[] } & Omit<LaunchOptions, 'args'> = {}): Promise<Browser> {
-  if (!hasChromium()) {
-    throw new Error(
-      `Chromium is missing at ${CHROMIUM_PATH}: run node scripts/bootstrap.mjs --browser, or set GRADROOM_CHROMIUM`,
-    );
-  }
-  const { args = [], ...rest } = opts;
-  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, ...rest, args: [...CHROMIUM_ARGS, ...args] });
-}
+export { CHROMIUM_ARGS, CHROMIUM_PATH, hasChromium, launchChromium } from '../../../../scripts/chromium.mjs';
 
 export interface Served {
   /** e.g. http://127.0.0.1:43121 */
