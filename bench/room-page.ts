@@ -7,8 +7,8 @@
 // relative paths: the bench folder is outside the workspace packages
 // @ts-expect-error: untyped browser build of simple-peer
 import SimplePeer from '../apps/demo/node_modules/simple-peer/simplepeer.min.js';
+import { encodeMessage } from '../packages/core/dist/index.js';
 import {
-  encodePeerMessage,
   FramedLink,
   type RawChannel,
   SignalClient,
@@ -114,7 +114,7 @@ const ready = connect().then((raw) => {
       await Promise.all(sends);
       await ack;
       const ms = performance.now() - t0;
-      const encoded = encodePeerMessage({ v: 1, type: 'weights', version: 0, weights: w }).length;
+      const encoded = encodeMessage({ v: 1, type: 'weights', version: 0, weights: w }).length;
       const framedBytes = link.stats.sentBytes - before;
       return { ms, bytes: n * encoded, framedBytes };
     },
