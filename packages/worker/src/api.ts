@@ -2,7 +2,7 @@
  * What a worker offers its coordinator, the same in a Node worker thread, a Web Worker and a
  * volunteer tab: set up a task, take weights of a version, compute a shard's sums against them.
  */
-import type { TaskSpec } from '@gradroom/core';
+import type { ResultMessage, TaskSpec } from '@gradroom/core';
 import type { BackendName, BackendReport } from './backends.js';
 
 export interface WorkerInit {
@@ -35,17 +35,8 @@ export interface ShardRequest {
   weights?: Float32Array;
 }
 
-export interface ShardResultData {
-  iteration: number;
-  version: number;
-  shardId: number;
-  gradSum: Float32Array;
-  lossSum: number;
-  correct: number;
-  count: number;
-  computeMs: number;
-  backend: string;
-}
+/** A shard's sums: the wire's result message without its envelope. */
+export type ShardResultData = Omit<ResultMessage, 'v' | 'type'>;
 
 export interface EvalRequest {
   version: number;
