@@ -84,6 +84,23 @@ describe('ShardWorker', () => {
     expect(r.correct).toBe([...predicted].filter((p, i) => p === ex.y[i]).length);
   });
 
+  it('computes the same sums from examples sent inline as from indices into the data it holds', async () => {
+    const { w, info } = await worker();
+    await w.setWeights(1, Float32Array.from({ length: info.paramCount }, (_, i) => Math.cos(i) * 0.2));
+    const indices = Uint32Array.from([5, 6, 7, 100]);
+    const byIndex = await w.compute({ iteration: 0, version: 1, shardId: 0, indices });
+    const inline = await w.compute({
+      iteration: 0,
+      version: 1,
+      shardId: 1,
+      indices: new Uint32Array(0),
+      inline: gather(makeSynthetic(synth), indices),
+    });
+    expect(inline.count).toBe(4);
+    expect(inline.gradSum).toEqual(byIndex.gradSum);
+    expect(inline.lossSum).toBe(byIndex.lossSum);
+  });
+
   it('disposes every tensor: the count after 500 shards equals the count after 5', async () => {
     const { w, info } = await worker();
     await w.setWeights(0, new Float32Array(info.paramCount).fill(0.01));
