@@ -45,7 +45,10 @@ console.log(`\n${rows.join('\n')}`);
 const readme = join(here, '..', 'README.md');
 if (existsSync(readme)) {
   const text = readFileSync(readme, 'utf8');
-  const updated = text.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, `<!-- bench:start -->\n${rows.join('\n')}\n<!-- bench:end -->`);
+  const updated = text.replace(
+    /<!-- bench:start -->[\s\S]*<!-- bench:end -->/,
+    `<!-- bench:start -->\n${rows.join('\n')}\n<!-- bench:end -->`,
+  );
   if (updated !== text) writeFileSync(readme, updated);
 }
 process.exit(failedToRun ? 1 : 0);

@@ -11,7 +11,11 @@ const root = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname,
 const want = (f) => join(root, f);
 
 function mtime(f) {
-  try { return statSync(f).mtimeMs; } catch { return 0; }
+  try {
+    return statSync(f).mtimeMs;
+  } catch {
+    return 0;
+  }
 }
 
 const stamp = want('node_modules/.modules.yaml');
@@ -29,12 +33,18 @@ if (process.argv.includes('--browser')) {
     const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
     const sudo = isRoot ? [] : ['sudo', '-n'];
     console.log('[gradroom] installing Chromium from Debian packages (apt-get install chromium)');
-    const run = (args) => spawnSync(sudo.length ? sudo[0] : args[0], sudo.length ? [...sudo.slice(1), ...args] : args.slice(1), {
-      stdio: 'inherit',
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    }).status;
-    if (run(['apt-get', 'update']) !== 0 || run(['apt-get', 'install', '-y', '--no-install-recommends', 'chromium']) !== 0) {
-      console.error('[gradroom] could not install Chromium; the browser tests need it (set GRADROOM_CHROMIUM to an existing binary)');
+    const run = (args) =>
+      spawnSync(sudo.length ? sudo[0] : args[0], sudo.length ? [...sudo.slice(1), ...args] : args.slice(1), {
+        stdio: 'inherit',
+        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      }).status;
+    if (
+      run(['apt-get', 'update']) !== 0 ||
+      run(['apt-get', 'install', '-y', '--no-install-recommends', 'chromium']) !== 0
+    ) {
+      console.error(
+        '[gradroom] could not install Chromium; the browser tests need it (set GRADROOM_CHROMIUM to an existing binary)',
+      );
       process.exit(1);
     }
   }

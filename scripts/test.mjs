@@ -20,7 +20,9 @@ let skipped = 0;
 if (existsSync(report)) {
   const j = JSON.parse(readFileSync(report, 'utf8'));
   passed = j.numPassedTests ?? 0;
-  failed = (j.numFailedTests ?? 0) + (j.testResults ?? []).filter((s) => s.status === 'failed' && s.assertionResults.length === 0).length;
+  failed =
+    (j.numFailedTests ?? 0) +
+    (j.testResults ?? []).filter((s) => s.status === 'failed' && s.assertionResults.length === 0).length;
   skipped = (j.numPendingTests ?? 0) + (j.numTodoTests ?? 0);
 } else {
   failed = 1;

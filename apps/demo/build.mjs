@@ -30,7 +30,10 @@ const common = {
 };
 await build({
   ...common,
-  entryPoints: { worker: join(here, '..', '..', 'packages', 'worker', 'src', 'web-worker.ts'), ...Object.fromEntries(pages.map((p) => [p.replace(/\.ts$/, ''), join(pagesDir, p)])) },
+  entryPoints: {
+    worker: join(here, '..', '..', 'packages', 'worker', 'src', 'web-worker.ts'),
+    ...Object.fromEntries(pages.map((p) => [p.replace(/\.ts$/, ''), join(pagesDir, p)])),
+  },
   outdir: out,
 });
 

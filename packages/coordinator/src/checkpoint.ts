@@ -49,7 +49,8 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
   } catch (e) {
     throw new GradroomError('BAD_STATE', `checkpoint is unreadable: ${(e as Error).message}`);
   }
-  if (c?.format !== CHECKPOINT_FORMAT) throw new GradroomError('BAD_STATE', 'not a gradroom checkpoint (format field missing or unknown)');
+  if (c?.format !== CHECKPOINT_FORMAT)
+    throw new GradroomError('BAD_STATE', 'not a gradroom checkpoint (format field missing or unknown)');
   if (!(c.weights instanceof Float32Array)) throw new GradroomError('BAD_STATE', 'checkpoint weights are missing');
   // msgpackr may hand back typed arrays that view a shared buffer; own copies keep later writes apart
   c.weights = new Float32Array(c.weights);

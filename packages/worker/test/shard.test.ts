@@ -86,7 +86,10 @@ describe('ShardWorker', () => {
 
   it('computes the same sums from examples sent inline as from indices into the data it holds', async () => {
     const { w, info } = await worker();
-    await w.setWeights(1, Float32Array.from({ length: info.paramCount }, (_, i) => Math.cos(i) * 0.2));
+    await w.setWeights(
+      1,
+      Float32Array.from({ length: info.paramCount }, (_, i) => Math.cos(i) * 0.2),
+    );
     const indices = Uint32Array.from([5, 6, 7, 100]);
     const byIndex = await w.compute({ iteration: 0, version: 1, shardId: 0, indices });
     const inline = await w.compute({
