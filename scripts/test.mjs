@@ -28,5 +28,17 @@ if (existsSync(report)) {
   failed = 1;
 }
 if (r.status !== 0 && failed === 0) failed = 1; // a crashed run is a failure even if no test said so
+
+// lint and format (Biome) count as one more check, and the type check of every package and the demo
+// as another: vitest runs TypeScript without checking types
+for (const [name, args] of [
+  ['lint (biome ci)', [join(root, 'node_modules/@biomejs/biome/bin/biome'), 'ci', '.']],
+  ['types (tsc, demo)', [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'apps/demo/tsconfig.json']],
+]) {
+  const c = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root });
+  console.log(`${name}: ${c.status === 0 ? 'passed' : 'FAILED'}`);
+  if (c.status === 0) passed++;
+  else failed++;
+}
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
-process.exit(failed > 0 || r.status !== 0 ? 1 : 0);
+process.exit(failed > 0 ? 1 : 0);
