@@ -38,9 +38,31 @@ export function checkGradient(grad: Float32Array, paramCount: number, label: str
   }
 }
 
+/**
+ * (g1 + g2 + ...) / batchSize in one pass, adding in float64 so that the result does not depend
+ * (beyond 1e-12 or so) on how the batch was split or the order the shards arrived in.
+ */
+function meanOf(grads: readonly Float32Array[], batchSize: number, n: number): Float32Array {
+  const out = new Float32Array(n);
+  const inv = 1 / batchSize;
+  if (grads.length === 1) {
+    const a = grads[0];
+    for (let i = 0; i < n; i++) out[i] = a[i] * inv;
+  } else if (grads.length === 2) {
+    const [a, b] = grads;
+    for (let i = 0; i < n; i++) out[i] = (a[i] + b[i]) * inv;
+  } else {
+    const sum = new Float64Array(n);
+    for (const g of grads) for (let i = 0; i < n; i++) sum[i] += g[i];
+    for (let i = 0; i < n; i++) out[i] = sum[i] * inv;
+  }
+  return out;
+}
+
 export class Aggregator {
   readonly paramCount: number;
-  private readonly sum: Float64Array;
+  /** Accepted shard gradients, in the order they were added; summed once, in mean(). */
+  private readonly grads: Float32Array[] = [];
   private readonly seen = new Set<number>();
   private _count = 0;
   private _lossSum = 0;
@@ -51,8 +73,6 @@ export class Aggregator {
       throw new GradroomError('BAD_CONFIG', `aggregator: paramCount must be a positive integer, got ${paramCount}`);
     }
     this.paramCount = paramCount;
-    // float64 so that the sum does not depend (beyond 1e-12 or so) on the order shards arrive in.
-    this.sum = new Float64Array(paramCount);
   }
 
   /** Adds one shard's sums; throws (state unchanged) on anything unusable. Never applies a shard twice. */
@@ -74,8 +94,8 @@ export class Aggregator {
     }
     checkGradient(gradSum, this.paramCount, label);
 
-    const sum = this.sum;
-    for (let i = 0; i < sum.length; i++) sum[i] += gradSum[i];
+    // kept by reference: a result belongs to the aggregator once added (the worker transferred it)
+    this.grads.push(gradSum);
     this.seen.add(shardId);
     this._count += count;
     this._lossSum += lossSum;
@@ -115,15 +135,12 @@ export class Aggregator {
         `aggregator: ${this._count} examples counted over ${this.seen.size} shards, expected batch of ${batchSize}`,
       );
     }
-    const out = new Float32Array(this.paramCount);
-    const sum = this.sum;
-    for (let i = 0; i < out.length; i++) out[i] = sum[i] / batchSize;
-    return out;
+    return meanOf(this.grads, batchSize, this.paramCount);
   }
 
   /** Clears everything for the next iteration (keeps the buffer). */
   reset(): void {
-    this.sum.fill(0);
+    this.grads.length = 0;
     this.seen.clear();
     this._count = 0;
     this._lossSum = 0;
