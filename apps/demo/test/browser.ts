@@ -1,63 +1,52 @@
 /**
- * Browser test helpers for the demo: Debian's Chromium through playwright-core, apps/demo/dist served
- * on 127.0.0.1 at a random port by @gradroom/coordinator's staticFiles, screenshots under
- * test-artifacts/screenshots/.
+ * The demo's browser tests use the project's one Chromium harness
+ * (packages/coordinator/test/browser/chromium.ts: Debian's Chromium through playwright-core, static
+ * serving on 127.0.0.1, artifacts under test-artifacts/). This file only adds what the demo's pages
+ * need on top: the pages that must be built, viewports (desktop and phone), screenshots under
+ * test-artifacts/screenshots/, and a collector of page errors.
  */
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { staticFiles } from '@gradroom/coordinator';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import {
+  ARTIFACTS,
+  DEMO_DIST,
+  hasChromium,
+  hasDemoBuild,
+  serve,
+} from '../../../packages/coordinator/test/browser/chromium.js';
 
-export const REPO_ROOT = join(import.meta.dirname, '..', '..', '..');
-export const DIST = join(REPO_ROOT, 'apps', 'demo', 'dist');
-export const SCREENSHOTS = join(REPO_ROOT, 'test-artifacts', 'screenshots');
-export const CHROMIUM = process.env.GRADROOM_CHROMIUM ?? '/usr/bin/chromium';
-const ARGS = [
-  '--no-sandbox',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+export {
+  ARTIFACTS,
+  CHROMIUM_PATH,
+  DEMO_DIST,
+  hasChromium,
+  hasDemoBuild,
+  launchChromium,
+  openPage,
+  REPO_ROOT,
+  type Served,
+  serve,
+} from '../../../packages/coordinator/test/browser/chromium.js';
+
+export const SCREENSHOTS = join(ARTIFACTS, 'screenshots');
+const PAGES = ['index.html', 'playground.js', 'ewa.js', 'host.js', 'volunteer.js'];
 
 /** Why the browser tests cannot run here, or null when they can. */
 export function whyNoBrowser(): string | null {
-  if (!existsSync(CHROMIUM)) return `no Chromium at ${CHROMIUM} (node scripts/bootstrap.mjs --browser)`;
-  for (const page of ['playground', 'ewa']) {
-    if (!existsSync(join(DIST, `${page}.js`))) return `apps/demo/dist/${page}.js is missing (npm run build)`;
-  }
+  if (!hasChromium()) return 'no Chromium (node scripts/bootstrap.mjs --browser, or set GRADROOM_CHROMIUM)';
+  if (!hasDemoBuild()) return 'apps/demo/dist lacks the worker bundle, wasm files or mnist.bin (npm run build)';
+  for (const p of PAGES) if (!existsSync(join(DEMO_DIST, p))) return `apps/demo/dist/${p} is missing (npm run build)`;
   return null;
 }
 
-export function launch(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+/** apps/demo/dist on 127.0.0.1 at a random port (pages that need no room server). */
+export function serveDemo() {
+  return serve([DEMO_DIST]);
 }
 
-export async function serveDist(): Promise<{ url(path: string): string; close(): Promise<void> }> {
-  const handler = staticFiles(DIST);
-  const server = createServer(async (req, res) => {
-    if (!(await handler(req, res))) res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    url: (path) => new URL(path, origin).href,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-/** Page errors and console errors, which every test checks are absent. */
+/** Page errors, console errors and failed requests, which every test checks are absent. */
 export function collectErrors(page: Page): string[] {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
@@ -82,4 +71,9 @@ export async function screenshot(page: Page, name: string, fullPage = true): Pro
   const path = join(SCREENSHOTS, `${name}.png`);
   await page.screenshot({ path, fullPage });
   return path;
+}
+
+/** How far the page scrolls sideways (0 when it fits its viewport). */
+export function sidewaysOverflow(page: Page): Promise<number> {
+  return page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 }

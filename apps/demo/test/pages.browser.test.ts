@@ -8,7 +8,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PathKind, SimConfig } from '../src/playground/sim.js';
 import { SURFACE_IDS, SURFACES, type SurfaceId } from '../src/playground/surfaces.js';
 import { SERIES_COLORS } from '../src/ui/theme.js';
-import { collectErrors, launch, SCREENSHOTS, screenshot, serveDist, VIEWPORTS, whyNoBrowser } from './browser.js';
+import {
+  collectErrors,
+  launchChromium,
+  SCREENSHOTS,
+  type Served,
+  screenshot,
+  serveDemo,
+  VIEWPORTS,
+  whyNoBrowser,
+} from './browser.js';
 
 const KINDS: PathKind[] = ['sgd', 'momentum', 'rmsprop', 'adam'];
 // a missing browser or build is a failure, not a skip: only GRADROOM_SKIP_BROWSER=1 opts out
@@ -79,11 +88,11 @@ async function everyControlLabelled(page: Page): Promise<string[]> {
 
 describe.skipIf(skip !== null)('demo pages in Chromium', () => {
   let browser: Browser;
-  let server: Awaited<ReturnType<typeof serveDist>>;
+  let server: Served;
 
   beforeAll(async () => {
-    server = await serveDist();
-    browser = await launch();
+    server = await serveDemo();
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

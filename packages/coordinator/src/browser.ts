@@ -1,7 +1,8 @@
 /**
  * The browser entry of @gradroom/coordinator (`@gradroom/coordinator/browser`): the trainer, job
  * types, checkpoints (in memory or IndexedDB), Web Worker transport and events. Nothing here imports
- * a node: module, so a bundler can build it for a page as is.
+ * a node: module, so a bundler can build it for a page as is. RoomHost hosts a training room from a
+ * browser tab (the demo's host page): pass it the page's WebSocket and simple-peer's browser build.
  */
 export * from './checkpoint.js';
 export { type IndexedDbCheckpointOptions, IndexedDbCheckpointStore } from './checkpoint-idb.js';
@@ -9,6 +10,13 @@ export { Emitter } from './emitter.js';
 export type * from './events.js';
 export { DEFAULT_JOB, type JobConfig, validateJob } from './job.js';
 export { type Member, type PoolOptions, WorkerPool } from './pool.js';
+export {
+  type PeerEvent,
+  RoomHost,
+  type RoomHostOptions,
+  type TrainerLike,
+} from './room/host.js';
 export { Trainer, type TrainerOptions, type TrainResult } from './trainer.js';
+export type { PeerWorkerHandle } from './transports/peer.js';
 export { spawnWebWorker, type WebWorkerOptions } from './transports/web-worker.js';
 export { raceClosed, WorkerGoneError, type WorkerHandle, type WorkerKind } from './worker-handle.js';

@@ -1,10 +1,16 @@
 /**
  * The volunteer page: join a room by its link (the token rides in the URL's #fragment, so it never
- * reaches a server log), compute in a Web Worker, show backend, speed, share and status, leave.
+ * reaches a server log), compute in a Web Worker, show the room's progress as this tab hears it
+ * (the iteration and the number of workers: the protocol does not send volunteers the loss) and this
+ * tab's contribution (backend, speed, share, examples), pause or leave.
+ *
+ * The room protocol has no pause: Pause leaves the room and Resume joins it again with the same
+ * token (a fresh Web Worker; the coordinator plans this tab's share on the others meanwhile).
  *
  * URL parameters (query or fragment): room=TOKEN, backend=webgpu|webgl|wasm|cpu (a list, comma
  * separated, tried in order), relay=always (skip WebRTC, use the server's relay), name=NAME.
  */
+import '../host/host.css';
 import { type BackendName, parseBackendList } from '@gradroom/worker/catalog';
 import {
   joinRoom,
@@ -22,27 +28,62 @@ import SimplePeer from 'simple-peer/simplepeer.min.js';
 const params = new URLSearchParams(location.search);
 for (const [k, v] of new URLSearchParams(location.hash.slice(1))) params.set(k, v);
 
+type PageState = VolunteerStatus['state'] | 'idle' | 'paused';
 const $ = (id: string) => document.getElementById(id) as HTMLElement;
-const show = (s: VolunteerStatus) => {
-  const state: Record<VolunteerStatus['state'], string> = {
-    connecting: 'connecting',
-    'setting-up': 'setting up the model and data',
-    ready: 'ready, waiting for work',
-    computing: 'computing',
-    left: `left: ${s.reason ?? ''}`,
-  };
-  $('status').textContent = state[s.state];
-  $('backend').textContent = s.backend || '-';
-  $('via').textContent = s.via === 'direct' ? 'direct (WebRTC)' : s.via === 'relay' ? 'through the room server' : '-';
-  $('speed').textContent = s.examplesPerSec > 0 ? s.examplesPerSec.toFixed(0) : '-';
-  $('share').textContent = s.workers > 0 ? `${(s.share * 100).toFixed(1)}% (of ${s.workers} workers)` : '-';
-  $('examples').textContent = String(s.examples);
-};
+const $pause = $('pause') as HTMLButtonElement;
+const $leave = $('leave') as HTMLButtonElement;
 
 let volunteer: Volunteer | undefined;
-/** For tests and the console: the current status, and a way to leave. */
+let pageState: PageState = 'idle';
+/** Examples and shards of earlier sessions (before a pause), so the totals survive one. */
+const earlier = { examples: 0, shards: 0 };
+let lastSummary = 0;
+
+function setState(state: PageState, text: string): void {
+  pageState = state;
+  const line = $('status');
+  line.textContent = text;
+  line.dataset.state = state;
+}
+
+const show = (s: VolunteerStatus) => {
+  const words: Record<VolunteerStatus['state'], string> = {
+    connecting: 'Connecting to the room…',
+    'setting-up': s.backend
+      ? 'Setting up the model and the data…'
+      : 'Joined. Waiting for the host to start a run (this tab then loads the model and the data).',
+    ready: 'Ready: waiting for the next shard of a mini-batch.',
+    computing: 'Computing gradients for the room.',
+    left: `Left the room: ${s.reason ?? ''}`,
+  };
+  if (pageState !== 'paused') setState(s.state, words[s.state]);
+  $('backend').textContent = s.backend || '—';
+  $('via').textContent = s.via === 'direct' ? 'direct (WebRTC)' : s.via === 'relay' ? 'through the room server' : '—';
+  $('speed').textContent = s.examplesPerSec > 0 ? Math.round(s.examplesPerSec).toLocaleString('en') : '—';
+  $('share').textContent = s.workers > 0 ? `${(s.share * 100).toFixed(1)}% (of ${s.workers} workers)` : '—';
+  const examples = earlier.examples + s.examples;
+  $('examples').textContent = examples.toLocaleString('en');
+  $('shards').textContent = (earlier.shards + s.shards).toLocaleString('en');
+  $('room-iteration').textContent = s.iteration > 0 ? s.iteration.toLocaleString('en') : '—';
+  $('room-workers').textContent = s.workers > 0 ? String(s.workers) : '—';
+  // a screen reader hears the numbers now and then, not at every iteration
+  const now = performance.now();
+  if (s.iteration > 0 && now - lastSummary > 5000) {
+    lastSummary = now;
+    $('summary').textContent =
+      `Room at iteration ${s.iteration}. This tab computed ${examples} examples, ${(s.share * 100).toFixed(0)}% of the last mini-batch.`;
+  }
+};
+
+/** For tests and the console: the current status, and the page's buttons. */
 const api = {
   status: (): VolunteerStatus | null => (volunteer ? { ...volunteer.status } : null),
+  /** 'paused' while paused (left for now), else the volunteer's state. */
+  state: (): PageState => pageState,
+  totals: () => ({
+    examples: earlier.examples + (volunteer?.status.examples ?? 0),
+    shards: earlier.shards + (volunteer?.status.shards ?? 0),
+  }),
   error: '',
   leave: () => volunteer?.leave('left from the page'),
 };
@@ -54,12 +95,15 @@ function tokenFrom(input: string): string {
   return m ? m[1] : s;
 }
 
-async function join(token: string): Promise<void> {
+let token = '';
+
+async function join(): Promise<void> {
   let backends: BackendName[] | undefined;
   const b = params.get('backend');
   if (b) backends = parseBackendList(b);
-  const engine = webWorkerEngine(new URL('worker.js?data=/data/', location.href));
-  $('status').textContent = 'connecting';
+  const engine = webWorkerEngine(new URL(`worker.js?data=${new URL('data/', location.href).pathname}`, location.href));
+  setState('connecting', 'Connecting to the room…');
+  $pause.disabled = true;
   try {
     volunteer = await joinRoom({
       url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`,
@@ -76,7 +120,10 @@ async function join(token: string): Promise<void> {
   } catch (e) {
     engine.terminate();
     api.error = (e as Error).message;
-    $('status').textContent = `could not join: ${api.error}`;
+    setState('left', `Could not join: ${api.error}`);
+    $pause.disabled = false;
+    $pause.textContent = 'Try again';
+    pauseAction = 'resume';
     return;
   }
   const v = volunteer;
@@ -85,22 +132,55 @@ async function join(token: string): Promise<void> {
   engine.failed.then((r) => v.leave(r));
   v.done.then(() => {
     engine.terminate();
-    ($('leave') as HTMLButtonElement).disabled = true;
+    earlier.examples += v.status.examples;
+    earlier.shards += v.status.shards;
+    if (volunteer === v) volunteer = undefined;
+    if (pageState === 'paused') return;
+    // left for another reason (the host ended the room, the connection broke): offer to join again
+    $pause.textContent = 'Join again';
+    pauseAction = 'resume';
+    $leave.disabled = true;
   });
-  const leave = $('leave') as HTMLButtonElement;
-  leave.disabled = false;
-  leave.onclick = () => v.leave('left from the page');
-  addEventListener('pagehide', () => v.leave('tab closed'));
+  $pause.disabled = false;
+  $pause.textContent = 'Pause';
+  pauseAction = 'pause';
+  $leave.disabled = false;
 }
 
-const token = params.get('room');
-if (token) void join(token);
-else {
+let pauseAction: 'pause' | 'resume' = 'pause';
+$pause.addEventListener('click', () => {
+  if (pauseAction === 'pause') {
+    setState('paused', 'Paused: this tab left the room for now. Resume joins it again with the same link.');
+    $pause.textContent = 'Resume';
+    $pause.setAttribute('aria-pressed', 'true');
+    pauseAction = 'resume';
+    volunteer?.leave('paused by the volunteer');
+  } else {
+    $pause.removeAttribute('aria-pressed');
+    pageState = 'idle';
+    void join();
+  }
+});
+
+$leave.addEventListener('click', () => {
+  volunteer?.leave('left from the page');
+  setState('left', 'You left the room. Open the join link again to come back.');
+  $leave.disabled = true;
+  $pause.disabled = true;
+});
+addEventListener('pagehide', () => volunteer?.leave('tab closed'));
+
+const fromUrl = params.get('room');
+if (fromUrl) {
+  token = fromUrl;
+  void join();
+} else {
   const form = $('join') as HTMLFormElement;
   form.hidden = false;
   form.onsubmit = (e) => {
     e.preventDefault();
     form.hidden = true;
-    void join(tokenFrom(($('token') as HTMLInputElement).value));
+    token = tokenFrom(($('token') as HTMLInputElement).value);
+    void join();
   };
 }

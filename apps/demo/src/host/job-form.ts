@@ -1,0 +1,358 @@
+/**
+ * The host page's job form: model (the zoo), optimizer and its hyperparameters, learning-rate
+ * schedule, mini-batch size (with the lecture's advice from @gradroom/core's adviseBatchSize) and
+ * epochs. Builds a JobConfig that @gradroom/coordinator's validateJob accepts.
+ */
+import type { JobConfig } from '@gradroom/coordinator/browser';
+import {
+  adviseBatchSize,
+  type BatchSizeAdvice,
+  type ModelSpec,
+  type OptimizerConfig,
+  type ScheduleConfig,
+} from '@gradroom/core';
+import { MNIST_SIZES, ZOO, type ZooName } from '@gradroom/worker/catalog';
+import { el } from '../ui/dom.js';
+
+export type OptimizerChoice = 'sgd' | 'momentum' | 'rmsprop' | 'adam';
+export type ScheduleChoice =
+  | 'constant'
+  | 'inverse-time'
+  | 'exponential'
+  | 'staircase'
+  | 'inverse-sqrt-epoch'
+  | 'inverse-sqrt-iteration';
+
+const MODELS: Record<ZooName, string> = {
+  'mlp-small': 'MLP 784 → 128 → 10',
+  'mlp-wide': 'MLP 784 → 256 → 128 → 10',
+  'cnn-small': 'CNN (8, 16 filters) → 64 → 10',
+};
+
+const OPTIMIZERS: Record<OptimizerChoice, string> = {
+  sgd: 'Gradient descent (no momentum)',
+  momentum: 'Momentum',
+  rmsprop: 'RMSProp',
+  adam: 'Adam',
+};
+
+const SCHEDULES: Record<ScheduleChoice, string> = {
+  constant: 'Constant α',
+  'inverse-time': 'α₀ / (1 + decay·epoch)',
+  exponential: 'base^epoch · α₀',
+  staircase: 'Staircase: α₀ · factor^⌊epoch/every⌋',
+  'inverse-sqrt-epoch': 'k / √epoch · α₀',
+  'inverse-sqrt-iteration': 'k / √t · α₀ (t = iteration)',
+};
+
+/** A usual learning rate per optimizer: what the field resets to when the optimizer changes. */
+const DEFAULT_LR: Record<OptimizerChoice, number> = { sgd: 0.1, momentum: 0.1, rmsprop: 0.002, adam: 0.005 };
+
+/** Hyperparameter fields: which optimizer or schedule shows each, and its default. */
+interface Field {
+  id: string;
+  label: string;
+  value: number;
+  min?: number;
+  max?: number;
+  step?: number | 'any';
+  hint: string;
+  for: (OptimizerChoice | ScheduleChoice)[];
+}
+
+const FIELDS: Field[] = [
+  {
+    id: 'momentum-beta',
+    label: 'β (momentum)',
+    value: 0.9,
+    min: 0,
+    max: 0.999,
+    step: 'any',
+    hint: 'v = β·v + (1 − β)·dW',
+    for: ['momentum'],
+  },
+  {
+    id: 'rho',
+    label: 'β₂ (RMSProp)',
+    value: 0.9,
+    min: 0,
+    max: 0.9999,
+    step: 'any',
+    hint: 'S = β₂·S + (1 − β₂)·dW²',
+    for: ['rmsprop'],
+  },
+  {
+    id: 'beta1',
+    label: 'β₁',
+    value: 0.9,
+    min: 0,
+    max: 0.999,
+    step: 'any',
+    hint: 'the momentum average',
+    for: ['adam'],
+  },
+  {
+    id: 'beta2',
+    label: 'β₂',
+    value: 0.999,
+    min: 0,
+    max: 0.99999,
+    step: 'any',
+    hint: 'the RMSProp average',
+    for: ['adam'],
+  },
+  {
+    id: 'epsilon',
+    label: 'ε',
+    value: 1e-8,
+    min: 0,
+    step: 'any',
+    hint: 'keeps dW / (√S + ε) finite',
+    for: ['adam', 'rmsprop'],
+  },
+  {
+    id: 'decay-rate',
+    label: 'Decay rate',
+    value: 0.3,
+    min: 0,
+    step: 'any',
+    hint: 'α = α₀ / (1 + decay·epoch)',
+    for: ['inverse-time'],
+  },
+  {
+    id: 'decay-base',
+    label: 'Base',
+    value: 0.95,
+    min: 0,
+    max: 1,
+    step: 'any',
+    hint: 'α = base^epoch · α₀',
+    for: ['exponential'],
+  },
+  {
+    id: 'decay-factor',
+    label: 'Factor per stair',
+    value: 0.5,
+    min: 0,
+    step: 'any',
+    hint: 'α drops by this factor',
+    for: ['staircase'],
+  },
+  {
+    id: 'decay-every',
+    label: 'Epochs per stair',
+    value: 1,
+    min: 1,
+    step: 1,
+    hint: 'how long each stair lasts',
+    for: ['staircase'],
+  },
+  {
+    id: 'k',
+    label: 'k',
+    value: 1,
+    min: 0,
+    step: 'any',
+    hint: 'the schedule’s constant',
+    for: ['inverse-sqrt-epoch', 'inverse-sqrt-iteration'],
+  },
+];
+
+const BATCH_SIZES = [1, 8, 16, 32, 64, 128, 256, 512, 1024];
+
+/** Activation bytes per example, estimated from the spec alone (inputs, activations and their gradients). */
+export function bytesPerExample(spec: ModelSpec): number {
+  if (spec.kind === 'mlp') {
+    const input = spec.inputShape.reduce((a, b) => a * b, 1);
+    return (input + spec.hidden.reduce((a, b) => a + b, 0) + spec.classes) * 4 * 3;
+  }
+  if (spec.kind === 'cnn') {
+    let [h, w] = spec.inputShape;
+    let floats = h * w * spec.inputShape[2];
+    for (const f of spec.filters) {
+      h -= 2;
+      w -= 2;
+      floats += h * w * f;
+      h = Math.floor(h / 2);
+      w = Math.floor(w / 2);
+      floats += h * w * f;
+    }
+    return (floats + spec.dense + spec.classes) * 4 * 3;
+  }
+  return 784 * 4 * 3 * 4;
+}
+
+export interface JobForm {
+  root: HTMLElement;
+  /** The job the form describes (throws with a message naming the field when a value is unusable). */
+  job(): JobConfig;
+  advice(): BatchSizeAdvice;
+  /** Locks the fields that cannot change during a run. */
+  setRunning(running: boolean): void;
+}
+
+function labelled(id: string, label: string, input: HTMLElement, hint?: string): HTMLElement {
+  const root = el('div', { class: 'control', 'data-field': id }, el('label', { for: id }, label), input);
+  if (hint) {
+    const hid = `${id}-hint`;
+    root.append(el('span', { class: 'hint', id: hid }, hint));
+    input.setAttribute('aria-describedby', hid);
+  }
+  return root;
+}
+
+function selectOf<T extends string>(id: string, options: Record<T, string>, value: T): HTMLSelectElement {
+  const s = el('select', { id, name: id });
+  for (const [v, label] of Object.entries(options) as [T, string][])
+    s.append(el('option', { value: v, selected: v === value }, label));
+  return s;
+}
+
+function numberInput(
+  id: string,
+  value: number,
+  o: { min?: number; max?: number; step?: number | 'any' } = {},
+): HTMLInputElement {
+  return el('input', {
+    type: 'number',
+    id,
+    name: id,
+    value,
+    min: o.min,
+    max: o.max,
+    step: o.step ?? 'any',
+    inputmode: 'decimal',
+    required: true,
+  });
+}
+
+export function jobForm(): JobForm {
+  const model = selectOf('model', MODELS, 'mlp-small');
+  const optimizer = selectOf<OptimizerChoice>('optimizer', OPTIMIZERS, 'adam');
+  const lr = numberInput('lr', DEFAULT_LR.adam, { min: 0 });
+  const schedule = selectOf<ScheduleChoice>('schedule', SCHEDULES, 'inverse-time');
+  const batch = el('select', { id: 'batch-size', name: 'batch-size' });
+  for (const b of BATCH_SIZES) batch.append(el('option', { value: b, selected: b === 64 }, String(b)));
+  batch.append(el('option', { value: MNIST_SIZES.train }, `${MNIST_SIZES.train} (the whole set: batch GD)`));
+  const epochs = numberInput('epochs', 3, { min: 1, max: 100, step: 1 });
+  const seed = numberInput('seed', 1, { min: 0, step: 1 });
+  const fields = new Map(FIELDS.map((f) => [f.id, { f, input: numberInput(f.id, f.value, f) }]));
+  const fieldRoots = new Map(
+    [...fields.values()].map(({ f, input }) => [f.id, labelled(f.id, f.label, input, f.hint)] as const),
+  );
+
+  const adviceText = el('p', { id: 'batch-advice', class: 'advice' });
+  const useAdvice = el('button', { type: 'button', id: 'use-advice' }, 'Use the advised size');
+  const perEpoch = el('span', { id: 'per-epoch', class: 'hint' });
+
+  const optimizerBox = el(
+    'fieldset',
+    { class: 'group' },
+    el('legend', {}, 'Optimizer'),
+    labelled('optimizer', 'Algorithm', optimizer),
+    labelled('lr', 'Learning rate α', lr, 'α₀ when a schedule decays it'),
+    ...['momentum-beta', 'rho', 'beta1', 'beta2', 'epsilon'].map((id) => fieldRoots.get(id) as HTMLElement),
+  );
+  const scheduleBox = el(
+    'fieldset',
+    { class: 'group' },
+    el('legend', {}, 'Learning-rate decay'),
+    labelled('schedule', 'Schedule', schedule),
+    ...['decay-rate', 'decay-base', 'decay-factor', 'decay-every', 'k'].map((id) => fieldRoots.get(id) as HTMLElement),
+  );
+  const dataBox = el(
+    'fieldset',
+    { class: 'group' },
+    el('legend', {}, 'Model and mini-batches'),
+    labelled('model', 'Model (MNIST digits)', model),
+    el('div', { class: 'control' }, el('label', { for: 'batch-size' }, 'Mini-batch size'), batch, perEpoch),
+    adviceText,
+    el('div', { class: 'buttons tight' }, useAdvice),
+    labelled('epochs', 'Epochs', epochs, 'one epoch = one pass over the training set'),
+    labelled('seed', 'Seed', seed, 'shuffling and initial weights'),
+  );
+  const root = el('div', { class: 'job-form' }, dataBox, optimizerBox, scheduleBox);
+
+  const spec = (): ModelSpec => structuredClone(ZOO[model.value as ZooName]) as ModelSpec;
+  const advice = () => adviseBatchSize({ examples: MNIST_SIZES.train, bytesPerExample: bytesPerExample(spec()) });
+
+  const refresh = () => {
+    const shown = new Set<string>([optimizer.value, schedule.value]);
+    for (const { f } of fields.values())
+      (fieldRoots.get(f.id) as HTMLElement).hidden = !f.for.some((k) => shown.has(k));
+    const a = advice();
+    adviceText.textContent = `The lecture’s advice for ${MNIST_SIZES.train.toLocaleString('en')} training examples: ${a.reason}`;
+    const b = Number(batch.value);
+    const n = Math.ceil(MNIST_SIZES.train / b);
+    perEpoch.textContent = `${n.toLocaleString('en')} iteration${n === 1 ? '' : 's'} per epoch${b === 1 ? ' (stochastic GD)' : b >= MNIST_SIZES.train ? ' (batch GD)' : ''}`;
+    useAdvice.disabled = b === a.size || model.disabled;
+  };
+  optimizer.addEventListener('change', () => {
+    lr.value = String(DEFAULT_LR[optimizer.value as OptimizerChoice]);
+    refresh();
+  });
+  for (const s of [schedule, model, batch]) s.addEventListener('change', refresh);
+  useAdvice.addEventListener('click', () => {
+    batch.value = String(advice().size);
+    refresh();
+    batch.focus();
+  });
+  refresh();
+
+  const value = (id: string, input: HTMLInputElement, label: string): number => {
+    const v = Number(input.value);
+    if (input.value.trim() === '' || !Number.isFinite(v))
+      throw new Error(`${label} must be a number (the field #${id})`);
+    return v;
+  };
+  const f = (id: string) => {
+    const x = fields.get(id);
+    if (!x) throw new Error(`no field ${id}`);
+    return value(id, x.input, x.f.label);
+  };
+
+  return {
+    root,
+    advice,
+    job(): JobConfig {
+      const alpha = value('lr', lr, 'Learning rate');
+      const kind = optimizer.value as OptimizerChoice;
+      const opt: OptimizerConfig =
+        kind === 'sgd'
+          ? { kind, lr: alpha }
+          : kind === 'momentum'
+            ? { kind, lr: alpha, momentum: f('momentum-beta'), form: 'ewa' }
+            : kind === 'rmsprop'
+              ? { kind, lr: alpha, rho: f('rho'), epsilon: f('epsilon') }
+              : { kind, lr: alpha, beta1: f('beta1'), beta2: f('beta2'), epsilon: f('epsilon') };
+      const s = schedule.value as ScheduleChoice;
+      const sched: ScheduleConfig =
+        s === 'constant'
+          ? { kind: s, lr: alpha }
+          : s === 'inverse-time'
+            ? { kind: s, lr0: alpha, decayRate: f('decay-rate') }
+            : s === 'exponential'
+              ? { kind: s, lr0: alpha, base: f('decay-base') }
+              : s === 'staircase'
+                ? { kind: s, lr0: alpha, factor: f('decay-factor'), every: f('decay-every') }
+                : { kind: s, lr0: alpha, k: f('k') };
+      return {
+        model: spec(),
+        dataset: { kind: 'mnist', split: 'train' },
+        optimizer: opt,
+        schedule: sched,
+        batchSize: Number(batch.value),
+        epochs: value('epochs', epochs, 'Epochs'),
+        seed: value('seed', seed, 'Seed'),
+      };
+    },
+    setRunning(running: boolean) {
+      for (const c of root.querySelectorAll<HTMLInputElement | HTMLSelectElement | HTMLButtonElement>(
+        'input, select, button',
+      )) {
+        c.disabled = running;
+      }
+      if (!running) refresh();
+    },
+  };
+}

@@ -1,0 +1,138 @@
+/**
+ * The host tab's room: created through the room server's HTTP API on the page's own origin, then
+ * hosted from this tab by @gradroom/coordinator's RoomHost over the page's WebSocket and WebRTC
+ * (simple-peer's browser build). Volunteers who join are kept here between runs, so each new run
+ * (a new Trainer) gets every volunteer still in the room.
+ */
+import type {
+  IterationEvent,
+  PeerEvent,
+  PeerWorkerHandle,
+  TrainerLike,
+  WorkerHandle,
+} from '@gradroom/coordinator/browser';
+import { RoomHost, type Trainer } from '@gradroom/coordinator/browser';
+import type { SimplePeerCtor, WebSocketCtor } from '@gradroom/worker/peer';
+// the self-contained browser build (it carries its own Buffer and stream polyfills); untyped
+// @ts-expect-error: untyped module
+import SimplePeer from 'simple-peer/simplepeer.min.js';
+
+export interface CreatedRoom {
+  token: string;
+  hostKey: string;
+  label: string;
+  /** The volunteer page's link on this page's origin, token in the #fragment. */
+  joinUrl: string;
+}
+
+export class RoomKeyRequired extends Error {}
+
+/** POST /api/rooms on this origin; the server may ask for `Authorization: Bearer <key>`. */
+export async function createRoom(key?: string): Promise<CreatedRoom> {
+  const res = await fetch(new URL('api/rooms', location.href), {
+    method: 'POST',
+    headers: key ? { Authorization: `Bearer ${key}` } : {},
+  });
+  if (res.status === 401) throw new RoomKeyRequired('this server needs a room key to create rooms');
+  const body = (await res.json().catch(() => ({}))) as Partial<CreatedRoom> & { error?: string };
+  if (!res.ok || typeof body.token !== 'string' || typeof body.hostKey !== 'string') {
+    throw new Error(`the room server could not create a room: ${body.error ?? `HTTP ${res.status}`}`);
+  }
+  // the server names its own listening address; the link the class needs is the one this page came from
+  const joinUrl = new URL('volunteer.html', location.href);
+  joinUrl.hash = `room=${body.token}`;
+  return { token: body.token, hostKey: body.hostKey, label: body.label ?? '', joinUrl: joinUrl.href };
+}
+
+export interface Volunteer {
+  id: string;
+  name: string;
+  via?: 'direct' | 'relay';
+}
+
+/** A hosted room whose volunteers go to whichever trainer runs now. */
+export class HostedRoom {
+  /** Volunteers in the room now. */
+  readonly volunteers = new Map<string, Volunteer>();
+  /** Every volunteer seen, also after it left (names for the worker table). */
+  readonly seen = new Map<string, Volunteer>();
+  private readonly handles = new Map<string, PeerWorkerHandle>();
+  private trainer?: Trainer;
+  private iterationListeners: ((e: IterationEvent) => void)[] = [];
+  private host?: RoomHost;
+
+  constructor(
+    readonly room: CreatedRoom,
+    private readonly onChange: (e: PeerEvent) => void,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  async open(): Promise<void> {
+    // RoomHost adds each accepted volunteer to `trainer` and tells it its share after each iteration;
+    // this stand-in forwards both to the run of the moment
+    const self = this;
+    const relay: TrainerLike = {
+      addWorker(handle: WorkerHandle) {
+        return self.trainer ? self.trainer.addWorker(handle) : Promise.resolve();
+      },
+      on(_type: 'iteration', fn: (e: IterationEvent) => void) {
+        self.iterationListeners.push(fn);
+        return () => {
+          self.iterationListeners = self.iterationListeners.filter((f) => f !== fn);
+        };
+      },
+    };
+    this.host = await RoomHost.open({
+      url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`,
+      token: this.room.token,
+      hostKey: this.room.hostKey,
+      WebSocket: WebSocket as unknown as WebSocketCtor,
+      SimplePeer: SimplePeer as unknown as SimplePeerCtor,
+      trainer: relay,
+      onPeer: (handle, name) => {
+        this.handles.set(handle.id, handle);
+        const v = this.volunteers.get(handle.id);
+        if (v) v.name = name;
+        handle.closed.then(() => this.handles.delete(handle.id));
+      },
+      log: this.log,
+    });
+    this.host.on('peer', (e) => {
+      if (e.type === 'joined' || e.type === 'accepted') {
+        const v = this.volunteers.get(e.id) ?? { id: e.id, name: e.name ?? 'volunteer' };
+        if (e.via) v.via = e.via;
+        if (e.name) v.name = e.name;
+        this.volunteers.set(e.id, v);
+        this.seen.set(e.id, v);
+      } else {
+        this.volunteers.delete(e.id);
+        this.handles.delete(e.id);
+      }
+      this.onChange(e);
+    });
+  }
+
+  /** Volunteers accepted so far (their WebRTC or relay channel is up and their token checked). */
+  get accepted(): number {
+    return this.handles.size;
+  }
+
+  /** Hands every volunteer in the room to `trainer`; later ones follow as they join. */
+  attach(trainer: Trainer): void {
+    this.trainer = trainer;
+    trainer.on('iteration', (e) => {
+      for (const fn of this.iterationListeners) fn(e);
+    });
+    for (const h of this.handles.values()) {
+      trainer.addWorker(h).catch((err) => this.log(`volunteer ${h.id} could not be set up: ${(err as Error).message}`));
+    }
+  }
+
+  detach(): void {
+    this.trainer = undefined;
+  }
+
+  close(reason?: string): void {
+    this.host?.close(reason);
+  }
+}
