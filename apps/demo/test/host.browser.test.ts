@@ -45,6 +45,18 @@ const volunteer = <K extends keyof VolunteerApi>(page: Page, key: K) =>
     key,
   ) as Promise<ReturnType<VolunteerApi[K]>>;
 
+/** Inputs, selects and buttons without a visible label or text (screen readers need one). */
+function unlabelled(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const bad: string[] = [];
+    for (const c of document.querySelectorAll<HTMLInputElement | HTMLSelectElement>('input, select')) {
+      if (!c.labels || c.labels.length === 0 || !c.labels[0].textContent?.trim()) bad.push(c.id || c.outerHTML);
+    }
+    for (const b of document.querySelectorAll('button')) if (!b.textContent?.trim()) bad.push(b.outerHTML);
+    return bad;
+  });
+}
+
 describe.skipIf(skip)('host and volunteer pages: a classroom room in Chromium', () => {
   let server: RoomServer;
   let browser: Browser;
@@ -116,6 +128,7 @@ describe.skipIf(skip)('host and volunteer pages: a classroom room in Chromium', 
       u.searchParams.set('name', name);
       return u.href;
     };
+    expect(await unlabelled(hostPage)).toEqual([]);
     const { page: alice, errors: aliceErrors } = await open(join('alice'), 'alice', 'desktop');
     const { page: bob, errors: bobErrors } = await open(join('bob'), 'bob', 'phone');
     await hostPage.waitForFunction(() => window.__host?.volunteers() === 2, null, { timeout: 30_000 });
@@ -190,6 +203,7 @@ describe.skipIf(skip)('host and volunteer pages: a classroom room in Chromium', 
       expect(s?.iteration).toBe(EPOCHS * 32);
       expect(await p.textContent('#room-iteration')).toBe(String(EPOCHS * 32));
     }
+    expect(await unlabelled(bob)).toEqual([]);
     const bobFirst = (await volunteer(bob, 'totals')).examples;
 
     // screenshots: host and volunteers, desktop and phone
@@ -228,7 +242,12 @@ describe.skipIf(skip)('host and volunteer pages: a classroom room in Chromium', 
   });
 
   it('a lone teacher: "this tab trains too" runs without volunteers', { timeout: 60_000 }, async () => {
-    const { page, errors } = await open(`${server.url}/host.html?backend=wasm`, 'lone', 'desktop');
+    // what `gradroom serve` prints (the server's root) is the landing page, which links the host page
+    const { page, errors } = await open(`${server.url}/`, 'lone', 'desktop');
+    await page.click('main a[href="host.html"]');
+    await page.waitForFunction(() => window.__host !== undefined);
+    expect(await unlabelled(page)).toEqual([]);
+    await page.goto(`${server.url}/host.html?backend=wasm`);
     await page.waitForFunction(() => window.__host !== undefined);
     await page.click('#start');
     expect(await page.textContent('#run-error')).toMatch(/Create a room .* or tick/);

@@ -38,7 +38,11 @@ export function renderWorkers(body: HTMLTableSectionElement, rows: WorkerRow[]):
         el('td', { 'data-col': 'backend' }, r.backend || '—'),
         el('td', { 'data-col': 'speed' }, r.speed ? Math.round(r.speed).toLocaleString('en') : '—'),
         el('td', { 'data-col': 'share' }, r.share !== undefined ? `${(r.share * 100).toFixed(1)}%` : '—'),
-        el('td', { 'data-col': 'examples' }, r.examples !== undefined ? r.examples.toLocaleString('en') : '—'),
+        el(
+          'td',
+          { 'data-col': 'examples', class: 'col-examples' },
+          r.examples !== undefined ? r.examples.toLocaleString('en') : '—',
+        ),
         el('td', { 'data-col': 'status' }, r.status ? STATUS[r.status] : (r.note ?? 'in the room')),
       ),
     ),
