@@ -35,3 +35,28 @@ export function specLayout(spec: ModelSpec): TensorShape[] | null {
   }
   return null; // a tfjs layers topology: the first worker to build it reports its layout
 }
+
+/**
+ * Memory one example costs in a gradient step, estimated from a zoo spec alone: inputs and
+ * activations, their gradients and room for temporaries (float32). Feeds the batch-size advice.
+ */
+export function estimateBytesPerExample(spec: ModelSpec): number {
+  if (spec.kind === 'mlp') {
+    const input = spec.inputShape.reduce((a, b) => a * b, 1);
+    return (input + spec.hidden.reduce((a, b) => a + b, 0) + spec.classes) * 4 * 3;
+  }
+  if (spec.kind === 'cnn') {
+    let [h, w] = spec.inputShape;
+    let floats = h * w * spec.inputShape[2];
+    for (const f of spec.filters) {
+      h -= 2;
+      w -= 2;
+      floats += h * w * f;
+      h = Math.floor(h / 2);
+      w = Math.floor(w / 2);
+      floats += h * w * f;
+    }
+    return (floats + spec.dense + spec.classes) * 4 * 3;
+  }
+  return 784 * 4 * 3 * 4; // a layers topology: a generous guess for 28x28 inputs
+}

@@ -7,6 +7,7 @@ import type { JobConfig } from '@gradroom/coordinator/browser';
 import {
   adviseBatchSize,
   type BatchSizeAdvice,
+  estimateBytesPerExample,
   type ModelSpec,
   type OptimizerConfig,
   type ScheduleConfig,
@@ -160,28 +161,6 @@ const FIELDS: Field[] = [
 
 const BATCH_SIZES = [1, 8, 16, 32, 64, 128, 256, 512, 1024];
 
-/** Activation bytes per example, estimated from the spec alone (inputs, activations and their gradients). */
-export function bytesPerExample(spec: ModelSpec): number {
-  if (spec.kind === 'mlp') {
-    const input = spec.inputShape.reduce((a, b) => a * b, 1);
-    return (input + spec.hidden.reduce((a, b) => a + b, 0) + spec.classes) * 4 * 3;
-  }
-  if (spec.kind === 'cnn') {
-    let [h, w] = spec.inputShape;
-    let floats = h * w * spec.inputShape[2];
-    for (const f of spec.filters) {
-      h -= 2;
-      w -= 2;
-      floats += h * w * f;
-      h = Math.floor(h / 2);
-      w = Math.floor(w / 2);
-      floats += h * w * f;
-    }
-    return (floats + spec.dense + spec.classes) * 4 * 3;
-  }
-  return 784 * 4 * 3 * 4;
-}
-
 export interface JobForm {
   root: HTMLElement;
   /** The job the form describes (throws with a message naming the field when a value is unusable). */
@@ -274,7 +253,8 @@ export function jobForm(): JobForm {
   const root = el('div', { class: 'job-form' }, dataBox, optimizerBox, scheduleBox);
 
   const spec = (): ModelSpec => structuredClone(ZOO[model.value as ZooName]) as ModelSpec;
-  const advice = () => adviseBatchSize({ examples: MNIST_SIZES.train, bytesPerExample: bytesPerExample(spec()) });
+  const advice = () =>
+    adviseBatchSize({ examples: MNIST_SIZES.train, bytesPerExample: estimateBytesPerExample(spec()) });
 
   const refresh = () => {
     const shown = new Set<string>([optimizer.value, schedule.value]);

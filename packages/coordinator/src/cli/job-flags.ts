@@ -7,6 +7,7 @@ import {
   adviseBatchSize,
   type BatchSizeAdvice,
   type DatasetSpec,
+  estimateBytesPerExample,
   GradroomError,
   type ModelSpec,
   OPTIMIZER_KINDS,
@@ -103,28 +104,6 @@ function schedule(flags: Flags, lr0: number): ScheduleConfig {
         `--schedule "${String(kind)}" is unknown: use constant, inverse-time, exponential, inverse-sqrt-epoch, inverse-sqrt-iteration, staircase, cosine-restarts`,
       );
   }
-}
-
-/** Activation bytes per example, estimated from the spec alone (no tfjs here). */
-export function estimateBytesPerExample(spec: ModelSpec): number {
-  if (spec.kind === 'mlp') {
-    const input = spec.inputShape.reduce((a, b) => a * b, 1);
-    return (input + spec.hidden.reduce((a, b) => a + b, 0) + spec.classes) * 4 * 3;
-  }
-  if (spec.kind === 'cnn') {
-    let [h, w] = spec.inputShape;
-    let floats = h * w * spec.inputShape[2];
-    for (const f of spec.filters) {
-      h -= 2;
-      w -= 2;
-      floats += h * w * f;
-      h = Math.floor(h / 2);
-      w = Math.floor(w / 2);
-      floats += h * w * f;
-    }
-    return (floats + spec.dense + spec.classes) * 4 * 3;
-  }
-  return 784 * 4 * 3 * 4;
 }
 
 export function trainSize(d: DatasetSpec): number {

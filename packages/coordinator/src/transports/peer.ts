@@ -20,7 +20,8 @@ import {
   type TaskSpec,
   type TensorShape,
 } from '@gradroom/core';
-import { BACKEND_ORDER, type BackendName, type ShardResultData, type WorkerInfo } from '@gradroom/worker';
+import type { ShardResultData, WorkerInfo } from '@gradroom/worker';
+import { BACKEND_ORDER, type BackendName } from '@gradroom/worker/catalog';
 import type { FramedLink } from '@gradroom/worker/peer';
 import { raceClosed, WorkerGoneError, type WorkerHandle } from '../worker-handle.js';
 
