@@ -67,6 +67,8 @@ export interface TrainResult {
 
 /** Rounds a worker may go without a shard before it gets a probe shard to measure its speed again. */
 const PROBE_AFTER = 10;
+/** A worker still silent this many deadlines after a missed one is dropped. */
+const STALL_FACTOR = 3;
 
 class DeadlineError extends Error {
   constructor(ms: number) {
@@ -516,14 +518,31 @@ export class Trainer extends Emitter<TrainerEvents> {
       m.version = version;
       return r;
     })();
-    // the worker stays busy until its call really settles, even past a missed deadline
-    work.then(
-      () => this.settle(m),
-      () => this.settle(m),
-    );
-    const r = await withDeadline(work, this.pool.deadlineMs(m, shard.indices.length));
-    this.pool.recordSuccess(m, shard.indices.length, performance.now() - t0);
-    return r;
+    // the worker stays busy until its call really settles, even past a missed deadline; one that
+    // still has not answered STALL_FACTOR deadlines later has stopped answering and is dropped
+    const deadline = this.pool.deadlineMs(m, shard.indices.length);
+    let watchdog: ReturnType<typeof setTimeout> | undefined;
+    const settled = () => {
+      clearTimeout(watchdog);
+      this.settle(m);
+    };
+    work.then(settled, settled);
+    try {
+      const r = await withDeadline(work, deadline);
+      this.pool.recordSuccess(m, shard.indices.length, performance.now() - t0);
+      return r;
+    } catch (e) {
+      if (e instanceof DeadlineError && m.busy) {
+        watchdog = setTimeout(() => {
+          if (m.busy)
+            this.pool.remove(
+              m.handle.id,
+              `stopped answering: no reply ${Math.round(STALL_FACTOR * deadline)} ms after a shard was due`,
+            );
+        }, STALL_FACTOR * deadline);
+      }
+      throw e;
+    }
   }
 
   private settle(m: Member): void {

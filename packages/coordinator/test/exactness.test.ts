@@ -11,7 +11,7 @@ import { Trainer } from '../src/trainer.js';
 import { spawnThreadWorker } from '../src/transports/thread.js';
 import type { WorkerHandle } from '../src/worker-handle.js';
 import { exactJob, exactReference } from './fixtures.js';
-import { corruptAt, killedAt, slowed } from './helpers.js';
+import { corruptAt, hangsFrom, killedAt, slowed } from './helpers.js';
 import { relativeDifference } from './reference/serial.js';
 
 const job = exactJob;
@@ -161,6 +161,29 @@ describe('exact mini-batch SGD in Node worker threads', () => {
     const probes = slowShares.slice(3).filter((s) => s > 0 && s < 0.05).length;
     expect(zeros).toBeGreaterThan(20); // 30 ms an example: left out most rounds
     expect(probes).toBeGreaterThanOrEqual(2); // but probed about every 10 rounds
+  });
+
+  it('a worker that stops answering misses its deadline, its shard is planned again, and it is dropped with a reason', async () => {
+    const t = new Trainer(job, { backends: ['wasm'], deadlineFloorMs: 300 });
+    open.push(t);
+    const left: string[] = [];
+    t.on('worker', (e) => e.type === 'left' && left.push(`${e.id}: ${e.reason}`));
+    t.addWorker(spawnThreadWorker());
+    const frozen = hangsFrom(spawnThreadWorker(), 6);
+    t.addWorker(frozen);
+    let replanned = 0;
+    t.on('iteration', (e) => {
+      replanned += e.replanned;
+    });
+    const result = await t.run();
+    expect(replanned).toBe(1);
+    expect(relativeDifference(result.weights, reference)).toBeLessThanOrEqual(1e-5);
+    // the run went on without it; once silent 3 deadlines past the missed one, it is dropped
+    const deadline = Date.now() + 10_000;
+    while (left.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(left).toEqual([
+      expect.stringMatching(new RegExp(`^${frozen.id}: stopped answering: no reply \\d+ ms after`)),
+    ]);
   });
 
   it('pause and resume change nothing; no iteration runs while paused', async () => {

@@ -47,3 +47,13 @@ export function corruptAt(inner: WorkerHandle, n: number, corrupt: (g: Float32Ar
     },
   };
 }
+
+/** A real worker that stops answering from its `n`-th shard on (a frozen tab): its calls never settle. */
+export function hangsFrom(inner: WorkerHandle, n: number): WorkerHandle {
+  let calls = 0;
+  return {
+    ...inner,
+    closed: inner.closed,
+    compute: (req) => (++calls >= n ? new Promise(() => {}) : inner.compute(req)),
+  };
+}
