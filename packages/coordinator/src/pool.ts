@@ -30,6 +30,8 @@ export interface Member {
   lastShare: number;
   /** Planning rounds in a row in which this worker got no shard. */
   idleRounds: number;
+  /** Calls that succeeded. */
+  calls: number;
   status: WorkerStatus['status'];
 }
 
@@ -57,6 +59,7 @@ export class WorkerPool extends Emitter<{ worker: WorkerEvent; change: undefined
       examples: 0,
       lastShare: 0,
       idleRounds: 0,
+      calls: 0,
       status: 'joining',
     };
     this.members.set(handle.id, m);
@@ -114,10 +117,12 @@ export class WorkerPool extends Emitter<{ worker: WorkerEvent; change: undefined
   }
 
   recordSuccess(m: Member, examples: number, ms: number): void {
-    const s = (examples / Math.max(ms, 0.1)) * 1000;
-    m.speed = m.speed <= 0 ? s : 0.7 * m.speed + 0.3 * s;
     m.strikes = 0;
     m.examples += examples;
+    // a worker's first call also pays for its warm-up (weights, JIT, shader compiles): not a speed
+    if (++m.calls === 1) return;
+    const s = (examples / Math.max(ms, 0.1)) * 1000;
+    m.speed = m.speed <= 0 ? s : 0.7 * m.speed + 0.3 * s;
   }
 
   /** A missed deadline or a bad result; returns true when the worker was dropped for it. */

@@ -23,7 +23,6 @@ import {
   planEpoch,
   type ScheduleConfig,
   specLayout,
-  splitShards,
   type TaskSpec,
   type TensorShape,
 } from '@gradroom/core';
@@ -39,7 +38,8 @@ import { Emitter } from './emitter.js';
 import type { TrainerEvents } from './events.js';
 import { type JobConfig, validateJob } from './job.js';
 import { type Member, type PoolOptions, WorkerPool } from './pool.js';
-import { WorkerGoneError, type WorkerHandle } from './worker-handle.js';
+import { ShardRunner } from './shard-runner.js';
+import type { WorkerHandle } from './worker-handle.js';
 
 export interface TrainerOptions extends PoolOptions {
   /** Backends the workers should try, in order (default: each picks its fastest). */
@@ -65,33 +65,6 @@ export interface TrainResult {
   stopped: boolean;
 }
 
-/** Rounds a worker may go without a shard before it gets a probe shard to measure its speed again. */
-const PROBE_AFTER = 10;
-/** A worker still silent this many deadlines after a missed one is dropped. */
-const STALL_FACTOR = 3;
-
-class DeadlineError extends Error {
-  constructor(ms: number) {
-    super(`missed its deadline of ${Math.round(ms)} ms`);
-  }
-}
-
-function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DeadlineError(ms)), ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
-}
-
-interface Shard {
-  shardId: number;
-  indices: Uint32Array;
-}
-
-/** Runs one shard on a worker; `weights` is set when the worker must load this version first. */
-type ShardCall<R> = (m: Member, shard: Shard, weights: Float32Array | undefined) => Promise<R>;
-
 export class Trainer extends Emitter<TrainerEvents> {
   readonly job: JobConfig;
   readonly pool: WorkerPool;
@@ -107,7 +80,7 @@ export class Trainer extends Emitter<TrainerEvents> {
   private plan?: EpochPlan;
   private trainSize = 0;
   private testSize = 0;
-  private nextShardId = 0;
+  private readonly shards: ShardRunner;
   private paused = false;
   private stopRequested = false;
   private resumeGate?: { promise: Promise<void>; resolve: () => void };
@@ -124,6 +97,12 @@ export class Trainer extends Emitter<TrainerEvents> {
     if (known) this.layout = new ParamLayout(known);
     this.pool = new WorkerPool(() => this.workerInit(), opts);
     this.pool.on('worker', (e) => this.emit('worker', e));
+    this.shards = new ShardRunner(this.pool, opts, {
+      current: () => ({ version: this.version, weights: this.weights }),
+      stopped: () => this.stopRequested,
+      log: (message) => this.emit('log', { level: 'warn', message }),
+      waiting: (reason) => this.emit('state', { state: 'waiting', reason }),
+    });
   }
 
   /** Continues from a checkpoint: the run goes on exactly as if it had never stopped. */
@@ -343,7 +322,7 @@ export class Trainer extends Emitter<TrainerEvents> {
     const version = this.version;
     let computeMs = 0;
     const perWorker = new Map<string, number>();
-    const replanned = await this.runSharded(
+    const replanned = await this.shards.run(
       indices,
       (m, shard, weights) =>
         m.handle.compute({ iteration, version, shardId: shard.shardId, indices: shard.indices, weights }),
@@ -402,7 +381,7 @@ export class Trainer extends Emitter<TrainerEvents> {
     let correct = 0;
     let count = 0;
     const version = this.version;
-    const done = await this.runSharded(
+    const done = await this.shards.run(
       all,
       (m, shard, weights) => m.handle.evaluate({ version, indices: shard.indices, split: 'test', weights }),
       (_m, shard, r) => {
@@ -417,154 +396,6 @@ export class Trainer extends Emitter<TrainerEvents> {
     if (done === null) return this.lastTest;
     this.lastTest = { loss: lossSum / count, accuracy: correct / count };
     return this.lastTest;
-  }
-
-  /**
-   * Splits `indices` among the idle workers by speed and runs `call` on each shard; a shard that
-   * fails for any reason goes back into the pool of unplanned indices for the next round. Returns
-   * how many shards were planned again, or null if the run was stopped while waiting for workers.
-   */
-  private async runSharded<R>(
-    indices: Uint32Array,
-    call: ShardCall<R>,
-    accept: (m: Member, shard: Shard, r: R) => void,
-  ): Promise<number | null> {
-    let pending: Uint32Array[] = [indices];
-    let replanned = 0;
-    while (pending.length > 0) {
-      const workers = await this.idleWorkers();
-      if (workers === null) return null;
-      const all = pending.length === 1 ? pending[0] : concat(pending);
-      pending = [];
-      const sizes = this.planShards(all.length, workers);
-      let offset = 0;
-      const rounds: Promise<void>[] = [];
-      workers.forEach((m, i) => {
-        if (sizes[i] === 0) return;
-        const shard = { shardId: this.nextShardId++, indices: all.subarray(offset, offset + sizes[i]) };
-        offset += sizes[i];
-        rounds.push(
-          this.dispatch(m, shard, call)
-            .then(
-              (r) => accept(m, shard, r),
-              (e) => {
-                throw e;
-              },
-            )
-            .catch((e: unknown) => {
-              pending.push(shard.indices);
-              replanned++;
-              this.failed(m, e);
-            }),
-        );
-      });
-      await Promise.all(rounds);
-    }
-    return replanned;
-  }
-
-  /**
-   * Shard sizes by measured speed. A worker not measured yet counts as the mean of those that are
-   * (not as 0, or a newcomer would never get work); one left out of PROBE_AFTER rounds in a row gets
-   * a probe shard, so a worker that was slow once is measured again.
-   */
-  private planShards(total: number, workers: Member[]): number[] {
-    const measured = workers.filter((m) => m.speed > 0);
-    const mean = measured.length > 0 ? measured.reduce((a, m) => a + m.speed, 0) / measured.length : 1;
-    const minShard = this.opts.minShard ?? 1;
-    const sizes = splitShards(
-      total,
-      workers.map((m) => (m.speed > 0 ? m.speed : mean)),
-      { minShard },
-    );
-    workers.forEach((m, i) => {
-      if (sizes[i] > 0) {
-        m.idleRounds = 0;
-        return;
-      }
-      m.idleRounds++;
-      const largest = sizes.indexOf(Math.max(...sizes));
-      if (m.idleRounds >= PROBE_AFTER && sizes[largest] > 2 * minShard) {
-        sizes[largest] -= minShard;
-        sizes[i] = minShard;
-        m.idleRounds = 0;
-      }
-    });
-    return sizes;
-  }
-
-  private failed(m: Member, e: unknown): void {
-    const reason = e instanceof Error ? e.message : String(e);
-    if (e instanceof WorkerGoneError) {
-      this.pool.remove(m.handle.id, reason);
-      return;
-    }
-    this.emit('log', { level: 'warn', message: `worker ${m.handle.id}: ${reason}; its shard is planned again` });
-    this.pool.strike(m, reason);
-  }
-
-  private async dispatch<R>(m: Member, shard: Shard, call: ShardCall<R>): Promise<R> {
-    m.busy = true;
-    const t0 = performance.now();
-    const version = this.version;
-    const work = (async () => {
-      let weights: Float32Array | undefined;
-      if (m.version !== version) {
-        // a copy per worker: the transport may transfer (detach) it
-        if (m.handle.inlineWeights) weights = this.weights.slice();
-        else await m.handle.setWeights(version, this.weights.slice());
-      }
-      const r = await call(m, shard, weights);
-      m.version = version;
-      return r;
-    })();
-    // the worker stays busy until its call really settles, even past a missed deadline; one that
-    // still has not answered STALL_FACTOR deadlines later has stopped answering and is dropped
-    const deadline = this.pool.deadlineMs(m, shard.indices.length);
-    let watchdog: ReturnType<typeof setTimeout> | undefined;
-    const settled = () => {
-      clearTimeout(watchdog);
-      this.settle(m);
-    };
-    work.then(settled, settled);
-    try {
-      const r = await withDeadline(work, deadline);
-      this.pool.recordSuccess(m, shard.indices.length, performance.now() - t0);
-      return r;
-    } catch (e) {
-      if (e instanceof DeadlineError && m.busy) {
-        watchdog = setTimeout(() => {
-          if (m.busy)
-            this.pool.remove(
-              m.handle.id,
-              `stopped answering: no reply ${Math.round(STALL_FACTOR * deadline)} ms after a shard was due`,
-            );
-        }, STALL_FACTOR * deadline);
-      }
-      throw e;
-    }
-  }
-
-  private settle(m: Member): void {
-    m.busy = false;
-    this.pool.changed();
-  }
-
-  private async idleWorkers(): Promise<Member[] | null> {
-    for (;;) {
-      if (this.stopRequested) return null;
-      const idle = this.pool.idle();
-      if (idle.length > 0) return idle;
-      if (!this.pool.hasAny()) {
-        if (!this.opts.waitForWorkers)
-          throw new GradroomError(
-            'BAD_STATE',
-            'every worker has left or failed; nothing can compute the rest of the run',
-          );
-        this.emit('state', { state: 'waiting', reason: 'no workers: waiting for one to join' });
-      }
-      await this.pool.nextChange();
-    }
   }
 
   private checkpoint(): Checkpoint {
@@ -598,14 +429,4 @@ export class Trainer extends Emitter<TrainerEvents> {
   async close(): Promise<void> {
     await Promise.all([...this.pool.members.values()].map((m) => m.handle.close('run closed').catch(() => {})));
   }
-}
-
-function concat(parts: Uint32Array[]): Uint32Array {
-  const out = new Uint32Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
