@@ -209,6 +209,11 @@ describe.skipIf(skip)('host and volunteer pages: a classroom room in Chromium', 
       expect(s?.backend).toBe('wasm');
       expect(s?.examples).toBeGreaterThan(0);
       expect(s?.iteration).toBe(EPOCHS * 32);
+      // the room's smoothed loss came with it: well below ln(10) = 2.30, the loss of a blind guess
+      expect(s?.epoch).toBe(EPOCHS - 1);
+      expect(s?.loss).toBeGreaterThan(0);
+      expect(s?.loss).toBeLessThan(1);
+      expect(await p.textContent('#room-loss')).toBe((s?.loss as number).toFixed(4));
     }
     expect(await unlabelled(bob)).toEqual([]);
     const bobFirst = (await volunteer(bob, 'totals')).examples;

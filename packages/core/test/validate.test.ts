@@ -51,7 +51,7 @@ const samples: Message[] = [
   },
   { v: 1, type: 'evaluate', evalId: 3, version: 2, split: 'test', indices: new Uint32Array(4) },
   { v: 1, type: 'evaluated', evalId: 3, lossSum: 1.5, correct: 2, count: 4 },
-  { v: 1, type: 'share', iteration: 9, share: 0.25, workers: 3 },
+  { v: 1, type: 'share', iteration: 9, epoch: 1, loss: 0.4, share: 0.25, workers: 3 },
 ];
 
 /** The BAD_MESSAGE text that validateMessage gives for `value`. */
@@ -99,7 +99,7 @@ describe('validateMessage', () => {
   }
 
   it('checks the room messages: shares are fractions, evaluated counts add up, splits are named', () => {
-    expect(reject({ v: 1, type: 'share', iteration: 1, share: 1.5, workers: 2 })).toBe(
+    expect(reject({ v: 1, type: 'share', iteration: 1, epoch: 0, loss: 1, share: 1.5, workers: 2 })).toBe(
       'share.share must be a number in [0, 1]',
     );
     expect(reject({ v: 1, type: 'evaluated', evalId: 1, lossSum: 1, correct: 5, count: 4 })).toMatch(

@@ -1,8 +1,8 @@
 /**
  * The volunteer page: join a room by its link (the token rides in the URL's #fragment, so it never
  * reaches a server log), compute in a Web Worker, show the room's progress as this tab hears it
- * (the iteration and the number of workers: the protocol does not send volunteers the loss) and this
- * tab's contribution (backend, speed, share, examples), pause or leave.
+ * (epoch, iteration, smoothed training loss and the number of workers, sent after every iteration)
+ * and this tab's contribution (backend, speed, share, examples), pause or leave.
  *
  * The room protocol has no pause: Pause leaves the room and Resume joins it again with the same
  * token (a fresh Web Worker; the coordinator plans this tab's share on the others meanwhile).
@@ -65,13 +65,15 @@ const show = (s: VolunteerStatus) => {
   $('examples').textContent = examples.toLocaleString('en');
   $('shards').textContent = (earlier.shards + s.shards).toLocaleString('en');
   $('room-iteration').textContent = s.iteration > 0 ? s.iteration.toLocaleString('en') : '—';
+  $('room-epoch').textContent = s.iteration > 0 ? String(s.epoch + 1) : '—';
+  $('room-loss').textContent = Number.isFinite(s.loss) ? s.loss.toFixed(4) : '—';
   $('room-workers').textContent = s.workers > 0 ? String(s.workers) : '—';
   // a screen reader hears the numbers now and then, not at every iteration
   const now = performance.now();
   if (s.iteration > 0 && now - lastSummary > 5000) {
     lastSummary = now;
     $('summary').textContent =
-      `Room at iteration ${s.iteration}. This tab computed ${examples} examples, ${(s.share * 100).toFixed(0)}% of the last mini-batch.`;
+      `Room at epoch ${s.epoch + 1}, iteration ${s.iteration}, loss ${s.loss.toFixed(3)}. This tab computed ${examples} examples, ${(s.share * 100).toFixed(0)}% of the last mini-batch.`;
   }
 };
 

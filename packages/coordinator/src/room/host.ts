@@ -104,7 +104,16 @@ export class RoomHost extends Emitter<{ peer: PeerEvent; log: string }> {
     const trainer = opts.trainer;
     if (trainer) {
       host.offIteration = trainer.on('iteration', (e) => {
-        for (const w of e.workers) host.peers.get(w.id)?.handle?.sendShare(e.iteration, w.share, e.workers.length);
+        for (const w of e.workers)
+          host.peers
+            .get(w.id)
+            ?.handle?.sendShare({
+              iteration: e.iteration,
+              epoch: e.epoch,
+              loss: e.lossSmoothed,
+              share: w.share,
+              workers: e.workers.length,
+            });
       });
     }
     return host;

@@ -64,7 +64,8 @@ type Request = Open extends infer T ? (T extends unknown ? Omit<T, 'resolve' | '
 
 export interface PeerWorkerHandle extends WorkerHandle {
   /** Tells the volunteer its share of the last mini-batch (shown on its page). */
-  sendShare(iteration: number, share: number, workers: number): void;
+  /** Tells the peer the room's progress and its share of the last mini-batch. */
+  sendShare(p: { iteration: number; epoch: number; loss: number; share: number; workers: number }): void;
   /** Round-trip time of the last heartbeat, ms. */
   readonly rttMs: number;
 }
@@ -252,11 +253,9 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
     async close(reason) {
       close(reason, msg({ type: 'leave', reason: reason.slice(0, 1000) }));
     },
-    sendShare(iteration, share, workers) {
-      if (closedOnce.settled()) return;
-      void link
-        .send(msg({ type: 'share', iteration, share: Math.min(1, Math.max(0, share)), workers }))
-        .catch(() => {});
+    sendShare(p) {
+      if (closedOnce.settled() || !Number.isFinite(p.loss)) return;
+      void link.send(msg({ type: 'share', ...p, share: Math.min(1, Math.max(0, p.share)) })).catch(() => {});
     },
   };
 }

@@ -129,11 +129,15 @@ export interface EvaluatedMessage {
   count: number;
 }
 
-/** coordinator -> peer: this peer's share of the last mini-batch, for its page. */
+/** coordinator -> peer: the room's progress and this peer's share of the last mini-batch, for its page. */
 export interface ShareMessage {
   v: number;
   type: 'share';
+  /** Iterations done, and the epoch the last one belonged to (0-based). */
   iteration: number;
+  epoch: number;
+  /** The room's training loss, EWA-smoothed with bias correction. */
+  loss: number;
   share: number;
   workers: number;
 }

@@ -51,7 +51,10 @@ export interface VolunteerStatus {
   workers: number;
   examples: number;
   shards: number;
+  /** The room's progress as the coordinator last told it: iterations done, epoch, smoothed loss. */
   iteration: number;
+  epoch: number;
+  loss: number;
   reason?: string;
 }
 
@@ -66,6 +69,8 @@ export class Volunteer {
     examples: 0,
     shards: 0,
     iteration: 0,
+    epoch: 0,
+    loss: Number.NaN,
   };
   private readonly left = settleOnce();
   /** Settles with the reason once this volunteer has left the room. */
@@ -211,7 +216,7 @@ export class Volunteer {
           this.leave(`the coordinator refused: ${m.code}: ${m.message}`);
           return;
         case 'share':
-          this.update({ share: m.share, workers: m.workers, iteration: m.iteration });
+          this.update({ share: m.share, workers: m.workers, iteration: m.iteration, epoch: m.epoch, loss: m.loss });
           return;
       }
       chain = chain.then(() => this.handle(m, send));
