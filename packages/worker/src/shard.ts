@@ -79,19 +79,29 @@ export class ShardComputer {
 
   async compute(ex: Examples): Promise<ShardSums> {
     const { x, y } = this.inputs(ex);
-    let correctT: tf.Scalar | undefined;
-    const { value, grads } = tf.variableGrads(() => {
-      const { loss, correct } = this.lossAndCorrect(x, y, true);
-      correctT = tf.keep(correct);
-      return loss;
-    }, this.vars);
-    // one concatenated read-back instead of one per tensor (it matters on a GPU)
-    const flat = tf.tidy(() => tf.concat(this.vars.map((v) => tf.reshape(grads[v.name], [-1]))));
+    // tidy disposes every intermediate, also when a kernel throws half-way (a backend without it);
+    // the correct count is made inside variableGrads' own scope, so it is kept by hand
+    let correct: tf.Scalar | undefined;
+    let out: { flat: tf.Tensor; value: tf.Scalar };
     try {
-      const [g, l, c] = await Promise.all([flat.data(), value.data(), (correctT as tf.Scalar).data()]);
+      out = tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(() => {
+          const r = this.lossAndCorrect(x, y, true);
+          correct = tf.keep(r.correct);
+          return r.loss;
+        }, this.vars);
+        // one concatenated read-back instead of one per tensor (it matters on a GPU)
+        return { flat: tf.concat(this.vars.map((v) => tf.reshape(grads[v.name], [-1]))), value };
+      });
+    } catch (e) {
+      tf.dispose([x, y, ...(correct ? [correct] : [])]);
+      throw e;
+    }
+    try {
+      const [g, l, c] = await Promise.all([out.flat.data(), out.value.data(), (correct as tf.Scalar).data()]);
       return { gradSum: g as Float32Array, lossSum: l[0], correct: c[0], count: ex.y.length };
     } finally {
-      tf.dispose([x, y, value, flat, correctT as tf.Scalar, ...Object.values(grads)]);
+      tf.dispose([x, y, out.flat, out.value, correct as tf.Scalar]);
     }
   }
 
