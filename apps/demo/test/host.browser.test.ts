@@ -35,7 +35,15 @@ const host = <K extends keyof HostApi>(page: Page, key: K) =>
   }, key) as Promise<ReturnType<HostApi[K]>>;
 
 interface VolunteerApi {
-  status(): { backend: string; examples: number; share: number; iteration: number; state: string } | null;
+  status(): {
+    backend: string;
+    examples: number;
+    share: number;
+    iteration: number;
+    epoch: number;
+    loss: number;
+    state: string;
+  } | null;
   state(): string;
   totals(): { examples: number; shards: number };
 }
