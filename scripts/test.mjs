@@ -29,11 +29,12 @@ if (existsSync(report)) {
 }
 if (r.status !== 0 && failed === 0) failed = 1; // a crashed run is a failure even if no test said so
 
-// lint and format (Biome) count as one more check, and the type check of every package and the demo
-// as another: vitest runs TypeScript without checking types
+// lint and format (Biome) count as one more check, and the type checks of the demo and of the tests
+// and benches as others: vitest runs TypeScript without checking types (the build checks src/)
 for (const [name, args] of [
   ['lint (biome ci)', [join(root, 'node_modules/@biomejs/biome/bin/biome'), 'ci', '.']],
   ['types (tsc, demo)', [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'apps/demo/tsconfig.json']],
+  ['types (tsc, tests and benches)', [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.tests.json']],
 ]) {
   const c = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root });
   console.log(`${name}: ${c.status === 0 ? 'passed' : 'FAILED'}`);

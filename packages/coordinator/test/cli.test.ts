@@ -42,7 +42,7 @@ describe('gradroom train', () => {
   it('--batch-size auto follows and explains the lecture rule', () => {
     const r = run(['train', ...small, '--epochs', '1', '--batch-size', 'auto', '--json']);
     expect(r.code).toBe(0);
-    const advice = events(r.stdout).find((e) => e.event === 'advice') as { size: number; reason: string };
+    const advice = events(r.stdout).find((e) => e.event === 'advice') as unknown as { size: number; reason: string };
     expect(advice.size).toBe(600); // m = 600 <= 2000: batch gradient descent
     expect(advice.reason).toMatch(/batch gradient descent/);
     expect(events(r.stdout).filter((e) => e.event === 'iteration')).toHaveLength(1);
