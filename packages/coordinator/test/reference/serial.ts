@@ -67,7 +67,7 @@ export async function serialTrain(job: SerialJob, train: Dataset): Promise<Float
         () => tf.losses.softmaxCrossEntropy(y, model.predict(x) as tf.Tensor) as tf.Scalar,
         vars,
       );
-      opt.applyGradients(grads as tf.NamedVariableMap);
+      opt.applyGradients(grads as unknown as Parameters<typeof opt.applyGradients>[0]);
     });
   }
   const out = new Float32Array(layout.size);
