@@ -221,7 +221,7 @@ describe.skipIf(skip)('host and volunteer pages: a classroom room in Chromium', 
       expect(s?.epoch).toBe(EPOCHS - 1);
       expect(s?.loss).toBeGreaterThan(0);
       expect(s?.loss).toBeLessThan(1);
-      expect(await p.textContent('#room-loss')).toBe((s?.loss as number).toFixed(4));
+      expect(await p.textContent('#room-loss')).toBe(Number(s?.loss).toFixed(4));
     }
     expect(await unlabelled(bob)).toEqual([]);
     const bobFirst = (await volunteer(bob, 'totals')).examples;

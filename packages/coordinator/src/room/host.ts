@@ -105,15 +105,13 @@ export class RoomHost extends Emitter<{ peer: PeerEvent; log: string }> {
     if (trainer) {
       host.offIteration = trainer.on('iteration', (e) => {
         for (const w of e.workers)
-          host.peers
-            .get(w.id)
-            ?.handle?.sendShare({
-              iteration: e.iteration,
-              epoch: e.epoch,
-              loss: e.lossSmoothed,
-              share: w.share,
-              workers: e.workers.length,
-            });
+          host.peers.get(w.id)?.handle?.sendShare({
+            iteration: e.iteration,
+            epoch: e.epoch,
+            loss: e.lossSmoothed,
+            share: w.share,
+            workers: e.workers.length,
+          });
       });
     }
     return host;
