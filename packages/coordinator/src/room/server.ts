@@ -41,6 +41,8 @@ export interface RoomServerOptions {
   /** When set, POST /api/rooms needs `Authorization: Bearer <roomKey>`. */
   roomKey?: string;
   maxRooms?: number;
+  /** A room without a coordinator for this long is closed, so abandoned rooms free their place (default 10 min). */
+  roomIdleMs?: number;
   maxPeersPerRoom?: number;
   /** Largest JSON control message (default 64 KiB). */
   maxControlBytes?: number;
@@ -88,6 +90,8 @@ interface Room {
   host?: Conn;
   members: Map<string, Conn>;
   created: number;
+  /** Since when the room has had no coordinator (undefined while one is connected). */
+  idleSince?: number;
 }
 
 class Bucket {
@@ -168,6 +172,7 @@ export class RoomServer {
       port: 8080,
       iceServers: [],
       maxRooms: 100,
+      roomIdleMs: 10 * 60_000,
       maxPeersPerRoom: 64,
       maxControlBytes: 64 * 1024,
       maxChunk: 262144,
@@ -232,7 +237,7 @@ export class RoomServer {
     const hostKey = randomToken();
     const key = hashToken(token);
     const label = key.slice(0, 8);
-    this.rooms.set(key, { label, hostKey, members: new Map(), created: Date.now() });
+    this.rooms.set(key, { label, hostKey, members: new Map(), created: Date.now(), idleSince: Date.now() });
     this.opts.log(`[room ${label}] created`);
     return { token, hostKey, label, joinUrl: `${this._url}/volunteer.html#room=${token}` };
   }
@@ -320,6 +325,13 @@ export class RoomServer {
   }
 
   private ping(): void {
+    const now = Date.now();
+    for (const [key, room] of this.rooms) {
+      if (room.host || room.idleSince === undefined || now - room.idleSince < this.opts.roomIdleMs) continue;
+      this.rooms.delete(key);
+      for (const m of room.members.values()) this.drop(m, CLOSE.hostGone, 'the room expired');
+      this.opts.log(`[room ${room.label}] expired: no coordinator for ${Math.round((now - room.idleSince) / 1000)} s`);
+    }
     for (const c of this.conns) {
       if (!c.alive) {
         this.opts.log(`${this.who(c)} heartbeat timeout`);
@@ -457,6 +469,7 @@ export class RoomServer {
     }
     c.role = 'host';
     room.host = c;
+    room.idleSince = undefined;
     this.opts.log(`${this.who(c)} hosts the room`);
     this.send(c, { t: 'hosting', iceServers: this.opts.iceServers, maxChunk: this.opts.maxChunk });
   }
@@ -470,6 +483,7 @@ export class RoomServer {
       if (room.host) this.send(room.host, { t: 'gone', peerId: c.id, reason });
     } else if (c.role === 'host' && room.host === c) {
       room.host = undefined;
+      room.idleSince = Date.now();
       this.opts.log(`${this.who(c)} left: ${reason}`);
       for (const m of room.members.values()) this.drop(m, CLOSE.hostGone, 'the coordinator left');
     }

@@ -162,4 +162,23 @@ describe('the room server', () => {
     expect(await first.c.closed).toBe('the coordinator left');
     expect(first.got).toContainEqual({ t: 'closed', reason: 'the coordinator left' });
   });
+
+  it('expires a room that has had no coordinator for roomIdleMs, and frees its place', async () => {
+    const { s, log } = await start({ heartbeatMs: 50, roomIdleMs: 300, maxRooms: 2 });
+    const abandoned = s.createRoom(); // never hosted, like a host page closed right after creating it
+    const hostedRoom = s.createRoom();
+    expect(() => s.createRoom()).toThrow(/room limit reached/);
+    const host = await hosted(s.wsUrl, hostedRoom);
+    await wait(() => log.some((l) => l.includes(`[room ${abandoned.label}] expired: no coordinator`)), 3000);
+    expect(s.rooms.size).toBe(1); // the hosted one stays
+    s.createRoom(); // the place is free again
+    expect(s.rooms.size).toBe(2);
+    expect((await member(s.wsUrl, abandoned.token)).got).toContainEqual({
+      t: 'rejected',
+      reason: expect.stringMatching(/unknown room|no such room|room/),
+    });
+    // once its coordinator leaves, the hosted room expires too
+    host.c.close();
+    await wait(() => log.some((l) => l.includes(`[room ${hostedRoom.label}] expired`)), 3000);
+  });
 });
