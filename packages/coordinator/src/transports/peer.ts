@@ -63,7 +63,6 @@ type Open =
 type Request = Open extends infer T ? (T extends unknown ? Omit<T, 'resolve' | 'reject'> : never) : never;
 
 export interface PeerWorkerHandle extends WorkerHandle {
-  /** Tells the volunteer its share of the last mini-batch (shown on its page). */
   /** Tells the peer the room's progress and its share of the last mini-batch. */
   sendShare(p: { iteration: number; epoch: number; loss: number; share: number; workers: number }): void;
   /** Round-trip time of the last heartbeat, ms. */
