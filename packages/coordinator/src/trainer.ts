@@ -72,6 +72,7 @@ export class Trainer extends Emitter<TrainerEvents> {
   private task?: TaskSpec;
   private layout?: ParamLayout;
   private weights: Float32Array = new Float32Array(0);
+  private grads: Float32Array = new Float32Array(0);
   private optimizer: Optimizer;
   private pos: Position = { epoch: 0, batch: 0, iteration: 0 };
   private manual: ManualChange[] = [];
@@ -233,7 +234,13 @@ export class Trainer extends Emitter<TrainerEvents> {
     const started = performance.now();
     await this.ready();
     const layout = this.layout as ParamLayout;
-    if (this.weights.length === 0) this.weights = initWeights(layout, this.job.seed);
+    // the weights and the mean gradient live in the optimizer's own buffers (for Adam: WebAssembly
+    // memory its SIMD kernel updates in place)
+    const start = this.weights.length > 0 ? this.weights : initWeights(layout, this.job.seed);
+    const buffers = this.optimizer.allocate(layout.size);
+    buffers.params.set(start);
+    this.weights = buffers.params;
+    this.grads = buffers.grads;
     this.emit('state', { state: 'running' });
     let epochStart = performance.now();
     let epochLoss = 0;
@@ -345,7 +352,7 @@ export class Trainer extends Emitter<TrainerEvents> {
       },
     );
     if (replanned === null) return null;
-    const mean = agg.mean(indices.length);
+    const mean = agg.mean(indices.length, this.grads);
     const lr = this.lrAt(this.pos);
     const s0 = performance.now();
     this.optimizer.step(this.weights, mean, lr);

@@ -42,8 +42,7 @@ export function checkGradient(grad: Float32Array, paramCount: number, label: str
  * (g1 + g2 + ...) / batchSize in one pass, adding in float64 so that the result does not depend
  * (beyond 1e-12 or so) on how the batch was split or the order the shards arrived in.
  */
-function meanOf(grads: readonly Float32Array[], batchSize: number, n: number): Float32Array {
-  const out = new Float32Array(n);
+function meanOf(grads: readonly Float32Array[], batchSize: number, n: number, out: Float32Array): Float32Array {
   const inv = 1 / batchSize;
   if (grads.length === 1) {
     const a = grads[0];
@@ -124,8 +123,9 @@ export class Aggregator {
   /**
    * The gradient of the mean loss over the batch: sum / batchSize. `batchSize` is the size the
    * coordinator planned; BAD_STATE if the examples counted differ (a shard missing or extra).
+   * Written into `out` when given (e.g. the optimizer's own gradient buffer), else a new array.
    */
-  mean(batchSize: number): Float32Array {
+  mean(batchSize: number, out?: Float32Array): Float32Array {
     if (!Number.isSafeInteger(batchSize) || batchSize <= 0) {
       throw new GradroomError('BAD_CONFIG', `aggregator: batchSize must be a positive integer, got ${batchSize}`);
     }
@@ -135,7 +135,13 @@ export class Aggregator {
         `aggregator: ${this._count} examples counted over ${this.seen.size} shards, expected batch of ${batchSize}`,
       );
     }
-    return meanOf(this.grads, batchSize, this.paramCount);
+    if (out && out.length !== this.paramCount) {
+      throw new GradroomError(
+        'BAD_LENGTH',
+        `aggregator: output buffer has ${out.length} values, expected ${this.paramCount}`,
+      );
+    }
+    return meanOf(this.grads, batchSize, this.paramCount, out ?? new Float32Array(this.paramCount));
   }
 
   /** Clears everything for the next iteration (keeps the buffer). */

@@ -5,7 +5,16 @@
  * in place of v (PyTorch's form: the raw maximum, then bias-corrected); weightDecay is L2 (g += wd*W
  * before the moments) or, with decoupledWeightDecay, AdamW (W -= lr*wd*W, as PyTorch: W *= 1 - lr*wd).
  */
-import { type AdamConfig, BETA, boolField, makeOptimizer, numberField, type Optimizer } from './types.js';
+import {
+  type AdamConfig,
+  BETA,
+  boolField,
+  makeOptimizer,
+  numberField,
+  type Optimizer,
+  type StepContext,
+} from './types.js';
+import { ADAM_WASM } from './wasm/adam.wasm.js';
 
 /** Per-step constants of the Adam loops, computed once per step. */
 interface AdamStep {
@@ -101,16 +110,31 @@ export function createAdam(config: AdamConfig): Optimizer {
     keep: 1,
   };
 
+  const prepare = ({ lr, t, scale }: StepContext) => {
+    s.stepSize = lr / (biasCorrection ? 1 - b1 ** t : 1);
+    s.k = 1 / Math.sqrt(biasCorrection ? 1 - b2 ** t : 1);
+    s.scale = scale;
+    s.keep = decoupled ? 1 - lr * wd : 1;
+  };
   return makeOptimizer(config, {
     slotNames: amsgrad ? ['m', 'v', 'vmax'] : ['m', 'v'],
-    update(p, grads, slots, { lr, t, scale }) {
-      s.stepSize = lr / (biasCorrection ? 1 - b1 ** t : 1);
-      s.k = 1 / Math.sqrt(biasCorrection ? 1 - b2 ** t : 1);
-      s.scale = scale;
-      s.keep = decoupled ? 1 - lr * wd : 1;
+    update(p, grads, slots, ctx) {
+      prepare(ctx);
       if (amsgrad) amsgradLoop(p, grads, slots[0], slots[1], slots[2], s);
       else if (wd === 0) adamPlainLoop(p, grads, slots[0], slots[1], s);
       else adamLoop(p, grads, slots[0], slots[1], s);
     },
+    // the SIMD kernel computes in float32 (the loops above in float64): results agree to ~1e-7
+    wasm: amsgrad
+      ? undefined
+      : {
+          base64: ADAM_WASM,
+          run(arena, ctx) {
+            prepare(ctx);
+            const [p, g, m, v] = arena.offsets;
+            const kernel = arena.exports.adam as (...a: number[]) => void;
+            kernel(p, g, m, v, arena.padded, s.b1, s.c1, s.b2, s.c2, s.eps, s.stepSize, s.k, s.scale, s.l2, s.keep);
+          },
+        },
   });
 }
