@@ -53,6 +53,8 @@ export interface WorkerEvent {
   id: string;
   kind: string;
   backend?: string;
+  /** On joining: the faster backends this worker skipped, and why. */
+  skipped?: { backend: string; reason: string }[];
   reason?: string;
 }
 

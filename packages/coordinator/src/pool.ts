@@ -73,7 +73,13 @@ export class WorkerPool extends Emitter<{ worker: WorkerEvent; change: undefined
     }
     if (m.status === 'gone') throw new Error(`worker ${handle.id} left during init`);
     m.status = 'ready';
-    this.emit('worker', { type: 'joined', id: handle.id, kind: handle.kind, backend: m.info.backend });
+    this.emit('worker', {
+      type: 'joined',
+      id: handle.id,
+      kind: handle.kind,
+      backend: m.info.backend,
+      skipped: m.info.skipped,
+    });
     this.changed();
     return m;
   }

@@ -66,6 +66,8 @@ describe('gradroom train', () => {
       /epoch 1\/1: iteration 3\/3, \d+ ex\/s, train loss \d\.\d{4}, test loss \d\.\d{4}, test accuracy \d+\.\d\d%/,
     );
     expect(r.stdout).toMatch(/Trained: 3 iterations \(1 epochs\)/);
+    // which backend, and why not a faster one
+    expect(r.stdout).toMatch(/workers compute on wasm \(skipped webgpu: .+; webgl: .+\)/);
     expect(r.stdout).toMatch(/kind=momentum lr=0.05/);
     expect(r.stdout).toMatch(/test accuracy \d+\.\d+%/);
   });

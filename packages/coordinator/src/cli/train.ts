@@ -126,7 +126,14 @@ export async function trainCommand(argv: string[]): Promise<number> {
   let closing = false;
   trainer.on('worker', (e) => {
     if (closing) return; // the workers we end ourselves after the run
-    if (e.type === 'joined' && e.backend) backendsSeen.push(e.backend);
+    if (e.type === 'joined' && e.backend) {
+      // say once why the run is not on a faster backend (e.g. a model wasm cannot train runs on cpu)
+      if (!json && backendsSeen.length === 0) {
+        const why = (e.skipped ?? []).map((s) => `${s.backend}: ${s.reason}`).join('; ');
+        log(`workers compute on ${e.backend}${why ? ` (skipped ${why})` : ''}`);
+      }
+      backendsSeen.push(e.backend);
+    }
     if (json) out({ event: 'worker', ...e });
     else if (e.type !== 'joined') console.error(`worker ${e.id} ${e.type}: ${e.reason ?? ''}`);
   });
