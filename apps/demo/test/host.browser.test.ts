@@ -261,7 +261,9 @@ describe.skipIf(skip)('host and volunteer pages: a classroom room in Chromium', 
     console.log(`host test: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   });
 
-  it('a lone teacher: "this tab trains too" runs without volunteers', { timeout: 60_000 }, async () => {
+  it('a lone teacher: "this tab trains too" runs without volunteers; a stopped run continues after a reload', {
+    timeout: 60_000,
+  }, async () => {
     // what `gradroom serve` prints (the server's root) is the landing page, which links the host page
     const { page, errors } = await open(`${server.url}/`, 'lone', 'desktop');
     await page.click('main a[href="host.html"]');
@@ -280,6 +282,29 @@ describe.skipIf(skip)('host and volunteer pages: a classroom room in Chromium', 
     const workers = await host(page, 'workers');
     expect(workers.map((w) => w.name)).toEqual(['This tab, Web Worker 1', 'This tab, Web Worker 2']);
     expect((await host(page, 'accuracy'))[1][0]).toBeGreaterThan(0.7);
+    // a finished run is not offered for continuing
+    expect(await page.isHidden('#continue-run')).toBe(true);
+
+    // a run stopped mid-way is saved in the browser and continues after a reload
+    await page.fill('#epochs', '2');
+    await page.click('#start');
+    await page.waitForFunction(() => (window.__host?.iteration() ?? 0) >= 4, null, { timeout: 45_000 });
+    await page.click('#stop');
+    await page.waitForFunction(() => window.__host?.phase() === 'stopped', null, { timeout: 30_000 });
+    const stoppedAt = await page.evaluate(() => window.__host?.iteration() ?? 0);
+    await page.reload();
+    await page.waitForFunction(() => window.__host !== undefined);
+    await page.waitForSelector('#continue-run:not([hidden])');
+    expect(await page.textContent('#continue-run')).toMatch(
+      new RegExp(`Continue the saved run \\(epoch [12] of 2, iteration ${stoppedAt}\\)`),
+    );
+    await page.check('#local-workers');
+    await page.click('#continue-run');
+    await page.waitForFunction(() => window.__host?.phase() === 'done', null, { timeout: 45_000 });
+    // 7,996 examples in mini-batches of 512: 16 iterations an epoch, 32 in all, none repeated
+    expect(await page.evaluate(() => window.__host?.iteration())).toBe(32);
+    expect((await host(page, 'loss'))[0][0]).toBe(stoppedAt + 1);
+    expect(await page.isHidden('#continue-run')).toBe(true);
     expect(errors).toEqual([]);
   });
 });

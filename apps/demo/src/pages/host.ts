@@ -9,7 +9,9 @@
 import 'uplot/dist/uPlot.min.css';
 import '../host/host.css';
 import {
+  decodeCheckpoint,
   type EpochEvent,
+  IndexedDbCheckpointStore,
   type IterationEvent,
   spawnWebWorker,
   Trainer,
@@ -41,6 +43,7 @@ const charts = new HostCharts();
 
 const $create = byId<HTMLButtonElement>('create-room');
 const $start = byId<HTMLButtonElement>('start');
+const $continue = byId<HTMLButtonElement>('continue-run');
 const $pause = byId<HTMLButtonElement>('pause');
 const $stop = byId<HTMLButtonElement>('stop');
 const $local = byId<HTMLInputElement>('local-workers');
@@ -180,81 +183,122 @@ function startLocalWorkers(t: Trainer): void {
   }
 }
 
+/**
+ * The run saves a checkpoint in this browser (IndexedDB) after every epoch and when stopped, so a
+ * reloaded or closed host tab can continue it exactly where it was.
+ */
+const saved = new IndexedDbCheckpointStore({ key: 'host-run' });
+const trainerOptions = () => ({
+  waitForWorkers: true,
+  backends: localBackends,
+  wasmPaths: new URL('wasm/', location.href).href,
+  checkpoint: { store: saved },
+});
+
 $start.addEventListener('click', () => {
   const err = byId('run-error');
   err.textContent = '';
   try {
-    job = form.job();
+    const j = form.job();
     if (!room && !$local.checked) throw new Error('Create a room for volunteers, or tick “This tab trains too”.');
-    const t = new Trainer(job, {
-      waitForWorkers: true,
-      backends: localBackends,
-      wasmPaths: new URL('wasm/', location.href).href,
-    });
-    trainer = t;
-    charts.clear();
-    last = lastEpoch = undefined;
-    for (const id of ['count-epoch', 'count-iteration', 'count-steps', 'count-loss', 'count-accuracy'])
-      byId(id).textContent = '—';
-    byId('count-lr').textContent = `α = ${job.optimizer.lr}`;
-    byId('count-batch').textContent = 'one mini-batch, one update';
-    steps = 0;
-    lrChanges.length = 0;
-    $manualLr.value = String(job.optimizer.lr);
-    t.on('iteration', (e) => {
-      last = e;
-      steps += e.examples;
-      charts.iteration(e);
-      scheduleRender();
-    });
-    t.on('epoch', (e) => {
-      lastEpoch = e;
-      charts.epoch(e);
-      log(
-        `epoch ${e.epoch + 1} done: test accuracy ${(e.testAccuracy * 100).toFixed(1)}%, test loss ${e.testLoss.toFixed(3)}`,
-      );
-      scheduleRender();
-    });
-    t.on('worker', (e) => {
-      if (e.type !== 'joined')
-        log(`worker ${localNames.get(e.id) ?? e.id} ${e.type}${e.reason ? `: ${e.reason}` : ''}`);
-      scheduleRender();
-    });
-    t.on('state', (s) => {
-      if (s.state === 'waiting') setPhase('waiting');
-      else if (s.state === 'running' && phase !== 'stopping') setPhase('running');
-      else if (s.state === 'paused') setPhase('paused');
-    });
-    room?.attach(t);
-    if ($local.checked) startLocalWorkers(t);
-    setPhase('waiting');
-    showPeople();
-    log(
-      `run started: ${job.optimizer.kind}, α = ${job.optimizer.lr}, mini-batch ${job.batchSize}, ${job.epochs} epoch(s)`,
-    );
-    t.run()
-      .then(
-        (r) => {
-          const acc = Number.isNaN(r.testAccuracy) ? '' : `Test accuracy ${(r.testAccuracy * 100).toFixed(1)}%.`;
-          setPhase(r.stopped ? 'stopped' : 'done', acc);
-          log(r.stopped ? 'run stopped' : `run done: ${acc}`);
-        },
-        (e: unknown) => {
-          const stopped = phase === 'stopping';
-          setPhase(stopped ? 'stopped' : 'failed', stopped ? '' : (e as Error).message);
-          if (!stopped) err.textContent = (e as Error).message;
-        },
-      )
-      .finally(() => {
-        room?.detach();
-        for (const h of localHandles) void h.close('the run ended').catch(() => {});
-        localHandles = [];
-        showPeople();
-      });
+    begin(new Trainer(j, trainerOptions()));
   } catch (e) {
     err.textContent = (e as Error).message;
   }
 });
+
+$continue.addEventListener('click', async () => {
+  const err = byId('run-error');
+  err.textContent = '';
+  try {
+    const bytes = await saved.load();
+    if (!bytes) throw new Error('There is no saved run in this browser.');
+    if (!room && !$local.checked) throw new Error('Create a room for volunteers, or tick “This tab trains too”.');
+    const t = Trainer.fromCheckpoint(bytes, trainerOptions());
+    log(`continuing the saved run from epoch ${t.position.epoch + 1}, iteration ${t.position.iteration}`);
+    begin(t);
+  } catch (e) {
+    err.textContent = (e as Error).message;
+  }
+});
+
+/** Offers the saved run, if this browser has one. */
+async function offerSavedRun(): Promise<void> {
+  const bytes = await saved.load().catch(() => null);
+  $continue.hidden = !bytes;
+  if (!bytes) return;
+  const c = decodeCheckpoint(bytes);
+  $continue.textContent = `Continue the saved run (epoch ${c.position.epoch + 1} of ${c.job.epochs}, iteration ${c.position.iteration})`;
+}
+void offerSavedRun();
+
+/** Wires a trainer (new, or continued from a checkpoint) to the page and runs it. */
+function begin(t: Trainer): void {
+  const err = byId('run-error');
+  job = t.job;
+  trainer = t;
+  charts.clear();
+  last = lastEpoch = undefined;
+  for (const id of ['count-epoch', 'count-iteration', 'count-steps', 'count-loss', 'count-accuracy'])
+    byId(id).textContent = '—';
+  byId('count-lr').textContent = `α = ${job.optimizer.lr}`;
+  byId('count-batch').textContent = 'one mini-batch, one update';
+  steps = 0;
+  lrChanges.length = 0;
+  $manualLr.value = String(job.optimizer.lr);
+  t.on('iteration', (e) => {
+    last = e;
+    steps += e.examples;
+    charts.iteration(e);
+    scheduleRender();
+  });
+  t.on('epoch', (e) => {
+    lastEpoch = e;
+    charts.epoch(e);
+    log(
+      `epoch ${e.epoch + 1} done: test accuracy ${(e.testAccuracy * 100).toFixed(1)}%, test loss ${e.testLoss.toFixed(3)}`,
+    );
+    scheduleRender();
+  });
+  t.on('worker', (e) => {
+    if (e.type !== 'joined') log(`worker ${localNames.get(e.id) ?? e.id} ${e.type}${e.reason ? `: ${e.reason}` : ''}`);
+    scheduleRender();
+  });
+  t.on('state', (s) => {
+    if (s.state === 'waiting') setPhase('waiting');
+    else if (s.state === 'running' && phase !== 'stopping') setPhase('running');
+    else if (s.state === 'paused') setPhase('paused');
+  });
+  room?.attach(t);
+  if ($local.checked) startLocalWorkers(t);
+  setPhase('waiting');
+  showPeople();
+  log(
+    `run started: ${job.optimizer.kind}, α = ${job.optimizer.lr}, mini-batch ${job.batchSize}, ${job.epochs} epoch(s)`,
+  );
+  $continue.hidden = true;
+  t.run()
+    .then(
+      async (r) => {
+        // a finished run is not offered again; a stopped one is
+        if (!r.stopped) await saved.clear().catch(() => {});
+        const acc = Number.isNaN(r.testAccuracy) ? '' : `Test accuracy ${(r.testAccuracy * 100).toFixed(1)}%.`;
+        setPhase(r.stopped ? 'stopped' : 'done', acc);
+        log(r.stopped ? 'run stopped' : `run done: ${acc}`);
+      },
+      (e: unknown) => {
+        const stopped = phase === 'stopping';
+        setPhase(stopped ? 'stopped' : 'failed', stopped ? '' : (e as Error).message);
+        if (!stopped) err.textContent = (e as Error).message;
+      },
+    )
+    .finally(() => {
+      room?.detach();
+      for (const h of localHandles) void h.close('the run ended').catch(() => {});
+      localHandles = [];
+      showPeople();
+    });
+}
 
 $pause.addEventListener('click', () => {
   if (!trainer) return;
