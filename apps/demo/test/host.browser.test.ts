@@ -292,6 +292,7 @@ describe.skipIf(skip)('host and volunteer pages: a classroom room in Chromium', 
     await page.click('#stop');
     await page.waitForFunction(() => window.__host?.phase() === 'stopped', null, { timeout: 30_000 });
     const stoppedAt = await page.evaluate(() => window.__host?.iteration() ?? 0);
+    await page.waitForSelector('#continue-run:not([hidden])'); // offered at once, and after a reload
     await page.reload();
     await page.waitForFunction(() => window.__host !== undefined);
     await page.waitForSelector('#continue-run:not([hidden])');

@@ -280,8 +280,9 @@ function begin(t: Trainer): void {
   t.run()
     .then(
       async (r) => {
-        // a finished run is not offered again; a stopped one is
+        // a finished run is not offered again; a stopped one is, at once
         if (!r.stopped) await saved.clear().catch(() => {});
+        await offerSavedRun();
         const acc = Number.isNaN(r.testAccuracy) ? '' : `Test accuracy ${(r.testAccuracy * 100).toFixed(1)}%.`;
         setPhase(r.stopped ? 'stopped' : 'done', acc);
         log(r.stopped ? 'run stopped' : `run done: ${acc}`);
