@@ -104,6 +104,20 @@ describe.skipIf(skip)('exact mini-batch SGD with the trainer in a Chromium page 
     expect(diff(r, reference)).toBeLessThanOrEqual(1e-5);
   });
 
+  it('wasm: 1 worker, and 2 workers split unevenly (one is slower), match the serial loop', async () => {
+    const p = await newPage();
+    const one = await runIn(p, { job, workers: 1, backends: ['wasm'] });
+    expect(one.iteration).toBe(20);
+    expect(diff(one, reference)).toBeLessThanOrEqual(1e-5);
+    const uneven = await runIn(p, { job, workers: 2, backends: ['wasm'], slow: { worker: 1, msPerExample: 0.5 } });
+    // once both speeds are measured, the slower worker gets the smaller shard, but still a shard
+    const later = uneven.shares.slice(5);
+    const mean = (k: number) => later.reduce((a, s) => a + s[k], 0) / later.length;
+    expect(mean(1)).toBeLessThan(mean(0));
+    expect(later.some((s) => s[1] > 0)).toBe(true);
+    expect(diff(uneven, reference)).toBeLessThanOrEqual(1e-5);
+  });
+
   it('wasm: 3 workers, one terminated mid-iteration, match the serial loop', async () => {
     const r = await runIn(await newPage(), { job, workers: 3, backends: ['wasm'], kill: { worker: 1, call: 7 } });
     expect(r.backends).toEqual(['wasm', 'wasm', 'wasm']);

@@ -12,7 +12,7 @@ import {
   type TrainerOptions,
   type WorkerHandle,
 } from '../../../src/browser.js';
-import { killedAt } from '../../helpers.js';
+import { killedAt, slowed } from '../../helpers.js';
 
 export interface EngineRun {
   job: JobConfig;
@@ -20,6 +20,8 @@ export interface EngineRun {
   backends: BackendName[];
   /** Terminate worker number `worker` (0-based) while it computes its `call`-th shard (1-based). */
   kill?: { worker: number; call: number };
+  /** Make worker number `worker` (0-based) this many ms slower per example, like a slower device. */
+  slow?: { worker: number; msPerExample: number };
   /** Stop the run after this iteration (a checkpoint is saved to IndexedDB when `checkpointKey` is set). */
   stopAt?: number;
   /** IndexedDB record for checkpoints; with `resume`, the run continues from it. */
@@ -34,6 +36,8 @@ export interface EngineResult {
   /** The backend each worker reported at init. */
   backends: string[];
   replanned: number;
+  /** Each worker's share of every mini-batch, iteration by iteration. */
+  shares: number[][];
   killed: boolean;
   membersLeft: number;
   testAccuracy: number;
@@ -68,11 +72,14 @@ async function run(r: EngineRun): Promise<EngineResult> {
   for (let i = 0; i < r.workers; i++) {
     let h: WorkerHandle = spawnWebWorker(new URL('/worker.js?data=/data/', location.href));
     if (r.kill?.worker === i) h = killedAt(h, r.kill.call, () => (killed = true));
+    if (r.slow?.worker === i) h = slowed(h, r.slow.msPerExample);
     joins.push(trainer.addWorker(h));
   }
   let replanned = 0;
+  const shares: number[][] = [];
   trainer.on('iteration', (e) => {
     replanned += e.replanned;
+    shares.push(e.workers.map((w) => w.share));
     log(
       `iteration ${e.iteration}: loss ${e.loss.toFixed(4)}, shares ${e.workers.map((w) => `${w.id}=${w.share.toFixed(2)}`).join(' ')}`,
     );
@@ -92,6 +99,7 @@ async function run(r: EngineRun): Promise<EngineResult> {
       stopped: result.stopped,
       backends,
       replanned,
+      shares,
       killed,
       membersLeft: trainer.pool.members.size,
       testAccuracy: result.testAccuracy,
