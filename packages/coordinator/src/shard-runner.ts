@@ -83,7 +83,8 @@ export class ShardRunner {
       const rounds: Promise<void>[] = [];
       workers.forEach((m, i) => {
         if (sizes[i] === 0) return;
-        const shard = { shardId: this.nextShardId++, indices: all.subarray(offset, offset + sizes[i]) };
+        // a copy, not a view: a message would otherwise carry the whole epoch's index buffer
+        const shard = { shardId: this.nextShardId++, indices: all.slice(offset, offset + sizes[i]) };
         offset += sizes[i];
         rounds.push(
           this.dispatch(m, shard, call)
