@@ -1,5 +1,5 @@
 /** `gradroom train` as a user runs it: a real process, real worker threads, its output parsed. */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,5 +110,32 @@ describe('gradroom train', () => {
       expect(r.code, `${args.join(' ')}`).toBe(2);
       expect(r.stderr).toMatch(msg);
     }
+  });
+});
+
+describe('gradroom serve', () => {
+  it('serves the web app and, with --room, hosts a room and prints its join link; Ctrl-C ends it', async () => {
+    const p = spawn(process.execPath, [cli, 'serve', '--room', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d) => {
+      out += String(d);
+    });
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!/volunteers join with (\S+)/.test(out) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      const link = /volunteers join with (\S+)/.exec(out)?.[1] ?? '';
+      expect(link).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/volunteer\.html#room=[\w-]{20,}$/);
+      const origin = new URL(link).origin;
+      const page = await fetch(`${origin}/volunteer.html`);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('cross-origin-opener-policy')).toBe('same-origin');
+      expect(await page.text()).toMatch(/Join a room/);
+      expect(out).toMatch(/hosts the room/);
+    } finally {
+      p.kill('SIGINT');
+    }
+    const code = await new Promise((r) => p.once('exit', (c, sig) => r(c ?? sig)));
+    expect([0, 130, 'SIGINT']).toContain(code);
   });
 });
