@@ -10,48 +10,31 @@ import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { spawnThreadWorker, Trainer } from '../packages/coordinator/dist/index.js';
-import { buildModel, gather, parseMnist } from '../packages/worker/dist/index.js';
+import { buildModel, parseMnist } from '../packages/worker/dist/index.js';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs';
 import { report } from './lib.mjs';
+import { ADAM as adam, MODEL as model, plainLoop } from './plain-loop.mjs';
 
 const root = join(import.meta.dirname, '..');
 const BATCHES = (process.env.BATCHES ?? '128,256').split(',').map(Number);
 const ITERS = Number(process.env.ITERS ?? 120);
-const model = { kind: 'mlp', inputShape: [28, 28, 1], hidden: [128], classes: 10 };
-const adam = { kind: 'adam', lr: 0.005, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
 const bytes = new Uint8Array(readFileSync(join(root, 'packages/worker/dist/mnist.bin')));
 const train = parseMnist(bytes, 'train');
 const test = parseMnist(bytes, 'test');
 await tf.setBackend('wasm');
 
-/** The plain tfjs loop: what a developer would write without gradroom. */
-async function plainLoop(iterations, BATCH) {
-  const m = await buildModel(model);
-  const vars = m.trainableWeights.map((w) => w.read());
-  const opt = tf.train.adam(adam.lr, adam.beta1, adam.beta2, adam.epsilon);
-  const idx = Uint32Array.from({ length: train.size }, (_, i) => i);
-  const step = (b) => {
-    const ex = gather(
-      train,
-      idx.subarray((b * BATCH) % (train.size - BATCH), ((b * BATCH) % (train.size - BATCH)) + BATCH),
-    );
-    tf.tidy(() => {
-      const x = tf.tensor(ex.x, [BATCH, 28, 28, 1]);
-      const y = tf.oneHot(tf.tensor1d(ex.y, 'int32'), 10);
-      const { grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, m.apply(x, { training: true })), vars);
-      opt.applyGradients(grads);
-    });
-  };
-  for (let b = 0; b < 5; b++) step(b); // warm-up
-  await vars[0].data();
+/** The plain tfjs loop's examples/s over `iterations` after warm-up. */
+async function plainLoopSpeed(iterations, batch) {
+  const loop = await plainLoop(train, batch);
+  for (let b = 0; b < 5; b++) loop.step(b);
+  await loop.sync();
   const t0 = performance.now();
-  for (let b = 0; b < iterations; b++) step(b);
-  await vars[0].data();
+  for (let b = 0; b < iterations; b++) loop.step(b);
+  await loop.sync();
   const s = (performance.now() - t0) / 1000;
-  m.dispose();
-  opt.dispose();
-  return (iterations * BATCH) / s;
+  loop.dispose();
+  return (iterations * batch) / s;
 }
 
 /** The engine with n local worker threads: examples/s over `iterations` after warm-up. */
@@ -129,7 +112,7 @@ for (const BATCH of BATCHES) {
     // interleaved rounds, best of each: the machine is shared and noisy
     ceilOne.push(await plainThreads(1, BATCH, ITERS));
     ceilTwo.push(await plainThreads(2, BATCH / 2, ITERS));
-    plain.push(await plainLoop(ITERS, BATCH));
+    plain.push(await plainLoopSpeed(ITERS, BATCH));
     one.push(await engine(1, ITERS, BATCH));
     two.push(await engine(2, ITERS, BATCH));
   }
