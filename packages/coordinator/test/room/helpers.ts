@@ -1,10 +1,13 @@
 /** Shared by the room tests: the MNIST job and its serial reference, peer processes, a room server. */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseMnist } from '@gradroom/worker';
 import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll } from 'vitest';
 import type { JobConfig } from '../../src/job.js';
+import { RoomServer } from '../../src/room/server.js';
 import { serialTrain } from '../reference/serial.js';
 
 export const MNIST_BIN = join(import.meta.dirname, '..', '..', '..', 'worker', 'dist', 'mnist.bin');
@@ -77,4 +80,26 @@ export async function until(cond: () => boolean, ms: number, what: string): Prom
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * The fixture both Node room suites share: a room server whose log the test can read, the serial
+ * reference for `iterations` of mnistJob, and the peer processes to kill afterwards.
+ */
+export function roomFixture(iterations: number) {
+  const f = {
+    server: undefined as unknown as RoomServer,
+    reference: new Float32Array(0) as Float32Array,
+    serverLog: [] as string[],
+    peers: [] as PeerProcess[],
+  };
+  beforeAll(async () => {
+    f.server = await RoomServer.start({ port: 0, log: (l) => f.serverLog.push(l) });
+    f.reference = await mnistReference(iterations);
+  });
+  afterAll(async () => {
+    for (const p of f.peers) p.kill();
+    await f.server?.close();
+  });
+  return f;
 }

@@ -14,14 +14,13 @@ import {
   simplePeerChannel,
   type WebSocketCtor,
 } from '@gradroom/worker/peer';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { describe, expect, it, onTestFailed } from 'vitest';
 import { WebSocket } from 'ws';
 import type { PeerEvent } from '../../src/room/host.js';
 import { hostRoom, nodeRtc } from '../../src/room/node.js';
-import { RoomServer } from '../../src/room/server.js';
 import { Trainer } from '../../src/trainer.js';
 import { relativeDifference } from '../reference/serial.js';
-import { mnistJob, mnistReference, type PeerProcess, spawnPeer, until } from './helpers.js';
+import { mnistJob, roomFixture, spawnPeer, until } from './helpers.js';
 
 const ITERATIONS = 8;
 const WS = WebSocket as unknown as WebSocketCtor;
@@ -80,22 +79,10 @@ function hostile(h: Hostile | { refused: string }): Hostile {
 }
 
 describe('a hostile peer is rejected each time and the run loses nothing', () => {
-  let server: RoomServer;
-  let reference: Float32Array;
-  const serverLog: string[] = [];
-  const peers: PeerProcess[] = [];
-
-  beforeAll(async () => {
-    server = await RoomServer.start({ port: 0, log: (l) => serverLog.push(l) });
-    reference = await mnistReference(ITERATIONS);
-  });
-
-  afterAll(async () => {
-    for (const p of peers) p.kill();
-    await server?.close();
-  });
+  const fx = roomFixture(ITERATIONS);
 
   it('wrong tokens, garbage, oversized frames, a wrong version and NaN gradients', { timeout: 60_000 }, async () => {
+    const { server, reference, serverLog, peers } = fx;
     const room = server.createRoom();
     const other = server.createRoom();
     const trainer = new Trainer(mnistJob(ITERATIONS), { waitForWorkers: true, firstDeadlineMs: 30_000 });

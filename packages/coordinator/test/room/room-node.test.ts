@@ -4,34 +4,21 @@
  * relay, training real MNIST. The final weights equal the plain serial loop's, also when a peer
  * crashes mid-iteration.
  */
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { describe, expect, it, onTestFailed } from 'vitest';
 import { hostRoom } from '../../src/room/node.js';
-import { RoomServer } from '../../src/room/server.js';
 import { Trainer } from '../../src/trainer.js';
 import { relativeDifference } from '../reference/serial.js';
-import { mnistJob, mnistReference, type PeerProcess, spawnPeer, until } from './helpers.js';
+import { mnistJob, roomFixture, spawnPeer, until } from './helpers.js';
 
 const ITERATIONS = 12;
 
 describe('a room in Node: peer processes over real WebRTC and the relay', () => {
-  let server: RoomServer;
-  let reference: Float32Array;
-  const serverLog: string[] = [];
-  const peers: PeerProcess[] = [];
-
-  beforeAll(async () => {
-    server = await RoomServer.start({ port: 0, log: (l) => serverLog.push(l) });
-    reference = await mnistReference(ITERATIONS);
-  });
-
-  afterAll(async () => {
-    for (const p of peers) p.kill();
-    await server?.close();
-  });
+  const fx = roomFixture(ITERATIONS);
 
   it('two peers (direct and relayed) train MNIST while a third crashes and a fourth freezes mid-iteration: weights equal the serial loop', {
     timeout: 90_000,
   }, async () => {
+    const { server, reference, serverLog, peers } = fx;
     const room = server.createRoom();
     expect(room.token.length).toBeGreaterThanOrEqual(22); // >= 128 bits, base64url
     const trainer = new Trainer(mnistJob(ITERATIONS), { waitForWorkers: true, firstDeadlineMs: 30_000 });
