@@ -3,6 +3,8 @@
 export interface WorkerStatus {
   id: string;
   kind: string;
+  /** The name a volunteer gave (peers), or a label for local workers. */
+  name?: string;
   backend: string;
   /** Measured examples per second (EWA), 0 until measured. */
   speed: number;
@@ -10,7 +12,11 @@ export interface WorkerStatus {
   share: number;
   /** Examples computed over the whole run. */
   examples: number;
-  status: 'joining' | 'ready' | 'busy' | 'gone';
+  status: 'joining' | 'ready' | 'busy' | 'standby' | 'gone';
+  /** Measured fixed cost of one shard on this worker (latency, weights in, result out), ms. */
+  fixedMs?: number;
+  /** Why the planner gives this worker no shard now ('standing by: its link costs more than it adds ...'). */
+  standby?: string;
 }
 
 export interface IterationEvent {
@@ -31,8 +37,20 @@ export interface IterationEvent {
   accuracy: number;
   lr: number;
   examplesPerSec: number;
-  /** Times of this iteration, in ms: computing on workers (slowest), communicating/waiting, the central step. */
-  timing: { totalMs: number; computeMs: number; stepMs: number };
+  /**
+   * Times of this iteration, in ms, along its critical path (the shard that finished last):
+   * compute on that worker, transfer (its round trip minus its compute: weights in, result out,
+   * latency), waiting (replanning, idle time, waiting for workers), and the central optimizer step.
+   * compute + transfer + wait + step = total.
+   */
+  timing: { totalMs: number; computeMs: number; transferMs: number; waitMs: number; stepMs: number };
+  /** Payload bytes through the coordinator this iteration: weights sent out, results received. */
+  bytes: { out: number; in: number };
+  /**
+   * Examples/s the fastest member alone would reach on this mini-batch (its measured fixed cost plus
+   * its compute), for "room vs fastest member alone"; 0 until measured.
+   */
+  fastestAloneExamplesPerSec: number;
   /** Shards planned again after a worker failed or missed its deadline. */
   replanned: number;
   workers: WorkerStatus[];

@@ -372,7 +372,9 @@ export class Trainer extends Emitter<TrainerEvents> {
       accuracy: agg.correct / agg.count,
       lr,
       examplesPerSec: (indices.length / totalMs) * 1000,
-      timing: { totalMs, computeMs, stepMs },
+      timing: { totalMs, computeMs, transferMs: 0, waitMs: Math.max(0, totalMs - computeMs - stepMs), stepMs },
+      bytes: { out: 0, in: 0 },
+      fastestAloneExamplesPerSec: 0,
       replanned,
       workers: this.pool.status(),
     });
