@@ -15,6 +15,7 @@ const STATUS: Record<WorkerStatus['status'], string> = {
   joining: 'setting up',
   ready: 'ready',
   busy: 'computing',
+  standby: 'standing by',
   gone: 'gone',
 };
 
