@@ -12,3 +12,4 @@ export * from './prng.js';
 export * from './protocol/index.js';
 export * from './schedules.js';
 export * from './specs.js';
+export * from './text.js';

@@ -11,7 +11,8 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { cleanText } from '@gradroom/core';
 import {
   addRoute,
   CLOSE,
@@ -110,6 +111,11 @@ class Bucket {
   }
 }
 
+/** An error's message, made safe for a log line. */
+function errText(e: unknown): string {
+  return cleanText(e instanceof Error ? e.message : String(e), 200) || 'unknown error';
+}
+
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 const MAX_SECRET = 256;
 
@@ -150,6 +156,38 @@ function parseClient(text: string): ClientMessage | null {
   }
 }
 
+/**
+ * The path of a request target, or null when it is not origin-form ('/...'). Parsed against a fixed
+ * origin so that '//' or '//host/ws' stay paths here instead of naming another host.
+ */
+export function pathOf(target: string | undefined): string | null {
+  if (!target?.startsWith('/')) return null;
+  try {
+    return new URL(`http://x${target}`).pathname;
+  } catch {
+    return null;
+  }
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  403: 'Forbidden',
+  404: 'Not Found',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+};
+
+/** Answers an upgrade request that will not become a WebSocket, then closes the socket. */
+function refuseUpgrade(socket: Socket, status: number, reason: string): void {
+  if (socket.destroyed) return;
+  const body = `${reason}\n`;
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nConnection: close\r\n` +
+      `Content-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+  socket.destroySoon();
+}
+
 /** Names shown in logs: printable, short. */
 function cleanName(s: string): string {
   return s.replace(/[^\w .@-]/g, '').slice(0, 40) || 'volunteer';
@@ -186,20 +224,59 @@ export class RoomServer {
     };
     const files = opts.dist ? staticFiles(opts.dist) : null;
     this.http = createServer((req, res) => {
+      // onHttp is async: whatever it throws arrives here as a rejection
       this.onHttp(req, res, files).catch((e) => {
+        this.opts.log(`HTTP ${cleanText(req.method, 16)} from ${req.socket.remoteAddress} failed: ${errText(e)}`);
         if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
-        res.end(String((e as Error).message));
+        res.end('internal error');
       });
     });
     // maxPayload covers a relayed chunk plus the host's route prefix; ws closes bigger frames (1009)
     this.wss = new WebSocketServer({ noServer: true, maxPayload: this.opts.maxChunk + 256 });
-    this.http.on('upgrade', (req, socket, head) => {
-      if (new URL(req.url ?? '/', 'http://x').pathname !== '/ws') {
-        socket.destroy();
-        return;
-      }
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req));
+    this.http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      // a client resetting mid-handshake is not our error; without a listener it would be thrown
+      socket.on('error', () => {});
+      this.guard(
+        'upgrade',
+        () => this.onUpgrade(req, socket, head),
+        () => refuseUpgrade(socket, 500, 'internal error'),
+      );
     });
+  }
+
+  /**
+   * Runs a listener's body: whatever it throws is logged and `answer` runs, so no listener can
+   * throw (an exception out of an event listener would end the process).
+   */
+  private guard(where: string, body: () => void, answer?: () => void): void {
+    try {
+      body();
+    } catch (e) {
+      try {
+        this.opts.log(`${where} failed: ${errText(e)}`);
+        answer?.();
+      } catch {
+        // the log or the answer failed too; nothing more to do for this event
+      }
+    }
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    const path = pathOf(req.url);
+    if (path !== '/ws') {
+      this.opts.log(
+        `refused a WebSocket upgrade from ${req.socket.remoteAddress} for ${JSON.stringify(cleanText(req.url, 80))}`,
+      );
+      refuseUpgrade(socket, path === null ? 400 : 404, path === null ? 'bad request target' : 'not found');
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) =>
+      this.guard(
+        'connection',
+        () => this.onConnection(ws, req),
+        () => ws.terminate(),
+      ),
+    );
   }
 
   static async start(opts: RoomServerOptions = {}): Promise<RoomServer> {
@@ -268,7 +345,11 @@ export class RoomServer {
     res: ServerResponse,
     files: ReturnType<typeof staticFiles> | null,
   ): Promise<void> {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const path = pathOf(req.url);
+    if (path === null) {
+      res.writeHead(400, { 'Content-Type': 'text/plain' }).end('bad request target');
+      return;
+    }
     if (path === '/api/rooms') {
       if (req.method !== 'POST') {
         res.writeHead(405, { Allow: 'POST' }).end();
@@ -312,19 +393,31 @@ export class RoomServer {
     ws.on('pong', () => {
       c.alive = true;
     });
-    ws.on('message', (data, isBinary) => this.onMessage(c, data, isBinary));
+    ws.on('message', (data, isBinary) =>
+      this.guard(
+        `message from ${this.who(c)}`,
+        () => this.onMessage(c, data, isBinary),
+        () => this.reject(c, 'the server could not handle a message', CLOSE.bad),
+      ),
+    );
     let error = '';
     ws.on('error', (e: Error & { code?: string }) => {
-      error = e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'sent a message over the size limit' : e.message;
+      error = e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'sent a message over the size limit' : errText(e);
     });
-    ws.on('close', (code, reason) => {
-      clearTimeout(joinTimer);
-      this.conns.delete(c);
-      this.left(c, error || reason.toString() || `closed (${code})`);
-    });
+    ws.on('close', (code, reason) =>
+      this.guard(`close of ${this.who(c)}`, () => {
+        clearTimeout(joinTimer);
+        this.conns.delete(c);
+        this.left(c, error || cleanText(reason.toString(), 120) || `closed (${code})`);
+      }),
+    );
   }
 
   private ping(): void {
+    this.guard('heartbeat', () => this.pingAll());
+  }
+
+  private pingAll(): void {
     const now = Date.now();
     for (const [key, room] of this.rooms) {
       if (room.host || room.idleSince === undefined || now - room.idleSince < this.opts.roomIdleMs) continue;
