@@ -1,0 +1,171 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { bytesPerValue, type MemberCost, predictRoom } from '../src/cost-model.js';
+import { GradroomError } from '../src/errors.js';
+
+// 8 Mbit/s is exactly 1,000 bytes per ms, which keeps the closed forms below readable.
+const MBIT8 = 8;
+
+describe('cost model, exact mode: closed-form cases', () => {
+  it('one member with no limits runs at its compute speed; with a per-shard cost, B / (shardMs + B / speed)', () => {
+    const p = predictRoom({ members: [{ examplesPerSec: 1000 }], parameters: 1000, batchSize: 64 });
+    expect(p.examplesPerSec).toBeCloseTo(1000, 9);
+    expect(p.iterationMs).toBeCloseTo(64, 9);
+    expect(p.used).toBe(1);
+    expect(p.bottleneck).toBe('compute');
+    expect(p.bytesPerIteration).toBe(2 * 1000 * 4);
+    const q = predictRoom({ members: [{ examplesPerSec: 1000, shardMs: 16 }], parameters: 1000, batchSize: 64 });
+    expect(q.examplesPerSec).toBeCloseTo((64 / (16 + 64)) * 1000, 9);
+  });
+
+  it('a member behind a slow link pays weights in and result out at its rate, plus latency both ways', () => {
+    // P = 1000: 4,000 B each way at 1,000 B/ms = 4 ms + 4 ms; latency 3 ms each way; compute 64 ms; step 2 ms
+    const p = predictRoom({
+      members: [{ examplesPerSec: 1000, upMbit: MBIT8, downMbit: MBIT8, latencyMs: 3 }],
+      parameters: 1000,
+      batchSize: 64,
+      coordinator: { stepMs: 2 },
+    });
+    expect(p.iterationMs).toBeCloseTo(4 + 4 + 6 + 64 + 2, 9);
+    expect(p.examplesPerSec).toBeCloseTo((64 / 80) * 1000, 9);
+    expect(p.transferMs).toBeCloseTo(14, 9);
+    expect(p.computeMs).toBeCloseTo(64, 9);
+    expect(p.fastestAloneExamplesPerSec).toBeCloseTo(p.examplesPerSec, 9);
+  });
+
+  it('identical members with free links split the mini-batch evenly: N times one', () => {
+    const members = Array.from({ length: 4 }, () => ({ examplesPerSec: 500 }));
+    const p = predictRoom({ members, parameters: 1000, batchSize: 64 });
+    expect(p.shards).toEqual([16, 16, 16, 16]);
+    expect(p.examplesPerSec).toBeCloseTo(2000, 9);
+    expect(p.bytesPerIteration).toBe(4 * 2 * 1000 * 4);
+  });
+
+  it("the coordinator's link is shared by the members that use it at once", () => {
+    // 2 members at 1,000 ex/s, B = 100, 8,000 B per member per iteration, coordinator 1,000 B/ms each way.
+    // k = 1: 4 + 4 + 100 = 108 ms. k = 2: each gets half the link (8 + 8 ms) and 50 examples: 66 ms.
+    const p = predictRoom({
+      members: [{ examplesPerSec: 1000 }, { examplesPerSec: 1000 }],
+      parameters: 1000,
+      batchSize: 100,
+      coordinator: { upMbit: MBIT8, downMbit: MBIT8 },
+    });
+    expect(p.used).toBe(2);
+    expect(p.iterationMs).toBeCloseTo(66, 9);
+    expect(p.shards).toEqual([50, 50]);
+    expect(p.bytesPerIteration).toBe(16000);
+    expect(p.fastestAloneExamplesPerSec).toBeCloseTo((100 / 108) * 1000, 9);
+  });
+
+  it('on a shared cell where transfer dominates, the room is its fastest member alone (others stand by)', () => {
+    // 30 members on one cell of 1,000 B/ms; P = 100,000: 800 ms of transfer alone, 64 ms of compute.
+    // With k members: 800 k + 64 / k ms, smallest at k = 1.
+    const members: MemberCost[] = Array.from({ length: 30 }, () => ({ examplesPerSec: 1000, via: 'cell' }));
+    const p = predictRoom({ members, parameters: 100_000, batchSize: 64, sharedLinks: { cell: { mbit: MBIT8 } } });
+    expect(p.used).toBe(1);
+    expect(p.iterationMs).toBeCloseTo(864, 9);
+    expect(p.examplesPerSec).toBeCloseTo(p.fastestAloneExamplesPerSec, 9);
+    expect(p.bottleneck).toBe('shared link');
+    expect(p.bytesPerIteration).toBe(800_000);
+  });
+
+  it('a slow member is left out where its fixed cost would delay the iteration, and used where it pays', () => {
+    const fast = { examplesPerSec: 1000 };
+    // the slow member's link: 4 + 4 ms of fixed cost; the fast one computes 8 examples in 8 ms
+    const slow = { examplesPerSec: 1000, upMbit: MBIT8, downMbit: MBIT8 };
+    const small = predictRoom({ members: [fast, slow], parameters: 1000, batchSize: 8 });
+    expect(small.shards).toEqual([8, 0]);
+    expect(small.examplesPerSec).toBeCloseTo(1000, 9);
+    const large = predictRoom({ members: [fast, slow], parameters: 1000, batchSize: 512 });
+    // equal finish: n1 = T, n2 = T - 8 (ms at 1 ex/ms), n1 + n2 = 512: T = 260
+    expect(large.shards).toEqual([260, 252]);
+    expect(large.iterationMs).toBeCloseTo(260, 9);
+  });
+});
+
+describe('cost model: compressed updates and local mode (extension point for issue 9)', () => {
+  it('fp16 halves and int8 quarters (plus one scale per block) what members send back', () => {
+    expect(bytesPerValue('none')).toBe(4);
+    expect(bytesPerValue('fp16')).toBe(2);
+    expect(bytesPerValue('int8', 256)).toBeCloseTo(1 + 4 / 256, 12);
+    const base = { members: [{ examplesPerSec: 1000 }], parameters: 1000, batchSize: 64 };
+    expect(predictRoom({ ...base, mode: { kind: 'exact', compress: 'fp16' } }).bytesIn).toBe(2000);
+    expect(predictRoom({ ...base, mode: { kind: 'exact', compress: 'int8' } }).bytesIn).toBeCloseTo(
+      1000 * (1 + 4 / 256),
+      9,
+    );
+    expect(predictRoom({ ...base, mode: { kind: 'exact', compress: 'fp16' } }).bytesOut).toBe(4000);
+  });
+
+  it('local mode with H steps exchanges once per H mini-batches', () => {
+    const p = predictRoom({
+      members: [{ examplesPerSec: 1000, upMbit: MBIT8, downMbit: MBIT8 }],
+      parameters: 1000,
+      batchSize: 64,
+      mode: { kind: 'local', steps: 10 },
+    });
+    // a round: 4 + 4 ms of transfer and 640 ms of compute, for 10 mini-batches
+    expect(p.bytesPerIteration).toBeCloseTo(8000 / 10, 9);
+    expect(p.iterationMs).toBeCloseTo(64.8, 9);
+    expect(p.examplesPerSec).toBeCloseTo((640 / 648) * 1000, 9);
+  });
+
+  it('wire overhead scales the bytes', () => {
+    const p = predictRoom({ members: [{ examplesPerSec: 1000 }], parameters: 1000, batchSize: 64, overhead: 1.1 });
+    expect(p.bytesPerIteration).toBeCloseTo(8800, 9);
+  });
+});
+
+describe('cost model: guarantees and bad input', () => {
+  it('never predicts a room below its fastest member alone, and never more bytes than the exact floor', () => {
+    const member = fc.record({
+      examplesPerSec: fc.double({ min: 10, max: 1e5, noNaN: true }),
+      shardMs: fc.double({ min: 0, max: 50, noNaN: true }),
+      upMbit: fc.option(fc.double({ min: 0.5, max: 1000, noNaN: true }), { nil: undefined }),
+      downMbit: fc.option(fc.double({ min: 0.5, max: 1000, noNaN: true }), { nil: undefined }),
+      latencyMs: fc.double({ min: 0, max: 100, noNaN: true }),
+      via: fc.option(fc.constant('cell'), { nil: undefined }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(member, { minLength: 1, maxLength: 12 }),
+        fc.integer({ min: 1, max: 1024 }),
+        fc.integer({ min: 1, max: 2_000_000 }),
+        fc.option(fc.double({ min: 1, max: 10_000, noNaN: true }), { nil: undefined }),
+        (members, batchSize, parameters, coordMbit) => {
+          const p = predictRoom({
+            members,
+            batchSize,
+            parameters,
+            sharedLinks: { cell: { mbit: 139 } },
+            coordinator: { upMbit: coordMbit, downMbit: coordMbit },
+          });
+          expect(p.examplesPerSec).toBeGreaterThanOrEqual(p.fastestAloneExamplesPerSec * (1 - 1e-9));
+          expect(p.shards.reduce((a, b) => a + b, 0)).toBe(batchSize);
+          expect(p.bytesPerIteration).toBe(2 * p.used * parameters * 4);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('rejects bad input with a clear error', () => {
+    const ok = { members: [{ examplesPerSec: 1000 }], parameters: 1000, batchSize: 64 };
+    const cases: [unknown, RegExp][] = [
+      [{ ...ok, members: [] }, /at least one member/],
+      [{ ...ok, parameters: 0 }, /parameters/],
+      [{ ...ok, batchSize: 1.5 }, /batchSize/],
+      [{ ...ok, members: [{ examplesPerSec: 0 }] }, /examplesPerSec/],
+      [{ ...ok, members: [{ examplesPerSec: 1, upMbit: -1 }] }, /link rates/],
+      [{ ...ok, members: [{ examplesPerSec: 1, latencyMs: Number.NaN }] }, /latencyMs/],
+      [{ ...ok, members: [{ examplesPerSec: 1, via: 'cell' }] }, /no shared link named 'cell'/],
+      [{ ...ok, coordinator: { upMbit: 0 } }, /coordinator link/],
+      [{ ...ok, mode: { kind: 'local', steps: 0 } }, /steps/],
+      [{ ...ok, overhead: 0.5 }, /overhead/],
+    ];
+    for (const [input, re] of cases) {
+      expect(() => predictRoom(input as Parameters<typeof predictRoom>[0])).toThrow(GradroomError);
+      expect(() => predictRoom(input as Parameters<typeof predictRoom>[0])).toThrow(re);
+    }
+  });
+});

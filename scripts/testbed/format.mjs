@@ -1,0 +1,40 @@
+// How a testbed run reads on a terminal.
+
+const mbit = (x) => (x === undefined ? 'unlimited' : `${x} Mbit/s`);
+
+/** One line: the links and CPU quotas of a run. */
+export function describeShape(s) {
+  const coord = s.coordUp === s.coordDown ? mbit(s.coordUp) : `${mbit(s.coordUp)} out, ${mbit(s.coordDown)} in`;
+  const vol = s.volUp === s.volDown ? mbit(s.volUp) : `${mbit(s.volUp)} up, ${mbit(s.volDown)} down`;
+  return `coordinator link ${coord}; each volunteer's link ${vol}; CPU ${s.cpu === undefined ? 'no quota' : `${s.cpu} per volunteer`}`;
+}
+
+const mb = (b) => `${(b / 1e6).toFixed(3)} MB`;
+const ms = (x) => x.toFixed(1);
+
+/** The figures of one run, as the issue asks for them. */
+export function formatRun(r) {
+  const t = r.timing;
+  const alone = r.fastestAloneExamplesPerSec;
+  const linkTotal = r.linkBytes.out + r.linkBytes.in;
+  const eventTotal = r.eventBytes.out + r.eventBytes.in;
+  const lines = [
+    `profile ${r.profile}, ${r.volunteers} volunteer(s) (${Object.entries(r.via)
+      .map(([n, v]) => `${n} ${v}`)
+      .join(', ')}); ${describeShape(r.shape)}`,
+    `job: MLP 784-${r.job.hidden.join('-')}-10 (${r.job.parameters} parameters), mini-batch ${r.job.batchSize}; figures over ${r.measuredIterations} of ${r.iterations} iterations`,
+    `examples/s:               ${r.examplesPerSec.toFixed(1)}${alone > 0 ? ` (fastest member alone, the trainer's estimate: ${alone.toFixed(1)}; ratio ${(r.examplesPerSec / alone).toFixed(2)})` : ''}`,
+    `per iteration (ms):       total ${ms(t.totalMs)} = compute ${ms(t.computeMs)} + transfer ${ms(t.transferMs)} + waiting ${ms(t.waitMs)} + step ${ms(t.stepMs)}`,
+    `coordinator link / iter:  ${mb(linkTotal)} by the kernel (out ${mb(r.linkBytes.out)} in ${r.linkPackets.out.toFixed(0)} packets, in ${mb(r.linkBytes.in)} in ${r.linkPackets.in.toFixed(0)} packets)`,
+    `                          ${mb(eventTotal)} of payload by the trainer (out ${mb(r.eventBytes.out)}, in ${mb(r.eventBytes.in)})`,
+    `exact-mode floor / iter:  2 x ${r.workersUsed.toFixed(1)} workers with a shard x ${r.job.parameters} x 4 B = ${mb(r.floorBytes)}; kernel ${(linkTotal / r.floorBytes).toFixed(3)}x${eventTotal > 0 ? `, payload ${(eventTotal / r.floorBytes).toFixed(3)}x` : ''}`,
+    `workers:                  ${r.workers.map((w) => `${w.name ?? '?'} ${w.status} share ${(w.share * 100).toFixed(0)} %${w.fixedMs !== undefined ? ` fixed ${w.fixedMs.toFixed(0)} ms` : ''}${w.standby ? ` (${w.standby})` : ''}`).join('; ')}`,
+  ];
+  if (r.epochs.length > 0) {
+    lines.push(
+      `test accuracy by epoch:   ${r.epochs.map((e) => `${(e.testAccuracy * 100).toFixed(2)} % at ${e.at.toFixed(1)} s`).join(', ')}`,
+      `time to ${(r.targetAccuracy * 100).toFixed(0)} % test accuracy: ${r.reachedTargetAt === null ? `not reached in ${r.seconds.toFixed(1)} s` : `${r.reachedTargetAt.toFixed(1)} s (evaluated after each epoch)`}`,
+    );
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,25 @@
+export declare const PREFIX: string;
+export declare const SUBNET: string;
+export declare const COORD_ADDR: string;
+export declare const MAX_VOLUNTEERS: number;
+export interface LinkShape {
+  coordUp?: number;
+  coordDown?: number;
+  volUp?: number;
+  volDown?: number;
+  cpu?: number;
+}
+export declare function cgroupKind(): 'v1' | 'v2' | 'none';
+export declare function probe(): { ok: true; cgroup: 'v1' | 'v2' | 'none' } | { ok: false; reason: string };
+export declare function removeLeftovers(): string[];
+export declare function remnants(pid?: number): string[];
+export interface Testbed {
+  hub: string;
+  coord: string;
+  coordAddr: string;
+  volunteers: { ns: string; addr: string; cgroup: string | null }[];
+  cgroup: 'v1' | 'v2' | 'none';
+  remove(): void;
+}
+export declare function buildTestbed(volunteers: number, shape?: LinkShape): Testbed;
+export declare function linkBytes(ns: string, dev: string): { rx: number; tx: number };

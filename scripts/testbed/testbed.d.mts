@@ -1,0 +1,76 @@
+import type { LinkShape } from './net.mjs';
+
+export interface Profile extends LinkShape {
+  describe: string;
+}
+export declare const PROFILES: Record<'lan' | 'classroom' | 'home', Profile>;
+export interface TestbedJob {
+  model: { kind: 'mlp'; inputShape: number[]; hidden: number[]; classes: number };
+  dataset: { kind: 'mnist'; split: 'train' };
+  optimizer: Record<string, unknown>;
+  batchSize: number;
+  epochs: number;
+  seed: number;
+  maxIterations?: number;
+  evaluate: boolean;
+}
+export declare function defaultJob(opts?: {
+  batchSize?: number;
+  epochs?: number;
+  iterations?: number;
+  hidden?: number[];
+  evaluate?: boolean;
+  seed?: number;
+}): TestbedJob;
+export declare class TestbedUnavailable extends Error {}
+export declare function shapeOf(opts: LinkShape & { profile?: string }): LinkShape;
+export interface IterationRecord {
+  iteration: number;
+  epoch: number;
+  examples: number;
+  loss: number;
+  examplesPerSec: number;
+  timing: { totalMs: number; computeMs: number; transferMs: number; waitMs: number; stepMs: number };
+  bytes: { out: number; in: number };
+  fastestAloneExamplesPerSec: number;
+  link: { rx: number; tx: number; rxPackets: number; txPackets: number };
+  at: number;
+  workers: { name?: string; speed: number; share: number; status: string; fixedMs?: number; standby?: string }[];
+}
+export interface TestbedRun {
+  profile: string;
+  volunteers: number;
+  shape: LinkShape;
+  cgroup: 'v1' | 'v2' | 'none';
+  job: { hidden: number[]; batchSize: number; parameters: number };
+  via: Record<string, string>;
+  iterations: number;
+  measuredIterations: number;
+  examplesPerSec: number;
+  fastestAloneExamplesPerSec: number;
+  timing: IterationRecord['timing'];
+  linkBytes: { out: number; in: number };
+  linkPackets: { out: number; in: number };
+  eventBytes: { out: number; in: number };
+  workersUsed: number;
+  floorBytes: number;
+  workers: IterationRecord['workers'];
+  epochs: { epoch: number; iteration: number; testAccuracy: number; testLoss: number; at: number }[];
+  testAccuracy: number;
+  reachedTargetAt: number | null;
+  seconds: number;
+  volunteerLines: string[];
+  targetAccuracy: number;
+}
+export interface TestbedOptions extends LinkShape {
+  profile?: 'lan' | 'classroom' | 'home';
+  volunteers?: number;
+  job?: TestbedJob;
+  warmup?: number;
+  targetAccuracy?: number;
+  stopAtTarget?: boolean;
+  timeoutMs?: number;
+  log?: (line: string) => void;
+  onIteration?: (e: IterationRecord) => void;
+}
+export declare function runTestbed(opts?: TestbedOptions): Promise<TestbedRun>;

@@ -1,0 +1,266 @@
+// The classroom network testbed: one room (room server, hostRoom + Trainer) in the coordinator's
+// namespace and N Node volunteers over real WebRTC, each in its own namespace and cgroup, behind
+// links shaped by tc. runTestbed() builds it, runs one training job, removes everything it made
+// (also on failure, SIGINT and SIGTERM) and returns the run's figures.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { buildTestbed, MAX_VOLUNTEERS, probe, removeLeftovers } from './net.mjs';
+
+const here = import.meta.dirname;
+
+/** The issue's profiles, in Mbit/s and CPUs; undefined means no limit. Flags override each number. */
+export const PROFILES = {
+  lan: { describe: 'no limits' },
+  classroom: {
+    describe: 'every volunteer behind one shared 50 Mbit/s link to the coordinator, 0.2 of a CPU each',
+    coordUp: 50,
+    coordDown: 50,
+    cpu: 0.2,
+  },
+  home: {
+    describe: 'coordinator 100 Mbit/s; each volunteer 10 Mbit/s up, 50 down, 0.5 of a CPU',
+    coordUp: 100,
+    coordDown: 100,
+    volUp: 10,
+    volDown: 50,
+    cpu: 0.5,
+  },
+};
+
+/** The default job: MNIST with the product's default MLP (784-128-10) and Adam. */
+export function defaultJob({ batchSize = 64, epochs = 5, iterations, hidden = [128], evaluate = true, seed = 1 } = {}) {
+  return {
+    model: { kind: 'mlp', inputShape: [28, 28, 1], hidden, classes: 10 },
+    dataset: { kind: 'mnist', split: 'train' },
+    optimizer: { kind: 'adam', lr: 0.005, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 },
+    schedule: { kind: 'inverse-time', lr0: 0.005, decayRate: 0.3 },
+    batchSize,
+    epochs,
+    seed,
+    ...(iterations ? { maxIterations: iterations } : {}),
+    evaluate,
+  };
+}
+
+export class TestbedUnavailable extends Error {}
+
+/** The shape of one run: the profile's numbers, each replaced by an option where one is given. */
+export function shapeOf(opts) {
+  const p = PROFILES[opts.profile ?? 'lan'];
+  if (!p) throw new Error(`unknown profile '${opts.profile}' (lan, classroom, home)`);
+  const shape = {};
+  for (const k of ['coordUp', 'coordDown', 'volUp', 'volDown', 'cpu']) {
+    const v = opts[k] !== undefined ? opts[k] : p[k];
+    // 0 (or 'none' on the command line) lifts a profile's limit
+    if (v !== undefined && v !== 0) {
+      if (!(typeof v === 'number' && Number.isFinite(v) && v > 0))
+        throw new Error(`${k} must be a positive number, got ${v}`);
+      shape[k] = v;
+    }
+  }
+  if (shape.cpu !== undefined && shape.cpu > 64) throw new Error(`cpu is a share of CPUs, got ${shape.cpu}`);
+  return shape;
+}
+
+function lines(stream, onLine) {
+  let buf = '';
+  stream.on('data', (d) => {
+    buf += d.toString();
+    let i = buf.indexOf('\n');
+    while (i >= 0) {
+      onLine(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+      i = buf.indexOf('\n');
+    }
+  });
+}
+
+const median = (xs) => {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/**
+ * Runs one job on a fresh testbed. Options: profile, volunteers, coordUp, coordDown, volUp, volDown,
+ * cpu (override the profile), job (default defaultJob()), warmup (iterations left out of the figures,
+ * default 5), targetAccuracy (default 0.92), stopAtTarget, timeoutMs (the whole run), log(line).
+ */
+export async function runTestbed(opts = {}) {
+  const volunteers = opts.volunteers ?? 1;
+  if (!Number.isInteger(volunteers) || volunteers < 1 || volunteers > MAX_VOLUNTEERS) {
+    throw new Error(`volunteers must be an integer from 1 to ${MAX_VOLUNTEERS}, got ${volunteers}`);
+  }
+  const shape = shapeOf(opts);
+  const job = opts.job ?? defaultJob();
+  const log = opts.log ?? (() => {});
+  const ok = probe();
+  if (!ok.ok) throw new TestbedUnavailable(ok.reason);
+  const leftovers = removeLeftovers();
+  if (leftovers.length) log(`removed ${leftovers.length} leftovers of an earlier run: ${leftovers.join(', ')}`);
+
+  const tb = buildTestbed(volunteers, shape);
+  const children = [];
+  let cleaned = false;
+  const cleanup = () => {
+    if (cleaned) return;
+    cleaned = true;
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    tb.remove();
+  };
+  const onSignal = (sig) => {
+    cleanup();
+    process.exit(sig === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  process.once('exit', cleanup);
+
+  const records = { iterations: [], epochs: [], peers: null, done: null, volunteerLines: [], errors: [] };
+  try {
+    const result = await new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`the run took longer than ${opts.timeoutMs ?? 600_000} ms`)),
+        opts.timeoutMs ?? 600_000,
+      );
+      const fail = (e) => {
+        clearTimeout(timer);
+        reject(e);
+      };
+      const coordArgs = {
+        host: tb.coordAddr,
+        volunteers,
+        job,
+        targetAccuracy: opts.targetAccuracy ?? 0.92,
+        stopAtTarget: !!opts.stopAtTarget,
+      };
+      const coord = spawn(
+        'ip',
+        ['netns', 'exec', tb.coord, process.execPath, join(here, 'coordinator.mjs'), JSON.stringify(coordArgs)],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      children.push(coord);
+      const coordErr = [];
+      lines(coord.stderr, (l) => coordErr.push(l));
+      coord.on('error', fail);
+      coord.on('exit', (code) => {
+        if (records.done) {
+          clearTimeout(timer);
+          resolve(records);
+        } else {
+          const why = records.errors.map((e) => e.message).join('; ') || coordErr.slice(-14).join(' | ');
+          fail(new Error(`the coordinator exited with ${code} before the run ended: ${why}`));
+        }
+      });
+      lines(coord.stdout, (l) => {
+        const m = /^TBC (\w+) (.*)$/.exec(l);
+        if (!m) return; // tfjs banners and the like
+        const data = JSON.parse(m[2]);
+        if (m[1] === 'ready') {
+          log(`room open at ${data.wsUrl}; starting ${volunteers} volunteer(s)`);
+          for (const [i, v] of tb.volunteers.entries()) {
+            const args = JSON.stringify({ url: data.wsUrl, token: data.token, name: `v${i}` });
+            const node = [process.execPath, join(here, 'volunteer.mjs'), args];
+            // the shell puts itself into the volunteer's cgroup, then becomes the volunteer, so the
+            // quota holds for the volunteer and every thread it starts (wrtc's included)
+            const child = v.cgroup
+              ? spawn('sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec ip netns exec "$@"', v.cgroup, v.ns, ...node], {
+                  stdio: ['ignore', 'pipe', 'pipe'],
+                })
+              : spawn('ip', ['netns', 'exec', v.ns, ...node], { stdio: ['ignore', 'pipe', 'pipe'] });
+            children.push(child);
+            const keep = (l) => {
+              if (l.startsWith('TBV') || /error/i.test(l)) records.volunteerLines.push(l);
+            };
+            lines(child.stdout, keep);
+            lines(child.stderr, keep);
+          }
+        } else if (m[1] === 'peers') {
+          records.peers = data;
+          log(
+            `${data.accepted} volunteer(s) in: ${Object.entries(data.via)
+              .map(([n, v]) => `${n} ${v}`)
+              .join(', ')}`,
+          );
+        } else if (m[1] === 'iteration') {
+          records.iterations.push(data);
+          if (opts.onIteration) opts.onIteration(data);
+        } else if (m[1] === 'epoch') {
+          records.epochs.push(data);
+          log(
+            `epoch ${data.epoch}: test accuracy ${(data.testAccuracy * 100).toFixed(2)} % at ${data.at.toFixed(1)} s`,
+          );
+        } else if (m[1] === 'done') {
+          records.done = data;
+        } else if (m[1] === 'error') {
+          records.errors.push(data);
+        }
+      });
+    });
+    return {
+      ...summarize(result, {
+        volunteers,
+        shape,
+        job,
+        warmup: opts.warmup ?? 5,
+        profile: opts.profile ?? 'lan',
+        cgroup: tb.cgroup,
+      }),
+      targetAccuracy: opts.targetAccuracy ?? 0.92,
+    };
+  } finally {
+    // volunteers leave on their own once the room closes; whatever has not is ended here
+    await new Promise((r) => setTimeout(r, 200));
+    cleanup();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('exit', cleanup);
+  }
+}
+
+/** The run's figures, from the iterations after the warm-up (first shards compile and measure speeds). */
+export function summarize(rec, { volunteers, shape, job, warmup, profile, cgroup }) {
+  const all = rec.iterations;
+  const its = all.length > warmup ? all.slice(warmup) : all;
+  const sum = (f) => its.reduce((a, e) => a + f(e), 0);
+  const totalMs = sum((e) => e.timing.totalMs);
+  const mean = (f) => (its.length ? sum(f) / its.length : 0);
+  const parameters = rec.done?.parameters ?? 0;
+  // the workers that computed a shard of the iteration: each cost one weights copy out, one result in
+  const used = its.map((e) => e.workers.filter((w) => w.share > 0).length);
+  const last = all.at(-1);
+  return {
+    profile,
+    volunteers,
+    shape,
+    cgroup,
+    job: { hidden: job.model.hidden, batchSize: job.batchSize, parameters },
+    via: rec.peers?.via ?? {},
+    iterations: all.length,
+    measuredIterations: its.length,
+    examplesPerSec: totalMs > 0 ? (sum((e) => e.examples) / totalMs) * 1000 : 0,
+    fastestAloneExamplesPerSec: median(its.map((e) => e.fastestAloneExamplesPerSec)),
+    timing: {
+      totalMs: mean((e) => e.timing.totalMs),
+      computeMs: mean((e) => e.timing.computeMs),
+      transferMs: mean((e) => e.timing.transferMs),
+      waitMs: mean((e) => e.timing.waitMs),
+      stepMs: mean((e) => e.timing.stepMs),
+    },
+    /** Per iteration through the coordinator's eth0, as the kernel counted it (headers, acks included). */
+    linkBytes: { out: mean((e) => e.link.tx), in: mean((e) => e.link.rx) },
+    linkPackets: { out: mean((e) => e.link.txPackets), in: mean((e) => e.link.rxPackets) },
+    /** Per iteration as the trainer counted its payloads. */
+    eventBytes: { out: mean((e) => e.bytes.out), in: mean((e) => e.bytes.in) },
+    workersUsed: used.length ? used.reduce((a, b) => a + b, 0) / used.length : 0,
+    floorBytes: 2 * median(used) * parameters * 4,
+    workers: last?.workers ?? [],
+    epochs: rec.epochs,
+    testAccuracy: rec.done?.testAccuracy ?? Number.NaN,
+    reachedTargetAt: rec.done?.reachedTargetAt ?? null,
+    seconds: rec.done?.seconds ?? 0,
+    volunteerLines: rec.volunteerLines,
+  };
+}
