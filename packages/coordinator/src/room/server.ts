@@ -222,7 +222,7 @@ export class RoomServer {
       log: (line) => console.log(`${new Date().toISOString()} ${line}`),
       ...opts,
     };
-    const files = opts.dist ? staticFiles(opts.dist) : null;
+    const files = opts.dist ? staticFiles(opts.dist, { onError: (line) => this.opts.log(line) }) : null;
     this.http = createServer((req, res) => {
       // onHttp is async: whatever it throws arrives here as a rejection
       this.onHttp(req, res, files).catch((e) => {
@@ -285,6 +285,8 @@ export class RoomServer {
       s.http.once('error', reject);
       s.http.listen(s.opts.port, s.opts.host, () => resolve());
     });
+    // after listening, a server error (an accept that failed) is logged; unheard, it would end the process
+    s.http.on('error', (e) => s.opts.log(`server error: ${errText(e)}`));
     const addr = s.http.address() as AddressInfo;
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     s._url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`;

@@ -1,11 +1,15 @@
 /**
  * Serves a built web app (apps/demo/dist) from Node: GET/HEAD only, no path escapes, MIME types, and
  * the COOP/COEP headers that cross-origin isolation needs (SharedArrayBuffer for wasm threads).
+ *
+ * Each file is opened once and streamed with stream.pipeline, so a download the client aborts
+ * closes its file at once, and a failed open (EMFILE when descriptors run out) or read is answered
+ * and reported, never thrown out of a listener.
  */
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { extname, join, normalize, sep } from 'node:path';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import { pipeline } from 'node:stream';
 
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -28,30 +32,81 @@ export const ISOLATION_HEADERS = {
   'Cross-Origin-Resource-Policy': 'same-origin',
 } as const;
 
+export interface StaticOptions {
+  /** File served for a path ending in '/' (default index.html). */
+  index?: string;
+  /** Told about failed opens and reads (the request was answered already). */
+  onError?: (line: string) => void;
+}
+
+/** Errors that mean "no such file here": answered 404 like any other miss. */
+const MISSING = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM', 'ELOOP', 'ENAMETOOLONG']);
+/** Errors that mean "not now": the process or the system is out of descriptors. */
+const BUSY = new Set(['EMFILE', 'ENFILE', 'EAGAIN']);
+
 /** Returns a handler that serves files under `root`; it answers false when no file matched. */
-export function staticFiles(root: string, opts: { index?: string } = {}) {
-  const base = normalize(root);
+export function staticFiles(root: string, opts: StaticOptions = {}) {
+  // resolve() drops a trailing separator, so `--dist dir/` confines to dir like `--dist dir`
+  const base = resolve(root);
+  const report = opts.onError ?? (() => {});
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+    if (!req.url?.startsWith('/')) return false;
     let path: string;
     try {
-      path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+      path = decodeURIComponent(new URL(`http://x${req.url}`).pathname);
     } catch {
       return false;
     }
+    if (path.includes('\0')) return false;
     if (path.endsWith('/')) path += opts.index ?? 'index.html';
     const file = normalize(join(base, path));
     if (file !== base && !file.startsWith(base + sep)) return false;
-    const st = await stat(file).catch(() => null);
-    if (!st?.isFile()) return false;
+
+    let fh: FileHandle;
+    try {
+      fh = await open(file, 'r');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? '';
+      if (MISSING.has(code)) return false;
+      report(`static: cannot open ${path}: ${code || (e as Error).message}`);
+      const busy = BUSY.has(code);
+      res
+        .writeHead(busy ? 503 : 500, { 'Content-Type': 'text/plain', ...(busy ? { 'Retry-After': '1' } : {}) })
+        .end(busy ? 'server busy, try again\n' : 'cannot read the file\n');
+      return true;
+    }
+    // from here the handle is closed on every path: by the stream, or here
+    let size: number;
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) {
+        await fh.close();
+        return false;
+      }
+      size = st.size;
+    } catch (e) {
+      await fh.close().catch(() => {});
+      throw e;
+    }
     res.writeHead(200, {
       'Content-Type': MIME[extname(file)] ?? 'application/octet-stream',
-      'Content-Length': st.size,
+      'Content-Length': size,
       'Cache-Control': 'no-cache',
       ...ISOLATION_HEADERS,
     });
-    if (req.method === 'HEAD') res.end();
-    else createReadStream(file).pipe(res);
+    if (req.method === 'HEAD' || size === 0) {
+      await fh.close().catch(() => {});
+      res.end();
+      return true;
+    }
+    // end: the size announced, even if the file grows meanwhile; the stream closes the handle
+    const stream = fh.createReadStream({ start: 0, end: size - 1 });
+    pipeline(stream, res, (err) => {
+      if (err && (err as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE') {
+        report(`static: sending ${path} failed: ${(err as NodeJS.ErrnoException).code ?? err.message}`);
+      }
+    });
     return true;
   };
 }
