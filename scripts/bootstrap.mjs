@@ -49,3 +49,19 @@ if (process.argv.includes('--browser')) {
     }
   }
 }
+
+// The network testbed (scripts/testbed, its test and bench) needs `ip` and `tc` from Debian's
+// iproute2. Installed only as root, where the testbed can run at all; elsewhere it says it needs root.
+if (process.argv.includes('--browser') || process.argv.includes('--testbed')) {
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const has = (tool) => spawnSync(tool, ['-V'], { stdio: 'ignore' }).status === 0;
+  if (process.platform === 'linux' && isRoot && (!has('ip') || !has('tc'))) {
+    console.log('[gradroom] installing iproute2 for the network testbed (apt-get install iproute2)');
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    const ok =
+      spawnSync('apt-get', ['update'], { stdio: 'inherit', env }).status === 0 &&
+      spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'iproute2'], { stdio: 'inherit', env })
+        .status === 0;
+    if (!ok) console.error('[gradroom] could not install iproute2; the testbed tests will be skipped');
+  }
+}
