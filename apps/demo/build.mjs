@@ -2,6 +2,7 @@
 // Builds the web app into apps/demo/dist with esbuild:
 // - every apps/demo/src/pages/NAME.ts becomes dist/NAME.js (an ES module a page loads);
 // - the worker bundle, dist/worker.js, from @gradroom/worker's Web Worker entry;
+// - the host page's coordinator worker, dist/coordinator.js (src/coordinator-worker/main.ts);
 // - everything in apps/demo/public is copied as is (HTML, CSS, icons);
 // - the tfjs wasm backend's .wasm files go to dist/wasm/, the packed MNIST file to dist/data/.
 import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
@@ -32,6 +33,7 @@ await build({
   ...common,
   entryPoints: {
     worker: join(here, '..', '..', 'packages', 'worker', 'src', 'web-worker.ts'),
+    coordinator: join(here, 'src', 'coordinator-worker', 'main.ts'),
     ...Object.fromEntries(pages.map((p) => [p.replace(/\.ts$/, ''), join(pagesDir, p)])),
   },
   outdir: out,

@@ -1,63 +1,89 @@
 /**
  * The host page's live charts, drawn with uPlot: loss per iteration (raw and EWA-smoothed, with or
- * without bias correction), test accuracy per epoch, learning rate and examples per second per
- * iteration. Data grows in plain arrays; the charts redraw at most once per animation frame.
+ * without bias correction, linear or log axis), accuracy per epoch, learning rate, examples per
+ * second, and where each iteration's time goes (compute, transfer, waiting, optimizer step).
+ *
+ * Charts never redraw on an event: the page calls render() from a timer, and each chart plots a
+ * decimated view of the run's series (series.ts), so a redraw costs the same late in a long run as
+ * early on. Legends show the latest values without hovering.
  */
-import type { EpochEvent, IterationEvent } from '@gradroom/coordinator/browser';
 import uPlot from 'uplot';
 import { byId } from '../ui/dom.js';
 import { SERIES_COLORS } from '../ui/theme.js';
+import { decimate, pick, type RunSeries } from './series.js';
+
+/** Points a chart draws at most (about two per pixel column of a wide chart). */
+export const MAX_POINTS = 1200;
 
 const axisStyle: uPlot.Axis = { stroke: '#1d2733', grid: { stroke: '#e3e7ec' }, ticks: { stroke: '#cfd6df' } };
 const iterFmt = (_u: uPlot, v: number | null) => (v == null ? '—' : `iteration ${v}`);
 const num = (digits: number) => (_u: uPlot, v: number | null) => (v == null ? '—' : v.toFixed(digits));
 /** Whole-number steps for iteration and epoch axes (no tick at 1.5). */
-const WHOLE = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000];
+const WHOLE = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000];
 const pct = (_u: uPlot, v: number | null) => (v == null ? '—' : `${(v * 100).toFixed(1)}%`);
+
+/**
+ * Tick labels with as many digits as the tick spacing needs, so neighbours never read the same
+ * (0.0030, 0.0025, 0.0020 rather than 0.003, 0.003, 0.002).
+ */
+export function tickLabels(ticks: number[]): string[] {
+  if (ticks.length === 0) return [];
+  let step = Number.POSITIVE_INFINITY;
+  for (let i = 1; i < ticks.length; i++) step = Math.min(step, Math.abs(ticks[i] - ticks[i - 1]));
+  const big = Math.max(...ticks.map(Math.abs));
+  if (big !== 0 && (big < 1e-3 || big >= 1e6)) {
+    // scientific: enough significant digits to tell neighbours apart
+    const digits = Number.isFinite(step) && step > 0 ? Math.max(1, Math.ceil(Math.log10(big / step)) + 1) : 2;
+    return ticks.map((t) => (t === 0 ? '0' : t.toExponential(Math.min(6, digits - 1))));
+  }
+  const decimals =
+    Number.isFinite(step) && step > 0 ? Math.max(0, Math.min(8, -Math.floor(Math.log10(step) + 1e-9))) : 2;
+  return ticks.map((t) => t.toFixed(decimals));
+}
 
 function width(box: HTMLElement): number {
   return Math.max(240, Math.floor(box.clientWidth));
 }
 function height(box: HTMLElement): number {
   const w = width(box);
+  // the projector view sizes the box to the screen; the legend takes the last 70 px of it
+  if (document.body.classList.contains('projector') && box.clientHeight > 0)
+    return Math.max(180, box.clientHeight - 70);
   return Math.round(Math.min(320, Math.max(200, w * (w < 560 ? 0.7 : 0.5))));
 }
 
-/** A uPlot chart whose columns grow; redraws are batched to one per frame. */
+/** A uPlot chart fed by a function of the run's series. */
 class LiveChart {
   readonly plot: uPlot;
-  readonly columns: number[][];
-  private pending = false;
+  private drawnVersion = -1;
+  /** The last data handed to uPlot (what it draws). */
+  shown: number[][] = [];
 
-  constructor(boxId: string, opts: Omit<uPlot.Options, 'width' | 'height'>) {
-    const box = byId(boxId);
-    this.columns = opts.series.map(() => []);
-    this.plot = new uPlot({ ...opts, width: width(box), height: height(box) }, this.columns as uPlot.AlignedData, box);
-    new ResizeObserver(() => this.plot.setSize({ width: width(box), height: height(box) })).observe(box);
+  constructor(
+    readonly box: HTMLElement,
+    opts: Omit<uPlot.Options, 'width' | 'height'>,
+    private readonly data: () => number[][],
+  ) {
+    this.plot = new uPlot(
+      { ...opts, width: width(box), height: height(box) },
+      opts.series.map(() => []) as unknown as uPlot.AlignedData,
+      box,
+    );
+    new ResizeObserver(() => this.resize()).observe(box);
   }
 
-  push(row: number[]): void {
-    row.forEach((v, i) => this.columns[i].push(v));
-    this.redraw();
+  resize(): void {
+    this.plot.setSize({ width: width(this.box), height: height(this.box) });
   }
 
-  clear(): void {
-    for (const c of this.columns) c.length = 0;
-    this.redraw();
-  }
-
-  redraw(): void {
-    if (this.pending) return;
-    this.pending = true;
-    requestAnimationFrame(() => {
-      this.pending = false;
-      this.plot.setData(this.columns as uPlot.AlignedData);
-    });
-  }
-
-  /** What is plotted, as plain arrays (tests read it). */
-  data(): number[][] {
-    return this.columns.map((c) => [...c]);
+  render(version: number, force = false): void {
+    if (version === this.drawnVersion && !force) return;
+    this.drawnVersion = version;
+    this.shown = this.data();
+    this.plot.setData(this.shown as uPlot.AlignedData);
+    // legends show the newest values until someone hovers
+    const n = this.shown[0]?.length ?? 0;
+    if (n > 0 && (this.plot.cursor.left ?? -1) < 0) this.plot.setLegend({ idx: n - 1 });
   }
 }
 
@@ -66,109 +92,228 @@ export class HostCharts {
   readonly accuracy: LiveChart;
   readonly lr: LiveChart;
   readonly speed: LiveChart;
-  private corrected: number[] = [];
-  private raw: number[] = [];
+  readonly timing: LiveChart;
   private biasCorrection = true;
+  private logScale = false;
+  private version = 0;
 
-  constructor() {
-    this.loss = new LiveChart('loss-chart', {
-      scales: { x: { time: false } },
-      axes: [
-        { ...axisStyle, label: 'iteration (mini-batch)', incrs: WHOLE },
-        { ...axisStyle, size: 50 },
-      ],
-      series: [
-        { label: 'Iteration', value: iterFmt },
-        { label: 'Loss of the mini-batch', stroke: '#8a94a3', width: 1, value: num(4) },
-        { label: 'EWA, β = 0.9 (bias-corrected)', stroke: SERIES_COLORS.blue, width: 2.25, value: num(4) },
-      ],
-    });
-    this.accuracy = new LiveChart('accuracy-chart', {
-      scales: {
-        x: { time: false, range: (_u, min, max) => (min == null ? [1, 2] : [min, Math.max(max, min + 1)]) },
-        // from a round 5% below the lowest point to 100%, and 0-100% before the first epoch
-        y: { range: (_u, min) => [min == null ? 0 : Math.max(0, Math.floor(Math.min(min, 0.8) * 20 - 1) / 20), 1] },
+  constructor(private readonly s: RunSeries) {
+    const lossIdx = () => decimate(s.cols.loss, MAX_POINTS);
+    this.loss = new LiveChart(
+      byId('loss-chart'),
+      {
+        scales: { x: { time: false }, y: { distr: 1 } },
+        axes: [
+          { ...axisStyle, label: 'iteration (mini-batch)', incrs: WHOLE },
+          { ...axisStyle, size: 60, label: 'loss (cross-entropy)', values: (_u, t) => tickLabels(t) },
+        ],
+        series: [
+          { label: 'Iteration', value: iterFmt },
+          { label: 'Loss of the mini-batch', stroke: '#8a94a3', width: 1, value: num(4) },
+          { label: 'EWA, β = 0.9 (bias-corrected)', stroke: SERIES_COLORS.blue, width: 2.25, value: num(4) },
+        ],
       },
-      axes: [
-        { ...axisStyle, label: 'epoch', incrs: WHOLE },
-        { ...axisStyle, size: 52, values: (_u, ticks) => ticks.map((t) => `${Math.round(t * 100)}%`) },
-      ],
-      series: [
-        { label: 'Epoch', value: (_u, v) => (v == null ? '—' : `epoch ${v}`) },
-        {
-          label: 'Test accuracy',
-          stroke: SERIES_COLORS.green,
-          width: 2.5,
-          points: { show: true, size: 8 },
-          value: pct,
+      () => {
+        const c = s.cols;
+        return pick([c.iteration, c.loss, this.biasCorrection ? c.lossSmoothed : c.lossSmoothedRaw], lossIdx());
+      },
+    );
+    this.accuracy = new LiveChart(
+      byId('accuracy-chart'),
+      {
+        scales: {
+          x: { time: false, range: (_u, min, max) => (min == null ? [1, 2] : [min, Math.max(max, min + 1)]) },
+          // from a round 5% below the lowest point to 100%, and 0-100% before the first epoch
+          y: {
+            range: (_u, min) => [min == null ? 0 : Math.max(0, Math.floor(Math.min(min, 0.8) * 20 - 1) / 20), 1],
+          },
         },
-        {
-          label: 'Training accuracy',
-          stroke: SERIES_COLORS.orange,
-          width: 1.5,
-          dash: [6, 4],
-          points: { show: true, size: 6 },
-          value: pct,
+        axes: [
+          { ...axisStyle, label: 'epoch', incrs: WHOLE },
+          {
+            ...axisStyle,
+            size: 52,
+            label: 'accuracy',
+            values: (_u, ticks) => ticks.map((t) => `${Math.round(t * 100)}%`),
+          },
+        ],
+        series: [
+          { label: 'Epoch', value: (_u, v) => (v == null ? '—' : `epoch ${v}`) },
+          {
+            label: 'Test accuracy',
+            stroke: SERIES_COLORS.green,
+            width: 2.5,
+            points: { show: true, size: 8 },
+            value: pct,
+          },
+          {
+            label: 'Training accuracy (while learning)',
+            stroke: SERIES_COLORS.orange,
+            width: 1.5,
+            dash: [6, 4],
+            points: { show: true, size: 6 },
+            value: pct,
+          },
+        ],
+      },
+      () => [
+        s.epochs.map((e) => e.epoch + 1),
+        s.epochs.map((e) => e.testAccuracy),
+        s.epochs.map((e) => e.trainAccuracy),
+      ],
+    );
+    this.lr = new LiveChart(
+      byId('lr-chart'),
+      {
+        scales: {
+          x: { time: false },
+          y: { range: (_u, _min, max) => [0, max == null ? 1 : Math.max(max * 1.1, 1e-9)] },
         },
-      ],
-    });
-    this.lr = new LiveChart('lr-chart', {
-      scales: { x: { time: false }, y: { range: (_u, _min, max) => [0, max == null ? 1 : Math.max(max * 1.1, 1e-9)] } },
-      axes: [
-        { ...axisStyle, label: 'iteration', incrs: WHOLE },
-        { ...axisStyle, size: 60 },
-      ],
-      series: [
-        { label: 'Iteration', value: iterFmt },
-        {
-          label: 'Learning rate α',
-          stroke: SERIES_COLORS.purple,
-          width: 2,
-          value: (_u, v) => (v == null ? '—' : v.toPrecision(3)),
-        },
-      ],
-    });
-    this.speed = new LiveChart('speed-chart', {
-      scales: { x: { time: false }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
-      axes: [
-        { ...axisStyle, label: 'iteration', incrs: WHOLE },
-        { ...axisStyle, size: 56 },
-      ],
-      series: [
-        { label: 'Iteration', value: iterFmt },
-        { label: 'Examples per second', stroke: SERIES_COLORS.orange, width: 1.5, value: num(0) },
-      ],
-    });
+        axes: [
+          { ...axisStyle, label: 'iteration', incrs: WHOLE },
+          { ...axisStyle, size: 70, label: 'α', values: (_u, t) => tickLabels(t) },
+        ],
+        series: [
+          { label: 'Iteration', value: iterFmt },
+          {
+            label: 'Learning rate α',
+            stroke: SERIES_COLORS.purple,
+            width: 2,
+            value: (_u, v) => (v == null ? '—' : v.toPrecision(3)),
+          },
+        ],
+      },
+      () => pick([s.cols.iteration, s.cols.lr], decimate(s.cols.lr, MAX_POINTS)),
+    );
+    this.speed = new LiveChart(
+      byId('speed-chart'),
+      {
+        scales: { x: { time: false }, y: { range: (_u, _min, max) => [0, Math.max(1, (max ?? 1) * 1.1)] } },
+        axes: [
+          { ...axisStyle, label: 'iteration', incrs: WHOLE },
+          { ...axisStyle, size: 60, label: 'examples/s' },
+        ],
+        series: [
+          { label: 'Iteration', value: iterFmt },
+          { label: 'The room', stroke: SERIES_COLORS.orange, width: 1.5, value: num(0) },
+          { label: 'Fastest member alone', stroke: SERIES_COLORS.gray, width: 1.5, dash: [4, 4], value: num(0) },
+        ],
+      },
+      () =>
+        pick(
+          [s.cols.iteration, s.cols.examplesPerSec, s.cols.fastestAloneExamplesPerSec],
+          decimate(s.cols.examplesPerSec, MAX_POINTS),
+        ),
+    );
+    // stacked: each series is the sum of its part and those below it, filled down to the axis;
+    // drawn top first so each lower band paints over the one above
+    const part =
+      (name: 'computeMs' | 'transferMs' | 'waitMs' | 'stepMs') =>
+      (u: uPlot, _v: number | null, _si: number, i: number | null) => {
+        const idx = i ?? (u.data[0]?.length ?? 0) - 1;
+        const iter = u.data[0]?.[idx];
+        const at = iter == null ? -1 : timingAt(iter);
+        const v = at >= 0 ? s.cols[name][at] : Number.NaN;
+        return Number.isFinite(v) ? `${v.toFixed(1)} ms` : '—';
+      };
+    let lastIter = -1;
+    let lastAt = -1;
+    const timingAt = (iter: number) => {
+      if (iter === lastIter) return lastAt;
+      lastIter = iter;
+      lastAt = s.cols.iteration.lastIndexOf(iter);
+      return lastAt;
+    };
+    this.timing = new LiveChart(
+      byId('timing-chart'),
+      {
+        scales: { x: { time: false }, y: { range: (_u, _min, max) => [0, Math.max(1, (max ?? 1) * 1.1)] } },
+        axes: [
+          { ...axisStyle, label: 'iteration', incrs: WHOLE },
+          { ...axisStyle, size: 60, label: 'ms per iteration' },
+        ],
+        series: [
+          { label: 'Iteration', value: iterFmt },
+          { label: 'Optimizer step', stroke: SERIES_COLORS.purple, fill: '#ecd5e3', width: 1, value: part('stepMs') },
+          { label: 'Waiting', stroke: SERIES_COLORS.gray, fill: '#dde1e6', width: 1, value: part('waitMs') },
+          { label: 'Transfer', stroke: SERIES_COLORS.orange, fill: '#f4d9bd', width: 1, value: part('transferMs') },
+          { label: 'Compute', stroke: SERIES_COLORS.blue, fill: '#c4dcef', width: 1, value: part('computeMs') },
+        ],
+      },
+      () => {
+        const c = s.cols;
+        const idx = decimate(c.totalMs, MAX_POINTS);
+        const comp = idx.map((i) => c.computeMs[i]);
+        const tr = idx.map((i, k) => comp[k] + c.transferMs[i]);
+        const wait = idx.map((i, k) => tr[k] + c.waitMs[i]);
+        const step = idx.map((i, k) => wait[k] + c.stepMs[i]);
+        return [idx.map((i) => c.iteration[i]), step, wait, tr, comp];
+      },
+    );
+  }
+
+  get all(): LiveChart[] {
+    return [this.loss, this.accuracy, this.lr, this.speed, this.timing];
+  }
+
+  /** Redraws the charts whose data changed since their last redraw. */
+  render(force = false): void {
+    for (const c of this.all) c.render(this.s.version + this.version, force);
   }
 
   /** Bias correction of the smoothed loss: lossSmoothed (on) or lossSmoothedRaw (off). */
   setBiasCorrection(on: boolean): void {
     this.biasCorrection = on;
-    const cols = this.loss.columns;
-    cols[2].splice(0, cols[2].length, ...(on ? this.corrected : this.raw));
     // uPlot has no call to rename a series: its label lives in the series and the legend's cell
     const label = `EWA, β = 0.9 (${on ? 'bias-corrected' : 'no bias correction'})`;
     this.loss.plot.series[2].label = label;
     const cell = this.loss.plot.root.querySelectorAll('.u-legend .u-series')[2]?.querySelector('.u-label');
     if (cell) cell.textContent = label;
-    this.loss.redraw();
+    this.version++;
+    this.render();
   }
 
-  iteration(e: IterationEvent): void {
-    this.corrected.push(e.lossSmoothed);
-    this.raw.push(e.lossSmoothedRaw);
-    this.loss.push([e.iteration, e.loss, this.biasCorrection ? e.lossSmoothed : e.lossSmoothedRaw]);
-    this.lr.push([e.iteration, e.lr]);
-    this.speed.push([e.iteration, e.examplesPerSec]);
+  /** The loss axis on a log scale (base 10), where late small improvements stay visible. */
+  setLogScale(on: boolean): void {
+    this.logScale = on;
+    this.loss.plot.scales.y.distr = on ? 3 : 1;
+    (this.loss.plot.scales.y as uPlot.Scale & { log?: number }).log = 10;
+    this.version++;
+    this.render(true);
   }
 
-  epoch(e: EpochEvent): void {
-    this.accuracy.push([e.epoch + 1, e.testAccuracy, e.trainAccuracy]);
+  get log(): boolean {
+    return this.logScale;
   }
 
-  clear(): void {
-    this.corrected = [];
-    this.raw = [];
-    for (const c of [this.loss, this.accuracy, this.lr, this.speed]) c.clear();
+  /** All charts as one PNG image (title above each), for the end-of-run summary. */
+  async png(title: string): Promise<Blob> {
+    const pad = 16;
+    const canvases = this.all.map((c) => ({
+      canvas: c.plot.root.querySelector('canvas') as HTMLCanvasElement,
+      title: c.box.closest('figure')?.querySelector('figcaption')?.textContent ?? '',
+    }));
+    const w = Math.max(...canvases.map((c) => c.canvas.width)) + 2 * pad;
+    const h = canvases.reduce((a, c) => a + c.canvas.height + 40, 50) + pad;
+    const out = document.createElement('canvas');
+    out.width = w;
+    out.height = h;
+    const g = out.getContext('2d');
+    if (!g) throw new Error('this browser cannot draw the image');
+    g.fillStyle = '#ffffff';
+    g.fillRect(0, 0, w, h);
+    g.fillStyle = '#1d2733';
+    g.font = 'bold 22px system-ui, sans-serif';
+    g.fillText(title, pad, 32);
+    let y = 50;
+    g.font = '16px system-ui, sans-serif';
+    for (const c of canvases) {
+      g.fillText(c.title, pad, y + 18);
+      g.drawImage(c.canvas, pad, y + 28);
+      y += c.canvas.height + 40;
+    }
+    return new Promise((resolve, reject) =>
+      out.toBlob((b) => (b ? resolve(b) : reject(new Error('the image could not be made'))), 'image/png'),
+    );
   }
 }

@@ -24,7 +24,8 @@ export type ScheduleChoice =
   | 'inverse-sqrt-epoch'
   | 'inverse-sqrt-iteration';
 
-const MODELS: Record<ZooName, string> = {
+/** The models the host offers (a subset of the zoo: each one the class can train in a few minutes). */
+const MODELS: Partial<Record<ZooName, string>> = {
   'mlp-small': 'MLP 784 → 128 → 10',
   'mlp-wide': 'MLP 784 → 256 → 128 → 10',
   'cnn-small': 'CNN (8, 16 filters) → 64 → 10',
@@ -206,7 +207,7 @@ function numberInput(
 }
 
 export function jobForm(): JobForm {
-  const model = selectOf('model', MODELS, 'mlp-small');
+  const model = selectOf('model', MODELS as Record<ZooName, string>, 'mlp-small');
   const optimizer = selectOf<OptimizerChoice>('optimizer', OPTIMIZERS, 'adam');
   const lr = numberInput('lr', DEFAULT_LR.adam, { min: 0 });
   const schedule = selectOf<ScheduleChoice>('schedule', SCHEDULES, 'inverse-time');

@@ -1,8 +1,10 @@
 /**
- * The host tab's room: created through the room server's HTTP API on the page's own origin, then
- * hosted from this tab by @gradroom/coordinator's RoomHost over the page's WebSocket and WebRTC
- * (simple-peer's browser build). Volunteers who join are kept here between runs, so each new run
- * (a new Trainer) gets every volunteer still in the room.
+ * The host's room: created through the room server's HTTP API on the page's own origin, then
+ * hosted by @gradroom/coordinator's RoomHost over a WebSocket and WebRTC. It runs in the host
+ * page's coordinator worker (src/coordinator-worker/), with simple-peer's endpoints bridged to the
+ * page. Volunteers who join are kept here between runs, so each new run (a new Trainer) gets every
+ * volunteer still in the room. The room's token and host key let a reloaded host page host the
+ * same room again (the server keeps a room without a coordinator for a while).
  */
 import type {
   IterationEvent,
@@ -13,9 +15,6 @@ import type {
 } from '@gradroom/coordinator/browser';
 import { RoomHost, type Trainer } from '@gradroom/coordinator/browser';
 import type { SimplePeerCtor, WebSocketCtor } from '@gradroom/worker/peer';
-// the self-contained browser build (it carries its own Buffer and stream polyfills); untyped
-// @ts-expect-error: untyped module
-import SimplePeer from 'simple-peer/simplepeer.min.js';
 
 export interface CreatedRoom {
   token: string;
@@ -27,9 +26,12 @@ export interface CreatedRoom {
 
 export class RoomKeyRequired extends Error {}
 
-/** POST /api/rooms on this origin; the server may ask for `Authorization: Bearer <key>`. */
-export async function createRoom(key?: string): Promise<CreatedRoom> {
-  const res = await fetch(new URL('api/rooms', location.href), {
+/**
+ * POST /api/rooms on this origin; the server may ask for `Authorization: Bearer <key>`. `base` is
+ * the host page's address (the join link is made next to it).
+ */
+export async function createRoom(base: string, key?: string): Promise<CreatedRoom> {
+  const res = await fetch(new URL('api/rooms', base), {
     method: 'POST',
     headers: key ? { Authorization: `Bearer ${key}` } : {},
   });
@@ -39,7 +41,7 @@ export async function createRoom(key?: string): Promise<CreatedRoom> {
     throw new Error(`the room server could not create a room: ${body.error ?? `HTTP ${res.status}`}`);
   }
   // the server names its own listening address; the link the class needs is the one this page came from
-  const joinUrl = new URL('volunteer.html', location.href);
+  const joinUrl = new URL('volunteer.html', base);
   joinUrl.hash = `room=${body.token}`;
   return { token: body.token, hostKey: body.hostKey, label: body.label ?? '', joinUrl: joinUrl.href };
 }
@@ -63,6 +65,7 @@ export class HostedRoom {
 
   constructor(
     readonly room: CreatedRoom,
+    private readonly SimplePeer: SimplePeerCtor,
     private readonly onChange: (e: PeerEvent) => void,
     private readonly log: (line: string) => void,
   ) {}
@@ -87,7 +90,7 @@ export class HostedRoom {
       token: this.room.token,
       hostKey: this.room.hostKey,
       WebSocket: WebSocket as unknown as WebSocketCtor,
-      SimplePeer: SimplePeer as unknown as SimplePeerCtor,
+      SimplePeer: this.SimplePeer,
       trainer: relay,
       onPeer: (handle, name) => {
         this.handles.set(handle.id, handle);

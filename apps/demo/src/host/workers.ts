@@ -1,15 +1,11 @@
-/** The host page's worker table: each worker's name, backend, measured speed, share and status. */
+/**
+ * The host page's worker table (one row per person or local Web Worker: name, backend, measured
+ * speed, share, examples, time in the room, status) and the end-of-run summary as CSV.
+ */
 import type { WorkerStatus } from '@gradroom/coordinator/browser';
 import { el } from '../ui/dom.js';
-
-export interface WorkerRow extends Partial<WorkerStatus> {
-  id: string;
-  name: string;
-  /** Where it runs: a volunteer tab (direct or relayed) or a Web Worker of this tab. */
-  where: string;
-  /** Shown when the trainer does not know it yet (in the room, waiting for a run). */
-  note?: string;
-}
+import type { Person, Roster } from './roster.js';
+import { csvNumber, csvText } from './series.js';
 
 const STATUS: Record<WorkerStatus['status'], string> = {
   joining: 'setting up',
@@ -19,33 +15,98 @@ const STATUS: Record<WorkerStatus['status'], string> = {
   gone: 'gone',
 };
 
-export function renderWorkers(body: HTMLTableSectionElement, rows: WorkerRow[]): void {
+export interface RowContext {
+  /** A run is going. */
+  running: boolean;
+}
+
+/** "12 min 5 s", "40 s". */
+export function duration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${s % 60} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+/** The status cell's words for a person. */
+export function statusText(p: Person, ctx: RowContext): string {
+  if (p.left) return p.local ? 'finished' : `left the room${p.left === 'finished' ? '' : ''}`;
+  const s = p.status;
+  if (!s) return ctx.running ? 'joining' : 'waiting for a run';
+  if (s.status === 'standby') {
+    const why = s.standby ?? 'standing by: its link costs more than it adds';
+    const fixed = s.fixedMs !== undefined && s.fixedMs > 0 ? ` (fixed cost ${Math.round(s.fixedMs)} ms per shard)` : '';
+    return `${why.startsWith('standing by') ? why : `standing by: ${why}`}${fixed}`;
+  }
+  return STATUS[s.status];
+}
+
+export function renderWorkers(body: HTMLTableSectionElement, roster: Roster, ctx: RowContext): void {
+  const rows = roster.list();
   if (rows.length === 0) {
     body.replaceChildren(
       el(
         'tr',
         {},
-        el('td', { colspan: 6, class: 'empty' }, 'No workers yet: share the join link, or let this tab train too.'),
+        el('td', { colspan: 7, class: 'empty' }, 'No workers yet: share the join link, or let this tab train too.'),
       ),
     );
     return;
   }
   body.replaceChildren(
-    ...rows.map((r) =>
-      el(
+    ...rows.map((p) => {
+      const s = p.status;
+      const where = p.local
+        ? 'Web Worker in this tab'
+        : `volunteer tab, ${p.via === 'relay' ? 'relayed by the server' : 'WebRTC'}${p.sessions > 1 ? `, joined ${p.sessions} times` : ''}`;
+      const state = p.left ? 'left' : (s?.status ?? 'waiting');
+      return el(
         'tr',
-        { 'data-id': r.id, 'data-status': r.status ?? 'waiting' },
-        el('th', { scope: 'row' }, r.name, el('span', { class: 'hint block where' }, r.where)),
-        el('td', { 'data-col': 'backend' }, r.backend || '—'),
-        el('td', { 'data-col': 'speed' }, r.speed ? Math.round(r.speed).toLocaleString('en') : '—'),
-        el('td', { 'data-col': 'share' }, r.share !== undefined ? `${(r.share * 100).toFixed(1)}%` : '—'),
-        el(
-          'td',
-          { 'data-col': 'examples', class: 'col-examples' },
-          r.examples !== undefined ? r.examples.toLocaleString('en') : '—',
-        ),
-        el('td', { 'data-col': 'status' }, r.status ? STATUS[r.status] : (r.note ?? 'in the room')),
-      ),
-    ),
+        { 'data-id': p.id ?? '', 'data-key': p.key, 'data-status': state },
+        el('th', { scope: 'row' }, p.name, el('span', { class: 'hint block where' }, where)),
+        el('td', { 'data-col': 'backend' }, p.backend || '—'),
+        el('td', { 'data-col': 'speed' }, s?.speed && !p.left ? Math.round(s.speed).toLocaleString('en') : '—'),
+        el('td', { 'data-col': 'share' }, s && !p.left ? `${(s.share * 100).toFixed(1)}%` : '—'),
+        el('td', { 'data-col': 'examples', class: 'col-examples' }, roster.examples(p).toLocaleString('en')),
+        el('td', { 'data-col': 'time', class: 'col-time' }, duration(roster.ms(p))),
+        el('td', { 'data-col': 'status' }, statusText(p, ctx)),
+      );
+    }),
   );
+}
+
+/** The end-of-run summary per person and for the room, as CSV. */
+export function summaryCsv(roster: Roster, room: { examples: number; seconds: number; testAccuracy: number }): string {
+  const people = roster.list();
+  const total = people.reduce((a, p) => a + roster.examples(p), 0);
+  const rows = ['name,kind,backend,examples,share of all examples,seconds in the room,sessions,state'];
+  for (const p of people) {
+    const ex = roster.examples(p);
+    rows.push(
+      [
+        csvText(p.name),
+        p.local ? 'web worker in the host tab' : 'volunteer',
+        csvText(p.backend ?? ''),
+        String(ex),
+        csvNumber(total > 0 ? Number((ex / total).toFixed(4)) : 0),
+        csvNumber(Math.round(roster.ms(p) / 1000)),
+        String(p.sessions),
+        p.left ? (p.local ? 'finished' : 'left') : 'in the room',
+      ].join(','),
+    );
+  }
+  rows.push(
+    [
+      'the room',
+      'all',
+      '',
+      String(room.examples),
+      '1',
+      csvNumber(Math.round(room.seconds)),
+      '',
+      Number.isFinite(room.testAccuracy) ? `test accuracy ${(room.testAccuracy * 100).toFixed(1)}%` : '',
+    ].join(','),
+  );
+  return `${rows.join('\n')}\n`;
 }

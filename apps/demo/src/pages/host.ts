@@ -1,29 +1,41 @@
 /**
- * The host page: the coordinator runs in this tab. Create a room (POST /api/rooms on this origin),
- * share its link and QR code, choose the job, start, pause, resume or stop the run, lower the
- * learning rate by hand, and watch loss, accuracy, learning rate, speed and every worker's share.
+ * The host page. The coordinator (trainer, room host, peer links, aggregation) runs in a dedicated
+ * Web Worker (src/coordinator-worker/); this page only sends it commands through comlink and renders
+ * the events it sends back. Weights and gradients never reach this thread: WebRTC endpoints live
+ * here only because Chromium has no RTCPeerConnection in workers, and their bytes pass through as
+ * transferred buffers (peer-bridge.ts).
+ *
+ * Rendering does not grow with the run: events only append to the run's series (series.ts); the
+ * charts, counters and worker table redraw from a timer, at most 4 times a second, from decimated
+ * series, and not at all while the page is hidden.
+ *
+ * The room survives a reload: its token and host key stay in this tab's session storage and the
+ * reloaded page hosts the same room again (the server keeps a room without a coordinator for a
+ * while); volunteers reconnect by themselves.
  *
  * URL parameters: backend=webgpu|webgl|wasm|cpu (a list) for this tab's own Web Workers.
- * window.__host exposes the plotted data and the run's state for tests and the console.
+ * window.__host exposes the run's data and state for tests and the console.
  */
 import 'uplot/dist/uPlot.min.css';
 import '../host/host.css';
-import {
-  decodeCheckpoint,
-  type EpochEvent,
-  IndexedDbCheckpointStore,
-  type IterationEvent,
-  spawnWebWorker,
-  Trainer,
-  type WorkerHandle,
-  type WorkerStatus,
-} from '@gradroom/coordinator/browser';
+import type { EpochEvent, IterationEvent, JobConfig, PeerEvent } from '@gradroom/coordinator/browser';
 import { type BackendName, parseBackendList } from '@gradroom/worker/catalog';
+import type { SimplePeerCtor } from '@gradroom/worker/peer';
+import * as Comlink from 'comlink';
 import QRCode from 'qrcode';
+// the self-contained browser build (it carries its own Buffer and stream polyfills); untyped
+// @ts-expect-error: untyped module
+import SimplePeer from 'simple-peer/simplepeer.min.js';
+import { servePeerBridge } from '../coordinator-worker/peer-bridge.js';
+import type { CoordinatorApi, HostEvent, RunOptions } from '../coordinator-worker/protocol.js';
 import { HostCharts } from '../host/charts.js';
+import { loadHistory, saveHistory } from '../host/history.js';
 import { jobForm } from '../host/job-form.js';
-import { createRoom, HostedRoom, type HostedRoom as Room, RoomKeyRequired } from '../host/room.js';
-import { renderWorkers, type WorkerRow } from '../host/workers.js';
+import type { CreatedRoom } from '../host/room.js';
+import { Roster } from '../host/roster.js';
+import { RunSeries } from '../host/series.js';
+import { explainSpeed, speedRatio } from '../host/speed.js';
+import { duration, renderWorkers, summaryCsv } from '../host/workers.js';
 import { byId, el } from '../ui/dom.js';
 
 type Phase = 'idle' | 'waiting' | 'running' | 'paused' | 'stopping' | 'done' | 'stopped' | 'failed';
@@ -37,9 +49,29 @@ try {
   console.warn(`ignoring ?backend=: ${(e as Error).message}`);
 }
 
+// ---- the coordinator worker ------------------------------------------------------------------------
+
+const worker = new Worker(new URL('coordinator.js', location.href), { type: 'module', name: 'coordinator' });
+const coordinator = Comlink.wrap<CoordinatorApi>(worker);
+const eventsChannel = new MessageChannel();
+const peersChannel = new MessageChannel();
+servePeerBridge(peersChannel.port1, SimplePeer as unknown as SimplePeerCtor);
+void coordinator.init(
+  Comlink.transfer(eventsChannel.port2, [eventsChannel.port2]),
+  Comlink.transfer(peersChannel.port2, [peersChannel.port2]),
+  location.href,
+);
+worker.addEventListener('error', (e) => {
+  e.preventDefault();
+  byId('run-error').textContent =
+    `The coordinator stopped working: ${e.message || 'its script could not load'}. Reload the page.`;
+});
+
 const form = jobForm();
 byId('job-form').append(form.root);
-const charts = new HostCharts();
+const series = new RunSeries();
+const charts = new HostCharts(series);
+const roster = new Roster();
 
 const $create = byId<HTMLButtonElement>('create-room');
 const $start = byId<HTMLButtonElement>('start');
@@ -53,32 +85,140 @@ const $setLr = byId<HTMLButtonElement>('set-lr');
 const $workers = byId<HTMLTableSectionElement>('workers');
 const $log = byId('log');
 
-let room: Room | undefined;
-let trainer: Trainer | undefined;
+let room: CreatedRoom | undefined;
 let phase: Phase = 'idle';
-let job = form.job();
+let job: JobConfig = form.job();
 let last: IterationEvent | undefined;
 let lastEpoch: EpochEvent | undefined;
-let steps = 0;
-let localHandles: WorkerHandle[] = [];
-const localNames = new Map<string, string>();
+let runStarted = 0;
+let runSeconds = 0;
+let finalAccuracy = Number.NaN;
 const lrChanges: { iteration: number; lr: number }[] = [];
+/** Bumped by anything the counters or the table show; the timer redraws when it moved. */
+let dirty = 1;
 
 function log(line: string): void {
   const time = new Date().toLocaleTimeString('en-GB');
-  $log.prepend(el('li', {}, `${time} ${line}`));
+  $log.prepend(el('li', {}, el('time', {}, time), ' ', line));
   while ($log.childElementCount > 200) $log.lastElementChild?.remove();
 }
 
+// ---- events from the coordinator ------------------------------------------------------------------
+
+function onPeer(e: PeerEvent): void {
+  if (e.type === 'joined' || e.type === 'accepted') {
+    const p = roster.join(e.id, e.name, e.via);
+    if (e.type === 'accepted')
+      log(`${p.name} joined${p.sessions > 1 ? ' again' : ''} via ${e.via === 'relay' ? 'the relay' : 'WebRTC'}`);
+  } else {
+    const p = roster.get(e.id);
+    const reason = (e.reason ?? '').replace(/^left the room: /, '');
+    if (e.type === 'rejected') log(`${p?.name ?? e.id} was turned away: ${reason}`);
+    else log(`${p?.name ?? e.id} left${reason ? ` (${reason})` : ''}`);
+    roster.leave(e.id, reason || 'left');
+  }
+  showPeople();
+}
+
+eventsChannel.port1.onmessage = (ev: MessageEvent<HostEvent>) => {
+  const m = ev.data;
+  switch (m.type) {
+    case 'iteration':
+      last = m.e;
+      series.push(m.e);
+      break;
+    case 'epoch':
+      lastEpoch = m.e;
+      series.pushEpoch(m.e);
+      log(
+        `epoch ${m.e.epoch + 1} done: test accuracy ${(m.e.testAccuracy * 100).toFixed(1)}%, test loss ${m.e.testLoss.toFixed(3)}`,
+      );
+      break;
+    case 'worker': {
+      const p = roster.get(m.e.id);
+      if (m.e.type !== 'joined')
+        log(
+          `${p?.name ?? m.e.id} ${m.e.type === 'left' ? 'stopped computing' : 'was dropped'}${m.e.reason ? `: ${m.e.reason}` : ''}`,
+        );
+      break;
+    }
+    case 'workers':
+      roster.update(m.list);
+      break;
+    case 'state':
+      if (m.e.state === 'waiting') setPhase('waiting');
+      else if (m.e.state === 'running' && phase !== 'stopping') setPhase('running');
+      else if (m.e.state === 'paused') setPhase('paused');
+      break;
+    case 'run':
+      job = m.job;
+      for (const l of m.local) roster.local(l.id, l.name);
+      break;
+    case 'peer':
+      onPeer(m.e);
+      break;
+    case 'log':
+      log(m.line);
+      break;
+    case 'checkpoint':
+      void saveHistory(series.record(), m.iteration);
+      break;
+    case 'ended':
+      ended(m);
+      break;
+  }
+  dirty++;
+};
+
 // ---- the room ---------------------------------------------------------------------------------------
 
+const ROOM_KEY = 'gradroom-host-room';
+
 function showPeople(): void {
-  const n = room?.volunteers.size ?? 0;
+  const n = roster.present().length;
   byId('room-people').textContent =
     n === 0
       ? 'No volunteers yet.'
-      : `${n} volunteer${n === 1 ? '' : 's'} in the room${trainer ? '' : ', waiting for the run to start'}.`;
-  scheduleRender();
+      : `${n} volunteer${n === 1 ? '' : 's'} in the room${phase === 'idle' ? ', waiting for the run to start' : ''}.`;
+  byId('projector-people').textContent = String(n);
+  dirty++;
+}
+
+async function showRoom(created: CreatedRoom, again: boolean): Promise<void> {
+  room = created;
+  sessionStorage.setItem(ROOM_KEY, JSON.stringify(created));
+  byId<HTMLInputElement>('join-link').value = created.joinUrl;
+  byId('room-info').hidden = false;
+  byId('qr-box').hidden = false;
+  byId('room-key-row').hidden = true;
+  for (const [id, width] of [
+    ['qr', 232],
+    ['projector-qr', 360],
+  ] as const) {
+    await QRCode.toCanvas(byId<HTMLCanvasElement>(id), created.joinUrl, {
+      width,
+      margin: 1,
+      errorCorrectionLevel: 'M',
+      color: { dark: '#1d2733', light: '#ffffff' },
+    });
+  }
+  // the projector's code scales with its column (CSS), not with the size toCanvas writes inline
+  byId('projector-qr').style.removeProperty('width');
+  byId('projector-qr').style.removeProperty('height');
+  byId('projector-link').textContent = created.joinUrl.replace(/#.*/, '#…');
+  if (/^(localhost|127\.|\[::1\])/.test(location.hostname)) {
+    const note = byId('lan-note');
+    note.hidden = false;
+    note.replaceChildren(
+      'This link uses this computer’s local address, so it works in other tabs here. For a classroom, start the server with ',
+      el('code', { class: 'nowrap' }, '--host 0.0.0.0'),
+      ' and open this page through the computer’s network address.',
+    );
+  }
+  $create.disabled = true;
+  $create.textContent = 'Room created';
+  log(again ? `room ${created.label} hosted again after a reload` : `room ${created.label} created`);
+  showPeople();
 }
 
 byId<HTMLFormElement>('room-form').addEventListener('submit', async (ev) => {
@@ -89,49 +229,52 @@ byId<HTMLFormElement>('room-form').addEventListener('submit', async (ev) => {
   $create.disabled = true;
   try {
     const key = byId<HTMLInputElement>('room-key').value.trim() || undefined;
-    const created = await createRoom(key);
-    const r = new HostedRoom(
-      created,
-      (e) => {
-        if (e.type === 'accepted')
-          log(`volunteer ${e.name ?? ''} (${e.id}) joined via ${e.via === 'relay' ? 'the relay' : 'WebRTC'}`);
-        if (e.type === 'left') log(`volunteer ${e.name ?? ''} (${e.id}) left: ${e.reason ?? ''}`);
-        if (e.type === 'rejected') log(`volunteer ${e.id} rejected: ${e.reason ?? ''}`);
-        showPeople();
-      },
-      (line) => console.log(`[room] ${line}`),
-    );
-    await r.open();
-    room = r;
-    if (trainer) room.attach(trainer);
-    byId<HTMLInputElement>('join-link').value = created.joinUrl;
-    byId('room-info').hidden = false;
-    byId('qr-box').hidden = false;
-    byId('room-key-row').hidden = true;
-    await QRCode.toCanvas(byId<HTMLCanvasElement>('qr'), created.joinUrl, {
-      width: 232,
-      margin: 1,
-      errorCorrectionLevel: 'M',
-      color: { dark: '#1d2733', light: '#ffffff' },
-    });
-    if (/^(localhost|127\.|\[::1\])/.test(location.hostname)) {
-      const note = byId('lan-note');
-      note.hidden = false;
-      note.textContent =
-        'This link uses this computer’s local address, so it works in other tabs here. For a classroom, start the server with --host 0.0.0.0 and open this page through the computer’s network address.';
-    }
-    $create.textContent = 'Room created';
-    log(`room ${created.label} created`);
-    showPeople();
+    await showRoom(await coordinator.openRoom(key), false);
   } catch (e) {
     $create.disabled = false;
-    if (e instanceof RoomKeyRequired) {
+    const message = (e as Error).message;
+    if (/needs a room key/.test(message)) {
       byId('room-key-row').hidden = false;
       byId('room-key').focus();
     }
-    err.textContent = (e as Error).message;
+    err.textContent = message;
   }
 });
+
+/** After a reload: host the room this tab had, if the server still keeps it. */
+async function hostAgain(): Promise<void> {
+  const raw = sessionStorage.getItem(ROOM_KEY);
+  if (!raw) return;
+  let saved: CreatedRoom;
+  try {
+    saved = JSON.parse(raw) as CreatedRoom;
+    if (typeof saved.token !== 'string' || typeof saved.hostKey !== 'string') throw new Error('bad');
+  } catch {
+    sessionStorage.removeItem(ROOM_KEY);
+    return;
+  }
+  byId('room-error').textContent = '';
+  $create.disabled = true;
+  $create.textContent = 'Reconnecting to the room…';
+  // the server may not yet have seen the old connection close: try a few times
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      await showRoom(await coordinator.openRoom(undefined, saved), true);
+      return;
+    } catch (e) {
+      const message = (e as Error).message;
+      if (!/already has a coordinator/.test(message)) {
+        sessionStorage.removeItem(ROOM_KEY);
+        byId('room-error').textContent =
+          `The room of the last session could not be hosted again (${message}). Create a new one.`;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 500 * (attempt + 1)));
+    }
+  }
+  $create.disabled = false;
+  $create.textContent = 'Create a room';
+}
 
 byId('copy-link').addEventListener('click', async () => {
   const input = byId<HTMLInputElement>('join-link');
@@ -150,11 +293,15 @@ function setPhase(p: Phase, detail = ''): void {
   const live = p === 'waiting' || p === 'running' || p === 'paused' || p === 'stopping';
   $start.disabled = live;
   $start.textContent = p === 'idle' ? 'Start' : 'Start a new run';
-  $pause.disabled = !(p === 'running' || p === 'paused');
-  $pause.textContent = p === 'paused' ? 'Resume' : 'Pause';
-  $pause.setAttribute('aria-pressed', String(p === 'paused'));
-  $stop.disabled = !live || p === 'stopping';
+  for (const b of [$pause, byId<HTMLButtonElement>('projector-pause')]) {
+    b.disabled = !(p === 'running' || p === 'paused');
+    b.textContent = p === 'paused' ? 'Resume' : 'Pause';
+    b.setAttribute('aria-pressed', String(p === 'paused'));
+  }
+  $stop.disabled = byId<HTMLButtonElement>('projector-stop').disabled = !live || p === 'stopping';
   $manualLr.disabled = $setLr.disabled = !live || p === 'stopping';
+  byId<HTMLInputElement>('projector-lr').disabled = byId<HTMLButtonElement>('projector-set-lr').disabled =
+    !live || p === 'stopping';
   form.setRunning(live);
   $local.disabled = $localCount.disabled = live;
   const words: Record<Phase, string> = {
@@ -169,40 +316,40 @@ function setPhase(p: Phase, detail = ''): void {
   };
   byId('run-state').textContent = `${words[p]}${detail ? ` ${detail}` : ''}`;
   document.body.dataset.phase = p;
+  dirty++;
 }
 
-function startLocalWorkers(t: Trainer): void {
-  const n = Math.max(1, Math.min(8, Math.trunc(Number($localCount.value)) || 1));
-  for (let i = 0; i < n; i++) {
-    const h = spawnWebWorker(new URL(`worker.js?data=${new URL('data/', location.href).pathname}`, location.href), {
-      name: `this tab #${i + 1}`,
-    });
-    localNames.set(h.id, `This tab, Web Worker ${i + 1}`);
-    localHandles.push(h);
-    t.addWorker(h).catch((e) => log(`Web Worker ${i + 1} could not be set up: ${(e as Error).message}`));
-  }
+function runOptions(): RunOptions {
+  const n = $local.checked ? Math.max(1, Math.min(8, Math.trunc(Number($localCount.value)) || 1)) : 0;
+  return { local: n, backends: localBackends };
 }
 
-/**
- * The run saves a checkpoint in this browser (IndexedDB) after every epoch and when stopped, so a
- * reloaded or closed host tab can continue it exactly where it was.
- */
-const saved = new IndexedDbCheckpointStore({ key: 'host-run' });
-const trainerOptions = () => ({
-  waitForWorkers: true,
-  backends: localBackends,
-  wasmPaths: new URL('wasm/', location.href).href,
-  checkpoint: { store: saved },
-});
+function resetRun(): void {
+  last = lastEpoch = undefined;
+  finalAccuracy = Number.NaN;
+  lrChanges.length = 0;
+  roster.newRun();
+  byId('summary').hidden = true;
+  runStarted = performance.now();
+  runSeconds = 0;
+}
 
-$start.addEventListener('click', () => {
+$start.addEventListener('click', async () => {
   const err = byId('run-error');
   err.textContent = '';
   try {
     const j = form.job();
     if (!room && !$local.checked) throw new Error('Create a room for volunteers, or tick “This tab trains too”.');
-    begin(new Trainer(j, trainerOptions()));
+    resetRun();
+    series.clear();
+    job = j;
+    $manualLr.value = String(j.optimizer.lr);
+    setPhase('waiting');
+    await coordinator.start(j, runOptions());
+    log(`run started: ${j.optimizer.kind}, α = ${j.optimizer.lr}, mini-batch ${j.batchSize}, ${j.epochs} epoch(s)`);
+    $continue.hidden = true;
   } catch (e) {
+    setPhase('idle');
     err.textContent = (e as Error).message;
   }
 });
@@ -211,195 +358,222 @@ $continue.addEventListener('click', async () => {
   const err = byId('run-error');
   err.textContent = '';
   try {
-    const bytes = await saved.load();
-    if (!bytes) throw new Error('There is no saved run in this browser.');
     if (!room && !$local.checked) throw new Error('Create a room for volunteers, or tick “This tab trains too”.');
-    const t = Trainer.fromCheckpoint(bytes, trainerOptions());
-    log(`continuing the saved run from epoch ${t.position.epoch + 1}, iteration ${t.position.iteration}`);
-    begin(t);
+    resetRun();
+    // the charts and counters go on from where the saved run was, not from zero
+    const history = await loadHistory().catch(() => null);
+    series.clear();
+    if (history) series.load(history.series);
+    setPhase('waiting');
+    const from = await coordinator.continueSaved(runOptions());
+    series.truncate(from.iteration);
+    lastEpoch = series.epochs.at(-1);
+    log(`continuing the saved run from epoch ${from.epoch + 1}, iteration ${from.iteration}`);
+    $continue.hidden = true;
   } catch (e) {
+    setPhase('idle');
     err.textContent = (e as Error).message;
   }
 });
 
 /** Offers the saved run, if this browser has one. */
 async function offerSavedRun(): Promise<void> {
-  const bytes = await saved.load().catch(() => null);
-  $continue.hidden = !bytes;
-  if (!bytes) return;
-  const c = decodeCheckpoint(bytes);
-  $continue.textContent = `Continue the saved run (epoch ${c.position.epoch + 1} of ${c.job.epochs}, iteration ${c.position.iteration})`;
+  const s = await coordinator.savedRun().catch(() => null);
+  $continue.hidden = !s;
+  if (s)
+    $continue.textContent = `Continue the saved run (epoch ${s.epoch + 1} of ${s.epochs}, iteration ${s.iteration})`;
 }
-void offerSavedRun();
 
-/** Wires a trainer (new, or continued from a checkpoint) to the page and runs it. */
-function begin(t: Trainer): void {
-  const err = byId('run-error');
-  job = t.job;
-  trainer = t;
-  charts.clear();
-  last = lastEpoch = undefined;
-  for (const id of ['count-epoch', 'count-iteration', 'count-steps', 'count-loss', 'count-accuracy'])
-    byId(id).textContent = '—';
-  byId('count-lr').textContent = `α = ${job.optimizer.lr}`;
-  byId('count-batch').textContent = 'one mini-batch, one update';
-  steps = 0;
-  lrChanges.length = 0;
-  $manualLr.value = String(job.optimizer.lr);
-  t.on('iteration', (e) => {
-    last = e;
-    steps += e.examples;
-    charts.iteration(e);
-    scheduleRender();
-  });
-  t.on('epoch', (e) => {
-    lastEpoch = e;
-    charts.epoch(e);
-    log(
-      `epoch ${e.epoch + 1} done: test accuracy ${(e.testAccuracy * 100).toFixed(1)}%, test loss ${e.testLoss.toFixed(3)}`,
-    );
-    scheduleRender();
-  });
-  t.on('worker', (e) => {
-    if (e.type !== 'joined') log(`worker ${localNames.get(e.id) ?? e.id} ${e.type}${e.reason ? `: ${e.reason}` : ''}`);
-    scheduleRender();
-  });
-  t.on('state', (s) => {
-    if (s.state === 'waiting') setPhase('waiting');
-    else if (s.state === 'running' && phase !== 'stopping') setPhase('running');
-    else if (s.state === 'paused') setPhase('paused');
-  });
-  room?.attach(t);
-  if ($local.checked) startLocalWorkers(t);
-  setPhase('waiting');
+function ended(m: Extract<HostEvent, { type: 'ended' }>): void {
+  runSeconds = (performance.now() - runStarted) / 1000;
+  roster.endRun();
+  if (m.error && phase !== 'stopping') {
+    setPhase('failed', m.error);
+    byId('run-error').textContent = m.error;
+  } else {
+    finalAccuracy = m.testAccuracy;
+    const acc = Number.isNaN(m.testAccuracy) ? '' : `Test accuracy ${(m.testAccuracy * 100).toFixed(1)}%.`;
+    setPhase(m.stopped || m.error ? 'stopped' : 'done', acc);
+    log(m.stopped || m.error ? 'run stopped' : `run done: ${acc}`);
+    showSummary();
+  }
+  void offerSavedRun();
   showPeople();
-  log(
-    `run started: ${job.optimizer.kind}, α = ${job.optimizer.lr}, mini-batch ${job.batchSize}, ${job.epochs} epoch(s)`,
-  );
-  $continue.hidden = true;
-  t.run()
-    .then(
-      async (r) => {
-        // a finished run is not offered again; a stopped one is, at once
-        if (!r.stopped) await saved.clear().catch(() => {});
-        await offerSavedRun();
-        const acc = Number.isNaN(r.testAccuracy) ? '' : `Test accuracy ${(r.testAccuracy * 100).toFixed(1)}%.`;
-        setPhase(r.stopped ? 'stopped' : 'done', acc);
-        log(r.stopped ? 'run stopped' : `run done: ${acc}`);
-      },
-      (e: unknown) => {
-        const stopped = phase === 'stopping';
-        setPhase(stopped ? 'stopped' : 'failed', stopped ? '' : (e as Error).message);
-        if (!stopped) err.textContent = (e as Error).message;
-      },
-    )
-    .finally(() => {
-      room?.detach();
-      for (const h of localHandles) void h.close('the run ended').catch(() => {});
-      localHandles = [];
-      showPeople();
-    });
+  render(true);
 }
 
-$pause.addEventListener('click', () => {
-  if (!trainer) return;
-  if (phase === 'paused') trainer.resume();
-  else trainer.pause();
-});
+function pauseOrResume(): void {
+  if (phase === 'paused') void coordinator.resume();
+  else if (phase === 'running') void coordinator.pause();
+}
+$pause.addEventListener('click', pauseOrResume);
+byId('projector-pause').addEventListener('click', pauseOrResume);
 
-$stop.addEventListener('click', () => {
-  if (!trainer) return;
+function stop(): void {
   setPhase('stopping');
-  trainer.stop();
-});
+  void coordinator.stop();
+}
+$stop.addEventListener('click', stop);
+byId('projector-stop').addEventListener('click', stop);
 
+async function setLr(input: HTMLInputElement): Promise<void> {
+  const lr = Number(input.value);
+  const err = byId('run-error');
+  try {
+    if (input.value.trim() === '' || !Number.isFinite(lr) || lr <= 0)
+      throw new Error('The learning rate must be a number above 0, such as 0.001.');
+    const from = await coordinator.setLearningRate(lr);
+    lrChanges.push({ iteration: from, lr });
+    $manualLr.value = byId<HTMLInputElement>('projector-lr').value = String(lr);
+    log(`α set by hand to ${lr} from iteration ${from}`);
+    err.textContent = '';
+  } catch (e) {
+    err.textContent = (e as Error).message;
+  }
+}
 byId<HTMLFormElement>('manual-lr-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
-  if (!trainer) return;
-  const lr = Number($manualLr.value);
-  try {
-    trainer.setLearningRate(lr);
-    const from = trainer.position.iteration + 1;
-    lrChanges.push({ iteration: from, lr });
-    log(`α set by hand to ${lr} from iteration ${from}`);
-    byId('run-error').textContent = '';
-  } catch (e) {
-    byId('run-error').textContent = (e as Error).message;
-  }
+  void setLr($manualLr);
+});
+byId<HTMLFormElement>('projector-lr-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  void setLr(byId<HTMLInputElement>('projector-lr'));
 });
 
 byId<HTMLInputElement>('bias-correction').addEventListener('change', (e) => {
   charts.setBiasCorrection((e.target as HTMLInputElement).checked);
 });
+byId<HTMLInputElement>('log-scale').addEventListener('change', (e) => {
+  charts.setLogScale((e.target as HTMLInputElement).checked);
+});
+
+// ---- projector view -----------------------------------------------------------------------------
+
+function setProjector(on: boolean): void {
+  document.body.classList.toggle('projector', on);
+  byId('projector-toggle').setAttribute('aria-pressed', String(on));
+  byId('projector-toggle').textContent = on ? 'Leave projector view' : 'Projector view';
+  const u = new URL(location.href);
+  if (on) u.searchParams.set('view', 'projector');
+  else u.searchParams.delete('view');
+  history.replaceState(null, '', u);
+  // the charts follow their new boxes
+  requestAnimationFrame(() => {
+    for (const c of charts.all) c.resize();
+  });
+}
+byId('projector-toggle').addEventListener('click', () => setProjector(!document.body.classList.contains('projector')));
+
+// ---- summary and exports --------------------------------------------------------------------------
+
+function download(name: string, blob: Blob): void {
+  const a = el('a', { href: URL.createObjectURL(blob), download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+}
+
+function summaryText(): string {
+  return summaryCsv(roster, { examples: series.steps, seconds: runSeconds, testAccuracy: finalAccuracy });
+}
+
+function showSummary(): void {
+  const box = byId('summary');
+  box.hidden = false;
+  const people = roster.list();
+  const total = people.reduce((a, p) => a + roster.examples(p), 0);
+  const acc = Number.isFinite(finalAccuracy) ? `${(finalAccuracy * 100).toFixed(1)}%` : '—';
+  byId('summary-room').textContent =
+    `${series.length.toLocaleString('en')} iterations, ${series.steps.toLocaleString('en')} examples (steps) in ${duration(runSeconds * 1000)}; test accuracy ${acc}; ${people.filter((p) => !p.local).length} student(s) and ${people.filter((p) => p.local).length} Web Worker(s) of this tab.`;
+  byId('summary-people').replaceChildren(
+    ...people.map((p) => {
+      const ex = roster.examples(p);
+      return el(
+        'tr',
+        {},
+        el('th', { scope: 'row' }, p.name),
+        el('td', {}, p.backend || '—'),
+        el('td', {}, ex.toLocaleString('en')),
+        el('td', {}, total > 0 ? `${((ex / total) * 100).toFixed(1)}%` : '—'),
+        el('td', {}, duration(roster.ms(p))),
+      );
+    }),
+  );
+}
+
+byId('export-summary').addEventListener('click', () =>
+  download('gradroom-summary.csv', new Blob([summaryText()], { type: 'text/csv' })),
+);
+byId('export-series').addEventListener('click', () =>
+  download('gradroom-run.csv', new Blob([series.iterationsCsv()], { type: 'text/csv' })),
+);
+byId('export-png').addEventListener('click', async () => {
+  try {
+    download(
+      'gradroom-charts.png',
+      await charts.png(`gradroom run: ${job.optimizer.kind}, mini-batch ${job.batchSize}`),
+    );
+  } catch (e) {
+    byId('run-error').textContent = (e as Error).message;
+  }
+});
 
 // ---- rendering ------------------------------------------------------------------------------------------
 
-let renderPending = false;
-let lastCounters = 0;
-function scheduleRender(): void {
-  if (renderPending) return;
-  renderPending = true;
-  requestAnimationFrame(() => {
-    renderPending = false;
-    render();
-  });
+const RENDER_MS = 250;
+let drawn = 0;
+
+function text(id: string, value: string): void {
+  const n = byId(id);
+  if (n.textContent !== value) n.textContent = value;
 }
 
-function workerRows(): WorkerRow[] {
-  const rows: WorkerRow[] = [];
-  const live = new Map((trainer ? trainer.pool.status() : []).map((w) => [w.id, w]));
-  // the last iteration's snapshot, with the pool's newer word on each worker still in it
-  const ids = [...new Set([...(last?.workers ?? []).map((w) => w.id), ...live.keys()])];
-  const ended = phase === 'done' || phase === 'stopped' || phase === 'failed';
-  for (const id of ids) {
-    const w = { ...last?.workers.find((x) => x.id === id), ...live.get(id) } as WorkerStatus;
-    const local = localNames.has(id);
-    const v = room?.seen.get(id);
-    const gone = !live.has(id);
-    rows.push({
-      ...w,
-      id,
-      status: gone ? undefined : w.status,
-      note: gone ? (ended && (local || v) ? 'finished' : 'left') : undefined,
-      name: localNames.get(id) ?? v?.name ?? id,
-      where: local
-        ? 'Web Worker in this tab'
-        : `volunteer tab, ${v?.via === 'relay' ? 'relayed by the server' : 'WebRTC'}`,
-    });
-  }
-  for (const v of room?.volunteers.values() ?? []) {
-    if (ids.includes(v.id)) continue;
-    rows.push({
-      id: v.id,
-      name: v.name,
-      where: `volunteer tab${v.via ? `, ${v.via === 'relay' ? 'relayed by the server' : 'WebRTC'}` : ''}`,
-      note: trainer && !ended ? 'joining' : 'waiting for a run',
-    });
-  }
-  return rows;
-}
-
-function render(): void {
-  renderWorkers($workers, workerRows());
-  // counters change every iteration; a screen reader hears them at most once a second
-  const now = performance.now();
-  if (now - lastCounters < 1000 && phase === 'running') {
-    setTimeout(scheduleRender, 1000 - (now - lastCounters));
-    return;
-  }
-  lastCounters = now;
+function render(force = false): void {
+  if (!force && document.hidden) return; // nobody sees it; the next visible tick catches up
+  charts.render(force);
+  if (!force && drawn === dirty) return;
+  drawn = dirty;
+  renderWorkers($workers, roster, { running: phase === 'running' || phase === 'waiting' || phase === 'paused' });
   if (last) {
-    byId('count-epoch').textContent = `${Math.min(last.epoch + 1, job.epochs)} of ${job.epochs}`;
-    byId('count-iteration').textContent = last.iteration.toLocaleString('en');
-    byId('count-batch').textContent = `mini-batch ${last.batch + 1} of ${last.batchesPerEpoch} in this epoch`;
-    byId('count-steps').textContent = steps.toLocaleString('en');
-    byId('count-loss').textContent = last.lossSmoothed.toFixed(4);
-    byId('count-lr').textContent = `α = ${last.lr.toPrecision(3)}`;
+    text('count-epoch', `${Math.min(last.epoch + 1, job.epochs)} of ${job.epochs}`);
+    text('count-iteration', last.iteration.toLocaleString('en'));
+    text('count-batch', `mini-batch ${last.batch + 1} of ${last.batchesPerEpoch} in this epoch`);
+    text('count-steps', series.steps.toLocaleString('en'));
+    text('count-loss', last.lossSmoothed.toFixed(4));
+    text('count-lr', `α = ${last.lr.toPrecision(3)}`);
+    const ratio = speedRatio(series);
+    text('count-speed', Math.round(ratio.room).toLocaleString('en'));
+    text(
+      'count-ratio',
+      ratio.alone > 0
+        ? `room vs fastest member alone: ${ratio.ratio.toFixed(2)}×`
+        : 'room vs fastest member alone: measuring…',
+    );
+    text('speed-why', explainSpeed(series, ratio));
+    text('projector-iteration', last.iteration.toLocaleString('en'));
+    text('projector-loss', last.lossSmoothed.toFixed(3));
+  } else if (series.length === 0) {
+    for (const id of ['count-epoch', 'count-iteration', 'count-steps', 'count-loss', 'count-speed']) text(id, '—');
+    text('count-lr', `α = ${job.optimizer.lr}`);
+    text('count-batch', 'one mini-batch, one update');
+    text('count-ratio', 'room vs fastest member alone');
+    text('speed-why', '');
   }
-  if (lastEpoch) byId('count-accuracy').textContent = `${(lastEpoch.testAccuracy * 100).toFixed(1)}%`;
+  const acc = lastEpoch ? `${(lastEpoch.testAccuracy * 100).toFixed(1)}%` : '—';
+  text('count-accuracy', acc);
+  text('projector-accuracy', acc);
 }
-render();
+
+setInterval(render, RENDER_MS);
+document.addEventListener('visibilitychange', () => {
+  if (!document.hidden) render();
+});
 setPhase('idle');
+render(true);
+if (params.get('view') === 'projector') setProjector(true);
+void offerSavedRun();
+void hostAgain();
 
 // ---- for tests and the console -----------------------------------------------------------------------------
 
@@ -409,35 +583,96 @@ declare global {
       phase(): Phase;
       joinUrl(): string | null;
       volunteers(): number;
-      /** uPlot's data: [iterations, loss, smoothed loss] */
+      /** The full series: [iterations, loss, smoothed loss] */
       loss(): number[][];
       /** [epochs, test accuracy, training accuracy] */
       accuracy(): number[][];
       /** [iterations, learning rate] */
       lr(): number[][];
+      /** [iterations, room examples/s, fastest member alone] */
       speed(): number[][];
-      /** What uPlot draws now (after its last redraw), to check the charts follow the data. */
-      drawn(): { loss: number; accuracy: number; lr: number };
+      /** [iterations, compute, transfer, wait, step] (ms) */
+      timing(): number[][];
+      /** What each chart draws now: its points, and its last point. */
+      drawn(): Record<'loss' | 'accuracy' | 'lr' | 'speed' | 'timing', number> & { last: Record<string, number[]> };
       iteration(): number;
+      steps(): number;
       lrChanges(): { iteration: number; lr: number }[];
-      workers(): WorkerRow[];
+      workers(): {
+        id?: string;
+        name: string;
+        backend?: string;
+        speed: number;
+        share: number;
+        examples: number;
+        status: string;
+      }[];
+      seriesCsv(): string;
+      summaryCsv(): string;
+      /** Worker -> page -> worker through the WebRTC bridge (bench). */
+      measureBridge(mb: number): Promise<{ mbPerSec: number; msPerChunk: number }>;
     };
   }
 }
 window.__host = {
   phase: () => phase,
-  joinUrl: () => room?.room.joinUrl ?? null,
-  volunteers: () => room?.accepted ?? 0,
-  loss: () => charts.loss.data(),
-  accuracy: () => charts.accuracy.data(),
-  lr: () => charts.lr.data(),
-  speed: () => charts.speed.data(),
-  drawn: () => ({
-    loss: charts.loss.plot.data[0].length,
-    accuracy: charts.accuracy.plot.data[0].length,
-    lr: charts.lr.plot.data[0].length,
-  }),
+  joinUrl: () => room?.joinUrl ?? null,
+  volunteers: () => roster.present().length,
+  loss: () => {
+    const c = series.cols;
+    return [
+      c.iteration,
+      c.loss,
+      charts.loss.plot.series[2].label?.toString().includes('no bias') ? c.lossSmoothedRaw : c.lossSmoothed,
+    ].map((x) => [...x]);
+  },
+  accuracy: () => [
+    series.epochs.map((e) => e.epoch + 1),
+    series.epochs.map((e) => e.testAccuracy),
+    series.epochs.map((e) => e.trainAccuracy),
+  ],
+  lr: () => [[...series.cols.iteration], [...series.cols.lr]],
+  speed: () => [
+    [...series.cols.iteration],
+    [...series.cols.examplesPerSec],
+    [...series.cols.fastestAloneExamplesPerSec],
+  ],
+  timing: () => {
+    const c = series.cols;
+    return [c.iteration, c.computeMs, c.transferMs, c.waitMs, c.stepMs].map((x) => [...x]);
+  },
+  drawn: () => {
+    const n = (c: { shown: number[][] }) => c.shown[0]?.length ?? 0;
+    const lastOf = (c: { shown: number[][] }) => c.shown.map((col) => Number(col.at(-1)));
+    return {
+      loss: n(charts.loss),
+      accuracy: n(charts.accuracy),
+      lr: n(charts.lr),
+      speed: n(charts.speed),
+      timing: n(charts.timing),
+      last: {
+        loss: lastOf(charts.loss),
+        accuracy: lastOf(charts.accuracy),
+        lr: lastOf(charts.lr),
+        speed: lastOf(charts.speed),
+        timing: lastOf(charts.timing),
+      },
+    };
+  },
   iteration: () => last?.iteration ?? 0,
+  steps: () => series.steps,
   lrChanges: () => [...lrChanges],
-  workers: workerRows,
+  workers: () =>
+    roster.list().map((p) => ({
+      id: p.id,
+      name: p.name,
+      backend: p.backend,
+      speed: p.status?.speed ?? 0,
+      share: p.status?.share ?? 0,
+      examples: roster.examples(p),
+      status: p.left ? 'left' : (p.status?.status ?? 'waiting'),
+    })),
+  seriesCsv: () => series.iterationsCsv(),
+  summaryCsv: summaryText,
+  measureBridge: (mb) => coordinator.measureBridge(mb),
 };

@@ -1,0 +1,191 @@
+/**
+ * The host page's coordinator, in a dedicated module Web Worker: the trainer, the room host, the
+ * peer links and the aggregation all run here, so the page's charts and the training loop never
+ * share a thread. The page reaches it through comlink (CoordinatorApi) and hears its events on a
+ * MessagePort; WebRTC endpoints stay on the page (peer-bridge.ts), bytes cross as transferables.
+ */
+import {
+  decodeCheckpoint,
+  IndexedDbCheckpointStore,
+  type JobConfig,
+  spawnWebWorker,
+  Trainer,
+  type TrainerOptions,
+} from '@gradroom/coordinator/browser';
+import * as Comlink from 'comlink';
+import { type CreatedRoom, createRoom, HostedRoom } from '../host/room.js';
+import { bridgedSimplePeer } from './peer-bridge.js';
+import type { CoordinatorApi, HostEvent, LocalWorker, RunOptions, SavedRun } from './protocol.js';
+
+let events: MessagePort | undefined;
+let peerPort: MessagePort | undefined;
+let pageHref = '';
+let room: HostedRoom | undefined;
+let trainer: Trainer | undefined;
+let locals: ReturnType<typeof spawnWebWorker>[] = [];
+
+function post(e: HostEvent): void {
+  events?.postMessage(e);
+}
+
+/** Saves a checkpoint each epoch and on stop, so a reloaded host page continues exactly. */
+const saved = new IndexedDbCheckpointStore({ key: 'host-run' });
+
+// the pool's view changes with each join, leave and shard; the page hears it at most 4 times a second
+let workersTimer: ReturnType<typeof setTimeout> | undefined;
+function sendWorkers(): void {
+  if (workersTimer) return;
+  workersTimer = setTimeout(() => {
+    workersTimer = undefined;
+    if (trainer) post({ type: 'workers', list: trainer.pool.status() });
+  }, 250);
+}
+
+function trainerOptions(o: RunOptions): TrainerOptions {
+  return {
+    waitForWorkers: true,
+    backends: o.backends,
+    wasmPaths: new URL('wasm/', pageHref).href,
+    checkpoint: { store: saved },
+  };
+}
+
+function begin(t: Trainer, o: RunOptions, resumedFrom?: { epoch: number; iteration: number }): void {
+  trainer = t;
+  t.on('iteration', (e) => post({ type: 'iteration', e }));
+  t.on('epoch', (e) => post({ type: 'epoch', e }));
+  t.on('worker', (e) => {
+    post({ type: 'worker', e });
+    sendWorkers();
+  });
+  t.on('state', (e) => post({ type: 'state', e }));
+  t.on('checkpoint', (e) => post({ type: 'checkpoint', iteration: e.iteration }));
+  t.on('log', (e) => post({ type: 'log', line: e.message }));
+  t.pool.on('change', () => sendWorkers());
+  room?.attach(t);
+  const local: LocalWorker[] = [];
+  const n = Math.max(0, Math.min(8, Math.trunc(o.local) || 0));
+  const dataPath = new URL('data/', pageHref).pathname;
+  for (let i = 0; i < n; i++) {
+    const h = spawnWebWorker(new URL(`worker.js?data=${dataPath}`, pageHref), { name: `this tab #${i + 1}` });
+    local.push({ id: h.id, name: `This tab, Web Worker ${i + 1}` });
+    locals.push(h);
+    t.addWorker(h).catch((e) =>
+      post({ type: 'log', line: `Web Worker ${i + 1} could not be set up: ${(e as Error).message}` }),
+    );
+  }
+  post({ type: 'run', job: t.job, local, resumedFrom });
+  t.run()
+    .then(
+      async (r) => {
+        // a finished run is not offered again; a stopped one is, at once
+        if (!r.stopped) await saved.clear().catch(() => {});
+        post({ type: 'ended', stopped: r.stopped, testAccuracy: r.testAccuracy, iterations: r.position.iteration });
+      },
+      (e: unknown) =>
+        post({
+          type: 'ended',
+          stopped: false,
+          testAccuracy: Number.NaN,
+          iterations: t.position.iteration,
+          error: (e as Error).message,
+        }),
+    )
+    .finally(() => {
+      if (trainer === t) running = false;
+      room?.detach();
+      for (const h of locals) void h.close('the run ended').catch(() => {});
+      locals = [];
+      if (trainer === t) post({ type: 'workers', list: t.pool.status() });
+    });
+}
+
+/** A run is going (from start until its run() settles). */
+let running = false;
+const live = () => running;
+
+const api: CoordinatorApi = {
+  init(ev, peers, href) {
+    events = ev;
+    peerPort = peers;
+    pageHref = href;
+  },
+
+  async openRoom(key, again) {
+    if (room) return room.room;
+    if (!peerPort) throw new Error('the coordinator worker is not initialised');
+    const created: CreatedRoom = again ?? (await createRoom(pageHref, key));
+    const r = new HostedRoom(
+      created,
+      bridgedSimplePeer(peerPort),
+      (e) => post({ type: 'peer', e }),
+      (line) => console.log(`[room] ${line}`),
+    );
+    await r.open();
+    room = r;
+    if (trainer && running) room.attach(trainer);
+    return created;
+  },
+
+  async start(job: JobConfig, o) {
+    if (live()) throw new Error('A run is already going: stop it first.');
+    const t = new Trainer(job, trainerOptions(o));
+    running = true;
+    begin(t, o);
+  },
+
+  async continueSaved(o) {
+    if (live()) throw new Error('A run is already going: stop it first.');
+    const bytes = await saved.load();
+    if (!bytes) throw new Error('There is no saved run in this browser.');
+    const t = Trainer.fromCheckpoint(bytes, trainerOptions(o));
+    const from = { epoch: t.position.epoch, iteration: t.position.iteration };
+    running = true;
+    begin(t, o, from);
+    return { ...from, epochs: t.job.epochs };
+  },
+
+  async savedRun(): Promise<SavedRun | null> {
+    const bytes = await saved.load().catch(() => null);
+    if (!bytes) return null;
+    const c = decodeCheckpoint(bytes);
+    return { epoch: c.position.epoch, epochs: c.job.epochs, iteration: c.position.iteration };
+  },
+
+  pause: () => trainer?.pause(),
+  resume: () => trainer?.resume(),
+  stop: () => trainer?.stop(),
+
+  setLearningRate(lr) {
+    if (!trainer) throw new Error('No run is going.');
+    trainer.setLearningRate(lr);
+    return trainer.position.iteration + 1;
+  },
+
+  async measureBridge(megabytes) {
+    // the page echoes 'echo' messages; this is what a peer's bytes cost on their way through the page
+    const port = peerPort;
+    if (!port) throw new Error('not initialised');
+    const { port1, port2 } = new MessageChannel();
+    port.postMessage({ t: 'echo-port', id: 0, port: port2 }, [port2]);
+    const chunk = 256 * 1024;
+    const n = Math.max(1, Math.round((megabytes * 1024 * 1024) / chunk));
+    const src = new Uint8Array(chunk);
+    const t0 = performance.now();
+    await new Promise<void>((resolve) => {
+      let back = 0;
+      port1.onmessage = () => {
+        if (++back === n) resolve();
+      };
+      for (let i = 0; i < n; i++) {
+        const buf = src.slice().buffer; // a fresh copy per send, as BridgedPeer.send makes
+        port1.postMessage(buf, [buf]);
+      }
+    });
+    const ms = performance.now() - t0;
+    port1.close();
+    return { mbPerSec: (n * chunk) / 1024 / 1024 / (ms / 1000), msPerChunk: ms / n };
+  },
+};
+
+Comlink.expose(api);

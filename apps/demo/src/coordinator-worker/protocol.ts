@@ -1,0 +1,67 @@
+/**
+ * The seam between the host page and its coordinator worker. Calls go page -> worker through
+ * comlink (CoordinatorApi); events go worker -> page as plain messages on a MessagePort (HostEvent),
+ * one per trainer or room event, without weights or gradients.
+ */
+import type {
+  EpochEvent,
+  IterationEvent,
+  JobConfig,
+  PeerEvent,
+  TrainerEvents,
+  WorkerEvent,
+  WorkerStatus,
+} from '@gradroom/coordinator/browser';
+import type { BackendName } from '@gradroom/worker/catalog';
+import type { CreatedRoom } from '../host/room.js';
+
+export interface SavedRun {
+  epoch: number;
+  epochs: number;
+  iteration: number;
+}
+
+export interface RunOptions {
+  /** Web Workers the coordinator worker starts for "this tab trains too" (0: none). */
+  local: number;
+  backends?: BackendName[];
+}
+
+/** A local worker's id and the name the table shows for it. */
+export interface LocalWorker {
+  id: string;
+  name: string;
+}
+
+export type HostEvent =
+  | { type: 'iteration'; e: IterationEvent }
+  | { type: 'epoch'; e: EpochEvent }
+  | { type: 'worker'; e: WorkerEvent }
+  | { type: 'state'; e: TrainerEvents['state'] }
+  | { type: 'run'; job: JobConfig; local: LocalWorker[]; resumedFrom?: { epoch: number; iteration: number } }
+  /** The pool's view of every worker, sent when it changes (at most a few times a second). */
+  | { type: 'workers'; list: WorkerStatus[] }
+  | { type: 'peer'; e: PeerEvent }
+  | { type: 'log'; line: string }
+  /** A checkpoint was saved at this iteration (the page saves its chart history with it). */
+  | { type: 'checkpoint'; iteration: number }
+  | { type: 'ended'; stopped: boolean; testAccuracy: number; iterations: number; error?: string };
+
+export interface CoordinatorApi {
+  /** Wires the event port and the WebRTC bridge port; `pageHref` is the host page's address. */
+  init(events: MessagePort, peers: MessagePort, pageHref: string): void;
+  /** Creates a room, or hosts `again` (a room this tab created before a reload). */
+  openRoom(key?: string, again?: CreatedRoom): Promise<CreatedRoom>;
+  /** Starts a run; rejects with a readable message for a bad job. */
+  start(job: JobConfig, opts: RunOptions): Promise<void>;
+  /** Continues the run saved in this browser (IndexedDB). */
+  continueSaved(opts: RunOptions): Promise<SavedRun>;
+  savedRun(): Promise<SavedRun | null>;
+  pause(): void;
+  resume(): void;
+  stop(): void;
+  /** Sets α from the next iteration on; returns that iteration. */
+  setLearningRate(lr: number): number;
+  /** Worker -> page -> worker through the bridge port: MB/s and ms per 256 KiB chunk, for the bench. */
+  measureBridge(megabytes: number): Promise<{ mbPerSec: number; msPerChunk: number }>;
+}

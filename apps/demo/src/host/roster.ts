@@ -1,0 +1,152 @@
+/**
+ * Who is in the room, as people: one row per student name. A student who pauses (leaves) and
+ * joins again gets a new peer id but keeps their row, their total examples and their time in the
+ * room; one who leaves keeps the row, marked as left. Local Web Workers have rows of their own.
+ */
+import type { WorkerStatus } from '@gradroom/coordinator/browser';
+
+export interface Person {
+  /** The row's key: 'v:' + name for volunteers, 'l:' + id for local workers. */
+  key: string;
+  name: string;
+  local: boolean;
+  /** The peer or worker id of the current session (undefined once left). */
+  id?: string;
+  via?: 'direct' | 'relay';
+  /** Sessions so far (a rejoin adds one). */
+  sessions: number;
+  /** Examples of earlier sessions, and the latest figure of the current one. */
+  examplesBefore: number;
+  examplesNow: number;
+  /** Milliseconds in the room over every session, and when the current one began. */
+  msBefore: number;
+  since?: number;
+  left?: string;
+  /** The pool's last word on this person's worker. */
+  status?: WorkerStatus;
+  backend?: string;
+}
+
+/** Strips control characters and trims a name a peer chose (never trusted as markup or layout). */
+export function cleanName(name: string | undefined, fallback: string): string {
+  const s = (name ?? '')
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping them is the point
+    .replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e]/g, '')
+    .trim()
+    .slice(0, 40);
+  return s || fallback;
+}
+
+export class Roster {
+  private readonly rows = new Map<string, Person>();
+  private readonly byId = new Map<string, string>();
+  constructor(private readonly now: () => number = () => Date.now()) {}
+
+  /** A volunteer joined (or joined again under the same name). */
+  join(id: string, rawName: string | undefined, via?: 'direct' | 'relay'): Person {
+    const name = cleanName(rawName, 'volunteer');
+    const key = `v:${name.toLowerCase()}`;
+    let p = this.rows.get(key);
+    if (p?.id && p.id !== id && !p.left) {
+      // two tabs under one name at once: the second gets its own row
+      return this.join(id, `${name} (${p.sessions + 1})`, via);
+    }
+    if (!p) {
+      p = { key, name, local: false, sessions: 0, examplesBefore: 0, examplesNow: 0, msBefore: 0 };
+      this.rows.set(key, p);
+    }
+    if (p.id !== id) {
+      p.sessions++;
+      p.examplesBefore += p.examplesNow;
+      p.examplesNow = 0;
+      p.since = this.now();
+      p.status = undefined;
+    }
+    p.id = id;
+    p.left = undefined;
+    if (via) p.via = via;
+    this.byId.set(id, key);
+    return p;
+  }
+
+  /** A local Web Worker of this tab. */
+  local(id: string, name: string): Person {
+    const key = `l:${id}`;
+    const p: Person = {
+      key,
+      name,
+      local: true,
+      id,
+      sessions: 1,
+      examplesBefore: 0,
+      examplesNow: 0,
+      msBefore: 0,
+      since: this.now(),
+    };
+    this.rows.set(key, p);
+    this.byId.set(id, key);
+    return p;
+  }
+
+  get(id: string): Person | undefined {
+    const k = this.byId.get(id);
+    return k ? this.rows.get(k) : undefined;
+  }
+
+  /** The session `id` ended: the row stays, marked left (or finished, at the end of a run). */
+  leave(id: string, reason: string): void {
+    const p = this.get(id);
+    if (!p || p.id !== id) return;
+    this.close(p);
+    p.left = reason;
+  }
+
+  private close(p: Person): void {
+    if (p.since !== undefined) p.msBefore += this.now() - p.since;
+    p.since = undefined;
+    p.id = undefined;
+  }
+
+  /** The pool's view of every worker it has now. */
+  update(list: WorkerStatus[]): void {
+    for (const w of list) {
+      const p = this.get(w.id);
+      if (!p || p.id !== w.id) continue;
+      p.status = w;
+      p.examplesNow = w.examples;
+      if (w.backend) p.backend = w.backend;
+    }
+  }
+
+  /** A run ended: local workers are done; their rows stay with their last figures. */
+  endRun(): void {
+    for (const p of this.rows.values()) {
+      if (p.local && p.id) {
+        this.close(p);
+        p.left = 'finished';
+      }
+    }
+  }
+
+  /** A new run: local workers of the last one go; volunteers' rows stay. */
+  newRun(): void {
+    for (const [k, p] of this.rows) if (p.local) this.rows.delete(k);
+  }
+
+  examples(p: Person): number {
+    return p.examplesBefore + p.examplesNow;
+  }
+
+  ms(p: Person): number {
+    return p.msBefore + (p.since !== undefined ? this.now() - p.since : 0);
+  }
+
+  /** Volunteers in the room now. */
+  present(): Person[] {
+    return this.list().filter((p) => !p.local && p.id);
+  }
+
+  list(): Person[] {
+    return [...this.rows.values()];
+  }
+}
