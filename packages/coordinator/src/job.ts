@@ -2,10 +2,14 @@
 import {
   createOptimizer,
   type DatasetSpec,
+  DEFAULT_CODEC_LIMITS,
+  estimateBytesPerExample,
   GradroomError,
   type ModelSpec,
   type OptimizerConfig,
+  type OptimizerKind,
   type ScheduleConfig,
+  specLayout,
   validateSchedule,
 } from '@gradroom/core';
 
@@ -49,4 +53,70 @@ export function validateJob(job: JobConfig): void {
   }
   createOptimizer(job.optimizer); // validates the optimizer config
   if (job.schedule) validateSchedule(job.schedule);
+  checkJobSize(job);
+}
+
+/** Weights the wire protocol carries in one message (the codec's limit). */
+export const MAX_PARAMS = DEFAULT_CODEC_LIMITS.maxParams;
+/** Memory one process may need: what a browser tab, or the wasm backend's 32-bit heap, can hold. */
+export const MAX_PROCESS_BYTES = 4 * 1024 ** 3;
+
+/** Per-parameter buffers each optimizer keeps (its slots). */
+const SLOTS: Record<OptimizerKind, number> = {
+  sgd: 0,
+  momentum: 1,
+  rmsprop: 2,
+  adam: 2,
+  adagrad: 1,
+  adamax: 2,
+};
+
+export interface JobSize {
+  /** Parameters of the model; null for a layers topology (known once a worker has built it). */
+  params: number | null;
+  /** The coordinator: weights, mean gradient, optimizer slots, and a checkpoint's copies of them. */
+  coordinatorBytes: number;
+  /** One worker given a whole mini-batch: model weights, gradients, weights in flight, activations. */
+  workerBytes: number;
+}
+
+/** A size estimate from the spec alone, before anything is built (issue 10, item 14). */
+export function estimateJobSize(job: JobConfig): JobSize {
+  const layout = specLayout(job.model);
+  const params = layout ? layout.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0) : null;
+  const slots = SLOTS[job.optimizer.kind] + (job.optimizer.kind === 'adam' && job.optimizer.amsgrad ? 1 : 0);
+  const p = (params ?? 0) * 4;
+  return {
+    params,
+    coordinatorBytes: p * (2 + slots) * 2,
+    workerBytes: p * 4 + job.batchSize * estimateBytesPerExample(job.model),
+  };
+}
+
+const gib = (b: number) => `${(b / 1024 ** 3).toFixed(1)} GiB`;
+
+/**
+ * Refuses a model too large to train before anything is built: a 314 M parameter MLP used to grow
+ * past 3 GB before the protocol's limit stopped it, or the process was killed.
+ */
+export function checkJobSize(job: JobConfig): void {
+  const size = estimateJobSize(job);
+  if (size.params !== null && size.params > MAX_PARAMS) {
+    throw new GradroomError(
+      'TOO_LARGE',
+      `the model has ${size.params.toLocaleString('en-US')} parameters, more than the ${MAX_PARAMS.toLocaleString('en-US')} the protocol carries in one message: make the model smaller`,
+    );
+  }
+  if (size.coordinatorBytes > MAX_PROCESS_BYTES) {
+    throw new GradroomError(
+      'TOO_LARGE',
+      `the coordinator would need about ${gib(size.coordinatorBytes)} for this model and optimizer, more than the ${gib(MAX_PROCESS_BYTES)} a process can hold: make the model smaller`,
+    );
+  }
+  if (size.workerBytes > MAX_PROCESS_BYTES) {
+    throw new GradroomError(
+      'TOO_LARGE',
+      `a worker would need about ${gib(size.workerBytes)} for a mini-batch of ${job.batchSize} (${Math.round(estimateBytesPerExample(job.model) / 1024)} KiB per example), more than the ${gib(MAX_PROCESS_BYTES)} a browser tab or the wasm backend can hold: lower the batch size or the model's size`,
+    );
+  }
 }

@@ -27,6 +27,7 @@ import {
   type TensorShape,
 } from '@gradroom/core';
 import type { BackendName, WorkerInit } from '@gradroom/worker';
+import type { ModelTarget } from '@gradroom/worker/export';
 import {
   CHECKPOINT_FORMAT,
   type Checkpoint,
@@ -419,6 +420,17 @@ export class Trainer extends Emitter<TrainerEvents> {
       lossEwa: this.lossEwa.state(),
       savedAt: new Date().toISOString(),
     };
+  }
+
+  /**
+   * Saves the model with the current weights as a tfjs layers model (model.json + weights) that
+   * tf.loadLayersModel loads: a directory in Node, a tfjs URL (downloads://, indexeddb://) or an IOHandler.
+   */
+  async exportModel(target: ModelTarget): Promise<void> {
+    if (!this.layout || this.weights.length === 0)
+      throw new GradroomError('BAD_STATE', 'no weights to export yet: run (or restore) the trainer first');
+    const { exportLayersModel } = await import('@gradroom/worker/export'); // loads tfjs only when asked
+    await exportLayersModel(this.job.model, this.getLayout(), this.getWeights(), target);
   }
 
   /** Encodes the run's state now (also used by the host page to offer a download). */

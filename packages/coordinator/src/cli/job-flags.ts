@@ -24,7 +24,7 @@ const bad = (m: string): never => {
   throw new GradroomError('BAD_CONFIG', m);
 };
 
-function num(flags: Flags, name: string): number | undefined {
+export function num(flags: Flags, name: string): number | undefined {
   const v = flags[name];
   if (v === undefined) return undefined;
   const n = Number(v);
@@ -32,20 +32,25 @@ function num(flags: Flags, name: string): number | undefined {
   return n;
 }
 
-function model(flags: Flags): ModelSpec {
+export function modelFromFlags(flags: Flags, fallback: ModelSpec): ModelSpec {
   const m = flags.model;
-  if (m === undefined) return DEFAULT_JOB.model;
+  if (m === undefined) return fallback;
   if (typeof m !== 'string') return bad('--model needs a value');
   if (m in ZOO) return structuredClone(ZOO[m as ZooName]) as ModelSpec;
   if (m.endsWith('.json')) {
-    const spec = JSON.parse(readFileSync(m, 'utf8')) as ModelSpec;
+    let spec: ModelSpec;
+    try {
+      spec = JSON.parse(readFileSync(m, 'utf8')) as ModelSpec;
+    } catch (e) {
+      return bad(`--model ${m} could not be read: ${(e as Error).message}`);
+    }
     if (!spec || typeof spec !== 'object' || !('kind' in spec)) bad(`${m} is not a gradroom model spec`);
     return spec;
   }
   return bad(`--model "${m}" is unknown: use ${Object.keys(ZOO).join(', ')}, or a .json model spec`);
 }
 
-function dataset(flags: Flags, seed: number): DatasetSpec {
+export function dataset(flags: Flags, seed: number): DatasetSpec {
   const d = flags.dataset ?? 'mnist';
   if (d === 'mnist') return { kind: 'mnist', split: 'train' };
   if (d === 'synthetic') {
@@ -106,19 +111,27 @@ function schedule(flags: Flags, lr0: number): ScheduleConfig {
   }
 }
 
-export function trainSize(d: DatasetSpec): number {
-  return d.kind === 'mnist' ? MNIST_SIZES.train : d.examples;
+/** Training examples, where the spec alone tells (undefined for a data set known only once loaded). */
+export function trainSize(d: DatasetSpec): number | undefined {
+  if (d.kind === 'mnist') return MNIST_SIZES.train;
+  if (d.kind === 'synthetic') return d.examples;
+  return undefined;
 }
 
-export function jobFromFlags(flags: Flags): { job: JobConfig; advice?: BatchSizeAdvice } {
+/** `defaultModel`: the model when --model is not given (--init-model's own; else the default job's). */
+export function jobFromFlags(
+  flags: Flags,
+  defaultModel: ModelSpec = DEFAULT_JOB.model,
+): { job: JobConfig; advice?: BatchSizeAdvice } {
   const seed = num(flags, 'seed') ?? DEFAULT_JOB.seed;
   const opt = optimizer(flags);
-  const m = model(flags);
+  const m = modelFromFlags(flags, defaultModel);
   const ds = dataset(flags, seed);
   let batchSize = DEFAULT_JOB.batchSize;
   let advice: BatchSizeAdvice | undefined;
   if (flags['batch-size'] === 'auto') {
-    advice = adviseBatchSize({ examples: trainSize(ds), bytesPerExample: estimateBytesPerExample(m) });
+    const examples = trainSize(ds) ?? bad(`--batch-size auto needs a data set whose size is known before it loads`);
+    advice = adviseBatchSize({ examples, bytesPerExample: estimateBytesPerExample(m) });
     batchSize = advice.size;
   } else if (flags['batch-size'] !== undefined) {
     batchSize = num(flags, 'batch-size') as number;

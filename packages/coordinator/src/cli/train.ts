@@ -1,13 +1,16 @@
 /** `gradroom train`: trains a job on local worker threads, with a progress bar or JSON lines. */
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { isGradroomError } from '@gradroom/core';
+import { GradroomError, isGradroomError } from '@gradroom/core';
 import { type BackendName, parseBackendList } from '@gradroom/worker/catalog';
 import cliProgress from 'cli-progress';
+import { decodeCheckpoint, encodeCheckpoint, startingCheckpoint } from '../checkpoint.js';
 import { FileCheckpointStore } from '../checkpoint-file.js';
 import { Trainer } from '../trainer.js';
 import { spawnThreadWorker } from '../transports/thread.js';
 import { type Flags, jobFromFlags } from './job-flags.js';
+import { checkModelDirWritable, readModelDir } from './model-dir.js';
+import { resumeJob } from './resume.js';
 
 export const TRAIN_HELP = `gradroom train [flags]
 
@@ -26,7 +29,12 @@ Adam with 1/(1+0.3*epoch) decay, mini-batches of 64, 5 epochs, 2 workers).
   --epochs N  --max-iterations N  --seed N
   --workers N              local worker threads (default 2)
   --backend LIST           e.g. webgpu,wasm (default: each worker picks its fastest)
-  --checkpoint FILE        save a checkpoint each epoch and on Ctrl-C; --resume continues from it
+  --checkpoint FILE        save a checkpoint each epoch, on Ctrl-C and at the end
+  --resume                 continue the run in --checkpoint FILE. Its job is kept: flags that would
+                           change it are refused, except --epochs (may be raised), --max-iterations
+  --save-model DIR         at the end, save the model as a tfjs layers model (model.json, weights.bin)
+  --init-model DIR         start from that model's weights (fine-tuning); its layout must be the
+                           job's model's; without --model, the job trains that model
   --json                   one JSON object per line per event; the last is {"event":"done",...}
 `;
 
@@ -39,6 +47,8 @@ const OPTIONS = {
   workers: { type: 'string' },
   backend: { type: 'string' },
   checkpoint: { type: 'string' },
+  'save-model': { type: 'string' },
+  'init-model': { type: 'string' },
   ...Object.fromEntries(
     [
       'model',
@@ -101,13 +111,33 @@ export async function trainCommand(argv: string[]): Promise<number> {
     typeof flags.backend === 'string' ? parseBackendList(flags.backend) : undefined;
   const store = typeof flags.checkpoint === 'string' ? new FileCheckpointStore(flags.checkpoint) : undefined;
   const opts = { backends, checkpoint: store ? { store } : undefined };
+  const saveModel = typeof flags['save-model'] === 'string' ? flags['save-model'] : undefined;
+  const initModel = typeof flags['init-model'] === 'string' ? flags['init-model'] : undefined;
+  if (flags.resume && !store) throw new GradroomError('BAD_CONFIG', '--resume needs --checkpoint FILE');
+  if (flags.resume && initModel)
+    throw new GradroomError('BAD_CONFIG', '--init-model starts a new run; --resume continues one: use one of them');
+  // everything that can be wrong with the paths is found now, not after the first epoch
+  await store?.checkWritable();
+  if (saveModel) await checkModelDirWritable(saveModel);
 
   let trainer: Trainer;
   let advice: ReturnType<typeof jobFromFlags>['advice'];
-  const saved = flags.resume && store ? await store.load() : null;
-  if (flags.resume && !store) throw new Error('--resume needs --checkpoint FILE');
-  if (saved) {
-    trainer = Trainer.fromCheckpoint(saved, opts);
+  const resumed = flags.resume === true;
+  if (store && resumed) {
+    const bytes = await store.load();
+    if (!bytes)
+      throw new GradroomError(
+        'BAD_CONFIG',
+        `--resume: there is no checkpoint at ${store.path} (run without --resume to start)`,
+      );
+    const c = decodeCheckpoint(bytes);
+    const job = resumeJob(flags, c, store.path);
+    trainer = Trainer.fromCheckpoint(encodeCheckpoint({ ...c, job }), opts);
+  } else if (initModel) {
+    const init = await readModelDir(initModel);
+    const parsed = jobFromFlags(flags, init.spec);
+    advice = parsed.advice;
+    trainer = Trainer.fromCheckpoint(encodeCheckpoint(startingCheckpoint(parsed.job, init.layout, init.weights)), opts);
   } else {
     const parsed = jobFromFlags(flags);
     advice = parsed.advice;
@@ -117,7 +147,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     if (json) out({ event: 'advice', ...advice });
     else console.log(`batch size: ${advice.reason}`);
   }
-  if (saved && !json)
+  if (resumed && !json)
     console.log(
       `resuming from ${flags.checkpoint} at epoch ${trainer.position.epoch + 1}, iteration ${trainer.position.iteration}`,
     );
@@ -189,7 +219,11 @@ export async function trainCommand(argv: string[]): Promise<number> {
       );
     }
   });
-  trainer.on('checkpoint', (e) => json && out({ event: 'checkpoint', ...e }));
+  let savedAt = -1; // the iteration of the last checkpoint written
+  trainer.on('checkpoint', (e) => {
+    savedAt = e.iteration;
+    if (json) out({ event: 'checkpoint', ...e });
+  });
 
   const onSigint = () => {
     if (!json) log('stopping after this iteration (Ctrl-C again to quit now)');
@@ -200,11 +234,28 @@ export async function trainCommand(argv: string[]): Promise<number> {
   for (let i = 0; i < workers; i++) trainer.addWorker(spawnThreadWorker());
   const t0 = performance.now();
   try {
-    const r = await trainer.run();
+    let r: Awaited<ReturnType<Trainer['run']>>;
+    try {
+      r = await trainer.run();
+    } catch (e) {
+      // the run itself failed (diverged, no worker left...): exit 1, apart from bad usage (2)
+      bars?.stop();
+      throw new RunFailed(e);
+    }
     closing = true;
     bars?.stop();
-    const seconds = (performance.now() - t0) / 1000;
     const pos = r.position;
+    // a run that ends through --max-iterations in mid-epoch is saved too, so --resume goes on from there
+    if (store && savedAt !== pos.iteration) {
+      const bytes = trainer.snapshot();
+      await store.save(bytes);
+      if (json) out({ event: 'checkpoint', iteration: pos.iteration, epoch: pos.epoch, bytes: bytes.byteLength });
+    }
+    if (saveModel) {
+      await trainer.exportModel(saveModel);
+      if (json) out({ event: 'model', dir: saveModel });
+    }
+    const seconds = (performance.now() - t0) / 1000;
     if (json) {
       out({
         event: 'done',
@@ -223,6 +274,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       for (const l of describeJob(trainer, workers, backendsSeen)) console.log(`  ${l}`);
       console.log(`  test accuracy ${(100 * r.testAccuracy).toFixed(2)}%, test loss ${r.testLoss.toFixed(4)}`);
       if (store) console.log(`  checkpoint ${store.path}${r.stopped ? ' (continue with --resume)' : ''}`);
+      if (saveModel) console.log(`  model ${saveModel} (model.json + weights.bin: tf.loadLayersModel loads it)`);
     }
     return 0;
   } finally {
@@ -232,7 +284,23 @@ export async function trainCommand(argv: string[]): Promise<number> {
   }
 }
 
+/** A failure of the run itself, as opposed to bad flags: the CLI exits 1 for it, 2 for bad usage. */
+export class RunFailed extends Error {
+  constructor(override readonly cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
+}
+
+/** Exit status for an error: 2 for bad usage (flags, files, config), 1 for a run that failed. */
+export function exitCode(e: unknown): number {
+  if (e instanceof RunFailed) return 1;
+  if (isGradroomError(e) && e.code === 'DIVERGED') return 1;
+  return 2;
+}
+
+/** One line, whatever the error: its message, without a stack (GRADROOM_DEBUG=1 prints the stack too). */
 export function reportError(e: unknown): string {
-  if (isGradroomError(e)) return `gradroom: ${e.message}`;
-  return `gradroom: ${e instanceof Error ? e.message : String(e)}`;
+  const inner = e instanceof RunFailed ? e.cause : e;
+  const message = isGradroomError(inner) || inner instanceof Error ? inner.message : String(inner);
+  return `gradroom: ${message.replace(/\s*\n\s*/g, ' ').trim()}`;
 }

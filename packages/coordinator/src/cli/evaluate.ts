@@ -1,0 +1,79 @@
+/**
+ * `gradroom evaluate`: a saved model's loss and accuracy on a data set's test split, computed by
+ * local worker threads exactly as a training run evaluates (same data loading, same loss).
+ */
+import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
+import { GradroomError } from '@gradroom/core';
+import { encodeCheckpoint, startingCheckpoint } from '../checkpoint.js';
+import type { JobConfig } from '../job.js';
+import { Trainer } from '../trainer.js';
+import { spawnThreadWorker } from '../transports/thread.js';
+import { dataset, type Flags, num } from './job-flags.js';
+import { readModelDir } from './model-dir.js';
+
+export const EVALUATE_HELP = `gradroom evaluate --model DIR [flags]
+
+The test loss and accuracy of a model saved by \`gradroom train --save-model DIR\`.
+  --dataset mnist|synthetic  (--examples N, --seed N for synthetic; default mnist)
+  --workers N                local worker threads (default 2)
+  --json                     one JSON object: {"event":"evaluation","dataset","testLoss","testAccuracy"}
+`;
+
+export async function evaluateCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      model: { type: 'string' },
+      dataset: { type: 'string' },
+      examples: { type: 'string' },
+      seed: { type: 'string' },
+      workers: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  const flags = values as Flags;
+  if (flags.help) {
+    process.stdout.write(EVALUATE_HELP);
+    return 0;
+  }
+  if (typeof flags.model !== 'string')
+    throw new GradroomError('BAD_CONFIG', 'evaluate needs --model DIR (a saved model)');
+  const workers = num(flags, 'workers') ?? Math.min(2, availableParallelism());
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64)
+    throw new GradroomError('BAD_CONFIG', `--workers must be an integer from 1 to 64, got "${flags.workers}"`);
+  const seed = num(flags, 'seed') ?? 1;
+  const saved = await readModelDir(flags.model);
+  const job: JobConfig = {
+    model: saved.spec,
+    dataset: dataset(flags, seed),
+    optimizer: { kind: 'sgd', lr: 0 }, // never steps: evaluation only
+    batchSize: 64,
+    epochs: 1,
+    seed,
+  };
+  const trainer = Trainer.fromCheckpoint(encodeCheckpoint(startingCheckpoint(job, saved.layout, saved.weights)));
+  try {
+    const joins = await Promise.allSettled(
+      Array.from({ length: workers }, () => trainer.addWorker(spawnThreadWorker())),
+    );
+    const failed = joins.find((j) => j.status === 'rejected');
+    if (failed && joins.every((j) => j.status === 'rejected')) throw (failed as PromiseRejectedResult).reason;
+    const r = await trainer.evaluate();
+    if (!Number.isFinite(r.loss)) throw new GradroomError('BAD_STATE', 'the evaluation gave no result');
+    if (flags.json) {
+      process.stdout.write(
+        `${JSON.stringify({ event: 'evaluation', dataset: job.dataset.kind, testLoss: r.loss, testAccuracy: r.accuracy })}\n`,
+      );
+    } else {
+      console.log(
+        `${flags.model} on ${job.dataset.kind} (test split): loss ${r.loss.toFixed(4)}, accuracy ${(100 * r.accuracy).toFixed(2)}%`,
+      );
+    }
+    return 0;
+  } finally {
+    await trainer.close();
+  }
+}
