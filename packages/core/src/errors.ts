@@ -8,7 +8,9 @@ export type ErrorCode =
   | 'BAD_FRAME'
   | 'BAD_STATE'
   | 'STALE'
-  | 'UNAUTHORIZED';
+  | 'UNAUTHORIZED'
+  /** A data set is malformed: wrong sizes, a bad label, a NaN feature, a hash that does not match. */
+  | 'BAD_DATA';
 
 export class GradroomError extends Error {
   readonly code: ErrorCode;

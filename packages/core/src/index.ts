@@ -14,3 +14,4 @@ export * from './protocol/index.js';
 export * from './schedules.js';
 export * from './specs.js';
 export * from './text.js';
+export * from './zoo.js';

@@ -6,6 +6,9 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
+// the second built-in data set is packed by the same build step
+await import('./build-fashion-mnist.mjs');
+
 const require = createRequire(import.meta.url);
 const out = join(import.meta.dirname, '..', 'dist', 'mnist.bin');
 const src = dirname(require.resolve('mnist/package.json'));

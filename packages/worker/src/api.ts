@@ -29,8 +29,8 @@ export interface ShardRequest {
   /** Indices into the training split, or into the test split when `split` is 'test'. */
   indices: Uint32Array;
   split?: 'train' | 'test';
-  /** Examples sent inline (instead of indices into data the worker holds). */
-  inline?: { x: Float32Array; y: Int32Array };
+  /** Examples sent inline (instead of indices into data the worker holds): labels, or targets for regression. */
+  inline?: { x: Float32Array; y: Int32Array | Float32Array };
   /** The weights of `version`, when this worker does not hold them yet: saves a separate call. */
   weights?: Float32Array;
 }

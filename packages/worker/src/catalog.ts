@@ -2,8 +2,6 @@
  * What a coordinator may know about workers without loading tfjs: the model zoo, backend names and
  * data-set sizes. (Importing tfjs in a process costs time and prints a banner on stdout.)
  */
-import type { ModelSpec } from '@gradroom/core';
-
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 /** Fastest first. */
 export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
@@ -23,12 +21,8 @@ export function parseBackendList(s: string): BackendName[] {
   return list as BackendName[];
 }
 
-/** The built-in models for 28x28 grey images (MNIST). */
-export const ZOO = {
-  'mlp-small': { kind: 'mlp', inputShape: [28, 28, 1], hidden: [128], classes: 10 },
-  'mlp-wide': { kind: 'mlp', inputShape: [28, 28, 1], hidden: [256, 128], classes: 10 },
-  'cnn-small': { kind: 'cnn', inputShape: [28, 28, 1], filters: [8, 16], dense: 64, classes: 10 },
-} as const satisfies Record<string, ModelSpec>;
-export type ZooName = keyof typeof ZOO;
-
+// The built-in models live in @gradroom/core (zoo.ts), their one definition; re-exported for old imports.
+export { ZOO, type ZooName } from '@gradroom/core';
+export { FASHION_MNIST_CLASSES, FASHION_MNIST_SIZES } from './data/fashion.js';
 export { MNIST_SIZES } from './data/mnist.js';
+export { datasetSizes } from './data/sizes.js';

@@ -1,52 +1,44 @@
 /**
  * Builds a tfjs model from a serializable spec: the built-in zoo (MLP, small CNN) or a tfjs layers
- * topology (model.toJSON() output: data, never code). Layer names are fixed so the parameter layout
- * is the same in every process. The last layer outputs logits; the loss applies softmax.
+ * topology (model.toJSON() output: data, never code). The zoo's architectures are defined once, in
+ * @gradroom/core's zoo.ts; layer names are fixed there so the parameter layout is the same in every
+ * process. The last layer outputs logits or predictions; the loss applies softmax or sigmoid.
  */
-import { GradroomError, type ModelSpec, type TensorShape } from '@gradroom/core';
+import { GradroomError, type ModelSpec, type TensorShape, type ZooLayer, zooArchitecture } from '@gradroom/core';
 import * as tf from '@tensorflow/tfjs';
 
-export async function buildModel(spec: ModelSpec): Promise<tf.LayersModel> {
-  if (spec.kind === 'mlp') {
-    const layers: tf.layers.Layer[] = [];
-    if (spec.inputShape.length > 1) layers.push(tf.layers.flatten({ name: 'flatten', inputShape: spec.inputShape }));
-    spec.hidden.forEach((units, i) => {
-      layers.push(
-        tf.layers.dense({
-          name: `dense_${i}`,
-          units,
-          activation: spec.activation ?? 'relu',
-          ...(i === 0 && spec.inputShape.length === 1 ? { inputShape: spec.inputShape } : {}),
-        }),
-      );
-    });
-    layers.push(
-      tf.layers.dense({
-        name: 'logits',
-        units: spec.classes,
-        ...(spec.hidden.length === 0 && spec.inputShape.length === 1 ? { inputShape: spec.inputShape } : {}),
-      }),
-    );
-    return tf.sequential({ name: 'mlp', layers });
+/** The tfjs layer of one zoo layer (core/zoo.ts defines the architectures). */
+function zooLayer(l: ZooLayer, inputShape?: number[]): tf.layers.Layer {
+  const first = inputShape ? { inputShape } : {};
+  switch (l.type) {
+    case 'flatten':
+      return tf.layers.flatten({ name: l.name, ...first });
+    case 'reshape':
+      return tf.layers.reshape({ name: l.name, targetShape: l.targetShape, ...first });
+    case 'dense':
+      return tf.layers.dense({ name: l.name, units: l.units, activation: l.activation, ...first });
+    case 'conv':
+      return l.dims === 2
+        ? tf.layers.conv2d({ name: l.name, filters: l.filters, kernelSize: 3, activation: l.activation, ...first })
+        : tf.layers.conv3d({
+            name: l.name,
+            filters: l.filters,
+            kernelSize: [1, 3, 3],
+            activation: l.activation,
+            ...first,
+          });
+    case 'maxpool':
+      return l.dims === 2
+        ? tf.layers.maxPooling2d({ name: l.name, poolSize: 2, ...first })
+        : tf.layers.maxPooling3d({ name: l.name, poolSize: [1, 2, 2], ...first });
   }
-  if (spec.kind === 'cnn') {
-    const layers: tf.layers.Layer[] = [];
-    spec.filters.forEach((filters, i) => {
-      layers.push(
-        tf.layers.conv2d({
-          name: `conv_${i}`,
-          filters,
-          kernelSize: 3,
-          activation: 'relu',
-          ...(i === 0 ? { inputShape: spec.inputShape } : {}),
-        }),
-      );
-      layers.push(tf.layers.maxPooling2d({ name: `pool_${i}`, poolSize: 2 }));
-    });
-    layers.push(tf.layers.flatten({ name: 'flatten' }));
-    layers.push(tf.layers.dense({ name: 'dense', units: spec.dense, activation: 'relu' }));
-    layers.push(tf.layers.dense({ name: 'logits', units: spec.classes }));
-    return tf.sequential({ name: 'cnn', layers });
+}
+
+export async function buildModel(spec: ModelSpec): Promise<tf.LayersModel> {
+  if (spec.kind === 'mlp' || spec.kind === 'cnn') {
+    const arch = zooArchitecture(spec);
+    const layers = arch.layers.map((l, i) => zooLayer(l.layer, i === 0 ? arch.inputShape : undefined));
+    return tf.sequential({ name: spec.kind, layers });
   }
   if (spec.kind === 'layers') {
     try {

@@ -17,6 +17,7 @@ import { type BackendReport, selectBackend } from './backends.js';
 import { BACKEND_ORDER, type BackendName } from './catalog.js';
 import { type Dataset, gather } from './data/dataset.js';
 import { type BytesLoader, loadDataset } from './data/load.js';
+import { checkBinaryTargets, checkLossFit } from './losses.js';
 import { buildModel } from './models.js';
 import { ShardComputer } from './shard.js';
 
@@ -47,7 +48,10 @@ export class ShardWorker implements WorkerApi {
       });
       const computer = await this.build(task, dsTrain);
       try {
-        await computer.compute({ x: new Float32Array(dsTrain.features), y: new Int32Array(1) });
+        await computer.compute({
+          x: new Float32Array(dsTrain.features),
+          y: dsTrain.classes > 0 ? new Int32Array(1) : new Float32Array(dsTrain.targets),
+        });
       } catch (e) {
         computer.model.dispose();
         unfit.push({ backend: report.backend, reason: `cannot train this model: ${(e as Error).message}` });
@@ -75,28 +79,34 @@ export class ShardWorker implements WorkerApi {
     }
   }
 
-  /** Builds the task's model on the current backend and checks it against the data and the layout. */
+  /** Builds the task's model on the current backend and checks it against the data, the loss and the layout. */
   private async build(task: WorkerInit['task'], ds: Dataset): Promise<ShardComputer> {
     const model = await buildModel(task.model);
-    const inputShape = model.inputs[0].shape.slice(1) as number[];
-    const features = inputShape.reduce((a, b) => a * b, 1);
-    const outputs = (model.outputs[0].shape.at(-1) ?? 0) as number;
-    if (features !== ds.features || outputs !== ds.classes) {
+    const loss = task.model.loss ?? 'softmax-cross-entropy';
+    try {
+      const inputShape = model.inputs[0].shape.slice(1) as number[];
+      const features = inputShape.reduce((a, b) => a * b, 1);
+      if (features !== ds.features) {
+        throw new GradroomError(
+          'BAD_CONFIG',
+          `the model takes ${features} inputs (${JSON.stringify(inputShape)}); the data set ${ds.name} has ${ds.features} features per example`,
+        );
+      }
+      checkLossFit(model, loss, ds);
+      if (loss === 'sigmoid-cross-entropy' && ds.classes === 0)
+        checkBinaryTargets(ds.y as Float32Array, ds.targets, ds.name);
+      const computer = new ShardComputer(model, inputShape, ds, loss);
+      if (task.layout.length > 0 && !computer.layout.equals(new ParamLayout(task.layout))) {
+        throw new GradroomError(
+          'BAD_CONFIG',
+          `the model built here has layout ${JSON.stringify(computer.shapes())}, the task says ${JSON.stringify(task.layout)}`,
+        );
+      }
+      return computer;
+    } catch (e) {
       model.dispose();
-      throw new GradroomError(
-        'BAD_CONFIG',
-        `the model takes ${features} inputs and predicts ${outputs} classes; the data set ${ds.name} has ${ds.features} features and ${ds.classes} classes`,
-      );
+      throw e;
     }
-    const computer = new ShardComputer(model, inputShape, ds.classes);
-    if (task.layout.length > 0 && !computer.layout.equals(new ParamLayout(task.layout))) {
-      model.dispose();
-      throw new GradroomError(
-        'BAD_CONFIG',
-        `the model built here has layout ${JSON.stringify(computer.shapes())}, the task says ${JSON.stringify(task.layout)}`,
-      );
-    }
-    return computer;
   }
 
   private ready(): ShardComputer {

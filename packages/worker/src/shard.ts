@@ -3,9 +3,10 @@
  * flat weights. Sums, never means (DESIGN.md contract 2), so the coordinator divides by the
  * mini-batch size it planned. Every tensor made here is disposed.
  */
-import { GradroomError, ParamLayout, type TensorShape } from '@gradroom/core';
+import { GradroomError, type LossName, ParamLayout, type TensorShape } from '@gradroom/core';
 import * as tf from '@tensorflow/tfjs';
 import type { Examples } from './data/dataset.js';
+import { checkBinaryTargets, lossSums, type TargetSpec } from './losses.js';
 import { modelLayout } from './models.js';
 
 export interface ShardSums {
@@ -24,12 +25,16 @@ export interface EvalSums {
 export class ShardComputer {
   readonly layout: ParamLayout;
   private readonly vars: tf.Variable[];
+  private readonly target: TargetSpec;
 
   constructor(
     readonly model: tf.LayersModel,
     private readonly inputShape: readonly number[],
-    private readonly classes: number,
+    /** What one example's label is: a class (classes > 0) or `targets` floats; a number: that many classes. */
+    target: TargetSpec | number,
+    private readonly loss: LossName = 'softmax-cross-entropy',
   ) {
+    this.target = typeof target === 'number' ? { classes: target, targets: 1, name: 'data' } : target;
     this.layout = new ParamLayout(modelLayout(model));
     this.vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   }
@@ -53,28 +58,37 @@ export class ShardComputer {
     return flat;
   }
 
-  private inputs(ex: Examples): { x: tf.Tensor; y: tf.Tensor1D } {
-    const n = ex.y.length;
-    const per = this.inputShape.reduce((a, b) => a * b, 1);
-    if (n === 0 || ex.x.length !== n * per) {
-      throw new GradroomError(
-        'BAD_LENGTH',
-        `shard has ${ex.x.length} input values for ${n} labels, expected ${per} per example`,
-      );
-    }
-    for (const c of ex.y) {
-      if (!(c >= 0 && c < this.classes))
-        throw new GradroomError('BAD_MESSAGE', `label ${c} outside 0..${this.classes - 1}`);
-    }
-    return { x: tf.tensor(ex.x, [n, ...this.inputShape]), y: tf.tensor1d(ex.y, 'int32') };
+  /** Examples in a shard: the labels' count, or the targets' over their width. */
+  private count(ex: Examples): number {
+    return this.target.classes > 0 ? ex.y.length : ex.y.length / this.target.targets;
   }
 
-  private lossAndCorrect(x: tf.Tensor, y: tf.Tensor1D, training: boolean): { loss: tf.Scalar; correct: tf.Scalar } {
-    const logits = this.model.apply(x, { training }) as tf.Tensor2D;
-    const logp = tf.logSoftmax(logits);
-    const loss = tf.neg(tf.sum(tf.mul(tf.oneHot(y, this.classes), logp))) as tf.Scalar;
-    const correct = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'int32')) as tf.Scalar;
-    return { loss, correct };
+  private inputs(ex: Examples): { x: tf.Tensor; y: tf.Tensor } {
+    const { classes, targets } = this.target;
+    const n = this.count(ex);
+    const per = this.inputShape.reduce((a, b) => a * b, 1);
+    if (n === 0 || !Number.isInteger(n) || ex.x.length !== n * per) {
+      throw new GradroomError(
+        'BAD_LENGTH',
+        `shard has ${ex.x.length} input values for ${ex.y.length} ${classes > 0 ? 'labels' : `targets (${targets} each)`}, expected ${per} per example`,
+      );
+    }
+    if (classes > 0) {
+      if (!(ex.y instanceof Int32Array)) throw new GradroomError('BAD_MESSAGE', 'class labels must be an Int32Array');
+      for (const c of ex.y) {
+        if (!(c >= 0 && c < classes)) throw new GradroomError('BAD_MESSAGE', `label ${c} outside 0..${classes - 1}`);
+      }
+      return { x: tf.tensor(ex.x, [n, ...this.inputShape]), y: tf.tensor1d(ex.y, 'int32') };
+    }
+    if (!(ex.y instanceof Float32Array))
+      throw new GradroomError('BAD_MESSAGE', 'regression targets must be a Float32Array');
+    if (this.loss === 'sigmoid-cross-entropy') checkBinaryTargets(ex.y, targets, 'shard');
+    return { x: tf.tensor(ex.x, [n, ...this.inputShape]), y: tf.tensor2d(ex.y, [n, targets]) };
+  }
+
+  private lossAndCorrect(x: tf.Tensor, y: tf.Tensor, training: boolean): { loss: tf.Scalar; correct: tf.Scalar } {
+    const out = this.model.apply(x, { training }) as tf.Tensor2D;
+    return lossSums(this.loss, out, y, this.target.classes);
   }
 
   async compute(ex: Examples): Promise<ShardSums> {
@@ -99,7 +113,7 @@ export class ShardComputer {
     }
     try {
       const [g, l, c] = await Promise.all([out.flat.data(), out.value.data(), (correct as tf.Scalar).data()]);
-      return { gradSum: g as Float32Array, lossSum: l[0], correct: c[0], count: ex.y.length };
+      return { gradSum: g as Float32Array, lossSum: l[0], correct: c[0], count: this.count(ex) };
     } finally {
       tf.dispose([x, y, out.flat, out.value, correct as tf.Scalar]);
     }
@@ -110,7 +124,7 @@ export class ShardComputer {
     const { loss, correct } = tf.tidy(() => this.lossAndCorrect(x, y, false));
     try {
       const [l, c] = await Promise.all([loss.data(), correct.data()]);
-      return { lossSum: l[0], correct: c[0], count: ex.y.length };
+      return { lossSum: l[0], correct: c[0], count: this.count(ex) };
     } finally {
       tf.dispose([x, y, loss, correct]);
     }

@@ -17,6 +17,8 @@ export interface DrawnPath {
   ys: readonly number[];
   style: PathStyle;
   visible: boolean;
+  /** Drawn thin and translucent: the same path without decay, for comparison. */
+  faint?: boolean;
 }
 
 const GRID_X = 181;
@@ -109,10 +111,17 @@ export class SurfaceView {
       ctx.stroke();
     });
 
-    // Minima as stars.
+    // Minima as stars, saddle points as crosses.
     for (const [mx, my] of surface.minima) {
       const [px, py] = this.toPx(mx, my);
       star(ctx, px, py, 7, '#1d2733');
+    }
+    for (const [sx, sy] of surface.saddles) {
+      const [px, py] = this.toPx(sx, sy);
+      cross(ctx, px, py, 7);
+      ctx.fillStyle = '#1d2733';
+      ctx.font = '600 12px system-ui, sans-serif';
+      ctx.fillText('saddle', px + 10, py - 8);
     }
   }
 
@@ -134,8 +143,9 @@ export class SurfaceView {
     for (const p of paths) {
       if (!p.visible || p.xs.length === 0) continue;
       ctx.strokeStyle = p.style.color;
-      ctx.lineWidth = 2.25;
-      ctx.setLineDash(p.style.dash);
+      ctx.globalAlpha = p.faint ? 0.4 : 1;
+      ctx.lineWidth = p.faint ? 1.25 : 2.25;
+      ctx.setLineDash(p.faint ? [] : p.style.dash);
       ctx.beginPath();
       for (let i = 0; i < p.xs.length; i++) {
         const [px, py] = this.toPx(p.xs[i], p.ys[i]);
@@ -147,10 +157,11 @@ export class SurfaceView {
       }
       ctx.stroke();
     }
+    ctx.globalAlpha = 1;
     // End points last, so no later path hides an earlier one's dot.
     ctx.setLineDash([]);
     for (const p of paths) {
-      if (!p.visible || p.xs.length === 0) continue;
+      if (!p.visible || p.faint || p.xs.length === 0) continue;
       const [ex, ey] = this.toPx(p.xs[p.xs.length - 1], p.ys[p.ys.length - 1]);
       ctx.fillStyle = p.style.color;
       ctx.strokeStyle = '#ffffff';
@@ -187,4 +198,21 @@ function star(ctx: CanvasRenderingContext2D, x: number, y: number, r: number, co
   ctx.strokeStyle = '#ffffff';
   ctx.lineWidth = 1;
   ctx.stroke();
+}
+
+function cross(ctx: CanvasRenderingContext2D, x: number, y: number, r: number): void {
+  ctx.lineCap = 'round';
+  for (const [w, color] of [
+    [5, '#ffffff'],
+    [2.5, '#1d2733'],
+  ] as const) {
+    ctx.strokeStyle = color;
+    ctx.lineWidth = w;
+    ctx.beginPath();
+    ctx.moveTo(x - r, y - r);
+    ctx.lineTo(x + r, y + r);
+    ctx.moveTo(x + r, y - r);
+    ctx.lineTo(x - r, y + r);
+    ctx.stroke();
+  }
 }

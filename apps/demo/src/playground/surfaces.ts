@@ -10,7 +10,8 @@ export interface Hyperparameters {
   sgd: { lr: number };
   momentum: { lr: number; beta: number };
   rmsprop: { lr: number; rho: number; epsilon: number };
-  adam: { lr: number; beta1: number; beta2: number; epsilon: number };
+  /** biasCorrection: divide the moments by 1 − β^t (the lecture's Adam); off shows what it fixes. */
+  adam: { lr: number; beta1: number; beta2: number; epsilon: number; biasCorrection: boolean };
 }
 
 export interface Surface {
@@ -25,6 +26,13 @@ export interface Surface {
   start: readonly [number, number];
   /** Where the minima are (drawn as stars); empty when the surface has none in view. */
   minima: readonly (readonly [number, number])[];
+  /** Saddle points (drawn as crosses): the gradient vanishes there but it is no minimum. */
+  saddles: readonly (readonly [number, number])[];
+  /**
+   * The steep, narrow direction of a valley, when the surface has one: the page sums each path's
+   * movement along it (the sideways swing) so a student can check the zig-zag in numbers.
+   */
+  narrowAxis?: 'x' | 'y';
   /**
    * Standard deviation of one example's gradient around the full-batch gradient, per coordinate: the
    * mini-batch noise scales it by sqrt((m - b) / (b (m - 1))) for a batch of b out of m examples.
@@ -33,12 +41,18 @@ export interface Surface {
   defaults: Hyperparameters;
 }
 
+// The bowl's numbers are chosen so the lecture's picture holds (test/playground.test.ts checks it):
+// curvature 2 across, 0.02 along. At α = 0.95, α·2 = 1.9 is just under plain gradient descent's limit
+// of 2, so it zig-zags across the whole valley; momentum (β = 0.9) at the same α swings a quarter as
+// much, and stays stable up to α·2 < 2(1 + β)/(1 − β) = 38, so α = 3 runs along the valley far faster.
 const bowl: Surface = {
   id: 'bowl',
   name: 'Elongated bowl',
   blurb:
-    'f = x²/100 + y²: a hundred times steeper across than along. Gradient descent zig-zags across the narrow ' +
-    'direction and crawls along the long one; momentum averages the zig-zags away and tolerates a larger α.',
+    'f = x²/100 + y²: a hundred times steeper across (y) than along (x). At the same α = 0.95, gradient descent ' +
+    'zig-zags across the narrow direction while momentum averages the alternating y-gradients away: compare the ' +
+    'sideways swing Σ|Δy|. Gradient descent diverges for α ≥ 1; momentum does not, so give it a larger α ' +
+    '("Momentum with α = 3") and it runs along the valley to the minimum far sooner.',
   f: (x, y) => (x * x) / 100 + y * y,
   grad(x, y, out) {
     out[0] = x / 50;
@@ -47,12 +61,16 @@ const bowl: Surface = {
   domain: { xmin: -10, xmax: 10, ymin: -3, ymax: 3 },
   start: [-9, 2.4],
   minima: [[0, 0]],
-  exampleNoise: 1.5,
+  saddles: [],
+  narrowAxis: 'y',
+  // Small next to the y-gradient, so mini-batches of 256 still beat the full batch per iteration
+  // (the lecture's race) while batches of 8 or 1 wander visibly (what decay is for).
+  exampleNoise: 0.4,
   defaults: {
-    sgd: { lr: 0.9 },
-    momentum: { lr: 2, beta: 0.9 },
+    sgd: { lr: 0.95 },
+    momentum: { lr: 0.95, beta: 0.9 },
     rmsprop: { lr: 0.1, rho: 0.9, epsilon: 1e-8 },
-    adam: { lr: 0.3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 },
+    adam: { lr: 0.3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, biasCorrection: true },
   },
 };
 
@@ -61,7 +79,8 @@ const saddle: Surface = {
   name: 'Saddle point',
   blurb:
     'f = x²/2 + (y² − 1)²/4: the gradient vanishes at the origin, which curves up along x and down along y. ' +
-    'Starting almost on the ridge, plain gradient descent stalls there; noise and adaptive steps get away.',
+    'Starting almost on the ridge, the paths slow down near it (the cross) while the tiny y-offset grows, then ' +
+    'roll off to a minimum (a star). The numbers below say how long each one lingered.',
   f: (x, y) => (x * x) / 2 + ((y * y - 1) * (y * y - 1)) / 4,
   grad(x, y, out) {
     out[0] = x;
@@ -73,12 +92,13 @@ const saddle: Surface = {
     [0, 1],
     [0, -1],
   ],
+  saddles: [[0, 0]],
   exampleNoise: 1.5,
   defaults: {
     sgd: { lr: 0.1 },
     momentum: { lr: 0.1, beta: 0.9 },
     rmsprop: { lr: 0.05, rho: 0.9, epsilon: 1e-8 },
-    adam: { lr: 0.05, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 },
+    adam: { lr: 0.05, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, biasCorrection: true },
   },
 };
 
@@ -97,12 +117,13 @@ const plateau: Surface = {
   domain: { xmin: -6, xmax: 6, ymin: -4, ymax: 4 },
   start: [-4.6, 2.2],
   minima: [[0, 0]],
+  saddles: [],
   exampleNoise: 0.01,
   defaults: {
     sgd: { lr: 1.2 },
     momentum: { lr: 1.2, beta: 0.9 },
     rmsprop: { lr: 0.05, rho: 0.9, epsilon: 1e-8 },
-    adam: { lr: 0.1, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 },
+    adam: { lr: 0.1, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, biasCorrection: true },
   },
 };
 
@@ -121,12 +142,13 @@ const rosenbrock: Surface = {
   domain: { xmin: -2, xmax: 2, ymin: -1, ymax: 3 },
   start: [-1.2, 1],
   minima: [[1, 1]],
+  saddles: [],
   exampleNoise: 40,
   defaults: {
     sgd: { lr: 0.0015 },
     momentum: { lr: 0.01, beta: 0.9 },
     rmsprop: { lr: 0.01, rho: 0.9, epsilon: 1e-8 },
-    adam: { lr: 0.1, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 },
+    adam: { lr: 0.1, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, biasCorrection: true },
   },
 };
 

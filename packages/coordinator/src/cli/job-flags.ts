@@ -15,7 +15,7 @@ import {
   type OptimizerKind,
   type ScheduleConfig,
 } from '@gradroom/core';
-import { MNIST_SIZES, ZOO, type ZooName } from '@gradroom/worker/catalog';
+import { datasetSizes, ZOO, type ZooName } from '@gradroom/worker/catalog';
 import { DEFAULT_JOB, type JobConfig, validateJob } from '../job.js';
 
 export type Flags = Record<string, string | boolean | undefined>;
@@ -53,6 +53,7 @@ export function modelFromFlags(flags: Flags, fallback: ModelSpec): ModelSpec {
 export function dataset(flags: Flags, seed: number): DatasetSpec {
   const d = flags.dataset ?? 'mnist';
   if (d === 'mnist') return { kind: 'mnist', split: 'train' };
+  if (d === 'fashion-mnist') return { kind: 'fashion-mnist', split: 'train' };
   if (d === 'synthetic') {
     return {
       kind: 'synthetic',
@@ -63,7 +64,7 @@ export function dataset(flags: Flags, seed: number): DatasetSpec {
       split: 'train',
     };
   }
-  return bad(`--dataset "${String(d)}" is unknown: use mnist or synthetic`);
+  return bad(`--dataset "${String(d)}" is unknown: use mnist, fashion-mnist or synthetic`);
 }
 
 function optimizer(flags: Flags): OptimizerConfig {
@@ -113,9 +114,7 @@ function schedule(flags: Flags, lr0: number): ScheduleConfig {
 
 /** Training examples, where the spec alone tells (undefined for a data set known only once loaded). */
 export function trainSize(d: DatasetSpec): number | undefined {
-  if (d.kind === 'mnist') return MNIST_SIZES.train;
-  if (d.kind === 'synthetic') return d.examples;
-  return undefined;
+  return datasetSizes(d)?.train;
 }
 
 /** `defaultModel`: the model when --model is not given (--init-model's own; else the default job's). */

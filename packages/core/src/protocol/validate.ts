@@ -12,6 +12,7 @@
  */
 import { checkGradient } from '../aggregate.js';
 import { GradroomError } from '../errors.js';
+import { LOSS_NAMES } from '../zoo.js';
 import { type Message, PROTOCOL_VERSION, type ResultMessage } from './messages.js';
 
 /** Size bounds applied while decoding and validating one message. */
@@ -195,6 +196,7 @@ const units = int(1, MAX_UNITS);
 const classes = int(1, MAX_CLASSES);
 const shape = listOf(dim, { max: MAX_RANK });
 
+const loss = oneOf(...LOSS_NAMES);
 const MODEL: Readonly<Record<string, FieldTable>> = {
   mlp: {
     kind: { check: oneOf('mlp') },
@@ -202,6 +204,7 @@ const MODEL: Readonly<Record<string, FieldTable>> = {
     hidden: { check: listOf(units, { min: 0 }) },
     classes: { check: classes },
     activation: { check: oneOf('relu', 'tanh', 'sigmoid'), optional: true },
+    loss: { check: loss, optional: true },
   },
   cnn: {
     kind: { check: oneOf('cnn') },
@@ -209,17 +212,34 @@ const MODEL: Readonly<Record<string, FieldTable>> = {
     filters: { check: listOf(units, { min: 0 }) },
     dense: { check: units },
     classes: { check: classes },
+    conv: { check: oneOf('2d', '3d'), optional: true },
+    loss: { check: loss, optional: true },
   },
   layers: {
     kind: { check: oneOf('layers') },
     topology: { check: json },
     classes: { check: classes },
+    loss: { check: loss, optional: true },
   },
 };
 
+/** Where a peer fetches a packed data set: http(s), or a path on the server that served its page. */
+const dataUrl: Check = (v, p, l) => {
+  text(v, p, l);
+  const s = v as string;
+  if (!(/^https?:\/\/[^\s]+$/i.test(s) || /^\/[^\s/\\][^\s]*$/.test(s)))
+    fail(p, 'an http(s) URL or a path starting with /');
+};
+const sha256: Check = (v, p) => {
+  if (typeof v !== 'string' || !/^[0-9a-f]{64}$/.test(v)) fail(p, 'a SHA-256 as 64 lowercase hex digits');
+};
+
 const split = oneOf('train', 'test');
+// 'arrays' data sets stay with local workers: a peer never receives one
 const DATASET: Readonly<Record<string, FieldTable>> = {
   mnist: { kind: { check: oneOf('mnist') }, split: { check: split } },
+  'fashion-mnist': { kind: { check: oneOf('fashion-mnist') }, split: { check: split } },
+  url: { kind: { check: oneOf('url') }, url: { check: dataUrl }, sha256: { check: sha256 }, split: { check: split } },
   synthetic: {
     kind: { check: oneOf('synthetic') },
     seed: { check: int(0, 0xffffffff) },

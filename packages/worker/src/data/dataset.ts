@@ -1,4 +1,4 @@
-/** In-memory classification data with indexed access: what a worker gathers a shard from. */
+/** In-memory data with indexed access: what a worker gathers a shard from. */
 import { GradroomError } from '@gradroom/core';
 
 export interface Dataset {
@@ -7,30 +7,36 @@ export interface Dataset {
   /** Shape of one example, e.g. [784] or [28, 28, 1]. */
   readonly inputShape: number[];
   readonly features: number;
+  /** Classification: labels 0..classes-1, one per example in `y`. 0: `y` holds float targets. */
   readonly classes: number;
+  /** Values per example in `y`: 1 for class labels, the target width otherwise. */
+  readonly targets: number;
   /** Features of example i live at x[i*features .. (i+1)*features). */
   readonly x: Float32Array;
-  /** Class label of each example. */
-  readonly y: Uint8Array;
+  /** Class labels (integers), or targets of example i at y[i*targets .. (i+1)*targets). */
+  readonly y: Uint8Array | Int32Array | Float32Array;
 }
 
+/** A shard's examples: integer labels (Int32Array) or float targets (Float32Array, n x targets). */
 export interface Examples {
   x: Float32Array;
-  y: Int32Array;
+  y: Int32Array | Float32Array;
 }
 
 /** Copies the examples at `indices` into contiguous buffers, checking every index. */
 export function gather(ds: Dataset, indices: ArrayLike<number>): Examples {
   const f = ds.features;
+  const t = ds.classes > 0 ? 1 : ds.targets;
   const x = new Float32Array(indices.length * f);
-  const y = new Int32Array(indices.length);
+  const y = ds.classes > 0 ? new Int32Array(indices.length) : new Float32Array(indices.length * t);
   for (let k = 0; k < indices.length; k++) {
     const i = indices[k];
     if (!Number.isInteger(i) || i < 0 || i >= ds.size) {
       throw new GradroomError('BAD_MESSAGE', `${ds.name}: example index ${i} is outside 0..${ds.size - 1}`);
     }
     x.set(ds.x.subarray(i * f, (i + 1) * f), k * f);
-    y[k] = ds.y[i];
+    if (t === 1) y[k] = ds.y[i];
+    else y.set(ds.y.subarray(i * t, (i + 1) * t), k * t);
   }
   return { x, y };
 }
@@ -40,4 +46,54 @@ export function allIndices(n: number): Uint32Array {
   const a = new Uint32Array(n);
   for (let i = 0; i < n; i++) a[i] = i;
   return a;
+}
+
+const bad = (m: string): never => {
+  throw new GradroomError('BAD_DATA', m);
+};
+
+/**
+ * Checks a data set as it loads: sizes agree with the shapes, every feature and target is finite,
+ * every label is an integer in 0..classes-1. The error names the first bad example.
+ */
+export function validateDataset(ds: Dataset): Dataset {
+  const { name, size, features, classes, targets } = ds;
+  if (!(Number.isSafeInteger(size) && size > 0)) bad(`${name}: needs at least one example, got size ${size}`);
+  if (!(ds.inputShape.length > 0 && ds.inputShape.every((d) => Number.isSafeInteger(d) && d > 0))) {
+    bad(`${name}: input shape ${JSON.stringify(ds.inputShape)} must be positive integers`);
+  }
+  const per = ds.inputShape.reduce((a, b) => a * b, 1);
+  if (per !== features) bad(`${name}: input shape ${JSON.stringify(ds.inputShape)} has ${per} values, not ${features}`);
+  if (!(Number.isSafeInteger(classes) && classes >= 0)) bad(`${name}: classes must be an integer >= 0, got ${classes}`);
+  if (classes === 1) bad(`${name}: classification needs at least 2 classes, got 1`);
+  if (!(Number.isSafeInteger(targets) && targets > 0))
+    bad(`${name}: targets must be a positive integer, got ${targets}`);
+  if (classes > 0 && targets !== 1)
+    bad(`${name}: class labels are one per example (targets 1), got targets ${targets}`);
+  if (ds.x.length !== size * features) {
+    bad(`${name}: ${size} examples of ${features} features need ${size * features} feature values, got ${ds.x.length}`);
+  }
+  if (ds.y.length !== size * targets) {
+    const what = classes > 0 ? 'labels' : `targets (${targets} each)`;
+    bad(`${name}: ${size} examples need ${size * targets} ${what}, got ${ds.y.length}`);
+  }
+  const x = ds.x;
+  for (let i = 0; i < x.length; i++) {
+    if (!Number.isFinite(x[i])) {
+      const ex = Math.floor(i / features);
+      bad(`${name}: example ${ex} has a non-finite feature (${x[i]}) at position ${i - ex * features}`);
+    }
+  }
+  const y = ds.y;
+  for (let i = 0; i < y.length; i++) {
+    const v = y[i];
+    if (classes > 0) {
+      if (!(Number.isInteger(v) && v >= 0 && v < classes))
+        bad(`${name}: example ${i} has label ${v}, outside 0..${classes - 1}`);
+    } else if (!Number.isFinite(v)) {
+      const ex = Math.floor(i / targets);
+      bad(`${name}: example ${ex} has a non-finite target (${v}) at position ${i - ex * targets}`);
+    }
+  }
+  return ds;
 }

@@ -1,5 +1,11 @@
 // Data sets without tfjs: importable by a coordinator that never loads tfjs itself.
-export { allIndices, type Dataset, type Examples, gather } from './dataset.js';
+export { type ArraysOptions, arraysDataset, datasetFromArrays } from './arrays.js';
+export { allIndices, type Dataset, type Examples, gather, validateDataset } from './dataset.js';
+export { FASHION_MNIST_CLASSES, FASHION_MNIST_PER_CLASS, FASHION_MNIST_SIZES } from './fashion.js';
+export { decodePacked, encodePacked, type PackedHeader, type PackInput, readPackedHeader } from './format.js';
 export { type BytesLoader, loadDataset } from './load.js';
 export { MNIST_SIZES, MNIST_TRAIN_FRACTION, parseMnist } from './mnist.js';
+export { type CsvOptions, csvToPacked, decodePng, imagesToPacked, type LabelledImage } from './pack.js';
+export { datasetSizes } from './sizes.js';
 export { makeSynthetic, type SyntheticOptions } from './synthetic.js';
+export { type FetchDataOptions, fetchVerified, resolveDataUrl, sha256Hex } from './url.js';

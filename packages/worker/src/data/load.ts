@@ -1,19 +1,48 @@
-import type { DatasetSpec } from '@gradroom/core';
-import type { Dataset } from './dataset.js';
+import { type DatasetSpec, GradroomError } from '@gradroom/core';
+import { datasetFromArrays } from './arrays.js';
+import { type Dataset, validateDataset } from './dataset.js';
+import { decodePacked } from './format.js';
 import { parseMnist } from './mnist.js';
 import { makeSynthetic } from './synthetic.js';
+import { type FetchDataOptions, fetchVerified } from './url.js';
 
-/** How this environment reads the packed MNIST file: fs in Node, fetch in a browser. */
-export type BytesLoader = (name: 'mnist.bin') => Promise<Uint8Array>;
+/** How this environment reads a packed built-in file (mnist.bin, fashion-mnist.bin): fs in Node, fetch in a browser. */
+export type BytesLoader = (name: string) => Promise<Uint8Array>;
 
+// one read per file and process; a failed read is forgotten so a retry reads again
 const cache = new Map<string, Promise<Uint8Array>>();
-
-export async function loadDataset(spec: DatasetSpec, load: BytesLoader): Promise<Dataset> {
-  if (spec.kind === 'synthetic') return makeSynthetic(spec);
-  let bytes = cache.get('mnist.bin');
-  if (!bytes) {
-    bytes = load('mnist.bin');
-    cache.set('mnist.bin', bytes);
+function once(key: string, read: () => Promise<Uint8Array>): Promise<Uint8Array> {
+  let p = cache.get(key);
+  if (!p) {
+    p = read();
+    cache.set(key, p);
+    p.catch(() => cache.delete(key));
   }
-  return parseMnist(await bytes, spec.split);
+  return p;
+}
+
+/** Loads and validates one split of a data set. */
+export async function loadDataset(
+  spec: DatasetSpec,
+  load: BytesLoader,
+  fetchOptions?: FetchDataOptions,
+): Promise<Dataset> {
+  switch (spec.kind) {
+    case 'synthetic':
+      return makeSynthetic(spec);
+    case 'mnist':
+      return validateDataset(parseMnist(await once('mnist.bin', () => load('mnist.bin')), spec.split));
+    case 'fashion-mnist':
+      return validateDataset(
+        decodePacked(await once('fashion-mnist.bin', () => load('fashion-mnist.bin')), spec.split, 'fashion-mnist'),
+      );
+    case 'url': {
+      const bytes = await once(`${spec.url}#${spec.sha256}`, () => fetchVerified(spec.url, spec.sha256, fetchOptions));
+      return validateDataset(decodePacked(bytes, spec.split, spec.url.split('/').pop() || spec.url));
+    }
+    case 'arrays':
+      return datasetFromArrays(spec, spec.split);
+    default:
+      throw new GradroomError('BAD_CONFIG', `unknown data set kind ${(spec as { kind: string }).kind}`);
+  }
 }

@@ -39,5 +39,14 @@ export function parseMnist(bytes: Uint8Array, split: 'train' | 'test'): Dataset 
     for (let j = 0; j < px; j++) x[k * px + j] = bytes[base + j] / 255;
     y[k] = labels[i];
   }
-  return { name: `mnist/${split}`, size: chosen.length, inputShape: [rows, cols, 1], features: px, classes: 10, x, y };
+  return {
+    name: `mnist/${split}`,
+    size: chosen.length,
+    inputShape: [rows, cols, 1],
+    features: px,
+    classes: 10,
+    targets: 1,
+    x,
+    y,
+  };
 }

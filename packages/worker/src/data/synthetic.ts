@@ -37,6 +37,7 @@ export function makeSynthetic(o: SyntheticOptions): Dataset {
     inputShape: [o.features],
     features: o.features,
     classes: o.classes,
+    targets: 1,
     x,
     y,
   };

@@ -1,0 +1,24 @@
+import type { DatasetSpec } from '@gradroom/core';
+import { FASHION_MNIST_SIZES } from './fashion.js';
+import { MNIST_SIZES } from './mnist.js';
+
+/**
+ * Examples in a data set's splits, known from its spec alone (no download); undefined for a URL,
+ * whose sizes are in the file's header.
+ */
+export function datasetSizes(d: DatasetSpec): { train: number; test: number } | undefined {
+  switch (d.kind) {
+    case 'mnist':
+      return MNIST_SIZES;
+    case 'fashion-mnist':
+      return FASHION_MNIST_SIZES;
+    case 'synthetic':
+      return { train: d.examples, test: d.examples };
+    case 'arrays': {
+      const per = d.classes > 0 ? 1 : d.targets;
+      return { train: d.train.y.length / per, test: d.test.y.length / per };
+    }
+    default:
+      return undefined;
+  }
+}
