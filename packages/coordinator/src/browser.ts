@@ -9,7 +9,8 @@ export { type IndexedDbCheckpointOptions, IndexedDbCheckpointStore } from './che
 export { Emitter } from './emitter.js';
 export type * from './events.js';
 export { DEFAULT_JOB, type JobConfig, validateJob } from './job.js';
-export { type Member, type PoolOptions, WorkerPool } from './pool.js';
+export { type PoolOptions, WorkerPool } from './pool.js';
+export { type SessionOptions, WorkerSession } from './session.js';
 export {
   type PeerEvent,
   RoomHost,
@@ -19,4 +20,4 @@ export {
 export { Trainer, type TrainerOptions, type TrainResult } from './trainer.js';
 export type { PeerWorkerHandle } from './transports/peer.js';
 export { spawnWebWorker, type WebWorkerOptions } from './transports/web-worker.js';
-export { raceClosed, WorkerGoneError, type WorkerHandle, type WorkerKind } from './worker-handle.js';
+export { closeGuard, WeightsSnapshot, WorkerGoneError, type WorkerHandle, type WorkerKind } from './worker-handle.js';

@@ -70,6 +70,7 @@ export interface WorkerEvent {
   type: 'joined' | 'left' | 'rejected';
   id: string;
   kind: string;
+  name?: string;
   backend?: string;
   /** On joining: the faster backends this worker skipped, and why. */
   skipped?: { backend: string; reason: string }[];
@@ -90,7 +91,8 @@ export interface TrainerEvents {
   epoch: EpochEvent;
   worker: WorkerEvent;
   checkpoint: { iteration: number; epoch: number; bytes: number };
-  state: { state: 'running' | 'paused' | 'waiting' | 'stopped' | 'done'; reason?: string };
+  /** 'failed': the run cannot go on (diverged, no workers); run() rejects with the reason. */
+  state: { state: 'running' | 'paused' | 'waiting' | 'stopped' | 'done' | 'failed'; reason?: string };
   log: { level: 'info' | 'warn'; message: string };
   done: DoneEvent;
 }

@@ -3,7 +3,8 @@ export { FileCheckpointStore } from './checkpoint-file.js';
 export { Emitter } from './emitter.js';
 export type * from './events.js';
 export { DEFAULT_JOB, type JobConfig, validateJob } from './job.js';
-export { type Member, type PoolOptions, WorkerPool } from './pool.js';
+export { type PoolOptions, WorkerPool } from './pool.js';
+export { type SessionOptions, WorkerSession } from './session.js';
 export {
   hostRoom,
   nodeRtc,
@@ -18,4 +19,4 @@ export { ISOLATION_HEADERS, staticFiles } from './server/static.js';
 export { Trainer, type TrainerOptions, type TrainResult } from './trainer.js';
 export { type PeerHandleOptions, type PeerWorkerHandle, peerWorkerHandle } from './transports/peer.js';
 export { spawnThreadWorker, type ThreadOptions } from './transports/thread.js';
-export { raceClosed, WorkerGoneError, type WorkerHandle, type WorkerKind } from './worker-handle.js';
+export { closeGuard, WeightsSnapshot, WorkerGoneError, type WorkerHandle, type WorkerKind } from './worker-handle.js';

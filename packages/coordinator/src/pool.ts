@@ -1,43 +1,20 @@
 /**
- * Worker membership for one run: who is ready, how fast each one is, how long a shard may take
- * before it is planned again, and who is dropped for missing deadlines or sending bad results.
+ * Worker membership for one run: who joined, who is set up and idle, and who left or was dropped.
+ * Everything about one worker (held version, busy, cost, strikes) lives in its WorkerSession; the
+ * pool only keeps the set and tells the runner when it changed.
  */
-import type { WorkerInfo, WorkerInit } from '@gradroom/worker';
+import type { WorkerInit } from '@gradroom/worker';
 import { Emitter } from './emitter.js';
 import type { WorkerEvent, WorkerStatus } from './events.js';
+import { DEFAULT_SESSION_OPTIONS, type SessionHost, type SessionOptions, WorkerSession } from './session.js';
 import type { WorkerHandle } from './worker-handle.js';
 
-export interface PoolOptions {
-  /** Deadline of a worker's first shard, before its speed is measured (shader compile, data load). */
-  firstDeadlineMs?: number;
-  /** Deadline = slack x expected time (from measured speed) + floor. */
-  deadlineSlack?: number;
-  deadlineFloorMs?: number;
-  /** Consecutive missed deadlines, or bad results, before a worker is dropped. */
-  maxStrikes?: number;
-}
-
-export interface Member {
-  readonly handle: WorkerHandle;
-  info?: WorkerInfo;
-  /** Examples per second, EWA over its calls (0 = not measured yet). */
-  speed: number;
-  /** Weights version this worker holds (-1: none). */
-  version: number;
-  busy: boolean;
-  strikes: number;
-  examples: number;
-  lastShare: number;
-  /** Planning rounds in a row in which this worker got no shard. */
-  idleRounds: number;
-  /** Calls that succeeded. */
-  calls: number;
-  status: WorkerStatus['status'];
-}
+export type PoolOptions = Partial<SessionOptions>;
 
 export class WorkerPool extends Emitter<{ worker: WorkerEvent; change: undefined }> {
-  readonly members = new Map<string, Member>();
-  private readonly opts: Required<PoolOptions>;
+  readonly members = new Map<string, WorkerSession>();
+  private readonly opts: SessionOptions;
+  private readonly host: SessionHost;
   private waiters: (() => void)[] = [];
 
   constructor(
@@ -45,58 +22,64 @@ export class WorkerPool extends Emitter<{ worker: WorkerEvent; change: undefined
     opts: PoolOptions = {},
   ) {
     super();
-    this.opts = { firstDeadlineMs: 120_000, deadlineSlack: 4, deadlineFloorMs: 2_000, maxStrikes: 3, ...opts };
+    this.opts = { ...DEFAULT_SESSION_OPTIONS, ...definedOnly(opts) };
+    this.host = {
+      drop: (s, reason) => this.remove(s.id, reason),
+      changed: () => this.changed(),
+      typicalMs: (examples) => {
+        const times = this.ready()
+          .map((s) => s.predictMs(examples))
+          .filter((t): t is number => t !== undefined)
+          .sort((a, b) => a - b);
+        return times.length > 0 ? times[Math.floor(times.length / 2)] : undefined;
+      },
+    };
   }
 
   /** Sets the worker up for the task; it takes shards once init resolves. */
-  async add(handle: WorkerHandle): Promise<Member> {
-    const m: Member = {
-      handle,
-      speed: 0,
-      version: -1,
-      busy: false,
-      strikes: 0,
-      examples: 0,
-      lastShare: 0,
-      idleRounds: 0,
-      calls: 0,
-      status: 'joining',
-    };
-    this.members.set(handle.id, m);
+  async add(handle: WorkerHandle): Promise<WorkerSession> {
+    if (this.members.has(handle.id)) throw new Error(`worker ${handle.id} is already in the run`);
+    const s = new WorkerSession(handle, this.host, this.opts);
+    this.members.set(handle.id, s);
     handle.closed.then((reason) => this.remove(handle.id, reason));
     try {
-      m.info = await handle.init(this.initFor());
+      s.info = await handle.init(this.initFor());
     } catch (e) {
       this.remove(handle.id, `init failed: ${(e as Error).message}`, 'rejected');
-      await handle.close('init failed').catch(() => {});
       throw e;
     }
-    if (m.status === 'gone') throw new Error(`worker ${handle.id} left during init`);
-    m.status = 'ready';
+    if (s.state === 'gone') throw new Error(`worker ${handle.id} left during init`);
+    s.state = 'ready';
     this.emit('worker', {
       type: 'joined',
       id: handle.id,
       kind: handle.kind,
-      backend: m.info.backend,
-      skipped: m.info.skipped,
+      name: handle.name,
+      backend: s.info.backend,
+      skipped: s.info.skipped,
     });
     this.changed();
-    return m;
+    return s;
   }
 
   remove(id: string, reason: string, type: 'left' | 'rejected' = 'left'): void {
-    const m = this.members.get(id);
-    if (!m || m.status === 'gone') return;
-    m.status = 'gone';
+    const s = this.members.get(id);
+    if (!s || s.state === 'gone') return;
+    s.state = 'gone';
     this.members.delete(id);
-    this.emit('worker', { type, id, kind: m.handle.kind, backend: m.info?.backend, reason });
+    this.emit('worker', { type, id, kind: s.handle.kind, name: s.handle.name, backend: s.info?.backend, reason });
     this.changed();
-    void m.handle.close(reason).catch(() => {});
+    void s.handle.close(reason).catch(() => {});
   }
 
-  /** Ready workers that are not busy with an earlier call. */
-  idle(): Member[] {
-    return [...this.members.values()].filter((m) => m.status === 'ready' && !m.busy);
+  /** Set-up workers. */
+  ready(): WorkerSession[] {
+    return [...this.members.values()].filter((s) => s.state === 'ready');
+  }
+
+  /** Set-up workers that are not busy with an earlier call. */
+  idle(): WorkerSession[] {
+    return this.ready().filter((s) => !s.busy);
   }
 
   /** Any worker that is, or will be, able to take work. */
@@ -116,40 +99,18 @@ export class WorkerPool extends Emitter<{ worker: WorkerEvent; change: undefined
     this.emit('change', undefined);
   }
 
-  /** How long `examples` may take on this worker before the shard is planned elsewhere. */
-  deadlineMs(m: Member, examples: number): number {
-    if (m.speed <= 0) return this.opts.firstDeadlineMs;
-    return this.opts.deadlineSlack * (examples / m.speed) * 1000 + this.opts.deadlineFloorMs;
-  }
-
-  recordSuccess(m: Member, examples: number, ms: number): void {
-    m.strikes = 0;
-    m.examples += examples;
-    // a worker's first call also pays for its warm-up (weights, JIT, shader compiles): not a speed
-    if (++m.calls === 1) return;
-    const s = (examples / Math.max(ms, 0.1)) * 1000;
-    m.speed = m.speed <= 0 ? s : 0.7 * m.speed + 0.3 * s;
-  }
-
-  /** A missed deadline or a bad result; returns true when the worker was dropped for it. */
-  strike(m: Member, reason: string): boolean {
-    m.strikes++;
-    if (m.strikes >= this.opts.maxStrikes) {
-      this.remove(m.handle.id, `dropped after ${m.strikes} strikes, last: ${reason}`);
-      return true;
-    }
-    return false;
-  }
-
   status(): WorkerStatus[] {
-    return [...this.members.values()].map((m) => ({
-      id: m.handle.id,
-      kind: m.handle.kind,
-      backend: m.info?.backend ?? '',
-      speed: m.speed,
-      share: m.lastShare,
-      examples: m.examples,
-      status: m.status === 'ready' && m.busy ? 'busy' : m.status,
-    }));
+    return [...this.members.values()].map((s) => s.status());
   }
+
+  /** Ends every worker. */
+  async closeAll(reason: string): Promise<void> {
+    await Promise.all([...this.members.values()].map((s) => s.handle.close(reason).catch(() => {})));
+  }
+}
+
+/** The session options among `o` (a TrainerOptions carries others too). */
+function definedOnly(o: PoolOptions): PoolOptions {
+  const keys = Object.keys(DEFAULT_SESSION_OPTIONS) as (keyof SessionOptions)[];
+  return Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
 }

@@ -1,39 +1,24 @@
 /**
- * Runs work over the pool in planning rounds: split the indices among the idle workers by measured
- * speed, send each its shard (with the current weights when it does not hold them), and put the
- * indices of every shard that fails, times out or comes back unusable into the next round. Used by
- * the trainer for each mini-batch and for each evaluation.
+ * Runs one mini-batch (or one evaluation) over the pool. Planning is cost-aware: each worker's shard
+ * costs its measured fixed part (latency, weights in, result out) plus its examples times its
+ * measured compute per example, and the batch is split so the iteration ends earliest
+ * (core's planShardsByCost). A worker whose fixed cost would delay the iteration gets nothing and
+ * stands by; a newcomer, and now and then a worker standing by, gets a *shadow* shard: a copy of
+ * examples someone else computes, timed and validated but never added, so measuring it never
+ * delays an iteration or touches the result.
+ *
+ * A shard that fails (worker gone, deadline missed, result rejected) is planned again at once on
+ * the idle workers, without waiting for the rest of the round. Non-finite results from two workers
+ * (or twice from the only one) mean the run diverged: the round ends with DIVERGED.
  */
-import { GradroomError, splitShards } from '@gradroom/core';
-import type { Member, WorkerPool } from './pool.js';
-import { WorkerGoneError } from './worker-handle.js';
+import { GradroomError, planShardsByCost, splitShards } from '@gradroom/core';
+import type { EvalResultData, ShardResultData } from '@gradroom/worker';
+import type { WorkerPool } from './pool.js';
+import type { ShardOutcome, WorkerSession } from './session.js';
+import { type WeightsSnapshot, WorkerGoneError } from './worker-handle.js';
 
-/** Rounds a worker may go without a shard before it gets a probe shard to measure its speed again. */
-const PROBE_AFTER = 10;
-/** A worker still silent this many deadlines after a missed one is dropped. */
-const STALL_FACTOR = 3;
-
-class DeadlineError extends Error {
-  constructor(ms: number) {
-    super(`missed its deadline of ${Math.round(ms)} ms`);
-  }
-}
-
-function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DeadlineError(ms)), ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
-}
-
-export interface Shard {
-  shardId: number;
-  indices: Uint32Array;
-}
-
-/** Runs one shard on a worker; `weights` is set when the worker must load this version first. */
-export type ShardCall<R> = (m: Member, shard: Shard, weights: Float32Array | undefined) => Promise<R>;
+/** Planning rounds a worker stands by before it gets a shadow shard to measure it again. */
+const PROBE_EVERY = 10;
 
 export interface ShardRunnerOptions {
   /** Smallest shard worth sending (default 1). */
@@ -44,12 +29,36 @@ export interface ShardRunnerOptions {
 
 /** What the runner needs from its owner. */
 export interface ShardRunnerHooks {
-  /** The weights version shards are computed against, and those weights. */
-  current(): { version: number; weights: Float32Array };
   /** True once the run is stopping: stop waiting for workers. */
   stopped(): boolean;
-  log(message: string): void;
+  log(level: 'info' | 'warn', message: string): void;
   waiting(reason: string): void;
+}
+
+export interface Shard {
+  shardId: number;
+  indices: Uint32Array;
+}
+
+/** What one round cost, for the iteration event. */
+export interface RoundStats {
+  /** Shards planned again after a failure. */
+  replanned: number;
+  /** The accepted shard that finished last: its worker's compute, and the rest of its round trip. */
+  criticalComputeMs: number;
+  criticalTransferMs: number;
+  /** Payload bytes through the coordinator (shadow shards included). */
+  bytesOut: number;
+  bytesIn: number;
+}
+
+interface Round<R> {
+  plan(idle: WorkerSession[], total: number, first: boolean): number[];
+  send(s: WorkerSession, shard: Shard): Promise<ShardOutcome<R>>;
+  accept(s: WorkerSession, shard: Shard, sums: R): void;
+  /** After the first plan: shadow shards for the idle workers left out (training only). */
+  probe?(left: WorkerSession[], indices: Uint32Array, used: number, stats: RoundStats): void;
+  label: string;
 }
 
 export class ShardRunner {
@@ -61,153 +70,214 @@ export class ShardRunner {
     private readonly hooks: ShardRunnerHooks,
   ) {}
 
-  /**
-   * Splits `indices` among the idle workers by speed and runs `call` on each shard; a shard that
-   * fails for any reason goes back into the pool of unplanned indices for the next round. Returns
-   * how many shards were planned again, or null if the run was stopped while waiting for workers.
-   */
-  async run<R>(
+  /** One mini-batch. Returns null if the run was stopped while it waited for workers. */
+  train(
+    iteration: number,
+    snapshot: WeightsSnapshot,
+    paramCount: number,
     indices: Uint32Array,
-    call: ShardCall<R>,
-    accept: (m: Member, shard: Shard, r: R) => void,
-  ): Promise<number | null> {
-    let pending: Uint32Array[] = [indices];
-    let replanned = 0;
-    while (pending.length > 0) {
-      const workers = await this.idleWorkers();
-      if (workers === null) return null;
-      const all = pending.length === 1 ? pending[0] : concat(pending);
-      pending = [];
-      const sizes = this.planShards(all.length, workers);
-      let offset = 0;
-      const rounds: Promise<void>[] = [];
-      workers.forEach((m, i) => {
-        if (sizes[i] === 0) return;
-        // a copy, not a view: a message would otherwise carry the whole epoch's index buffer
-        const shard = { shardId: this.nextShardId++, indices: all.slice(offset, offset + sizes[i]) };
-        offset += sizes[i];
-        rounds.push(
-          this.dispatch(m, shard, call)
-            .then(
-              (r) => accept(m, shard, r),
-              (e) => {
-                throw e;
-              },
-            )
-            .catch((e: unknown) => {
-              pending.push(shard.indices);
-              replanned++;
-              this.failed(m, e);
-            }),
-        );
-      });
-      await Promise.all(rounds);
-    }
-    return replanned;
+    accept: (s: WorkerSession, shard: Shard, r: ShardResultData) => void,
+  ): Promise<RoundStats | null> {
+    return this.round(indices, {
+      label: `iteration ${iteration}`,
+      plan: (idle, total, first) => this.planTrain(idle, total, first),
+      send: (s, shard) => s.runTrain({ kind: 'train', iteration, ...shard }, snapshot, paramCount),
+      accept,
+      probe: (left, all, used, stats) => {
+        const minShard = this.opts.minShard ?? 1;
+        const size = Math.min(all.length, Math.max(minShard, Math.ceil(all.length / (used + 1))));
+        for (const s of left) {
+          if (s.measured && s.idleRounds < PROBE_EVERY) {
+            s.idleRounds++;
+            continue;
+          }
+          s.idleRounds = 0;
+          // every other probe half as big: shards of different sizes tell fixed cost from speed
+          const n = s.calls % 2 === 0 ? size : Math.max(minShard, Math.ceil(size / 2));
+          const shard = { shardId: this.nextShardId++, indices: all.slice(0, n) };
+          s.runTrain({ kind: 'train', iteration, ...shard }, snapshot, paramCount).then(
+            (o) => {
+              stats.bytesOut += o.bytesOut;
+              stats.bytesIn += o.bytesIn;
+            },
+            (e) => this.failedProbe(s, e),
+          );
+        }
+      },
+    });
+  }
+
+  /** Loss and accuracy sums over `indices` of a split; trusted workers evaluate when there are any. */
+  evaluate(
+    snapshot: WeightsSnapshot,
+    indices: Uint32Array,
+    split: 'train' | 'test',
+    accept: (s: WorkerSession, shard: Shard, r: EvalResultData) => void,
+  ): Promise<RoundStats | null> {
+    return this.round(indices, {
+      label: 'evaluation',
+      plan: (idle, total) => {
+        // the run's own workers evaluate when it has any: the score is not one peer's word
+        const trustedOnly = this.pool.ready().some((s) => s.trusted);
+        const speeds = idle.map((s) => (trustedOnly && !s.trusted ? 0 : s.cost.examplesPerSec() || 1));
+        if (speeds.every((v) => v === 0)) return speeds;
+        return splitShards(total, speeds, { minShard: 1 });
+      },
+      send: (s, shard) => s.runEvaluate({ kind: 'evaluate', split, ...shard }, snapshot),
+      accept,
+    });
   }
 
   /**
-   * Shard sizes by measured speed. A worker not measured yet counts as the mean of those that are
-   * (not as 0, or a newcomer would never get work); one left out of PROBE_AFTER rounds in a row gets
-   * a probe shard, so a worker that was slow once is measured again.
+   * Cost-aware split among the idle workers. Before anyone is measured, all take equal shards (their
+   * warm-up); after that only measured workers get real shards, and the others wait for a shadow.
    */
-  private planShards(total: number, workers: Member[]): number[] {
-    const measured = workers.filter((m) => m.speed > 0);
-    const mean = measured.length > 0 ? measured.reduce((a, m) => a + m.speed, 0) / measured.length : 1;
+  private planTrain(idle: WorkerSession[], total: number, first: boolean): number[] {
     const minShard = this.opts.minShard ?? 1;
-    const sizes = splitShards(
+    const anyMeasured = this.pool.ready().some((s) => s.measured);
+    if (!anyMeasured)
+      return splitShards(
+        total,
+        idle.map(() => 1),
+        { minShard },
+      );
+    const measured = idle.filter((s) => s.measured);
+    const sizes = idle.map(() => 0);
+    if (measured.length === 0) return sizes; // a measured worker is busy: wait for it
+    const plan = planShardsByCost(
       total,
-      workers.map((m) => (m.speed > 0 ? m.speed : mean)),
+      measured.map((s) => s.shardCost()),
       { minShard },
     );
-    workers.forEach((m, i) => {
-      if (sizes[i] > 0) {
-        m.idleRounds = 0;
-        return;
-      }
-      m.idleRounds++;
-      const largest = sizes.indexOf(Math.max(...sizes));
-      if (m.idleRounds >= PROBE_AFTER && sizes[largest] > 2 * minShard) {
-        sizes[largest] -= minShard;
-        sizes[i] = minShard;
-        m.idleRounds = 0;
-      }
+    measured.forEach((s, k) => {
+      sizes[idle.indexOf(s)] = plan.sizes[k];
     });
+    if (first) {
+      for (const s of measured) {
+        const i = idle.indexOf(s);
+        const was = s.standby !== undefined;
+        if (sizes[i] > 0) s.standby = undefined;
+        else {
+          const c = s.shardCost();
+          s.standby = `standing by: its link costs ${Math.round(c.fixedMs)} ms a shard, more than it would save (the iteration takes ${Math.round(plan.makespanMs)} ms without it)`;
+        }
+        // said once when it changes, not every iteration
+        if ((s.standby !== undefined) !== was)
+          this.hooks.log(
+            'info',
+            `worker ${s.handle.name ?? s.id}: ${s.standby ?? 'takes shards again: it pays off now'}`,
+          );
+      }
+    }
     return sizes;
   }
 
-  private failed(m: Member, e: unknown): void {
-    const reason = e instanceof Error ? e.message : String(e);
-    if (e instanceof WorkerGoneError) {
-      this.pool.remove(m.handle.id, reason);
-      return;
-    }
-    this.hooks.log(`worker ${m.handle.id}: ${reason}; its shard is planned again`);
-    this.pool.strike(m, reason);
-  }
-
-  private async dispatch<R>(m: Member, shard: Shard, call: ShardCall<R>): Promise<R> {
-    m.busy = true;
-    const t0 = performance.now();
-    const { version, weights: current } = this.hooks.current();
-    const work = (async () => {
-      let weights: Float32Array | undefined;
-      if (m.version !== version) {
-        // a copy per worker: the transport may transfer (detach) it
-        if (m.handle.inlineWeights) weights = current.slice();
-        else await m.handle.setWeights(version, current.slice());
-      }
-      const r = await call(m, shard, weights);
-      m.version = version;
-      return r;
-    })();
-    // the worker stays busy until its call really settles, even past a missed deadline; one that
-    // still has not answered STALL_FACTOR deadlines later has stopped answering and is dropped
-    const deadline = this.pool.deadlineMs(m, shard.indices.length);
-    let watchdog: ReturnType<typeof setTimeout> | undefined;
-    const settled = () => {
-      clearTimeout(watchdog);
-      this.settle(m);
-    };
-    work.then(settled, settled);
+  private async round<R>(indices: Uint32Array, r: Round<R>): Promise<RoundStats | null> {
+    const stats: RoundStats = { replanned: 0, criticalComputeMs: 0, criticalTransferMs: 0, bytesOut: 0, bytesIn: 0 };
+    let pending: Uint32Array[] = [indices];
+    let inflight = 0;
+    let live = true;
+    let failures = 0;
+    let fatal: unknown;
+    const nonFinite = new Map<string, number>();
+    let lastEnd = Number.NEGATIVE_INFINITY;
+    let first = true;
     try {
-      const r = await withDeadline(work, deadline);
-      this.pool.recordSuccess(m, shard.indices.length, performance.now() - t0);
-      return r;
-    } catch (e) {
-      if (e instanceof DeadlineError && m.busy) {
-        watchdog = setTimeout(() => {
-          if (m.busy)
-            this.pool.remove(
-              m.handle.id,
-              `stopped answering: no reply ${Math.round(STALL_FACTOR * deadline)} ms after a shard was due`,
-            );
-        }, STALL_FACTOR * deadline);
+      for (;;) {
+        if (fatal) throw fatal;
+        if (pending.length === 0 && inflight === 0) return stats;
+        if (this.hooks.stopped()) return null;
+        if (pending.length > 0) {
+          const idle = this.pool.idle();
+          const all = pending.length === 1 ? pending[0] : concat(pending);
+          const sizes = idle.length > 0 ? r.plan(idle, all.length, first) : [];
+          if (sizes.some((n) => n > 0)) {
+            pending = [];
+            let offset = 0;
+            const left: WorkerSession[] = [];
+            idle.forEach((s, i) => {
+              if (sizes[i] === 0) {
+                left.push(s);
+                return;
+              }
+              // a copy, not a view: a message would otherwise carry the whole epoch's index buffer
+              const shard = { shardId: this.nextShardId++, indices: all.slice(offset, offset + sizes[i]) };
+              offset += sizes[i];
+              inflight++;
+              r.send(s, shard).then(
+                (o) => {
+                  inflight--;
+                  if (!live) return;
+                  stats.bytesOut += o.bytesOut;
+                  stats.bytesIn += o.bytesIn;
+                  try {
+                    r.accept(s, shard, o.sums);
+                  } catch (e) {
+                    pending.push(shard.indices);
+                    stats.replanned++;
+                    this.hooks.log('warn', `worker ${s.id}: ${(e as Error).message}; its shard is planned again`);
+                    this.pool.changed();
+                    return;
+                  }
+                  const end = performance.now();
+                  if (end >= lastEnd) {
+                    lastEnd = end;
+                    stats.criticalComputeMs = Number.isFinite(o.computeMs) ? o.computeMs : 0;
+                    stats.criticalTransferMs = Math.max(0, o.roundTripMs - stats.criticalComputeMs);
+                  }
+                  this.pool.changed();
+                },
+                (e: unknown) => {
+                  inflight--;
+                  if (!live) return;
+                  pending.push(shard.indices);
+                  stats.replanned++;
+                  const reason = e instanceof Error ? e.message : String(e);
+                  if (e instanceof WorkerGoneError) this.pool.remove(s.id, reason);
+                  else {
+                    this.hooks.log('warn', `worker ${s.id}: ${reason}; its shard is planned again`);
+                    failures++;
+                    if (e instanceof GradroomError && e.code === 'NON_FINITE') {
+                      nonFinite.set(s.id, (nonFinite.get(s.id) ?? 0) + 1);
+                      const times = [...nonFinite.values()].reduce((a, b) => a + b, 0);
+                      if (nonFinite.size >= 2 || (times >= 2 && this.pool.ready().length <= 1))
+                        fatal ??= new GradroomError('DIVERGED', `${r.label}: ${reason}`);
+                    }
+                    const cap = 10 + 4 * this.pool.members.size;
+                    if (failures > cap)
+                      fatal ??= new GradroomError(
+                        'BAD_STATE',
+                        `${r.label}: shards failed ${failures} times (last: ${reason}); giving up`,
+                      );
+                  }
+                  this.pool.changed();
+                },
+              );
+            });
+            if (first && r.probe) r.probe(left, all, idle.length - left.length, stats);
+            first = false;
+            continue;
+          }
+          if (inflight === 0 && this.pool.idle().length === 0 && !this.pool.hasAny()) {
+            if (!this.opts.waitForWorkers)
+              throw new GradroomError(
+                'BAD_STATE',
+                'every worker has left or failed; nothing can compute the rest of the run',
+              );
+            this.hooks.waiting('no workers: waiting for one to join');
+          }
+        }
+        await this.pool.nextChange();
       }
-      throw e;
+    } finally {
+      live = false;
     }
   }
 
-  private settle(m: Member): void {
-    m.busy = false;
-    this.pool.changed();
-  }
-
-  private async idleWorkers(): Promise<Member[] | null> {
-    for (;;) {
-      if (this.hooks.stopped()) return null;
-      const idle = this.pool.idle();
-      if (idle.length > 0) return idle;
-      if (!this.pool.hasAny()) {
-        if (!this.opts.waitForWorkers)
-          throw new GradroomError(
-            'BAD_STATE',
-            'every worker has left or failed; nothing can compute the rest of the run',
-          );
-        this.hooks.waiting('no workers: waiting for one to join');
-      }
-      await this.pool.nextChange();
-    }
+  private failedProbe(s: WorkerSession, e: unknown): void {
+    const reason = e instanceof Error ? e.message : String(e);
+    if (e instanceof WorkerGoneError) this.pool.remove(s.id, reason);
+    else this.hooks.log('warn', `worker ${s.id}: a measuring shard failed: ${reason}`);
   }
 }
 

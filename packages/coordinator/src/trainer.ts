@@ -9,9 +9,12 @@
  */
 import {
   Aggregator,
+  aloneExamplesPerSec,
   createOptimizer,
+  type DatasetSpec,
   type EpochPlan,
   Ewa,
+  GradientBound,
   GradroomError,
   initWeights,
   learningRate,
@@ -27,6 +30,7 @@ import {
   type TensorShape,
 } from '@gradroom/core';
 import type { BackendName, WorkerInit } from '@gradroom/worker';
+import { MNIST_SIZES } from '@gradroom/worker/catalog';
 import type { ModelTarget } from '@gradroom/worker/export';
 import {
   CHECKPOINT_FORMAT,
@@ -38,9 +42,10 @@ import {
 import { Emitter } from './emitter.js';
 import type { TrainerEvents } from './events.js';
 import { type JobConfig, validateJob } from './job.js';
-import { type Member, type PoolOptions, WorkerPool } from './pool.js';
-import { ShardRunner } from './shard-runner.js';
-import type { WorkerHandle } from './worker-handle.js';
+import { type PoolOptions, WorkerPool } from './pool.js';
+import type { WorkerSession } from './session.js';
+import { type RoundStats, ShardRunner } from './shard-runner.js';
+import { WeightsSnapshot, type WorkerHandle } from './worker-handle.js';
 
 export interface TrainerOptions extends PoolOptions {
   /** Backends the workers should try, in order (default: each picks its fastest). */
@@ -55,6 +60,17 @@ export interface TrainerOptions extends PoolOptions {
   waitForWorkers?: boolean;
   /** Smallest shard worth sending (default 1). */
   minShard?: number;
+  /**
+   * The data set's sizes, when the spec alone does not tell them (MNIST and synthetic data do).
+   * Otherwise the first of the run's own workers (a thread or Web Worker, never a peer) tells them;
+   * peers that report other sizes are refused.
+   */
+  dataSizes?: { train: number; test: number };
+  /**
+   * A peer's shard is refused when its gradient norm per example exceeds this many times the median
+   * of recent shards (default 50): a poisoned but finite gradient never reaches the optimizer.
+   */
+  gradientBound?: number;
 }
 
 export interface TrainResult {
@@ -88,6 +104,8 @@ export class Trainer extends Emitter<TrainerEvents> {
   private resumeGate?: { promise: Promise<void>; resolve: () => void };
   private pendingJoins: Promise<unknown>[] = [];
   private lastTest = { loss: Number.NaN, accuracy: Number.NaN };
+  private snap?: WeightsSnapshot;
+  private readonly bound: GradientBound;
 
   constructor(job: JobConfig, opts: TrainerOptions = {}) {
     super();
@@ -97,14 +115,25 @@ export class Trainer extends Emitter<TrainerEvents> {
     this.optimizer = createOptimizer(job.optimizer);
     const known = specLayout(job.model);
     if (known) this.layout = new ParamLayout(known);
+    const sizes = opts.dataSizes ?? specSizes(job.dataset);
+    if (sizes) {
+      this.trainSize = sizes.train;
+      this.testSize = sizes.test;
+    }
+    this.bound = new GradientBound(opts.gradientBound ?? 50);
     this.pool = new WorkerPool(() => this.workerInit(), opts);
     this.pool.on('worker', (e) => this.emit('worker', e));
     this.shards = new ShardRunner(this.pool, opts, {
-      current: () => ({ version: this.version, weights: this.weights }),
       stopped: () => this.stopRequested,
-      log: (message) => this.emit('log', { level: 'warn', message }),
+      log: (level, message) => this.emit('log', { level, message }),
       waiting: (reason) => this.emit('state', { state: 'waiting', reason }),
     });
+  }
+
+  /** The current weights as one immutable snapshot, shared by every worker of this version. */
+  private snapshot_(): WeightsSnapshot {
+    if (this.snap?.version !== this.version) this.snap = new WeightsSnapshot(this.version, this.weights.slice());
+    return this.snap;
   }
 
   /** Continues from a checkpoint: the run goes on exactly as if it had never stopped. */
@@ -153,28 +182,39 @@ export class Trainer extends Emitter<TrainerEvents> {
   }
 
   /** Adds a worker; during a run it takes shards from the next planning round once it is set up. */
-  addWorker(handle: WorkerHandle): Promise<Member> {
-    const p = this.pool.add(handle).then(async (m) => this.adopt(m));
+  addWorker(handle: WorkerHandle): Promise<WorkerSession> {
+    const p = this.pool.add(handle).then(async (s) => this.adopt(s));
     this.pendingJoins.push(p.catch(() => {}));
     return p;
   }
 
-  /** The first worker to finish setting up tells the trainer the model's layout and the data sizes. */
-  private async adopt(m: Member): Promise<Member> {
-    const info = m.info;
+  /**
+   * Checks a worker that finished setting up against what the run knows itself. The model's layout
+   * comes from the spec (or the first worker to build a layers topology); the data set's sizes from
+   * the spec, the options or the run's own first worker, never from a peer's word.
+   */
+  private async adopt(s: WorkerSession): Promise<WorkerSession> {
+    const info = s.info;
     if (!info) throw new Error('worker joined without info');
     const layout = new ParamLayout(info.layout);
     if (!this.layout) this.layout = layout;
     if (!this.layout.equals(layout)) {
-      this.pool.remove(m.handle.id, 'its model layout differs from the run', 'rejected');
-      throw new GradroomError('BAD_CONFIG', `worker ${m.handle.id} built a different model layout`);
+      this.pool.remove(s.id, 'its model layout differs from the run', 'rejected');
+      throw new GradroomError('BAD_CONFIG', `worker ${s.id} built a different model layout`);
     }
-    if (this.trainSize === 0) {
+    if (this.trainSize === 0 && s.trusted) {
       this.trainSize = info.trainSize;
       this.testSize = info.testSize;
+    } else if (this.trainSize === 0) {
+      this.pool.remove(s.id, "the run does not know its data set's sizes yet; join again later", 'rejected');
+      throw new GradroomError('BAD_STATE', `worker ${s.id}: the data set's sizes are not known yet`);
     } else if (info.trainSize !== this.trainSize || info.testSize !== this.testSize) {
-      this.pool.remove(m.handle.id, 'its data set differs from the run', 'rejected');
-      throw new GradroomError('BAD_CONFIG', `worker ${m.handle.id} loaded a different data set`);
+      this.pool.remove(
+        s.id,
+        `its data set has ${info.trainSize}/${info.testSize} examples, the run's ${this.trainSize}/${this.testSize}`,
+        'rejected',
+      );
+      throw new GradroomError('BAD_CONFIG', `worker ${s.id} loaded a different data set`);
     }
     this.task = {
       model: this.job.model,
@@ -182,7 +222,7 @@ export class Trainer extends Emitter<TrainerEvents> {
       layout: this.layout.shapes(),
       paramCount: this.layout.size,
     };
-    return m;
+    return s;
   }
 
   /** Changes the learning rate by hand from the next iteration on (the lecture's manual decay). */
@@ -238,46 +278,51 @@ export class Trainer extends Emitter<TrainerEvents> {
     // the weights and the mean gradient live in the optimizer's own buffers (for Adam: WebAssembly
     // memory its SIMD kernel updates in place)
     const start = this.weights.length > 0 ? this.weights : initWeights(layout, this.job.seed);
+    const bad = firstNonFinite(start);
+    if (bad >= 0)
+      throw new GradroomError(
+        'NON_FINITE',
+        `the starting weights hold ${start[bad]} at index ${bad}: refusing to train`,
+      );
     const buffers = this.optimizer.allocate(layout.size);
     buffers.params.set(start);
     this.weights = buffers.params;
     this.grads = buffers.grads;
     this.emit('state', { state: 'running' });
-    let epochStart = performance.now();
-    let epochLoss = 0;
-    let epochCorrect = 0;
-    let epochExamples = 0;
-    while (!this.finished() && !this.stopRequested) {
-      if (this.paused) await this.resumeGate?.promise;
-      if (this.stopRequested) break;
-      const r = await this.iterate();
-      if (r === null) break; // stopped while waiting for workers
-      epochLoss += r.lossSum;
-      epochCorrect += r.correct;
-      epochExamples += r.count;
-      const done = this.pos;
-      this.pos = nextPosition(this.pos, this.planFor(this.pos.epoch).batches);
-      const every = this.opts.checkpoint?.everyIterations;
-      if (this.pos.epoch !== done.epoch) {
-        const test = await this.evaluate();
-        this.emit('epoch', {
-          epoch: done.epoch,
-          iteration: this.pos.iteration,
-          trainLoss: epochLoss / epochExamples,
-          trainAccuracy: epochCorrect / epochExamples,
-          testLoss: test.loss,
-          testAccuracy: test.accuracy,
-          seconds: (performance.now() - epochStart) / 1000,
-        });
-        epochStart = performance.now();
-        epochLoss = epochCorrect = epochExamples = 0;
-        await this.saveCheckpoint();
-      } else if (every && this.pos.iteration % every === 0) {
-        await this.saveCheckpoint();
+    const epoch = new EpochStats();
+    try {
+      while (!this.finished() && !this.stopRequested) {
+        if (this.paused) await this.resumeGate?.promise;
+        if (this.stopRequested) break;
+        const r = await this.iterate();
+        if (r === null) break; // stopped while waiting for workers
+        epoch.add(r);
+        const done = this.pos;
+        this.pos = nextPosition(this.pos, this.planFor(this.pos.epoch).batches);
+        const every = this.opts.checkpoint?.everyIterations;
+        if (this.pos.epoch !== done.epoch) {
+          const test = await this.evaluate();
+          this.emit('epoch', {
+            epoch: done.epoch,
+            iteration: this.pos.iteration,
+            ...epoch.close(),
+            testLoss: test.loss,
+            testAccuracy: test.accuracy,
+          });
+          await this.saveCheckpoint();
+        } else if (every && this.pos.iteration % every === 0) {
+          await this.saveCheckpoint();
+        }
       }
+    } catch (e) {
+      // nothing is saved: the last checkpoint on disk is the last good one
+      const reason = e instanceof Error ? e.message : String(e);
+      this.emit('state', { state: 'failed', reason });
+      throw e;
     }
     const stopped = !this.finished();
-    if (stopped) await this.saveCheckpoint();
+    // a run ended by --max-iterations mid-epoch is saved too, so it can be continued
+    if (stopped || this.pos.batch !== 0) await this.saveCheckpoint();
     if (!stopped && Number.isNaN(this.lastTest.accuracy)) await this.evaluate();
     this.emit('state', { state: stopped ? 'stopped' : 'done' });
     const result: TrainResult = {
@@ -302,7 +347,7 @@ export class Trainer extends Emitter<TrainerEvents> {
   /** Waits for the workers added so far; at least one must have joined. */
   private async ready(): Promise<void> {
     await Promise.all(this.pendingJoins);
-    while (!this.layout || this.trainSize === 0) {
+    while (!this.layout || this.trainSize === 0 || this.pool.ready().length === 0) {
       if (!this.opts.waitForWorkers) throw new GradroomError('BAD_STATE', 'no worker could be set up for this run');
       this.emit('state', { state: 'waiting', reason: 'waiting for a worker to join' });
       await this.pool.nextChange();
@@ -327,40 +372,34 @@ export class Trainer extends Emitter<TrainerEvents> {
     const layout = this.layout as ParamLayout;
     const agg = new Aggregator(layout.size);
     const iteration = this.pos.iteration;
-    const version = this.version;
-    let computeMs = 0;
-    const perWorker = new Map<string, number>();
-    const replanned = await this.shards.run(
-      indices,
-      (m, shard, weights) =>
-        m.handle.compute({ iteration, version, shardId: shard.shardId, indices: shard.indices, weights }),
-      (m, shard, r) => {
-        if (r.iteration !== iteration || r.version !== version || r.shardId !== shard.shardId) {
-          throw new GradroomError(
-            'STALE',
-            `result for iteration ${r.iteration} v${r.version} shard ${r.shardId}, expected ${iteration} v${version} shard ${shard.shardId}`,
-          );
-        }
-        if (r.count !== shard.indices.length) {
-          throw new GradroomError(
-            'BAD_MESSAGE',
-            `shard ${shard.shardId}: counted ${r.count} examples, it holds ${shard.indices.length}`,
-          );
-        }
-        agg.add(r);
-        computeMs = Math.max(computeMs, r.computeMs);
-        perWorker.set(m.handle.id, (perWorker.get(m.handle.id) ?? 0) + r.count);
-      },
-    );
-    if (replanned === null) return null;
-    const mean = agg.mean(indices.length, this.grads);
     const lr = this.lrAt(this.pos);
+    const perWorker = new Map<string, number>();
+    let round: RoundStats | null;
+    try {
+      round = await this.shards.train(iteration, this.snapshot_(), layout.size, indices, (s, _shard, r) => {
+        if (!s.trusted) this.bound.check(r.gradSum, r.count, `worker ${s.id}`);
+        agg.add(r);
+        this.bound.record(r.gradSum, r.count);
+        perWorker.set(s.id, (perWorker.get(s.id) ?? 0) + r.count);
+        s.examples += r.count;
+      });
+    } catch (e) {
+      throw diverged(e, iteration, lr);
+    }
+    if (round === null) return null;
+    const mean = agg.mean(indices.length, this.grads);
     const s0 = performance.now();
     this.optimizer.step(this.weights, mean, lr);
     const stepMs = performance.now() - s0;
     const loss = agg.lossSum / agg.count;
+    const bad = firstNonFinite(this.weights);
+    if (!Number.isFinite(loss) || bad >= 0)
+      throw diverged(new GradroomError('DIVERGED', `weight ${bad} is ${this.weights[bad]}`), iteration, lr);
     const totalMs = performance.now() - t0;
-    for (const m of this.pool.members.values()) m.lastShare = (perWorker.get(m.handle.id) ?? 0) / indices.length;
+    const ready = this.pool.ready();
+    for (const s of ready) s.lastShare = (perWorker.get(s.id) ?? 0) / indices.length;
+    const computeMs = round.criticalComputeMs;
+    const transferMs = round.criticalTransferMs;
     this.emit('iteration', {
       epoch: this.pos.epoch,
       batch: this.pos.batch,
@@ -373,16 +412,25 @@ export class Trainer extends Emitter<TrainerEvents> {
       accuracy: agg.correct / agg.count,
       lr,
       examplesPerSec: (indices.length / totalMs) * 1000,
-      timing: { totalMs, computeMs, transferMs: 0, waitMs: Math.max(0, totalMs - computeMs - stepMs), stepMs },
-      bytes: { out: 0, in: 0 },
-      fastestAloneExamplesPerSec: 0,
-      replanned,
+      timing: {
+        totalMs,
+        computeMs,
+        transferMs,
+        waitMs: Math.max(0, totalMs - computeMs - transferMs - stepMs),
+        stepMs,
+      },
+      bytes: { out: round.bytesOut, in: round.bytesIn },
+      fastestAloneExamplesPerSec: ready.reduce(
+        (best, s) => (s.measured ? Math.max(best, aloneExamplesPerSec(indices.length, s.shardCost())) : best),
+        0,
+      ),
+      replanned: round.replanned,
       workers: this.pool.status(),
     });
     return { lossSum: agg.lossSum, correct: agg.correct, count: agg.count };
   }
 
-  /** Loss and accuracy on the whole test split, computed by the workers. */
+  /** Loss and accuracy on the whole test split, computed by the workers (the run's own, when it has any). */
   async evaluate(): Promise<{ loss: number; accuracy: number }> {
     if (this.job.evaluate === false || this.testSize === 0) return this.lastTest;
     const all = new Uint32Array(this.testSize);
@@ -390,19 +438,11 @@ export class Trainer extends Emitter<TrainerEvents> {
     let lossSum = 0;
     let correct = 0;
     let count = 0;
-    const version = this.version;
-    const done = await this.shards.run(
-      all,
-      (m, shard, weights) => m.handle.evaluate({ version, indices: shard.indices, split: 'test', weights }),
-      (_m, shard, r) => {
-        if (r.count !== shard.indices.length || !Number.isFinite(r.lossSum)) {
-          throw new GradroomError('BAD_MESSAGE', `evaluation shard ${shard.shardId}: bad sums`);
-        }
-        lossSum += r.lossSum;
-        correct += r.correct;
-        count += r.count;
-      },
-    );
+    const done = await this.shards.evaluate(this.snapshot_(), all, 'test', (_s, _shard, r) => {
+      lossSum += r.lossSum;
+      correct += r.correct;
+      count += r.count;
+    });
     if (done === null) return this.lastTest;
     this.lastTest = { loss: lossSum / count, accuracy: correct / count };
     return this.lastTest;
@@ -448,6 +488,62 @@ export class Trainer extends Emitter<TrainerEvents> {
 
   /** Ends every worker. */
   async close(): Promise<void> {
-    await Promise.all([...this.pool.members.values()].map((m) => m.handle.close('run closed').catch(() => {})));
+    await this.pool.closeAll('run closed');
+  }
+}
+
+/** Loss, accuracy and time of the epoch so far. */
+class EpochStats {
+  private lossSum = 0;
+  private correct = 0;
+  private count = 0;
+  private started = performance.now();
+
+  add(r: { lossSum: number; correct: number; count: number }): void {
+    this.lossSum += r.lossSum;
+    this.correct += r.correct;
+    this.count += r.count;
+  }
+
+  /** The epoch's figures; the next epoch starts now. */
+  close(): { trainLoss: number; trainAccuracy: number; seconds: number } {
+    const out = {
+      trainLoss: this.lossSum / this.count,
+      trainAccuracy: this.correct / this.count,
+      seconds: (performance.now() - this.started) / 1000,
+    };
+    this.lossSum = this.correct = this.count = 0;
+    this.started = performance.now();
+    return out;
+  }
+}
+
+/** Index of the first NaN or infinite value, or -1. */
+function firstNonFinite(a: Float32Array): number {
+  let probe = 0;
+  for (let i = 0; i < a.length; i++) probe += a[i] * 0;
+  if (probe === 0) return -1;
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return i;
+  return -1;
+}
+
+/** A divergence, in words that say what to do about it; any other error as it was. */
+function diverged(e: unknown, iteration: number, lr: number): unknown {
+  if (!(e instanceof GradroomError && e.code === 'DIVERGED')) return e;
+  return new GradroomError(
+    'DIVERGED',
+    `the loss became NaN at iteration ${iteration + 1} (learning rate ${lr}): lower the learning rate. The last good checkpoint is kept. (${e.message})`,
+  );
+}
+
+/** Sizes the coordinator knows from a data set's spec alone. */
+function specSizes(spec: DatasetSpec): { train: number; test: number } | undefined {
+  switch (spec.kind) {
+    case 'mnist':
+      return { train: MNIST_SIZES.train, test: MNIST_SIZES.test };
+    case 'synthetic':
+      return { train: spec.examples, test: spec.examples };
+    default:
+      return undefined;
   }
 }

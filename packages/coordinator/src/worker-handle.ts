@@ -3,6 +3,7 @@
  * Worker, or a volunteer peer over WebRTC. A handle whose worker is gone settles `closed` and
  * rejects every pending call, so the trainer can plan the lost shard again.
  */
+import { encodeMessage, msg } from '@gradroom/core';
 import type {
   EvalRequest,
   EvalResultData,
@@ -17,11 +18,13 @@ export type WorkerKind = 'thread' | 'web-worker' | 'peer';
 export interface WorkerHandle {
   readonly id: string;
   readonly kind: WorkerKind;
+  /** A name to show (a volunteer's chosen name); the id when absent. */
+  readonly name?: string;
   /** compute/evaluate take `weights` in the request itself (one message instead of two). */
   readonly inlineWeights?: boolean;
   init(init: WorkerInit): Promise<WorkerInfo>;
-  /** The handle may transfer the buffer it is given; callers pass a copy they no longer need. */
-  setWeights(version: number, weights: Float32Array): Promise<void>;
+  /** Hands the worker the weights of a version (never modified: a handle that transfers copies first). */
+  setWeights(snapshot: WeightsSnapshot): Promise<void>;
   compute(req: ShardRequest): Promise<ShardResultData>;
   evaluate(req: EvalRequest): Promise<EvalResultData>;
   memory(): Promise<{ numTensors: number; numBytes: number }>;
@@ -29,6 +32,24 @@ export interface WorkerHandle {
   close(reason: string): Promise<void>;
   /** Settles with the reason once the worker is gone, for whatever cause. */
   readonly closed: Promise<string>;
+}
+
+/**
+ * One weights version, immutable once made: every worker gets the same snapshot, and the wire
+ * message for peers is encoded once, on first use, and the same bytes go to every peer.
+ */
+export class WeightsSnapshot {
+  private bytes?: Uint8Array;
+  constructor(
+    readonly version: number,
+    readonly weights: Float32Array,
+  ) {}
+
+  /** The 'weights' message, encoded once. */
+  encoded(): Uint8Array {
+    this.bytes ??= encodeMessage(msg({ type: 'weights', version: this.version, weights: this.weights }));
+    return this.bytes;
+  }
 }
 
 /** Raised for calls on a worker that went away. */
@@ -43,14 +64,35 @@ export class WorkerGoneError extends Error {
 }
 
 /**
- * Wraps a remote call so that it rejects as soon as the worker is closed: comlink never settles a
- * call whose worker died, so every call races the `closed` promise.
+ * Makes remote calls reject as soon as the worker is closed: comlink never settles a call whose
+ * worker died. Each pending call registers its reject here and removes it when it settles, so a
+ * settled call leaves nothing behind (racing every call against the long-lived `closed` promise kept
+ * every result reachable until the worker closed: about 800 KiB per iteration).
  */
-export function raceClosed<T>(id: string, closed: Promise<string>, call: Promise<T>): Promise<T> {
-  return Promise.race([
-    call,
-    closed.then((reason) => {
-      throw new WorkerGoneError(id, reason);
-    }),
-  ]);
+export function closeGuard(id: string, closed: Promise<string>): <T>(call: Promise<T>) => Promise<T> {
+  const pending = new Set<(e: Error) => void>();
+  let gone: WorkerGoneError | undefined;
+  closed.then((reason) => {
+    gone = new WorkerGoneError(id, reason);
+    for (const reject of pending) reject(gone);
+    pending.clear();
+  });
+  return <T>(call: Promise<T>) =>
+    new Promise<T>((resolve, reject) => {
+      if (gone) {
+        call.catch(() => {});
+        return reject(gone);
+      }
+      pending.add(reject);
+      call.then(
+        (v) => {
+          pending.delete(reject);
+          resolve(v);
+        },
+        (e) => {
+          pending.delete(reject);
+          reject(e);
+        },
+      );
+    });
 }

@@ -57,7 +57,8 @@ describe('exact mini-batch SGD in Node worker threads', () => {
       const { result, shares } = await train(Array.from({ length: n }, () => spawnThreadWorker()));
       expect(result.position.iteration).toBe(20);
       expect(relativeDifference(result.weights, reference)).toBeLessThanOrEqual(1e-5);
-      if (n > 1) expect(shares.at(-1)?.filter((s) => s > 0).length).toBe(n);
+      // the first iterations split evenly (warm-up); cost-aware planning may later leave a worker out
+      if (n > 1) expect(shares.some((sh) => sh.filter((s) => s > 0).length === n)).toBe(true);
     });
   }
 
@@ -68,7 +69,6 @@ describe('exact mini-batch SGD in Node worker threads', () => {
     const later = shares.slice(5);
     const mean = (k: number) => later.reduce((a, s) => a + s[k], 0) / later.length;
     expect(mean(1)).toBeLessThan(mean(0));
-    expect(later.some((s) => s[1] > 0)).toBe(true);
   });
 
   it('a worker killed mid-iteration loses nothing: its shard is planned again', async () => {
@@ -144,23 +144,39 @@ describe('exact mini-batch SGD in Node worker threads', () => {
     });
     const result = await t.run();
     expect(lateShares.length).toBeGreaterThan(3);
-    // not starved: it computes in every round once it is ready
-    expect(lateShares.every((share) => share > 0)).toBe(true);
+    // not starved: measured on shadow shards first, then planned like the others
+    expect(lateShares.some((share) => share > 0)).toBe(true);
     expect(relativeDifference(result.weights, reference)).toBeLessThanOrEqual(1e-5);
   });
 
-  it('a worker left out for being slow gets a probe shard now and then, so its speed is measured again', async () => {
+  it('a worker left out for being slow stands by, and is measured again on a shadow shard now and then', async () => {
     const t = new Trainer({ ...job, maxIterations: 40, epochs: 10 }, { backends: ['wasm'] });
     open.push(t);
     t.addWorker(spawnThreadWorker());
-    t.addWorker(slowed(spawnThreadWorker(), 30));
+    const slow = slowed(spawnThreadWorker(), 30);
+    let slowCalls = 0;
+    t.addWorker({
+      ...slow,
+      compute: (req) => {
+        slowCalls++;
+        return slow.compute(req);
+      },
+    });
     const slowShares: number[] = [];
-    t.on('iteration', (e) => slowShares.push(e.workers[1]?.share ?? 0));
-    await t.run();
+    const standby: string[] = [];
+    t.on('iteration', (e) => {
+      slowShares.push(e.workers[1]?.share ?? 0);
+      if (e.workers[1]?.standby) standby.push(e.workers[1].standby);
+    });
+    const result = await t.run();
     const zeros = slowShares.filter((s) => s === 0).length;
-    const probes = slowShares.slice(3).filter((s) => s > 0 && s < 0.05).length;
-    expect(zeros).toBeGreaterThan(20); // 30 ms an example: left out most rounds
-    expect(probes).toBeGreaterThanOrEqual(2); // but probed about every 10 rounds
+    expect(zeros).toBeGreaterThan(30); // 30 ms an example: left out of almost every round
+    expect(standby[0]).toMatch(/^standing by: its link costs \d+ ms a shard/);
+    // two warm-up rounds split evenly, then measured again about every 10 rounds (while it is not
+    // still busy with the last probe), on copies of examples that others compute
+    expect(slowCalls).toBeGreaterThanOrEqual(3);
+    expect(slowCalls).toBeLessThanOrEqual(12);
+    expect(relativeDifference(result.weights, await exactReference(40))).toBeLessThanOrEqual(1e-5);
   });
 
   it('a worker that stops answering misses its deadline, its shard is planned again, and it is dropped with a reason', async () => {

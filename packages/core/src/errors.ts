@@ -10,7 +10,9 @@ export type ErrorCode =
   | 'STALE'
   | 'UNAUTHORIZED'
   /** A data set is malformed: wrong sizes, a bad label, a NaN feature, a hash that does not match. */
-  | 'BAD_DATA';
+  | 'BAD_DATA'
+  /** The run cannot go on: the loss or the weights became NaN or infinite. */
+  | 'DIVERGED';
 
 export class GradroomError extends Error {
   readonly code: ErrorCode;

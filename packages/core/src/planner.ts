@@ -117,3 +117,114 @@ function largestRemainder(total: number, weights: number[]): number[] {
   }
   return sizes;
 }
+
+/** What planning needs to know of one worker: the time of a shard of n examples is fixedMs + n * msPerExample. */
+export interface ShardCost {
+  /** Cost of a shard whatever its size: latency, weights in, result out, dispatch and read-back. */
+  fixedMs: number;
+  msPerExample: number;
+}
+
+export interface CostPlan {
+  /** Examples for each worker, in the order given; they add up to `total`. */
+  sizes: number[];
+  /** Predicted time of the iteration: the latest finish among the workers that got a shard. */
+  makespanMs: number;
+}
+
+/**
+ * Splits `total` examples so that the iteration finishes earliest, when worker i needs
+ * fixedMs_i + n * msPerExample_i for n examples. A worker whose fixed cost alone reaches the time the
+ * others need without it gets nothing: giving it a shard could only delay the iteration. So the plan
+ * is never slower (by the model) than the fastest worker alone, which is one of the plans considered.
+ *
+ * Continuous optimum: every worker that gets a shard finishes at the same time T, with
+ * n_i = (T - F_i) / p_i; the workers used are those with F_i < T. Then whole examples are handed out
+ * one at a time to whoever would finish earliest, and shards below `minShard` are dropped.
+ */
+export function planShardsByCost(
+  total: number,
+  workers: readonly ShardCost[],
+  opts: { minShard?: number } = {},
+): CostPlan {
+  if (!Number.isInteger(total) || total < 0)
+    throw new GradroomError('BAD_CONFIG', `planShardsByCost: bad total ${total}`);
+  if (workers.length === 0) throw new GradroomError('BAD_CONFIG', 'planShardsByCost: no workers to plan for');
+  for (const w of workers) {
+    if (!(Number.isFinite(w.fixedMs) && w.fixedMs >= 0 && Number.isFinite(w.msPerExample) && w.msPerExample > 0)) {
+      throw new GradroomError(
+        'BAD_CONFIG',
+        `planShardsByCost: fixedMs must be finite and >= 0 and msPerExample finite and > 0, got ${JSON.stringify(w)}`,
+      );
+    }
+  }
+  const minShard = Math.max(1, opts.minShard ?? 1);
+  const usable = workers.map(() => true);
+  for (;;) {
+    const sizes = waterFill(total, workers, usable);
+    // a shard below minShard is not worth its fixed cost: drop the worker that would finish it latest
+    let drop = -1;
+    for (let i = 0; i < sizes.length; i++) {
+      if (sizes[i] > 0 && sizes[i] < minShard && usable.filter(Boolean).length > 1) {
+        if (drop < 0 || finish(workers[i], sizes[i]) > finish(workers[drop], sizes[drop])) drop = i;
+      }
+    }
+    if (drop < 0) {
+      const makespanMs = sizes.reduce((a, n, i) => (n > 0 ? Math.max(a, finish(workers[i], n)) : a), 0);
+      return { sizes, makespanMs };
+    }
+    usable[drop] = false;
+  }
+}
+
+/** Examples/s of a worker computing all `total` examples alone. */
+export function aloneExamplesPerSec(total: number, w: ShardCost): number {
+  return total > 0 ? (total / finish(w, total)) * 1000 : 0;
+}
+
+function finish(w: ShardCost, n: number): number {
+  return w.fixedMs + n * w.msPerExample;
+}
+
+function waterFill(total: number, workers: readonly ShardCost[], usable: boolean[]): number[] {
+  const sizes = workers.map(() => 0);
+  if (total === 0) return sizes;
+  const order = workers
+    .map((_, i) => i)
+    .filter((i) => usable[i])
+    .sort((a, b) => workers[a].fixedMs - workers[b].fixedMs || a - b);
+  // the common finish time T with the k cheapest-to-start workers; valid when worker k+1 starts after T
+  let t = Number.POSITIVE_INFINITY;
+  let used = 0;
+  let sumInv = 0;
+  let sumFOverP = 0;
+  for (let k = 0; k < order.length; k++) {
+    const w = workers[order[k]];
+    if (k > 0 && w.fixedMs >= t) break;
+    sumInv += 1 / w.msPerExample;
+    sumFOverP += w.fixedMs / w.msPerExample;
+    t = (total + sumFOverP) / sumInv;
+    used = k + 1;
+  }
+  const active = order.slice(0, used);
+  let given = 0;
+  for (const i of active) {
+    sizes[i] = Math.max(0, Math.floor((t - workers[i].fixedMs) / workers[i].msPerExample));
+    given += sizes[i];
+  }
+  // hand out what flooring left (or take back an excess) one example at a time, earliest finish first
+  while (given < total) {
+    let best = active[0];
+    for (const i of active) if (finish(workers[i], sizes[i] + 1) < finish(workers[best], sizes[best] + 1)) best = i;
+    sizes[best]++;
+    given++;
+  }
+  while (given > total) {
+    let worst = -1;
+    for (const i of active)
+      if (sizes[i] > 0 && (worst < 0 || finish(workers[i], sizes[i]) > finish(workers[worst], sizes[worst]))) worst = i;
+    sizes[worst]--;
+    given--;
+  }
+  return sizes;
+}

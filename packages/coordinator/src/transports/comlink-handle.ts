@@ -5,7 +5,7 @@
  */
 import type { WorkerApi } from '@gradroom/worker';
 import * as Comlink from 'comlink';
-import { raceClosed, type WorkerHandle, type WorkerKind } from '../worker-handle.js';
+import { closeGuard, type WorkerHandle, type WorkerKind } from '../worker-handle.js';
 
 /** Moves a request's weights (a copy made for this call) to the worker instead of cloning them. */
 export function withTransfer<R extends { weights?: Float32Array }>(req: R): R {
@@ -21,14 +21,17 @@ export function comlinkHandle(opts: {
   end: (reason: string) => void | Promise<void>;
 }): WorkerHandle {
   const { id, api, closed } = opts;
-  const guard = <T>(p: Promise<T>) => raceClosed(id, closed, p);
+  const guard = closeGuard(id, closed);
   return {
     id,
     kind: opts.kind,
     inlineWeights: true,
     closed,
     init: (init) => guard(api.init(init)),
-    setWeights: (version, w) => guard(api.setWeights(version, Comlink.transfer(w, [w.buffer]))),
+    setWeights: (snap) => {
+      const w = snap.weights.slice(); // transferred: the snapshot stays whole for the others
+      return guard(api.setWeights(snap.version, Comlink.transfer(w, [w.buffer])));
+    },
     compute: (req) => guard(api.compute(withTransfer(req))),
     evaluate: (req) => guard(api.evaluate(withTransfer(req))),
     memory: () => guard(api.memory()),

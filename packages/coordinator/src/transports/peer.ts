@@ -12,6 +12,7 @@
 
 import {
   checkResult,
+  cleanText,
   GradroomError,
   type Message,
   msg,
@@ -23,7 +24,7 @@ import {
 import type { ShardResultData, WorkerInfo } from '@gradroom/worker';
 import { BACKEND_ORDER, type BackendName } from '@gradroom/worker/catalog';
 import type { FramedLink } from '@gradroom/worker/peer';
-import { raceClosed, WorkerGoneError, type WorkerHandle } from '../worker-handle.js';
+import { closeGuard, WorkerGoneError, type WorkerHandle } from '../worker-handle.js';
 
 export interface PeerHandleOptions {
   /** The room's peer id (used as the worker id). */
@@ -67,6 +68,8 @@ export interface PeerWorkerHandle extends WorkerHandle {
   sendShare(p: { iteration: number; epoch: number; loss: number; share: number; workers: number }): void;
   /** Round-trip time of the last heartbeat, ms. */
   readonly rttMs: number;
+  /** Why the handle closed the peer for breaking the protocol; undefined while it has not. */
+  readonly violation: string | undefined;
 }
 
 export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
@@ -94,7 +97,9 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
     } else link.close(reason);
   };
   /** The peer broke the protocol: logged, told, disconnected. */
+  let violated: string | undefined;
   const violation = (reason: string, code = 'BAD_MESSAGE'): void => {
+    if (!closedOnce.settled()) violated ??= reason;
     log(`peer ${id} disconnected: ${reason}`);
     close(`disconnected: ${reason}`, msg({ type: 'error', code, message: reason.slice(0, 2000) }));
   };
@@ -117,16 +122,16 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
         else rttMs = Date.now() - m.echo;
         return;
       case 'leave':
-        log(`peer ${id} left: ${m.reason.slice(0, 200)}`);
-        close(`left: ${m.reason.slice(0, 200)}`);
+        log(`peer ${id} left: ${cleanText(m.reason, 200)}`);
+        close(`left: ${cleanText(m.reason, 200)}`);
         return;
       case 'error': {
         const head = open.shift();
-        if (!head) return violation(`sent an error with no request open: ${m.code}`);
+        if (!head) return violation(`sent an error with no request open: ${cleanText(m.code, 40)}`);
         head.reject(
           new GradroomError(
             m.code === 'STALE' ? 'STALE' : 'BAD_STATE',
-            `peer ${id}: ${m.code}: ${m.message.slice(0, 500)}`,
+            `peer ${id}: ${cleanText(m.code, 40)}: ${cleanText(m.message, 500)}`,
           ),
         );
         return;
@@ -136,7 +141,7 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
         if (head?.kind !== 'init') return violation("sent 'ready' with no task open");
         open.shift();
         if (!(BACKEND_ORDER as readonly string[]).includes(m.backend))
-          return violation(`unknown backend '${m.backend}'`);
+          return violation(`unknown backend '${cleanText(m.backend, 24)}'`);
         const want = new ParamLayout(head.task.layout);
         if (head.task.layout.length > 0 && !new ParamLayout(m.layout).equals(want)) {
           return violation('built a model layout that differs from the task', 'BAD_CONFIG');
@@ -144,7 +149,7 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
         head.resolve({
           backend: m.backend as BackendName,
           skipped: [],
-          device: m.device,
+          device: m.device === undefined ? undefined : cleanText(m.device, 200),
           layout: m.layout,
           paramCount: m.paramCount,
           trainSize: m.trainSize,
@@ -197,7 +202,7 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
     }
   });
 
-  const guard = <T>(p: Promise<T>) => raceClosed(id, closed, p);
+  const guard = closeGuard(id, closed);
   const request = <T>(o: Request, out: Message): Promise<T> =>
     guard(
       new Promise<T>((resolve, reject) => {
@@ -218,6 +223,9 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
     get rttMs() {
       return rttMs;
     },
+    get violation() {
+      return violated;
+    },
     async init(init) {
       let t = init.task;
       if (t.layout.length === 0) {
@@ -228,8 +236,9 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
       task = t;
       return request<WorkerInfo>({ kind: 'init', task: t }, msg({ type: 'welcome', peerId: id, task: t }));
     },
-    setWeights(version, weights) {
-      return guard(link.send(msg({ type: 'weights', version, weights })));
+    setWeights(snapshot) {
+      // the same encoded bytes for every peer (one encoding per version)
+      return guard(link.sendEncoded(snapshot.encoded()));
     },
     compute(req) {
       const { iteration, version, shardId, indices } = req;

@@ -82,7 +82,7 @@ describe.skipIf(skip)('a room of Chromium volunteer tabs', () => {
             await until(
               () =>
                 [...trainer.pool.members.values()].some(
-                  (m) => names.get(m.handle.id) === 'late' && m.status === 'ready',
+                  (m) => names.get(m.handle.id) === 'late' && m.state === 'ready',
                 ),
               30_000,
               'the late tab set up',

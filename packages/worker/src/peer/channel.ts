@@ -108,9 +108,19 @@ export class FramedLink {
 
   /** Encodes and queues a message; resolves when its last chunk was handed to the channel. */
   send(m: Message): Promise<void> {
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeMessage(m, this.limits);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.sendEncoded(bytes);
+  }
+
+  /** Frames and queues a message encoded elsewhere: one encoding of the weights serves every peer. */
+  sendEncoded(bytes: Uint8Array): Promise<void> {
     let chunks: Uint8Array[];
     try {
-      const bytes = encodeMessage(m, this.limits);
       chunks = frameMessage(bytes, this.nextId, this.chunkSize);
       this.nextId = (this.nextId + 1) >>> 0;
     } catch (e) {

@@ -1,0 +1,159 @@
+/**
+ * Cost-aware planning with simulated workers (speeds, latencies, bandwidths): no shard goes where its
+ * fixed cost would delay the iteration, the plan is never slower than the fastest worker alone, it
+ * is optimal against brute force on small cases, and a worker that gets faster is used again.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { aloneExamplesPerSec, planShardsByCost, type ShardCost } from '../src/planner.js';
+import { ShardCostEstimate } from '../src/shard-cost.js';
+
+const finish = (w: ShardCost, n: number) => (n > 0 ? w.fixedMs + n * w.msPerExample : 0);
+const makespan = (ws: ShardCost[], sizes: number[]) => Math.max(...sizes.map((n, i) => finish(ws[i], n)));
+
+/** A simulated worker behind a link: latency both ways, weights in and gradient out at its bandwidth. */
+function linked(opts: { latencyMs: number; mbitPerS: number; params: number; msPerExample: number }): ShardCost {
+  const bytes = 2 * opts.params * 4;
+  return { fixedMs: 2 * opts.latencyMs + (bytes * 8) / (opts.mbitPerS * 1000), msPerExample: opts.msPerExample };
+}
+
+describe('planShardsByCost', () => {
+  it('sizes add up to the mini-batch, and equal workers split it evenly', () => {
+    const w = { fixedMs: 1, msPerExample: 0.1 };
+    const p = planShardsByCost(64, [w, w, w, w]);
+    expect(p.sizes).toEqual([16, 16, 16, 16]);
+    expect(p.makespanMs).toBeCloseTo(1 + 16 * 0.1, 9);
+  });
+
+  it('a worker whose link costs more than the whole iteration without it gets nothing', () => {
+    // a laptop alone: 64 examples in 15 ms; a volunteer on a 10 Mbit/s link needs 640 ms just to move
+    // 2 x 100k float32 parameters
+    const laptop = { fixedMs: 1, msPerExample: 14 / 64 };
+    const remote = linked({ latencyMs: 20, mbitPerS: 10, params: 100_000, msPerExample: 0.05 });
+    const p = planShardsByCost(64, [laptop, remote]);
+    expect(p.sizes).toEqual([64, 0]);
+    expect(p.makespanMs).toBeCloseTo(15, 9);
+  });
+
+  it('a fast link makes the same volunteer worth a share', () => {
+    const laptop = { fixedMs: 1, msPerExample: 14 / 64 };
+    const lan = linked({ latencyMs: 0.2, mbitPerS: 1000, params: 100_000, msPerExample: 0.05 });
+    const p = planShardsByCost(64, [laptop, lan]);
+    expect(p.sizes[1]).toBeGreaterThan(0);
+    expect(p.makespanMs).toBeLessThan(15);
+  });
+
+  it('a bigger mini-batch brings a standing-by worker back', () => {
+    const laptop = { fixedMs: 1, msPerExample: 0.25 };
+    const remote = { fixedMs: 40, msPerExample: 0.25 };
+    expect(planShardsByCost(64, [laptop, remote]).sizes[1]).toBe(0);
+    expect(planShardsByCost(1024, [laptop, remote]).sizes[1]).toBeGreaterThan(0);
+  });
+
+  it('minShard drops a shard too small to be worth sending', () => {
+    const p = planShardsByCost(
+      10,
+      [
+        { fixedMs: 0, msPerExample: 1 },
+        { fixedMs: 9.5, msPerExample: 1 },
+      ],
+      { minShard: 2 },
+    );
+    expect(p.sizes).toEqual([10, 0]);
+  });
+
+  it('rejects bad costs with a clear error', () => {
+    expect(() => planShardsByCost(8, [])).toThrow(/no workers/);
+    expect(() => planShardsByCost(8, [{ fixedMs: Number.NaN, msPerExample: 1 }])).toThrow(/fixedMs/);
+    expect(() => planShardsByCost(8, [{ fixedMs: 1, msPerExample: 0 }])).toThrow(/msPerExample/);
+    expect(() => planShardsByCost(-1, [{ fixedMs: 1, msPerExample: 1 }])).toThrow(/bad total/);
+  });
+
+  const worker = fc.record({
+    fixedMs: fc.double({ min: 0, max: 200, noNaN: true }),
+    msPerExample: fc.double({ min: 0.001, max: 10, noNaN: true }),
+  });
+
+  it('is never slower than the fastest worker alone, and no used worker starts after the others end', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2048 }), fc.array(worker, { minLength: 1, maxLength: 40 }), (total, ws) => {
+        const p = planShardsByCost(total, ws);
+        expect(p.sizes.reduce((a, b) => a + b, 0)).toBe(total);
+        const alone = Math.min(...ws.map((w) => finish(w, total)));
+        expect(p.makespanMs).toBeLessThanOrEqual(alone + 1e-9);
+        expect(makespan(ws, p.sizes)).toBeCloseTo(p.makespanMs, 9);
+        // a worker left out could not have finished even one example before the iteration ends
+        ws.forEach((w, i) => {
+          if (p.sizes[i] === 0) expect(finish(w, 1)).toBeGreaterThanOrEqual(p.makespanMs - 1e-9);
+        });
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('matches the brute-force optimum on small cases', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 24 }), fc.array(worker, { minLength: 1, maxLength: 3 }), (total, ws) => {
+        let best = Number.POSITIVE_INFINITY;
+        const rec = (i: number, left: number, sizes: number[]) => {
+          if (i === ws.length - 1) {
+            best = Math.min(best, makespan(ws, [...sizes, left]));
+            return;
+          }
+          for (let n = 0; n <= left; n++) rec(i + 1, left - n, [...sizes, n]);
+        };
+        rec(0, total, []);
+        expect(planShardsByCost(total, ws).makespanMs).toBeCloseTo(best, 9);
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('aloneExamplesPerSec is the batch over its time alone', () => {
+    expect(aloneExamplesPerSec(64, { fixedMs: 4, msPerExample: 0.25 })).toBeCloseTo(64 / 0.02, 6);
+    expect(aloneExamplesPerSec(0, { fixedMs: 4, msPerExample: 0.25 })).toBe(0);
+  });
+});
+
+describe('ShardCostEstimate', () => {
+  it('tells fixed cost from speed when shard sizes vary', () => {
+    const e = new ShardCostEstimate();
+    // 30 ms of link and 0.5 ms an example; the worker reports its compute honestly
+    for (const n of [32, 16, 32, 8, 32, 16, 24, 32])
+      e.observe({ examples: n, roundTripMs: 30 + 0.5 * n, computeMs: 0.5 * n });
+    const c = e.cost();
+    expect(c.fixedMs).toBeCloseTo(30, 6);
+    expect(c.msPerExample).toBeCloseTo(0.5, 6);
+  });
+
+  it('with shards of one size, the reported compute is the speed and the rest is the link', () => {
+    const e = new ShardCostEstimate();
+    for (let i = 0; i < 5; i++) e.observe({ examples: 64, roundTripMs: 100, computeMs: 32 });
+    expect(e.cost().msPerExample).toBeCloseTo(0.5, 9);
+    expect(e.cost().fixedMs).toBeCloseTo(68, 9);
+  });
+
+  it("a peer's claimed compute cannot exceed what the coordinator timed", () => {
+    const e = new ShardCostEstimate();
+    e.observe({ examples: 10, roundTripMs: 5, computeMs: 1e9 });
+    expect(e.cost().fixedMs).toBeCloseTo(0, 9);
+    expect(e.cost().msPerExample).toBeCloseTo(0.5, 9);
+  });
+
+  it('a simulated worker whose link gets faster is planned in again', () => {
+    const laptop = { fixedMs: 1, msPerExample: 0.25 };
+    const remote = new ShardCostEstimate();
+    let linkMs = 200;
+    const used: boolean[] = [];
+    for (let round = 0; round < 60; round++) {
+      if (round === 20) linkMs = 2; // the volunteer moves from a phone hotspot to the room's LAN
+      const p = planShardsByCost(64, [laptop, remote.measured ? remote.cost() : { fixedMs: 0, msPerExample: 0.25 }]);
+      used.push(p.sizes[1] > 0);
+      // it computes what it was given, or a shadow probe every 10 rounds while it stands by
+      const n = p.sizes[1] > 0 ? p.sizes[1] : round % 10 === 0 ? 32 - (round % 20) : 0;
+      if (n > 0) remote.observe({ examples: n, roundTripMs: linkMs + 0.25 * n, computeMs: 0.25 * n });
+    }
+    expect(used.slice(2, 20).some(Boolean)).toBe(false);
+    expect(used.slice(31).every(Boolean)).toBe(true);
+  });
+});
