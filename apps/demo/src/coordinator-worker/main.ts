@@ -15,7 +15,7 @@ import {
 import * as Comlink from 'comlink';
 import { type CreatedRoom, createRoom, HostedRoom } from '../host/room.js';
 import { bridgedSimplePeer } from './peer-bridge.js';
-import type { CoordinatorApi, HostEvent, LocalWorker, RunOptions, SavedRun } from './protocol.js';
+import type { CoordinatorApi, HostEvent, LocalWorker, RunOptions, RunTruth, SavedRun } from './protocol.js';
 
 let events: MessagePort | undefined;
 let peerPort: MessagePort | undefined;
@@ -50,10 +50,22 @@ function trainerOptions(o: RunOptions): TrainerOptions {
   };
 }
 
+/** What this run's trainer emitted (a resumed run counts from its resume point). */
+let truth: RunTruth = { iterations: 0, examples: 0, epochs: [] };
+
 function begin(t: Trainer, o: RunOptions, resumedFrom?: { epoch: number; iteration: number }): void {
   trainer = t;
-  t.on('iteration', (e) => post({ type: 'iteration', e }));
-  t.on('epoch', (e) => post({ type: 'epoch', e }));
+  truth = { iterations: t.position.iteration, examples: 0, epochs: [] };
+  t.on('iteration', (e) => {
+    truth.iterations = e.iteration;
+    truth.examples += e.examples;
+    truth.last = e;
+    post({ type: 'iteration', e });
+  });
+  t.on('epoch', (e) => {
+    truth.epochs.push(e);
+    post({ type: 'epoch', e });
+  });
   t.on('worker', (e) => {
     post({ type: 'worker', e });
     sendWorkers();
@@ -161,6 +173,8 @@ const api: CoordinatorApi = {
     trainer.setLearningRate(lr);
     return trainer.position.iteration + 1;
   },
+
+  truth: () => truth,
 
   async measureBridge(megabytes) {
     // the page echoes 'echo' messages; this is what a peer's bytes cost on their way through the page

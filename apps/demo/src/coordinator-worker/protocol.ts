@@ -33,6 +33,14 @@ export interface LocalWorker {
   name: string;
 }
 
+export interface RunTruth {
+  iterations: number;
+  /** Examples over the run's iterations (steps). */
+  examples: number;
+  last?: IterationEvent;
+  epochs: EpochEvent[];
+}
+
 export type HostEvent =
   | { type: 'iteration'; e: IterationEvent }
   | { type: 'epoch'; e: EpochEvent }
@@ -62,6 +70,8 @@ export interface CoordinatorApi {
   stop(): void;
   /** Sets α from the next iteration on; returns that iteration. */
   setLearningRate(lr: number): number;
+  /** The trainer's own account of the run so far (tests compare the page's figures with it). */
+  truth(): RunTruth;
   /** Worker -> page -> worker through the bridge port: MB/s and ms per 256 KiB chunk, for the bench. */
   measureBridge(megabytes: number): Promise<{ mbPerSec: number; msPerChunk: number }>;
 }

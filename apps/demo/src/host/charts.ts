@@ -10,6 +10,7 @@
 import uPlot from 'uplot';
 import { byId } from '../ui/dom.js';
 import { SERIES_COLORS } from '../ui/theme.js';
+import { tickLabels } from './format.js';
 import { decimate, pick, type RunSeries } from './series.js';
 
 /** Points a chart draws at most (about two per pixel column of a wide chart). */
@@ -21,25 +22,6 @@ const num = (digits: number) => (_u: uPlot, v: number | null) => (v == null ? 'â
 /** Whole-number steps for iteration and epoch axes (no tick at 1.5). */
 const WHOLE = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000];
 const pct = (_u: uPlot, v: number | null) => (v == null ? 'â€”' : `${(v * 100).toFixed(1)}%`);
-
-/**
- * Tick labels with as many digits as the tick spacing needs, so neighbours never read the same
- * (0.0030, 0.0025, 0.0020 rather than 0.003, 0.003, 0.002).
- */
-export function tickLabels(ticks: number[]): string[] {
-  if (ticks.length === 0) return [];
-  let step = Number.POSITIVE_INFINITY;
-  for (let i = 1; i < ticks.length; i++) step = Math.min(step, Math.abs(ticks[i] - ticks[i - 1]));
-  const big = Math.max(...ticks.map(Math.abs));
-  if (big !== 0 && (big < 1e-3 || big >= 1e6)) {
-    // scientific: enough significant digits to tell neighbours apart
-    const digits = Number.isFinite(step) && step > 0 ? Math.max(1, Math.ceil(Math.log10(big / step)) + 1) : 2;
-    return ticks.map((t) => (t === 0 ? '0' : t.toExponential(Math.min(6, digits - 1))));
-  }
-  const decimals =
-    Number.isFinite(step) && step > 0 ? Math.max(0, Math.min(8, -Math.floor(Math.log10(step) + 1e-9))) : 2;
-  return ticks.map((t) => t.toFixed(decimals));
-}
 
 function width(box: HTMLElement): number {
   return Math.max(240, Math.floor(box.clientWidth));
@@ -76,9 +58,12 @@ class LiveChart {
     this.plot.setSize({ width: width(this.box), height: height(this.box) });
   }
 
+  redraws = 0;
+
   render(version: number, force = false): void {
     if (version === this.drawnVersion && !force) return;
     this.drawnVersion = version;
+    this.redraws++;
     this.shown = this.data();
     this.plot.setData(this.shown as uPlot.AlignedData);
     // legends show the newest values until someone hovers
@@ -254,6 +239,11 @@ export class HostCharts {
 
   get all(): LiveChart[] {
     return [this.loss, this.accuracy, this.lr, this.speed, this.timing];
+  }
+
+  /** Chart redraws so far (one per chart whose data changed, per render). */
+  get redraws(): number {
+    return this.all.reduce((a, c) => a + c.redraws, 0);
   }
 
   /** Redraws the charts whose data changed since their last redraw. */

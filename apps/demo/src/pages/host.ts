@@ -27,7 +27,7 @@ import QRCode from 'qrcode';
 // @ts-expect-error: untyped module
 import SimplePeer from 'simple-peer/simplepeer.min.js';
 import { servePeerBridge } from '../coordinator-worker/peer-bridge.js';
-import type { CoordinatorApi, HostEvent, RunOptions } from '../coordinator-worker/protocol.js';
+import type { CoordinatorApi, HostEvent, RunOptions, RunTruth } from '../coordinator-worker/protocol.js';
 import { HostCharts } from '../host/charts.js';
 import { loadHistory, saveHistory } from '../host/history.js';
 import { jobForm } from '../host/job-form.js';
@@ -93,7 +93,16 @@ let lastEpoch: EpochEvent | undefined;
 let runStarted = 0;
 let runSeconds = 0;
 let finalAccuracy = Number.NaN;
-const lrChanges: { iteration: number; lr: number }[] = [];
+/** α set by hand, from the first iteration that used it (pending until that iteration is seen). */
+const lrChanges: { iteration: number; lr: number; pending?: boolean }[] = [];
+function settleLrChange(e: IterationEvent): void {
+  const c = lrChanges.at(-1);
+  // an iteration already in flight when α changed keeps the α it started with
+  if (c?.pending && e.iteration >= c.iteration && e.lr === c.lr) {
+    c.iteration = e.iteration;
+    c.pending = false;
+  }
+}
 /** Bumped by anything the counters or the table show; the timer redraws when it moved. */
 let dirty = 1;
 
@@ -126,6 +135,7 @@ eventsChannel.port1.onmessage = (ev: MessageEvent<HostEvent>) => {
     case 'iteration':
       last = m.e;
       series.push(m.e);
+      settleLrChange(m.e);
       break;
     case 'epoch':
       lastEpoch = m.e;
@@ -423,7 +433,7 @@ async function setLr(input: HTMLInputElement): Promise<void> {
     if (input.value.trim() === '' || !Number.isFinite(lr) || lr <= 0)
       throw new Error('The learning rate must be a number above 0, such as 0.001.');
     const from = await coordinator.setLearningRate(lr);
-    lrChanges.push({ iteration: from, lr });
+    lrChanges.push({ iteration: from, lr, pending: true });
     $manualLr.value = byId<HTMLInputElement>('projector-lr').value = String(lr);
     log(`α set by hand to ${lr} from iteration ${from}`);
     err.textContent = '';
@@ -609,6 +619,10 @@ declare global {
       }[];
       seriesCsv(): string;
       summaryCsv(): string;
+      /** The trainer's own account, from the coordinator worker. */
+      truth(): Promise<RunTruth>;
+      /** Times the charts were redrawn since the page loaded. */
+      redraws(): number;
       /** Worker -> page -> worker through the WebRTC bridge (bench). */
       measureBridge(mb: number): Promise<{ mbPerSec: number; msPerChunk: number }>;
     };
@@ -661,7 +675,7 @@ window.__host = {
   },
   iteration: () => last?.iteration ?? 0,
   steps: () => series.steps,
-  lrChanges: () => [...lrChanges],
+  lrChanges: () => lrChanges.map(({ iteration, lr }) => ({ iteration, lr })),
   workers: () =>
     roster.list().map((p) => ({
       id: p.id,
@@ -674,5 +688,7 @@ window.__host = {
     })),
   seriesCsv: () => series.iterationsCsv(),
   summaryCsv: summaryText,
+  truth: () => coordinator.truth(),
+  redraws: () => charts.redraws,
   measureBridge: (mb) => coordinator.measureBridge(mb),
 };

@@ -7,10 +7,15 @@
  * The room protocol has no pause: Pause leaves the room and Resume joins it again with the same
  * token (a fresh Web Worker; the coordinator plans this tab's share on the others meanwhile).
  *
+ * When the host reloads (or has not opened the room yet) the tab keeps trying to join, with backoff
+ * and a bounded number of attempts, and says "the host is reconnecting". The student's name is
+ * asked once and remembered in this browser; the host's table shows it.
+ *
  * URL parameters (query or fragment): room=TOKEN, backend=webgpu|webgl|wasm|cpu (a list, comma
  * separated, tried in order), relay=always (skip WebRTC, use the server's relay), name=NAME.
  */
 import '../host/host.css';
+import type { WorkerInfo } from '@gradroom/worker';
 import { type BackendName, parseBackendList } from '@gradroom/worker/catalog';
 import {
   joinRoom,
@@ -24,6 +29,8 @@ import {
 // typings of its own and is used through SimplePeerCtor below
 // @ts-expect-error: untyped module
 import SimplePeer from 'simple-peer/simplepeer.min.js';
+import { backoffMs, MAX_ATTEMPTS, shouldRetry } from '../host/reconnect.js';
+import { cleanName } from '../host/roster.js';
 
 const params = new URLSearchParams(location.search);
 for (const [k, v] of new URLSearchParams(location.hash.slice(1))) params.set(k, v);
@@ -38,6 +45,13 @@ let pageState: PageState = 'idle';
 /** Examples and shards of earlier sessions (before a pause), so the totals survive one. */
 const earlier = { examples: 0, shards: 0 };
 let lastSummary = 0;
+/**
+ * Examples per second while computing, smoothed as the host smooths it (EWA 0.7/0.3 over shards,
+ * the first shard left out: it pays for warm-up), so both pages show the same figure for this tab.
+ */
+let speed = 0;
+let speedShards = 0;
+let lastShards = 0;
 
 function setState(state: PageState, text: string): void {
   pageState = state;
@@ -59,7 +73,12 @@ const show = (s: VolunteerStatus) => {
   if (pageState !== 'paused') setState(s.state, words[s.state]);
   $('backend').textContent = s.backend || '—';
   $('via').textContent = s.via === 'direct' ? 'direct (WebRTC)' : s.via === 'relay' ? 'through the room server' : '—';
-  $('speed').textContent = s.examplesPerSec > 0 ? Math.round(s.examplesPerSec).toLocaleString('en') : '—';
+  if (s.shards !== lastShards) {
+    lastShards = s.shards;
+    if (++speedShards > 1 && s.examplesPerSec > 0)
+      speed = speed <= 0 ? s.examplesPerSec : 0.7 * speed + 0.3 * s.examplesPerSec;
+  }
+  $('speed').textContent = speed > 0 ? Math.round(speed).toLocaleString('en') : '—';
   $('share').textContent = s.workers > 0 ? `${(s.share * 100).toFixed(1)}% (of ${s.workers} workers)` : '—';
   const examples = earlier.examples + s.examples;
   $('examples').textContent = examples.toLocaleString('en');
@@ -88,6 +107,13 @@ const api = {
   }),
   error: '',
   leave: () => volunteer?.leave('left from the page'),
+  /** The smoothed examples/s this page shows. */
+  speed: () => speed,
+  /** Why this tab computes on its backend. */
+  backendWhy: () => $('backend-why').textContent ?? '',
+  /** Attempts to join again since the connection was lost (0 when connected). */
+  retries: () => attempt,
+  name: () => studentName,
 };
 (window as unknown as { gradroomVolunteer: typeof api }).gradroomVolunteer = api;
 
@@ -98,19 +124,61 @@ function tokenFrom(input: string): string {
 }
 
 let token = '';
+const NAME_KEY = 'gradroom-name';
+let studentName = cleanName(params.get('name') ?? localStorage.getItem(NAME_KEY) ?? '', '');
+/** Attempts to join again since the last connection ended on its own; 0 while connected. */
+let attempt = 0;
+let retryTimer: ReturnType<typeof setTimeout> | undefined;
+
+/** "wasm: this browser has no WebGPU": the backend, and why faster ones were not used. */
+function explainBackend(info: WorkerInfo): string {
+  const skipped = info.skipped.map((s) => `${s.backend}: ${s.reason}`);
+  return skipped.length === 0
+    ? `${info.backend}: the fastest backend there is${info.reason ? ` (${info.reason})` : ''}.`
+    : `${info.backend}, because ${skipped.join('; ')}.`;
+}
+
+/** After the connection ended by itself: try again later, or say why not. */
+function retryLater(reason: string): boolean {
+  const v = shouldRetry(reason);
+  if (!v.retry || attempt >= MAX_ATTEMPTS) return false;
+  const wait = backoffMs(attempt++);
+  const why =
+    v.waitingFor === 'host'
+      ? 'The host is reconnecting (or has not opened the room yet).'
+      : 'The connection to the room was lost; the host may be reconnecting.';
+  setState('connecting', `${why} Trying again in ${Math.round(wait / 1000)} s…`);
+  $pause.disabled = false;
+  $pause.textContent = 'Stop trying';
+  pauseAction = 'stop-retry';
+  retryTimer = setTimeout(() => {
+    retryTimer = undefined;
+    void join();
+  }, wait);
+  return true;
+}
 
 async function join(): Promise<void> {
   let backends: BackendName[] | undefined;
   const b = params.get('backend');
   if (b) backends = parseBackendList(b);
-  const engine = webWorkerEngine(new URL(`worker.js?data=${new URL('data/', location.href).pathname}`, location.href));
-  setState('connecting', 'Connecting to the room…');
+  const raw = webWorkerEngine(new URL(`worker.js?data=${new URL('data/', location.href).pathname}`, location.href));
+  // the same engine, telling this page which backend it took and why
+  const engine = {
+    ...raw,
+    init: async (init: Parameters<typeof raw.init>[0]) => {
+      const info = await raw.init(init);
+      $('backend-why').textContent = explainBackend(info);
+      return info;
+    },
+  };
+  if (attempt === 0) setState('connecting', 'Connecting to the room…');
   $pause.disabled = true;
   try {
     volunteer = await joinRoom({
       url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`,
       token,
-      name: params.get('name') ?? 'browser tab',
+      name: studentName || 'student',
       engine,
       backends,
       wasmPaths: new URL('wasm/', location.href).href,
@@ -120,25 +188,29 @@ async function join(): Promise<void> {
       log: (line) => console.log(`[volunteer] ${line}`),
     });
   } catch (e) {
-    engine.terminate();
+    raw.terminate();
     api.error = (e as Error).message;
-    setState('left', `Could not join: ${api.error}`);
+    if (retryLater(api.error)) return;
+    setState('left', `Could not join: ${readable(api.error)}`);
     $pause.disabled = false;
     $pause.textContent = 'Try again';
     pauseAction = 'resume';
     return;
   }
   const v = volunteer;
+  attempt = 0;
   v.onStatus(show);
   show(v.status);
-  engine.failed.then((r) => v.leave(r));
-  v.done.then(() => {
-    engine.terminate();
+  raw.failed.then((r) => v.leave(r));
+  v.done.then((reason) => {
+    raw.terminate();
     earlier.examples += v.status.examples;
     earlier.shards += v.status.shards;
     if (volunteer === v) volunteer = undefined;
-    if (pageState === 'paused') return;
-    // left for another reason (the host ended the room, the connection broke): offer to join again
+    if (pageState === 'paused' || left) return;
+    if (retryLater(reason)) return;
+    // left for another reason (the room expired, this tab was turned away): offer to join again
+    setState('left', `Left the room: ${readable(reason)}`);
     $pause.textContent = 'Join again';
     pauseAction = 'resume';
     $leave.disabled = true;
@@ -149,8 +221,28 @@ async function join(): Promise<void> {
   $leave.disabled = false;
 }
 
-let pauseAction: 'pause' | 'resume' = 'pause';
+/** Error texts from the room in the words of a student, not of the protocol. */
+function readable(reason: string): string {
+  return reason
+    .replace(/^room server refused: /, '')
+    .replace(/^channel closed: data channel error: .*/i, 'the connection to the host broke')
+    .replace(/unknown room or wrong token/, 'this link is not (or no longer) a room on this server; ask for a new one')
+    .replace(/the room's coordinator is not connected/, 'the host is not in the room')
+    .replace(/^room closed: /, 'the room was closed: ');
+}
+
+let left = false;
+let pauseAction: 'pause' | 'resume' | 'stop-retry' = 'pause';
 $pause.addEventListener('click', () => {
+  if (pauseAction === 'stop-retry') {
+    clearTimeout(retryTimer);
+    retryTimer = undefined;
+    attempt = 0;
+    setState('left', 'Stopped trying to join. Join again when the host is back.');
+    $pause.textContent = 'Join again';
+    pauseAction = 'resume';
+    return;
+  }
   if (pauseAction === 'pause') {
     setState('paused', 'Paused: this tab left the room for now. Resume joins it again with the same link.');
     $pause.textContent = 'Resume';
@@ -165,6 +257,8 @@ $pause.addEventListener('click', () => {
 });
 
 $leave.addEventListener('click', () => {
+  left = true;
+  clearTimeout(retryTimer);
   volunteer?.leave('left from the page');
   setState('left', 'You left the room. Open the join link again to come back.');
   $leave.disabled = true;
@@ -172,17 +266,29 @@ $leave.addEventListener('click', () => {
 });
 addEventListener('pagehide', () => volunteer?.leave('tab closed'));
 
+// the join form asks for the room (when the link did not carry it) and the student's name (when
+// this browser does not remember one); a link with both joins at once
 const fromUrl = params.get('room');
-if (fromUrl) {
+const $name = $('name') as HTMLInputElement;
+$name.value = studentName;
+if (fromUrl && studentName) {
   token = fromUrl;
   void join();
 } else {
   const form = $('join') as HTMLFormElement;
   form.hidden = false;
+  if (fromUrl) {
+    token = fromUrl;
+    $('token-row').hidden = true;
+    ($('token') as HTMLInputElement).required = false;
+  }
+  setState('idle', fromUrl ? 'Say who you are, then join.' : 'Paste the room’s link, say who you are, then join.');
   form.onsubmit = (e) => {
     e.preventDefault();
+    studentName = cleanName($name.value, '');
+    if (studentName) localStorage.setItem(NAME_KEY, studentName);
+    if (!fromUrl) token = tokenFrom(($('token') as HTMLInputElement).value);
     form.hidden = true;
-    token = tokenFrom(($('token') as HTMLInputElement).value);
     void join();
   };
 }
