@@ -1,5 +1,14 @@
 export type * from './api.js';
-export { type BackendOptions, type BackendReport, selectBackend } from './backends.js';
+export {
+  type AdapterVerdict,
+  type BackendOptions,
+  type BackendReport,
+  classifyAdapter,
+  type GpuAdapterLike,
+  type GpuWork,
+  selectBackend,
+  watchGpuWork,
+} from './backends.js';
 export * from './catalog.js';
 export * from './data/index.js';
 export { buildModel, bytesPerExample, modelLayout } from './models.js';

@@ -45,17 +45,25 @@ export class ShardComputer {
 
   setWeights(flat: Float32Array): void {
     this.layout.check(flat);
+    // one upload per weights version: the flat buffer goes to the device once and is sliced there
+    // into the model's own variables (a tensor per layer would be one upload, and on a GPU one
+    // staging buffer and copy, each)
     tf.tidy(() => {
+      const all = tf.tensor1d(flat);
       this.layout.entries.forEach((e, i) => {
-        this.vars[i].assign(tf.tensor(flat.subarray(e.offset, e.offset + e.size), e.shape));
+        this.vars[i].assign(tf.reshape(tf.slice(all, e.offset, e.size), e.shape));
       });
     });
   }
 
-  getWeights(): Float32Array {
-    const flat = new Float32Array(this.layout.size);
-    this.layout.entries.forEach((e, i) => flat.set(this.vars[i].dataSync(), e.offset));
-    return flat;
+  /** The weights the variables hold, read back in one transfer. */
+  async getWeights(): Promise<Float32Array> {
+    const flat = tf.tidy(() => tf.concat(this.vars.map((v) => tf.reshape(v, [-1]))));
+    try {
+      return (await flat.data()) as Float32Array;
+    } finally {
+      flat.dispose();
+    }
   }
 
   /** Examples in a shard: the labels' count, or the targets' over their width. */
@@ -96,7 +104,7 @@ export class ShardComputer {
     // tidy disposes every intermediate, also when a kernel throws half-way (a backend without it);
     // the correct count is made inside variableGrads' own scope, so it is kept by hand
     let correct: tf.Scalar | undefined;
-    let out: { flat: tf.Tensor; value: tf.Scalar };
+    let out: tf.Tensor1D;
     try {
       out = tf.tidy(() => {
         const { value, grads } = tf.variableGrads(() => {
@@ -104,29 +112,39 @@ export class ShardComputer {
           correct = tf.keep(r.correct);
           return r.loss;
         }, this.vars);
-        // one concatenated read-back instead of one per tensor (it matters on a GPU)
-        return { flat: tf.concat(this.vars.map((v) => tf.reshape(grads[v.name], [-1]))), value };
+        // one read-back per shard: gradient, loss and correct count in one buffer (on a GPU each
+        // read-back is a copy, a queue submit and a wait for the map); a count is exact in float32
+        return tf.concat([
+          ...this.vars.map((v) => tf.reshape(grads[v.name], [-1])),
+          tf.reshape(value, [1]),
+          tf.reshape(tf.cast(correct as tf.Scalar, 'float32'), [1]),
+        ]) as tf.Tensor1D;
       });
     } catch (e) {
       tf.dispose([x, y, ...(correct ? [correct] : [])]);
       throw e;
     }
     try {
-      const [g, l, c] = await Promise.all([out.flat.data(), out.value.data(), (correct as tf.Scalar).data()]);
-      return { gradSum: g as Float32Array, lossSum: l[0], correct: c[0], count: this.count(ex) };
+      const all = (await out.data()) as Float32Array;
+      const n = this.layout.size;
+      return { gradSum: all.subarray(0, n), lossSum: all[n], correct: all[n + 1], count: this.count(ex) };
     } finally {
-      tf.dispose([x, y, out.flat, out.value, correct as tf.Scalar]);
+      tf.dispose([x, y, out, correct as tf.Scalar]);
     }
   }
 
   async evaluate(ex: Examples): Promise<EvalSums> {
     const { x, y } = this.inputs(ex);
-    const { loss, correct } = tf.tidy(() => this.lossAndCorrect(x, y, false));
+    // one read-back, as in compute()
+    const both = tf.tidy(() => {
+      const { loss, correct } = this.lossAndCorrect(x, y, false);
+      return tf.stack([loss, tf.cast(correct, 'float32')]);
+    });
     try {
-      const [l, c] = await Promise.all([loss.data(), correct.data()]);
-      return { lossSum: l[0], correct: c[0], count: this.count(ex) };
+      const [lossSum, correct] = await both.data();
+      return { lossSum, correct, count: this.count(ex) };
     } finally {
-      tf.dispose([x, y, loss, correct]);
+      tf.dispose([x, y, both]);
     }
   }
 }
