@@ -1,17 +1,28 @@
 /**
  * The oracle for the training contract: the plain serial loop, one process, no framework. Same seed
  * and shuffle, take the same mini-batch, gradient of the mean loss, optimizer step. Its model is
- * built here with tfjs directly, its loss is tfjs's own softmaxCrossEntropy, and for Adam its step is
- * tfjs's own optimizer, so it shares no training code with the engine it checks.
+ * built here with tfjs directly, its loss is tfjs's own (tf.losses.softmaxCrossEntropy,
+ * sigmoidCrossEntropy, meanSquaredError, absoluteDifference, each with its mean reduction), and for
+ * Adam its step is tfjs's own optimizer, so it shares no training code with the engine it checks.
  */
-import { initWeights, learningRate, ParamLayout, type ScheduleConfig, shuffleEpoch } from '@gradroom/core';
+import {
+  initWeights,
+  type LossName,
+  learningRate,
+  ParamLayout,
+  type ScheduleConfig,
+  shuffleEpoch,
+} from '@gradroom/core';
 import type { Dataset } from '@gradroom/worker';
 import * as tf from '@tensorflow/tfjs';
 
 export interface SerialJob {
   hidden: number[];
   inputFeatures: number;
+  /** Outputs of the last layer: classes for softmax, targets (or 1 for 0/1 labels) otherwise. */
   classes: number;
+  /** Default: softmax-cross-entropy. */
+  loss?: LossName;
   batchSize: number;
   seed: number;
   iterations: number;
@@ -32,6 +43,22 @@ function mlp(job: SerialJob): tf.Sequential {
   return m;
 }
 
+/** The mean loss of a batch, by tfjs's own loss functions. */
+function meanLoss(loss: LossName = 'softmax-cross-entropy', y: tf.Tensor, out: tf.Tensor, classes: number): tf.Scalar {
+  // 0/1 class labels for a single sigmoid output become a column of float targets
+  const asTargets = () => (y.dtype === 'int32' ? tf.reshape(tf.cast(y, 'float32'), [-1, 1]) : y);
+  switch (loss) {
+    case 'softmax-cross-entropy':
+      return tf.losses.softmaxCrossEntropy(tf.oneHot(y as tf.Tensor1D, classes), out) as tf.Scalar;
+    case 'sigmoid-cross-entropy':
+      return tf.losses.sigmoidCrossEntropy(asTargets(), out) as tf.Scalar;
+    case 'mean-squared-error':
+      return tf.losses.meanSquaredError(asTargets(), out) as tf.Scalar;
+    case 'mean-absolute-error':
+      return tf.losses.absoluteDifference(asTargets(), out) as tf.Scalar;
+  }
+}
+
 export async function serialTrain(job: SerialJob, train: Dataset): Promise<Float32Array> {
   const model = mlp(job);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -48,10 +75,12 @@ export async function serialTrain(job: SerialJob, train: Dataset): Promise<Float
     if (b === 0) order = shuffleEpoch(job.seed, epoch, train.size);
     const idx = order.subarray(b * job.batchSize, Math.min(train.size, (b + 1) * job.batchSize));
     const xs = new Float32Array(idx.length * train.features);
-    const ys = new Int32Array(idx.length);
+    // class labels, or rows of float targets
+    const t = train.classes > 0 ? 1 : train.targets;
+    const ys = train.classes > 0 ? new Int32Array(idx.length) : new Float32Array(idx.length * t);
     idx.forEach((i, k) => {
       xs.set(train.x.subarray(i * train.features, (i + 1) * train.features), k * train.features);
-      ys[k] = train.y[i];
+      for (let j = 0; j < t; j++) ys[k * t + j] = train.y[i * t + j];
     });
     const lr = job.lrAt
       ? job.lrAt(epoch, it)
@@ -62,9 +91,9 @@ export async function serialTrain(job: SerialJob, train: Dataset): Promise<Float
     if (lr !== undefined) (opt as unknown as { learningRate: number }).learningRate = lr;
     tf.tidy(() => {
       const x = tf.tensor2d(xs, [idx.length, train.features]);
-      const y = tf.oneHot(tf.tensor1d(ys, 'int32'), job.classes);
+      const labels = ys instanceof Int32Array ? tf.tensor1d(ys, 'int32') : tf.tensor2d(ys, [idx.length, t]);
       const { grads } = tf.variableGrads(
-        () => tf.losses.softmaxCrossEntropy(y, model.predict(x) as tf.Tensor) as tf.Scalar,
+        () => meanLoss(job.loss, labels, model.predict(x) as tf.Tensor, job.classes),
         vars,
       );
       opt.applyGradients(grads as unknown as Parameters<typeof opt.applyGradients>[0]);
