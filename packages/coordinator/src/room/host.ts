@@ -6,7 +6,14 @@
  * Environment-agnostic: the WebSocket and simple-peer constructors (and wrtc in Node) are passed
  * in, so the same code hosts a room from Node (see node.ts) or from a browser tab.
  */
-import { type CodecLimits, msg, type TaskSpec, type TensorShape } from '@gradroom/core';
+import {
+  type CodecLimits,
+  cleanText,
+  msg,
+  type TaskSpec,
+  type TensorShape,
+  WEBRTC_MAX_MESSAGE_BYTES,
+} from '@gradroom/core';
 import {
   FramedLink,
   type IceServer,
@@ -71,10 +78,15 @@ interface Entry {
   timer: ReturnType<typeof setTimeout>;
 }
 
+/** A peer's name for logs and pages: no control characters, short. */
+function cleanName(s: string): string {
+  return cleanText(s, 40) || 'volunteer';
+}
+
 export class RoomHost extends Emitter<{ peer: PeerEvent; log: string }> {
   readonly peers = new Map<string, Entry>();
   private iceServers: IceServer[] = [];
-  private maxChunk = 262144;
+  private maxChunk = WEBRTC_MAX_MESSAGE_BYTES;
   private offIteration?: () => void;
 
   private constructor(
@@ -125,9 +137,14 @@ export class RoomHost extends Emitter<{ peer: PeerEvent; log: string }> {
   private onServer(m: ServerMessage): void {
     switch (m.t) {
       case 'peer': {
-        const timer = setTimeout(() => this.reject(m.peerId, 'no hello in time'), this.opts.helloTimeoutMs ?? 30_000);
-        this.peers.set(m.peerId, { id: m.peerId, name: m.name, timer });
-        this.emit('peer', { type: 'joined', id: m.peerId, name: m.name });
+        // a slow tab is not a rule-breaker: its seat is freed, it is not banned
+        const timer = setTimeout(
+          () => this.reject(m.peerId, 'no hello in time', 'TIMEOUT', false),
+          this.opts.helloTimeoutMs ?? 30_000,
+        );
+        const name = cleanName(m.name);
+        this.peers.set(m.peerId, { id: m.peerId, name, timer });
+        this.emit('peer', { type: 'joined', id: m.peerId, name });
         return;
       }
       case 'signal': {
@@ -152,7 +169,8 @@ export class RoomHost extends Emitter<{ peer: PeerEvent; log: string }> {
       }
       case 'gone': {
         const e = this.peers.get(m.peerId);
-        if (e) this.forget(e, `left the room: ${m.reason}`);
+        // the server removed it already: no kick to send
+        if (e) this.forget(e, `left the room: ${cleanText(m.reason, 200)}`, { kick: false });
         return;
       }
     }
@@ -173,7 +191,7 @@ export class RoomHost extends Emitter<{ peer: PeerEvent; log: string }> {
     });
     rtc.on('error', (err) => {
       // before connecting, the volunteer falls back to the relay by itself
-      if (!e.link) this.log(`peer ${e.id}: WebRTC failed (${err.message}); waiting for the relay`);
+      if (!e.link) this.log(`peer ${e.id}: WebRTC failed (${cleanText(err.message, 200)}); waiting for the relay`);
     });
     return rtc;
   }
@@ -199,20 +217,29 @@ export class RoomHost extends Emitter<{ peer: PeerEvent; log: string }> {
         log: (line) => this.log(line),
       });
       e.handle = handle;
-      handle.closed.then((reason) => this.forget(e, reason));
-      this.log(`peer ${e.id} (${m.name.slice(0, 40)}) accepted via ${e.via}, backends [${m.backends.join(', ')}]`);
-      this.emit('peer', { type: 'accepted', id: e.id, name: m.name, via: e.via });
+      // however the handle closes (it found a violation, the peer went silent, the trainer dropped
+      // it), the server is told, so the seat is freed; a violation also bans
+      handle.closed.then((reason) => this.forget(e, reason, { ban: handle.violation !== undefined }));
+      const name = cleanName(m.name);
+      e.name = name;
+      const backends = m.backends.map((b) => cleanText(b, 24)).join(', ');
+      this.log(`peer ${e.id} (${name}) accepted via ${e.via}, backends [${backends}]`);
+      this.emit('peer', { type: 'accepted', id: e.id, name, via: e.via });
       this.opts.trainer
-        ?.addWorker(this.opts.wrapHandle ? this.opts.wrapHandle(handle, m.name) : handle)
-        .catch((err) => this.log(`peer ${e.id} could not be set up: ${(err as Error).message}`));
-      this.opts.onPeer?.(handle, m.name);
+        ?.addWorker(this.opts.wrapHandle ? this.opts.wrapHandle(handle, name) : handle)
+        .catch((err) => this.log(`peer ${e.id} could not be set up: ${cleanText((err as Error).message, 300)}`));
+      this.opts.onPeer?.(handle, name);
     });
   }
 
-  /** Refuses a peer: logged, told why, disconnected, and removed from the room by the server. */
-  private reject(id: string, reason: string, code = 'BAD_MESSAGE'): void {
+  /**
+   * Refuses a peer: logged, told why, disconnected, and removed from the room by the server; banned
+   * there too unless `ban` is false (it broke no rule, e.g. it was only slow).
+   */
+  private reject(id: string, reason: string, code = 'BAD_MESSAGE', ban = true): void {
     const e = this.peers.get(id);
     if (!e) return;
+    reason = cleanText(reason, 300);
     this.log(`peer ${id} rejected: ${reason}`);
     this.emit('peer', { type: 'rejected', id, name: e.name, reason });
     const link = e.link;
@@ -222,24 +249,30 @@ export class RoomHost extends Emitter<{ peer: PeerEvent; log: string }> {
         .catch(() => {})
         .finally(() => setTimeout(() => link.close(reason), 100));
     }
-    e.handle?.close(reason);
-    this.signal.send({ t: 'kick', peer: id, reason });
-    this.forget(e, reason, false);
+    this.forget(e, reason, { announce: false, ban });
   }
 
-  private forget(e: Entry, reason: string, announce = true): void {
+  /**
+   * Drops a peer here and, unless the server removed it itself (`kick: false`), asks the server to
+   * remove it too, so that its seat is free; `ban` when it broke the rules.
+   */
+  private forget(e: Entry, reason: string, o: { announce?: boolean; kick?: boolean; ban?: boolean } = {}): void {
     if (this.peers.get(e.id) !== e) return;
     this.peers.delete(e.id);
+    reason = cleanText(reason, 300);
+    if (o.kick !== false)
+      this.signal.send({ t: 'kick', peer: e.id, reason: cleanText(reason, 200), ban: o.ban === true });
     clearTimeout(e.timer);
     e.rtc?.destroy();
     void e.handle?.close(reason);
     if (!e.handle) e.link?.close(reason);
-    if (announce) this.emit('peer', { type: 'left', id: e.id, name: e.name, reason });
+    if (o.announce !== false) this.emit('peer', { type: 'left', id: e.id, name: e.name, reason });
   }
 
   private shutdown(reason: string): void {
     this.offIteration?.();
-    for (const e of [...this.peers.values()]) this.forget(e, reason);
+    // the server connection is gone or closing: it drops the members itself
+    for (const e of [...this.peers.values()]) this.forget(e, reason, { kick: false });
   }
 
   /** Leaves the room: every peer is closed. */

@@ -18,6 +18,7 @@ import {
   CLOSE,
   type ClientMessage,
   type IceServer,
+  parseClientMessage,
   type ServerMessage,
   splitRoute,
 } from '@gradroom/worker/peer';
@@ -57,6 +58,12 @@ export interface RoomServerOptions {
   joinTimeoutMs?: number;
   /** Relay backpressure: pause a sender while its receiver has more than this buffered (default 4 MiB). */
   relayHighWater?: number;
+  /**
+   * After the host bans a member (a kick with ban: it broke the rules), joins from its address are
+   * refused for this long (default 0: off, since members behind one NAT or proxy share an address;
+   * `gradroom serve` sets 60 s). Its identity key, when it sent one, is refused for the room's life.
+   */
+  banMs?: number;
   /** Log lines (joins, leaves, rejections); default console.log with a timestamp. */
   log?: (line: string) => void;
 }
@@ -81,6 +88,8 @@ interface Conn {
   id?: string;
   name?: string;
   relay?: boolean;
+  /** The identity key the member joined with, if any. */
+  key?: string;
   control: Bucket;
   binary: Bucket;
 }
@@ -93,6 +102,10 @@ interface Room {
   created: number;
   /** Since when the room has had no coordinator (undefined while one is connected). */
   idleSince?: number;
+  /** Identity keys of members the host banned: refused for the room's life. */
+  bannedKeys: Set<string>;
+  /** Addresses of members the host banned, and until when they are refused. */
+  bannedAddresses: Map<string, number>;
 }
 
 class Bucket {
@@ -117,44 +130,6 @@ function errText(e: unknown): string {
 }
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
-const MAX_SECRET = 256;
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function parseClient(text: string): ClientMessage | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (!isObject(v) || typeof v.t !== 'string') return null;
-  const str = (x: unknown, max: number) => typeof x === 'string' && x.length > 0 && x.length <= max;
-  switch (v.t) {
-    case 'join':
-      return str(v.token, MAX_SECRET) && (v.name === undefined || typeof v.name === 'string')
-        ? { t: 'join', token: v.token as string, name: String(v.name ?? 'volunteer') }
-        : null;
-    case 'host':
-      return str(v.token, MAX_SECRET) && str(v.hostKey, MAX_SECRET)
-        ? { t: 'host', token: v.token as string, hostKey: v.hostKey as string }
-        : null;
-    case 'signal':
-      return isObject(v.data) && (v.to === undefined || str(v.to, 64))
-        ? { t: 'signal', to: v.to as string | undefined, data: v.data }
-        : null;
-    case 'relay':
-      return v.to === undefined || str(v.to, 64) ? { t: 'relay', to: v.to as string | undefined } : null;
-    case 'kick':
-      return str(v.peer, 64) && typeof v.reason === 'string'
-        ? { t: 'kick', peer: v.peer as string, reason: v.reason }
-        : null;
-    default:
-      return null;
-  }
-}
 
 /**
  * The path of a request target, or null when it is not origin-form ('/...'). Parsed against a fixed
@@ -188,9 +163,21 @@ function refuseUpgrade(socket: Socket, status: number, reason: string): void {
   socket.destroySoon();
 }
 
-/** Names shown in logs: printable, short. */
-function cleanName(s: string): string {
-  return s.replace(/[^\w .@-]/g, '').slice(0, 40) || 'volunteer';
+/** A WebSocket close reason: at most 123 bytes of UTF-8 (ws throws on more), cut between characters. */
+export function closeReason(s: string): string {
+  let out = '';
+  let bytes = 0;
+  for (const ch of s) {
+    bytes += Buffer.byteLength(ch);
+    if (bytes > 123) break;
+    out += ch;
+  }
+  return out;
+}
+
+/** Names shown in logs and to the host: no control characters, short. */
+function cleanName(s: string | undefined): string {
+  return cleanText(s, 40) || 'volunteer';
 }
 
 export class RoomServer {
@@ -219,6 +206,7 @@ export class RoomServer {
       heartbeatMs: 15_000,
       joinTimeoutMs: 10_000,
       relayHighWater: 4 * 1024 * 1024,
+      banMs: 0,
       log: (line) => console.log(`${new Date().toISOString()} ${line}`),
       ...opts,
     };
@@ -316,7 +304,15 @@ export class RoomServer {
     const hostKey = randomToken();
     const key = hashToken(token);
     const label = key.slice(0, 8);
-    this.rooms.set(key, { label, hostKey, members: new Map(), created: Date.now(), idleSince: Date.now() });
+    this.rooms.set(key, {
+      label,
+      hostKey,
+      members: new Map(),
+      created: Date.now(),
+      idleSince: Date.now(),
+      bannedKeys: new Set(),
+      bannedAddresses: new Map(),
+    });
     this.opts.log(`[room ${label}] created`);
     return { token, hostKey, label, joinUrl: `${this._url}/volunteer.html#room=${token}` };
   }
@@ -449,13 +445,13 @@ export class RoomServer {
 
   private drop(c: Conn, code: number, reason: string): void {
     if (c.ws.readyState === WebSocket.OPEN) this.send(c, { t: 'closed', reason });
-    c.ws.close(code, reason.slice(0, 120));
+    c.ws.close(code, closeReason(reason));
   }
 
   private reject(c: Conn, reason: string, code: number = CLOSE.rejected): void {
     this.opts.log(`${this.who(c)} rejected: ${reason}`);
     this.send(c, { t: 'rejected', reason });
-    c.ws.close(code, reason.slice(0, 120));
+    c.ws.close(code, closeReason(reason));
   }
 
   private onMessage(c: Conn, data: RawData, isBinary: boolean): void {
@@ -477,14 +473,16 @@ export class RoomServer {
       this.reject(c, `control message over ${this.opts.maxControlBytes} bytes`, CLOSE.limit);
       return;
     }
-    const m = parseClient(bytes.toString('utf8'));
-    if (!m) {
-      this.reject(c, 'malformed control message', CLOSE.bad);
+    let m: ClientMessage;
+    try {
+      m = parseClientMessage(bytes.toString('utf8'), this.opts.maxControlBytes);
+    } catch (e) {
+      this.reject(c, `malformed control message: ${errText(e)}`, CLOSE.bad);
       return;
     }
     if (!c.role) {
       if (m.t === 'join') {
-        this.join(c, m.token, m.name);
+        this.join(c, m);
         return;
       }
       if (m.t === 'host') {
@@ -520,15 +518,38 @@ export class RoomServer {
       if (to) this.send(to, { t: 'signal', from: 'host', data: m.data });
     } else if (m.t === 'kick') {
       const to = room.members.get(m.peer);
-      if (to) {
-        this.opts.log(`${this.who(to)} removed by the host: ${m.reason.slice(0, 200)}`);
-        this.drop(to, CLOSE.kicked, `removed by the coordinator: ${m.reason}`);
-      }
+      if (to) this.kick(room, to, cleanText(m.reason, 200), m.ban === true);
     }
   }
 
-  private join(c: Conn, token: string, name: string): void {
-    const room = this.rooms.get(hashToken(token));
+  /**
+   * The host removes a member. Its seat is free at once (it leaves `members` now, not when its
+   * socket finally closes). With `ban` (the member broke the rules), its identity key may not join
+   * this room again while the room lives, and its address may not for banMs.
+   */
+  private kick(room: Room, to: Conn, reason: string, ban: boolean): void {
+    this.opts.log(`${this.who(to)} removed by the host${ban ? ' and banned' : ''}: ${reason}`);
+    if (ban) {
+      if (to.key) room.bannedKeys.add(to.key);
+      if (this.opts.banMs > 0) room.bannedAddresses.set(to.ip, Date.now() + this.opts.banMs);
+    }
+    this.left(to, `removed by the coordinator: ${reason}`, false);
+    this.drop(to, CLOSE.kicked, `removed by the coordinator: ${reason}`);
+  }
+
+  /** Why `c` may not join `room` now, or null. */
+  private banned(room: Room, c: Conn, key: string | undefined): string | null {
+    if (key && room.bannedKeys.has(key)) return 'you were removed from this room';
+    const until = room.bannedAddresses.get(c.ip);
+    if (until === undefined) return null;
+    if (Date.now() < until)
+      return `your address was removed from this room; try again in ${Math.ceil((until - Date.now()) / 1000)} s`;
+    room.bannedAddresses.delete(c.ip);
+    return null;
+  }
+
+  private join(c: Conn, m: Extract<ClientMessage, { t: 'join' }>): void {
+    const room = this.rooms.get(hashToken(m.token));
     if (!room) {
       this.reject(c, 'unknown room or wrong token');
       return;
@@ -538,13 +559,19 @@ export class RoomServer {
       this.reject(c, "the room's coordinator is not connected");
       return;
     }
+    const ban = this.banned(room, c, m.key);
+    if (ban) {
+      this.reject(c, ban);
+      return;
+    }
     if (room.members.size >= this.opts.maxPeersPerRoom) {
       this.reject(c, 'the room is full');
       return;
     }
     c.role = 'member';
     c.id = `p${++this.nextPeer}`;
-    c.name = cleanName(name);
+    c.name = cleanName(m.name);
+    c.key = m.key;
     room.members.set(c.id, c);
     this.opts.log(`${this.who(c)} joined`);
     this.send(c, { t: 'joined', peerId: c.id, iceServers: this.opts.iceServers, maxChunk: this.opts.maxChunk });
@@ -569,13 +596,14 @@ export class RoomServer {
     this.send(c, { t: 'hosting', iceServers: this.opts.iceServers, maxChunk: this.opts.maxChunk });
   }
 
-  private left(c: Conn, reason: string): void {
+  /** `tellHost`: false when the host itself removed the member (it knows already). */
+  private left(c: Conn, reason: string, tellHost = true): void {
     const room = c.room;
     if (!room || !c.role) return;
     if (c.role === 'member' && c.id && room.members.get(c.id) === c) {
       room.members.delete(c.id);
-      this.opts.log(`${this.who(c)} left: ${reason}`);
-      if (room.host) this.send(room.host, { t: 'gone', peerId: c.id, reason });
+      if (tellHost) this.opts.log(`${this.who(c)} left: ${reason}`);
+      if (room.host && tellHost) this.send(room.host, { t: 'gone', peerId: c.id, reason });
     } else if (c.role === 'host' && room.host === c) {
       room.host = undefined;
       room.idleSince = Date.now();

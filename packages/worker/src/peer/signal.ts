@@ -6,16 +6,19 @@
  * counterpart is the host); the host's binary frames start with the peer id, [u8 length][id bytes],
  * naming the destination on the way out and the source on the way in.
  */
-import { settleOnce } from '@gradroom/core';
+import { cleanText, settleOnce } from '@gradroom/core';
 import { pollLow, type RawChannel } from './channel.js';
 import type { IceServer } from './rtc.js';
+import { parseServerMessage } from './signal-check.js';
 
 export type ClientMessage =
-  | { t: 'join'; token: string; name: string }
+  /** `key`: the volunteer's identity for this session (see CLIENT_KEY); a ban remembers it. */
+  | { t: 'join'; token: string; name?: string; key?: string }
   | { t: 'host'; token: string; hostKey: string }
   | { t: 'signal'; to?: string; data: unknown }
   | { t: 'relay'; to?: string }
-  | { t: 'kick'; peer: string; reason: string };
+  /** The host removes a member: its seat is freed; with `ban`, it may not come back (see RoomServer). */
+  | { t: 'kick'; peer: string; reason: string; ban?: boolean };
 
 export type ServerMessage =
   | { t: 'joined'; peerId: string; iceServers: IceServer[]; maxChunk: number }
@@ -85,8 +88,10 @@ export class SignalClient {
       if (typeof ev.data === 'string') {
         let m: ServerMessage;
         try {
-          m = JSON.parse(ev.data) as ServerMessage;
-        } catch {
+          m = parseServerMessage(ev.data);
+        } catch (e) {
+          // a server that breaks the protocol is not talked to any further
+          this.close(CLOSE.bad, cleanText(`the room server sent a bad message: ${(e as Error).message}`, 120));
           return;
         }
         this.jsonHandler(m);

@@ -5,7 +5,7 @@
  * ShardWorker in-process (Node), or a Web Worker behind comlink (a browser tab, whose main thread
  * then only moves messages). Messages are handled one at a time, in order; heartbeats both ways.
  */
-import { GradroomError, type Message, msg, settleOnce } from '@gradroom/core';
+import { cleanText, GradroomError, type Message, msg, settleOnce } from '@gradroom/core';
 import type { EvalResultData, ShardRequest, ShardResultData, WorkerInfo, WorkerInit } from '../api.js';
 import type { BackendName } from '../backends.js';
 import { FramedLink, type RawChannel } from './channel.js';
@@ -25,6 +25,11 @@ export interface VolunteerOptions extends RtcDeps {
   url: string;
   token: string;
   name?: string;
+  /**
+   * This volunteer's identity in the room (16 to 64 of [A-Za-z0-9_-]); a page keeps one per tab so
+   * that a ban sticks across reloads. Default: a fresh random one.
+   */
+  key?: string;
   engine: ComputeEngine;
   WebSocket: WebSocketCtor;
   /** Backends to try in order (e.g. ['webgpu']); default: the engine picks the fastest. */
@@ -101,6 +106,8 @@ export class Volunteer {
   /** Leaves the room now: tells the coordinator (best effort) and closes everything. */
   leave(reason = 'volunteer left'): void {
     if (this.left.settled()) return;
+    // the reason may quote the coordinator or the server; it is shown on the page
+    reason = cleanText(reason, 300) || 'left';
     this.log(`leaving: ${reason}`);
     for (const t of this.timers) clearInterval(t);
     const link = this.link;
@@ -127,7 +134,7 @@ export class Volunteer {
         else if (m.t === 'rejected') reject(new GradroomError('UNAUTHORIZED', `room server refused: ${m.reason}`));
       });
       signal.closed.then((r) => reject(new Error(`room server closed the connection: ${r}`)));
-      signal.send({ t: 'join', token: o.token, name: o.name ?? 'volunteer' });
+      signal.send({ t: 'join', token: o.token, name: o.name ?? 'volunteer', key: o.key ?? randomKey() });
     });
     this.log(`joined the room as ${joined.peerId}`);
     const channel = await this.connect(signal, joined);
@@ -306,6 +313,15 @@ export class Volunteer {
       await refuse(e);
     }
   }
+}
+
+/** A random identity key: 144 bits, base64url. */
+export function randomKey(): string {
+  const b = new Uint8Array(18);
+  globalThis.crypto.getRandomValues(b);
+  return btoa(String.fromCharCode(...b))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_');
 }
 
 /** Joins a room and starts answering. Throws if the room refuses the token or cannot be reached. */
