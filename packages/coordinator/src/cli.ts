@@ -7,6 +7,7 @@ const HELP = `gradroom: distributed mini-batch training in the browser
   gradroom train [flags]   train on local worker threads (gradroom train --help)
   gradroom predict --model DIR --input FILE.csv|FILE.png   what a saved model predicts
   gradroom evaluate --model DIR [--dataset ...]            a saved model's test loss and accuracy
+  gradroom pack-data (--csv FILE | --images DIR) --out FILE.bin   pack your data for a data set URL
   gradroom serve [flags]   run a room server: the web app, rooms and signalling (gradroom serve --help)
 `;
 
@@ -21,6 +22,7 @@ async function main(argv: string[]): Promise<number> {
     const { evaluateCommand } = await import('./cli/evaluate.js');
     return evaluateCommand(rest);
   }
+  if (cmd === 'pack-data') return (await import('./cli/pack-data.js')).packDataCommand(rest);
   if (cmd === 'serve') {
     const { serveCommand } = await import('./cli/serve.js');
     await serveCommand(rest);
