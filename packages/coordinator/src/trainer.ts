@@ -31,7 +31,7 @@ import {
 } from '@gradroom/core';
 import type { BackendName, WorkerInit } from '@gradroom/worker';
 import { MNIST_SIZES } from '@gradroom/worker/catalog';
-import type { ModelTarget } from '@gradroom/worker/export';
+import type { exportLayersModel, ModelTarget } from '@gradroom/worker/export';
 import {
   CHECKPOINT_FORMAT,
   type Checkpoint,
@@ -72,6 +72,9 @@ export interface TrainerOptions extends PoolOptions {
    */
   gradientBound?: number;
 }
+
+/** What Trainer.exportModel calls: exportLayersModel from '@gradroom/worker/export'. */
+export type ModelExporter = typeof exportLayersModel;
 
 export interface TrainResult {
   weights: Float32Array;
@@ -465,12 +468,25 @@ export class Trainer extends Emitter<TrainerEvents> {
   /**
    * Saves the model with the current weights as a tfjs layers model (model.json + weights) that
    * tf.loadLayersModel loads: a directory in Node, a tfjs URL (downloads://, indexeddb://) or an IOHandler.
+   * In a browser pass `exportLayersModel` from '@gradroom/worker/export': importing it here would put
+   * tfjs (2.5 MB) into every page that bundles the trainer.
    */
-  async exportModel(target: ModelTarget): Promise<void> {
+  async exportModel(target: ModelTarget, exporter?: ModelExporter): Promise<void> {
     if (!this.layout || this.weights.length === 0)
       throw new GradroomError('BAD_STATE', 'no weights to export yet: run (or restore) the trainer first');
-    const { exportLayersModel } = await import('@gradroom/worker/export'); // loads tfjs only when asked
-    await exportLayersModel(this.job.model, this.getLayout(), this.getWeights(), target);
+    let save = exporter;
+    if (!save) {
+      const specifier = '@gradroom/worker/export'; // not a literal: bundlers leave it out
+      try {
+        save = ((await import(/* @vite-ignore */ specifier)) as { exportLayersModel: ModelExporter }).exportLayersModel;
+      } catch (e) {
+        throw new GradroomError(
+          'BAD_CONFIG',
+          `exportModel could not load @gradroom/worker/export (${(e as Error).message}); in a browser, pass it: trainer.exportModel(target, exportLayersModel)`,
+        );
+      }
+    }
+    await save(this.job.model, this.getLayout(), this.getWeights(), target);
   }
 
   /** Encodes the run's state now (also used by the host page to offer a download). */

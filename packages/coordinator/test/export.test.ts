@@ -165,13 +165,14 @@ describe('Trainer.exportModel', () => {
         expect(loaded.spec).toEqual(t.job.model);
         loaded.model.dispose();
 
-        // an IOHandler (what a page passes, e.g. tf.io.browserDownloads): the same artifacts
+        // an IOHandler and the exporter passed in, as a page does (tf.io.browserDownloads): the same artifacts
         let artifacts: tf.io.ModelArtifacts | undefined;
         await t.exportModel(
           tf.io.withSaveHandler(async (a) => {
             artifacts = a;
             return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
           }),
+          exportLayersModel,
         );
         const fromMemory = await tf.loadLayersModel(tf.io.fromMemory(artifacts as tf.io.ModelArtifacts));
         const z = fromMemory.predict(x) as tf.Tensor;
