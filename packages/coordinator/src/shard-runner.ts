@@ -25,6 +25,12 @@ export interface ShardRunnerOptions {
   minShard?: number;
   /** With no worker left: wait for one to join (rooms), or fail (default). */
   waitForWorkers?: boolean;
+  /**
+   * 'cost' (default): shards only where they shorten the iteration, so a room is never slower than
+   * its fastest member alone. 'all': every worker computes a share sized to its speed, however much
+   * its link costs (a class that wants every laptop to take part, tests of failure handling).
+   */
+  planning?: 'cost' | 'all';
 }
 
 /** What the runner needs from its owner. */
@@ -141,6 +147,16 @@ export class ShardRunner {
         idle.map(() => 1),
         { minShard },
       );
+    if (this.opts.planning === 'all') {
+      const speeds = idle.map((s) => s.cost.examplesPerSec());
+      const known = speeds.filter((v) => v > 0);
+      const mean = known.length > 0 ? known.reduce((a, b) => a + b, 0) / known.length : 1;
+      return splitShards(
+        total,
+        speeds.map((v) => v || mean),
+        { minShard },
+      );
+    }
     const measured = idle.filter((s) => s.measured);
     const sizes = idle.map(() => 0);
     if (measured.length === 0) return sizes; // a measured worker is busy: wait for it
@@ -238,9 +254,12 @@ export class ShardRunner {
                     this.hooks.log('warn', `worker ${s.id}: ${reason}; its shard is planned again`);
                     failures++;
                     if (e instanceof GradroomError && e.code === 'NON_FINITE') {
-                      nonFinite.set(s.id, (nonFinite.get(s.id) ?? 0) + 1);
-                      const times = [...nonFinite.values()].reduce((a, b) => a + b, 0);
-                      if (nonFinite.size >= 2 || (times >= 2 && this.pool.ready().length <= 1))
+                      const times = (nonFinite.get(s.id) ?? 0) + 1;
+                      nonFinite.set(s.id, times);
+                      // two workers agree, or the only one left says it twice: the model diverged
+                      // (a single broken worker is dropped after its strikes instead)
+                      const ready = this.pool.ready();
+                      if (nonFinite.size >= 2 || (times >= 2 && ready.length === 1 && ready[0] === s))
                         fatal ??= new GradroomError('DIVERGED', `${r.label}: ${reason}`);
                     }
                     const cap = 10 + 4 * this.pool.members.size;

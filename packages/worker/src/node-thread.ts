@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parentPort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import type { ShardRequest } from './api.js';
+import { registerComlinkErrors } from './comlink-errors.js';
 import { nodeEndpoint } from './comlink-node.js';
 import { ShardWorker } from './shard-worker.js';
 
@@ -23,5 +24,6 @@ class ThreadWorker extends ShardWorker {
 }
 
 if (parentPort) {
+  registerComlinkErrors();
   Comlink.expose(new ThreadWorker(readPackedFile), nodeEndpoint(parentPort));
 }

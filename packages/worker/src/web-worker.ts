@@ -4,6 +4,7 @@
  */
 import * as Comlink from 'comlink';
 import type { ShardRequest } from './api.js';
+import { registerComlinkErrors } from './comlink-errors.js';
 import { ShardWorker } from './shard-worker.js';
 
 declare const self: { location: { href: string } } & Parameters<typeof Comlink.expose>[1];
@@ -22,4 +23,5 @@ class BrowserWorker extends ShardWorker {
 }
 
 const dataBase = new URL(self.location.href).searchParams.get('data') ?? '/data/';
+registerComlinkErrors();
 Comlink.expose(new BrowserWorker((name) => fetchPacked(name, new URL(dataBase, self.location.href).href)), self);

@@ -4,6 +4,7 @@
  * worker died.
  */
 import type { WorkerApi } from '@gradroom/worker';
+import { registerComlinkErrors } from '@gradroom/worker/comlink-errors';
 import * as Comlink from 'comlink';
 import { closeGuard, type WorkerHandle, type WorkerKind } from '../worker-handle.js';
 
@@ -11,6 +12,8 @@ import { closeGuard, type WorkerHandle, type WorkerKind } from '../worker-handle
 export function withTransfer<R extends { weights?: Float32Array }>(req: R): R {
   return req.weights ? Comlink.transfer(req, [req.weights.buffer]) : req;
 }
+
+registerComlinkErrors();
 
 export function comlinkHandle(opts: {
   id: string;

@@ -52,7 +52,12 @@ const log = (line: string) => {
 
 async function run(r: EngineRun): Promise<EngineResult> {
   const t0 = performance.now();
-  const opts: TrainerOptions = { backends: r.backends, wasmPaths: new URL('/wasm/', location.href).href };
+  // every worker takes part: these runs test exactness under kills and slow workers, not the planner
+  const opts: TrainerOptions = {
+    backends: r.backends,
+    wasmPaths: new URL('/wasm/', location.href).href,
+    planning: 'all',
+  };
   const store = r.checkpointKey
     ? new IndexedDbCheckpointStore({ database: 'gradroom-test', key: r.checkpointKey })
     : undefined;
