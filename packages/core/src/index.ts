@@ -1,5 +1,6 @@
 export * from './aggregate.js';
 export * from './batch-size.js';
+export * from './compress.js';
 export * from './cost-model.js';
 export * from './errors.js';
 export * from './ewa.js';

@@ -1,0 +1,158 @@
+/**
+ * Compressed updates (OpenDiLoCo, INTELLECT-1): what a worker sends back, a gradient sum or a
+ * pseudo-gradient, travels as fp16 (half the bytes) or as int8 with one float32 scale per block of
+ * `block` values (about a quarter). Rounding error is not lost: the sender keeps what rounding
+ * dropped and adds it to its next update (error feedback), so the sum of what was sent tracks the
+ * sum of the true updates within one quantum.
+ */
+import type { Compression } from './cost-model.js';
+import { GradroomError } from './errors.js';
+
+export const INT8_BLOCK = 256;
+const HALF_MAX = 65504;
+
+export type EncodedUpdate =
+  | { kind: 'fp16'; length: number; data: Uint16Array }
+  | { kind: 'int8'; length: number; block: number; data: Int8Array; scales: Float32Array };
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** IEEE half from a float32, rounded to nearest even; overflow goes to +-Inf (then refused). */
+export function toHalf(x: number): number {
+  f32[0] = x;
+  const b = u32[0];
+  const sign = (b >>> 16) & 0x8000;
+  const exp = (b >>> 23) & 0xff;
+  let mant = b & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  let e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let h = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const half = 1 << (shift - 1);
+    if (rem > half || (rem === half && h & 1)) h++;
+    return sign | h;
+  }
+  let h = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
+  if ((h & 0x7c00) === 0x7c00) e = 0x1f;
+  return sign | h;
+}
+
+export function fromHalf(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >>> 10) & 0x1f;
+  const mant = h & 0x3ff;
+  if (exp === 0) return sign * mant * 2 ** -24;
+  if (exp === 0x1f) return mant ? Number.NaN : sign * Number.POSITIVE_INFINITY;
+  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
+}
+
+/** Encodes `v` (not modified). */
+export function encodeUpdate(v: Float32Array, kind: Exclude<Compression, 'none'>, block = INT8_BLOCK): EncodedUpdate {
+  if (kind === 'fp16') {
+    const data = new Uint16Array(v.length);
+    // clamped to half's range: what does not fit goes into the error feedback, not to Inf
+    for (let i = 0; i < v.length; i++) data[i] = toHalf(Math.max(-HALF_MAX, Math.min(HALF_MAX, v[i])));
+    return { kind, length: v.length, data };
+  }
+  if (!(Number.isInteger(block) && block > 0))
+    throw new GradroomError('BAD_CONFIG', `int8 block must be > 0, got ${block}`);
+  const blocks = Math.ceil(v.length / block);
+  const data = new Int8Array(v.length);
+  const scales = new Float32Array(blocks);
+  for (let b = 0; b < blocks; b++) {
+    const end = Math.min(v.length, (b + 1) * block);
+    let max = 0;
+    for (let i = b * block; i < end; i++) max = Math.max(max, Math.abs(v[i]));
+    const scale = max / 127;
+    scales[b] = scale;
+    if (scale === 0) continue;
+    for (let i = b * block; i < end; i++) data[i] = Math.round(v[i] / scale);
+  }
+  return { kind, length: v.length, block, data, scales };
+}
+
+/**
+ * Checks an update that arrived (from a peer: untrusted) and decodes it into `out`. Lengths must
+ * match, int8 blocks must be complete and their scales finite and >= 0, and no value may decode
+ * to NaN or Inf. Throws GradroomError naming what is wrong.
+ */
+export function decodeUpdate(
+  e: EncodedUpdate,
+  length: number,
+  out: Float32Array = new Float32Array(length),
+): Float32Array {
+  if (e.length !== length || e.data.length !== length || out.length !== length) {
+    throw new GradroomError('BAD_LENGTH', `${e.kind} update holds ${e.data.length} values, expected ${length}`);
+  }
+  if (e.kind === 'fp16') {
+    for (let i = 0; i < length; i++) {
+      const x = fromHalf(e.data[i]);
+      if (!Number.isFinite(x)) throw new GradroomError('NON_FINITE', `fp16 update holds ${x} at index ${i}`);
+      out[i] = x;
+    }
+    return out;
+  }
+  const { block, scales } = e;
+  if (!(Number.isInteger(block) && block > 0) || scales.length !== Math.ceil(length / block)) {
+    throw new GradroomError(
+      'BAD_LENGTH',
+      `int8 update: ${scales.length} scales for ${length} values in blocks of ${block} (expected ${Math.ceil(length / Math.max(1, block))})`,
+    );
+  }
+  for (let b = 0; b < scales.length; b++) {
+    const s = scales[b];
+    if (!(Number.isFinite(s) && s >= 0)) throw new GradroomError('NON_FINITE', `int8 update: scale ${b} is ${s}`);
+    const end = Math.min(length, (b + 1) * block);
+    for (let i = b * block; i < end; i++) out[i] = e.data[i] * s;
+  }
+  return out;
+}
+
+/** Bytes an update takes on the wire (payload only). */
+export function encodedBytes(e: EncodedUpdate): number {
+  return e.data.byteLength + (e.kind === 'int8' ? e.scales.byteLength : 0);
+}
+
+/**
+ * The sender's side of error feedback: each update is sent as encode(update + residual), and the
+ * residual keeps what that rounding dropped. One per stream (a worker's results, the coordinator's
+ * weights to one worker).
+ */
+export class ErrorFeedback {
+  private readonly residual: Float32Array;
+  private readonly work: Float32Array;
+
+  constructor(
+    readonly length: number,
+    readonly kind: Exclude<Compression, 'none'>,
+    readonly block = INT8_BLOCK,
+  ) {
+    this.residual = new Float32Array(length);
+    this.work = new Float32Array(length);
+  }
+
+  /** Encodes `update` plus what earlier rounding dropped; remembers what this rounding drops. */
+  encode(update: Float32Array): EncodedUpdate {
+    if (update.length !== this.length)
+      throw new GradroomError('BAD_LENGTH', `update has ${update.length} values, expected ${this.length}`);
+    const w = this.work;
+    for (let i = 0; i < w.length; i++) w[i] = update[i] + this.residual[i];
+    const e = encodeUpdate(w, this.kind, this.block);
+    const sent = decodeUpdate(e, this.length, this.residual);
+    for (let i = 0; i < w.length; i++) this.residual[i] = w[i] - sent[i];
+    return e;
+  }
+
+  /** Forgets the residual (a new run, or a worker that starts fresh). */
+  reset(): void {
+    this.residual.fill(0);
+  }
+}
