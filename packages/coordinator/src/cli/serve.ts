@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { GradroomError } from '@gradroom/core';
 import type { IceServer } from '@gradroom/worker/peer';
 import { DEFAULT_JOB } from '../job.js';
+import { ownHostNames } from '../room/access.js';
 import { hostRoom } from '../room/node.js';
 import { RoomServer } from '../room/server.js';
 import { Trainer } from '../trainer.js';
@@ -21,6 +22,13 @@ export const SERVE_HELP = `gradroom serve [flags]
   --ice URL          a STUN/TURN server for volunteers' WebRTC, repeatable
                      (turn:host:3478?user:pass for credentials); default none, enough on one machine or a LAN
   --room-key KEY     require "Authorization: Bearer KEY" to create rooms over HTTP
+  --public-url URL   the URL users reach this server by (behind a proxy, or a DNS name): join links
+                     use it, and its host name may create rooms and connect
+  --allow-host NAME  another host name requests may name (Host/Origin), repeatable; '*' turns the
+                     check off. Default: the listen host, localhost, 127.0.0.1, ::1, --public-url's
+                     host, and on 0.0.0.0 every interface's address and this machine's name
+  --ban-seconds N    after the host bans a rule-breaking volunteer, refuse its address for N s
+                     (default 60; 0: only its identity key is refused)
   --room             also host a room from this process, training the default job (MNIST, MLP,
                      Adam) on the volunteers who join; prints the join link
   --help
@@ -32,6 +40,9 @@ const OPTIONS = {
   dist: { type: 'string' },
   ice: { type: 'string', multiple: true },
   'room-key': { type: 'string' },
+  'public-url': { type: 'string' },
+  'allow-host': { type: 'string', multiple: true },
+  'ban-seconds': { type: 'string' },
   room: { type: 'boolean' },
   help: { type: 'boolean' },
 } as const;
@@ -58,14 +69,30 @@ export async function serveCommand(argv: string[]): Promise<void> {
   if (!existsSync(dist)) {
     throw new GradroomError('BAD_CONFIG', `--dist ${dist} does not exist (build the web app with npm run build)`);
   }
+  const banSeconds = values['ban-seconds'] === undefined ? 60 : Number(values['ban-seconds']);
+  if (!Number.isFinite(banSeconds) || banSeconds < 0 || banSeconds > 7 * 86400) {
+    throw new GradroomError(
+      'BAD_CONFIG',
+      `--ban-seconds must be a number of seconds in [0, 604800], got "${values['ban-seconds']}"`,
+    );
+  }
+  const publicUrl = values['public-url'];
+  if (publicUrl !== undefined && !/^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(publicUrl)) {
+    throw new GradroomError('BAD_CONFIG', `--public-url must be an http:// or https:// URL, got "${publicUrl}"`);
+  }
+  const host = values.host ?? '127.0.0.1';
+  const extra = values['allow-host'] ?? [];
   const server = await RoomServer.start({
-    host: values.host ?? '127.0.0.1',
+    host,
     port,
     dist,
     iceServers: (values.ice ?? []).map(iceServer),
     roomKey: values['room-key'],
+    publicUrl,
+    allowedHosts: extra.length > 0 ? [...ownHostNames(host, publicUrl), ...extra] : undefined,
+    banMs: banSeconds * 1000,
   });
-  console.log(`gradroom: serving ${server.url}/  (volunteer page: ${server.url}/volunteer.html)`);
+  console.log(`gradroom: serving ${server.publicUrl}/  (volunteer page: ${server.publicUrl}/volunteer.html)`);
 
   let trainer: Trainer | undefined;
   if (values.room) {

@@ -24,12 +24,10 @@ import {
 } from '@gradroom/worker/peer';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { staticFiles } from '../server/static.js';
+import { AddressLimiter, Bucket, normalizeHost, ownHostNames, type RateLimit, refuseForeign } from './access.js';
 import { constantTimeEqual, randomToken } from './tokens.js';
 
-export interface RateLimit {
-  perSecond: number;
-  burst: number;
-}
+export type { RateLimit };
 
 export interface RoomServerOptions {
   /** Interface to listen on (default 127.0.0.1). */
@@ -42,6 +40,22 @@ export interface RoomServerOptions {
   iceServers?: IceServer[];
   /** When set, POST /api/rooms needs `Authorization: Bearer <roomKey>`. */
   roomKey?: string;
+  /**
+   * The URL users reach this server by (behind a proxy, or a name of its own): join links and the
+   * WebSocket URL given to hosts use it, and its host name is one of allowedHosts' defaults.
+   */
+  publicUrl?: string;
+  /**
+   * Host names that POST /api/rooms and WebSocket upgrades must name (Host header, and Origin when
+   * sent); anything else is refused (403), which stops DNS-rebinding pages. Default: see
+   * ownHostNames (the listen host, localhost, 127.0.0.1, ::1, publicUrl's host; on 0.0.0.0 every
+   * interface's address and the machine's name). ['*'] turns the check off.
+   */
+  allowedHosts?: string[];
+  /** Room creations over HTTP per address (default 10 at once, then one per 6 s). */
+  createRate?: RateLimit;
+  /** Open rooms created over HTTP by one address (default 10). */
+  maxRoomsPerAddress?: number;
   maxRooms?: number;
   /** A room without a coordinator for this long is closed, so abandoned rooms free their place (default 10 min). */
   roomIdleMs?: number;
@@ -106,22 +120,8 @@ interface Room {
   bannedKeys: Set<string>;
   /** Addresses of members the host banned, and until when they are refused. */
   bannedAddresses: Map<string, number>;
-}
-
-class Bucket {
-  private tokens: number;
-  private last = Date.now();
-  constructor(private readonly limit: RateLimit) {
-    this.tokens = limit.burst;
-  }
-  take(): boolean {
-    const now = Date.now();
-    this.tokens = Math.min(this.limit.burst, this.tokens + ((now - this.last) / 1000) * this.limit.perSecond);
-    this.last = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
+  /** The address that created the room over HTTP. */
+  creator?: string;
 }
 
 /** An error's message, made safe for a log line. */
@@ -182,8 +182,10 @@ function cleanName(s: string | undefined): string {
 
 export class RoomServer {
   readonly rooms = new Map<string, Room>();
-  private readonly opts: Required<Omit<RoomServerOptions, 'dist' | 'roomKey'>> &
-    Pick<RoomServerOptions, 'dist' | 'roomKey'>;
+  private readonly opts: Required<Omit<RoomServerOptions, 'dist' | 'roomKey' | 'publicUrl' | 'allowedHosts'>> &
+    Pick<RoomServerOptions, 'dist' | 'roomKey' | 'publicUrl'>;
+  private readonly allowed: ReadonlySet<string>;
+  private readonly creations: AddressLimiter;
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly conns = new Set<Conn>();
@@ -207,9 +209,22 @@ export class RoomServer {
       joinTimeoutMs: 10_000,
       relayHighWater: 4 * 1024 * 1024,
       banMs: 0,
+      createRate: { perSecond: 1 / 6, burst: 10 },
+      maxRoomsPerAddress: 10,
       log: (line) => console.log(`${new Date().toISOString()} ${line}`),
       ...opts,
     };
+    if (this.opts.publicUrl !== undefined) {
+      const u = new URL(this.opts.publicUrl); // throws on a malformed URL: a configuration error
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('publicUrl must be an http(s) URL');
+      this.opts.publicUrl = u.origin + u.pathname.replace(/\/+$/, '');
+    }
+    this.allowed = new Set(
+      (opts.allowedHosts ?? ownHostNames(this.opts.host, this.opts.publicUrl)).map((h) =>
+        h === '*' ? h : normalizeHost(h),
+      ),
+    );
+    this.creations = new AddressLimiter(this.opts.createRate);
     const files = opts.dist ? staticFiles(opts.dist, { onError: (line) => this.opts.log(line) }) : null;
     this.http = createServer((req, res) => {
       // onHttp is async: whatever it throws arrives here as a rejection
@@ -258,6 +273,12 @@ export class RoomServer {
       refuseUpgrade(socket, path === null ? 400 : 404, path === null ? 'bad request target' : 'not found');
       return;
     }
+    const foreign = refuseForeign(req.headers, this.allowed);
+    if (foreign) {
+      this.opts.log(`refused a WebSocket upgrade from ${req.socket.remoteAddress}: ${cleanText(foreign, 200)}`);
+      refuseUpgrade(socket, 403, foreign);
+      return;
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) =>
       this.guard(
         'connection',
@@ -297,8 +318,16 @@ export class RoomServer {
     return (this.http.address() as AddressInfo).port;
   }
 
-  /** Creates a room with fresh secrets. */
-  createRoom(): RoomInfo {
+  /** The base of join links: publicUrl, else the listen URL. */
+  get publicUrl(): string {
+    return this.opts.publicUrl ?? this._url;
+  }
+
+  /**
+   * Creates a room with fresh secrets; its join link starts with `base` (default publicUrl).
+   * `creator`: the address that asked over HTTP, counted against maxRoomsPerAddress.
+   */
+  createRoom(base = this.publicUrl, creator?: string): RoomInfo {
     if (this.rooms.size >= this.opts.maxRooms) throw new Error(`room limit reached (${this.opts.maxRooms})`);
     const token = randomToken();
     const hostKey = randomToken();
@@ -312,9 +341,10 @@ export class RoomServer {
       idleSince: Date.now(),
       bannedKeys: new Set(),
       bannedAddresses: new Map(),
+      creator,
     });
-    this.opts.log(`[room ${label}] created`);
-    return { token, hostKey, label, joinUrl: `${this._url}/volunteer.html#room=${token}` };
+    this.opts.log(`[room ${label}] created${creator ? ` for ${creator}` : ''}`);
+    return { token, hostKey, label, joinUrl: `${base}/volunteer.html#room=${token}` };
   }
 
   /** Closes a room: its host and members are disconnected. */
@@ -353,17 +383,31 @@ export class RoomServer {
         res.writeHead(405, { Allow: 'POST' }).end();
         return;
       }
+      const ip = req.socket.remoteAddress ?? '?';
+      const refuse = (status: number, error: string, headers: Record<string, string> = {}) => {
+        this.opts.log(`rejected a room creation from ${ip}: ${cleanText(error, 200)}`);
+        res.writeHead(status, { 'Content-Type': 'application/json', ...headers }).end(JSON.stringify({ error }));
+      };
+      const foreign = refuseForeign(req.headers, this.allowed);
+      if (foreign) return refuse(403, foreign);
       const key = this.opts.roomKey;
       if (key && !constantTimeEqual(req.headers.authorization ?? '', `Bearer ${key}`)) {
-        this.opts.log(`rejected a room creation from ${req.socket.remoteAddress}: bad room key`);
-        res.writeHead(401, { 'Content-Type': 'application/json' }).end('{"error":"a room key is required"}');
-        return;
+        return refuse(401, 'a room key is required');
       }
+      const open = [...this.rooms.values()].filter((r) => r.creator === ip).length;
+      if (open >= this.opts.maxRoomsPerAddress) {
+        return refuse(429, `${open} rooms from this address are open already`, { 'Retry-After': '60' });
+      }
+      const rate = this.creations.take(ip);
+      if (!rate.ok)
+        return refuse(429, 'too many rooms created; try again later', { 'Retry-After': String(rate.retryAfter) });
       try {
-        const room = this.createRoom();
+        // the Host was checked above, so a link built on it names this server as the creator reached it
+        const base = this.opts.publicUrl ?? (this.allowed.has('*') ? this._url : `http://${req.headers.host}`);
+        const room = this.createRoom(base, ip);
         res
           .writeHead(201, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' })
-          .end(JSON.stringify({ ...room, wsUrl: this.wsUrl }));
+          .end(JSON.stringify({ ...room, wsUrl: `${base.replace(/^http/, 'ws')}/ws` }));
       } catch (e) {
         res.writeHead(503, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: (e as Error).message }));
       }
