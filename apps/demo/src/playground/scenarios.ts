@@ -63,12 +63,13 @@ export const SCENARIOS: Record<SurfaceId, readonly Scenario[]> = {
       label: 'The lecture’s race: batch GD against mini-batch momentum',
       look:
         'Gradient descent on the full batch (1 iteration per epoch, oscillating) against momentum on mini-batches ' +
-        'of 256 (4 iterations per epoch) with α = 3: noisy steps, yet smoother across and faster along the valley, ' +
+        'of 256 (4 iterations per epoch) with α = 1.5, which gradient descent could not use: noisy steps, yet smoother ' +
+        'across and faster along the valley, ' +
         'per iteration and even more per epoch.',
       show: ['sgd', 'momentum'],
       apply(config) {
         const each = reset(config);
-        config.hyper.momentum.lr = 3;
+        config.hyper.momentum.lr = 1.5;
         each.momentum = { noise: true, batchSize: 256, decay: 'constant', decayRate: 0 };
       },
     },
