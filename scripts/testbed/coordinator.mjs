@@ -82,7 +82,7 @@ trainer.on('iteration', (e) => {
     },
     at: (performance.now() - t0) / 1000,
     workers: e.workers.map((w) => ({
-      name: w.name,
+      name: w.name ?? w.id,
       speed: w.speed,
       share: w.share,
       status: w.status,

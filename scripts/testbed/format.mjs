@@ -28,6 +28,13 @@ export function formatRun(r) {
     `coordinator link / iter:  ${mb(linkTotal)} by the kernel (out ${mb(r.linkBytes.out)} in ${r.linkPackets.out.toFixed(0)} packets, in ${mb(r.linkBytes.in)} in ${r.linkPackets.in.toFixed(0)} packets)`,
     `                          ${mb(eventTotal)} of payload by the trainer (out ${mb(r.eventBytes.out)}, in ${mb(r.eventBytes.in)})`,
     `exact-mode floor / iter:  2 x ${r.workersUsed.toFixed(1)} workers with a shard x ${r.job.parameters} x 4 B = ${mb(r.floorBytes)}; kernel ${(linkTotal / r.floorBytes).toFixed(3)}x${eventTotal > 0 ? `, payload ${(eventTotal / r.floorBytes).toFixed(3)}x` : ''}`,
+    `beyond the floor:         ${mb(r.extraPayload.bytes)} of payload per iteration (in ${r.extraPayload.iterations} of ${r.measuredIterations} iterations: probes of members standing by, shards planned again)`,
+    ...(r.shaper?.out || r.shaper?.in
+      ? [
+          `shaper on that link:      out ${r.shaper.out ? `${r.shaper.out.drops} drops of ${r.shaper.out.packets} packets` : 'unshaped'}, in ${r.shaper.in ? `${r.shaper.in.drops} drops of ${r.shaper.in.packets} packets` : 'unshaped'} over the run`,
+        ]
+      : []),
+    `each volunteer, run:      ${r.volunteerBytes.map((v) => `${v.name} in ${mb(v.rx)} out ${mb(v.tx)}`).join('; ')}`,
     `workers:                  ${r.workers.map((w) => `${w.name ?? '?'} ${w.status} share ${(w.share * 100).toFixed(0)} %${w.fixedMs !== undefined ? ` fixed ${w.fixedMs.toFixed(0)} ms` : ''}${w.standby ? ` (${w.standby})` : ''}`).join('; ')}`,
   ];
   if (r.epochs.length > 0) {

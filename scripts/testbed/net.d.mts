@@ -23,3 +23,7 @@ export interface Testbed {
 }
 export declare function buildTestbed(volunteers: number, shape?: LinkShape): Testbed;
 export declare function linkBytes(ns: string, dev: string): { rx: number; tx: number };
+export declare function qdiscStats(
+  ns: string,
+  dev: string,
+): { bytes: number; packets: number; drops: number; overlimits: number } | null;

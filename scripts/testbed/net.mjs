@@ -284,3 +284,17 @@ export function linkBytes(ns, dev) {
   const s = j[0]?.stats64 ?? {};
   return { rx: s.rx?.bytes ?? 0, tx: s.tx?.bytes ?? 0 };
 }
+
+/** What the tbf shaper on a link did: bytes and packets sent, packets dropped, times it held one back. */
+export function qdiscStats(ns, dev) {
+  try {
+    const out = execFileSync('tc', ['-n', ns, '-s', '-j', 'qdisc', 'show', 'dev', dev], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    const q = JSON.parse(out).find((x) => x.kind === 'tbf');
+    return q ? { bytes: q.bytes, packets: q.packets, drops: q.drops, overlimits: q.overlimits } : null;
+  } catch {
+    return null;
+  }
+}

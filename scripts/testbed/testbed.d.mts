@@ -37,6 +37,12 @@ export interface IterationRecord {
   at: number;
   workers: { name?: string; speed: number; share: number; status: string; fixedMs?: number; standby?: string }[];
 }
+export interface ShaperStats {
+  bytes: number;
+  packets: number;
+  drops: number;
+  overlimits: number;
+}
 export interface TestbedRun {
   profile: string;
   volunteers: number;
@@ -54,6 +60,9 @@ export interface TestbedRun {
   eventBytes: { out: number; in: number };
   workersUsed: number;
   floorBytes: number;
+  volunteerBytes: { name: string; rx: number; tx: number }[];
+  extraPayload: { bytes: number; iterations: number };
+  shaper: { out: ShaperStats | null; in: ShaperStats | null } | null;
   workers: IterationRecord['workers'];
   epochs: { epoch: number; iteration: number; testAccuracy: number; testLoss: number; at: number }[];
   testAccuracy: number;

@@ -4,7 +4,7 @@
 // (also on failure, SIGINT and SIGTERM) and returns the run's figures.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { buildTestbed, MAX_VOLUNTEERS, probe, removeLeftovers } from './net.mjs';
+import { buildTestbed, linkBytes, MAX_VOLUNTEERS, probe, qdiscStats, removeLeftovers } from './net.mjs';
 
 const here = import.meta.dirname;
 
@@ -116,7 +116,16 @@ export async function runTestbed(opts = {}) {
   process.once('SIGTERM', onSignal);
   process.once('exit', cleanup);
 
-  const records = { iterations: [], epochs: [], peers: null, done: null, volunteerLines: [], errors: [] };
+  const records = {
+    iterations: [],
+    epochs: [],
+    peers: null,
+    done: null,
+    shaper: null,
+    volunteerBytes: [],
+    volunteerLines: [],
+    errors: [],
+  };
   try {
     const result = await new Promise((resolve, reject) => {
       const timer = setTimeout(
@@ -194,6 +203,10 @@ export async function runTestbed(opts = {}) {
           );
         } else if (m[1] === 'done') {
           records.done = data;
+          // what the shaper on the coordinator's link did over the run (drops cost retransmissions)
+          records.shaper = { out: qdiscStats(tb.coord, 'eth0'), in: qdiscStats(tb.hub, 'c') };
+          // each volunteer's whole-run bytes (from its namespace's eth0): what standing by costs
+          records.volunteerBytes = tb.volunteers.map((v, i) => ({ name: `v${i}`, ...linkBytes(v.ns, 'eth0') }));
         } else if (m[1] === 'error') {
           records.errors.push(data);
         }
@@ -255,7 +268,22 @@ export function summarize(rec, { volunteers, shape, job, warmup, profile, cgroup
     /** Per iteration as the trainer counted its payloads. */
     eventBytes: { out: mean((e) => e.bytes.out), in: mean((e) => e.bytes.in) },
     workersUsed: used.length ? used.reduce((a, b) => a + b, 0) / used.length : 0,
-    floorBytes: 2 * median(used) * parameters * 4,
+    floorBytes: 2 * (used.length ? used.reduce((a, b) => a + b, 0) / used.length : 0) * parameters * 4,
+    /**
+     * Payload beyond 2 x (workers with a shard) x parameters x 4 in an iteration: weights or results
+     * that were not one of its shards (probes of members standing by, shards planned again).
+     */
+    extraPayload: {
+      bytes: mean((e) =>
+        Math.max(0, e.bytes.out + e.bytes.in - 2 * e.workers.filter((w) => w.share > 0).length * parameters * 4),
+      ),
+      iterations: its.filter(
+        (e) => e.bytes.out + e.bytes.in > 2 * e.workers.filter((w) => w.share > 0).length * parameters * 4 * 1.01,
+      ).length,
+    },
+    shaper: rec.shaper ?? null,
+    /** Each volunteer's bytes over the whole run (setup, probes and evaluation included). */
+    volunteerBytes: rec.volunteerBytes ?? [],
     workers: last?.workers ?? [],
     epochs: rec.epochs,
     testAccuracy: rec.done?.testAccuracy ?? Number.NaN,
