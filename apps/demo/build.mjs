@@ -42,6 +42,10 @@ await build({
 const wasmDir = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
 for (const f of readdirSync(wasmDir).filter((f) => f.endsWith('.wasm'))) cpSync(join(wasmDir, f), join(out, 'wasm', f));
 cpSync(join(here, '..', '..', 'packages', 'worker', 'dist', 'mnist.bin'), join(out, 'data', 'mnist.bin'));
+cpSync(
+  join(here, '..', '..', 'packages', 'worker', 'dist', 'fashion-mnist.bin'),
+  join(out, 'data', 'fashion-mnist.bin'),
+);
 const pub = join(here, 'public');
 if (existsSync(pub)) cpSync(pub, out, { recursive: true });
 console.log(`demo: built ${pages.length} page(s) and the worker bundle into apps/demo/dist`);
