@@ -55,11 +55,28 @@ function softmax(row: number[]): number[] {
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
-  const r = run(['train', ...small, '--epochs', '1', '--save-model', modelDir, '--json']);
+  // one iteration only: a model that is still wrong on part of the test split, so the checks below discriminate
+  const r = run([
+    'train',
+    ...small,
+    '--epochs',
+    '1',
+    '--max-iterations',
+    '1',
+    '--optimizer',
+    'sgd',
+    '--lr',
+    '0.02',
+    '--save-model',
+    modelDir,
+    '--json',
+  ]);
   expect(r.code, r.stderr).toBe(0);
   const ev = events(r.stdout);
   expect(ev.some((e) => e.event === 'model' && e.dir === modelDir)).toBe(true);
   trainDone = ev.at(-1) as unknown as typeof trainDone;
+  expect(trainDone.testAccuracy).toBeGreaterThan(0.2);
+  expect(trainDone.testAccuracy).toBeLessThan(0.95);
 }, 120_000);
 
 describe('gradroom predict', () => {
@@ -147,6 +164,8 @@ describe('gradroom evaluate', () => {
       '300',
       '--seed',
       '3',
+      '--workers',
+      '1',
       '--json',
     ]);
     expect(r.code, r.stderr).toBe(0);
