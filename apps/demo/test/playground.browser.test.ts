@@ -100,6 +100,8 @@ describe.skipIf(skip !== null)('playground lessons, one iteration, teacher path 
   it('elongated bowl at equal α: the table shows each path’s sideways swing and distance, as the simulation computes them', async () => {
     const { page, errors, close } = await openPlayground('surface=bowl');
     await page.click('#scenario-equal-alpha');
+    // a Try button starts playing: back to iteration 0, paused, then exactly 200 iterations
+    await page.evaluate(() => window.__playground?.reset());
     await page.evaluate(() => window.__playground?.advance(200));
     const s = await state(page);
     expect(s.config.hyper.sgd.lr).toBe(0.95);
@@ -130,6 +132,7 @@ describe.skipIf(skip !== null)('playground lessons, one iteration, teacher path 
     expect(await page.getAttribute('#scenario-larger-alpha', 'aria-pressed')).toBe('true');
     expect(await page.textContent('#momentum-lr-out')).toBe('3');
     expect(await page.textContent('#scenario-look')).toMatch(/cannot go above α = 1/);
+    await page.evaluate(() => window.__playground?.reset());
     await page.evaluate(() => window.__playground?.advance(100));
     const s = await state(page);
     expect(s.config.hyper.momentum.lr).toBe(3);
@@ -169,6 +172,7 @@ describe.skipIf(skip !== null)('playground lessons, one iteration, teacher path 
     expect(await page.inputValue('#sgd-decay')).toBe('inverse-time');
     expect(await page.inputValue('#sgd-batch')).toBe('8');
     expect(await page.textContent('#sgd-decay-rate-out')).toBe('1');
+    await page.evaluate(() => window.__playground?.reset());
     await page.evaluate(() => window.__playground?.advance(1000));
     const s = await state(page);
     const lr0 = s.config.hyper.sgd.lr;
