@@ -134,12 +134,14 @@ describe('tick labels', () => {
       [0, 0.2, 0.4, 0.6],
       [0, 500, 1000, 1500],
       [1e-5, 2e-5, 3e-5],
+      [0, 0.25, 0.5, 0.75, 1, 1.25, 2.25],
     ]) {
       const labels = tickLabels(ticks);
       expect(new Set(labels).size).toBe(labels.length);
       labels.forEach((l, i) => expect(Number(l)).toBeCloseTo(ticks[i], 12));
     }
     expect(tickLabels([0, 0.001, 0.002, 0.003])).toEqual(['0.000', '0.001', '0.002', '0.003']);
+    expect(tickLabels([1.5, 1.75, 2, 2.25])).toEqual(['1.50', '1.75', '2.00', '2.25']);
   });
 });
 
@@ -159,6 +161,9 @@ describe('Roster', () => {
     clock = 0;
     const r = new Roster(() => clock);
     r.join('p1', 'Alice');
+    expect(r.present()).toEqual([]); // announced by the server, not connected yet
+    r.join('p1', 'Alice', 'direct', true);
+    expect(r.present().map((p) => p.name)).toEqual(['Alice']);
     r.update([status('p1', 300)]);
     clock = 10_000;
     r.leave('p1', 'paused by the volunteer');

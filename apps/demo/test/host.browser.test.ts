@@ -206,8 +206,10 @@ describe.skipIf(skip)('host and volunteer pages: a classroom room in Chromium', 
     for (const w of workers) {
       expect(w.backend).toBe('wasm');
       expect(w.speed).toBeGreaterThan(0);
-      expect(w.share).toBeGreaterThan(0);
+      expect(w.examples).toBeGreaterThan(0);
     }
+    // the last mini-batch was split among them (the planner may leave one standing by)
+    expect(workers.reduce((a, w) => a + w.share, 0)).toBeCloseTo(1, 6);
     // bias correction toggles the smoothed series between lossSmoothed and lossSmoothedRaw
     const corrected = (await host(hostPage, 'loss'))[2][0];
     await hostPage.click('label[for="bias-correction"]');

@@ -78,10 +78,22 @@ export function bridgedSimplePeer(port: MessagePort): SimplePeerCtor {
       port.postMessage(m, transfer);
     }
 
+    /**
+     * Data that came before anyone listened. simple-peer is a stream: data that arrives before its
+     * 'connect' (the far side may send at once) waits in the stream until a 'data' listener comes;
+     * the page listens from the start, so the stand-in keeps that promise here.
+     */
+    private early: Uint8Array[] = [];
+
     on(event: string, fn: Listener): void {
       const l = this.listeners.get(event) ?? [];
       l.push(fn);
       this.listeners.set(event, l);
+      if (event === 'data' && this.early.length > 0) {
+        const early = this.early;
+        this.early = [];
+        for (const d of early) this.emit('data', d);
+      }
     }
 
     emit(event: string, ...args: unknown[]): void {
@@ -125,7 +137,8 @@ export function bridgedSimplePeer(port: MessagePort): SimplePeerCtor {
           this.emit('connect');
           return;
         case 'data':
-          this.emit('data', new Uint8Array(m.buf));
+          if (this.listeners.get('data')?.length) this.emit('data', new Uint8Array(m.buf));
+          else if (this.early.length < 1024) this.early.push(new Uint8Array(m.buf));
           return;
         case 'sent':
           this.inFlight -= m.n;

@@ -26,11 +26,11 @@ const pct = (_u: uPlot, v: number | null) => (v == null ? '—' : `${(v * 100).t
 function width(box: HTMLElement): number {
   return Math.max(240, Math.floor(box.clientWidth));
 }
-function height(box: HTMLElement): number {
+function height(box: HTMLElement, legend = 70): number {
   const w = width(box);
-  // the projector view sizes the box to the screen; the legend takes the last 70 px of it
+  // the projector view sizes the box to the screen; the legend takes the bottom of it
   if (document.body.classList.contains('projector') && box.clientHeight > 0)
-    return Math.max(180, box.clientHeight - 70);
+    return Math.max(180, box.clientHeight - legend - 8);
   return Math.round(Math.min(320, Math.max(200, w * (w < 560 ? 0.7 : 0.5))));
 }
 
@@ -55,7 +55,8 @@ class LiveChart {
   }
 
   resize(): void {
-    this.plot.setSize({ width: width(this.box), height: height(this.box) });
+    const legend = this.plot.root.querySelector<HTMLElement>('.u-legend')?.offsetHeight;
+    this.plot.setSize({ width: width(this.box), height: height(this.box, legend) });
   }
 
   redraws = 0;

@@ -14,7 +14,9 @@ export function tickLabels(ticks: number[]): string[] {
     const digits = Number.isFinite(step) && step > 0 ? Math.max(1, Math.ceil(Math.log10(big / step)) + 1) : 2;
     return ticks.map((t) => (t === 0 ? '0' : t.toExponential(Math.min(6, digits - 1))));
   }
-  const decimals =
-    Number.isFinite(step) && step > 0 ? Math.max(0, Math.min(8, -Math.floor(Math.log10(step) + 1e-9))) : 2;
+  // as many decimals as the finest tick needs (0.25 needs 2; 0.2 needs 1), never fewer than the step's
+  let decimals = Number.isFinite(step) && step > 0 ? Math.max(0, -Math.floor(Math.log10(step) + 1e-9)) : 2;
+  while (decimals < 8 && ticks.some((t) => Math.abs(Number(t.toFixed(decimals)) - t) > Math.abs(t) * 1e-9 + 1e-12))
+    decimals++;
   return ticks.map((t) => t.toFixed(decimals));
 }

@@ -22,6 +22,8 @@ export interface Person {
   msBefore: number;
   since?: number;
   left?: string;
+  /** The current session's channel is up and its hello checked (not only announced by the server). */
+  accepted?: boolean;
   /** The pool's last word on this person's worker. */
   status?: WorkerStatus;
   backend?: string;
@@ -43,13 +45,13 @@ export class Roster {
   constructor(private readonly now: () => number = () => Date.now()) {}
 
   /** A volunteer joined (or joined again under the same name). */
-  join(id: string, rawName: string | undefined, via?: 'direct' | 'relay'): Person {
+  join(id: string, rawName: string | undefined, via?: 'direct' | 'relay', accepted = false): Person {
     const name = cleanName(rawName, 'volunteer');
     const key = `v:${name.toLowerCase()}`;
     let p = this.rows.get(key);
     if (p?.id && p.id !== id && !p.left) {
       // two tabs under one name at once: the second gets its own row
-      return this.join(id, `${name} (${p.sessions + 1})`, via);
+      return this.join(id, `${name} (${p.sessions + 1})`, via, accepted);
     }
     if (!p) {
       p = { key, name, local: false, sessions: 0, examplesBefore: 0, examplesNow: 0, msBefore: 0 };
@@ -61,7 +63,9 @@ export class Roster {
       p.examplesNow = 0;
       p.since = this.now();
       p.status = undefined;
+      p.accepted = false;
     }
+    if (accepted) p.accepted = true;
     p.id = id;
     p.left = undefined;
     if (via) p.via = via;
@@ -99,6 +103,7 @@ export class Roster {
     if (!p || p.id !== id) return;
     this.close(p);
     p.left = reason;
+    p.accepted = false;
   }
 
   private close(p: Person): void {
@@ -141,9 +146,9 @@ export class Roster {
     return p.msBefore + (p.since !== undefined ? this.now() - p.since : 0);
   }
 
-  /** Volunteers in the room now. */
+  /** Volunteers in the room now (connected and accepted). */
   present(): Person[] {
-    return this.list().filter((p) => !p.local && p.id);
+    return this.list().filter((p) => !p.local && p.id && p.accepted);
   }
 
   list(): Person[] {

@@ -114,14 +114,21 @@ function log(line: string): void {
 
 // ---- events from the coordinator ------------------------------------------------------------------
 
+/** A reason as a person reads it: without the layers' prefixes ("left the room: left: …"). */
+function plainReason(r: string | undefined): string {
+  let s = r ?? '';
+  for (let i = 0; i < 4; i++) s = s.replace(/^(left the room|left|room server|channel closed): /, '');
+  return s;
+}
+
 function onPeer(e: PeerEvent): void {
   if (e.type === 'joined' || e.type === 'accepted') {
-    const p = roster.join(e.id, e.name, e.via);
+    const p = roster.join(e.id, e.name, e.via, e.type === 'accepted');
     if (e.type === 'accepted')
       log(`${p.name} joined${p.sessions > 1 ? ' again' : ''} via ${e.via === 'relay' ? 'the relay' : 'WebRTC'}`);
   } else {
     const p = roster.get(e.id);
-    const reason = (e.reason ?? '').replace(/^left the room: /, '');
+    const reason = plainReason(e.reason);
     if (e.type === 'rejected') log(`${p?.name ?? e.id} was turned away: ${reason}`);
     else log(`${p?.name ?? e.id} left${reason ? ` (${reason})` : ''}`);
     roster.leave(e.id, reason || 'left');
@@ -136,6 +143,8 @@ eventsChannel.port1.onmessage = (ev: MessageEvent<HostEvent>) => {
       last = m.e;
       series.push(m.e);
       settleLrChange(m.e);
+      // every iteration's snapshot: a student who leaves keeps the examples of their last shard
+      roster.update(m.e.workers);
       break;
     case 'epoch':
       lastEpoch = m.e;
@@ -146,9 +155,11 @@ eventsChannel.port1.onmessage = (ev: MessageEvent<HostEvent>) => {
       break;
     case 'worker': {
       const p = roster.get(m.e.id);
-      if (m.e.type !== 'joined')
+      // a volunteer's leaving is logged once, from the room (onPeer)
+      const reason = plainReason(m.e.reason);
+      if (m.e.type === 'rejected' || (m.e.type === 'left' && p?.local))
         log(
-          `${p?.name ?? m.e.id} ${m.e.type === 'left' ? 'stopped computing' : 'was dropped'}${m.e.reason ? `: ${m.e.reason}` : ''}`,
+          `${p?.name ?? m.e.id} ${m.e.type === 'left' ? 'stopped computing' : 'was dropped'}${reason ? `: ${reason}` : ''}`,
         );
       break;
     }
@@ -353,7 +364,7 @@ $start.addEventListener('click', async () => {
     resetRun();
     series.clear();
     job = j;
-    $manualLr.value = String(j.optimizer.lr);
+    $manualLr.value = byId<HTMLInputElement>('projector-lr').value = String(j.optimizer.lr);
     setPhase('waiting');
     await coordinator.start(j, runOptions());
     log(`run started: ${j.optimizer.kind}, α = ${j.optimizer.lr}, mini-batch ${j.batchSize}, ${j.epochs} epoch(s)`);

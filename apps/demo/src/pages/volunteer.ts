@@ -113,6 +113,9 @@ const api = {
   backendWhy: () => $('backend-why').textContent ?? '',
   /** Attempts to join again since the connection was lost (0 when connected). */
   retries: () => attempt,
+  /** Times this tab joined again by itself after losing the room, and what it said meanwhile. */
+  reconnects: () => reconnects,
+  said: () => [...said],
   name: () => studentName,
 };
 (window as unknown as { gradroomVolunteer: typeof api }).gradroomVolunteer = api;
@@ -128,6 +131,9 @@ const NAME_KEY = 'gradroom-name';
 let studentName = cleanName(params.get('name') ?? localStorage.getItem(NAME_KEY) ?? '', '');
 /** Attempts to join again since the last connection ended on its own; 0 while connected. */
 let attempt = 0;
+let reconnects = 0;
+/** What the tab said while reconnecting (the last few lines; tests read them). */
+const said: string[] = [];
 let retryTimer: ReturnType<typeof setTimeout> | undefined;
 
 /** "wasm: this browser has no WebGPU": the backend, and why faster ones were not used. */
@@ -148,6 +154,8 @@ function retryLater(reason: string): boolean {
       ? 'The host is reconnecting (or has not opened the room yet).'
       : 'The connection to the room was lost; the host may be reconnecting.';
   setState('connecting', `${why} Trying again in ${Math.round(wait / 1000)} s…`);
+  said.push(why);
+  if (said.length > 20) said.shift();
   $pause.disabled = false;
   $pause.textContent = 'Stop trying';
   pauseAction = 'stop-retry';
@@ -198,6 +206,7 @@ async function join(): Promise<void> {
     return;
   }
   const v = volunteer;
+  if (attempt > 0) reconnects++;
   attempt = 0;
   v.onStatus(show);
   show(v.status);
