@@ -53,6 +53,8 @@ export interface IterationEvent {
   fastestAloneExamplesPerSec: number;
   /** Shards planned again after a worker failed or missed its deadline. */
   replanned: number;
+  /** Mode local: this event closes a round of `steps` inner steps per worker, in `groups` groups. */
+  round?: { steps: number; groups: number };
   workers: WorkerStatus[];
 }
 

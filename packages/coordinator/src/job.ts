@@ -1,5 +1,6 @@
 /** The serializable description of one training run, and its defaults. */
 import {
+  type Compression,
   createOptimizer,
   type DatasetSpec,
   DEFAULT_CODEC_LIMITS,
@@ -12,6 +13,7 @@ import {
   specLayout,
   validateSchedule,
 } from '@gradroom/core';
+import { topologySize } from './topology-size.js';
 
 export interface JobConfig {
   model: ModelSpec;
@@ -27,7 +29,39 @@ export interface JobConfig {
   maxIterations?: number;
   /** Evaluate on the test split after every epoch (default true). */
   evaluate?: boolean;
+  /** How workers and the coordinator share the work (default exact). */
+  mode?: TrainingMode;
 }
+
+/**
+ * 'exact' (default): every mini-batch's gradient is summed from the shards and the optimizer steps
+ * once per mini-batch; the weights equal the serial loop's.
+ * 'local' (DiLoCo): each worker takes `steps` inner steps with `optimizer` (the job's, with its
+ * schedule) on mini-batches of the epoch plan, returns w_start - w_end, and the coordinator takes
+ * one outer step on their example-weighted mean with `outer` (default Nesterov momentum, lr 0.7,
+ * beta 0.9). Far less traffic; not the serial loop's weights.
+ */
+export type TrainingMode =
+  | { kind: 'exact' }
+  | {
+      kind: 'local';
+      /** Inner steps per worker per round, or 'auto': chosen to keep communication under `commShare` of a round. */
+      steps: number | 'auto';
+      outer?: OptimizerConfig;
+      /** How pseudo-gradients travel back (default none). */
+      compress?: Compression;
+      /** With steps 'auto': the largest share of a round spent communicating (default 0.1). */
+      commShare?: number;
+    };
+
+/** DiLoCo's outer optimizer: Nesterov momentum, lr 0.7, beta 0.9. */
+export const DEFAULT_OUTER: OptimizerConfig = {
+  kind: 'momentum',
+  lr: 0.7,
+  momentum: 0.9,
+  nesterov: true,
+  form: 'classic',
+};
 
 /** The product's default job (`npm start`): MNIST, a small MLP, Adam with 1/(1+decay*epoch) decay. */
 export const DEFAULT_JOB: JobConfig = {
@@ -53,6 +87,18 @@ export function validateJob(job: JobConfig): void {
   }
   createOptimizer(job.optimizer); // validates the optimizer config
   if (job.schedule) validateSchedule(job.schedule);
+  const mode = job.mode;
+  if (mode && mode.kind !== 'exact') {
+    if (mode.kind !== 'local')
+      bad(`mode must be 'exact' or 'local', got ${JSON.stringify((mode as { kind: unknown }).kind)}`);
+    if (mode.steps !== 'auto' && !(Number.isInteger(mode.steps) && mode.steps >= 1 && mode.steps <= 10_000))
+      bad(`local steps must be 'auto' or an integer from 1 to 10000, got ${mode.steps}`);
+    if (mode.outer) createOptimizer(mode.outer);
+    if (mode.compress !== undefined && !['none', 'fp16', 'int8'].includes(mode.compress))
+      bad(`compress must be none, fp16 or int8, got ${mode.compress}`);
+    if (mode.commShare !== undefined && !(mode.commShare > 0 && mode.commShare < 1))
+      bad(`commShare must be between 0 and 1, got ${mode.commShare}`);
+  }
   checkJobSize(job);
 }
 
@@ -78,18 +124,28 @@ export interface JobSize {
   coordinatorBytes: number;
   /** One worker given a whole mini-batch: model weights, gradients, weights in flight, activations. */
   workerBytes: number;
+  /** Activations, their gradients and temporaries of one example (float32). */
+  bytesPerExample: number;
 }
 
-/** A size estimate from the spec alone, before anything is built (issue 10, item 14). */
+/**
+ * A size estimate from the spec alone, before anything is built (issue 10, item 14). A layers
+ * topology is read from its JSON where topology-size.ts knows its layers; else its size is unknown.
+ */
 export function estimateJobSize(job: JobConfig): JobSize {
   const layout = specLayout(job.model);
-  const params = layout ? layout.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0) : null;
+  const topology = job.model.kind === 'layers' ? topologySize(job.model.topology) : null;
+  const params = layout
+    ? layout.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0)
+    : (topology?.params ?? null);
+  const perExample = topology ? topology.activationsPerExample * 4 * 3 : estimateBytesPerExample(job.model);
   const slots = SLOTS[job.optimizer.kind] + (job.optimizer.kind === 'adam' && job.optimizer.amsgrad ? 1 : 0);
   const p = (params ?? 0) * 4;
   return {
     params,
     coordinatorBytes: p * (2 + slots) * 2,
-    workerBytes: p * 4 + job.batchSize * estimateBytesPerExample(job.model),
+    workerBytes: p * 4 + job.batchSize * perExample,
+    bytesPerExample: perExample,
   };
 }
 
@@ -116,7 +172,7 @@ export function checkJobSize(job: JobConfig): void {
   if (size.workerBytes > MAX_PROCESS_BYTES) {
     throw new GradroomError(
       'TOO_LARGE',
-      `a worker would need about ${gib(size.workerBytes)} for a mini-batch of ${job.batchSize} (${Math.round(estimateBytesPerExample(job.model) / 1024)} KiB per example), more than the ${gib(MAX_PROCESS_BYTES)} a browser tab or the wasm backend can hold: lower the batch size or the model's size`,
+      `a worker would need about ${gib(size.workerBytes)} for a mini-batch of ${job.batchSize} (${Math.round(size.bytesPerExample / 1024)} KiB per example), more than the ${gib(MAX_PROCESS_BYTES)} a browser tab or the wasm backend can hold: lower the batch size or the model's size`,
     );
   }
 }

@@ -5,7 +5,16 @@
  * shared encoded snapshot for peers), applies the deadline, and returns sums that are validated
  * here and nowhere else; a strike counts only for a failure, never before validation.
  */
-import { checkGradient, GradroomError, type ShardCost, ShardCostEstimate } from '@gradroom/core';
+import {
+  type Compression,
+  checkGradient,
+  decodeUpdate,
+  encodedBytes,
+  GradroomError,
+  type OptimizerConfig,
+  type ShardCost,
+  ShardCostEstimate,
+} from '@gradroom/core';
 import type { EvalResultData, ShardResultData, WorkerInfo } from '@gradroom/worker';
 import type { WorkerStatus } from './events.js';
 import { type WeightsSnapshot, WorkerGoneError, type WorkerHandle } from './worker-handle.js';
@@ -39,6 +48,24 @@ export const DEFAULT_SESSION_OPTIONS: SessionOptions = {
 export type ShardJob =
   | { kind: 'train'; iteration: number; shardId: number; indices: Uint32Array }
   | { kind: 'evaluate'; shardId: number; indices: Uint32Array; split: 'train' | 'test' };
+
+/** One worker's part of a local round: consecutive mini-batches, one inner step each. */
+export interface LocalJob {
+  round: number;
+  groupId: number;
+  batches: Uint32Array[];
+  lrs: number[];
+  inner: OptimizerConfig;
+  compress: Compression;
+}
+
+/** A local round's answer, checked and decoded: w_start - w_end and the examples behind it. */
+export interface LocalSums {
+  delta: Float32Array;
+  lossSum: number;
+  correct: number;
+  count: number;
+}
 
 export interface ShardOutcome<R> {
   sums: R;
@@ -152,6 +179,54 @@ export class WorkerSession {
       checkGradient(r.gradSum, paramCount, `shard ${job.shardId}`);
       return { sums: r, computeMs: r.computeMs, bytesIn: r.gradSum.byteLength };
     });
+  }
+
+  /** Runs a local round (H inner steps) and returns its checked, decoded pseudo-gradient. */
+  async runLocal(job: LocalJob, snapshot: WeightsSnapshot, paramCount: number): Promise<ShardOutcome<LocalSums>> {
+    const trainLocal = this.handle.trainLocal?.bind(this.handle);
+    if (!trainLocal) throw new GradroomError('BAD_CONFIG', `worker ${this.id} cannot train in local mode`);
+    const examples = job.batches.reduce((a, b) => a + b.length, 0);
+    const out = await this.run(examples, snapshot, true, async (weights) => {
+      const r = await trainLocal({
+        round: job.round,
+        version: snapshot.version,
+        batches: job.batches,
+        lrs: job.lrs,
+        inner: job.inner,
+        compress: job.compress,
+        weights,
+      });
+      if (r.round !== job.round || r.version !== snapshot.version)
+        throw new GradroomError(
+          'STALE',
+          `local result for round ${r.round} v${r.version}, expected round ${job.round} v${snapshot.version}`,
+        );
+      checkCounts(r, examples, `local round ${job.round}`);
+      let delta: Float32Array;
+      let bytesIn: number;
+      if (r.encoded) {
+        if (job.compress === 'none' || r.encoded.kind !== job.compress)
+          throw new GradroomError(
+            'BAD_MESSAGE',
+            `local round ${job.round}: sent ${r.encoded.kind}, asked for ${job.compress}`,
+          );
+        delta = decodeUpdate(r.encoded, paramCount);
+        bytesIn = encodedBytes(r.encoded);
+      } else {
+        if (!r.delta) throw new GradroomError('BAD_MESSAGE', `local round ${job.round}: no pseudo-gradient`);
+        checkGradient(r.delta, paramCount, `local round ${job.round}`);
+        delta = r.delta;
+        bytesIn = r.delta.byteLength;
+      }
+      return {
+        sums: { delta, lossSum: r.lossSum, correct: r.correct, count: r.count },
+        computeMs: r.computeMs,
+        bytesIn,
+      };
+    });
+    // the worker's model ends the round at its own w_end, not at this version's weights
+    this.held = -1;
+    return out;
   }
 
   /** Evaluates a shard of a split; sums validated the same way. */

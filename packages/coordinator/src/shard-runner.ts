@@ -14,7 +14,7 @@
 import { GradroomError, planShardsByCost, splitShards } from '@gradroom/core';
 import type { EvalResultData, ShardResultData } from '@gradroom/worker';
 import type { WorkerPool } from './pool.js';
-import type { ShardOutcome, WorkerSession } from './session.js';
+import type { LocalJob, LocalSums, ShardOutcome, WorkerSession } from './session.js';
 import { type WeightsSnapshot, WorkerGoneError } from './worker-handle.js';
 
 /** Planning rounds a worker stands by before it gets a shadow shard to measure it again. */
@@ -56,6 +56,13 @@ export interface RoundStats {
   /** Payload bytes through the coordinator (shadow shards included). */
   bytesOut: number;
   bytesIn: number;
+}
+
+interface FailureState {
+  label: string;
+  failures: number;
+  nonFinite: Map<string, number>;
+  fatal?: unknown;
 }
 
 interface Round<R> {
@@ -193,14 +200,12 @@ export class ShardRunner {
     let pending: Uint32Array[] = [indices];
     let inflight = 0;
     let live = true;
-    let failures = 0;
-    let fatal: unknown;
-    const nonFinite = new Map<string, number>();
+    const fs: FailureState = { label: r.label, failures: 0, nonFinite: new Map() };
     let lastEnd = Number.NEGATIVE_INFINITY;
     let first = true;
     try {
       for (;;) {
-        if (fatal) throw fatal;
+        if (fs.fatal) throw fs.fatal;
         if (pending.length === 0 && inflight === 0) return stats;
         if (this.hooks.stopped()) return null;
         if (pending.length > 0) {
@@ -248,28 +253,7 @@ export class ShardRunner {
                   if (!live) return;
                   pending.push(shard.indices);
                   stats.replanned++;
-                  const reason = e instanceof Error ? e.message : String(e);
-                  if (e instanceof WorkerGoneError) this.pool.remove(s.id, reason);
-                  else {
-                    this.hooks.log('warn', `worker ${s.id}: ${reason}; its shard is planned again`);
-                    failures++;
-                    if (e instanceof GradroomError && e.code === 'NON_FINITE') {
-                      const times = (nonFinite.get(s.id) ?? 0) + 1;
-                      nonFinite.set(s.id, times);
-                      // two workers agree, or the only one left says it twice: the model diverged
-                      // (a single broken worker is dropped after its strikes instead)
-                      const ready = this.pool.ready();
-                      if (nonFinite.size >= 2 || (times >= 2 && ready.length === 1 && ready[0] === s))
-                        fatal ??= new GradroomError('DIVERGED', `${r.label}: ${reason}`);
-                    }
-                    const cap = 10 + 4 * this.pool.members.size;
-                    if (failures > cap)
-                      fatal ??= new GradroomError(
-                        'BAD_STATE',
-                        `${r.label}: shards failed ${failures} times (last: ${reason}); giving up`,
-                      );
-                  }
-                  this.pool.changed();
+                  this.failure(fs, s, e);
                 },
               );
             });
@@ -285,6 +269,102 @@ export class ShardRunner {
               );
             this.hooks.waiting('no workers: waiting for one to join');
           }
+        }
+        await this.pool.nextChange();
+      }
+    } finally {
+      live = false;
+    }
+  }
+
+  /**
+   * A shard (or local round) failed on `s`; the caller has put its work back. A worker that left is
+   * removed; anything else is logged and counted. Non-finite results from two workers, or twice from
+   * the only one left, mean the run diverged; too many failures in one round end it.
+   */
+  private failure(fs: FailureState, s: WorkerSession, e: unknown): void {
+    const reason = e instanceof Error ? e.message : String(e);
+    if (e instanceof WorkerGoneError) this.pool.remove(s.id, reason);
+    else {
+      this.hooks.log('warn', `worker ${s.id}: ${reason}; its work is planned again`);
+      fs.failures++;
+      if (e instanceof GradroomError && e.code === 'NON_FINITE') {
+        const times = (fs.nonFinite.get(s.id) ?? 0) + 1;
+        fs.nonFinite.set(s.id, times);
+        // two workers agree, or the only one left says it twice: the model diverged
+        // (a single broken worker is dropped after its strikes instead)
+        const ready = this.pool.ready();
+        if (fs.nonFinite.size >= 2 || (times >= 2 && ready.length === 1 && ready[0] === s))
+          fs.fatal ??= new GradroomError('DIVERGED', `${fs.label}: ${reason}`);
+      }
+      const cap = 10 + 4 * this.pool.members.size;
+      if (fs.failures > cap)
+        fs.fatal ??= new GradroomError(
+          'BAD_STATE',
+          `${fs.label}: work failed ${fs.failures} times (last: ${reason}); giving up`,
+        );
+    }
+    this.pool.changed();
+  }
+
+  /**
+   * Mode `local`: each idle worker takes one group of consecutive mini-batches (H inner steps) from
+   * the same weights; a group whose worker fails goes to the next idle worker, so every mini-batch
+   * of the round is counted exactly once.
+   */
+  async local(
+    snapshot: WeightsSnapshot,
+    paramCount: number,
+    jobs: LocalJob[],
+    accept: (s: WorkerSession, job: LocalJob, sums: LocalSums) => void,
+  ): Promise<RoundStats | null> {
+    const stats: RoundStats = { replanned: 0, criticalComputeMs: 0, criticalTransferMs: 0, bytesOut: 0, bytesIn: 0 };
+    const fs: FailureState = { label: `round at iteration ${jobs[0]?.round ?? 0}`, failures: 0, nonFinite: new Map() };
+    const pending = [...jobs];
+    let inflight = 0;
+    let live = true;
+    let lastEnd = Number.NEGATIVE_INFINITY;
+    try {
+      for (;;) {
+        if (fs.fatal) throw fs.fatal;
+        if (pending.length === 0 && inflight === 0) return stats;
+        if (this.hooks.stopped()) return null;
+        const idle = this.pool.idle().filter((s) => s.handle.trainLocal);
+        while (pending.length > 0 && idle.length > 0) {
+          const job = pending.shift() as LocalJob;
+          const s = idle.shift() as WorkerSession;
+          inflight++;
+          s.runLocal(job, snapshot, paramCount).then(
+            (o) => {
+              inflight--;
+              if (!live) return;
+              stats.bytesOut += o.bytesOut;
+              stats.bytesIn += o.bytesIn;
+              accept(s, job, o.sums);
+              const end = performance.now();
+              if (end >= lastEnd) {
+                lastEnd = end;
+                stats.criticalComputeMs = o.computeMs;
+                stats.criticalTransferMs = Math.max(0, o.roundTripMs - o.computeMs);
+              }
+              this.pool.changed();
+            },
+            (e: unknown) => {
+              inflight--;
+              if (!live) return;
+              pending.push(job);
+              stats.replanned++;
+              this.failure(fs, s, e);
+            },
+          );
+        }
+        if (pending.length > 0 && inflight === 0 && !this.pool.hasAny()) {
+          if (!this.opts.waitForWorkers)
+            throw new GradroomError(
+              'BAD_STATE',
+              'every worker has left or failed; nothing can compute the rest of the run',
+            );
+          this.hooks.waiting('no workers: waiting for one to join');
         }
         await this.pool.nextChange();
       }

@@ -41,9 +41,9 @@ import {
 } from './checkpoint.js';
 import { Emitter } from './emitter.js';
 import type { TrainerEvents } from './events.js';
-import { type JobConfig, validateJob } from './job.js';
+import { DEFAULT_OUTER, type JobConfig, validateJob } from './job.js';
 import { type PoolOptions, WorkerPool } from './pool.js';
-import type { WorkerSession } from './session.js';
+import type { LocalJob, WorkerSession } from './session.js';
 import { type RoundStats, ShardRunner } from './shard-runner.js';
 import { WeightsSnapshot, type WorkerHandle } from './worker-handle.js';
 
@@ -117,7 +117,8 @@ export class Trainer extends Emitter<TrainerEvents> {
     validateJob(job);
     this.job = structuredClone(job);
     this.opts = opts;
-    this.optimizer = createOptimizer(job.optimizer);
+    // in mode local the coordinator's optimizer is the outer one; the job's runs on the workers
+    this.optimizer = createOptimizer(job.mode?.kind === 'local' ? (job.mode.outer ?? DEFAULT_OUTER) : job.optimizer);
     const known = specLayout(job.model);
     if (known) this.layout = new ParamLayout(known);
     const sizes = opts.dataSizes ?? specSizes(job.dataset);
@@ -299,11 +300,11 @@ export class Trainer extends Emitter<TrainerEvents> {
       while (!this.finished() && !this.stopRequested) {
         if (this.paused) await this.resumeGate?.promise;
         if (this.stopRequested) break;
-        const r = await this.iterate();
+        const r = this.job.mode?.kind === 'local' ? await this.localRound() : await this.iterate();
         if (r === null) break; // stopped while waiting for workers
         epoch.add(r);
         const done = this.pos;
-        this.pos = nextPosition(this.pos, this.planFor(this.pos.epoch).batches);
+        for (let k = 0; k < r.steps; k++) this.pos = nextPosition(this.pos, this.planFor(this.pos.epoch).batches);
         const every = this.opts.checkpoint?.everyIterations;
         if (this.pos.epoch !== done.epoch) {
           const test = await this.evaluate();
@@ -315,7 +316,7 @@ export class Trainer extends Emitter<TrainerEvents> {
             testAccuracy: test.accuracy,
           });
           await this.saveCheckpoint();
-        } else if (every && this.pos.iteration % every === 0) {
+        } else if (every && Math.floor(this.pos.iteration / every) > Math.floor(done.iteration / every)) {
           await this.saveCheckpoint();
         }
       }
@@ -370,7 +371,7 @@ export class Trainer extends Emitter<TrainerEvents> {
   }
 
   /** One mini-batch: shards out, sums in, one optimizer step. null when stopped while waiting. */
-  private async iterate(): Promise<{ lossSum: number; correct: number; count: number } | null> {
+  private async iterate(): Promise<RoundResult | null> {
     const t0 = performance.now();
     const plan = this.planFor(this.pos.epoch);
     const indices = plan.batch(this.pos.batch);
@@ -432,7 +433,123 @@ export class Trainer extends Emitter<TrainerEvents> {
       replanned: round.replanned,
       workers: this.pool.status(),
     });
-    return { lossSum: agg.lossSum, correct: agg.correct, count: agg.count };
+    return { lossSum: agg.lossSum, correct: agg.correct, count: agg.count, steps: 1 };
+  }
+
+  /**
+   * Mode `local`, one round: the next mini-batches of the epoch (never past its end), H to each idle
+   * worker; each trains them with the job's optimizer and returns w_start - w_end; the coordinator
+   * takes one outer step on their mean, weighted by examples. Every mini-batch of the round is
+   * computed exactly once (a failed group goes to another worker).
+   */
+  private async localRound(): Promise<RoundResult | null> {
+    const mode = this.job.mode as Extract<NonNullable<JobConfig['mode']>, { kind: 'local' }>;
+    const t0 = performance.now();
+    const plan = this.planFor(this.pos.epoch);
+    const layout = this.layout as ParamLayout;
+    const workers = Math.max(1, this.pool.idle().filter((s) => s.handle.trainLocal).length);
+    const h = mode.steps === 'auto' ? this.autoSteps(mode.commShare ?? 0.1) : mode.steps;
+    const max = this.job.maxIterations;
+    const m = Math.min(
+      workers * h,
+      plan.batches - this.pos.batch,
+      max === undefined ? Number.POSITIVE_INFINITY : max - this.pos.iteration,
+    );
+    const jobs: LocalJob[] = [];
+    for (let j = 0; j < m; j += h) {
+      const batches: Uint32Array[] = [];
+      const lrs: number[] = [];
+      for (let k = j; k < Math.min(m, j + h); k++) {
+        batches.push(plan.batch(this.pos.batch + k).slice());
+        lrs.push(this.lrAt({ epoch: this.pos.epoch, batch: this.pos.batch + k, iteration: this.pos.iteration + k }));
+      }
+      jobs.push({
+        round: this.pos.iteration,
+        groupId: jobs.length,
+        batches,
+        lrs,
+        inner: this.job.optimizer,
+        compress: mode.compress ?? 'none',
+      });
+    }
+    const sum = new Float64Array(layout.size);
+    let lossSum = 0;
+    let correct = 0;
+    let count = 0;
+    const perWorker = new Map<string, number>();
+    let round: RoundStats | null;
+    try {
+      round = await this.shards.local(this.snapshot_(), layout.size, jobs, (s, _job, r) => {
+        for (let i = 0; i < sum.length; i++) sum[i] += r.delta[i] * r.count;
+        lossSum += r.lossSum;
+        correct += r.correct;
+        count += r.count;
+        perWorker.set(s.id, (perWorker.get(s.id) ?? 0) + r.count);
+        s.examples += r.count;
+      });
+    } catch (e) {
+      throw diverged(e, this.pos.iteration, this.lrAt(this.pos));
+    }
+    if (round === null) return null;
+    for (let i = 0; i < sum.length; i++) this.grads[i] = sum[i] / count;
+    const outerLr = (mode.outer ?? DEFAULT_OUTER).lr;
+    const s0 = performance.now();
+    this.optimizer.step(this.weights, this.grads, outerLr);
+    const stepMs = performance.now() - s0;
+    const loss = lossSum / count;
+    const bad = firstNonFinite(this.weights);
+    if (!Number.isFinite(loss) || bad >= 0)
+      throw diverged(
+        new GradroomError('DIVERGED', `weight ${bad} is ${this.weights[bad]}`),
+        this.pos.iteration,
+        outerLr,
+      );
+    const totalMs = performance.now() - t0;
+    const ready = this.pool.ready();
+    for (const s of ready) s.lastShare = (perWorker.get(s.id) ?? 0) / count;
+    this.emit('iteration', {
+      epoch: this.pos.epoch,
+      batch: this.pos.batch + m - 1,
+      batchesPerEpoch: plan.batches,
+      iteration: this.pos.iteration + m,
+      examples: count,
+      loss,
+      lossSmoothed: this.lossEwa.update(loss),
+      lossSmoothedRaw: this.lossEwaRaw.update(loss),
+      accuracy: correct / count,
+      lr: this.lrAt(this.pos),
+      examplesPerSec: (count / totalMs) * 1000,
+      timing: {
+        totalMs,
+        computeMs: round.criticalComputeMs,
+        transferMs: round.criticalTransferMs,
+        waitMs: Math.max(0, totalMs - round.criticalComputeMs - round.criticalTransferMs - stepMs),
+        stepMs,
+      },
+      bytes: { out: round.bytesOut, in: round.bytesIn },
+      fastestAloneExamplesPerSec: 0,
+      replanned: round.replanned,
+      workers: this.pool.status(),
+      round: { steps: h, groups: jobs.length },
+    });
+    return { lossSum, correct, count, steps: m };
+  }
+
+  /**
+   * H for mode local with steps 'auto': enough inner steps that a round's fixed cost (weights out,
+   * pseudo-gradient back) stays under `share` of it, from the workers' measured costs (the median).
+   */
+  private autoSteps(share: number): number {
+    const costs = this.pool
+      .ready()
+      .filter((s) => s.measured)
+      .map((s) => s.shardCost());
+    if (costs.length === 0) return 1;
+    const perStep = (c: { fixedMs: number; msPerExample: number }) => c.msPerExample * this.job.batchSize;
+    const hs = costs
+      .map((c) => Math.ceil((c.fixedMs * (1 - share)) / (share * Math.max(perStep(c), 1e-6))))
+      .sort((a, b) => a - b);
+    return Math.min(500, Math.max(1, hs[hs.length >> 1]));
   }
 
   /** Loss and accuracy on the whole test split, computed by the workers (the run's own, when it has any). */
@@ -508,6 +625,14 @@ export class Trainer extends Emitter<TrainerEvents> {
   async close(): Promise<void> {
     await this.pool.closeAll('run closed');
   }
+}
+
+/** What an iteration (or a local round of `steps` mini-batches) adds to its epoch. */
+interface RoundResult {
+  lossSum: number;
+  correct: number;
+  count: number;
+  steps: number;
 }
 
 /** Loss, accuracy and time of the epoch so far. */

@@ -7,6 +7,8 @@ import { encodeMessage, msg } from '@gradroom/core';
 import type {
   EvalRequest,
   EvalResultData,
+  LocalRequest,
+  LocalResultData,
   ShardRequest,
   ShardResultData,
   WorkerInfo,
@@ -27,6 +29,8 @@ export interface WorkerHandle {
   setWeights(snapshot: WeightsSnapshot): Promise<void>;
   compute(req: ShardRequest): Promise<ShardResultData>;
   evaluate(req: EvalRequest): Promise<EvalResultData>;
+  /** Mode `local` (absent: this worker cannot take local rounds). */
+  trainLocal?(req: LocalRequest): Promise<LocalResultData>;
   memory(): Promise<{ numTensors: number; numBytes: number }>;
   /** Ends the worker; pending calls reject. */
   close(reason: string): Promise<void>;

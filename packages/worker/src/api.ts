@@ -2,7 +2,7 @@
  * What a worker offers its coordinator, the same in a Node worker thread, a Web Worker and a
  * volunteer tab: set up a task, take weights of a version, compute a shard's sums against them.
  */
-import type { ResultMessage, TaskSpec } from '@gradroom/core';
+import type { Compression, EncodedUpdate, OptimizerConfig, ResultMessage, TaskSpec } from '@gradroom/core';
 import type { BackendName, BackendReport } from './backends.js';
 
 export interface WorkerInit {
@@ -52,11 +52,42 @@ export interface EvalResultData {
   count: number;
 }
 
+/** Mode `local`: H inner steps on the given mini-batches, answered with the pseudo-gradient. */
+export interface LocalRequest {
+  /** The iteration the round starts at (it names the round). */
+  round: number;
+  version: number;
+  /** This worker's mini-batches of the round, in order: one inner step each. */
+  batches: Uint32Array[];
+  /** The inner learning rate of each step (the run's schedule at that mini-batch). */
+  lrs: number[];
+  /** The inner optimizer; its state stays on the worker across rounds. */
+  inner: OptimizerConfig;
+  /** How the pseudo-gradient travels back (default none). */
+  compress?: Compression;
+  /** The weights of `version`, when this worker does not hold them yet. */
+  weights?: Float32Array;
+}
+
+export interface LocalResultData {
+  round: number;
+  version: number;
+  /** w_start - w_end (uncompressed), or `encoded` (fp16 / int8 with error feedback on the worker). */
+  delta?: Float32Array;
+  encoded?: EncodedUpdate;
+  lossSum: number;
+  correct: number;
+  count: number;
+  computeMs: number;
+  backend: string;
+}
+
 export interface WorkerApi {
   init(init: WorkerInit): Promise<WorkerInfo>;
   setWeights(version: number, weights: Float32Array): Promise<void>;
   compute(req: ShardRequest): Promise<ShardResultData>;
   evaluate(req: EvalRequest): Promise<EvalResultData>;
+  trainLocal(req: LocalRequest): Promise<LocalResultData>;
   memory(): Promise<{ numTensors: number; numBytes: number }>;
   dispose(): Promise<void>;
 }

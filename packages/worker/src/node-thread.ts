@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parentPort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
-import type { ShardRequest } from './api.js';
+import type { LocalRequest, ShardRequest } from './api.js';
 import { registerComlinkErrors } from './comlink-errors.js';
 import { nodeEndpoint } from './comlink-node.js';
 import { ShardWorker } from './shard-worker.js';
@@ -20,6 +20,10 @@ class ThreadWorker extends ShardWorker {
   override async compute(req: ShardRequest) {
     const r = await super.compute(req);
     return Comlink.transfer(r, [r.gradSum.buffer]);
+  }
+  override async trainLocal(req: LocalRequest) {
+    const r = await super.trainLocal(req);
+    return r.delta ? Comlink.transfer(r, [r.delta.buffer]) : r;
   }
 }
 

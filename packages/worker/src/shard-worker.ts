@@ -7,6 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import type {
   EvalRequest,
   EvalResultData,
+  LocalRequest,
+  LocalResultData,
   ShardRequest,
   ShardResultData,
   WorkerApi,
@@ -17,6 +19,7 @@ import { type BackendReport, selectBackend } from './backends.js';
 import { BACKEND_ORDER, type BackendName } from './catalog.js';
 import { type Dataset, gather } from './data/dataset.js';
 import { type BytesLoader, loadDataset } from './data/load.js';
+import { LocalTrainer } from './local.js';
 import { checkBinaryTargets, checkLossFit } from './losses.js';
 import { buildModel } from './models.js';
 import { ShardComputer } from './shard.js';
@@ -26,6 +29,9 @@ export class ShardWorker implements WorkerApi {
   private train?: Dataset;
   private test?: Dataset;
   private version = -1;
+  /** The weights of `version`, kept for mode `local` (its inner steps start from them). */
+  private held?: Float32Array;
+  private local?: LocalTrainer;
   private backend = 'none';
 
   constructor(private readonly loadBytes: BytesLoader) {}
@@ -117,6 +123,35 @@ export class ShardWorker implements WorkerApi {
   async setWeights(version: number, weights: Float32Array): Promise<void> {
     this.ready().setWeights(weights);
     this.version = version;
+    this.held = weights;
+  }
+
+  async trainLocal(req: LocalRequest): Promise<LocalResultData> {
+    const c = this.ready();
+    if (req.weights) await this.setWeights(req.version, req.weights);
+    this.checkVersion(req.version);
+    const start = this.held as Float32Array;
+    const t0 = performance.now();
+    const ds = this.train as Dataset;
+    this.local ??= new LocalTrainer();
+    // the model's variables end the round at w_end, not at this version's weights
+    this.version = -1;
+    this.held = undefined;
+    const sums = await this.local.round(
+      c,
+      start,
+      req.batches.map((b) => gather(ds, b)),
+      req.lrs,
+      req.inner,
+      req.compress,
+    );
+    return {
+      round: req.round,
+      version: req.version,
+      ...sums,
+      computeMs: performance.now() - t0,
+      backend: this.backend,
+    };
   }
 
   private checkVersion(version: number): void {

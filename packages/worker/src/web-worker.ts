@@ -3,7 +3,7 @@
  * comlink. The packed MNIST file is fetched from the page's origin.
  */
 import * as Comlink from 'comlink';
-import type { ShardRequest } from './api.js';
+import type { LocalRequest, ShardRequest } from './api.js';
 import { registerComlinkErrors } from './comlink-errors.js';
 import { ShardWorker } from './shard-worker.js';
 
@@ -19,6 +19,10 @@ class BrowserWorker extends ShardWorker {
   override async compute(req: ShardRequest) {
     const r = await super.compute(req);
     return Comlink.transfer(r, [r.gradSum.buffer]);
+  }
+  override async trainLocal(req: LocalRequest) {
+    const r = await super.trainLocal(req);
+    return r.delta ? Comlink.transfer(r, [r.delta.buffer]) : r;
   }
 }
 

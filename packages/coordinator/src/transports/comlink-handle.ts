@@ -37,6 +37,7 @@ export function comlinkHandle(opts: {
     },
     compute: (req) => guard(api.compute(withTransfer(req))),
     evaluate: (req) => guard(api.evaluate(withTransfer(req))),
+    trainLocal: (req) => guard(api.trainLocal(withTransfer(req))),
     memory: () => guard(api.memory()),
     close: async (reason) => {
       await opts.end(reason);

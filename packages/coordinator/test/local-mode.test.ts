@@ -1,0 +1,148 @@
+/**
+ * Mode `local` (DiLoCo) in Node worker threads: the exactness anchor (1 worker, H = 1, inner SGD,
+ * outer SGD at lr 1 equals exact mode), churn (a worker killed mid-round and one joining: every
+ * mini-batch of every round counted once), resume from a checkpoint, and compressed pseudo-gradients.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryCheckpointStore } from '../src/checkpoint.js';
+import type { JobConfig } from '../src/job.js';
+import { Trainer, type TrainerOptions } from '../src/trainer.js';
+import { spawnThreadWorker } from '../src/transports/thread.js';
+import type { WorkerHandle } from '../src/worker-handle.js';
+import { exactJob } from './fixtures.js';
+import { relativeDifference } from './reference/serial.js';
+
+const open: Trainer[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((t) => t.close()));
+});
+
+async function run(job: JobConfig, workers: WorkerHandle[], opts: TrainerOptions = {}) {
+  const t = new Trainer(job, { backends: ['wasm'], ...opts });
+  open.push(t);
+  for (const w of workers) t.addWorker(w);
+  const rounds: { iteration: number; examples: number; epoch: number; bytesIn: number }[] = [];
+  t.on('iteration', (e) =>
+    rounds.push({ iteration: e.iteration, examples: e.examples, epoch: e.epoch, bytesIn: e.bytes.in }),
+  );
+  const result = await t.run();
+  return { t, result, rounds };
+}
+
+const sgdJob: JobConfig = {
+  ...exactJob,
+  optimizer: { kind: 'sgd', lr: 0.05 },
+  schedule: { kind: 'inverse-time', lr0: 0.05, decayRate: 0.5 },
+};
+
+describe('mode local', () => {
+  it('anchor: 1 worker, H = 1, inner SGD and outer SGD at lr 1 equals exact mode', async () => {
+    const exact = await run(sgdJob, [spawnThreadWorker()]);
+    const local = await run({ ...sgdJob, mode: { kind: 'local', steps: 1, outer: { kind: 'sgd', lr: 1 } } }, [
+      spawnThreadWorker(),
+    ]);
+    expect(local.result.position.iteration).toBe(20);
+    expect(relativeDifference(local.result.weights, exact.result.weights)).toBeLessThanOrEqual(1e-5);
+    // and it really trained
+    expect(
+      relativeDifference(
+        local.result.weights,
+        (await run({ ...sgdJob, maxIterations: 1 }, [spawnThreadWorker()])).result.weights,
+      ),
+    ).toBeGreaterThan(1e-3);
+  });
+
+  it('churn: a worker killed mid-round and one joining lose nothing and count nothing twice; the run converges', async () => {
+    const job: JobConfig = {
+      ...exactJob,
+      epochs: 6,
+      maxIterations: undefined,
+      evaluate: true,
+      mode: { kind: 'local', steps: 2 },
+    };
+    const t = new Trainer(job, { backends: ['wasm'] });
+    open.push(t);
+    t.addWorker(spawnThreadWorker());
+    t.addWorker(spawnThreadWorker());
+    const doomed = spawnThreadWorker();
+    let calls = 0;
+    t.addWorker({
+      ...doomed,
+      trainLocal: (req) => {
+        const p = (doomed.trainLocal as NonNullable<WorkerHandle['trainLocal']>)(req);
+        if (++calls === 3) void doomed.close('killed by the test mid-round');
+        return p;
+      },
+    });
+    const rounds: { examples: number; epoch: number; loss: number }[] = [];
+    let replanned = 0;
+    let joined = false;
+    t.on('iteration', (e) => {
+      rounds.push({ examples: e.examples, epoch: e.epoch, loss: e.loss });
+      replanned += e.replanned;
+      if (rounds.length === 4 && !joined) {
+        joined = true;
+        t.addWorker(spawnThreadWorker());
+      }
+    });
+    const epochs: number[] = [];
+    t.on('epoch', (e) => epochs.push(e.testAccuracy));
+    const result = await t.run();
+    expect(calls).toBeGreaterThanOrEqual(3);
+    expect(replanned).toBeGreaterThanOrEqual(1);
+    // every epoch's rounds account for its 300 examples exactly: nothing lost, nothing twice
+    for (let e = 0; e < 6; e++) {
+      expect(rounds.filter((r) => r.epoch === e).reduce((a, r) => a + r.examples, 0)).toBe(300);
+    }
+    expect(result.position.iteration).toBe(6 * 5);
+    expect(rounds.at(-1)?.loss).toBeLessThan(rounds[0].loss);
+    expect(result.testAccuracy).toBeGreaterThan(0.8);
+  });
+
+  it('resume from a checkpoint continues exactly as the uninterrupted run', async () => {
+    const job: JobConfig = { ...sgdJob, maxIterations: 12, mode: { kind: 'local', steps: 2 } };
+    const whole = await run(job, [spawnThreadWorker()]);
+    const store = new MemoryCheckpointStore();
+    const first = new Trainer(job, { backends: ['wasm'], checkpoint: { store } });
+    open.push(first);
+    first.addWorker(spawnThreadWorker());
+    first.on('iteration', (e) => {
+      if (e.iteration >= 6) first.stop();
+    });
+    const stopped = await first.run();
+    expect(stopped.stopped).toBe(true);
+    const bytes = await store.load();
+    expect(bytes).not.toBeNull();
+    const second = Trainer.fromCheckpoint(bytes as Uint8Array, { backends: ['wasm'] });
+    open.push(second);
+    second.addWorker(spawnThreadWorker());
+    const resumed = await second.run();
+    expect(resumed.position.iteration).toBe(12);
+    expect(relativeDifference(resumed.weights, whole.result.weights)).toBeLessThanOrEqual(1e-6);
+  });
+
+  it('compressed pseudo-gradients (fp16, int8) cost 1/2 and about 1/4 of the bytes and train as well', async () => {
+    const base: JobConfig = { ...exactJob, epochs: 5, maxIterations: undefined, evaluate: true };
+    const results: Record<string, { acc: number; bytesIn: number }> = {};
+    for (const compress of ['none', 'fp16', 'int8'] as const) {
+      const r = await run({ ...base, mode: { kind: 'local', steps: 2, compress } }, [
+        spawnThreadWorker(),
+        spawnThreadWorker(),
+      ]);
+      results[compress] = { acc: r.result.testAccuracy, bytesIn: r.rounds.reduce((a, x) => a + x.bytesIn, 0) };
+    }
+    expect(results.fp16.bytesIn / results.none.bytesIn).toBeLessThanOrEqual(0.55);
+    expect(results.int8.bytesIn / results.none.bytesIn).toBeLessThanOrEqual(0.3);
+    expect(Math.abs(results.fp16.acc - results.none.acc)).toBeLessThanOrEqual(0.02);
+    expect(Math.abs(results.int8.acc - results.none.acc)).toBeLessThanOrEqual(0.02);
+  });
+
+  it('refuses a bad mode with a clear error', () => {
+    expect(() => new Trainer({ ...exactJob, mode: { kind: 'local', steps: 0 } })).toThrow(
+      /local steps must be 'auto' or an integer/,
+    );
+    expect(() => new Trainer({ ...exactJob, mode: { kind: 'local', steps: 2, compress: 'int4' as 'int8' } })).toThrow(
+      /compress must be none, fp16 or int8/,
+    );
+  });
+});

@@ -1,0 +1,75 @@
+/**
+ * Mode `local` on the worker (DiLoCo): H inner steps with the worker's own optimizer from
+ * @gradroom/core, on the H mini-batches the coordinator assigned, starting from the weights it sent;
+ * the answer is the pseudo-gradient w_start - w_end with the examples counted. The inner
+ * optimizer's state stays here across rounds (a worker that joins or rejoins starts fresh), and
+ * so does the error feedback of a compressed answer.
+ */
+import {
+  type Compression,
+  createOptimizer,
+  type EncodedUpdate,
+  ErrorFeedback,
+  type Optimizer,
+  type OptimizerConfig,
+} from '@gradroom/core';
+import type { Examples } from './data/dataset.js';
+import type { ShardComputer } from './shard.js';
+
+export interface LocalRoundSums {
+  /** w_start - w_end, when sent uncompressed. */
+  delta?: Float32Array;
+  /** w_start - w_end compressed, with error feedback kept here. */
+  encoded?: EncodedUpdate;
+  /** Mean-loss sums over every inner step's examples. */
+  lossSum: number;
+  correct: number;
+  count: number;
+}
+
+export class LocalTrainer {
+  private optimizer?: Optimizer;
+  private key = '';
+  private params: Float32Array = new Float32Array(0);
+  private grads: Float32Array = new Float32Array(0);
+  private feedback?: ErrorFeedback;
+
+  /** Runs the inner steps; `batches[k]` is trained with learning rate `lrs[k]`. */
+  async round(
+    computer: ShardComputer,
+    start: Float32Array,
+    batches: Examples[],
+    lrs: ArrayLike<number>,
+    inner: OptimizerConfig,
+    compress: Compression = 'none',
+  ): Promise<LocalRoundSums> {
+    const n = start.length;
+    const key = JSON.stringify(inner);
+    if (!this.optimizer || key !== this.key || this.params.length !== n) {
+      this.optimizer = createOptimizer(inner);
+      const b = this.optimizer.allocate(n);
+      this.params = b.params;
+      this.grads = b.grads;
+      this.key = key;
+    }
+    this.params.set(start);
+    let lossSum = 0;
+    let correct = 0;
+    let count = 0;
+    for (let k = 0; k < batches.length; k++) {
+      computer.setWeights(this.params);
+      const s = await computer.compute(batches[k]);
+      const inv = 1 / s.count;
+      for (let i = 0; i < n; i++) this.grads[i] = s.gradSum[i] * inv;
+      this.optimizer.step(this.params, this.grads, lrs[k]);
+      lossSum += s.lossSum;
+      correct += s.correct;
+      count += s.count;
+    }
+    const delta = new Float32Array(n);
+    for (let i = 0; i < n; i++) delta[i] = start[i] - this.params[i];
+    if (compress === 'none') return { delta, lossSum, correct, count };
+    if (this.feedback?.length !== n || this.feedback.kind !== compress) this.feedback = new ErrorFeedback(n, compress);
+    return { encoded: this.feedback.encode(delta), lossSum, correct, count };
+  }
+}
