@@ -196,7 +196,7 @@ describe.skipIf(skip !== null)('playground lessons, one iteration, teacher path 
     await page.focus('#sgd-decay-rate');
     await page.keyboard.press('End');
     const after = await state(page);
-    expect(after.config.each?.sgd.decayRate).toBe(5);
+    expect(after.config.each?.sgd?.decayRate).toBe(5);
     expect(after.paths.sgd.lrs[200]).toBeCloseTo(lr0 / (1 + 5 * 1), 12);
     expect(errors).toEqual([]);
     await close();
