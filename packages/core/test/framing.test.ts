@@ -1,11 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GradroomError } from '../src/errors.js';
+import { decodeMessage, encodeMessage } from '../src/protocol/codec.js';
 import {
   FRAME_HEADER_BYTES,
-  FramedCodec,
   frameMessage,
+  InFlightLimitError,
   Reassembler,
+  ReassemblyBudget,
   WEBRTC_MAX_MESSAGE_BYTES,
 } from '../src/protocol/framing.js';
 import type { Message } from '../src/protocol/messages.js';
@@ -260,8 +262,8 @@ describe('Reassembler fuzz', () => {
   });
 });
 
-describe('FramedCodec', () => {
-  it('round-trips messages through 256 KiB chunks', () => {
+describe('messages through frames', () => {
+  it('round-trips messages through 256 KiB chunks (encode, frame, reassemble, decode)', () => {
     const gradSum = Float32Array.from({ length: 1 << 20 }, (_, i) => i / 7);
     const msgs: Message[] = [
       { v: 1, type: 'heartbeat', t: 1 },
@@ -282,17 +284,15 @@ describe('FramedCodec', () => {
       },
       { v: 1, type: 'leave', reason: 'bye' },
     ];
-    const tx = new FramedCodec();
-    const rx = new FramedCodec();
+    const rx = new Reassembler({ maxMessageBytes: 64 << 20 });
     const got: Message[] = [];
-    for (const m of msgs) {
-      const chunks = tx.encode(m);
-      for (const c of chunks) {
+    msgs.forEach((m, id) => {
+      for (const c of frameMessage(encodeMessage(m), id, WEBRTC_MAX_MESSAGE_BYTES)) {
         expect(c.length).toBeLessThanOrEqual(WEBRTC_MAX_MESSAGE_BYTES);
         const out = rx.push(c);
-        if (out) got.push(out);
+        if (out) got.push(decodeMessage(out));
       }
-    }
+    });
     expect(got.map((m) => m.type)).toEqual(['heartbeat', 'result', 'leave']);
     expect(got[0]).toEqual(msgs[0]);
     expect(got[2]).toEqual(msgs[2]);
@@ -302,8 +302,112 @@ describe('FramedCodec', () => {
   });
 
   it('rejects a complete but invalid message with BAD_MESSAGE', () => {
-    const rx = new FramedCodec();
+    const rx = new Reassembler({ maxMessageBytes: 1000 });
     const [c] = frameMessage(Uint8Array.from([0x93, 1, 2, 3]), 0, 1000);
-    expect(errorOf(() => rx.push(c)).code).toBe('BAD_MESSAGE');
+    const bytes = rx.push(c);
+    expect(bytes).not.toBe(null);
+    expect(errorOf(() => decodeMessage(bytes as Uint8Array)).code).toBe('BAD_MESSAGE');
+  });
+});
+
+describe('memory held by unfinished messages', () => {
+  /** The first of `count` chunks of a message of `total` bytes. */
+  const first = (id: number, total: number, count: number) =>
+    frameMessage(bytesOf(total), id, FRAME_HEADER_BYTES + Math.ceil(total / count))[0];
+
+  it('a budget shared by the links of one host bounds what they hold together', () => {
+    const budget = new ReassemblyBudget(1000);
+    const a = new Reassembler({ maxMessageBytes: 1000, budget });
+    const b = new Reassembler({ maxMessageBytes: 1000, budget });
+    const big = frameMessage(bytesOf(600), 1, FRAME_HEADER_BYTES + 200);
+    expect(a.push(big[0])).toBe(null);
+    expect(budget.inFlight).toBe(600);
+    // each link alone is within its own limits; together they are not
+    const e = errorOf(() => b.push(first(7, 600, 3)));
+    expect(e).toBeInstanceOf(InFlightLimitError);
+    expect(e.code).toBe('TOO_LARGE');
+    expect(e.message).toMatch(/the host holds 600 bytes of unfinished messages already \(budget 1000\)/);
+    expect(b.pendingMessages).toBe(0);
+    expect(b.push(first(8, 400, 2))).toBe(null); // what fits still starts
+    expect(budget.inFlight).toBe(1000);
+    // finishing, failing and clearing each give bytes back
+    expect(a.push(big[1])).toBe(null);
+    expect(a.push(big[2])?.length).toBe(600);
+    expect(budget.inFlight).toBe(400);
+    expect(() => b.push(first(8, 400, 2))).toThrow(/duplicate chunk/);
+    expect(budget.inFlight).toBe(0);
+    a.push(first(9, 900, 3));
+    a.clear();
+    expect(budget.inFlight).toBe(0);
+    expect(() => new ReassemblyBudget(-1)).toThrow(/non-negative integer/);
+  });
+
+  it('a partial message expires after maxAgeMs, on the next chunk or when asked', () => {
+    let now = 1000;
+    const budget = new ReassemblyBudget(1 << 20);
+    const rx = new Reassembler({ maxMessageBytes: 1 << 20, maxAgeMs: 500, budget, now: () => now });
+    const parts = frameMessage(bytesOf(3000), 5, FRAME_HEADER_BYTES + 1000);
+    expect(rx.push(parts[0])).toBe(null);
+    now += 500;
+    expect(rx.push(parts[1])).toBe(null); // at the limit: still in time
+    expect(rx.expire()).toBe(null);
+    now += 1;
+    // a heartbeat-sized message arrives while the big one is stale: the link learns it now
+    const heartbeat = frameMessage(bytesOf(10), 6, 1000)[0];
+    const e = errorOf(() => rx.push(heartbeat));
+    expect(e).toBeInstanceOf(InFlightLimitError);
+    expect(e.message).toBe('frame: message 5 unfinished after 501 ms (2 of 3 chunks; the limit is 500 ms)');
+    expect(rx.pendingMessages).toBe(0);
+    expect(rx.bytesPending).toBe(0);
+    expect(budget.inFlight).toBe(0);
+    // the timer's path: expire() drops and describes it without a chunk arriving
+    expect(rx.push(parts[0])).toBe(null);
+    now += 10_000;
+    expect(rx.expire()?.message).toMatch(/^frame: message 5 unfinished after 10000 ms/);
+    expect(budget.inFlight).toBe(0);
+    expect(() => new Reassembler({ maxMessageBytes: 10, maxAgeMs: 0 })).toThrow(/maxAgeMs must be positive/);
+  });
+
+  it('fuzz: whatever arrives, the budget holds exactly what the reassemblers hold, and 0 once cleared', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            link: fc.integer({ min: 0, max: 2 }),
+            id: fc.integer({ min: 0, max: 4 }),
+            index: fc.integer({ min: 0, max: 5 }),
+            count: fc.integer({ min: 1, max: 5 }),
+            total: fc.integer({ min: 0, max: 900 }),
+            payload: fc.integer({ min: 0, max: 300 }),
+            tick: fc.integer({ min: 0, max: 400 }),
+            // the payload a well-formed non-last chunk carries, so that messages do start and finish
+            exact: fc.boolean(),
+          }),
+          { maxLength: 60 },
+        ),
+        (steps) => {
+          let now = 0;
+          const budget = new ReassemblyBudget(1500);
+          const links = [0, 1, 2].map(
+            () => new Reassembler({ maxMessageBytes: 800, maxChunkBytes: 400, maxAgeMs: 1000, budget, now: () => now }),
+          );
+          for (const s of steps) {
+            now += s.tick;
+            try {
+              const payload = s.exact ? Math.ceil(s.total / s.count) : s.payload;
+              links[s.link].push(chunk({ id: s.id, index: s.index, count: s.count, total: s.total }, payload));
+            } catch (e) {
+              expect(e).toBeInstanceOf(GradroomError);
+            }
+            const held = links.reduce((sum, r) => sum + r.bytesPending, 0);
+            expect(budget.inFlight).toBe(held);
+            expect(held).toBeLessThanOrEqual(1500);
+          }
+          for (const r of links) r.clear();
+          expect(budget.inFlight).toBe(0);
+        },
+      ),
+      { numRuns: 1000 },
+    );
   });
 });

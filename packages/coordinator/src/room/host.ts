@@ -9,7 +9,9 @@
 import {
   type CodecLimits,
   cleanText,
+  InFlightLimitError,
   msg,
+  ReassemblyBudget,
   type TaskSpec,
   type TensorShape,
   WEBRTC_MAX_MESSAGE_BYTES,
@@ -51,6 +53,13 @@ export interface RoomHostOptions extends RtcDeps {
   wrapHandle?: (handle: PeerWorkerHandle, name: string) => WorkerHandle;
   /** Codec limits for what peers send (default core's). */
   limits?: Partial<CodecLimits>;
+  /**
+   * Bytes of unfinished incoming messages held across all peers at once (default 512 MiB); a peer
+   * whose message would go over is disconnected (not banned: it may only be unlucky).
+   */
+  reassemblyBytes?: number;
+  /** A peer's message unfinished after this long disconnects it (default 60 s). */
+  partialTimeoutMs?: number;
   /** Time from joining the room to a valid hello (default 30 s). */
   helloTimeoutMs?: number;
   heartbeatMs?: number;
@@ -88,12 +97,19 @@ export class RoomHost extends Emitter<{ peer: PeerEvent; log: string }> {
   private iceServers: IceServer[] = [];
   private maxChunk = WEBRTC_MAX_MESSAGE_BYTES;
   private offIteration?: () => void;
+  private readonly budget: ReassemblyBudget;
 
   private constructor(
     private readonly signal: SignalClient,
     private readonly opts: RoomHostOptions,
   ) {
     super();
+    this.budget = new ReassemblyBudget(opts.reassemblyBytes ?? 512 * 1024 * 1024);
+  }
+
+  /** Bytes of unfinished messages from peers held now, across all of them. */
+  get bytesInFlight(): number {
+    return this.budget.inFlight;
   }
 
   /** Connects to the room server and hosts the room. */
@@ -197,9 +213,20 @@ export class RoomHost extends Emitter<{ peer: PeerEvent; log: string }> {
   }
 
   private attach(e: Entry, channel: RawChannel): void {
-    const link = new FramedLink(channel, { limits: this.opts.limits });
+    const link = new FramedLink(channel, {
+      limits: this.opts.limits,
+      budget: this.budget,
+      partialTimeoutMs: this.opts.partialTimeoutMs,
+    });
     e.link = link;
-    link.onError((err) => this.reject(e.id, `sent a bad message before hello: ${err.message}`, err.code));
+    link.onError((err) =>
+      this.reject(
+        e.id,
+        `sent a bad message before hello: ${err.message}`,
+        err.code,
+        !(err instanceof InFlightLimitError),
+      ),
+    );
     link.closed.then((r) => {
       if (!e.handle) this.forget(e, `channel closed before hello: ${r}`);
     });
@@ -219,7 +246,11 @@ export class RoomHost extends Emitter<{ peer: PeerEvent; log: string }> {
       e.handle = handle;
       // however the handle closes (it found a violation, the peer went silent, the trainer dropped
       // it), the server is told, so the seat is freed; a violation also bans
-      handle.closed.then((reason) => this.forget(e, reason, { ban: handle.violation !== undefined }));
+      handle.closed.then((reason) =>
+        this.forget(e, reason, {
+          ban: handle.violation !== undefined && !(link.failure instanceof InFlightLimitError),
+        }),
+      );
       const name = cleanName(m.name);
       e.name = name;
       const backends = m.backends.map((b) => cleanText(b, 24)).join(', ');

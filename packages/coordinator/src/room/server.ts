@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { cleanText } from '@gradroom/core';
+import { cleanText, WEBRTC_MAX_MESSAGE_BYTES } from '@gradroom/core';
 import {
   addRoute,
   CLOSE,
@@ -62,7 +62,7 @@ export interface RoomServerOptions {
   maxPeersPerRoom?: number;
   /** Largest JSON control message (default 64 KiB). */
   maxControlBytes?: number;
-  /** Largest relayed chunk (default 262144, a data channel's largest message). */
+  /** Largest relayed chunk (default WEBRTC_MAX_MESSAGE_BYTES, a data channel's largest message). */
   maxChunk?: number;
   controlRate?: RateLimit;
   relayRate?: RateLimit;
@@ -202,7 +202,7 @@ export class RoomServer {
       roomIdleMs: 10 * 60_000,
       maxPeersPerRoom: 64,
       maxControlBytes: 64 * 1024,
-      maxChunk: 262144,
+      maxChunk: WEBRTC_MAX_MESSAGE_BYTES,
       controlRate: { perSecond: 50, burst: 200 },
       relayRate: { perSecond: 5000, burst: 10000 },
       heartbeatMs: 15_000,

@@ -9,17 +9,55 @@
  * Every chunk but the last carries the same payload size P; the last carries total - (count-1)*P,
  * between 1 and P. The receiver learns P from the first chunk it sees, so it needs no agreement
  * on the sender's chunk size, and checks every later chunk against it.
+ *
+ * Memory held by unfinished messages is bounded three ways: per link (maxPendingBytes), per host
+ * across all its links (a shared ReassemblyBudget), and in time (maxAgeMs: a partial message that
+ * does not complete in time is dropped and reported, so a peer cannot park 64 MiB by heartbeating).
  */
 import { GradroomError } from '../errors.js';
-import { decodeMessage, encodeMessage } from './codec.js';
-import type { Message } from './messages.js';
-import { type CodecLimits, resolveLimits } from './validate.js';
 
 export const FRAME_HEADER_BYTES = 20;
 export const FRAME_MAGIC = 0x47;
 export const FRAME_VERSION = 1;
-/** The largest message a WebRTC data channel carries (RTCSctpTransport.maxMessageSize). */
+/**
+ * The largest message a WebRTC data channel carries (RTCSctpTransport.maxMessageSize): the chunk
+ * size of every link, the relay's largest frame, and the room server's default maxChunk.
+ */
 export const WEBRTC_MAX_MESSAGE_BYTES = 262144;
+
+/**
+ * A limit on unfinished messages was reached: the host's shared budget, or a partial message's
+ * age. Unlike a malformed frame this may be load or a slow link rather than a hostile peer.
+ */
+export class InFlightLimitError extends GradroomError {
+  constructor(message: string) {
+    super('TOO_LARGE', message);
+    this.name = 'InFlightLimitError';
+  }
+}
+
+/** Bytes of unfinished messages across every link of one host, so N peers cannot hold N x 64 MiB. */
+export class ReassemblyBudget {
+  private used = 0;
+  constructor(readonly maxBytes: number) {
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
+      throw new GradroomError('BAD_CONFIG', `reassembly budget must be a non-negative integer, got ${maxBytes}`);
+    }
+  }
+  /** Bytes reserved now. */
+  get inFlight(): number {
+    return this.used;
+  }
+  /** Reserves `bytes`; false (and nothing reserved) when that would exceed the budget. */
+  tryReserve(bytes: number): boolean {
+    if (this.used + bytes > this.maxBytes) return false;
+    this.used += bytes;
+    return true;
+  }
+  release(bytes: number): void {
+    this.used = Math.max(0, this.used - bytes);
+  }
+}
 
 const U32_MAX = 0xffffffff;
 
@@ -65,6 +103,12 @@ export interface ReassemblerLimits {
   maxChunkBytes?: number;
   /** Bytes reserved by partial messages at once (default 2 x maxMessageBytes). */
   maxPendingBytes?: number;
+  /** Shared with the other links of the same host; each partial message reserves its size here too. */
+  budget?: ReassemblyBudget;
+  /** A partial message older than this is dropped and reported (default: no limit). */
+  maxAgeMs?: number;
+  /** The clock, ms (default Date.now; tests pass their own). */
+  now?: () => number;
 }
 
 interface Pending {
@@ -76,6 +120,8 @@ interface Pending {
   /** One bit per chunk received. */
   got: Uint8Array;
   received: number;
+  /** When its first chunk arrived. */
+  started: number;
 }
 
 /**
@@ -90,6 +136,9 @@ export class Reassembler {
   private readonly maxPendingMessages: number;
   private readonly maxChunkBytes: number;
   private readonly maxPendingBytes: number;
+  private readonly budget?: ReassemblyBudget;
+  private readonly maxAgeMs: number;
+  private readonly now: () => number;
   private readonly pending = new Map<number, Pending>();
   private pendingBytes = 0;
 
@@ -98,6 +147,10 @@ export class Reassembler {
     this.maxPendingMessages = limits.maxPendingMessages ?? 4;
     this.maxChunkBytes = limits.maxChunkBytes ?? WEBRTC_MAX_MESSAGE_BYTES;
     this.maxPendingBytes = limits.maxPendingBytes ?? 2 * limits.maxMessageBytes;
+    this.budget = limits.budget;
+    this.maxAgeMs = limits.maxAgeMs ?? Number.POSITIVE_INFINITY;
+    this.now = limits.now ?? Date.now;
+    if (!(this.maxAgeMs > 0)) throw new GradroomError('BAD_CONFIG', 'reassembler: maxAgeMs must be positive');
     const ok = (n: number) => Number.isSafeInteger(n) && n >= 0;
     if (!ok(this.maxMessageBytes) || !ok(this.maxPendingMessages) || !ok(this.maxPendingBytes)) {
       throw new GradroomError('BAD_CONFIG', 'reassembler: limits must be non-negative integers');
@@ -112,10 +165,34 @@ export class Reassembler {
     return this.pending.size;
   }
 
-  /** Drops every partial message (e.g. when the channel closes). */
+  /** Bytes reserved by partial messages now. */
+  get bytesPending(): number {
+    return this.pendingBytes;
+  }
+
+  /** Drops every partial message (e.g. when the channel closes) and gives their bytes back. */
   clear(): void {
     this.pending.clear();
+    this.budget?.release(this.pendingBytes);
     this.pendingBytes = 0;
+  }
+
+  /**
+   * Drops partial messages older than maxAgeMs; the error that describes the first one, or null.
+   * push() calls it; a link also calls it on a timer, for a peer that went quiet mid-message.
+   */
+  expire(): InFlightLimitError | null {
+    let error: InFlightLimitError | null = null;
+    const now = this.now();
+    for (const [msgId, p] of this.pending) {
+      const age = now - p.started;
+      if (age <= this.maxAgeMs) continue;
+      this.drop(msgId);
+      error ??= new InFlightLimitError(
+        `frame: message ${msgId} unfinished after ${age} ms (${p.received} of ${p.count} chunks; the limit is ${this.maxAgeMs} ms)`,
+      );
+    }
+    return error;
   }
 
   push(chunk: Uint8Array): Uint8Array | null {
@@ -136,6 +213,8 @@ export class Reassembler {
     const total = view.getUint32(16);
     const len = chunk.length - FRAME_HEADER_BYTES;
     const where = `frame: message ${msgId} chunk ${index}/${count}`;
+    const expired = this.pending.size > 0 ? this.expire() : null;
+    if (expired) throw expired;
 
     try {
       if (total > this.maxMessageBytes) {
@@ -160,7 +239,6 @@ export class Reassembler {
         }
         p = this.start(where, index, count, total, len);
         this.pending.set(msgId, p);
-        this.pendingBytes += total;
       }
 
       const expected = index < count - 1 ? p.size : total - (count - 1) * p.size;
@@ -202,7 +280,22 @@ export class Reassembler {
     ) {
       throw new GradroomError('BAD_FRAME', `${where}: ${len} bytes does not fit ${count} chunks of ${total} bytes`);
     }
-    return { total, count, size, buf: new Uint8Array(total), got: new Uint8Array(Math.ceil(count / 8)), received: 0 };
+    // reserved only once every check passed; drop() gives it back
+    if (this.budget && !this.budget.tryReserve(total)) {
+      throw new InFlightLimitError(
+        `${where}: the host holds ${this.budget.inFlight} bytes of unfinished messages already (budget ${this.budget.maxBytes})`,
+      );
+    }
+    this.pendingBytes += total;
+    return {
+      total,
+      count,
+      size,
+      buf: new Uint8Array(total),
+      got: new Uint8Array(Math.ceil(count / 8)),
+      received: 0,
+      started: this.now(),
+    };
   }
 
   private drop(msgId: number): void {
@@ -210,48 +303,6 @@ export class Reassembler {
     if (!p) return;
     this.pending.delete(msgId);
     this.pendingBytes -= p.total;
-  }
-}
-
-export interface FramedCodecOptions {
-  /** Chunk size on the wire, header included (default WEBRTC_MAX_MESSAGE_BYTES). */
-  maxChunkBytes?: number;
-  limits?: Partial<CodecLimits>;
-  maxPendingMessages?: number;
-}
-
-/** encode + frame on the way out, reassemble + decode on the way in: one per channel. */
-export class FramedCodec {
-  private readonly limits: CodecLimits;
-  private readonly maxChunkBytes: number;
-  private readonly reassembler: Reassembler;
-  private nextId = 0;
-
-  constructor(options: FramedCodecOptions = {}) {
-    this.limits = resolveLimits(options.limits);
-    this.maxChunkBytes = options.maxChunkBytes ?? WEBRTC_MAX_MESSAGE_BYTES;
-    this.reassembler = new Reassembler({
-      maxMessageBytes: this.limits.maxMessageBytes,
-      maxChunkBytes: this.maxChunkBytes,
-      maxPendingMessages: options.maxPendingMessages,
-    });
-  }
-
-  /** The chunks to send, in order. */
-  encode(msg: Message): Uint8Array[] {
-    const id = this.nextId;
-    this.nextId = (this.nextId + 1) >>> 0;
-    return frameMessage(encodeMessage(msg, this.limits), id, this.maxChunkBytes);
-  }
-
-  /** Feeds one received chunk; the decoded, validated message once complete, else null. */
-  push(chunk: Uint8Array): Message | null {
-    const bytes = this.reassembler.push(chunk);
-    return bytes === null ? null : decodeMessage(bytes, this.limits);
-  }
-
-  /** Drops partial messages (e.g. when the channel closes). */
-  reset(): void {
-    this.reassembler.clear();
+    this.budget?.release(p.total);
   }
 }

@@ -17,10 +17,9 @@ import {
   GradroomError,
   type Message,
   Reassembler,
+  type ReassemblyBudget,
   resolveLimits,
 } from '@gradroom/core';
-
-export const DEFAULT_MAX_CHUNK = 262144;
 
 export interface RawChannel {
   /** The largest message the transport carries. */
@@ -44,6 +43,10 @@ export interface FramedLinkOptions {
   lowWater?: number;
   /** Bytes queued here, not yet handed to the channel, before send() refuses (default 2 x maxMessageBytes). */
   maxQueueBytes?: number;
+  /** Shared by every link of one host: bytes of unfinished incoming messages across all of them. */
+  budget?: ReassemblyBudget;
+  /** An incoming message unfinished after this long fails the link (default 60 s). */
+  partialTimeoutMs?: number;
 }
 
 interface Queued {
@@ -64,7 +67,8 @@ export class FramedLink {
   private queuedBytes = 0;
   private pumping = false;
   private nextId = 0;
-  private failed = false;
+  private failure_?: GradroomError;
+  private expiryTimer?: ReturnType<typeof setInterval>;
   private handler: (m: Message) => void = () => {};
   private errorHandler: (e: GradroomError) => void = () => {};
   /** Bytes and messages moved, for status displays and benchmarks. */
@@ -79,13 +83,26 @@ export class FramedLink {
     this.highWater = opts.highWater ?? 2 * 1024 * 1024;
     this.lowWater = opts.lowWater ?? 512 * 1024;
     this.maxQueueBytes = opts.maxQueueBytes ?? 2 * this.limits.maxMessageBytes;
+    const maxAgeMs = opts.partialTimeoutMs ?? 60_000;
     this.reassembler = new Reassembler({
       maxMessageBytes: this.limits.maxMessageBytes,
       maxChunkBytes: this.chunkSize,
       maxPendingMessages: 1, // an ordered channel completes one message before the next begins
+      budget: opts.budget,
+      maxAgeMs,
     });
+    // push() expires old partial messages when chunks arrive; this catches a peer gone quiet mid-message
+    this.expiryTimer = setInterval(
+      () => {
+        const e = this.reassembler.expire();
+        if (e) this.fail(e);
+      },
+      Math.min(5000, Math.max(10, maxAgeMs / 2)),
+    );
+    (this.expiryTimer as { unref?: () => void }).unref?.();
     raw.onMessage((chunk) => this.receive(chunk));
     raw.closed.then(() => {
+      clearInterval(this.expiryTimer);
       this.reassembler.clear();
       const gone = new GradroomError('BAD_STATE', 'channel closed');
       for (const q of this.queue.splice(0)) q.fail(gone);
@@ -104,6 +121,25 @@ export class FramedLink {
   /** Bad input from the other side (malformed, oversized, wrong version...): reported once. */
   onError(fn: (e: GradroomError) => void): void {
     this.errorHandler = fn;
+  }
+
+  /** What stopped this link reading, if anything did (an InFlightLimitError is load, not malice). */
+  get failure(): GradroomError | undefined {
+    return this.failure_;
+  }
+
+  /** Bytes of unfinished incoming messages held now. */
+  get bytesPending(): number {
+    return this.reassembler.bytesPending;
+  }
+
+  /** Stops reading: frees what is half-received and reports `e` once. */
+  private fail(e: GradroomError): void {
+    if (this.failure_) return;
+    this.failure_ = e;
+    clearInterval(this.expiryTimer);
+    this.reassembler.clear();
+    this.errorHandler(e);
   }
 
   /** Encodes and queues a message; resolves when its last chunk was handed to the channel. */
@@ -170,7 +206,7 @@ export class FramedLink {
   }
 
   private receive(chunk: Uint8Array): void {
-    if (this.failed) return;
+    if (this.failure_) return;
     this.stats.receivedBytes += chunk.length;
     let m: Message | null = null;
     try {
@@ -178,11 +214,7 @@ export class FramedLink {
       if (bytes === null) return;
       m = decodeMessage(bytes, this.limits);
     } catch (e) {
-      this.failed = true;
-      this.reassembler.clear();
-      this.errorHandler(
-        e instanceof GradroomError ? e : new GradroomError('BAD_MESSAGE', String((e as Error)?.message ?? e)),
-      );
+      this.fail(e instanceof GradroomError ? e : new GradroomError('BAD_MESSAGE', String((e as Error)?.message ?? e)));
       return;
     }
     this.stats.receivedMessages++;

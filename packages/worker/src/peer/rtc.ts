@@ -3,8 +3,8 @@
  * and in browsers (native RTCPeerConnection). The simple-peer constructor is passed in, so this
  * module runs in both without importing either build.
  */
-import { settleOnce } from '@gradroom/core';
-import { DEFAULT_MAX_CHUNK, pollLow, type RawChannel } from './channel.js';
+import { settleOnce, WEBRTC_MAX_MESSAGE_BYTES } from '@gradroom/core';
+import { pollLow, type RawChannel } from './channel.js';
 
 /** The parts of a simple-peer instance used here. */
 export interface SimplePeerLike {
@@ -51,8 +51,8 @@ export function simplePeerChannel(peer: SimplePeerLike): RawChannel {
   const sctpMax = peer._pc?.sctp?.maxMessageSize;
   const maxMessageSize =
     typeof sctpMax === 'number' && Number.isFinite(sctpMax) && sctpMax >= 16384
-      ? Math.min(sctpMax, DEFAULT_MAX_CHUNK)
-      : DEFAULT_MAX_CHUNK;
+      ? Math.min(sctpMax, WEBRTC_MAX_MESSAGE_BYTES)
+      : WEBRTC_MAX_MESSAGE_BYTES;
   let onData: (c: Uint8Array) => void = () => {};
   const buffered = () => peer._channel?.bufferedAmount ?? 0;
   const waiters: { low: number; resolve: () => void }[] = [];
