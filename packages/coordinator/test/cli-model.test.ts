@@ -176,6 +176,17 @@ describe('gradroom evaluate', () => {
   });
 });
 
+describe('gradroom train --save-model', () => {
+  it('finds a path it cannot write at start, before any iteration', () => {
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    const r = run(['train', ...small, '--save-model', file, '--json']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--save-model .*a-file cannot be written: it is a file, not a directory/);
+    expect(r.stdout).toBe('');
+  });
+});
+
 describe('gradroom train --init-model', () => {
   it('starts from the saved weights: with a zero learning rate the weights come back unchanged', () => {
     const out = join(dir, 'again');
