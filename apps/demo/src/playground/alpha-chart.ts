@@ -40,7 +40,7 @@ export function drawAlphaChart(
     ctx.stroke();
     ctx.textAlign = 'right';
     ctx.textBaseline = 'middle';
-    ctx.fillText(r === 1 ? 'α₀' : `${r}α₀`, left - 6, y(r));
+    ctx.fillText(r === 1 ? 'α₀' : r === 0 ? '0' : `${r}α₀`, left - 6, y(r));
   }
   ctx.textAlign = 'center';
   ctx.textBaseline = 'top';
