@@ -5,7 +5,7 @@
  * --max-iterations mid-epoch is saved and resumes from there; a diverged run exits 1 with a clear line.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -141,11 +141,17 @@ describe('gradroom train refuses what cannot train, at once and clearly', () => 
   });
 
   it('a diverged run (sgd, lr 1e20) stops with one line about NaN and the learning rate, and exits 1', () => {
-    const r = run(['train', ...small, '--optimizer', 'sgd', '--lr', '1e20', '--epochs', '1'], 60_000);
+    const ck = join(dir, 'diverged.ckpt');
+    const r = run(
+      ['train', ...small, '--optimizer', 'sgd', '--lr', '1e20', '--epochs', '1', '--checkpoint', ck],
+      60_000,
+    );
     expect(r.code, `stderr: ${r.stderr.slice(-2000)}`).toBe(1);
     const last = r.stderr.trim().split('\n').at(-1) ?? '';
     expect(last).toMatch(/^gradroom: /);
     expect(last).toMatch(/NaN|not finite|infinite/i);
     expect(last).toMatch(/learning rate/i);
+    // whatever was saved is the last good state: a checkpoint with NaN in it would be refused here
+    if (existsSync(ck)) expect(() => decodeCheckpoint(new Uint8Array(readFileSync(ck)))).not.toThrow();
   });
 });
