@@ -1,6 +1,7 @@
 // Issue 8's benchmark table, on the classroom network testbed (scripts/testbed): real WebRTC between
 // Node volunteers in their own network namespaces and cgroups, links shaped by tc. Exact mode, MNIST,
-// MLP 784-128-10 (101,770 parameters), mini-batch 64, no evaluation; figures over iterations 9-30.
+// MLP 784-128-10 (101,770 parameters), mini-batch 64, no evaluation; figures over iterations 9-30, the
+// fastest of TESTBED_REPS (2) runs of each point.
 //   classroom (one shared 50 Mbit/s link to the coordinator, 0.2 CPU each), 1/2/4/8 volunteers:
 //     room examples/s vs the fastest member alone (the 1-volunteer room, run first and last; the mean)
 //   lan (no link limits) at 0.2 CPU each, 1/2/4 volunteers: examples/s vs 1 volunteer
@@ -14,6 +15,7 @@
 //     profile's rates. (The lan 1 at 0.2 CPU point is the calibration, so it is not checked.)
 // Needs root (namespaces, tc, cgroups) and npm run build. Where the testbed cannot run it records "not run".
 import { predictRoom } from '../packages/core/dist/index.js';
+import { othersCores } from '../scripts/testbed/format.mjs';
 import { probe } from '../scripts/testbed/net.mjs';
 import { defaultJob, PROFILES, runTestbed } from '../scripts/testbed/testbed.mjs';
 import { report } from './lib.mjs';
@@ -22,6 +24,9 @@ const ITERATIONS = Number(process.env.TESTBED_ITERATIONS ?? 30);
 const WARMUP = 8;
 const BATCH = 64;
 const CPU = 0.2;
+// each point is run this many times and the fastest run kept: on a shared machine the slower runs
+// measure the neighbours (every run records the CPU the rest of the machine took)
+const REPS = Number(process.env.TESTBED_REPS ?? 2);
 
 const can = probe();
 if (!can.ok) {
@@ -32,28 +37,38 @@ if (!can.ok) {
 
 const runs = {};
 const failures = {};
+async function once(profile, volunteers, extra) {
+  return runTestbed({
+    profile,
+    volunteers,
+    job: defaultJob({ iterations: ITERATIONS, evaluate: false, batchSize: BATCH }),
+    warmup: WARMUP,
+    timeoutMs: 240_000,
+    ...extra,
+  });
+}
+
 async function point(key, profile, volunteers, extra = {}) {
-  const started = performance.now();
-  try {
-    const r = await runTestbed({
-      profile,
-      volunteers,
-      job: defaultJob({ iterations: ITERATIONS, evaluate: false, batchSize: BATCH }),
-      warmup: WARMUP,
-      timeoutMs: 240_000,
-      ...extra,
-    });
-    runs[key] = r;
-    const t = r.timing;
-    console.log(
-      `${key}: ${r.examplesPerSec.toFixed(1)} ex/s; ms/iteration ${t.totalMs.toFixed(1)} = compute ${t.computeMs.toFixed(1)} + transfer ${t.transferMs.toFixed(1)} + wait ${t.waitMs.toFixed(1)} + step ${t.stepMs.toFixed(2)}; workers with a shard ${r.workersUsed.toFixed(2)}; kernel ${(r.linkBytes.out + r.linkBytes.in).toFixed(0)} B, payload ${(r.eventBytes.out + r.eventBytes.in).toFixed(0)} B per iteration (${((performance.now() - started) / 1000).toFixed(0)} s)`,
-    );
-    return r;
-  } catch (e) {
-    failures[key] = e.message;
-    console.log(`${key}: FAILED ${e.message}`);
-    return null;
+  let best = null;
+  for (let rep = 0; rep < REPS; rep++) {
+    const started = performance.now();
+    try {
+      const r = await once(profile, volunteers, extra);
+      const t = r.timing;
+      console.log(
+        `${key} #${rep + 1}: ${r.examplesPerSec.toFixed(1)} ex/s; ms/iteration ${t.totalMs.toFixed(1)} = compute ${t.computeMs.toFixed(1)} + transfer ${t.transferMs.toFixed(1)} + wait ${t.waitMs.toFixed(1)} + step ${t.stepMs.toFixed(2)}; workers with a shard ${r.workersUsed.toFixed(2)}; kernel ${(r.linkBytes.out + r.linkBytes.in).toFixed(0)} B, payload ${(r.eventBytes.out + r.eventBytes.in).toFixed(0)} B per iteration; machine ${((r.cpu.hostBusy ?? 0) * 100).toFixed(0)} % busy, others ${othersCores(r)?.toFixed(2)} cores, volunteers' CPU ${r.cpu.volunteers.map((v) => v.cpu.toFixed(2)).join('/')} (${((performance.now() - started) / 1000).toFixed(0)} s)`,
+      );
+      if (!best || r.examplesPerSec > best.examplesPerSec) best = r;
+    } catch (e) {
+      failures[key] = e.message;
+      console.log(`${key} #${rep + 1}: FAILED ${e.message}`);
+    }
   }
+  if (best) {
+    runs[key] = best;
+    delete failures[key];
+  }
+  return best;
 }
 
 const calib = await point('lan, 1 volunteer, no CPU quota', 'lan', 1);
@@ -66,6 +81,9 @@ const clsLast = await point('classroom, 1 volunteer (last)', 'classroom', 1);
 
 const entries = [];
 const eps = (r) => r?.examplesPerSec;
+// what the run looked like, for the table's notes: the split, the members used, the neighbours' CPU
+const context = (r) =>
+  `${r.timing.totalMs.toFixed(0)} ms/iteration = compute ${r.timing.computeMs.toFixed(0)} + transfer ${r.timing.transferMs.toFixed(0)} + wait ${r.timing.waitMs.toFixed(0)} + step ${r.timing.stepMs.toFixed(1)}; ${r.workersUsed.toFixed(2)} workers with a shard; machine ${((r.cpu.hostBusy ?? 0) * 100).toFixed(0)} % busy, other processes ${othersCores(r)?.toFixed(2)} cores; volunteers' CPU ${r.cpu.volunteers.map((v) => v.cpu.toFixed(2)).join('/')}`;
 // the fastest member alone: the 1-volunteer room (all volunteers are alike), run before and after
 const alone = clsFirst && clsLast ? (eps(clsFirst) + eps(clsLast)) / 2 : (eps(clsFirst) ?? eps(clsLast));
 if (alone) {
@@ -91,6 +109,7 @@ for (const n of [2, 4, 8]) {
     unit: 'ex/s',
     ratio: eps(cls[n]) / alone,
     target: '>= 1',
+    note: context(cls[n]),
   });
 }
 if (lan[1]) entries.push({ name: `lan, 1 volunteer at ${CPU} CPU: examples/s`, value: eps(lan[1]), unit: 'ex/s' });
@@ -106,6 +125,7 @@ for (const [n, target] of [
     unit: 'ex/s',
     ratio: eps(lan[n]) / eps(lan[1]),
     target,
+    note: context(lan[n]),
   });
 }
 

@@ -58,10 +58,14 @@ while (accepted < o.volunteers) {
 say('peers', { accepted, via });
 
 let t0 = 0;
+let cpu0 = process.cpuUsage();
 let reached = null;
 let last = link();
 trainer.on('state', (s) => {
-  if (s.state === 'running' && t0 === 0) t0 = performance.now();
+  if (s.state === 'running' && t0 === 0) {
+    t0 = performance.now();
+    cpu0 = process.cpuUsage();
+  }
 });
 trainer.on('iteration', (e) => {
   const now = link();
@@ -108,6 +112,7 @@ say('done', {
   testAccuracy: r.testAccuracy,
   reachedTargetAt: reached,
   parameters: r.weights.length,
+  cpuMs: ((c) => (c.user + c.system) / 1000)(process.cpuUsage(cpu0)),
 });
 host.close();
 await trainer.close();

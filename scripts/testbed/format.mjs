@@ -12,6 +12,18 @@ export function describeShape(s) {
 const mb = (b) => `${(b / 1e6).toFixed(3)} MB`;
 const ms = (x) => x.toFixed(1);
 
+/** CPU the rest of the machine took during the run (the testbed's own processes subtracted), in cores. */
+export function othersCores(r) {
+  if (r.cpu.hostBusy === null || r.cpu.coordinator === null) return null;
+  const own = r.cpu.coordinator + r.cpu.volunteers.reduce((a, v) => a + v.cpu, 0);
+  return Math.max(0, r.cpu.hostBusy * r.cpu.cores - own);
+}
+
+function othersText(r) {
+  const o = othersCores(r);
+  return o === null ? '' : ` (other processes about ${o.toFixed(2)} cores)`;
+}
+
 /** The figures of one run, as the issue asks for them. */
 export function formatRun(r) {
   const t = r.timing;
@@ -35,6 +47,7 @@ export function formatRun(r) {
         ]
       : []),
     `each volunteer, run:      ${r.volunteerBytes.map((v) => `${v.name} in ${mb(v.rx)} out ${mb(v.tx)}`).join('; ')}`,
+    `CPU:                      machine ${r.cpu.hostBusy === null ? '?' : `${(r.cpu.hostBusy * 100).toFixed(0)} %`} busy of ${r.cpu.cores} cores${othersText(r)}; coordinator ${r.cpu.coordinator === null ? '?' : r.cpu.coordinator.toFixed(2)} CPU; volunteers ${r.cpu.volunteers.map((v) => `${v.name} ${v.cpu.toFixed(2)}`).join(', ')}${r.cpu.quota ? ` (quota ${r.cpu.quota})` : ''}`,
     `workers:                  ${r.workers.map((w) => `${w.name ?? '?'} ${w.status} share ${(w.share * 100).toFixed(0)} %${w.fixedMs !== undefined ? ` fixed ${w.fixedMs.toFixed(0)} ms` : ''}${w.standby ? ` (${w.standby})` : ''}`).join('; ')}`,
   ];
   if (r.epochs.length > 0) {

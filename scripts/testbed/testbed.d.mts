@@ -60,6 +60,13 @@ export interface TestbedRun {
   eventBytes: { out: number; in: number };
   workersUsed: number;
   floorBytes: number;
+  cpu: {
+    cores: number;
+    hostBusy: number | null;
+    coordinator: number | null;
+    quota: number | null;
+    volunteers: { name: string; cpu: number }[];
+  };
   volunteerBytes: { name: string; rx: number; tx: number }[];
   extraPayload: { bytes: number; iterations: number };
   shaper: { out: ShaperStats | null; in: ShaperStats | null } | null;

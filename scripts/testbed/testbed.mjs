@@ -3,6 +3,8 @@
 // links shaped by tc. runTestbed() builds it, runs one training job, removes everything it made
 // (also on failure, SIGINT and SIGTERM) and returns the run's figures.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { buildTestbed, linkBytes, MAX_VOLUNTEERS, probe, qdiscStats, removeLeftovers } from './net.mjs';
 
@@ -68,11 +70,29 @@ function lines(stream, onLine) {
     buf += d.toString();
     let i = buf.indexOf('\n');
     while (i >= 0) {
-      onLine(buf.slice(0, i));
+      const line = buf.slice(0, i);
+      try {
+        onLine(line);
+      } catch (e) {
+        // a garbled line from a child is reported, never thrown out of the stream's listener
+        console.error(`testbed: could not read a child's line (${e.message}): ${line.slice(0, 200)}`);
+      }
       buf = buf.slice(i + 1);
       i = buf.indexOf('\n');
     }
   });
+}
+
+/** Busy and total CPU time of the whole machine so far (/proc/stat), to tell what the neighbours took. */
+function hostCpu() {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const idle = f[3] + (f[4] ?? 0);
+    const total = f.reduce((a, b) => a + b, 0);
+    return { busy: total - idle, total };
+  } catch {
+    return null;
+  }
 }
 
 const median = (xs) => {
@@ -123,6 +143,7 @@ export async function runTestbed(opts = {}) {
     done: null,
     shaper: null,
     volunteerBytes: [],
+    volunteerCpu: [],
     volunteerLines: [],
     errors: [],
   };
@@ -167,6 +188,7 @@ export async function runTestbed(opts = {}) {
         const m = /^TBC (\w+) (.*)$/.exec(l);
         if (!m) return; // tfjs banners and the like
         const data = JSON.parse(m[2]);
+        if (m[1] === 'peers') records.hostAtStart = hostCpu();
         if (m[1] === 'ready') {
           log(`room open at ${data.wsUrl}; starting ${volunteers} volunteer(s)`);
           for (const [i, v] of tb.volunteers.entries()) {
@@ -181,7 +203,9 @@ export async function runTestbed(opts = {}) {
               : spawn('ip', ['netns', 'exec', v.ns, ...node], { stdio: ['ignore', 'pipe', 'pipe'] });
             children.push(child);
             const keep = (l) => {
-              if (l.startsWith('TBV') || /error/i.test(l)) records.volunteerLines.push(l);
+              const cpu = /^TBV (\S+) cpu (.*)$/.exec(l);
+              if (cpu) records.volunteerCpu.push({ name: cpu[1], ...JSON.parse(cpu[2]) });
+              else if (l.startsWith('TBV') || /error/i.test(l)) records.volunteerLines.push(l);
             };
             lines(child.stdout, keep);
             lines(child.stderr, keep);
@@ -203,6 +227,7 @@ export async function runTestbed(opts = {}) {
           );
         } else if (m[1] === 'done') {
           records.done = data;
+          records.hostAtEnd = hostCpu();
           // what the shaper on the coordinator's link did over the run (drops cost retransmissions)
           records.shaper = { out: qdiscStats(tb.coord, 'eth0'), in: qdiscStats(tb.hub, 'c') };
           // each volunteer's whole-run bytes (from its namespace's eth0): what standing by costs
@@ -212,6 +237,10 @@ export async function runTestbed(opts = {}) {
         }
       });
     });
+    const end = Date.now() + 3000;
+    while (children.some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
     return {
       ...summarize(result, {
         volunteers,
@@ -224,8 +253,12 @@ export async function runTestbed(opts = {}) {
       targetAccuracy: opts.targetAccuracy ?? 0.92,
     };
   } finally {
-    // volunteers leave on their own once the room closes; whatever has not is ended here
-    await new Promise((r) => setTimeout(r, 200));
+    // volunteers leave on their own once the room closes (and report their CPU); whatever has not
+    // within 3 s is ended here
+    const end = Date.now() + 3000;
+    while (children.some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
     cleanup();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -282,6 +315,7 @@ export function summarize(rec, { volunteers, shape, job, warmup, profile, cgroup
       ).length,
     },
     shaper: rec.shaper ?? null,
+    cpu: cpuFigures(rec, shape),
     /** Each volunteer's bytes over the whole run (setup, probes and evaluation included). */
     volunteerBytes: rec.volunteerBytes ?? [],
     workers: last?.workers ?? [],
@@ -290,5 +324,22 @@ export function summarize(rec, { volunteers, shape, job, warmup, profile, cgroup
     reachedTargetAt: rec.done?.reachedTargetAt ?? null,
     seconds: rec.done?.seconds ?? 0,
     volunteerLines: rec.volunteerLines,
+  };
+}
+
+/**
+ * Where the CPU went during the run: the machine's busy share of all its cores (neighbours included),
+ * the coordinator's CPU per second of training, and each volunteer's against its quota.
+ */
+function cpuFigures(rec, shape) {
+  const a = rec.hostAtStart;
+  const b = rec.hostAtEnd;
+  const seconds = rec.done?.seconds ?? 0;
+  return {
+    cores: cpus().length,
+    hostBusy: a && b && b.total > a.total ? (b.busy - a.busy) / (b.total - a.total) : null,
+    coordinator: seconds > 0 && rec.done?.cpuMs !== undefined ? rec.done.cpuMs / (seconds * 1000) : null,
+    quota: shape.cpu ?? null,
+    volunteers: (rec.volunteerCpu ?? []).map((v) => ({ name: v.name, cpu: v.wallMs > 0 ? v.cpuMs / v.wallMs : 0 })),
   };
 }

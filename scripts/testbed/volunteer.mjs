@@ -23,7 +23,12 @@ try {
     log: () => {},
   });
   say(`connected via ${v.status.via}`);
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
   const reason = await v.done;
+  // the CPU this volunteer got while in the room, against its quota: on a busy machine it can get less
+  const cpu = process.cpuUsage(cpu0);
+  say(`cpu ${JSON.stringify({ cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - t0 })}`);
   say(`done: ${reason} (examples ${v.status.examples}, shards ${v.status.shards})`);
   process.exit(0);
 } catch (e) {
