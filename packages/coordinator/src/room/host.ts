@@ -10,6 +10,7 @@ import {
   type CodecLimits,
   cleanText,
   InFlightLimitError,
+  type Message,
   msg,
   ReassemblyBudget,
   type TaskSpec,
@@ -127,7 +128,7 @@ export class RoomHost extends Emitter<{ peer: PeerEvent; log: string }> {
       signal.closed.then((r) => reject(new Error(`room server closed the connection: ${r}`)));
       signal.send({ t: 'host', token: opts.token, hostKey: opts.hostKey });
     });
-    signal.onMessage((m) => host.onServer(m));
+    signal.onMessage((m) => host.guard('a room server message', () => host.onServer(m)));
     signal.closed.then((r) => host.shutdown(`room server connection lost: ${r}`));
     const trainer = opts.trainer;
     if (trainer) {
@@ -143,6 +144,17 @@ export class RoomHost extends Emitter<{ peer: PeerEvent; log: string }> {
       });
     }
     return host;
+  }
+
+  /** Runs a listener's body; what it throws is logged here instead of escaping into the transport. */
+  private guard(what: string, body: () => void, after?: (reason: string) => void): void {
+    try {
+      body();
+    } catch (err) {
+      const reason = `handling ${what} failed: ${cleanText((err as Error)?.message ?? String(err), 200)}`;
+      this.log(reason);
+      after?.(reason);
+    }
   }
 
   private log(line: string): void {
@@ -230,37 +242,52 @@ export class RoomHost extends Emitter<{ peer: PeerEvent; log: string }> {
     link.closed.then((r) => {
       if (!e.handle) this.forget(e, `channel closed before hello: ${r}`);
     });
-    link.onMessage((m) => {
-      if (e.handle) return;
-      if (m.type !== 'hello') return this.reject(e.id, `sent '${m.type}' before hello`);
-      if (!constantTimeEqual(m.token, this.opts.token)) return this.reject(e.id, 'wrong room token', 'UNAUTHORIZED');
-      clearTimeout(e.timer);
-      const handle = peerWorkerHandle({
-        id: e.id,
-        link,
-        heartbeatMs: this.opts.heartbeatMs,
-        heartbeatTimeoutMs: this.opts.heartbeatTimeoutMs,
-        layoutFor: this.opts.layoutFor,
-        log: (line) => this.log(line),
-      });
-      e.handle = handle;
-      // however the handle closes (it found a violation, the peer went silent, the trainer dropped
-      // it), the server is told, so the seat is freed; a violation also bans
-      handle.closed.then((reason) =>
-        this.forget(e, reason, {
-          ban: handle.violation !== undefined && !(link.failure instanceof InFlightLimitError),
-        }),
-      );
-      const name = cleanName(m.name);
-      e.name = name;
-      const backends = m.backends.map((b) => cleanText(b, 24)).join(', ');
-      this.log(`peer ${e.id} (${name}) accepted via ${e.via}, backends [${backends}]`);
-      this.emit('peer', { type: 'accepted', id: e.id, name, via: e.via });
-      this.opts.trainer
-        ?.addWorker(this.opts.wrapHandle ? this.opts.wrapHandle(handle, name) : handle)
-        .catch((err) => this.log(`peer ${e.id} could not be set up: ${cleanText((err as Error).message, 300)}`));
-      this.opts.onPeer?.(handle, name);
+    link.onMessage((m) =>
+      this.guard(
+        `peer ${e.id}'s hello`,
+        () => this.hello(e, link, m),
+        (r) => this.forget(e, r),
+      ),
+    );
+  }
+
+  /** The first message on a peer's channel: a hello with the room's token, or the peer is refused. */
+  private hello(e: Entry, link: FramedLink, m: Message): void {
+    if (e.handle) return;
+    if (m.type !== 'hello') {
+      this.reject(e.id, `sent '${m.type}' before hello`);
+      return;
+    }
+    if (!constantTimeEqual(m.token, this.opts.token)) {
+      this.reject(e.id, 'wrong room token', 'UNAUTHORIZED');
+      return;
+    }
+    clearTimeout(e.timer);
+    const handle = peerWorkerHandle({
+      id: e.id,
+      link,
+      heartbeatMs: this.opts.heartbeatMs,
+      heartbeatTimeoutMs: this.opts.heartbeatTimeoutMs,
+      layoutFor: this.opts.layoutFor,
+      log: (line) => this.log(line),
     });
+    e.handle = handle;
+    // however the handle closes (it found a violation, the peer went silent, the trainer dropped
+    // it), the server is told, so the seat is freed; a violation also bans
+    handle.closed.then((reason) =>
+      this.forget(e, reason, {
+        ban: handle.violation !== undefined && !(link.failure instanceof InFlightLimitError),
+      }),
+    );
+    const name = cleanName(m.name);
+    e.name = name;
+    const backends = m.backends.map((b) => cleanText(b, 24)).join(', ');
+    this.log(`peer ${e.id} (${name}) accepted via ${e.via}, backends [${backends}]`);
+    this.emit('peer', { type: 'accepted', id: e.id, name, via: e.via });
+    this.opts.trainer
+      ?.addWorker(this.opts.wrapHandle ? this.opts.wrapHandle(handle, name) : handle)
+      .catch((err) => this.log(`peer ${e.id} could not be set up: ${cleanText((err as Error).message, 300)}`));
+    this.opts.onPeer?.(handle, name);
   }
 
   /**

@@ -21,6 +21,20 @@ import {
   resolveLimits,
 } from '@gradroom/core';
 
+/**
+ * Called when one of our own listeners throws (a bug here, not the peer's doing): it must not
+ * escape into the transport's event loop, where it would end the process. Default: console.error.
+ */
+export function reportListenerError(where: string, e: unknown): void {
+  listenerErrorSink(where, e);
+}
+let listenerErrorSink = (where: string, e: unknown): void =>
+  console.error(`gradroom: a ${where} listener threw: ${(e as Error)?.stack ?? e}`);
+/** Where reportListenerError goes (a host's log, a test's array). */
+export function onListenerError(fn: (where: string, e: unknown) => void): void {
+  listenerErrorSink = fn;
+}
+
 export interface RawChannel {
   /** The largest message the transport carries. */
   readonly maxMessageSize: number;
@@ -139,7 +153,11 @@ export class FramedLink {
     this.failure_ = e;
     clearInterval(this.expiryTimer);
     this.reassembler.clear();
-    this.errorHandler(e);
+    try {
+      this.errorHandler(e);
+    } catch (err) {
+      reportListenerError('link error', err);
+    }
   }
 
   /** Encodes and queues a message; resolves when its last chunk was handed to the channel. */
@@ -218,7 +236,11 @@ export class FramedLink {
       return;
     }
     this.stats.receivedMessages++;
-    this.handler(m);
+    try {
+      this.handler(m);
+    } catch (e) {
+      reportListenerError('link message', e);
+    }
   }
 
   close(reason: string): void {

@@ -7,7 +7,7 @@
  * naming the destination on the way out and the source on the way in.
  */
 import { cleanText, settleOnce } from '@gradroom/core';
-import { pollLow, type RawChannel } from './channel.js';
+import { pollLow, type RawChannel, reportListenerError } from './channel.js';
 import type { IceServer } from './rtc.js';
 import { parseServerMessage } from './signal-check.js';
 
@@ -85,27 +85,35 @@ export class SignalClient {
     readonly isHost: boolean,
   ) {
     ws.onmessage = (ev) => {
-      if (typeof ev.data === 'string') {
-        let m: ServerMessage;
-        try {
-          m = parseServerMessage(ev.data);
-        } catch (e) {
-          // a server that breaks the protocol is not talked to any further
-          this.close(CLOSE.bad, cleanText(`the room server sent a bad message: ${(e as Error).message}`, 120));
-          return;
-        }
-        this.jsonHandler(m);
-        return;
+      try {
+        this.receive(ev.data);
+      } catch (e) {
+        reportListenerError('room server message', e);
       }
-      const bytes = toBytes(ev.data);
-      if (!bytes) return;
-      if (isHost) {
-        const r = splitRoute(bytes);
-        if (r) this.relays.get(r.id)?.(r.chunk);
-      } else this.relays.get('host')?.(bytes);
     };
     ws.onclose = (ev) => this.closedOnce.settle(ev.reason || `room server connection closed (${ev.code})`);
     ws.onerror = () => {};
+  }
+
+  private receive(data: unknown): void {
+    if (typeof data === 'string') {
+      let m: ServerMessage;
+      try {
+        m = parseServerMessage(data);
+      } catch (e) {
+        // a server that breaks the protocol is not talked to any further
+        this.close(CLOSE.bad, cleanText(`the room server sent a bad message: ${(e as Error).message}`, 120));
+        return;
+      }
+      this.jsonHandler(m);
+      return;
+    }
+    const bytes = toBytes(data);
+    if (!bytes) return;
+    if (this.isHost) {
+      const r = splitRoute(bytes);
+      if (r) this.relays.get(r.id)?.(r.chunk);
+    } else this.relays.get('host')?.(bytes);
   }
 
   /** Opens the WebSocket and waits for it to connect. */
@@ -163,7 +171,12 @@ export class SignalClient {
     try {
       this.ws.close(code, reason);
     } catch {
-      // already closed
+      // a reason over 123 bytes throws in browsers: close without one
+      try {
+        this.ws.close(code);
+      } catch {
+        // already closed
+      }
     }
   }
 }
