@@ -39,6 +39,15 @@ describe('gradroom train', () => {
     expect(done.testAccuracy).toBeGreaterThan(0.5); // 10 well-separated blobs
   });
 
+  it('--dataset fashion-mnist trains on the second built-in data set', () => {
+    const r = run(['train', '--dataset', 'fashion-mnist', '--workers', '1', '--max-iterations', '3', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const ev = events(r.stdout);
+    expect(ev.filter((e) => e.event === 'iteration')).toHaveLength(3);
+    expect(ev.at(-1)).toMatchObject({ event: 'done', iterations: 3 });
+    expect((ev.at(-1) as { testAccuracy: number }).testAccuracy).toBeGreaterThan(0.2); // 10 classes: chance is 0.1
+  });
+
   it('--batch-size auto follows and explains the lecture rule', () => {
     const r = run(['train', ...small, '--epochs', '1', '--batch-size', 'auto', '--json']);
     expect(r.code).toBe(0);

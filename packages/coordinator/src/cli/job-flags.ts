@@ -3,6 +3,7 @@
  * names it, before any worker starts.
  */
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import {
   adviseBatchSize,
   type BatchSizeAdvice,
@@ -16,6 +17,7 @@ import {
   type ScheduleConfig,
 } from '@gradroom/core';
 import { datasetSizes, ZOO, type ZooName } from '@gradroom/worker/catalog';
+import { arraysDataset, decodePacked } from '@gradroom/worker/data';
 import { DEFAULT_JOB, type JobConfig, validateJob } from '../job.js';
 
 export type Flags = Record<string, string | boolean | undefined>;
@@ -50,8 +52,41 @@ export function modelFromFlags(flags: Flags, fallback: ModelSpec): ModelSpec {
   return bad(`--model "${m}" is unknown: use ${Object.keys(ZOO).join(', ')}, or a .json model spec`);
 }
 
+/** A packed data set file (gradroom pack-data) as arrays: the local worker threads receive it once, at init. */
+function packedFile(path: string): DatasetSpec {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(path));
+  } catch (e) {
+    return bad(`--dataset ${path} could not be read: ${(e as Error).message}`);
+  }
+  const name = basename(path);
+  const [train, test] = [decodePacked(bytes, 'train', name), decodePacked(bytes, 'test', name)];
+  return arraysDataset({
+    name,
+    inputShape: train.inputShape,
+    train: { x: train.x, y: train.y },
+    test: { x: test.x, y: test.y },
+    ...(train.classes > 0 ? { classes: train.classes } : { targets: train.targets }),
+  });
+}
+
+/** Without --model, a packed file gets an MLP that fits it: one output per class, or per target with MSE. */
+function modelFor(d: DatasetSpec): ModelSpec | undefined {
+  if (d.kind !== 'arrays') return undefined;
+  const outputs = d.classes > 0 ? d.classes : d.targets;
+  return {
+    kind: 'mlp',
+    inputShape: d.inputShape,
+    hidden: [64],
+    classes: outputs,
+    ...(d.classes > 0 ? {} : { loss: 'mean-squared-error' }),
+  };
+}
+
 export function dataset(flags: Flags, seed: number): DatasetSpec {
   const d = flags.dataset ?? 'mnist';
+  if (typeof d === 'string' && d.endsWith('.bin')) return packedFile(d);
   if (d === 'mnist') return { kind: 'mnist', split: 'train' };
   if (d === 'fashion-mnist') return { kind: 'fashion-mnist', split: 'train' };
   if (d === 'synthetic') {
@@ -64,7 +99,9 @@ export function dataset(flags: Flags, seed: number): DatasetSpec {
       split: 'train',
     };
   }
-  return bad(`--dataset "${String(d)}" is unknown: use mnist, fashion-mnist or synthetic`);
+  return bad(
+    `--dataset "${String(d)}" is unknown: use mnist, fashion-mnist, synthetic or a packed FILE.bin (gradroom pack-data)`,
+  );
 }
 
 function optimizer(flags: Flags): OptimizerConfig {
@@ -124,8 +161,8 @@ export function jobFromFlags(
 ): { job: JobConfig; advice?: BatchSizeAdvice } {
   const seed = num(flags, 'seed') ?? DEFAULT_JOB.seed;
   const opt = optimizer(flags);
-  const m = modelFromFlags(flags, defaultModel);
   const ds = dataset(flags, seed);
+  const m = modelFromFlags(flags, flags['init-model'] === undefined ? (modelFor(ds) ?? defaultModel) : defaultModel);
   let batchSize = DEFAULT_JOB.batchSize;
   let advice: BatchSizeAdvice | undefined;
   if (flags['batch-size'] === 'auto') {

@@ -2,7 +2,7 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { GradroomError, isGradroomError } from '@gradroom/core';
-import { type BackendName, parseBackendList } from '@gradroom/worker/catalog';
+import { type BackendName, parseBackendList, ZOO } from '@gradroom/worker/catalog';
 import cliProgress from 'cli-progress';
 import { decodeCheckpoint, encodeCheckpoint, startingCheckpoint } from '../checkpoint.js';
 import { FileCheckpointStore } from '../checkpoint-file.js';
@@ -17,8 +17,8 @@ export const TRAIN_HELP = `gradroom train [flags]
 Trains a model on local worker threads. Without flags: the default job (MNIST, MLP 784-128-10,
 Adam with 1/(1+0.3*epoch) decay, mini-batches of 64, 5 epochs, 2 workers).
 
-  --model NAME|FILE.json   mlp-small (default), mlp-wide, cnn-small, or a model spec file
-  --dataset mnist|synthetic  (--examples N for synthetic)
+  --model NAME|FILE.json   ${Object.keys(ZOO).join(', ')} (default mlp-small), or a model spec file
+  --dataset mnist|fashion-mnist|synthetic   (--examples N for synthetic)
   --optimizer KIND         sgd, momentum, rmsprop, adam (default), adagrad, adamax
   --lr X --momentum B --nesterov --momentum-form ewa|classic --rho R --beta1 B1 --beta2 B2
   --epsilon E --weight-decay W --amsgrad --clip-norm C
