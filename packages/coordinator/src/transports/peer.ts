@@ -21,7 +21,7 @@ import {
   type TaskSpec,
   type TensorShape,
 } from '@gradroom/core';
-import type { ShardResultData, WorkerInfo } from '@gradroom/worker';
+import type { LocalResultData, ShardResultData, WorkerInfo } from '@gradroom/worker';
 import { BACKEND_ORDER, type BackendName } from '@gradroom/worker/catalog';
 import type { FramedLink } from '@gradroom/worker/peer';
 import { closeGuard, WorkerGoneError, type WorkerHandle } from '../worker-handle.js';
@@ -51,6 +51,13 @@ type Open =
       shardId: number;
       count: number;
       resolve: (r: ShardResultData) => void;
+      reject: (e: unknown) => void;
+    }
+  | {
+      kind: 'local';
+      round: number;
+      version: number;
+      resolve: (r: LocalResultData) => void;
       reject: (e: unknown) => void;
     }
   | {
@@ -188,6 +195,29 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
         });
         return;
       }
+      case 'local-result': {
+        const head = open[0];
+        if (head?.kind !== 'local' || head.round !== m.round || head.version !== m.version)
+          return violation(`sent a local result for round ${m.round} that was not asked for`, 'STALE');
+        open.shift();
+        // the session decodes and checks the payload against the task (lengths, scales, finiteness)
+        head.resolve({
+          round: m.round,
+          version: m.version,
+          delta: m.delta,
+          encoded: m.half
+            ? { kind: 'fp16', length: m.half.length, data: m.half }
+            : m.q8 && m.scales && m.block
+              ? { kind: 'int8', length: m.q8.length, block: m.block, data: m.q8, scales: m.scales }
+              : undefined,
+          lossSum: m.lossSum,
+          correct: m.correct,
+          count: m.count,
+          computeMs: m.computeMs,
+          backend: m.backend,
+        });
+        return;
+      }
       case 'evaluated': {
         const head = open[0];
         if (head?.kind !== 'evaluate' || head.evalId !== m.evalId)
@@ -245,6 +275,29 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
       return request<ShardResultData>(
         { kind: 'compute', iteration, version, shardId, count: indices.length },
         msg({ type: 'assign', iteration, version, shardId, indices }),
+      );
+    },
+    trainLocal(req) {
+      const { round, version } = req;
+      const sizes = Uint32Array.from(req.batches, (b) => b.length);
+      const indices = new Uint32Array(sizes.reduce((a, n) => a + n, 0));
+      let o = 0;
+      for (const b of req.batches) {
+        indices.set(b, o);
+        o += b.length;
+      }
+      return request<LocalResultData>(
+        { kind: 'local', round, version },
+        msg({
+          type: 'local',
+          round,
+          version,
+          indices,
+          sizes,
+          lrs: Float32Array.from(req.lrs),
+          inner: req.inner as unknown as Record<string, unknown>,
+          compress: req.compress ?? 'none',
+        }),
       );
     },
     evaluate(req) {

@@ -142,7 +142,48 @@ export interface ShareMessage {
   workers: number;
 }
 
+/**
+ * coordinator -> peer, mode local: one inner step on each mini-batch (the `sizes` split `indices`
+ * into them, in order) with learning rate `lrs[k]`, from the weights of `version`; answer with the
+ * pseudo-gradient w_start - w_end.
+ */
+export interface LocalMessage {
+  v: number;
+  type: 'local';
+  round: number;
+  version: number;
+  indices: Uint32Array;
+  sizes: Uint32Array;
+  lrs: Float32Array;
+  /** The inner optimizer (a core OptimizerConfig; checked by core's own validation). */
+  inner: Record<string, unknown>;
+  compress: 'none' | 'fp16' | 'int8';
+}
+
+/**
+ * peer -> coordinator: a local round's pseudo-gradient, as exactly one of `delta` (float32),
+ * `half` (fp16 bits) or `q8` with one float32 `scales` entry per `block` values.
+ */
+export interface LocalResultMessage {
+  v: number;
+  type: 'local-result';
+  round: number;
+  version: number;
+  delta?: Float32Array;
+  half?: Uint16Array;
+  q8?: Int8Array;
+  scales?: Float32Array;
+  block?: number;
+  lossSum: number;
+  correct: number;
+  count: number;
+  computeMs: number;
+  backend: string;
+}
+
 export type Message =
+  | LocalMessage
+  | LocalResultMessage
   | HelloMessage
   | ReadyMessage
   | EvaluateMessage

@@ -12,6 +12,8 @@
  */
 import { checkGradient } from '../aggregate.js';
 import { GradroomError } from '../errors.js';
+import { createOptimizer } from '../optimizers/index.js';
+import type { OptimizerConfig } from '../optimizers/types.js';
 import { LOSS_NAMES } from '../zoo.js';
 import { type Message, PROTOCOL_VERSION, type ResultMessage } from './messages.js';
 
@@ -123,6 +125,24 @@ const uint32Array: Check = (v, p, l) => {
     fail(p, 'a Uint32Array');
   }
   if (v.length > l.maxIndices) fail(p, `a Uint32Array of at most ${l.maxIndices} values`);
+};
+
+const uint16Array: Check = (v, p, l) => {
+  if (!(v instanceof Uint16Array) || Object.getPrototypeOf(v) !== Uint16Array.prototype) fail(p, 'a Uint16Array');
+  if (v.length > l.maxParams) fail(p, `a Uint16Array of at most ${l.maxParams} values`);
+};
+const int8Array: Check = (v, p, l) => {
+  if (!(v instanceof Int8Array) || Object.getPrototypeOf(v) !== Int8Array.prototype) fail(p, 'an Int8Array');
+  if (v.length > l.maxParams) fail(p, `an Int8Array of at most ${l.maxParams} values`);
+};
+/** An optimizer configuration, as core's own optimizers accept it (data only, checked field by field). */
+const optimizerConfig: Check = (v, p) => {
+  if (!isPlainObject(v)) fail(p, 'an object');
+  try {
+    createOptimizer(v as unknown as OptimizerConfig);
+  } catch (e) {
+    fail(p, `a valid optimizer configuration (${(e as Error).message.slice(0, 200)})`);
+  }
 };
 
 /** A list of `item`, with 1..max entries (max defaults to limits.maxListLength). */
@@ -329,6 +349,29 @@ const MESSAGES: Readonly<Record<string, FieldTable>> = {
   heartbeat: { t: { check: finite }, echo: { check: finite, optional: true } },
   leave: { reason: { check: text } },
   error: { code: { check: name }, message: { check: text } },
+  local: {
+    round: { check: uint },
+    version: { check: uint },
+    indices: { check: uint32Array },
+    sizes: { check: uint32Array },
+    lrs: { check: float32Array },
+    inner: { check: optimizerConfig },
+    compress: { check: oneOf('none', 'fp16', 'int8') },
+  },
+  'local-result': {
+    round: { check: uint },
+    version: { check: uint },
+    delta: { check: float32Array, optional: true },
+    half: { check: uint16Array, optional: true },
+    q8: { check: int8Array, optional: true },
+    scales: { check: float32Array, optional: true },
+    block: { check: int(1, 1 << 20), optional: true },
+    lossSum: { check: finite },
+    correct: { check: uint },
+    count: { check: uint },
+    computeMs: { check: nonNegFinite },
+    backend: { check: name },
+  },
 };
 // v and type are checked first, by validateMessage itself; the tables list them so they are known.
 const COMMON: FieldTable = { v: { check: () => {} }, type: { check: () => {} } };
@@ -355,8 +398,29 @@ export function validateMessage(value: unknown, limits?: Partial<CodecLimits>): 
     fail('message.type', `one of ${Object.keys(MESSAGES).join(', ')}`);
   }
   checkFields(value, type, TABLES[type], l);
-  if ((type === 'result' || type === 'evaluated') && (value.correct as number) > (value.count as number)) {
+  if (
+    (type === 'result' || type === 'evaluated' || type === 'local-result') &&
+    (value.correct as number) > (value.count as number)
+  ) {
     fail(`${type}.correct`, `at most ${type}.count (${value.count})`);
+  }
+  if (type === 'local-result') {
+    const kinds = ['delta', 'half', 'q8'].filter((k) => value[k] !== undefined);
+    if (kinds.length !== 1)
+      fail('local-result', `holding exactly one of delta, half, q8 (got ${kinds.join(', ') || 'none'})`);
+    if ((value.q8 !== undefined) !== (value.scales !== undefined && value.block !== undefined))
+      fail('local-result', 'q8 with its scales and block, or none of them');
+  }
+  if (type === 'local') {
+    const sizes = value.sizes as Uint32Array;
+    let total = 0;
+    for (const n of sizes) total += n;
+    if (
+      sizes.length === 0 ||
+      sizes.length !== (value.lrs as Float32Array).length ||
+      total !== (value.indices as Uint32Array).length
+    )
+      fail('local.sizes', 'one entry per learning rate, adding up to the number of indices');
   }
   return value as unknown as Message;
 }

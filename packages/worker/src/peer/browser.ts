@@ -2,8 +2,10 @@
  * A volunteer tab's compute engine: the ShardWorker in a module Web Worker (the demo's worker.js),
  * spoken to with comlink, so the page's main thread only moves messages. Weights are transferred.
  */
+import { rejectWhenClosed } from '@gradroom/core';
 import * as Comlink from 'comlink';
 import type { WorkerApi } from '../api.js';
+import { registerComlinkErrors } from '../comlink-errors.js';
 import type { ComputeEngine } from './volunteer.js';
 
 export interface WebWorkerEngine extends ComputeEngine {
@@ -19,19 +21,16 @@ export function webWorkerEngine(url: string | URL): WebWorkerEngine {
   const failed = new Promise<string>((resolve) => {
     worker.addEventListener('error', (e) => resolve(`web worker failed: ${e.message || 'script error'}`));
   });
-  const guard = <T>(p: Promise<T>): Promise<T> =>
-    Promise.race([
-      p,
-      failed.then((r) => {
-        throw new Error(r);
-      }),
-    ]);
+  registerComlinkErrors();
+  // not Promise.race against `failed`: that kept every result reachable for the worker's life
+  const guard = rejectWhenClosed(failed, (r) => new Error(r));
   return {
     failed,
     init: (init) => guard(api.init(init)),
     setWeights: (version, w) => guard(api.setWeights(version, Comlink.transfer(w, [w.buffer]))),
     compute: (req) => guard(api.compute(req)),
     evaluate: (req) => guard(api.evaluate(req)),
+    trainLocal: (req) => guard(api.trainLocal(req)),
     terminate: () => {
       api[Comlink.releaseProxy]();
       worker.terminate();

@@ -5,8 +5,16 @@
  * ShardWorker in-process (Node), or a Web Worker behind comlink (a browser tab, whose main thread
  * then only moves messages). Messages are handled one at a time, in order; heartbeats both ways.
  */
-import { cleanText, GradroomError, type Message, msg, settleOnce } from '@gradroom/core';
-import type { EvalResultData, ShardRequest, ShardResultData, WorkerInfo, WorkerInit } from '../api.js';
+import { cleanText, GradroomError, type Message, msg, type OptimizerConfig, settleOnce } from '@gradroom/core';
+import type {
+  EvalResultData,
+  LocalRequest,
+  LocalResultData,
+  ShardRequest,
+  ShardResultData,
+  WorkerInfo,
+  WorkerInit,
+} from '../api.js';
 import type { BackendName } from '../backends.js';
 import { FramedLink, type RawChannel } from './channel.js';
 import { type RtcDeps, type SimplePeerLike, simplePeerChannel } from './rtc.js';
@@ -17,6 +25,7 @@ export interface ComputeEngine {
   init(init: WorkerInit): Promise<WorkerInfo>;
   setWeights(version: number, weights: Float32Array): Promise<void>;
   compute(req: ShardRequest): Promise<ShardResultData>;
+  trainLocal(req: LocalRequest): Promise<LocalResultData>;
   evaluate(req: { version: number; indices: Uint32Array; split: 'train' | 'test' }): Promise<EvalResultData>;
 }
 
@@ -37,6 +46,11 @@ export interface VolunteerOptions extends RtcDeps {
   wasmPaths?: string;
   /** 'auto': WebRTC, the relay if that fails; 'always': the relay only (default 'auto'). */
   relay?: 'auto' | 'always';
+  /**
+   * 'relay': WebRTC only through the room's TURN servers (the `iceServers` the room server hands
+   * out), never a direct path; default 'all'.
+   */
+  iceTransportPolicy?: 'all' | 'relay';
   /** How long a direct connection may take before the relay is used (default 15 s). */
   connectTimeoutMs?: number;
   heartbeatMs?: number;
@@ -169,7 +183,7 @@ export class Volunteer {
     const peer: SimplePeerLike = new o.SimplePeer({
       initiator: true,
       wrtc: o.wrtc,
-      config: { iceServers: joined.iceServers },
+      config: { iceServers: joined.iceServers, iceTransportPolicy: o.iceTransportPolicy ?? 'all' },
       channelConfig: { ordered: true },
     });
     onSignal = (data) => {
@@ -289,6 +303,51 @@ export class Volunteer {
               version: r.version,
               shardId: r.shardId,
               gradSum: r.gradSum,
+              lossSum: r.lossSum,
+              correct: r.correct,
+              count: r.count,
+              computeMs: r.computeMs,
+              backend: r.backend,
+            }),
+          );
+          return;
+        }
+        case 'local': {
+          this.update({ state: 'computing' });
+          // the message was validated: sizes add up to the indices, one learning rate per batch
+          const batches: Uint32Array[] = [];
+          let off = 0;
+          for (const n of m.sizes) {
+            batches.push(m.indices.slice(off, off + n));
+            off += n;
+          }
+          const r = await o.engine.trainLocal({
+            round: m.round,
+            version: m.version,
+            batches,
+            lrs: Array.from(m.lrs),
+            inner: m.inner as unknown as OptimizerConfig,
+            compress: m.compress,
+          });
+          this.update({
+            state: 'ready',
+            backend: r.backend,
+            examples: this.status.examples + r.count,
+            shards: this.status.shards + 1,
+            iteration: m.round + batches.length,
+            examplesPerSec: r.computeMs > 0 ? (r.count / r.computeMs) * 1000 : this.status.examplesPerSec,
+          });
+          const e = r.encoded;
+          await send(
+            msg({
+              type: 'local-result',
+              round: r.round,
+              version: r.version,
+              ...(e?.kind === 'fp16'
+                ? { half: e.data }
+                : e?.kind === 'int8'
+                  ? { q8: e.data, scales: e.scales, block: e.block }
+                  : { delta: r.delta }),
               lossSum: r.lossSum,
               correct: r.correct,
               count: r.count,

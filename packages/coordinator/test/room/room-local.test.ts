@@ -1,0 +1,66 @@
+/**
+ * Mode local over real WebRTC: a Node coordinator and two volunteer processes (simple-peer with
+ * @roamhq/wrtc) train MNIST with H inner steps and int8 pseudo-gradients; every mini-batch is
+ * counted once, the loss falls, and the coordinator receives about a quarter of the float32 bytes.
+ */
+import { describe, expect, it, onTestFailed } from 'vitest';
+import { hostRoom } from '../../src/room/node.js';
+import { Trainer } from '../../src/trainer.js';
+import { mnistJob, roomFixture, spawnPeer, until } from './helpers.js';
+
+const H = 4;
+const ITERATIONS = 48;
+
+describe('mode local in a room', () => {
+  const fx = roomFixture(1);
+
+  it('two peers, H = 4, int8: every mini-batch counted once, the loss falls, a quarter of the bytes', {
+    timeout: 120_000,
+  }, async () => {
+    const { server, serverLog, peers } = fx;
+    const room = server.createRoom();
+    const job = { ...mnistJob(ITERATIONS), mode: { kind: 'local' as const, steps: H, compress: 'int8' as const } };
+    const trainer = new Trainer(job, { waitForWorkers: true });
+    const hostLog: string[] = [];
+    const host = await hostRoom({
+      url: server.wsUrl,
+      token: room.token,
+      hostKey: room.hostKey,
+      trainer,
+      log: (l) => hostLog.push(l),
+    });
+    onTestFailed(() =>
+      console.error(
+        ['server:', ...serverLog, 'host:', ...hostLog, 'peers:', ...peers.flatMap((p) => p.out)].join('\n'),
+      ),
+    );
+    let accepted = 0;
+    host.on('peer', (e) => {
+      if (e.type === 'accepted') accepted++;
+    });
+    peers.push(
+      spawnPeer({ url: server.wsUrl, token: room.token, name: 'a' }),
+      spawnPeer({ url: server.wsUrl, token: room.token, name: 'b' }),
+    );
+    await until(() => accepted === 2, 30_000, 'two peers accepted');
+    const rounds: { examples: number; loss: number; bytesIn: number; groups: number }[] = [];
+    trainer.on('iteration', (e) =>
+      rounds.push({ examples: e.examples, loss: e.loss, bytesIn: e.bytes.in, groups: e.round?.groups ?? 0 }),
+    );
+    const result = await trainer.run();
+    expect(result.position.iteration).toBe(ITERATIONS);
+    // 48 mini-batches of 64, each counted exactly once, in rounds of up to 2 x 4
+    expect(rounds.reduce((a, r) => a + r.examples, 0)).toBe(ITERATIONS * 64);
+    expect(rounds.length).toBeLessThanOrEqual(ITERATIONS / H);
+    expect(rounds.some((r) => r.groups === 2)).toBe(true);
+    const head = rounds.slice(0, 2).reduce((a, r) => a + r.loss, 0) / 2;
+    const tail = rounds.slice(-2).reduce((a, r) => a + r.loss, 0) / 2;
+    expect(tail).toBeLessThan(head);
+    // int8 with one float32 scale per 256 values: about a quarter of 4 bytes a parameter per group
+    const params = 784 * 32 + 32 + 32 * 10 + 10;
+    const groups = rounds.reduce((a, r) => a + r.groups, 0);
+    const perGroup = rounds.reduce((a, r) => a + r.bytesIn, 0) / groups;
+    expect(perGroup / (4 * params)).toBeLessThan(0.3);
+    host.close();
+  });
+});

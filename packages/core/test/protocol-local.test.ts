@@ -1,0 +1,145 @@
+/** The wire messages of mode local and compressed updates: round trips, and fuzzed fields refused with typed errors. */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { encodeUpdate } from '../src/compress.js';
+import { GradroomError } from '../src/errors.js';
+import { decodeMessage, encodeMessage } from '../src/protocol/codec.js';
+import { msg } from '../src/protocol/messages.js';
+
+const local = () =>
+  msg({
+    type: 'local',
+    round: 12,
+    version: 12,
+    indices: Uint32Array.from([5, 1, 9, 3, 2]),
+    sizes: Uint32Array.from([3, 2]),
+    lrs: Float32Array.from([0.01, 0.009]),
+    inner: { kind: 'adam', lr: 0.01 },
+    compress: 'int8',
+  });
+
+describe('local messages', () => {
+  it('round-trip with int8 and fp16 payloads', () => {
+    expect(decodeMessage(encodeMessage(local()))).toEqual(local());
+    const q = encodeUpdate(Float32Array.from([0.5, -1, 2, 0]), 'int8', 2);
+    if (q.kind !== 'int8') throw new Error('int8 expected');
+    const r = msg({
+      type: 'local-result',
+      round: 12,
+      version: 12,
+      q8: q.data,
+      scales: q.scales,
+      block: 2,
+      lossSum: 3.5,
+      correct: 2,
+      count: 5,
+      computeMs: 4,
+      backend: 'wasm',
+    });
+    const back = decodeMessage(encodeMessage(r));
+    expect(back).toEqual(r);
+    const h = encodeUpdate(Float32Array.from([0.5, -1]), 'fp16');
+    const half = msg({
+      type: 'local-result',
+      round: 1,
+      version: 1,
+      half: h.data as Uint16Array,
+      lossSum: 1,
+      correct: 0,
+      count: 1,
+      computeMs: 1,
+      backend: 'cpu',
+    });
+    expect(decodeMessage(encodeMessage(half))).toEqual(half);
+  });
+
+  it('refuses inconsistent fields with a clear reason', () => {
+    const bad = (m: object, re: RegExp) => expect(() => encodeMessage(m as never)).toThrow(re);
+    bad({ ...local(), sizes: Uint32Array.from([3, 3]) }, /local.sizes must be one entry per learning rate, adding up/);
+    bad({ ...local(), inner: { kind: 'adam', lr: -1 } }, /local.inner must be a valid optimizer configuration/);
+    bad({ ...local(), inner: { kind: 'eval', code: 'x' } }, /local.inner must be a valid optimizer configuration/);
+    bad({ ...local(), compress: 'int4' }, /local.compress must be one of/);
+    const base = {
+      v: 1,
+      type: 'local-result',
+      round: 1,
+      version: 1,
+      lossSum: 1,
+      correct: 0,
+      count: 1,
+      computeMs: 1,
+      backend: 'cpu',
+    };
+    bad(base, /exactly one of delta, half, q8 \(got none\)/);
+    bad(
+      { ...base, delta: new Float32Array(2), half: new Uint16Array(2) },
+      /exactly one of delta, half, q8 \(got delta, half\)/,
+    );
+    bad({ ...base, q8: new Int8Array(2) }, /q8 with its scales and block/);
+    bad({ ...base, delta: new Float32Array(2), correct: 2 }, /correct must be at most/);
+  });
+
+  it('fuzz: random field values are either accepted or refused with a GradroomError, never thrown otherwise', () => {
+    const value = fc.oneof(
+      fc.integer(),
+      fc.double(),
+      fc.string(),
+      fc.constant(undefined),
+      fc.constant(null),
+      fc.uint8Array({ maxLength: 8 }).map((b) => new Int8Array(b.buffer)),
+      fc.uint32Array({ maxLength: 8 }),
+      fc.float32Array({ maxLength: 8 }),
+      fc.array(fc.integer({ min: 0, max: 65535 }), { maxLength: 8 }).map((a) => Uint16Array.from(a)),
+      fc.record({ kind: fc.constantFrom('sgd', 'adam', 'momentum', 'nope'), lr: fc.double() }),
+    );
+    const fields = [
+      'round',
+      'version',
+      'indices',
+      'sizes',
+      'lrs',
+      'inner',
+      'compress',
+      'delta',
+      'half',
+      'q8',
+      'scales',
+      'block',
+      'lossSum',
+      'correct',
+      'count',
+    ];
+    fc.assert(
+      fc.property(
+        fc.constantFrom('local', 'local-result'),
+        fc.dictionary(fc.constantFrom(...fields), value),
+        (type, extra) => {
+          const m = {
+            ...(type === 'local'
+              ? local()
+              : {
+                  v: 1,
+                  type,
+                  round: 1,
+                  version: 1,
+                  lossSum: 1,
+                  correct: 0,
+                  count: 1,
+                  computeMs: 1,
+                  backend: 'cpu',
+                  delta: new Float32Array(1),
+                }),
+            ...extra,
+          };
+          try {
+            const bytes = encodeMessage(m as never);
+            expect(decodeMessage(bytes).type).toBe(type);
+          } catch (e) {
+            expect(e).toBeInstanceOf(GradroomError);
+          }
+        },
+      ),
+      { numRuns: 5000 },
+    );
+  });
+});
