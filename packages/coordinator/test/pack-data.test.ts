@@ -53,6 +53,27 @@ describe('gradroom pack-data', () => {
     for (let k = 0; k < ds.size; k++) expect(ds.y[k]).toBe(ds.x[k * 6] > 0.5 ? 1 : 0);
   });
 
+  it('gradroom train --dataset FILE.bin trains on the packed file, with an MLP that fits it', () => {
+    // a linear rule, 3 features: the default MLP learns it in a few epochs
+    const rows = ['a,b,c,kind'];
+    for (let i = 0; i < 300; i++) {
+      const [a, b, c] = [Math.sin(i * 1.3) * 2, Math.cos(i * 0.7) * 2, Math.sin(i * 0.11)];
+      rows.push(`${a},${b},${c},${a + b > 0 ? 'up' : 'down'}`);
+    }
+    writeFileSync(join(dir, 'rule.csv'), rows.join('\n'));
+    const out = join(dir, 'rule.bin');
+    expect(run(['--csv', join(dir, 'rule.csv'), '--out', out]).code).toBe(0);
+    const r = spawnSync(
+      process.execPath,
+      [cli, 'train', '--dataset', out, '--epochs', '4', '--batch-size', '32', '--workers', '2', '--json'],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+    expect(r.status).toBe(0);
+    const done = JSON.parse(r.stdout.trim().split('\n').at(-1) as string) as { event: string; testAccuracy: number };
+    expect(done.event).toBe('done');
+    expect(done.testAccuracy).toBeGreaterThan(0.85);
+  });
+
   it('bad input gets a clear error and exit code 2', () => {
     writeFileSync(join(dir, 'bad.csv'), 'a,b,c\n1,2,0\n1,x,0\n2,3,1\n');
     const r = run(['--csv', join(dir, 'bad.csv'), '--out', join(dir, 'bad.bin')]);
@@ -61,5 +82,10 @@ describe('gradroom pack-data', () => {
     const none = run(['--out', join(dir, 'x.bin')]);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/exactly one of --csv FILE or --images DIR/);
+    // a truncated packed file is refused by train, naming the file
+    writeFileSync(join(dir, 'cut.bin'), readFileSync(join(dir, 'd.bin')).subarray(0, 100));
+    const cut = spawnSync(process.execPath, [cli, 'train', '--dataset', join(dir, 'cut.bin')], { encoding: 'utf8' });
+    expect(cut.status).toBe(2);
+    expect(cut.stderr).toMatch(/cut\.bin: has 100 bytes but its header promises \d+ .*the file is truncated/);
   });
 });
