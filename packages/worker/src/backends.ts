@@ -71,7 +71,7 @@ export function classifyAdapter(adapter: GpuAdapterLike): AdapterVerdict {
     'unknown adapter';
   const fallback = adapter.isFallbackAdapter === true || i.isFallbackAdapter === true;
   if (fallback || SOFTWARE_NAMES.test(device)) {
-    const why = fallback ? 'the browser marks it as a fallback adapter' : 'its name is a software renderer';
+    const why = fallback ? 'it says it is a fallback adapter' : 'its name is a software renderer';
     return { software: true, device, reason: `a software GPU (${device}; ${why}), slower than wasm` };
   }
   return { software: false, device, reason: `a hardware GPU (${device}), faster than wasm for gradient steps` };

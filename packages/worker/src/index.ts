@@ -12,5 +12,5 @@ export {
 export * from './catalog.js';
 export * from './data/index.js';
 export { buildModel, bytesPerExample, modelLayout } from './models.js';
-export { type EvalSums, ShardComputer, type ShardSums } from './shard.js';
+export { type EvalSums, ShardComputer, type ShardSums, shardRows } from './shard.js';
 export { ShardWorker } from './shard-worker.js';

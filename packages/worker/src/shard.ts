@@ -22,6 +22,48 @@ export interface EvalSums {
   count: number;
 }
 
+// layers whose output row depends on its own example only: a shard through them can be padded with
+// zero rows whose outputs are cut off before the loss, which then adds nothing to any sum
+const ROWWISE = new Set([
+  'InputLayer',
+  'Dense',
+  'Conv1D',
+  'Conv2D',
+  'Conv3D',
+  'DepthwiseConv2D',
+  'SeparableConv2D',
+  'MaxPooling1D',
+  'MaxPooling2D',
+  'MaxPooling3D',
+  'AveragePooling1D',
+  'AveragePooling2D',
+  'AveragePooling3D',
+  'GlobalAveragePooling1D',
+  'GlobalAveragePooling2D',
+  'GlobalMaxPooling1D',
+  'GlobalMaxPooling2D',
+  'Flatten',
+  'Reshape',
+  'Permute',
+  'Activation',
+  'ReLU',
+  'LeakyReLU',
+  'ELU',
+  'Softmax',
+  'ZeroPadding2D',
+]);
+
+/**
+ * Rows a shard of n examples is computed with on webgpu: a power of two up to 64, then a multiple
+ * of 64. tfjs-webgpu compiles a program per shape class (vec4 fit, tile fit, matmul variant), so
+ * every shard size the planner hands out would otherwise cost new shader compiles (SwiftShader: 2-3
+ * programs for most new sizes); with these buckets a warm worker compiles nothing, and the padding
+ * costs at most 63 rows of compute (under 7% from 1,024 examples).
+ */
+export function shardRows(n: number): number {
+  return n <= 64 ? 2 ** Math.ceil(Math.log2(Math.max(n, 1))) : Math.ceil(n / 64) * 64;
+}
+
 export class ShardComputer {
   readonly layout: ParamLayout;
   private readonly vars: tf.Variable[];
@@ -37,6 +79,24 @@ export class ShardComputer {
     this.target = typeof target === 'number' ? { classes: target, targets: 1, name: 'data' } : target;
     this.layout = new ParamLayout(modelLayout(model));
     this.vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    this.padRows = tf.getBackend() === 'webgpu' && model.layers.every((l) => ROWWISE.has(l.getClassName()));
+  }
+
+  /** Whether shards are padded to shardRows(n) (webgpu, and a model whose rows are independent). */
+  readonly padRows: boolean;
+
+  /** The examples' features on the device, padded with zero rows to shardRows(n) where padRows. */
+  private features(x: Float32Array, n: number): tf.Tensor {
+    const rows = this.padRows ? shardRows(n) : n;
+    if (rows === n) return tf.tensor(x, [n, ...this.inputShape]);
+    const padded = new Float32Array((x.length / n) * rows);
+    padded.set(x);
+    return tf.tensor(padded, [rows, ...this.inputShape]);
+  }
+
+  /** The model's output for the first n rows (the others are padding). */
+  private outputRows(out: tf.Tensor, n: number): tf.Tensor {
+    return out.shape[0] === n ? out : tf.slice(out, 0, n);
   }
 
   shapes(): TensorShape[] {
@@ -86,50 +146,57 @@ export class ShardComputer {
       for (const c of ex.y) {
         if (!(c >= 0 && c < classes)) throw new GradroomError('BAD_MESSAGE', `label ${c} outside 0..${classes - 1}`);
       }
-      return { x: tf.tensor(ex.x, [n, ...this.inputShape]), y: tf.tensor1d(ex.y, 'int32') };
+      return { x: this.features(ex.x, n), y: tf.tensor1d(ex.y, 'int32') };
     }
     if (!(ex.y instanceof Float32Array))
       throw new GradroomError('BAD_MESSAGE', 'regression targets must be a Float32Array');
     if (this.loss === 'sigmoid-cross-entropy') checkBinaryTargets(ex.y, targets, 'shard');
-    return { x: tf.tensor(ex.x, [n, ...this.inputShape]), y: tf.tensor2d(ex.y, [n, targets]) };
+    return { x: this.features(ex.x, n), y: tf.tensor2d(ex.y, [n, targets]) };
   }
 
   private lossAndCorrect(x: tf.Tensor, y: tf.Tensor, training: boolean): { loss: tf.Scalar; correct: tf.Scalar } {
-    const out = this.model.apply(x, { training }) as tf.Tensor2D;
+    const out = this.outputRows(this.model.apply(x, { training }) as tf.Tensor, y.shape[0]) as tf.Tensor2D;
     return lossSums(this.loss, out, y, this.target.classes);
   }
 
   async compute(ex: Examples): Promise<ShardSums> {
+    const out = this.packedSums(ex);
+    try {
+      const all = (await out.data()) as Float32Array;
+      const n = this.layout.size;
+      return { gradSum: all.subarray(0, n), lossSum: all[n], correct: all[n + 1], count: this.count(ex) };
+    } finally {
+      out.dispose();
+    }
+  }
+
+  /**
+   * A shard's sums still on the device, [gradient sum..., loss sum, correct], for compute() to read
+   * back in one transfer (on a GPU each read-back is a copy, a queue submit and a wait for the
+   * map), and for benchmarks that time the read-back apart. The caller disposes it.
+   */
+  packedSums(ex: Examples): tf.Tensor1D {
     const { x, y } = this.inputs(ex);
     // tidy disposes every intermediate, also when a kernel throws half-way (a backend without it);
     // the correct count is made inside variableGrads' own scope, so it is kept by hand
     let correct: tf.Scalar | undefined;
-    let out: tf.Tensor1D;
     try {
-      out = tf.tidy(() => {
+      return tf.tidy(() => {
         const { value, grads } = tf.variableGrads(() => {
           const r = this.lossAndCorrect(x, y, true);
           correct = tf.keep(r.correct);
           return r.loss;
         }, this.vars);
-        // one read-back per shard: gradient, loss and correct count in one buffer (on a GPU each
-        // read-back is a copy, a queue submit and a wait for the map); a count is exact in float32
+        // a count is exact in float32
         return tf.concat([
           ...this.vars.map((v) => tf.reshape(grads[v.name], [-1])),
           tf.reshape(value, [1]),
           tf.reshape(tf.cast(correct as tf.Scalar, 'float32'), [1]),
         ]) as tf.Tensor1D;
       });
-    } catch (e) {
-      tf.dispose([x, y, ...(correct ? [correct] : [])]);
-      throw e;
-    }
-    try {
-      const all = (await out.data()) as Float32Array;
-      const n = this.layout.size;
-      return { gradSum: all.subarray(0, n), lossSum: all[n], correct: all[n + 1], count: this.count(ex) };
     } finally {
-      tf.dispose([x, y, out, correct as tf.Scalar]);
+      // the backend keeps their buffers until the queued work that reads them is done
+      tf.dispose([x, y, ...(correct ? [correct] : [])]);
     }
   }
 

@@ -30,8 +30,22 @@ const ADAPTERS: Record<string, { adapter: GpuAdapterLike; software: boolean; dev
     software: true,
     device: /swiftshader .*Subzero/,
   },
-  // Dawn in Node on Mesa's lavapipe (PLATFORM.md): not flagged as a fallback, named llvmpipe
+  // Dawn (webgpu@0.6.2) in Node on Mesa 25's lavapipe (bookworm-backports), recorded here
   'Mesa lavapipe through Dawn': {
+    adapter: {
+      info: {
+        vendor: 'mesa',
+        architecture: 'software',
+        device: 'llvmpipe-llvm-15-0-6-256-bits-',
+        description: 'llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1',
+        isFallbackAdapter: true,
+      },
+    },
+    software: true,
+    device: /^mesa software llvmpipe/,
+  },
+  // the same without the flag: the names alone say software
+  'lavapipe without the fallback flag': {
     adapter: { info: { vendor: 'mesa', architecture: '', description: 'llvmpipe (LLVM 19.1.7, 256 bits)' } },
     software: true,
     device: /llvmpipe/,
@@ -116,7 +130,7 @@ describe('selectBackend with a WebGPU adapter', () => {
       {
         backend: 'webgpu',
         reason:
-          'WebGPU adapter is a software GPU (google swiftshader; the browser marks it as a fallback adapter), slower than wasm',
+          'WebGPU adapter is a software GPU (google swiftshader; it says it is a fallback adapter), slower than wasm',
       },
     ]);
     expect(auto.reason).toBe('the fastest backend that works here');

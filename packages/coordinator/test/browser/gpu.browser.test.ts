@@ -9,7 +9,7 @@
  */
 import { join } from 'node:path';
 import type { ModelSpec } from '@gradroom/core';
-import { buildModel, classifyAdapter, gather, makeSynthetic, ShardComputer } from '@gradroom/worker';
+import { buildModel, classifyAdapter, gather, makeSynthetic, ShardComputer, shardRows } from '@gradroom/worker';
 import * as tf from '@tensorflow/tfjs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
@@ -111,12 +111,47 @@ describe.skipIf(skip)('webgpu (SwiftShader) in Chromium: what a shard costs the 
       expect(s.readbacks).toBe(1);
       expect(s.readbackBytes).toBe(weightBytes + 8);
       expect(s.programs).toBe(0);
-      // the shard's own data: x, labels, and the one-hot labels tfjs makes on the CPU for small inputs
+      // the shard's own data: x (padded to its bucket), labels, and the one-hot labels tfjs makes on
+      // the CPU for small inputs
       expect(s.uploads).toBeGreaterThanOrEqual(2);
       expect(s.uploads).toBeLessThanOrEqual(3);
       expect(s.uploadBytes).toBeGreaterThanOrEqual(r.inputBytes[k]);
-      expect(s.uploadBytes).toBeLessThanOrEqual(r.inputBytes[k] + n * 10 * 4);
+      expect(s.uploadBytes).toBeLessThanOrEqual(shardRows(n) * 64 * 4 + n * 4 + n * 10 * 4);
     });
+  });
+
+  it('shard sizes not seen before compile nothing once their bucket is warm', async () => {
+    // a page of its own: tfjs's program cache lives as long as the page's webgpu backend
+    const own = await openPage(browser, server.url('/gpu-page.html'));
+    onTestFailed(() => console.error(`page log:\n${own.logs.join('\n')}`));
+    await own.page.waitForFunction(() => 'gradroomGpu' in window);
+    const page = own.page;
+    // buckets 64 and 128 warm, once with a size that is a multiple of 4 and once not (the loss
+    // runs on the real rows, and tfjs compiles its element-wise programs in a vec4 variant and a
+    // plain one); then the uneven sizes a planner hands out (without the buckets, SwiftShader
+    // compiled 2-3 programs for most new sizes)
+    const sizes = [33, 50, 63, 100, 127, 65, 47, 90];
+    expect(new Set(sizes.map(shardRows))).toEqual(new Set([64, 128]));
+    const r = await page.evaluate(
+      (a) => window.gradroomGpu.counts({ ...a, versions: 1, shardsPerVersion: a.sizes.length, warmSizes: [64, 127] }),
+      { ...mlp, sizes },
+    );
+    expect(r.shards.map((s) => s.programs)).toEqual(sizes.map(() => 0));
+    expect(r.shards.map((s) => s.readbacks)).toEqual(sizes.map(() => 1));
+    // the counter has teeth: some of these sizes unpadded compile new programs
+    const unpadded = await page.evaluate(
+      (a) =>
+        window.gradroomGpu.counts({
+          ...a,
+          versions: 1,
+          shardsPerVersion: a.sizes.length,
+          warmSizes: [64, 127],
+          pad: false,
+        }),
+      { ...mlp, sizes: [33, 50, 127] },
+    );
+    expect(unpadded.shards.reduce((a, s) => a + s.programs, 0)).toBeGreaterThan(0);
+    await page.close();
   });
 
   for (const [name, setup] of [
@@ -129,7 +164,8 @@ describe.skipIf(skip)('webgpu (SwiftShader) in Chromium: what a shard costs the 
       const model = await buildModel(setup.model as ModelSpec);
       const ref = new ShardComputer(model, model.inputs[0].shape.slice(1) as number[], setup.data.classes);
       const weights = Float32Array.from({ length: ref.layout.size }, (_, i) => Math.sin(i * 0.37) * 0.2);
-      const indices = Array.from({ length: 24 }, (_, i) => (i * 11) % setup.data.examples);
+      // 37 examples: padded to 64 rows on webgpu, not on cpu
+      const indices = Array.from({ length: 37 }, (_, i) => (i * 11) % setup.data.examples);
       ref.setWeights(weights);
       const want = await ref.compute(
         gather(makeSynthetic({ ...setup.data, split: 'train' }), Uint32Array.from(indices)),
@@ -140,7 +176,9 @@ describe.skipIf(skip)('webgpu (SwiftShader) in Chromium: what a shard costs the 
         weights: Array.from(weights),
         indices,
       });
-      expect(got.count).toBe(24);
+      expect(got.count).toBe(37);
+      // computed with 64 rows, 27 of them padding cut off before the loss
+      expect(got.padRows).toBe(true);
       expect(got.gradSum).toHaveLength(want.gradSum.length);
       expect(relativeDifference(Float32Array.from(got.gradSum), want.gradSum)).toBeLessThanOrEqual(1e-5);
       expect(Math.abs(got.lossSum - want.lossSum) / Math.abs(want.lossSum)).toBeLessThanOrEqual(1e-5);

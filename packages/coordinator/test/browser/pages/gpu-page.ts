@@ -31,6 +31,8 @@ export interface CountRun extends GpuSetup {
   sizes: number[];
   /** The warm-up computes one shard of each of these sizes first; default `sizes`. */
   warmSizes?: number[];
+  /** false: compute every shard at its own size, as before the shard-size buckets (shardRows). */
+  pad?: boolean;
 }
 
 export interface CountResult {
@@ -105,6 +107,7 @@ const onGpu = (ts: tf.Tensor[]) =>
 
 async function counts(r: CountRun): Promise<CountResult> {
   const { c, data } = await computer(r);
+  if (r.pad === false) (c as { padRows: boolean }).padRows = false;
   const n = c.layout.size;
   try {
     let w = watchGpuWork();
@@ -142,12 +145,18 @@ async function counts(r: CountRun): Promise<CountResult> {
 /** The gradient sum of one shard on webgpu, for the test to hold against cpu in Node. */
 async function gradient(
   s: GpuSetup & { weights: number[]; indices: number[] },
-): Promise<{ gradSum: number[]; lossSum: number; correct: number; count: number }> {
+): Promise<{ gradSum: number[]; lossSum: number; correct: number; count: number; padRows: boolean }> {
   const { c, data } = await computer(s);
   try {
     c.setWeights(Float32Array.from(s.weights));
     const r = await c.compute(gather(data, s.indices));
-    return { gradSum: Array.from(r.gradSum), lossSum: r.lossSum, correct: r.correct, count: r.count };
+    return {
+      gradSum: Array.from(r.gradSum),
+      lossSum: r.lossSum,
+      correct: r.correct,
+      count: r.count,
+      padRows: c.padRows,
+    };
   } finally {
     c.model.dispose();
   }
