@@ -65,3 +65,21 @@ if (process.argv.includes('--browser') || process.argv.includes('--testbed')) {
     if (!ok) console.error('[gradroom] could not install iproute2; the testbed tests will be skipped');
   }
 }
+
+// The TURN test (packages/coordinator/test/room/room-turn.test.ts) runs a real coturn on loopback:
+// `turnserver` from Debian's coturn. Installed only as root with apt-get; elsewhere that test says
+// why it cannot run.
+if (process.argv.includes('--browser') || process.argv.includes('--turn')) {
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const hasTurn = spawnSync('turnserver', ['--version'], { stdio: 'ignore' }).status === 0;
+  const hasApt = spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status === 0;
+  if (process.platform === 'linux' && isRoot && hasApt && !hasTurn) {
+    console.log('[gradroom] installing coturn for the TURN test (apt-get install coturn)');
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    const ok =
+      spawnSync('apt-get', ['update'], { stdio: 'inherit', env }).status === 0 &&
+      spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'coturn'], { stdio: 'inherit', env }).status ===
+        0;
+    if (!ok) console.error('[gradroom] could not install coturn; the TURN test will say it was skipped');
+  }
+}

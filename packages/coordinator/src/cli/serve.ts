@@ -21,6 +21,9 @@ export const SERVE_HELP = `gradroom serve [flags]
   --dist DIR         the built web app to serve (default apps/demo/dist of this checkout)
   --ice URL          a STUN/TURN server for volunteers' WebRTC, repeatable
                      (turn:host:3478?user:pass for credentials); default none, enough on one machine or a LAN
+  --turn-secret S    coturn's static-auth-secret (use-auth-secret): each member gets its own
+                     credentials, valid 12 h, for every --ice turn: URL given without user:pass
+                     (or set GRADROOM_TURN_SECRET, which keeps it out of the process list)
   --room-key KEY     require "Authorization: Bearer KEY" to create rooms over HTTP
   --public-url URL   the URL users reach this server by (behind a proxy, or a DNS name): join links
                      use it, and its host name may create rooms and connect
@@ -43,6 +46,7 @@ const OPTIONS = {
   'public-url': { type: 'string' },
   'allow-host': { type: 'string', multiple: true },
   'ban-seconds': { type: 'string' },
+  'turn-secret': { type: 'string' },
   room: { type: 'boolean' },
   help: { type: 'boolean' },
 } as const;
@@ -91,6 +95,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     publicUrl,
     allowedHosts: extra.length > 0 ? [...ownHostNames(host, publicUrl), ...extra] : undefined,
     banMs: banSeconds * 1000,
+    turnSecret: values['turn-secret'] ?? process.env.GRADROOM_TURN_SECRET,
   });
   console.log(`gradroom: serving ${server.publicUrl}/  (volunteer page: ${server.publicUrl}/volunteer.html)`);
 

@@ -26,6 +26,7 @@ import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { staticFiles } from '../server/static.js';
 import { AddressLimiter, Bucket, normalizeHost, ownHostNames, type RateLimit, refuseForeign } from './access.js';
 import { constantTimeEqual, randomToken } from './tokens.js';
+import { withTurnCredentials } from './turn.js';
 
 export type { RateLimit };
 
@@ -38,6 +39,13 @@ export interface RoomServerOptions {
   dist?: string;
   /** STUN/TURN servers handed to every member (default none: enough on one machine or a LAN). */
   iceServers?: IceServer[];
+  /**
+   * The secret shared with coturn (`use-auth-secret`, `static-auth-secret`): each member and host
+   * gets its own credentials for every TURN entry of iceServers that has none, valid turnTtlSeconds.
+   */
+  turnSecret?: string;
+  /** Lifetime of minted TURN credentials (default 12 h: a long run's reconnects stay covered). */
+  turnTtlSeconds?: number;
   /** When set, POST /api/rooms needs `Authorization: Bearer <roomKey>`. */
   roomKey?: string;
   /**
@@ -182,8 +190,10 @@ function cleanName(s: string | undefined): string {
 
 export class RoomServer {
   readonly rooms = new Map<string, Room>();
-  private readonly opts: Required<Omit<RoomServerOptions, 'dist' | 'roomKey' | 'publicUrl' | 'allowedHosts'>> &
-    Pick<RoomServerOptions, 'dist' | 'roomKey' | 'publicUrl'>;
+  private readonly opts: Required<
+    Omit<RoomServerOptions, 'dist' | 'roomKey' | 'publicUrl' | 'allowedHosts' | 'turnSecret'>
+  > &
+    Pick<RoomServerOptions, 'dist' | 'roomKey' | 'publicUrl' | 'turnSecret'>;
   private readonly allowed: ReadonlySet<string>;
   private readonly creations: AddressLimiter;
   private readonly http: Server;
@@ -209,6 +219,7 @@ export class RoomServer {
       joinTimeoutMs: 10_000,
       relayHighWater: 4 * 1024 * 1024,
       banMs: 0,
+      turnTtlSeconds: 12 * 3600,
       createRate: { perSecond: 1 / 6, burst: 10 },
       maxRoomsPerAddress: 10,
       log: (line) => console.log(`${new Date().toISOString()} ${line}`),
@@ -618,7 +629,7 @@ export class RoomServer {
     c.key = m.key;
     room.members.set(c.id, c);
     this.opts.log(`${this.who(c)} joined`);
-    this.send(c, { t: 'joined', peerId: c.id, iceServers: this.opts.iceServers, maxChunk: this.opts.maxChunk });
+    this.send(c, { t: 'joined', peerId: c.id, iceServers: this.iceFor(c.id), maxChunk: this.opts.maxChunk });
     this.send(room.host, { t: 'peer', peerId: c.id, name: c.name });
   }
 
@@ -637,10 +648,15 @@ export class RoomServer {
     room.host = c;
     room.idleSince = undefined;
     this.opts.log(`${this.who(c)} hosts the room`);
-    this.send(c, { t: 'hosting', iceServers: this.opts.iceServers, maxChunk: this.opts.maxChunk });
+    this.send(c, { t: 'hosting', iceServers: this.iceFor(`host-${room.label}`), maxChunk: this.opts.maxChunk });
   }
 
   /** `tellHost`: false when the host itself removed the member (it knows already). */
+  /** The ICE servers for one connection: with its own short-lived TURN credentials when turnSecret is set. */
+  private iceFor(name: string): IceServer[] {
+    return withTurnCredentials(this.opts.iceServers, this.opts.turnSecret, name, this.opts.turnTtlSeconds);
+  }
+
   private left(c: Conn, reason: string, tellHost = true): void {
     const room = c.room;
     if (!room || !c.role) return;

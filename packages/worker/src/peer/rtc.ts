@@ -25,7 +25,8 @@ export interface SimplePeerLike {
 export type SimplePeerCtor = new (opts: {
   initiator: boolean;
   wrtc?: unknown;
-  config?: { iceServers?: IceServer[] };
+  /** iceTransportPolicy 'relay': only TURN-relayed candidates (a volunteer behind a strict firewall, tests). */
+  config?: { iceServers?: IceServer[]; iceTransportPolicy?: 'all' | 'relay' };
   trickle?: boolean;
   channelConfig?: { ordered?: boolean };
 }) => SimplePeerLike;

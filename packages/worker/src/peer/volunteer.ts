@@ -74,6 +74,8 @@ export interface VolunteerStatus {
   iteration: number;
   epoch: number;
   loss: number;
+  /** Set while the coordinator leaves this tab out: why, with its figures. */
+  standby?: string;
   reason?: string;
 }
 
@@ -237,7 +239,14 @@ export class Volunteer {
           this.leave(`the coordinator refused: ${m.code}: ${m.message}`);
           return;
         case 'share':
-          this.update({ share: m.share, workers: m.workers, iteration: m.iteration, epoch: m.epoch, loss: m.loss });
+          this.update({
+            share: m.share,
+            workers: m.workers,
+            iteration: m.iteration,
+            epoch: m.epoch,
+            loss: m.loss,
+            standby: m.standby === undefined ? undefined : cleanText(m.standby, 300),
+          });
           return;
       }
       chain = chain.then(() => this.handle(m, send));
