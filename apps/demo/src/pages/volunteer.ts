@@ -79,7 +79,12 @@ const show = (s: VolunteerStatus) => {
       speed = speed <= 0 ? s.examplesPerSec : 0.7 * speed + 0.3 * s.examplesPerSec;
   }
   $('speed').textContent = speed > 0 ? Math.round(speed).toLocaleString('en') : '—';
-  $('share').textContent = s.workers > 0 ? `${(s.share * 100).toFixed(1)}% (of ${s.workers} workers)` : '—';
+  // while the planner leaves this tab out, say why, with the coordinator's figures
+  $('share').textContent = s.standby
+    ? `0% (${s.standby})`
+    : s.workers > 0
+      ? `${(s.share * 100).toFixed(1)}% (of ${s.workers} workers)`
+      : '—';
   const examples = earlier.examples + s.examples;
   $('examples').textContent = examples.toLocaleString('en');
   $('shards').textContent = (earlier.shards + s.shards).toLocaleString('en');

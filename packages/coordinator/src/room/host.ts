@@ -140,6 +140,7 @@ export class RoomHost extends Emitter<{ peer: PeerEvent; log: string }> {
             loss: e.lossSmoothed,
             share: w.share,
             workers: e.workers.length,
+            standby: w.standby,
           });
       });
     }

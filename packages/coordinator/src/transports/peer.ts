@@ -72,7 +72,14 @@ type Request = Open extends infer T ? (T extends unknown ? Omit<T, 'resolve' | '
 
 export interface PeerWorkerHandle extends WorkerHandle {
   /** Tells the peer the room's progress and its share of the last mini-batch. */
-  sendShare(p: { iteration: number; epoch: number; loss: number; share: number; workers: number }): void;
+  sendShare(p: {
+    iteration: number;
+    epoch: number;
+    loss: number;
+    share: number;
+    workers: number;
+    standby?: string;
+  }): void;
   /** Round-trip time of the last heartbeat, ms. */
   readonly rttMs: number;
   /** Why the handle closed the peer for breaking the protocol; undefined while it has not. */

@@ -140,6 +140,8 @@ export interface ShareMessage {
   loss: number;
   share: number;
   workers: number;
+  /** Why the planner leaves this peer out for now ('standing by: its link costs ...'), with the figures. */
+  standby?: string;
 }
 
 /**

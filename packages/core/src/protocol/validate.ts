@@ -345,6 +345,7 @@ const MESSAGES: Readonly<Record<string, FieldTable>> = {
     loss: { check: nonNegFinite },
     share: { check: fraction },
     workers: { check: uint },
+    standby: { check: text, optional: true },
   },
   heartbeat: { t: { check: finite }, echo: { check: finite, optional: true } },
   leave: { reason: { check: text } },
