@@ -9,6 +9,7 @@
  */
 import {
   Aggregator,
+  type Aggregation,
   aloneExamplesPerSec,
   createOptimizer,
   type DatasetSpec,
@@ -24,7 +25,9 @@ import {
   ParamLayout,
   type Position,
   planEpoch,
+  robustMean,
   type ScheduleConfig,
+  type ShardGradient,
   specLayout,
   type TaskSpec,
   type TensorShape,
@@ -73,6 +76,12 @@ export interface TrainerOptions extends PoolOptions {
    * of recent shards (default 50): a poisoned but finite gradient never reaches the optimizer.
    */
   gradientBound?: number;
+  /**
+   * 'sum' (default, exact: the serial loop's step). For untrusted rooms, 'median' or 'trimmed-mean'
+   * of the per-shard mean gradients (core's robustMean): a minority of hostile shards within the
+   * gradient bound moves the step at most to the edge of the honest ones, at the price of exactness.
+   */
+  aggregation?: Aggregation;
 }
 
 /** What Trainer.exportModel calls: exportLayersModel from '@gradroom/worker/export'. */
@@ -241,9 +250,13 @@ export class Trainer extends Emitter<TrainerEvents> {
 
   /** The learning rate of the iteration at `pos`. */
   lrAt(pos: Position): number {
-    for (let i = this.manual.length - 1; i >= 0; i--)
-      if (this.manual[i].iteration <= pos.iteration) return this.manual[i].lr;
-    const schedule: ScheduleConfig = this.job.schedule ?? { kind: 'constant', lr: this.job.optimizer.lr };
+    // core's manual schedule: the job's schedule until the first change made by hand
+    const schedule: ScheduleConfig = {
+      kind: 'manual',
+      lr: this.job.optimizer.lr,
+      base: this.job.schedule,
+      changes: this.manual,
+    };
     return learningRate(schedule, { epoch: pos.epoch, iteration: pos.iteration });
   }
 
@@ -380,11 +393,14 @@ export class Trainer extends Emitter<TrainerEvents> {
     const iteration = this.pos.iteration;
     const lr = this.lrAt(this.pos);
     const perWorker = new Map<string, number>();
+    const aggregation = this.opts.aggregation ?? 'sum';
+    const kept: ShardGradient[] = [];
     let round: RoundStats | null;
     try {
       round = await this.shards.train(iteration, this.snapshot_(), layout.size, indices, (s, _shard, r) => {
         if (!s.trusted) this.bound.check(r.gradSum, r.count, `worker ${s.id}`);
         agg.add(r);
+        if (aggregation !== 'sum') kept.push(r);
         this.bound.record(r.gradSum, r.count);
         perWorker.set(s.id, (perWorker.get(s.id) ?? 0) + r.count);
         s.examples += r.count;
@@ -393,7 +409,9 @@ export class Trainer extends Emitter<TrainerEvents> {
       throw diverged(e, iteration, lr);
     }
     if (round === null) return null;
+    // agg.mean also checks that every example of the mini-batch was counted exactly once
     const mean = agg.mean(indices.length, this.grads);
+    if (aggregation !== 'sum') robustMean(kept, aggregation, mean);
     const s0 = performance.now();
     this.optimizer.step(this.weights, mean, lr);
     const stepMs = performance.now() - s0;

@@ -67,10 +67,14 @@ export interface ManualChange {
   iteration: number;
   lr: number;
 }
-/** lr until the first change; then the rate of the last change at or before the position. */
+/**
+ * lr (or `base`'s rate, when given) until the first change; then the rate of the last change at or
+ * before the position: the lecture's manual decay, on top of any schedule.
+ */
 export interface ManualSchedule {
   kind: 'manual';
   lr: number;
+  base?: ScheduleConfig;
   changes: ManualChange[];
 }
 /**
@@ -192,6 +196,7 @@ export function validateSchedule(s: ScheduleConfig, path = 'schedule'): void {
       return;
     case 'manual':
       num(s, 'lr', path, RATE);
+      if (s.base !== undefined) validateSchedule(s.base, `${path}.base`);
       if (!Array.isArray(s.changes)) throw bad(`${path}.changes`, 'must be an array');
       s.changes.forEach((c, i) => {
         const at = `${path}.changes[${i}]`;
@@ -288,7 +293,7 @@ function rate(s: ScheduleConfig, pos: TrainingPosition): number {
     case 'staircase':
       return s.lr0 * s.factor ** Math.floor(epochOf(s, pos) / s.every);
     case 'manual': {
-      let lr = s.lr;
+      let lr = s.base ? rate(s.base, pos) : s.lr;
       let best: TrainingPosition | null = null;
       for (const c of s.changes) {
         // Ties go to the later entry: a change appended at the same position replaces the earlier one.

@@ -266,3 +266,20 @@ describe('schedule validation', () => {
     expectBadConfig(() => learningRate(s, { epoch: 0, iteration: Number.NaN }), 'position.iteration');
   });
 });
+
+describe('manual changes on top of a schedule', () => {
+  it("follows the base schedule until the first change, then the change's rate", () => {
+    const s = {
+      kind: 'manual' as const,
+      lr: 1,
+      base: { kind: 'inverse-time' as const, lr0: 0.1, decayRate: 1 },
+      changes: [{ epoch: 2, iteration: 10, lr: 0.5 }],
+    };
+    expect(learningRate(s, { epoch: 1, iteration: 5 })).toBeCloseTo(0.05, 12);
+    expect(learningRate(s, { epoch: 2, iteration: 9 })).toBeCloseTo(0.1 / 3, 12);
+    expect(learningRate(s, { epoch: 2, iteration: 10 })).toBe(0.5);
+    expect(() => learningRate({ ...s, base: { kind: 'constant', lr: -1 } }, { epoch: 0, iteration: 0 })).toThrow(
+      /schedule\.base/,
+    );
+  });
+});

@@ -3,18 +3,16 @@
  * flat weights. Sums, never means (DESIGN.md contract 2), so the coordinator divides by the
  * mini-batch size it planned. Every tensor made here is disposed.
  */
+
+import type { ShardSums as CoreShardSums } from '@gradroom/core';
 import { GradroomError, type LossName, ParamLayout, type TensorShape } from '@gradroom/core';
 import * as tf from '@tensorflow/tfjs';
 import type { Examples } from './data/dataset.js';
 import { checkBinaryTargets, lossSums, type TargetSpec } from './losses.js';
 import { modelLayout } from './models.js';
 
-export interface ShardSums {
-  gradSum: Float32Array;
-  lossSum: number;
-  correct: number;
-  count: number;
-}
+/** A shard's sums as the worker computes them: core's ShardSums before a shard id is attached. */
+export type ShardSums = Omit<CoreShardSums, 'shardId'>;
 
 export interface EvalSums {
   lossSum: number;
