@@ -46,7 +46,7 @@ export function formatRun(r) {
           `shaper on that link:      out ${r.shaper.out ? `${r.shaper.out.drops} drops of ${r.shaper.out.packets} packets` : 'unshaped'}, in ${r.shaper.in ? `${r.shaper.in.drops} drops of ${r.shaper.in.packets} packets` : 'unshaped'} over the run`,
         ]
       : []),
-    `each volunteer, run:      ${r.volunteerBytes.map((v) => `${v.name} in ${mb(v.rx)} out ${mb(v.tx)}`).join('; ')}`,
+    `each volunteer / iter:    ${r.volunteerBytesPerIteration.map((v, i) => (v ? `${v.name} in ${mb(v.in)} out ${mb(v.out)}` : `v${i} ?`)).join('; ')} (its own link, by the kernel)`,
     `CPU:                      machine ${r.cpu.hostBusy === null ? '?' : `${(r.cpu.hostBusy * 100).toFixed(0)} %`} busy of ${r.cpu.cores} cores${othersText(r)}; coordinator ${r.cpu.coordinator === null ? '?' : r.cpu.coordinator.toFixed(2)} CPU; volunteers ${r.cpu.volunteers.map((v) => `${v.name} ${v.cpu.toFixed(2)}`).join(', ')}${r.cpu.quota ? ` (quota ${r.cpu.quota})` : ''}`,
     `workers:                  ${r.workers.map((w) => `${w.name ?? '?'} ${w.status} share ${(w.share * 100).toFixed(0)} %${w.fixedMs !== undefined ? ` fixed ${w.fixedMs.toFixed(0)} ms` : ''}${w.standby ? ` (${w.standby})` : ''}`).join('; ')}`,
   ];

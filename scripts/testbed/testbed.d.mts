@@ -67,6 +67,7 @@ export interface TestbedRun {
     quota: number | null;
     volunteers: { name: string; cpu: number }[];
   };
+  volunteerBytesPerIteration: ({ name: string; in: number; out: number } | null)[];
   volunteerBytes: { name: string; rx: number; tx: number }[];
   extraPayload: { bytes: number; iterations: number };
   shaper: { out: ShaperStats | null; in: ShaperStats | null } | null;

@@ -142,6 +142,7 @@ export async function runTestbed(opts = {}) {
     peers: null,
     done: null,
     shaper: null,
+    volunteerAtWarmup: null,
     volunteerBytes: [],
     volunteerCpu: [],
     volunteerLines: [],
@@ -219,6 +220,9 @@ export async function runTestbed(opts = {}) {
           );
         } else if (m[1] === 'iteration') {
           records.iterations.push(data);
+          // each volunteer's counters where the figures start, to tell what each cost per measured iteration
+          if (data.iteration === (opts.warmup ?? 5))
+            records.volunteerAtWarmup = tb.volunteers.map((v) => linkBytes(v.ns, 'eth0'));
           if (opts.onIteration) opts.onIteration(data);
         } else if (m[1] === 'epoch') {
           records.epochs.push(data);
@@ -318,6 +322,12 @@ export function summarize(rec, { volunteers, shape, job, warmup, profile, cgroup
     cpu: cpuFigures(rec, shape),
     /** Each volunteer's bytes over the whole run (setup, probes and evaluation included). */
     volunteerBytes: rec.volunteerBytes ?? [],
+    /** Each volunteer's bytes per measured iteration (in: weights and probes to it; out: its results). */
+    volunteerBytesPerIteration: (rec.volunteerBytes ?? []).map((v, i) => {
+      const a = rec.volunteerAtWarmup?.[i];
+      const n = its.length;
+      return a && n > 0 && its !== all ? { name: v.name, in: (v.rx - a.rx) / n, out: (v.tx - a.tx) / n } : null;
+    }),
     workers: last?.workers ?? [],
     epochs: rec.epochs,
     testAccuracy: rec.done?.testAccuracy ?? Number.NaN,
