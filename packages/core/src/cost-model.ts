@@ -10,10 +10,12 @@
  * in + result out at the member's share of each link it crosses + its per-shard compute overhead.
  * Links in the path are shared fairly by the k members that use them at once (a classroom cell, the
  * coordinator's own link), so fixed costs grow with k; the model tries every k (the k fastest alone
- * first) and keeps the fastest plan, shards split so all finish together (planByCost). k = 1 is always a candidate,
+ * first) and keeps the fastest plan, shards split by the planner's planShardsByCost
+ * (the same split the trainer makes). k = 1 is always a candidate,
  * so the prediction is never below the fastest member alone.
  */
 import { GradroomError } from './errors.js';
+import { planShardsByCost } from './planner.js';
 
 /** One member of the room (a volunteer tab or process). Bandwidths in Mbit/s; undefined = unlimited. */
 export interface MemberCost {
@@ -181,44 +183,6 @@ function fixedCost(
   return { fixedMs: transferMs + (m.shardMs ?? 0), transferMs, bottleneck };
 }
 
-/**
- * The split that finishes the iteration earliest when worker i needs fixedMs_i + n * msPerExample_i
- * for n examples: all used workers finish at one time T, n_i = (T - F_i) / p_i, and a worker whose F_i
- * reaches T gets nothing; whole examples then go one at a time to whoever finishes earliest.
- * (The planner's planShardsByCost does the same for the trainer; this minimal copy keeps the model
- * self-contained until that lands in core, and is meant to be replaced by it.)
- */
-function planByCost(total: number, workers: readonly { fixedMs: number; msPerExample: number }[]) {
-  const finish = (i: number, n: number) => workers[i].fixedMs + n * workers[i].msPerExample;
-  const order = workers.map((_, i) => i).sort((a, b) => workers[a].fixedMs - workers[b].fixedMs || a - b);
-  let t = Number.POSITIVE_INFINITY;
-  let used = 0;
-  let sumInv = 0;
-  let sumFOverP = 0;
-  for (const i of order) {
-    if (used > 0 && workers[i].fixedMs >= t) break;
-    sumInv += 1 / workers[i].msPerExample;
-    sumFOverP += workers[i].fixedMs / workers[i].msPerExample;
-    t = (total + sumFOverP) / sumInv;
-    used++;
-  }
-  const active = order.slice(0, used);
-  const sizes = workers.map(() => 0);
-  let given = 0;
-  for (const i of active) {
-    sizes[i] = Math.min(total - given, Math.max(0, Math.floor((t - workers[i].fixedMs) / workers[i].msPerExample)));
-    given += sizes[i];
-  }
-  // bounded: at most `total` single examples are handed out
-  for (; given < total; given++) {
-    let best = active[0];
-    for (const i of active) if (finish(i, sizes[i] + 1) < finish(best, sizes[best] + 1)) best = i;
-    sizes[best]++;
-  }
-  const makespanMs = sizes.reduce((a, n, i) => (n > 0 ? Math.max(a, finish(i, n)) : a), 0);
-  return { sizes, makespanMs };
-}
-
 /** Predicts a room's examples/s and bytes per iteration (see the module comment for the model). */
 export function predictRoom(input: RoomCostInput): RoomCostPrediction {
   validate(input);
@@ -255,7 +219,7 @@ export function predictRoom(input: RoomCostInput): RoomCostPrediction {
     let sizes: number[];
     let makespanMs: number;
     if (mode.kind === 'exact') {
-      const plan = planByCost(
+      const plan = planShardsByCost(
         B,
         chosen.map((i, j) => ({ fixedMs: costs[j].fixedMs, msPerExample: msPer[i] })),
       );
