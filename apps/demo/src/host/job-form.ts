@@ -12,7 +12,7 @@ import {
   type OptimizerConfig,
   type ScheduleConfig,
 } from '@gradroom/core';
-import { MNIST_SIZES, ZOO, type ZooName } from '@gradroom/worker/catalog';
+import { datasetSizes, ZOO, type ZooName } from '@gradroom/worker/catalog';
 import { el } from '../ui/dom.js';
 
 export type OptimizerChoice = 'sgd' | 'momentum' | 'rmsprop' | 'adam';
@@ -29,6 +29,14 @@ const MODELS: Partial<Record<ZooName, string>> = {
   'mlp-small': 'MLP 784 → 128 → 10',
   'mlp-wide': 'MLP 784 → 256 → 128 → 10',
   'cnn-small': 'CNN (8, 16 filters) → 64 → 10',
+  'cnn-portable': 'CNN as Conv3D (the same, and trains on wasm)',
+};
+
+/** The built-in data sets (28x28 grey images, 10 classes: every model above fits both). */
+type DataChoice = 'mnist' | 'fashion-mnist';
+const DATASETS: Record<DataChoice, string> = {
+  mnist: 'MNIST digits',
+  'fashion-mnist': 'Fashion-MNIST clothes',
 };
 
 const OPTIMIZERS: Record<OptimizerChoice, string> = {
@@ -208,12 +216,15 @@ function numberInput(
 
 export function jobForm(): JobForm {
   const model = selectOf('model', MODELS as Record<ZooName, string>, 'mlp-small');
+  const data = selectOf<DataChoice>('dataset', DATASETS, 'mnist');
+  const trainN = () => datasetSizes({ kind: data.value as DataChoice, split: 'train' })?.train ?? 0;
   const optimizer = selectOf<OptimizerChoice>('optimizer', OPTIMIZERS, 'adam');
   const lr = numberInput('lr', DEFAULT_LR.adam, { min: 0 });
   const schedule = selectOf<ScheduleChoice>('schedule', SCHEDULES, 'inverse-time');
   const batch = el('select', { id: 'batch-size', name: 'batch-size' });
   for (const b of BATCH_SIZES) batch.append(el('option', { value: b, selected: b === 64 }, String(b)));
-  batch.append(el('option', { value: MNIST_SIZES.train }, `${MNIST_SIZES.train} (the whole set: batch GD)`));
+  const whole = el('option', { value: trainN() }, `${trainN()} (the whole set: batch GD)`);
+  batch.append(whole);
   const epochs = numberInput('epochs', 3, { min: 1, max: 100, step: 1 });
   const seed = numberInput('seed', 1, { min: 0, step: 1 });
   const fields = new Map(FIELDS.map((f) => [f.id, { f, input: numberInput(f.id, f.value, f) }]));
@@ -244,7 +255,8 @@ export function jobForm(): JobForm {
     'fieldset',
     { class: 'group' },
     el('legend', {}, 'Model and mini-batches'),
-    labelled('model', 'Model (MNIST digits)', model),
+    labelled('dataset', 'Data set', data),
+    labelled('model', 'Model', model),
     el('div', { class: 'control' }, el('label', { for: 'batch-size' }, 'Mini-batch size'), batch, perEpoch),
     adviceText,
     el('div', { class: 'buttons tight' }, useAdvice),
@@ -254,25 +266,27 @@ export function jobForm(): JobForm {
   const root = el('div', { class: 'job-form' }, dataBox, optimizerBox, scheduleBox);
 
   const spec = (): ModelSpec => structuredClone(ZOO[model.value as ZooName]) as ModelSpec;
-  const advice = () =>
-    adviseBatchSize({ examples: MNIST_SIZES.train, bytesPerExample: estimateBytesPerExample(spec()) });
+  const advice = () => adviseBatchSize({ examples: trainN(), bytesPerExample: estimateBytesPerExample(spec()) });
 
   const refresh = () => {
     const shown = new Set<string>([optimizer.value, schedule.value]);
     for (const { f } of fields.values())
       (fieldRoots.get(f.id) as HTMLElement).hidden = !f.for.some((k) => shown.has(k));
     const a = advice();
-    adviceText.textContent = `The lecture’s advice for ${MNIST_SIZES.train.toLocaleString('en')} training examples: ${a.reason}`;
+    const total = trainN();
+    whole.value = String(total);
+    whole.textContent = `${total} (the whole set: batch GD)`;
+    adviceText.textContent = `The lecture’s advice for ${total.toLocaleString('en')} training examples: ${a.reason}`;
     const b = Number(batch.value);
-    const n = Math.ceil(MNIST_SIZES.train / b);
-    perEpoch.textContent = `${n.toLocaleString('en')} iteration${n === 1 ? '' : 's'} per epoch${b === 1 ? ' (stochastic GD)' : b >= MNIST_SIZES.train ? ' (batch GD)' : ''}`;
+    const n = Math.ceil(total / b);
+    perEpoch.textContent = `${n.toLocaleString('en')} iteration${n === 1 ? '' : 's'} per epoch${b === 1 ? ' (stochastic GD)' : b >= total ? ' (batch GD)' : ''}`;
     useAdvice.disabled = b === a.size || model.disabled;
   };
   optimizer.addEventListener('change', () => {
     lr.value = String(DEFAULT_LR[optimizer.value as OptimizerChoice]);
     refresh();
   });
-  for (const s of [schedule, model, batch]) s.addEventListener('change', refresh);
+  for (const s of [schedule, model, batch, data]) s.addEventListener('change', refresh);
   useAdvice.addEventListener('click', () => {
     batch.value = String(advice().size);
     refresh();
@@ -319,7 +333,7 @@ export function jobForm(): JobForm {
                 : { kind: s, lr0: alpha, k: f('k') };
       return {
         model: spec(),
-        dataset: { kind: 'mnist', split: 'train' },
+        dataset: { kind: data.value as DataChoice, split: 'train' },
         optimizer: opt,
         schedule: sched,
         batchSize: Number(batch.value),
