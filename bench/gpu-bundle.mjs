@@ -1,6 +1,11 @@
 #!/usr/bin/env node
 // Bundles bench/gpu-shard.ts into .gpu/shard.mjs for the ../shared/gpu kit (a GPU machine has no
 // node_modules): everything inlined but Dawn's 'webgpu', which the kit provides.
+//
+// The whole GPU measurement is then one device call (about 4 minutes; BUDGET_S=240 bounds it):
+//   here:   ../shared/gpu/prepare.sh && node bench/gpu-bundle.mjs      (.gpu/ is about 41 MB)
+//   device: run { command: "bash .gpu/run.sh .gpu/shard.mjs", carry: [".gpu"], timeout_s: 330 }
+//   here:   cp <files_at>/gpu-shard.json bench/out/ && node bench/run.mjs none   (results.json, README)
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
