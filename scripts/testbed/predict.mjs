@@ -20,6 +20,16 @@ const scenarios = [
     coordinator: { upMbit: 1000, downMbit: 1000 },
   },
   {
+    // the host's own tab computes too, through no link at all (a local Web Worker)
+    name: "the same 30 laptops plus the host's own tab as a member (no link)",
+    members: [
+      { ...laptop, local: true },
+      ...Array.from({ length: 30 }, () => ({ ...laptop, latencyMs: 2, via: 'cell' })),
+    ],
+    sharedLinks: { cell: { mbit: 139 } },
+    coordinator: { upMbit: 1000, downMbit: 1000 },
+  },
+  {
     name: '100 home volunteers (10 Mbit/s up, 50 down, 20 ms), coordinator 1 Gbit/s',
     members: Array.from({ length: 100 }, () => ({ ...laptop, upMbit: 10, downMbit: 50, latencyMs: 20 })),
     coordinator: { upMbit: 1000, downMbit: 1000 },

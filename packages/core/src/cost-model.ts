@@ -30,6 +30,8 @@ export interface MemberCost {
   latencyMs?: number;
   /** Name of the shared link (in RoomCostInput.sharedLinks) this member sits behind, e.g. a Wi-Fi cell. */
   via?: string;
+  /** A worker beside the coordinator (the host tab's own Web Worker): no link, no bytes through it. */
+  local?: boolean;
 }
 
 /** A link several members share, e.g. one classroom Wi-Fi cell: its capacity in each direction. */
@@ -76,7 +78,7 @@ export interface RoomCostPrediction {
   transferMs: number;
   computeMs: number;
   stepMs: number;
-  /** Through the coordinator's link per iteration, both directions (payload x overhead). */
+  /** Through the coordinator's link per iteration, both directions (payload x overhead; local members cost none). */
   bytesPerIteration: number;
   bytesOut: number;
   bytesIn: number;
@@ -161,6 +163,7 @@ function fixedCost(
   outBytes: number,
   inBytes: number,
 ): Timing {
+  if (m.local) return { fixedMs: m.shardMs ?? 0, transferMs: 0, bottleneck: 'compute' };
   const c = input.coordinator ?? {};
   const shared = m.via ? input.sharedLinks?.[m.via] : undefined;
   // each direction: the slowest of the member's own link, its share of the cell, its share of the coordinator's
@@ -212,9 +215,11 @@ export function predictRoom(input: RoomCostInput): RoomCostPrediction {
       const via = input.members[i].via;
       if (via) perLink.set(via, (perLink.get(via) ?? 0) + 1);
     }
+    // the coordinator's link is shared by the remote members only
+    const remote = Math.max(1, chosen.filter((i) => !input.members[i].local).length);
     const costs = chosen.map((i) => {
       const m = input.members[i];
-      return fixedCost(input, m, k, m.via ? (perLink.get(m.via) ?? 1) : 1, outBytes, inBytes);
+      return fixedCost(input, m, remote, m.via ? (perLink.get(m.via) ?? 1) : 1, outBytes, inBytes);
     });
     let sizes: number[];
     let makespanMs: number;
@@ -233,6 +238,7 @@ export function predictRoom(input: RoomCostInput): RoomCostPrediction {
     const usedIdx = chosen.filter((_, j) => sizes[j] > 0);
     const used = usedIdx.length;
     if (used < k) continue; // the same plan as a smaller k, whose fixed costs are lower
+    const usedRemote = usedIdx.filter((i) => !input.members[i].local).length;
     const examples = sizes.reduce((a, b) => a + b, 0);
     const batches = mode.kind === 'exact' ? 1 : used * H;
     const iterationMs = (makespanMs + stepMs) / batches;
@@ -253,9 +259,9 @@ export function predictRoom(input: RoomCostInput): RoomCostPrediction {
       transferMs: transferMs / batches,
       computeMs: computeMs / batches,
       stepMs: stepMs / batches,
-      bytesOut: (used * outBytes) / batches,
-      bytesIn: (used * inBytes) / batches,
-      bytesPerIteration: (used * (outBytes + inBytes)) / batches,
+      bytesOut: (usedRemote * outBytes) / batches,
+      bytesIn: (usedRemote * inBytes) / batches,
+      bytesPerIteration: (usedRemote * (outBytes + inBytes)) / batches,
       shards,
       used,
       fastestAloneExamplesPerSec,

@@ -83,6 +83,33 @@ describe('cost model, exact mode: closed-form cases', () => {
   });
 });
 
+describe('cost model: the host tab as a member', () => {
+  it('a local member costs no link and no bytes; remote ones join only where they shorten the iteration', () => {
+    const host = { examplesPerSec: 1000, local: true };
+    // a remote member on an 8 Mbit/s cell: 4 + 4 ms per shard (P = 1000)
+    const remote = { examplesPerSec: 1000, via: 'cell' };
+    const small = predictRoom({
+      members: [remote, host],
+      parameters: 1000,
+      batchSize: 8,
+      sharedLinks: { cell: { mbit: MBIT8 } },
+    });
+    expect(small.shards).toEqual([0, 8]);
+    expect(small.bytesPerIteration).toBe(0);
+    expect(small.examplesPerSec).toBeCloseTo(1000, 9);
+    // B = 108: the host alone 108 ms; with the remote one: n_h = T, n_r = T - 8, 2T - 8 = 108: T = 58
+    const large = predictRoom({
+      members: [remote, host],
+      parameters: 1000,
+      batchSize: 108,
+      sharedLinks: { cell: { mbit: MBIT8 } },
+    });
+    expect(large.shards).toEqual([50, 58]);
+    expect(large.iterationMs).toBeCloseTo(58, 9);
+    expect(large.bytesPerIteration).toBe(8000);
+  });
+});
+
 describe('cost model: compressed updates and local mode (extension point for issue 9)', () => {
   it('fp16 halves and int8 quarters (plus one scale per block) what members send back', () => {
     expect(bytesPerValue('none')).toBe(4);
