@@ -7,6 +7,7 @@ import { basename } from 'node:path';
 import {
   adviseBatchSize,
   type BatchSizeAdvice,
+  type Compression,
   type DatasetSpec,
   estimateBytesPerExample,
   GradroomError,
@@ -18,7 +19,7 @@ import {
 } from '@gradroom/core';
 import { datasetSizes, ZOO, type ZooName } from '@gradroom/worker/catalog';
 import { arraysDataset, decodePacked } from '@gradroom/worker/data';
-import { DEFAULT_JOB, type JobConfig, validateJob } from '../job.js';
+import { DEFAULT_JOB, DEFAULT_OUTER, type JobConfig, type TrainingMode, validateJob } from '../job.js';
 
 export type Flags = Record<string, string | boolean | undefined>;
 
@@ -149,6 +150,56 @@ function schedule(flags: Flags, lr0: number): ScheduleConfig {
   }
 }
 
+/** Flags that only mean something in mode local. */
+export const LOCAL_FLAGS = ['local-steps', 'outer-optimizer', 'outer-lr'] as const;
+const COMPRESSIONS: readonly Compression[] = ['none', 'fp16', 'int8'];
+
+/** The outer optimizer of mode local: 'nesterov' is DiLoCo's (DEFAULT_OUTER); else a core optimizer kind. */
+function outerOptimizer(flags: Flags): OptimizerConfig | undefined {
+  const name = flags['outer-optimizer'] ?? 'nesterov';
+  const lr = num(flags, 'outer-lr');
+  if (lr !== undefined && !(lr > 0)) bad(`--outer-lr must be a positive number, got "${flags['outer-lr']}"`);
+  if (name === 'nesterov') return lr === undefined ? undefined : { ...DEFAULT_OUTER, lr };
+  if (!OPTIMIZER_KINDS.includes(name as OptimizerKind))
+    bad(`--outer-optimizer "${String(name)}" is unknown: use nesterov (default) or ${OPTIMIZER_KINDS.join(', ')}`);
+  // plain SGD at lr 1 applies the workers' mean change as it is (model averaging); any other
+  // optimizer has no outer learning rate that fits every model, so the user names it
+  if (lr === undefined && name !== 'sgd') bad(`--outer-optimizer ${String(name)} needs --outer-lr`);
+  return { kind: name as OptimizerKind, lr: lr ?? 1 } as OptimizerConfig;
+}
+
+/** --mode exact|local and its flags; undefined for exact mode (the default, as JobConfig has it). */
+export function modeFromFlags(flags: Flags): TrainingMode | undefined {
+  const m = flags.mode ?? 'exact';
+  if (m !== 'exact' && m !== 'local') bad(`--mode "${String(m)}" is unknown: use exact (default) or local`);
+  const compress = flags.compress ?? 'none';
+  if (!COMPRESSIONS.includes(compress as Compression))
+    bad(`--compress "${String(compress)}" is unknown: use none, fp16 or int8`);
+  if (m === 'exact') {
+    const given = LOCAL_FLAGS.filter((f) => flags[f] !== undefined).map((f) => `--${f}`);
+    if (compress !== 'none') given.push('--compress');
+    if (given.length > 0)
+      bad(
+        `${given.join(', ')} ${given.length > 1 ? 'apply' : 'applies'} only to --mode local (compression is for mode local only for now)`,
+      );
+    return undefined;
+  }
+  const h = flags['local-steps'] ?? 'auto';
+  let steps: number | 'auto' = 'auto';
+  if (h !== 'auto') {
+    steps = num(flags, 'local-steps') as number;
+    if (!Number.isInteger(steps) || steps < 1 || steps > 10_000)
+      bad(`--local-steps must be auto or an integer from 1 to 10000, got "${String(h)}"`);
+  }
+  const outer = outerOptimizer(flags);
+  return {
+    kind: 'local',
+    steps,
+    ...(outer ? { outer } : {}),
+    ...(compress !== 'none' ? { compress: compress as Compression } : {}),
+  };
+}
+
 /** Training examples, where the spec alone tells (undefined for a data set known only once loaded). */
 export function trainSize(d: DatasetSpec): number | undefined {
   return datasetSizes(d)?.train;
@@ -161,6 +212,7 @@ export function jobFromFlags(
 ): { job: JobConfig; advice?: BatchSizeAdvice } {
   const seed = num(flags, 'seed') ?? DEFAULT_JOB.seed;
   const opt = optimizer(flags);
+  const mode = modeFromFlags(flags);
   const ds = dataset(flags, seed);
   const m = modelFromFlags(flags, flags['init-model'] === undefined ? (modelFor(ds) ?? defaultModel) : defaultModel);
   let batchSize = DEFAULT_JOB.batchSize;
@@ -181,6 +233,7 @@ export function jobFromFlags(
     epochs: num(flags, 'epochs') ?? DEFAULT_JOB.epochs,
     seed,
     ...(flags['max-iterations'] !== undefined ? { maxIterations: num(flags, 'max-iterations') } : {}),
+    ...(mode ? { mode } : {}),
   };
   validateJob(job);
   return { job, advice };

@@ -6,14 +6,22 @@
  */
 import { adviseBatchSize, estimateBytesPerExample, GradroomError } from '@gradroom/core';
 import type { Checkpoint } from '../checkpoint.js';
-import { type JobConfig, validateJob } from '../job.js';
-import { dataset, type Flags, modelFromFlags, num, trainSize } from './job-flags.js';
+import { DEFAULT_OUTER, type JobConfig, type TrainingMode, validateJob } from '../job.js';
+import { dataset, type Flags, modeFromFlags, modelFromFlags, num, trainSize } from './job-flags.js';
 
 type Getter = (job: JobConfig) => unknown;
 const field =
   (part: 'optimizer' | 'schedule' | 'dataset', key: string): Getter =>
   (job) =>
     (job[part] as Record<string, unknown> | undefined)?.[key];
+
+type Local = Extract<TrainingMode, { kind: 'local' }>;
+const local = (j: JobConfig): Local | undefined => (j.mode?.kind === 'local' ? j.mode : undefined);
+/** The --outer-optimizer name a saved outer optimizer answers to. */
+function outerName(o: Local['outer']): string {
+  const c = o ?? DEFAULT_OUTER;
+  return c.kind === 'momentum' && c.nesterov === true ? 'nesterov' : c.kind;
+}
 
 /** Flags that define the job, and where each one's value lives in a JobConfig. */
 const JOB_FLAGS: Record<string, Getter> = {
@@ -41,10 +49,23 @@ const JOB_FLAGS: Record<string, Getter> = {
   period: field('schedule', 'firstPeriod'),
   'batch-size': (j) => j.batchSize,
   seed: (j) => j.seed,
+  mode: (j) => j.mode?.kind ?? 'exact',
+  'local-steps': (j) => local(j)?.steps,
+  'outer-optimizer': (j) => (local(j) ? outerName(local(j)?.outer) : undefined),
+  'outer-lr': (j) => (local(j) ? (local(j)?.outer ?? DEFAULT_OUTER).lr : undefined),
+  compress: (j) => (local(j) ? (local(j)?.compress ?? 'none') : 'none'),
 };
 
 const BOOLEAN_FLAGS = new Set(['nesterov', 'amsgrad']);
-const STRING_FLAGS = new Set(['dataset', 'optimizer', 'schedule', 'momentum-form']);
+const STRING_FLAGS = new Set([
+  'dataset',
+  'optimizer',
+  'schedule',
+  'momentum-form',
+  'mode',
+  'outer-optimizer',
+  'compress',
+]);
 
 /** The value a flag asks for, in the JobConfig's terms. */
 function wanted(flags: Flags, name: string, saved: JobConfig): unknown {
@@ -52,6 +73,7 @@ function wanted(flags: Flags, name: string, saved: JobConfig): unknown {
   if (name === 'dataset') return dataset(flags, saved.seed).kind;
   if (BOOLEAN_FLAGS.has(name)) return flags[name] === true;
   if (STRING_FLAGS.has(name)) return flags[name];
+  if (name === 'local-steps' && flags[name] === 'auto') return 'auto';
   if (name === 'batch-size' && flags[name] === 'auto') {
     const examples = trainSize(saved.dataset);
     if (examples === undefined) return 'auto';
@@ -69,6 +91,8 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
  */
 export function resumeJob(flags: Flags, c: Checkpoint, path: string): JobConfig {
   const saved = c.job;
+  // the mode flags are checked on their own first, so a bad value gets its own message (exit 2)
+  modeFromFlags({ ...flags, mode: flags.mode ?? saved.mode?.kind });
   const conflicts: string[] = [];
   for (const [name, get] of Object.entries(JOB_FLAGS)) {
     if (flags[name] === undefined) continue;

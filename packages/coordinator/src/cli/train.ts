@@ -6,6 +6,7 @@ import { type BackendName, parseBackendList, ZOO } from '@gradroom/worker/catalo
 import cliProgress from 'cli-progress';
 import { decodeCheckpoint, encodeCheckpoint, startingCheckpoint } from '../checkpoint.js';
 import { FileCheckpointStore } from '../checkpoint-file.js';
+import { DEFAULT_OUTER, type JobConfig } from '../job.js';
 import { Trainer } from '../trainer.js';
 import { spawnThreadWorker } from '../transports/thread.js';
 import { type Flags, jobFromFlags } from './job-flags.js';
@@ -27,6 +28,16 @@ Adam with 1/(1+0.3*epoch) decay, mini-batches of 64, 5 epochs, 2 workers).
   --decay-rate R --decay-base B --decay-factor F --decay-every N --k K --period N
   --batch-size N|auto      auto: the lecture's advice (batch GD if m <= 2000, else a power of two)
   --epochs N  --max-iterations N  --seed N
+  --mode exact|local       exact (default): one optimizer step per mini-batch, the serial loop's
+                           weights. local: each worker takes H inner steps with --optimizer, the
+                           coordinator one outer step on their mean change (far less traffic)
+  --local-steps H|auto     mode local: inner steps per worker per round (default auto: communication
+                           kept under a tenth of a round)
+  --outer-optimizer KIND   mode local: nesterov (default: momentum lr 0.7, beta 0.9, Nesterov, as
+                           DiLoCo), or sgd (lr 1: the workers' mean change), momentum, rmsprop, adam...
+  --outer-lr X             mode local: the outer optimizer's learning rate (needed past nesterov/sgd)
+  --compress none|fp16|int8   mode local: how pseudo-gradients travel back (int8: one scale per
+                           block, with error feedback)
   --workers N              local worker threads (default 2)
   --backend LIST           e.g. webgpu,wasm (default: each worker picks its fastest)
   --checkpoint FILE        save a checkpoint each epoch, on Ctrl-C and at the end
@@ -75,9 +86,23 @@ const OPTIONS = {
       'epochs',
       'max-iterations',
       'seed',
+      'mode',
+      'local-steps',
+      'outer-optimizer',
+      'outer-lr',
+      'compress',
     ].map((k) => [k, { type: 'string' as const }]),
   ),
 } as const;
+
+function describeMode(mode: JobConfig['mode']): string {
+  if (mode?.kind !== 'local') return 'exact';
+  const o = mode.outer ?? DEFAULT_OUTER;
+  const outer = Object.entries(o)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+  return `local, ${mode.steps} inner steps per round, outer ${outer}, compress ${mode.compress ?? 'none'}`;
+}
 
 function describeJob(t: Trainer, workers: number, backends: string[]): string[] {
   const { job } = t;
@@ -90,6 +115,7 @@ function describeJob(t: Trainer, workers: number, backends: string[]): string[] 
       .join(' ')}`,
     `schedule   ${JSON.stringify(job.schedule)}`,
     `mini-batch ${job.batchSize}, ${job.epochs} epochs, seed ${job.seed}`,
+    `mode       ${describeMode(job.mode)}`,
     `workers    ${workers} thread(s) on ${[...new Set(backends)].join(', ') || '?'}`,
   ];
 }

@@ -1,0 +1,167 @@
+/**
+ * `gradroom train --mode local` as a user runs it (issue 9): a real process with real worker
+ * threads trains in rounds of H inner steps with int8 pseudo-gradients, and sends far fewer bytes
+ * per example than exact mode; bad values exit 2 naming the flag; --resume compares the mode.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const cli = join(import.meta.dirname, '..', 'dist', 'cli.js');
+const dir = mkdtempSync(join(tmpdir(), 'gradroom-cli-modes-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function run(args: string[]) {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+interface Iteration {
+  event: 'iteration';
+  iteration: number;
+  examples: number;
+  loss: number;
+  bytes: { in: number; out: number };
+  round?: { steps: number; groups: number };
+}
+
+function events(stdout: string) {
+  return stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { event: string; [k: string]: unknown });
+}
+
+const iterations = (stdout: string) => events(stdout).filter((e) => e.event === 'iteration') as unknown as Iteration[];
+const bytesInPerExample = (its: Iteration[]) =>
+  its.reduce((a, e) => a + e.bytes.in, 0) / its.reduce((a, e) => a + e.examples, 0);
+
+// 600 examples in mini-batches of 50: 12 iterations an epoch
+const small = ['--dataset', 'synthetic', '--examples', '600', '--workers', '2', '--seed', '3', '--batch-size', '50'];
+
+describe('gradroom train --mode', () => {
+  it('--mode local --local-steps 4 --compress int8 trains in rounds of 4 steps per worker, with far fewer bytes than exact', () => {
+    const local = run([
+      'train',
+      ...small,
+      '--mode',
+      'local',
+      '--local-steps',
+      '4',
+      '--compress',
+      'int8',
+      '--epochs',
+      '1',
+      '--json',
+    ]);
+    expect(local.code, local.stderr).toBe(0);
+    const rounds = iterations(local.stdout);
+    // 2 workers x 4 steps = 8 mini-batches a round: 8, then the epoch's last 4
+    expect(rounds.map((e) => e.iteration)).toEqual([8, 12]);
+    expect(rounds.map((e) => e.examples)).toEqual([400, 200]);
+    expect(rounds[0].round).toEqual({ steps: 4, groups: 2 });
+    const done = events(local.stdout).at(-1) as { event: string; iterations: number; testAccuracy: number };
+    expect(done).toMatchObject({ event: 'done', iterations: 12 });
+    expect(done.testAccuracy).toBeGreaterThan(0.5); // 10 blobs: chance is 0.1
+    expect(rounds[1].loss).toBeLessThan(rounds[0].loss);
+
+    const exact = run(['train', ...small, '--epochs', '1', '--json']);
+    expect(exact.code, exact.stderr).toBe(0);
+    const its = iterations(exact.stdout);
+    expect(its).toHaveLength(12);
+    expect(its[0].round).toBeUndefined();
+    // exact: a float32 gradient per shard per mini-batch; local: one int8 change per 4 mini-batches
+    const ratio = bytesInPerExample(rounds) / bytesInPerExample(its);
+    expect(ratio).toBeGreaterThan(0);
+    expect(ratio).toBeLessThan(0.1);
+  });
+
+  it('the summary names the mode, and --outer-optimizer sgd --outer-lr sets the outer step', () => {
+    const r = run([
+      'train',
+      ...small,
+      '--mode',
+      'local',
+      '--local-steps',
+      'auto',
+      '--outer-optimizer',
+      'sgd',
+      '--outer-lr',
+      '1',
+      '--max-iterations',
+      '4',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/mode {7}local, auto inner steps per round, outer kind=sgd lr=1, compress none/);
+    const plain = run(['train', ...small, '--max-iterations', '2']);
+    expect(plain.stdout).toMatch(/mode {7}exact/);
+  });
+
+  it.each([
+    [['--mode', 'fast'], /--mode "fast" is unknown: use exact \(default\) or local/],
+    [['--mode', 'local', '--local-steps', '0'], /--local-steps must be auto or an integer from 1 to 10000, got "0"/],
+    [['--mode', 'local', '--local-steps', 'many'], /--local-steps must be a number, got "many"/],
+    [['--mode', 'local', '--compress', 'zip'], /--compress "zip" is unknown: use none, fp16 or int8/],
+    [['--compress', 'int8'], /--compress applies only to --mode local/],
+    [['--local-steps', '4', '--outer-lr', '0.5'], /--local-steps, --outer-lr apply only to --mode local/],
+    [
+      ['--mode', 'local', '--outer-optimizer', 'lion'],
+      /--outer-optimizer "lion" is unknown: use nesterov \(default\) or sgd/,
+    ],
+    [['--mode', 'local', '--outer-optimizer', 'adam'], /--outer-optimizer adam needs --outer-lr/],
+    [['--mode', 'local', '--outer-lr', '0'], /--outer-lr must be a positive number, got "0"/],
+  ])('%j exits 2 with a clear message', (flags, message) => {
+    const r = run(['train', ...small, ...flags, '--epochs', '1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stdout).toBe(''); // refused before any worker started
+  });
+
+  it('--resume keeps the saved mode and refuses flags that would change it', () => {
+    const ckpt = join(dir, 'local.ckpt');
+    const first = [
+      'train',
+      ...small,
+      '--mode',
+      'local',
+      '--local-steps',
+      '2',
+      '--compress',
+      'fp16',
+      '--checkpoint',
+      ckpt,
+    ];
+    const a = run([...first, '--epochs', '2', '--max-iterations', '4', '--json']);
+    expect(a.code, a.stderr).toBe(0);
+    expect(events(a.stdout).at(-1)).toMatchObject({ event: 'done', iterations: 4 });
+
+    for (const [flags, named] of [
+      [['--mode', 'exact'], /--mode exact \(saved: local\)/],
+      [['--local-steps', '3'], /--local-steps 3 \(saved: 2\)/],
+      [['--compress', 'int8'], /--compress int8 \(saved: fp16\)/],
+      [['--outer-optimizer', 'sgd'], /--outer-optimizer sgd \(saved: nesterov\)/],
+    ] as const) {
+      const r = run(['train', ...small, '--checkpoint', ckpt, '--resume', ...flags]);
+      expect(r.code, `${flags.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(named);
+    }
+
+    // the first run's command line plus --resume continues in mode local, from iteration 4
+    // (a saved --max-iterations stays until it is changed)
+    const b = run([...first, '--epochs', '2', '--max-iterations', '24', '--resume', '--json']);
+    expect(b.code, b.stderr).toBe(0);
+    const its = iterations(b.stdout);
+    expect(its[0].iteration).toBe(8); // a round of 2 workers x 2 steps after iteration 4
+    expect(its[0].round).toEqual({ steps: 2, groups: 2 });
+    expect(events(b.stdout).at(-1)).toMatchObject({ event: 'done', iterations: 24 });
+
+    // an exact-mode checkpoint refuses local flags on resume
+    const exactCkpt = join(dir, 'exact.ckpt');
+    expect(run(['train', ...small, '--checkpoint', exactCkpt, '--max-iterations', '2']).code).toBe(0);
+    const c = run(['train', ...small, '--checkpoint', exactCkpt, '--resume', '--mode', 'local']);
+    expect(c.code).toBe(2);
+    expect(c.stderr).toMatch(/--mode local \(saved: exact\)/);
+  });
+});
