@@ -187,7 +187,8 @@ describe('Roster', () => {
     const r = new Roster(() => 0);
     r.join('a', 'Bob');
     r.join('b', 'Bob');
-    expect(r.list().map((p) => p.name)).toEqual(['Bob', 'Bob (2)']);
+    r.join('c', 'bob');
+    expect(r.list().map((p) => p.name)).toEqual(['Bob', 'Bob (2)', 'Bob (3)']);
     expect(cleanName('\u0007 Eve\u202e \n', 'x')).toBe('Eve');
     expect(cleanName('   ', 'volunteer')).toBe('volunteer');
     expect(cleanName('x'.repeat(100), '')).toHaveLength(40);

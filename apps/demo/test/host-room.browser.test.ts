@@ -126,9 +126,9 @@ describe.skipIf(skip)('host page with its coordinator in a Web Worker', () => {
     expect(await page.textContent('#count-accuracy')).toBe(`${((epoch?.testAccuracy ?? 0) * 100).toFixed(1)}%`);
     expect(await page.textContent('#count-ratio')).toMatch(/^room vs fastest member alone: \d+\.\d\d×$/);
     expect(await page.textContent('#speed-why')).toMatch(/dominates/);
-    // redraws follow the clock (4 a second, 5 charts), not the events (5 charts x 63 iterations)
+    // redraws follow the clock (2 a second, 5 charts), not the events (5 charts x 63 iterations)
     const redraws = await host(page, 'redraws');
-    expect(redraws).toBeLessThan(5 * (4 * seconds + 4));
+    expect(redraws).toBeLessThan(5 * (2 * seconds + 4));
     expect(redraws).toBeLessThan(5 * truth.iterations);
     // the run as CSV: a header and one row per iteration, through the page's download
     const download = page.waitForEvent('download');

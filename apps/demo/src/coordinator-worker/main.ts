@@ -51,15 +51,16 @@ function trainerOptions(o: RunOptions): TrainerOptions {
 }
 
 /** What this run's trainer emitted (a resumed run counts from its resume point). */
-let truth: RunTruth = { iterations: 0, examples: 0, epochs: [] };
+let truth: RunTruth = { iterations: 0, examples: 0, epochs: [], times: [] };
 
 function begin(t: Trainer, o: RunOptions, resumedFrom?: { epoch: number; iteration: number }): void {
   trainer = t;
-  truth = { iterations: t.position.iteration, examples: 0, epochs: [] };
+  truth = { iterations: t.position.iteration, examples: 0, epochs: [], times: [] };
   t.on('iteration', (e) => {
     truth.iterations = e.iteration;
     truth.examples += e.examples;
     truth.last = e;
+    truth.times.push(performance.now());
     post({ type: 'iteration', e });
   });
   t.on('epoch', (e) => {
@@ -174,7 +175,7 @@ const api: CoordinatorApi = {
     return trainer.position.iteration + 1;
   },
 
-  truth: () => truth,
+  truth: (since = 0) => ({ ...truth, times: truth.times.slice(since) }),
 
   async measureBridge(megabytes) {
     // the page echoes 'echo' messages; this is what a peer's bytes cost on their way through the page

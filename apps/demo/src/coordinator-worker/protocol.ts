@@ -39,6 +39,8 @@ export interface RunTruth {
   examples: number;
   last?: IterationEvent;
   epochs: EpochEvent[];
+  /** performance.now() in the coordinator worker at each iteration event, from `since` on (bench). */
+  times: number[];
 }
 
 export type HostEvent =
@@ -71,7 +73,7 @@ export interface CoordinatorApi {
   /** Sets α from the next iteration on; returns that iteration. */
   setLearningRate(lr: number): number;
   /** The trainer's own account of the run so far (tests compare the page's figures with it). */
-  truth(): RunTruth;
+  truth(since?: number): RunTruth;
   /** Worker -> page -> worker through the bridge port: MB/s and ms per 256 KiB chunk, for the bench. */
   measureBridge(megabytes: number): Promise<{ mbPerSec: number; msPerChunk: number }>;
 }

@@ -13,8 +13,8 @@ import { SERIES_COLORS } from '../ui/theme.js';
 import { tickLabels } from './format.js';
 import { decimate, pick, type RunSeries } from './series.js';
 
-/** Points a chart draws at most (about two per pixel column of a wide chart). */
-export const MAX_POINTS = 1200;
+/** Points a chart draws at most (more than one per pixel column of a wide chart). */
+export const MAX_POINTS = 800;
 
 const axisStyle: uPlot.Axis = { stroke: '#1d2733', grid: { stroke: '#e3e7ec' }, ticks: { stroke: '#cfd6df' } };
 const iterFmt = (_u: uPlot, v: number | null) => (v == null ? '—' : `iteration ${v}`);
@@ -52,7 +52,15 @@ class LiveChart {
       box,
     );
     new ResizeObserver(() => this.resize()).observe(box);
+    // a chart scrolled out of view (or hidden by the projector view) is not redrawn until it shows
+    new IntersectionObserver((entries) => {
+      this.inView = entries.some((e) => e.isIntersecting);
+      if (this.inView && this.lastVersion !== this.drawnVersion) this.render(this.lastVersion);
+    }).observe(box);
   }
+
+  private inView = true;
+  private lastVersion = -1;
 
   resize(): void {
     const legend = this.plot.root.querySelector<HTMLElement>('.u-legend')?.offsetHeight;
@@ -62,7 +70,8 @@ class LiveChart {
   redraws = 0;
 
   render(version: number, force = false): void {
-    if (version === this.drawnVersion && !force) return;
+    this.lastVersion = version;
+    if ((version === this.drawnVersion || !this.inView) && !force) return;
     this.drawnVersion = version;
     this.redraws++;
     this.shown = this.data();

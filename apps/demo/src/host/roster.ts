@@ -50,8 +50,10 @@ export class Roster {
     const key = `v:${name.toLowerCase()}`;
     let p = this.rows.get(key);
     if (p?.id && p.id !== id && !p.left) {
-      // two tabs under one name at once: the second gets its own row
-      return this.join(id, `${name} (${p.sessions + 1})`, via, accepted);
+      // two tabs under one name at once: the second gets its own row, "name (2)"
+      let n = 2;
+      while (this.rows.get(`v:${name.toLowerCase()} (${n})`)?.id) n++;
+      return this.join(id, `${name} (${n})`, via, accepted);
     }
     if (!p) {
       p = { key, name, local: false, sessions: 0, examplesBefore: 0, examplesNow: 0, msBefore: 0 };

@@ -31,12 +31,16 @@ export function duration(ms: number): string {
 
 /** The status cell's words for a person. */
 export function statusText(p: Person, ctx: RowContext): string {
-  if (p.left) return p.local ? 'finished' : `left the room${p.left === 'finished' ? '' : ''}`;
+  if (p.left) return p.local ? 'finished' : 'left the room';
   const s = p.status;
   if (!s) return ctx.running ? 'joining' : 'waiting for a run';
   if (s.status === 'standby') {
     const why = s.standby ?? 'standing by: its link costs more than it adds';
-    const fixed = s.fixedMs !== undefined && s.fixedMs > 0 ? ` (fixed cost ${Math.round(s.fixedMs)} ms per shard)` : '';
+    // the planner's sentence usually carries its figures; add the fixed cost when it does not
+    const fixed =
+      s.fixedMs !== undefined && s.fixedMs > 0 && !/\d\s*ms/.test(why)
+        ? ` (fixed cost ${Math.round(s.fixedMs)} ms per shard)`
+        : '';
     return `${why.startsWith('standing by') ? why : `standing by: ${why}`}${fixed}`;
   }
   return STATUS[s.status];

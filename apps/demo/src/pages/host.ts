@@ -542,7 +542,9 @@ byId('export-png').addEventListener('click', async () => {
 
 // ---- rendering ------------------------------------------------------------------------------------------
 
+/** Charts redraw at most twice a second, counters and the table 4 times (each redraw is a full canvas). */
 const RENDER_MS = 250;
+let ticks = 0;
 let drawn = 0;
 
 function text(id: string, value: string): void {
@@ -552,7 +554,7 @@ function text(id: string, value: string): void {
 
 function render(force = false): void {
   if (!force && document.hidden) return; // nobody sees it; the next visible tick catches up
-  charts.render(force);
+  if (force || ticks++ % 2 === 0) charts.render(force);
   if (!force && drawn === dirty) return;
   drawn = dirty;
   renderWorkers($workers, roster, { running: phase === 'running' || phase === 'waiting' || phase === 'paused' });
@@ -630,8 +632,10 @@ declare global {
       }[];
       seriesCsv(): string;
       summaryCsv(): string;
-      /** The trainer's own account, from the coordinator worker. */
-      truth(): Promise<RunTruth>;
+      /** The trainer's own account, from the coordinator worker (iteration times from `since`). */
+      truth(since?: number): Promise<RunTruth>;
+      /** Starts a run of `job` as the Start button does, without the form (bench, console). */
+      startJob(job: JobConfig, opts: RunOptions): Promise<void>;
       /** Times the charts were redrawn since the page loaded. */
       redraws(): number;
       /** Worker -> page -> worker through the WebRTC bridge (bench). */
@@ -699,7 +703,14 @@ window.__host = {
     })),
   seriesCsv: () => series.iterationsCsv(),
   summaryCsv: summaryText,
-  truth: () => coordinator.truth(),
+  truth: (since) => coordinator.truth(since),
+  startJob: async (j, o) => {
+    resetRun();
+    series.clear();
+    job = j;
+    setPhase('waiting');
+    await coordinator.start(j, o);
+  },
   redraws: () => charts.redraws,
   measureBridge: (mb) => coordinator.measureBridge(mb),
 };
