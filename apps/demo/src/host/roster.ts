@@ -53,7 +53,7 @@ export class Roster {
       // two tabs under one name at once: the second gets its own row, "name (2)"
       let n = 2;
       while (this.rows.get(`v:${name.toLowerCase()} (${n})`)?.id) n++;
-      return this.join(id, `${name} (${n})`, via, accepted);
+      return this.join(id, `${p.name} (${n})`, via, accepted);
     }
     if (!p) {
       p = { key, name, local: false, sessions: 0, examplesBefore: 0, examplesNow: 0, msBefore: 0 };
