@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Installs what a fresh machine (Node 20 and npm only) lacks: pnpm, the workspace's packages and,
-// with --browser, Chromium from Debian's packages for the browser tests. Idempotent and quiet when
-// everything is already there.
+// with --browser, Chromium from Debian's packages for the browser tests (and Xvfb, for the benchmark
+// that needs real, headful windows). Idempotent and quiet when everything is already there.
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -82,4 +82,21 @@ if (process.argv.includes('--browser') || process.argv.includes('--turn')) {
         0;
     if (!ok) console.error('[gradroom] could not install coturn; the TURN test will say it was skipped');
   }
+}
+
+// Xvfb: a virtual display for headful Chromium, so bench/host-page.bench.mjs can hide a page behind
+// another tab (headless Chromium reports every page visible). Only that benchmark needs it; without
+// it the benchmark says so and records itself as not run.
+if (process.argv.includes('--browser') && !existsSync('/usr/bin/Xvfb')) {
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const apt = (args) =>
+    spawnSync(isRoot ? 'apt-get' : 'sudo', isRoot ? args : ['-n', 'apt-get', ...args], {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    }).status;
+  console.log('[gradroom] installing Xvfb from Debian packages (apt-get install xvfb)');
+  const install = ['install', '-y', '--no-install-recommends', 'xvfb'];
+  // the package lists may be missing on a fresh machine whose Chromium came with the image
+  const ok = apt(install) === 0 || (apt(['update']) === 0 && apt(install) === 0);
+  if (!ok) console.warn('[gradroom] could not install Xvfb; bench/host-page.bench.mjs will be recorded as not run');
 }
