@@ -68,6 +68,12 @@ export interface RoomCostInput {
   overhead?: number;
   /** int8's block size (one float32 scale per block); default 256. */
   int8Block?: number;
+  /**
+   * Exact mode: a member standing by (no shard) gets a probe shard every `probeEvery` + 1 iterations
+   * to keep its figures fresh (the shard runner's PROBE_EVERY is 10); probes run beside the iteration
+   * on the same links. Default: no probes.
+   */
+  probeEvery?: number;
 }
 
 export interface RoomCostPrediction {
@@ -112,6 +118,9 @@ function bad(m: string): never {
 const positiveOrUnset = (x: number | undefined) => x === undefined || (Number.isFinite(x) && x > 0);
 
 function validate(input: RoomCostInput): void {
+  if (input.probeEvery !== undefined && !(Number.isInteger(input.probeEvery) && input.probeEvery >= 0)) {
+    bad(`probeEvery must be an integer >= 0, got ${input.probeEvery}`);
+  }
   if (!Number.isInteger(input.parameters) || input.parameters <= 0)
     bad(`parameters must be a positive integer, got ${input.parameters}`);
   if (!Number.isInteger(input.batchSize) || input.batchSize <= 0)
@@ -152,7 +161,8 @@ interface Timing {
 }
 
 /**
- * The fixed cost of member `m` when `k` members (of which `onLink` sit behind its shared link)
+ * The fixed cost of member `m` when `k` members (of which `onLink` sit behind its shared link; both
+ * may be fractional, counting probes of members standing by)
  * exchange `outBytes` (weights to it) and `inBytes` (its result) at once, each link shared fairly.
  */
 function fixedCost(
@@ -210,13 +220,19 @@ export function predictRoom(input: RoomCostInput): RoomCostPrediction {
   let best: RoomCostPrediction | undefined;
   for (let k = 1; k <= order.length; k++) {
     const chosen = order.slice(0, k);
+    // a link's load in members moving a full exchange at once: those with a shard, plus each member
+    // standing by as the fraction of iterations it is probed (exact mode)
+    const probeShare = mode.kind === 'exact' && input.probeEvery !== undefined ? 1 / (input.probeEvery + 1) : 0;
+    const standby = order.slice(k).filter((i) => !input.members[i].local);
     const perLink = new Map<string, number>();
-    for (const i of chosen) {
+    const load = (i: number, w: number) => {
       const via = input.members[i].via;
-      if (via) perLink.set(via, (perLink.get(via) ?? 0) + 1);
-    }
+      if (via) perLink.set(via, (perLink.get(via) ?? 0) + w);
+    };
+    for (const i of chosen) load(i, 1);
+    for (const i of standby) load(i, probeShare);
     // the coordinator's link is shared by the remote members only
-    const remote = Math.max(1, chosen.filter((i) => !input.members[i].local).length);
+    const remote = Math.max(1, chosen.filter((i) => !input.members[i].local).length + standby.length * probeShare);
     const costs = chosen.map((i) => {
       const m = input.members[i];
       return fixedCost(input, m, remote, m.via ? (perLink.get(m.via) ?? 1) : 1, outBytes, inBytes);
@@ -238,7 +254,7 @@ export function predictRoom(input: RoomCostInput): RoomCostPrediction {
     const usedIdx = chosen.filter((_, j) => sizes[j] > 0);
     const used = usedIdx.length;
     if (used < k) continue; // the same plan as a smaller k, whose fixed costs are lower
-    const usedRemote = usedIdx.filter((i) => !input.members[i].local).length;
+    const usedRemote = usedIdx.filter((i) => !input.members[i].local).length + standby.length * probeShare;
     const examples = sizes.reduce((a, b) => a + b, 0);
     const batches = mode.kind === 'exact' ? 1 : used * H;
     const iterationMs = (makespanMs + stepMs) / batches;

@@ -110,6 +110,20 @@ describe('cost model: the host tab as a member', () => {
   });
 });
 
+describe('cost model: probes of members standing by', () => {
+  it('each member standing by loads the shared link with one exchange every probeEvery + 1 iterations', () => {
+    // 23 members on a cell of 1,000 B/ms, P = 100,000 (800 ms of transfer alone), probed every 11th
+    // iteration: the one member computing shares the cell with 22 / 11 = 2 exchanges' worth of probes
+    const members: MemberCost[] = Array.from({ length: 23 }, () => ({ examplesPerSec: 1000, via: 'cell' }));
+    const base = { members, parameters: 100_000, batchSize: 64, sharedLinks: { cell: { mbit: MBIT8 } } };
+    const p = predictRoom({ ...base, probeEvery: 10 });
+    expect(p.used).toBe(1);
+    expect(p.iterationMs).toBeCloseTo(800 * 3 + 64, 6);
+    expect(p.bytesPerIteration).toBeCloseTo(800_000 * 3, 6);
+    expect(predictRoom(base).iterationMs).toBeCloseTo(864, 6);
+  });
+});
+
 describe('cost model: compressed updates and local mode (extension point for issue 9)', () => {
   it('fp16 halves and int8 quarters (plus one scale per block) what members send back', () => {
     expect(bytesPerValue('none')).toBe(4);
@@ -189,6 +203,7 @@ describe('cost model: guarantees and bad input', () => {
       [{ ...ok, coordinator: { upMbit: 0 } }, /coordinator link/],
       [{ ...ok, mode: { kind: 'local', steps: 0 } }, /steps/],
       [{ ...ok, overhead: 0.5 }, /overhead/],
+      [{ ...ok, probeEvery: -1 }, /probeEvery/],
     ];
     for (const [input, re] of cases) {
       expect(() => predictRoom(input as Parameters<typeof predictRoom>[0])).toThrow(GradroomError);
