@@ -130,3 +130,28 @@ export function refuseForeign(
   if (from === null || !allowed.has(from)) return `Origin '${origin.slice(0, 80)}' is not this server`;
   return null;
 }
+
+/**
+ * Log lines about refused requests, at most a burst then a rate per address, so that a flood of bad
+ * requests cannot flood the log; what was left out is counted on the next line that is written.
+ */
+export class RefusalLog {
+  private readonly limiter: AddressLimiter;
+  private readonly suppressed = new Map<string, number>();
+  constructor(
+    private readonly log: (line: string) => void,
+    limit: RateLimit = { perSecond: 2, burst: 20 },
+  ) {
+    this.limiter = new AddressLimiter(limit);
+  }
+  line(address: string, text: string): void {
+    if (!this.limiter.take(address).ok) {
+      if (this.suppressed.size >= 10_000) this.suppressed.clear(); // only a count is lost
+      this.suppressed.set(address, (this.suppressed.get(address) ?? 0) + 1);
+      return;
+    }
+    const n = this.suppressed.get(address);
+    this.suppressed.delete(address);
+    this.log(n ? `${text} (and ${n} earlier refusals from ${address} not logged)` : text);
+  }
+}

@@ -24,7 +24,15 @@ import {
 } from '@gradroom/worker/peer';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { staticFiles } from '../server/static.js';
-import { AddressLimiter, Bucket, normalizeHost, ownHostNames, type RateLimit, refuseForeign } from './access.js';
+import {
+  AddressLimiter,
+  Bucket,
+  normalizeHost,
+  ownHostNames,
+  type RateLimit,
+  RefusalLog,
+  refuseForeign,
+} from './access.js';
 import { constantTimeEqual, randomToken } from './tokens.js';
 import { withTurnCredentials } from './turn.js';
 
@@ -64,6 +72,11 @@ export interface RoomServerOptions {
   createRate?: RateLimit;
   /** Open rooms created over HTTP by one address (default 10). */
   maxRoomsPerAddress?: number;
+  /**
+   * Open WebSockets from one address (default 200: a classroom behind one NAT fits, a single
+   * machine cannot hold the server's sockets); more are refused with 429.
+   */
+  maxConnectionsPerAddress?: number;
   maxRooms?: number;
   /** A room without a coordinator for this long is closed, so abandoned rooms free their place (default 10 min). */
   roomIdleMs?: number;
@@ -196,6 +209,10 @@ export class RoomServer {
     Pick<RoomServerOptions, 'dist' | 'roomKey' | 'publicUrl' | 'turnSecret'>;
   private readonly allowed: ReadonlySet<string>;
   private readonly creations: AddressLimiter;
+  /** Refusals are logged at most 20 at once then 2 a second per address. */
+  private readonly refusals: RefusalLog;
+  /** Open WebSockets per address. */
+  private readonly perAddress = new Map<string, number>();
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly conns = new Set<Conn>();
@@ -222,6 +239,7 @@ export class RoomServer {
       turnTtlSeconds: 12 * 3600,
       createRate: { perSecond: 1 / 6, burst: 10 },
       maxRoomsPerAddress: 10,
+      maxConnectionsPerAddress: 200,
       log: (line) => console.log(`${new Date().toISOString()} ${line}`),
       ...opts,
     };
@@ -236,6 +254,7 @@ export class RoomServer {
       ),
     );
     this.creations = new AddressLimiter(this.opts.createRate);
+    this.refusals = new RefusalLog((line) => this.opts.log(line));
     const files = opts.dist ? staticFiles(opts.dist, { onError: (line) => this.opts.log(line) }) : null;
     this.http = createServer((req, res) => {
       // onHttp is async: whatever it throws arrives here as a rejection
@@ -276,18 +295,23 @@ export class RoomServer {
   }
 
   private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    const ip = req.socket.remoteAddress ?? '?';
     const path = pathOf(req.url);
     if (path !== '/ws') {
-      this.opts.log(
-        `refused a WebSocket upgrade from ${req.socket.remoteAddress} for ${JSON.stringify(cleanText(req.url, 80))}`,
-      );
+      this.refusals.line(ip, `refused a WebSocket upgrade from ${ip} for ${JSON.stringify(cleanText(req.url, 80))}`);
       refuseUpgrade(socket, path === null ? 400 : 404, path === null ? 'bad request target' : 'not found');
       return;
     }
     const foreign = refuseForeign(req.headers, this.allowed);
     if (foreign) {
-      this.opts.log(`refused a WebSocket upgrade from ${req.socket.remoteAddress}: ${cleanText(foreign, 200)}`);
+      this.refusals.line(ip, `refused a WebSocket upgrade from ${ip}: ${cleanText(foreign, 200)}`);
       refuseUpgrade(socket, 403, foreign);
+      return;
+    }
+    const open = this.perAddress.get(ip) ?? 0;
+    if (open >= this.opts.maxConnectionsPerAddress) {
+      this.refusals.line(ip, `refused a WebSocket upgrade from ${ip}: ${open} connections from it are open`);
+      refuseUpgrade(socket, 429, 'too many connections from this address');
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) =>
@@ -396,7 +420,7 @@ export class RoomServer {
       }
       const ip = req.socket.remoteAddress ?? '?';
       const refuse = (status: number, error: string, headers: Record<string, string> = {}) => {
-        this.opts.log(`rejected a room creation from ${ip}: ${cleanText(error, 200)}`);
+        this.refusals.line(ip, `rejected a room creation from ${ip}: ${cleanText(error, 200)}`);
         res.writeHead(status, { 'Content-Type': 'application/json', ...headers }).end(JSON.stringify({ error }));
       };
       const foreign = refuseForeign(req.headers, this.allowed);
@@ -440,6 +464,7 @@ export class RoomServer {
       binary: new Bucket(this.opts.relayRate),
     };
     this.conns.add(c);
+    this.perAddress.set(c.ip, (this.perAddress.get(c.ip) ?? 0) + 1);
     const joinTimer = setTimeout(() => {
       if (!c.role) this.reject(c, 'no join message in time', CLOSE.timeout);
     }, this.opts.joinTimeoutMs);
@@ -461,6 +486,9 @@ export class RoomServer {
       this.guard(`close of ${this.who(c)}`, () => {
         clearTimeout(joinTimer);
         this.conns.delete(c);
+        const n = (this.perAddress.get(c.ip) ?? 1) - 1;
+        if (n > 0) this.perAddress.set(c.ip, n);
+        else this.perAddress.delete(c.ip);
         this.left(c, error || cleanText(reason.toString(), 120) || `closed (${code})`);
       }),
     );
@@ -504,7 +532,7 @@ export class RoomServer {
   }
 
   private reject(c: Conn, reason: string, code: number = CLOSE.rejected): void {
-    this.opts.log(`${this.who(c)} rejected: ${reason}`);
+    this.refusals.line(c.ip, `${this.who(c)} rejected: ${reason}`);
     this.send(c, { t: 'rejected', reason });
     c.ws.close(code, closeReason(reason));
   }

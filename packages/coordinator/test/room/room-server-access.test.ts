@@ -5,7 +5,7 @@
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { hostOfHeader, hostOfOrigin, ownHostNames, refuseForeign } from '../../src/room/access.js';
+import { hostOfHeader, hostOfOrigin, ownHostNames, RefusalLog, refuseForeign } from '../../src/room/access.js';
 import { RoomServer, type RoomServerOptions } from '../../src/room/server.js';
 
 const servers: RoomServer[] = [];
@@ -122,6 +122,43 @@ describe('who may create rooms and connect', () => {
     const third = await post(few.s.port, { host: h });
     expect(third.status).toBe(429);
     expect(JSON.parse(third.body).error).toBe('2 rooms from this address are open already');
+  });
+
+  it('limits open WebSockets per address, and refusals in the log', async () => {
+    const { s, log } = await start({ maxConnectionsPerAddress: 3 });
+    const open = await Promise.all(
+      [0, 1, 2].map(
+        () =>
+          new Promise<WebSocket>((resolve) => {
+            const ws = new WebSocket(s.wsUrl);
+            ws.once('open', () => resolve(ws));
+          }),
+      ),
+    );
+    expect(await upgrade(s.wsUrl, {})).toBe(429);
+    expect(log.some((l) => /refused a WebSocket upgrade from .*: 3 connections from it are open/.test(l))).toBe(true);
+    open[0].close();
+    await new Promise((r) => open[0].once('close', r));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await upgrade(s.wsUrl, {})).toBe(101);
+    for (const ws of open) ws.close();
+
+    // a flood of refusals writes a burst of lines, then counts what it left out
+    const lines: string[] = [];
+    const refusals = new RefusalLog((l) => lines.push(l), { perSecond: 10, burst: 5 });
+    for (let i = 0; i < 50; i++) refusals.line('203.0.113.9', `refused #${i}`);
+    refusals.line('198.51.100.1', 'another address is not held back');
+    expect(lines).toEqual([
+      'refused #0',
+      'refused #1',
+      'refused #2',
+      'refused #3',
+      'refused #4',
+      'another address is not held back',
+    ]);
+    await new Promise((r) => setTimeout(r, 150));
+    refusals.line('203.0.113.9', 'refused again');
+    expect(lines.at(-1)).toBe('refused again (and 45 earlier refusals from 203.0.113.9 not logged)');
   });
 
   it('parses Host and Origin headers strictly', () => {
