@@ -7,7 +7,13 @@
  * in its first message within joinTimeoutMs; anything else is rejected, logged and disconnected, so
  * a peer without the token never reaches the coordinator. Volunteers talk to their room's host and
  * to nobody else. Each connection has a message size limit (control messages and relayed chunks),
- * token-bucket rate limits, and a ping heartbeat; each room a member limit.
+ * token-bucket rate limits, and a ping heartbeat; each room a member limit. Control messages are
+ * checked field by field (signal-check.ts). Room creation and upgrades must name this server
+ * (access.ts: Host/Origin, per-address limits). The host's kicks free a seat at once; a kick with
+ * ban refuses the member's identity key for the room's life and its address for banMs.
+ *
+ * No listener may throw: every entry point (request, upgrade, message, close, heartbeat) runs
+ * inside guard(), which logs and answers, since an exception out of a listener ends the process.
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
