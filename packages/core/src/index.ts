@@ -12,6 +12,7 @@ export * from './once.js';
 export * from './optimizers/index.js';
 export * from './planner.js';
 export * from './prng.js';
+export * from './robust.js';
 export * from './protocol/index.js';
 export * from './schedules.js';
 export * from './shard-cost.js';
