@@ -62,6 +62,8 @@ export function shardRows(n: number): number {
   return n <= 64 ? 2 ** Math.ceil(Math.log2(Math.max(n, 1))) : Math.ceil(n / 64) * 64;
 }
 
+const GPU_BACKENDS = new Set(['webgpu', 'webgl']);
+
 export class ShardComputer {
   readonly layout: ParamLayout;
   private readonly vars: tf.Variable[];
@@ -103,14 +105,21 @@ export class ShardComputer {
 
   setWeights(flat: Float32Array): void {
     this.layout.check(flat);
-    // one upload per weights version: the flat buffer goes to the device once and is sliced there
-    // into the model's own variables (a tensor per layer would be one upload, and on a GPU one
-    // staging buffer and copy, each)
     tf.tidy(() => {
-      const all = tf.tensor1d(flat);
-      this.layout.entries.forEach((e, i) => {
-        this.vars[i].assign(tf.reshape(tf.slice(all, e.offset, e.size), e.shape));
-      });
+      if (GPU_BACKENDS.has(tf.getBackend())) {
+        // one upload per weights version: the flat buffer goes to the device once and is sliced
+        // there into the model's own variables (a tensor per layer would be one upload, and on a
+        // GPU one staging buffer and copy, each)
+        const all = tf.tensor1d(flat);
+        this.layout.entries.forEach((e, i) => {
+          this.vars[i].assign(tf.reshape(tf.slice(all, e.offset, e.size), e.shape));
+        });
+      } else {
+        // wasm and cpu: a tensor per layer is one copy into the backend; a slice would be a second
+        this.layout.entries.forEach((e, i) => {
+          this.vars[i].assign(tf.tensor(flat.subarray(e.offset, e.offset + e.size), e.shape));
+        });
+      }
     });
   }
 
