@@ -297,7 +297,9 @@ function assumptionsOf(input: RoomCostInput, mode: CostMode, overhead: number): 
       ? `exact mode: each member with a shard gets the float32 weights (${input.parameters} x 4 B) and returns a gradient sum (${bytesPerValue(mode.compress, input.int8Block)} B per value) every iteration`
       : `local mode: each member runs ${mode.steps} mini-batches of ${input.batchSize} per round and exchanges weights and a pseudo-gradient once per round (${bytesPerValue(mode.compress, input.int8Block)} B per value back)`,
     'links are shared fairly by the members that transfer at once; weights go out and results come back in separate phases, so a half-duplex cell gives each phase its whole capacity',
-    'a member that does not shorten the iteration gets no shard and costs no bytes (planShardsByCost); members are tried fastest alone first',
+    input.probeEvery === undefined
+      ? 'a member that does not shorten the iteration gets no shard and costs no bytes (planShardsByCost); members are tried fastest alone first'
+      : `a member that does not shorten the iteration gets no shard (planShardsByCost), but a probe (weights and a result) every ${input.probeEvery + 1} iterations, beside the iteration on the same links; members are tried fastest alone first`,
     'compute time is linear in shard size (examples/s plus a fixed per-shard cost); no stragglers, no failures',
   ];
   a.push(
