@@ -188,6 +188,35 @@ describe.skipIf(skip)('webgpu (SwiftShader) in Chromium: what a shard costs the 
     });
   }
 
+  it('a model whose rows are not independent (batch normalization) is computed unpadded, and equals cpu', async () => {
+    showLogs();
+    const m = tf.sequential({
+      layers: [
+        tf.layers.dense({ name: 'd0', units: 16, inputShape: [64], activation: 'relu' }),
+        tf.layers.batchNormalization({ name: 'bn' }),
+        tf.layers.dense({ name: 'logits', units: 10 }),
+      ],
+    });
+    const topology = m.toJSON(null, false) as Record<string, unknown>;
+    m.dispose();
+    const setup: GpuSetup = { model: { kind: 'layers', topology, classes: 10 }, data: mlp.data };
+    const model = await buildModel(setup.model);
+    const ref = new ShardComputer(model, [64], 10);
+    const weights = Float32Array.from({ length: ref.layout.size }, (_, i) => 0.5 + Math.sin(i * 0.37) * 0.2);
+    // 37 examples: padded to 64, the batch statistics would take in 27 rows of zeros
+    const indices = Array.from({ length: 37 }, (_, i) => (i * 7) % mlp.data.examples);
+    ref.setWeights(weights);
+    const want = await ref.compute(gather(makeSynthetic({ ...mlp.data, split: 'train' }), Uint32Array.from(indices)));
+    model.dispose();
+    const got = await page.evaluate((a) => window.gradroomGpu.gradient(a), {
+      ...setup,
+      weights: Array.from(weights),
+      indices,
+    });
+    expect(got.padRows).toBe(false);
+    expect(relativeDifference(Float32Array.from(got.gradSum), want.gradSum)).toBeLessThanOrEqual(1e-5);
+  });
+
   it('holds no more tensors or bytes after 500 shards than after 5', { timeout: 120_000 }, async () => {
     showLogs();
     const r = await page.evaluate((a) => window.gradroomGpu.leak({ ...a, shards: 500, batch: 16 }), mlp);
