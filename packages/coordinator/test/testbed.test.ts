@@ -25,6 +25,44 @@ describe('testbed command line', () => {
   });
 });
 
+// an unprivileged user that can read the scripts (a checkout under /root may not let it)
+const files = ['cli.mjs', 'format.mjs', 'testbed.mjs', 'net.mjs'].map((f) => join(SCRIPTS, f));
+const setpriv =
+  spawnSync(
+    'setpriv',
+    [
+      '--reuid=65534',
+      '--regid=65534',
+      '--clear-groups',
+      process.execPath,
+      '-e',
+      `for (const f of ${JSON.stringify(files)}) require('node:fs').accessSync(f, 4)`,
+    ],
+    { stdio: 'ignore', timeout: 20_000 },
+  ).status === 0;
+if (can.ok && !setpriv)
+  console.log('testbed without root: skipped (no setpriv, or user 65534 cannot read the scripts)');
+describe.skipIf(!can.ok || !setpriv)('testbed without root', () => {
+  it('says in one line that it needs root and exits 2, making nothing', () => {
+    const r = spawnSync(
+      'setpriv',
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        process.execPath,
+        join(SCRIPTS, 'cli.mjs'),
+        '--iterations',
+        '2',
+      ],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe('testbed: not run: needs root (network namespaces, tc, cgroups)');
+    expect(remnants(r.pid)).toEqual([]);
+  });
+});
+
 describe.skipIf(!can.ok)('testbed (network namespaces, tc, cgroups; needs root)', () => {
   it('lan, 1 volunteer: trains over direct WebRTC, counts bytes on the coordinator link, leaves nothing behind', async () => {
     const seen: IterationRecord[] = [];
