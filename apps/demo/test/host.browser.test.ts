@@ -101,9 +101,14 @@ describe.skipIf(skip)('host and volunteer pages: a classroom room in Chromium', 
     await hostPage.waitForFunction(() => window.__host !== undefined);
 
     // the lecture's advice for 7,996 examples, shown before anything runs
-    expect(await hostPage.textContent('#batch-advice')).toMatch(/large \(m = 7996 > 2000\).*power of two: 512/);
+    // (in a teacher's words, no arithmetic; it advises the list's start, the default, until workers are measured)
+    expect(await hostPage.textContent('#batch-advice')).toMatch(
+      /^7,996 training examples is more than 2,000, so the lecture says: mini-batches of a power of two that fit in memory \(64, 128, 256, 512 do here\)\. 64 gives the most updates per epoch/,
+    );
+    expect(await hostPage.isDisabled('#use-advice')).toBe(true);
+    await hostPage.selectOption('#batch-size', '512');
     await hostPage.click('#use-advice');
-    expect(await hostPage.inputValue('#batch-size')).toBe('512');
+    expect(await hostPage.inputValue('#batch-size')).toBe('64');
     await hostPage.selectOption('#batch-size', String(BATCH));
     expect(await hostPage.textContent('#per-epoch')).toBe('32 iterations per epoch');
     await hostPage.fill('#epochs', String(EPOCHS));

@@ -8,9 +8,11 @@ import {
   adviseBatchSize,
   type BatchSizeAdvice,
   estimateBytesPerExample,
+  fixedShareOfSplit,
   type ModelSpec,
   type OptimizerConfig,
   type ScheduleConfig,
+  type ShardSpeed,
 } from '@gradroom/core';
 import { datasetSizes, ZOO, type ZooName } from '@gradroom/worker/catalog';
 import { el } from '../ui/dom.js';
@@ -175,6 +177,11 @@ export interface JobForm {
   /** The job the form describes (throws with a message naming the field when a value is unusable). */
   job(): JobConfig;
   advice(): BatchSizeAdvice;
+  /**
+   * The workers in the room, as measured (fixed cost per shard and time per example): the advice
+   * then picks the mini-batch at which communication stops dominating. Empty: no measurements yet.
+   */
+  setWorkers(workers: ShardSpeed[]): void;
   /** Locks the fields that cannot change during a run. */
   setRunning(running: boolean): void;
 }
@@ -266,7 +273,31 @@ export function jobForm(): JobForm {
   const root = el('div', { class: 'job-form' }, dataBox, optimizerBox, scheduleBox);
 
   const spec = (): ModelSpec => structuredClone(ZOO[model.value as ZooName]) as ModelSpec;
-  const advice = () => adviseBatchSize({ examples: trainN(), bytesPerExample: estimateBytesPerExample(spec()) });
+  let workers: ShardSpeed[] = [];
+  const advice = (): BatchSizeAdvice => {
+    const input = { examples: trainN(), bytesPerExample: estimateBytesPerExample(spec()) };
+    const a = adviseBatchSize(workers.length > 0 ? { ...input, workers } : input);
+    // without measurements the lecture's list is a range (64 to 512, all fitting in memory here);
+    // advise its start, which is also the default, rather than its top
+    return a.mode === 'mini-batch' && workers.length === 0 ? { ...a, size: Math.min(a.size, 64) } : a;
+  };
+  /** The advice in a teacher's words (core's reason carries the arithmetic). */
+  const adviceWords = (a: BatchSizeAdvice, total: number): string => {
+    const n = total.toLocaleString('en');
+    const its = (b: number) => `${Math.ceil(total / b).toLocaleString('en')} iterations per epoch`;
+    if (a.mode === 'batch')
+      return `${n} training examples is a small set (2,000 or fewer), so the lecture says: use them all in every iteration (batch gradient descent, ${its(a.size)}).`;
+    const fits = adviseBatchSize({ examples: total, bytesPerExample: estimateBytesPerExample(spec()) }).size;
+    const range = [64, 128, 256, 512].filter((b) => b <= fits).join(', ');
+    const head = `${n} training examples is more than 2,000, so the lecture says: mini-batches of a power of two that fit in memory (${range} do here).`;
+    if (workers.length === 0)
+      return `${head} 64 gives the most updates per epoch (${its(64)}). In a room, larger mini-batches give each worker more to compute per message sent; once workers are measured, this advice says which size pays.`;
+    const share = fixedShareOfSplit(a.size, workers);
+    const who = workers.length === 1 ? 'the one worker measured' : `the ${workers.length} workers measured`;
+    return share <= 0.2
+      ? `${head} With ${who}, ${a.size} is the smallest at which sending weights and gradients takes at most a fifth of each shard (${its(a.size)}).`
+      : `${head} Even at ${a.size}, the largest that fits, ${who} spend ${Math.round(share * 100)}% of each shard on sending weights and gradients: fewer workers, or a faster link, would waste less (${its(a.size)}).`;
+  };
 
   const refresh = () => {
     const shown = new Set<string>([optimizer.value, schedule.value]);
@@ -276,7 +307,8 @@ export function jobForm(): JobForm {
     const total = trainN();
     whole.value = String(total);
     whole.textContent = `${total} (the whole set: batch GD)`;
-    adviceText.textContent = `The lecture’s advice for ${total.toLocaleString('en')} training examples: ${a.reason}`;
+    adviceText.textContent = adviceWords(a, total);
+    adviceText.title = a.reason;
     const b = Number(batch.value);
     const n = Math.ceil(total / b);
     perEpoch.textContent = `${n.toLocaleString('en')} iteration${n === 1 ? '' : 's'} per epoch${b === 1 ? ' (stochastic GD)' : b >= total ? ' (batch GD)' : ''}`;
@@ -297,7 +329,7 @@ export function jobForm(): JobForm {
   const value = (id: string, input: HTMLInputElement, label: string): number => {
     const v = Number(input.value);
     if (input.value.trim() === '' || !Number.isFinite(v))
-      throw new Error(`${label} must be a number (the field #${id})`);
+      throw new Error(`${label} must be a number${id === 'lr' ? ', such as 0.001' : ''}.`);
     return v;
   };
   const f = (id: string) => {
@@ -309,6 +341,11 @@ export function jobForm(): JobForm {
   return {
     root,
     advice,
+    setWorkers(list) {
+      const before = JSON.stringify(workers);
+      workers = list.filter((w) => w.fixedMs >= 0 && w.msPerExample > 0);
+      if (JSON.stringify(workers) !== before) refresh();
+    },
     job(): JobConfig {
       const alpha = value('lr', lr, 'Learning rate');
       const kind = optimizer.value as OptimizerChoice;

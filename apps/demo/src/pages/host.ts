@@ -165,6 +165,12 @@ eventsChannel.port1.onmessage = (ev: MessageEvent<HostEvent>) => {
     }
     case 'workers':
       roster.update(m.list);
+      // the batch-size advice follows the room's measured workers (rounded: it changes little)
+      form.setWorkers(
+        m.list
+          .filter((w) => w.status !== 'gone' && w.speed > 0 && w.fixedMs !== undefined)
+          .map((w) => ({ fixedMs: Math.round(w.fixedMs ?? 0), msPerExample: Number((1000 / w.speed).toPrecision(2)) })),
+      );
       break;
     case 'state':
       if (m.e.state === 'waiting') setPhase('waiting');
