@@ -125,7 +125,8 @@ describe('exact mini-batch SGD in Node worker threads', () => {
   });
 
   it('a worker joining mid-epoch gets the current weights and takes shards from the next round', async () => {
-    const t = new Trainer(job, { backends: ['wasm'] });
+    // every worker takes part: this tests joining, not whether the planner finds a third thread worth it
+    const t = new Trainer(job, { backends: ['wasm'], planning: 'all' });
     open.push(t);
     t.addWorker(spawnThreadWorker());
     t.addWorker(spawnThreadWorker());
