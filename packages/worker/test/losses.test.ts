@@ -102,7 +102,10 @@ describe('losses: sums over a shard equal n times tfjs mean loss and its gradien
       const weights = Float32Array.from({ length: info.paramCount }, (_, i) => Math.sin(i * 0.37) * 0.5);
       await w.setWeights(1, weights);
       const indices = Uint32Array.from([0, 3, 5, 8, 13, 21, 34, 39, 2]);
+      const tensors = tf.memory().numTensors;
       const r = await w.compute({ iteration: 0, version: 1, shardId: 0, indices });
+      await w.evaluate({ version: 1, indices, split: 'test' });
+      expect(tf.memory().numTensors).toBe(tensors); // every tensor a loss makes is disposed
       expect(r.count).toBe(indices.length);
 
       // independent: plain layers, tfjs's own loss with its mean reduction, times n
