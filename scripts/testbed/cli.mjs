@@ -11,6 +11,8 @@ ${Object.entries(PROFILES)
   .map(([k, p]) => `                       ${k}: ${p.describe}`)
   .join('\n')}
   --volunteers N     Node volunteers over WebRTC, each in its own namespace and cgroup (default 2)
+  --tabs N           Chromium tabs that volunteer too (the demo's volunteer page), each likewise (default 0)
+  --planning P       the trainer's planning: cost (default: shards only where they pay) or all
   --cpu X            each volunteer's share of one CPU, or none
   --coord MBIT       the coordinator's link, both directions (Mbit/s, or none)
   --coord-up MBIT    coordinator -> volunteers;  --coord-down MBIT  volunteers -> coordinator
@@ -28,6 +30,8 @@ const { values: v } = parseArgs({
   options: {
     profile: { type: 'string', default: 'classroom' },
     volunteers: { type: 'string', default: '2' },
+    tabs: { type: 'string', default: '0' },
+    planning: { type: 'string', default: 'cost' },
     cpu: { type: 'string' },
     coord: { type: 'string' },
     'coord-up': { type: 'string' },
@@ -68,6 +72,8 @@ function num(name, s, { int = false, none = false } = {}) {
 const opts = {
   profile: v.profile,
   volunteers: num('volunteers', v.volunteers, { int: true }),
+  tabs: v.tabs === '0' ? 0 : num('tabs', v.tabs, { int: true }),
+  planning: v.planning,
   cpu: num('cpu', v.cpu, { none: true }),
   coordUp: num('coord-up', v['coord-up'] ?? v.coord, { none: true }),
   coordDown: num('coord-down', v['coord-down'] ?? v.coord, { none: true }),
@@ -87,6 +93,10 @@ opts.job = defaultJob({
   hidden,
   evaluate: iterations === undefined || !!v.evaluate,
 });
+if (opts.planning !== 'cost' && opts.planning !== 'all') {
+  console.error(`testbed: --planning must be cost or all, got '${opts.planning}'`);
+  process.exit(2);
+}
 let shape;
 try {
   shape = shapeOf(opts);
@@ -96,7 +106,9 @@ try {
 }
 
 const say = v.json ? () => {} : (l) => console.log(`testbed: ${l}`);
-say(`${opts.profile}, ${opts.volunteers} volunteer(s): ${describeShape(shape)}`);
+say(
+  `${opts.profile}, ${opts.volunteers} volunteer(s)${opts.tabs ? ` and ${opts.tabs} Chromium tab(s)` : ''}: ${describeShape(shape)}`,
+);
 try {
   const r = await runTestbed({ ...opts, log: say });
   console.log(v.json ? JSON.stringify(r, null, 2) : formatRun(r));

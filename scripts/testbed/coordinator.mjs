@@ -30,9 +30,10 @@ const link = () => ({
   txPackets: counter('tx_packets'),
 });
 
-const server = await RoomServer.start({ host: o.host ?? '127.0.0.1', port: 0, log: () => {} });
+// the demo's pages are served only when a Chromium tab volunteers (o.dist)
+const server = await RoomServer.start({ host: o.host ?? '127.0.0.1', port: 0, dist: o.dist, log: () => {} });
 const room = server.createRoom();
-const trainer = new Trainer(o.job, { waitForWorkers: true, backends: ['wasm'] });
+const trainer = new Trainer(o.job, { waitForWorkers: true, backends: ['wasm'], planning: o.planning ?? 'cost' });
 const via = {};
 let accepted = 0;
 const host = await hostRoom({ url: server.wsUrl, token: room.token, hostKey: room.hostKey, trainer, log: () => {} });
@@ -43,10 +44,11 @@ host.on('peer', (e) => {
   }
   if (e.type === 'rejected' || e.type === 'left') say('peer', { type: e.type, name: e.name, reason: e.reason });
 });
-say('ready', { wsUrl: server.wsUrl, token: room.token });
+say('ready', { wsUrl: server.wsUrl, url: server.url, token: room.token });
 
 const end = Date.now() + (o.joinTimeoutMs ?? 60_000);
 while (accepted < o.volunteers) {
+  // o.volunteers counts every member to wait for, Chromium tabs included
   if (Date.now() > end) {
     say('error', {
       message: `only ${accepted} of ${o.volunteers} volunteers joined within ${o.joinTimeoutMs ?? 60_000} ms`,

@@ -31,7 +31,9 @@ export function formatRun(r) {
   const linkTotal = r.linkBytes.out + r.linkBytes.in;
   const eventTotal = r.eventBytes.out + r.eventBytes.in;
   const lines = [
-    `profile ${r.profile}, ${r.volunteers} volunteer(s) (${Object.entries(r.via)
+    `profile ${r.profile}, ${r.volunteers} volunteer(s)${r.tabs ? ` and ${r.tabs} Chromium tab(s)` : ''}, planning ${r.planning} (${Object.entries(
+      r.via,
+    )
       .map(([n, v]) => `${n} ${v}`)
       .join(', ')}); ${describeShape(r.shape)}`,
     `job: MLP 784-${r.job.hidden.join('-')}-10 (${r.job.parameters} parameters), mini-batch ${r.job.batchSize}; figures over ${r.measuredIterations} of ${r.iterations} iterations`,

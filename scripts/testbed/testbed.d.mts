@@ -46,6 +46,8 @@ export interface ShaperStats {
 export interface TestbedRun {
   profile: string;
   volunteers: number;
+  tabs: number;
+  planning: 'cost' | 'all';
   shape: LinkShape;
   cgroup: 'v1' | 'v2' | 'none';
   job: { hidden: number[]; batchSize: number; parameters: number };
@@ -82,6 +84,8 @@ export interface TestbedRun {
 export interface TestbedOptions extends LinkShape {
   profile?: 'lan' | 'classroom' | 'home';
   volunteers?: number;
+  tabs?: number;
+  planning?: 'cost' | 'all';
   job?: TestbedJob;
   warmup?: number;
   targetAccuracy?: number;

@@ -3,12 +3,13 @@
 // links shaped by tc. runTestbed() builds it, runs one training job, removes everything it made
 // (also on failure, SIGINT and SIGTERM) and returns the run's figures.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { buildTestbed, linkBytes, MAX_VOLUNTEERS, probe, qdiscStats, removeLeftovers } from './net.mjs';
 
 const here = import.meta.dirname;
+const DEMO_DIST = join(here, '..', '..', 'apps', 'demo', 'dist');
 
 /** The issue's profiles, in Mbit/s and CPUs; undefined means no limit. Flags override each number. */
 export const PROFILES = {
@@ -104,12 +105,24 @@ const median = (xs) => {
 /**
  * Runs one job on a fresh testbed. Options: profile, volunteers, coordUp, coordDown, volUp, volDown,
  * cpu (override the profile), job (default defaultJob()), warmup (iterations left out of the figures,
- * default 5), targetAccuracy (default 0.92), stopAtTarget, timeoutMs (the whole run), log(line).
+ * default 5), targetAccuracy (default 0.92), stopAtTarget, timeoutMs (the whole run), log(line),
+ * planning ('cost' or 'all', the trainer's), tabs (Chromium tabs that volunteer too, each in its own
+ * namespace and cgroup like a Node volunteer; they need apps/demo/dist and Chromium).
  */
 export async function runTestbed(opts = {}) {
   const volunteers = opts.volunteers ?? 1;
   if (!Number.isInteger(volunteers) || volunteers < 1 || volunteers > MAX_VOLUNTEERS) {
     throw new Error(`volunteers must be an integer from 1 to ${MAX_VOLUNTEERS}, got ${volunteers}`);
+  }
+  const tabs = opts.tabs ?? 0;
+  if (!Number.isInteger(tabs) || tabs < 0 || volunteers + tabs > MAX_VOLUNTEERS) {
+    throw new Error(`tabs must be an integer from 0 to ${MAX_VOLUNTEERS - volunteers}, got ${tabs}`);
+  }
+  if (tabs > 0 && !existsSync(join(DEMO_DIST, 'volunteer.html'))) {
+    throw new Error(`Chromium tabs need the demo's pages: run npm run build (no ${DEMO_DIST}/volunteer.html)`);
+  }
+  if (opts.planning !== undefined && opts.planning !== 'cost' && opts.planning !== 'all') {
+    throw new Error(`planning must be 'cost' or 'all', got '${opts.planning}'`);
   }
   const shape = shapeOf(opts);
   const job = opts.job ?? defaultJob();
@@ -119,7 +132,8 @@ export async function runTestbed(opts = {}) {
   const leftovers = removeLeftovers();
   if (leftovers.length) log(`removed ${leftovers.length} leftovers of an earlier run: ${leftovers.join(', ')}`);
 
-  const tb = buildTestbed(volunteers, shape);
+  const tb = buildTestbed(volunteers + tabs, shape);
+  const names = tb.volunteers.map((_, i) => (i < volunteers ? `v${i}` : `tab${i - volunteers}`));
   const children = [];
   let cleaned = false;
   const cleanup = () => {
@@ -160,8 +174,10 @@ export async function runTestbed(opts = {}) {
       };
       const coordArgs = {
         host: tb.coordAddr,
-        volunteers,
+        volunteers: volunteers + tabs,
         job,
+        planning: opts.planning ?? 'cost',
+        ...(tabs > 0 ? { dist: DEMO_DIST, joinTimeoutMs: 180_000 } : {}),
         targetAccuracy: opts.targetAccuracy ?? 0.92,
         stopAtTarget: !!opts.stopAtTarget,
       };
@@ -191,10 +207,13 @@ export async function runTestbed(opts = {}) {
         const data = JSON.parse(m[2]);
         if (m[1] === 'peers') records.hostAtStart = hostCpu();
         if (m[1] === 'ready') {
-          log(`room open at ${data.wsUrl}; starting ${volunteers} volunteer(s)`);
+          log(
+            `room open at ${data.wsUrl}; starting ${volunteers} volunteer(s)${tabs ? ` and ${tabs} Chromium tab(s)` : ''}`,
+          );
           for (const [i, v] of tb.volunteers.entries()) {
-            const args = JSON.stringify({ url: data.wsUrl, token: data.token, name: `v${i}` });
-            const node = [process.execPath, join(here, 'volunteer.mjs'), args];
+            const tab = i >= volunteers;
+            const args = JSON.stringify({ url: tab ? data.url : data.wsUrl, token: data.token, name: names[i] });
+            const node = [process.execPath, join(here, tab ? 'tab.mjs' : 'volunteer.mjs'), args];
             // the shell puts itself into the volunteer's cgroup, then becomes the volunteer, so the
             // quota holds for the volunteer and every thread it starts (wrtc's included)
             const child = v.cgroup
@@ -235,7 +254,7 @@ export async function runTestbed(opts = {}) {
           // what the shaper on the coordinator's link did over the run (drops cost retransmissions)
           records.shaper = { out: qdiscStats(tb.coord, 'eth0'), in: qdiscStats(tb.hub, 'c') };
           // each volunteer's whole-run bytes (from its namespace's eth0): what standing by costs
-          records.volunteerBytes = tb.volunteers.map((v, i) => ({ name: `v${i}`, ...linkBytes(v.ns, 'eth0') }));
+          records.volunteerBytes = tb.volunteers.map((v, i) => ({ name: names[i], ...linkBytes(v.ns, 'eth0') }));
         } else if (m[1] === 'error') {
           records.errors.push(data);
         }
@@ -246,6 +265,8 @@ export async function runTestbed(opts = {}) {
       await new Promise((r) => setTimeout(r, 50));
     }
     return {
+      tabs,
+      planning: opts.planning ?? 'cost',
       ...summarize(result, {
         volunteers,
         shape,

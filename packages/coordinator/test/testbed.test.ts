@@ -1,11 +1,13 @@
 // The classroom network testbed (scripts/testbed): a smoke run on the `lan` profile with one Node
-// volunteer over real WebRTC in its own network namespace, and the cleanup rules: nothing it made is
-// left after a run, a failed run, SIGTERM, or a crashed run (removed by the next one).
+// volunteer over real WebRTC in its own network namespace (and one with a Chromium tab beside it),
+// and the cleanup rules: nothing it made is left after a run, a failed run, SIGTERM, or a crashed run
+// (removed by the next one).
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildTestbed, probe, remnants, removeLeftovers } from '../../../scripts/testbed/net.mjs';
 import { defaultJob, type IterationRecord, runTestbed } from '../../../scripts/testbed/testbed.mjs';
+import { hasChromium, hasDemoBuild } from './browser/chromium.js';
 
 const SCRIPTS = join(import.meta.dirname, '..', '..', '..', 'scripts', 'testbed');
 const can = probe();
@@ -93,6 +95,29 @@ describe.skipIf(!can.ok)('testbed (network namespaces, tc, cgroups; needs root)'
     expect(r.linkBytes.out + r.linkBytes.in).toBeLessThan(1.5 * r.floorBytes);
     expect(remnants()).toEqual([]);
   });
+
+  it.skipIf(!hasChromium() || !hasDemoBuild())(
+    'a Chromium tab volunteers from its own namespace over direct WebRTC, beside a Node volunteer',
+    async () => {
+      const r = await runTestbed({
+        profile: 'lan',
+        volunteers: 1,
+        tabs: 1,
+        planning: 'all',
+        job: defaultJob({ iterations: 6, evaluate: false }),
+        warmup: 2,
+        timeoutMs: 120_000,
+      });
+      expect(r.via).toEqual({ v0: 'direct', tab0: 'direct' });
+      expect(r.iterations).toBe(6);
+      // with planning 'all' both take part in every iteration
+      expect(r.workersUsed).toBe(2);
+      expect(r.volunteerBytes.map((v) => v.name)).toEqual(['v0', 'tab0']);
+      expect(r.volunteerBytes[1].rx).toBeGreaterThan(6 * 101_770 * 4);
+      expect(remnants()).toEqual([]);
+    },
+    150_000,
+  );
 
   it('a run that fails (the coordinator rejects the job) says why and leaves nothing behind', async () => {
     const job = { ...defaultJob({ iterations: 2, evaluate: false }), batchSize: 0 };
