@@ -42,14 +42,14 @@ function tarRead(tgz: string, file: string): string {
   return r.stdout;
 }
 
-/** One test run at a time uses the shared consumer project (a lock older than 10 minutes is stale). */
+/** One test run at a time uses the shared consumer project (a lock older than 5 minutes is stale: a killed run). */
 async function acquireLock(): Promise<void> {
-  for (let i = 0; i < 600; i++) {
+  for (let i = 0; i < 800; i++) {
     try {
       mkdirSync(lock);
       return;
     } catch {
-      if (Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 600_000)
+      if (Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 300_000)
         rmSync(lock, { recursive: true, force: true });
       await new Promise((r) => setTimeout(r, 500));
     }
