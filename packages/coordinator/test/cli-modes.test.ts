@@ -4,14 +4,14 @@
  * per example than exact mode; bad values exit 2 naming the flag; --resume compares the mode.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const cli = join(import.meta.dirname, '..', 'dist', 'cli.js');
-const dir = mkdtempSync(join(tmpdir(), 'gradroom-cli-modes-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const tmp = mkdtempSync(join(tmpdir(), 'gradroom-cli-modes-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function run(args: string[]) {
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000 });
@@ -78,7 +78,7 @@ describe('gradroom train --mode', () => {
     expect(ratio).toBeLessThan(0.1);
   });
 
-  it('the summary names the mode, and --outer-optimizer sgd --outer-lr sets the outer step', () => {
+  it('the summary names the mode and its outer optimizer', () => {
     const r = run([
       'train',
       ...small,
@@ -97,6 +97,41 @@ describe('gradroom train --mode', () => {
     expect(r.stdout).toMatch(/mode {7}local, auto inner steps per round, outer kind=sgd lr=1, compress none/);
     const plain = run(['train', ...small, '--max-iterations', '2']);
     expect(plain.stdout).toMatch(/mode {7}exact/);
+  });
+
+  it('the flags reach the trainer: --local-steps 1 with inner and outer SGD at lr 1 trains the weights of exact mode', () => {
+    const base = [...small, '--workers', '1', '--optimizer', 'sgd', '--lr', '0.05', '--max-iterations', '6'];
+    const weights = (name: string, flags: string[]) => {
+      const dir = join(tmp, name);
+      const r = run(['train', ...base, ...flags, '--save-model', dir]);
+      expect(r.code, r.stderr).toBe(0);
+      const b = readFileSync(join(dir, 'weights.bin'));
+      return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+    };
+    const exact = weights('exact', []);
+    const anchor = weights('anchor', [
+      '--mode',
+      'local',
+      '--local-steps',
+      '1',
+      '--outer-optimizer',
+      'sgd',
+      '--outer-lr',
+      '1',
+    ]);
+    const nesterov = weights('nesterov', ['--mode', 'local', '--local-steps', '1']);
+    const diff = (a: Float32Array, b: Float32Array) => {
+      let d = 0;
+      let n = 0;
+      for (let i = 0; i < a.length; i++) {
+        d += (a[i] - b[i]) ** 2;
+        n += b[i] ** 2;
+      }
+      return Math.sqrt(d / n);
+    };
+    expect(anchor.length).toBe(exact.length);
+    expect(diff(anchor, exact)).toBeLessThanOrEqual(1e-5);
+    expect(diff(nesterov, exact)).toBeGreaterThan(1e-3); // the default outer step is not plain averaging
   });
 
   it.each([
@@ -120,7 +155,7 @@ describe('gradroom train --mode', () => {
   });
 
   it('--resume keeps the saved mode and refuses flags that would change it', () => {
-    const ckpt = join(dir, 'local.ckpt');
+    const ckpt = join(tmp, 'local.ckpt');
     const first = [
       'train',
       ...small,
@@ -158,7 +193,7 @@ describe('gradroom train --mode', () => {
     expect(events(b.stdout).at(-1)).toMatchObject({ event: 'done', iterations: 24 });
 
     // an exact-mode checkpoint refuses local flags on resume
-    const exactCkpt = join(dir, 'exact.ckpt');
+    const exactCkpt = join(tmp, 'exact.ckpt');
     expect(run(['train', ...small, '--checkpoint', exactCkpt, '--max-iterations', '2']).code).toBe(0);
     const c = run(['train', ...small, '--checkpoint', exactCkpt, '--resume', '--mode', 'local']);
     expect(c.code).toBe(2);
