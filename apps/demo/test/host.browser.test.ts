@@ -157,6 +157,8 @@ describe.skipIf(skip)('host and volunteer pages: a classroom room in Chromium', 
     expect(loss[0].length).toBeGreaterThanOrEqual(early + 5);
     expect(loss[0]).toEqual(loss[0].map((_, i) => i + 1)); // one point per iteration
     expect(loss[1].every((x) => Number.isFinite(x) && x > 0)).toBe(true);
+    // charts redraw while in view (a chart scrolled away waits until it shows)
+    await hostPage.locator('#loss-chart').scrollIntoViewIfNeeded();
     await expect.poll(() => host(hostPage, 'drawn').then((d) => d.loss)).toBeGreaterThanOrEqual(early + 5);
 
     // Pause: the iteration in flight finishes, then no more

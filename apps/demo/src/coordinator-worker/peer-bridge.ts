@@ -89,11 +89,13 @@ export function bridgedSimplePeer(port: MessagePort): SimplePeerCtor {
       const l = this.listeners.get(event) ?? [];
       l.push(fn);
       this.listeners.set(event, l);
-      if (event === 'data' && this.early.length > 0) {
-        const early = this.early;
-        this.early = [];
-        for (const d of early) this.emit('data', d);
-      }
+      // as a stream resumes: on a later tick, once whoever registered this listener has finished
+      // wiring up (simplePeerChannel's consumer attaches just after its 'data' listener)
+      if (event === 'data' && this.early.length > 0) queueMicrotask(() => this.flush());
+    }
+
+    private flush(): void {
+      while (this.early.length > 0) this.emit('data', this.early.shift());
     }
 
     emit(event: string, ...args: unknown[]): void {
@@ -137,8 +139,10 @@ export function bridgedSimplePeer(port: MessagePort): SimplePeerCtor {
           this.emit('connect');
           return;
         case 'data':
-          if (this.listeners.get('data')?.length) this.emit('data', new Uint8Array(m.buf));
-          else if (this.early.length < 1024) this.early.push(new Uint8Array(m.buf));
+          // in order: behind anything still waiting for the flush
+          if (this.listeners.get('data')?.length && this.early.length === 0) this.emit('data', new Uint8Array(m.buf));
+          else if (this.early.length < 4096) this.early.push(new Uint8Array(m.buf));
+          else this.destroy(new Error('too much data before the channel was read'));
           return;
         case 'sent':
           this.inFlight -= m.n;

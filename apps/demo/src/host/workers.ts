@@ -46,8 +46,26 @@ export function statusText(p: Person, ctx: RowContext): string {
   return STATUS[s.status];
 }
 
+/** What the table showed last, per body: an unchanged table is not rebuilt (no layout, no repaint). */
+const shown = new WeakMap<HTMLTableSectionElement, string>();
+
 export function renderWorkers(body: HTMLTableSectionElement, roster: Roster, ctx: RowContext): void {
   const rows = roster.list();
+  const key = JSON.stringify(
+    rows.map((p) => [
+      p.key,
+      p.id,
+      p.name,
+      p.left,
+      p.backend,
+      p.status,
+      roster.examples(p),
+      Math.round(roster.ms(p) / 1000),
+      p.sessions,
+    ]),
+  );
+  if (shown.get(body) === key) return;
+  shown.set(body, key);
   if (rows.length === 0) {
     body.replaceChildren(
       el(

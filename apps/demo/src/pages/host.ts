@@ -548,7 +548,7 @@ byId('export-png').addEventListener('click', async () => {
 
 // ---- rendering ------------------------------------------------------------------------------------------
 
-/** Charts redraw at most twice a second, counters and the table 4 times (each redraw is a full canvas). */
+/** The render timer; charts and counters redraw on every second tick, the table at most once a second. */
 const RENDER_MS = 250;
 let ticks = 0;
 let drawn = 0;
@@ -558,12 +558,18 @@ function text(id: string, value: string): void {
   if (n.textContent !== value) n.textContent = value;
 }
 
+let tableAt = 0;
 function render(force = false): void {
   if (!force && document.hidden) return; // nobody sees it; the next visible tick catches up
-  if (force || ticks++ % 2 === 0) charts.render(force);
+  // charts and counters twice a second, the worker table once: each change costs a repaint
+  if (!force && ticks++ % 2 === 1) return;
+  charts.render(force);
   if (!force && drawn === dirty) return;
   drawn = dirty;
-  renderWorkers($workers, roster, { running: phase === 'running' || phase === 'waiting' || phase === 'paused' });
+  if (force || performance.now() - tableAt >= 1000) {
+    tableAt = performance.now();
+    renderWorkers($workers, roster, { running: phase === 'running' || phase === 'waiting' || phase === 'paused' });
+  }
   if (last) {
     text('count-epoch', `${Math.min(last.epoch + 1, job.epochs)} of ${job.epochs}`);
     text('count-iteration', last.iteration.toLocaleString('en'));

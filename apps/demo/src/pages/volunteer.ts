@@ -60,7 +60,36 @@ function setState(state: PageState, text: string): void {
   line.dataset.state = state;
 }
 
+/**
+ * Status updates come with every shard and every iteration's share; the page draws the latest at
+ * most 4 times a second (its compute is in a Web Worker, and its UI must not take the CPU from it).
+ */
+let pending: VolunteerStatus | undefined;
+let drawTimer: ReturnType<typeof setTimeout> | undefined;
+let lastDraw = 0;
 const show = (s: VolunteerStatus) => {
+  pending = s;
+  const now = performance.now();
+  // state changes (joined, left) show at once; numbers wait for the next slot
+  if (s.state !== shownState || now - lastDraw >= 250) return draw();
+  drawTimer ??= setTimeout(draw, 250 - (now - lastDraw));
+};
+let shownState = '';
+/** When the room's iteration count last moved (a pause or the end shows as a long silence). */
+let iterationAt = 0;
+let lastIteration = 0;
+
+function draw(): void {
+  clearTimeout(drawTimer);
+  drawTimer = undefined;
+  lastDraw = performance.now();
+  const s = pending;
+  if (!s) return;
+  shownState = s.state;
+  if (s.iteration !== lastIteration) {
+    lastIteration = s.iteration;
+    iterationAt = performance.now();
+  }
   const words: Record<VolunteerStatus['state'], string> = {
     connecting: 'Connecting to the room…',
     'setting-up': s.backend
@@ -99,7 +128,20 @@ const show = (s: VolunteerStatus) => {
     $('summary').textContent =
       `Room at epoch ${s.epoch + 1}, iteration ${s.iteration}, loss ${s.loss.toFixed(3)}. This tab computed ${examples} examples, ${(s.share * 100).toFixed(0)}% of the last mini-batch.`;
   }
-};
+}
+
+// The room does not tell its volunteers that the teacher paused or stopped (the protocol has no
+// message for it), so a long silence is said as what it likely is.
+setInterval(() => {
+  const s = pending;
+  if (!volunteer || !s || pageState === 'paused' || s.state !== 'ready' || lastIteration === 0) return;
+  const quiet = (performance.now() - iterationAt) / 1000;
+  if (quiet >= 8)
+    setState(
+      'ready',
+      `No new iteration for ${Math.round(quiet)} s: the teacher may have paused or stopped the run, or it has finished. This tab stays in the room and goes on when the room does.`,
+    );
+}, 1000);
 
 /** For tests and the console: the current status, and the page's buttons. */
 const api = {
@@ -145,7 +187,7 @@ let retryTimer: ReturnType<typeof setTimeout> | undefined;
 function explainBackend(info: WorkerInfo): string {
   const skipped = info.skipped.map((s) => `${s.backend}: ${s.reason}`);
   return skipped.length === 0
-    ? `${info.backend}: the fastest backend there is${info.reason ? ` (${info.reason})` : ''}.`
+    ? `${info.backend}: ${info.reason ?? 'the fastest one this browser has'}.`
     : `${info.backend}, because ${skipped.join('; ')}.`;
 }
 
