@@ -74,6 +74,14 @@ export function robustMean(
   if (result.length !== n)
     throw new GradroomError('BAD_LENGTH', `robust aggregation: output has ${result.length} values, expected ${n}`);
   const t = mode === 'median' ? 0 : trimCount(k, opts.trim);
+  const g = shards.map((s) => s.gradSum);
+  if (k <= 2) {
+    // one or two shards: median and trimmed mean are both the mean of the means
+    const [a, b] = [g[0], g[k - 1]];
+    const [ia, ib] = [inv[0], inv[k - 1]];
+    for (let i = 0; i < n; i++) result[i] = (a[i] * ia + b[i] * ib) / 2;
+    return result;
+  }
   const v = new Float64Array(k);
   const lo = t;
   const hi = k - t; // the kept values are v[lo..hi)
@@ -81,7 +89,7 @@ export function robustMean(
   for (let i = 0; i < n; i++) {
     // insertion sort of k means: k is the number of shards of one iteration, a handful
     for (let j = 0; j < k; j++) {
-      const x = shards[j].gradSum[i] * inv[j];
+      const x = g[j][i] * inv[j];
       let p = j;
       while (p > 0 && v[p - 1] > x) {
         v[p] = v[p - 1];
