@@ -78,6 +78,8 @@ for (const n of [1, 2, 4]) lan[n] = await point(`lan, ${n} volunteer(s) at ${CPU
 const cls = {};
 const clsFirst = await point('classroom, 1 volunteer (first)', 'classroom', 1);
 for (const n of [2, 4, 8]) cls[n] = await point(`classroom, ${n} volunteers`, 'classroom', n);
+// the same room planned as before issue 8: every member gets a shard of every mini-batch
+const clsAll = await point('classroom, 4 volunteers, planning all', 'classroom', 4, { planning: 'all' });
 const clsLast = await point('classroom, 1 volunteer (last)', 'classroom', 1);
 // one home point checks the model where each member's own link limits (10 Mbit/s up, 50 down); its
 // members have 0.5 CPU, the model keeps the 0.2-CPU member figures (the uplink's 374 ms per gradient
@@ -117,6 +119,16 @@ for (const n of [2, 4, 8]) {
     note: context(cls[n]),
   });
 }
+if (clsAll && cls[4]) {
+  entries.push({
+    name: 'classroom, 4 volunteers: cost-aware planning vs every member a shard (planning all)',
+    value: eps(cls[4]),
+    baseline: eps(clsAll),
+    unit: 'ex/s',
+    ratio: eps(cls[4]) / eps(clsAll),
+    note: `planning all: ${context(clsAll)}`,
+  });
+}
 if (lan[1]) entries.push({ name: `lan, 1 volunteer at ${CPU} CPU: examples/s`, value: eps(lan[1]), unit: 'ex/s' });
 for (const [n, target] of [
   [2, '>= 1.6'],
@@ -141,6 +153,7 @@ const all = [
   ['classroom 1', clsFirst],
   ...[2, 4, 8].map((n) => [`classroom ${n}`, cls[n]]),
   ['home 2', home2],
+  ['classroom 4, planning all', clsAll],
 ];
 for (const [label, r] of all) {
   if (!r) continue;

@@ -132,23 +132,32 @@ export async function runTestbed(opts = {}) {
   const leftovers = removeLeftovers();
   if (leftovers.length) log(`removed ${leftovers.length} leftovers of an earlier run: ${leftovers.join(', ')}`);
 
-  const tb = buildTestbed(volunteers + tabs, shape);
-  const names = tb.volunteers.map((_, i) => (i < volunteers ? `v${i}` : `tab${i - volunteers}`));
   const children = [];
+  let tb;
   let cleaned = false;
   const cleanup = () => {
     if (cleaned) return;
     cleaned = true;
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    tb.remove();
+    tb?.remove();
   };
   const onSignal = (sig) => {
     cleanup();
     process.exit(sig === 'SIGINT' ? 130 : 143);
   };
+  // handlers first: a signal that arrives while the (synchronous) build runs is handled right after it
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   process.once('exit', cleanup);
+  try {
+    tb = buildTestbed(volunteers + tabs, shape);
+  } catch (e) {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('exit', cleanup);
+    throw e;
+  }
+  const names = tb.volunteers.map((_, i) => (i < volunteers ? `v${i}` : `tab${i - volunteers}`));
 
   const records = {
     iterations: [],
@@ -190,7 +199,10 @@ export async function runTestbed(opts = {}) {
       );
       children.push(coord);
       const coordErr = [];
-      lines(coord.stderr, (l) => coordErr.push(l));
+      lines(coord.stderr, (l) => {
+        coordErr.push(l);
+        if (coordErr.length > 50) coordErr.shift(); // only the last lines explain a failure
+      });
       coord.on('error', fail);
       coord.on('exit', (code) => {
         if (records.done) {
@@ -225,7 +237,9 @@ export async function runTestbed(opts = {}) {
             const keep = (l) => {
               const cpu = /^TBV (\S+) cpu (.*)$/.exec(l);
               if (cpu) records.volunteerCpu.push({ name: cpu[1], ...JSON.parse(cpu[2]) });
-              else if (l.startsWith('TBV') || /error/i.test(l)) records.volunteerLines.push(l);
+              else if ((l.startsWith('TBV') || /error/i.test(l)) && records.volunteerLines.length < 200) {
+                records.volunteerLines.push(l);
+              }
             };
             lines(child.stdout, keep);
             lines(child.stderr, keep);
