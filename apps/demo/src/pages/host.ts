@@ -559,17 +559,19 @@ function text(id: string, value: string): void {
 }
 
 let tableAt = 0;
+let tableDrawn = 0;
 function render(force = false): void {
   if (!force && document.hidden) return; // nobody sees it; the next visible tick catches up
   // charts and counters twice a second, the worker table once: each change costs a repaint
   if (!force && ticks++ % 2 === 1) return;
   charts.render(force);
-  if (!force && drawn === dirty) return;
-  drawn = dirty;
-  if (force || performance.now() - tableAt >= 1000) {
+  if (force || (tableDrawn !== dirty && performance.now() - tableAt >= 1000)) {
     tableAt = performance.now();
+    tableDrawn = dirty;
     renderWorkers($workers, roster, { running: phase === 'running' || phase === 'waiting' || phase === 'paused' });
   }
+  if (!force && drawn === dirty) return;
+  drawn = dirty;
   if (last) {
     text('count-epoch', `${Math.min(last.epoch + 1, job.epochs)} of ${job.epochs}`);
     text('count-iteration', last.iteration.toLocaleString('en'));
