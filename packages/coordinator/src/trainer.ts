@@ -8,11 +8,10 @@
  * Runs unchanged in Node and in a browser tab: it talks to workers only through WorkerHandle.
  */
 import {
-  Aggregator,
   type Aggregation,
+  Aggregator,
   aloneExamplesPerSec,
   createOptimizer,
-  type DatasetSpec,
   type EpochPlan,
   Ewa,
   GradientBound,
@@ -33,7 +32,7 @@ import {
   type TensorShape,
 } from '@gradroom/core';
 import type { BackendName, WorkerInit } from '@gradroom/worker';
-import { MNIST_SIZES } from '@gradroom/worker/catalog';
+import { datasetSizes } from '@gradroom/worker/catalog';
 import type { exportLayersModel, ModelTarget } from '@gradroom/worker/export';
 import {
   CHECKPOINT_FORMAT,
@@ -130,7 +129,7 @@ export class Trainer extends Emitter<TrainerEvents> {
     this.optimizer = createOptimizer(job.mode?.kind === 'local' ? (job.mode.outer ?? DEFAULT_OUTER) : job.optimizer);
     const known = specLayout(job.model);
     if (known) this.layout = new ParamLayout(known);
-    const sizes = opts.dataSizes ?? specSizes(job.dataset);
+    const sizes = opts.dataSizes ?? datasetSizes(job.dataset);
     if (sizes) {
       this.trainSize = sizes.train;
       this.testSize = sizes.test;
@@ -695,16 +694,4 @@ function diverged(e: unknown, iteration: number, lr: number): unknown {
     'DIVERGED',
     `the loss became NaN at iteration ${iteration + 1} (learning rate ${lr}): lower the learning rate. The last good checkpoint is kept. (${e.message})`,
   );
-}
-
-/** Sizes the coordinator knows from a data set's spec alone. */
-function specSizes(spec: DatasetSpec): { train: number; test: number } | undefined {
-  switch (spec.kind) {
-    case 'mnist':
-      return { train: MNIST_SIZES.train, test: MNIST_SIZES.test };
-    case 'synthetic':
-      return { train: spec.examples, test: spec.examples };
-    default:
-      return undefined;
-  }
 }
