@@ -19,6 +19,8 @@ export const SERVE_HELP = `gradroom serve [flags]
   --host ADDR        interface to listen on (default 127.0.0.1; 0.0.0.0 for a classroom LAN)
   --port N           port (default 8080; 0 picks a free one)
   --dist DIR         the built web app to serve (default apps/demo/dist of this checkout)
+  --data DIR         packed data sets (gradroom pack-data) to serve under /datasets/, for jobs that
+                     name { kind: 'url', url: '/datasets/NAME.bin', sha256 }
   --ice URL          a STUN/TURN server for volunteers' WebRTC, repeatable
                      (turn:host:3478?user:pass for credentials); default none, enough on one machine or a LAN
   --turn-secret S    coturn's static-auth-secret (use-auth-secret): each member gets its own
@@ -41,6 +43,7 @@ const OPTIONS = {
   host: { type: 'string' },
   port: { type: 'string' },
   dist: { type: 'string' },
+  data: { type: 'string' },
   ice: { type: 'string', multiple: true },
   'room-key': { type: 'string' },
   'public-url': { type: 'string' },
@@ -73,6 +76,9 @@ export async function serveCommand(argv: string[]): Promise<void> {
   if (!existsSync(dist)) {
     throw new GradroomError('BAD_CONFIG', `--dist ${dist} does not exist (build the web app with npm run build)`);
   }
+  if (values.data !== undefined && !existsSync(values.data)) {
+    throw new GradroomError('BAD_CONFIG', `--data ${values.data} does not exist`);
+  }
   const banSeconds = values['ban-seconds'] === undefined ? 60 : Number(values['ban-seconds']);
   if (!Number.isFinite(banSeconds) || banSeconds < 0 || banSeconds > 7 * 86400) {
     throw new GradroomError(
@@ -90,6 +96,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     host,
     port,
     dist,
+    data: values.data,
     iceServers: (values.ice ?? []).map(iceServer),
     roomKey: values['room-key'],
     publicUrl,

@@ -51,6 +51,11 @@ export interface RoomServerOptions {
   port?: number;
   /** Folder of the built web app to serve (apps/demo/dist); none: only rooms. */
   dist?: string;
+  /**
+   * A folder of packed data sets (gradroom pack-data) served under /datasets/, with the same path
+   * rules as the web app: a host names them as `{ kind: 'url', url: '/datasets/NAME.bin', sha256 }`.
+   */
+  data?: string;
   /** STUN/TURN servers handed to every member (default none: enough on one machine or a LAN). */
   iceServers?: IceServer[];
   /**
@@ -210,9 +215,9 @@ function cleanName(s: string | undefined): string {
 export class RoomServer {
   readonly rooms = new Map<string, Room>();
   private readonly opts: Required<
-    Omit<RoomServerOptions, 'dist' | 'roomKey' | 'publicUrl' | 'allowedHosts' | 'turnSecret'>
+    Omit<RoomServerOptions, 'dist' | 'data' | 'roomKey' | 'publicUrl' | 'allowedHosts' | 'turnSecret'>
   > &
-    Pick<RoomServerOptions, 'dist' | 'roomKey' | 'publicUrl' | 'turnSecret'>;
+    Pick<RoomServerOptions, 'dist' | 'data' | 'roomKey' | 'publicUrl' | 'turnSecret'>;
   private readonly allowed: ReadonlySet<string>;
   private readonly creations: AddressLimiter;
   /** Refusals are logged at most 20 at once then 2 a second per address. */
@@ -262,9 +267,10 @@ export class RoomServer {
     this.creations = new AddressLimiter(this.opts.createRate);
     this.refusals = new RefusalLog((line) => this.opts.log(line));
     const files = opts.dist ? staticFiles(opts.dist, { onError: (line) => this.opts.log(line) }) : null;
+    const data = opts.data ? staticFiles(opts.data, { onError: (line) => this.opts.log(line) }) : null;
     this.http = createServer((req, res) => {
       // onHttp is async: whatever it throws arrives here as a rejection
-      this.onHttp(req, res, files).catch((e) => {
+      this.onHttp(req, res, files, data).catch((e) => {
         this.opts.log(`HTTP ${cleanText(req.method, 16)} from ${req.socket.remoteAddress} failed: ${errText(e)}`);
         if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
         res.end('internal error');
@@ -413,6 +419,7 @@ export class RoomServer {
     req: IncomingMessage,
     res: ServerResponse,
     files: ReturnType<typeof staticFiles> | null,
+    data: ReturnType<typeof staticFiles> | null = null,
   ): Promise<void> {
     const path = pathOf(req.url);
     if (path === null) {
@@ -452,6 +459,13 @@ export class RoomServer {
       } catch (e) {
         res.writeHead(503, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: (e as Error).message }));
       }
+      return;
+    }
+    if (data && path.startsWith('/datasets/')) {
+      // the data folder holds only data sets: the prefix is cut, and the same confinement applies
+      req.url = (req.url ?? '').slice('/datasets'.length);
+      if (path !== '/datasets/' && (await data(req, res))) return;
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
       return;
     }
     if (path === '/' && files) {
