@@ -85,7 +85,31 @@ export function probe() {
   } catch (e) {
     return { ok: false, reason: `cannot make a network namespace: ${e.message}` };
   }
-  ip(['netns', 'del', name], { quiet: true });
+  // every other part the testbed uses, inside the probe's own namespace: a bridge, a veth pair, tbf
+  try {
+    ip(['-n', name, 'link', 'add', 'name', 'br0', 'type', 'bridge']);
+    ip(['-n', name, 'link', 'add', 'name', 'va', 'type', 'veth', 'peer', 'name', 'vb']);
+    tc([
+      '-n',
+      name,
+      'qdisc',
+      'add',
+      'dev',
+      'va',
+      'root',
+      'tbf',
+      'rate',
+      '10mbit',
+      'burst',
+      '16384',
+      'latency',
+      '200ms',
+    ]);
+  } catch (e) {
+    return { ok: false, reason: `cannot build links here: ${e.message}` };
+  } finally {
+    ip(['netns', 'del', name], { quiet: true });
+  }
   return { ok: true, cgroup: cgroupKind() };
 }
 
@@ -229,12 +253,12 @@ export function buildTestbed(volunteers, shape = {}) {
       ip(['-n', name, 'link', 'set', 'lo', 'up']);
     };
     addNs(hub);
-    ip(['-n', hub, 'link', 'add', 'br0', 'type', 'bridge']);
+    ip(['-n', hub, 'link', 'add', 'name', 'br0', 'type', 'bridge']);
     ip(['-n', hub, 'link', 'set', 'br0', 'up']);
     // one veth from the hub's bridge into `ns`, where it is eth0 with `addr`
     const attach = (ns, hubSide, addr) => {
       addNs(ns);
-      ip(['-n', hub, 'link', 'add', hubSide, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+      ip(['-n', hub, 'link', 'add', 'name', hubSide, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
       ip(['-n', hub, 'link', 'set', hubSide, 'master', 'br0', 'up']);
       ip(['-n', ns, 'addr', 'add', `${addr}/24`, 'dev', 'eth0']);
       ip(['-n', ns, 'link', 'set', 'eth0', 'up']);
