@@ -548,7 +548,7 @@ byId('export-png').addEventListener('click', async () => {
 
 // ---- rendering ------------------------------------------------------------------------------------------
 
-/** The render timer; charts and counters redraw on every second tick, the table at most once a second. */
+/** The render timer: counters on every second tick, charts on every fourth, the table at most once a second. */
 const RENDER_MS = 250;
 let ticks = 0;
 let drawn = 0;
@@ -562,9 +562,10 @@ let tableAt = 0;
 let tableDrawn = 0;
 function render(force = false): void {
   if (!force && document.hidden) return; // nobody sees it; the next visible tick catches up
-  // charts and counters twice a second, the worker table once: each change costs a repaint
+  // counters twice a second, charts and the worker table once: each change costs a repaint, and
+  // on a laptop without a GPU that repaint takes CPU from the training in the same machine
   if (!force && ticks++ % 2 === 1) return;
-  charts.render(force);
+  if (force || ticks % 4 === 1) charts.render(force);
   if (force || (tableDrawn !== dirty && performance.now() - tableAt >= 1000)) {
     tableAt = performance.now();
     tableDrawn = dirty;
