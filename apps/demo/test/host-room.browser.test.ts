@@ -126,9 +126,9 @@ describe.skipIf(skip)('host page with its coordinator in a Web Worker', () => {
     expect(await page.textContent('#count-accuracy')).toBe(`${((epoch?.testAccuracy ?? 0) * 100).toFixed(1)}%`);
     expect(await page.textContent('#count-ratio')).toMatch(/^room vs fastest member alone: \d+\.\d\d×$/);
     expect(await page.textContent('#speed-why')).toMatch(/dominates/);
-    // redraws follow the clock (2 a second, 5 charts), not the events (5 charts x 63 iterations)
+    // redraws follow the clock (once a second, 5 charts), not the events (5 charts x 63 iterations)
     const redraws = await host(page, 'redraws');
-    expect(redraws).toBeLessThan(5 * (2 * seconds + 4));
+    expect(redraws).toBeLessThan(5 * (seconds + 4));
     expect(redraws).toBeLessThan(5 * truth.iterations);
     // the run as CSV: a header and one row per iteration, through the page's download
     const download = page.waitForEvent('download');
@@ -201,6 +201,13 @@ describe.skipIf(skip)('host page with its coordinator in a Web Worker', () => {
     await hostPage.waitForFunction(() => window.__host?.volunteers() === 2, null, { timeout: 30_000 });
     await hostPage.waitForFunction(() => window.__host?.phase() === 'done', null, { timeout: 60_000 });
     const rows = await host(hostPage, 'workers');
+    // the host's table and alice's own page show the same examples/s for her tab (both compute
+    // only, smoothed alike; issue 11 saw 7 on the host against 398 on the volunteer page)
+    const aliceOnHost = rows.find((w) => w.name === 'alice')?.speed ?? 0;
+    const aliceOwn = Number(await volunteer(alice, 'speed'));
+    expect(aliceOwn).toBeGreaterThan(0);
+    expect(aliceOnHost / aliceOwn).toBeGreaterThan(0.75);
+    expect(aliceOnHost / aliceOwn).toBeLessThan(1.33);
     expect(rows.map((w) => w.name).sort()).toEqual(['alice', 'bob']);
     expect(await hostPage.locator('#workers tr[data-key="v:bob"]').textContent()).toMatch(/joined 2 times/);
     expect(bobFirst).toBeGreaterThan(0);
