@@ -107,6 +107,8 @@ export class WorkerSession {
   lastShare = 0;
   /** Planning rounds in a row without a shard. */
   idleRounds = 0;
+  /** Rounds between shadow shards while it stands by (grows while it keeps not paying off). */
+  probeEvery = 10;
   /** Why the planner leaves it out, in words a volunteer understands (undefined: it gets shards). */
   standby?: string;
   readonly cost = new ShardCostEstimate();

@@ -17,8 +17,12 @@ import type { WorkerPool } from './pool.js';
 import type { LocalJob, LocalSums, ShardOutcome, WorkerSession } from './session.js';
 import { type WeightsSnapshot, WorkerGoneError } from './worker-handle.js';
 
-/** Planning rounds a worker stands by before it gets a shadow shard to measure it again. */
-const PROBE_EVERY = 10;
+/**
+ * Planning rounds a worker stands by before its first shadow shard; each further probe that finds it
+ * still not paying off doubles the wait, up to PROBE_MAX rounds.
+ */
+export const PROBE_FIRST = 10;
+const PROBE_MAX = 160;
 
 export interface ShardRunnerOptions {
   /** Smallest shard worth sending (default 1). */
@@ -70,12 +74,14 @@ interface Round<R> {
   send(s: WorkerSession, shard: Shard): Promise<ShardOutcome<R>>;
   accept(s: WorkerSession, shard: Shard, sums: R): void;
   /** After the first plan: shadow shards for the idle workers left out (training only). */
-  probe?(left: WorkerSession[], indices: Uint32Array, used: number, stats: RoundStats): void;
+  probe?(left: WorkerSession[], indices: Uint32Array, used: number): void;
   label: string;
 }
 
 export class ShardRunner {
   private nextShardId = 0;
+  /** Bytes of shadow shards that ended after their round closed, added to the next round's. */
+  private late = { out: 0, in: 0 };
 
   constructor(
     private readonly pool: WorkerPool,
@@ -96,13 +102,20 @@ export class ShardRunner {
       plan: (idle, total, first) => this.planTrain(idle, total, first),
       send: (s, shard) => s.runTrain({ kind: 'train', iteration, ...shard }, snapshot, paramCount),
       accept,
-      probe: (left, all, used, stats) => {
+      probe: (left, all, used) => {
         const minShard = this.opts.minShard ?? 1;
         const size = Math.min(all.length, Math.max(minShard, Math.ceil(all.length / (used + 1))));
-        for (const s of left) {
-          if (s.measured && s.idleRounds < PROBE_EVERY) {
-            s.idleRounds++;
-            continue;
+        // newcomers are measured at once; of those standing by, at most one a round, the one
+        // waiting longest, and each less often while it stays out (every probe costs the shared link
+        // a full copy of the weights)
+        let standbyProbed = false;
+        const due = [...left].sort((a, b) => b.idleRounds - a.idleRounds);
+        for (const s of due) {
+          s.idleRounds++;
+          if (s.measured && (standbyProbed || s.idleRounds < s.probeEvery)) continue;
+          if (s.measured) {
+            standbyProbed = true;
+            s.probeEvery = Math.min(PROBE_MAX, s.probeEvery * 2);
           }
           s.idleRounds = 0;
           // every other probe half as big: shards of different sizes tell fixed cost from speed
@@ -110,8 +123,9 @@ export class ShardRunner {
           const shard = { shardId: this.nextShardId++, indices: all.slice(0, n) };
           s.runTrain({ kind: 'train', iteration, ...shard }, snapshot, paramCount).then(
             (o) => {
-              stats.bytesOut += o.bytesOut;
-              stats.bytesIn += o.bytesIn;
+              // it usually ends after its round: counted in the next one's bytes
+              this.late.out += o.bytesOut;
+              this.late.in += o.bytesIn;
             },
             (e) => this.failedProbe(s, e),
           );
@@ -155,7 +169,13 @@ export class ShardRunner {
         { minShard },
       );
     if (this.opts.planning === 'all') {
-      const speeds = idle.map((s) => s.cost.examplesPerSec());
+      // examples/s over a whole shard of an even split (link included), so a worker with a slow link
+      // or slow compute gets the smaller share
+      const even = Math.max(1, Math.ceil(total / idle.length));
+      const speeds = idle.map((s) => {
+        const ms = s.predictMs(even);
+        return ms === undefined ? 0 : (even / Math.max(ms, 1e-3)) * 1000;
+      });
       const known = speeds.filter((v) => v > 0);
       const mean = known.length > 0 ? known.reduce((a, b) => a + b, 0) / known.length : 1;
       return splitShards(
@@ -179,8 +199,10 @@ export class ShardRunner {
       for (const s of measured) {
         const i = idle.indexOf(s);
         const was = s.standby !== undefined;
-        if (sizes[i] > 0) s.standby = undefined;
-        else {
+        if (sizes[i] > 0) {
+          s.standby = undefined;
+          s.probeEvery = PROBE_FIRST;
+        } else {
           const c = s.shardCost();
           s.standby = `standing by: its link costs ${Math.round(c.fixedMs)} ms a shard, more than it would save (the iteration takes ${Math.round(plan.makespanMs)} ms without it)`;
         }
@@ -196,7 +218,14 @@ export class ShardRunner {
   }
 
   private async round<R>(indices: Uint32Array, r: Round<R>): Promise<RoundStats | null> {
-    const stats: RoundStats = { replanned: 0, criticalComputeMs: 0, criticalTransferMs: 0, bytesOut: 0, bytesIn: 0 };
+    const stats: RoundStats = {
+      replanned: 0,
+      criticalComputeMs: 0,
+      criticalTransferMs: 0,
+      bytesOut: this.late.out,
+      bytesIn: this.late.in,
+    };
+    this.late = { out: 0, in: 0 };
     let pending: Uint32Array[] = [indices];
     let inflight = 0;
     let live = true;
@@ -257,7 +286,7 @@ export class ShardRunner {
                 },
               );
             });
-            if (first && r.probe) r.probe(left, all, idle.length - left.length, stats);
+            if (first && r.probe) r.probe(left, all, idle.length - left.length);
             first = false;
             continue;
           }

@@ -266,6 +266,7 @@ export class RoomHost extends Emitter<{ peer: PeerEvent; log: string }> {
     clearTimeout(e.timer);
     const handle = peerWorkerHandle({
       id: e.id,
+      name: cleanText(m.name, 40) || undefined,
       link,
       heartbeatMs: this.opts.heartbeatMs,
       heartbeatTimeoutMs: this.opts.heartbeatTimeoutMs,

@@ -29,6 +29,8 @@ import { closeGuard, WorkerGoneError, type WorkerHandle } from '../worker-handle
 export interface PeerHandleOptions {
   /** The room's peer id (used as the worker id). */
   id: string;
+  /** The name the volunteer gave, cleaned (shown in the worker table and logs). */
+  name?: string;
   link: FramedLink;
   /** Heartbeat interval (default 2 s). */
   heartbeatMs?: number;
@@ -256,6 +258,7 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
   return {
     id,
     kind: 'peer',
+    name: opts.name,
     closed,
     get rttMs() {
       return rttMs;
