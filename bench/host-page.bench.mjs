@@ -10,6 +10,9 @@
 //   - front vs hidden: iterations/s over the last 1,000 iterations; target >= 0.9
 //   - front, early vs late: iterations/s over iterations 300-700 against the last 1,000; target >= 0.9
 //     (rendering cost stays flat as the charts' series grow)
+// Then the volunteer page: a room whose only worker is one volunteer tab (real WebRTC through the
+// host page's bridge), 1,500 iterations, the volunteer tab alternating in front of and behind the
+// host tab over the last 900: room iterations/s with the volunteer page in front vs hidden.
 // Also: the WebRTC bridge's cost (the page keeps the data channel endpoints; bytes cross to the
 // coordinator worker as transferred buffers): 256 KiB chunks worker -> page -> worker.
 //
@@ -161,8 +164,8 @@ const server = await RoomServer.start({ port: 0, dist: DIST, log: () => {} });
 const display = await startXvfb();
 const c = await cdp(await startChromium(display));
 
-async function open(url) {
-  const { targetId } = await c.send('Target.createTarget', { url, newWindow: false });
+async function open(url, newWindow = false) {
+  const { targetId } = await c.send('Target.createTarget', { url, newWindow });
   const { sessionId } = await c.send('Target.attachToTarget', { targetId, flatten: true });
   await c.send('Runtime.enable', {}, sessionId);
   return { targetId, sessionId };
@@ -248,10 +251,76 @@ async function run() {
   };
 }
 
+/**
+ * The volunteer page's UI against its shards: a room with one volunteer tab and no local workers;
+ * over the last VOLUNTEER_LAST iterations the volunteer tab alternates between in front and behind
+ * the host tab. Room iterations/s with the volunteer in front vs hidden.
+ */
+const VOLUNTEER_ITERATIONS = Math.min(1500, ITERATIONS);
+const VOLUNTEER_LAST = Math.floor(VOLUNTEER_ITERATIONS * 0.6);
+async function volunteerRun() {
+  const hostTab = await open(`${server.url}/host.html`);
+  await waitFor(c, hostTab.sessionId, 'window.__host !== undefined', 20_000, 'the host page');
+  await evaluate(c, hostTab.sessionId, "document.getElementById('create-room').click()");
+  await waitFor(c, hostTab.sessionId, 'window.__host.joinUrl() !== null', 20_000, 'the room');
+  const link = new URL(await evaluate(c, hostTab.sessionId, 'window.__host.joinUrl()'));
+  link.searchParams.set('backend', 'wasm');
+  link.searchParams.set('name', 'bench');
+  // the volunteer in a window of its own, with a cover tab to hide it behind; the host's window
+  // stays visible throughout (a hidden host page would slow the room itself: its tab holds the
+  // WebRTC endpoints)
+  const tab = await open(link.href, true);
+  const cover = await open(`${server.url}/index.html`);
+  await waitFor(c, hostTab.sessionId, 'window.__host.volunteers() === 1', 30_000, 'the volunteer');
+  await c.send('Target.activateTarget', { targetId: tab.targetId });
+  const hostVisible = [await evaluate(c, hostTab.sessionId, 'document.visibilityState')];
+  const vjob = { ...job, maxIterations: VOLUNTEER_ITERATIONS, epochs: Math.ceil(VOLUNTEER_ITERATIONS / 125) + 1 };
+  await evaluate(c, hostTab.sessionId, `window.__host.startJob(${JSON.stringify(vjob)}, { local: 0 })`);
+  const switches = [];
+  let front = true;
+  let next = VOLUNTEER_ITERATIONS - VOLUNTEER_LAST;
+  const t0 = performance.now();
+  for (;;) {
+    const [it, phase] = await evaluate(c, hostTab.sessionId, '[window.__host.iteration(), window.__host.phase()]');
+    if (['done', 'stopped', 'failed'].includes(phase)) break;
+    if (performance.now() - t0 > 15 * 60_000) throw new Error('the volunteer run took over 15 minutes');
+    if (it >= next) {
+      front = !front;
+      await c.send('Target.activateTarget', { targetId: (front ? tab : cover).targetId });
+      switches.push([it, await evaluate(c, tab.sessionId, 'document.visibilityState')]);
+      hostVisible.push(await evaluate(c, hostTab.sessionId, 'document.visibilityState'));
+      next += Math.floor(VOLUNTEER_LAST / 6);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const times = (await evaluate(c, hostTab.sessionId, 'window.__host.truth()')).times;
+  for (const t of [tab, cover, hostTab]) await c.send('Target.closeTarget', { targetId: t.targetId });
+  const acc = { visible: { n: 0, ms: 0 }, hidden: { n: 0, ms: 0 } };
+  const bounds = [...switches.map(([i]) => i), times.length];
+  for (let k = 0; k < switches.length; k++) {
+    const a = bounds[k] + 10;
+    const b = Math.min(bounds[k + 1], times.length) - 1;
+    const v = acc[switches[k][1]];
+    if (!v || b - a < 10) continue;
+    v.n += b - a;
+    v.ms += times[b] - times[a];
+  }
+  return {
+    iterations: times.length,
+    visibilities: switches.map(([, v]) => v),
+    hostVisible,
+    front: acc.visible.n / (acc.visible.ms / 1000),
+    hidden: acc.hidden.n / (acc.hidden.ms / 1000),
+  };
+}
+
 let r;
+let vol;
 try {
   r = await run();
   console.log(JSON.stringify(r));
+  vol = await volunteerRun();
+  console.log(JSON.stringify(vol));
 } finally {
   c.close();
   await server.close();
@@ -280,6 +349,14 @@ report(
       note: `the 300 in front before the alternating stretch: ${r.frontBeforeSwitching.toFixed(1)} it/s`,
     },
     {
+      name: `room it/s over the last ${VOLUNTEER_LAST} of ${VOLUNTEER_ITERATIONS}, one volunteer tab in front vs hidden (alternating)`,
+      value: vol.front,
+      baseline: vol.hidden,
+      unit: 'it/s',
+      ratio: vol.front / vol.hidden,
+      target: '>= 0.9',
+    },
+    {
       name: 'points the loss chart draws at the end (decimated)',
       value: r.drawnPoints,
       unit: 'points',
@@ -298,7 +375,7 @@ report(
       note: `${r.bridge.msPerChunk.toFixed(2)} ms per chunk round trip`,
     },
   ],
-  { iterations: ITERATIONS, job, run: r },
+  { iterations: ITERATIONS, job, run: r, volunteer: vol },
 );
 // Chromium and Xvfb would keep the event loop alive
 cleanup();
