@@ -290,14 +290,7 @@ export class ShardRunner {
             first = false;
             continue;
           }
-          if (inflight === 0 && this.pool.idle().length === 0 && !this.pool.hasAny()) {
-            if (!this.opts.waitForWorkers)
-              throw new GradroomError(
-                'BAD_STATE',
-                'every worker has left or failed; nothing can compute the rest of the run',
-              );
-            this.hooks.waiting('no workers: waiting for one to join');
-          }
+          if (inflight === 0 && this.pool.idle().length === 0) this.noWorkers();
         }
         await this.pool.nextChange();
       }
@@ -387,19 +380,20 @@ export class ShardRunner {
             },
           );
         }
-        if (pending.length > 0 && inflight === 0 && !this.pool.hasAny()) {
-          if (!this.opts.waitForWorkers)
-            throw new GradroomError(
-              'BAD_STATE',
-              'every worker has left or failed; nothing can compute the rest of the run',
-            );
-          this.hooks.waiting('no workers: waiting for one to join');
-        }
+        if (pending.length > 0 && inflight === 0) this.noWorkers();
         await this.pool.nextChange();
       }
     } finally {
       live = false;
     }
+  }
+
+  /** Nothing in flight and work left: with no worker in the pool, fail (local workers) or wait (rooms). */
+  private noWorkers(): void {
+    if (this.pool.hasAny()) return;
+    if (!this.opts.waitForWorkers)
+      throw new GradroomError('BAD_STATE', 'every worker has left or failed; nothing can compute the rest of the run');
+    this.hooks.waiting('no workers: waiting for one to join');
   }
 
   private failedProbe(s: WorkerSession, e: unknown): void {
