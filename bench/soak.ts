@@ -62,6 +62,8 @@ export interface SoakFigures {
   /** Against the same run without faults (NaN when its weights were not saved). */
   relativeDifferenceClean: number;
   finite: boolean;
+  /** Volunteers that left while computing a shard, or (given no shard for 2 iterations) between
+   * iterations; that joined; that the run saw leave. */
   churn: { killedMidShard: number; closedIdle: number; joined: number; left: number };
   hostile: { sent: number; refused: number; iterations: number[] };
   /** Honest shards (from the peer) that the GradientBound refused too: recomputed, never lost. */
@@ -261,9 +263,13 @@ export async function soak(): Promise<SoakFigures> {
     }
     // churn after the sample, so samples at multiples of 1,000 see the same membership
     if (FAULTS && e.iteration % CHURN_EVERY === 0 && e.iteration < ITERATIONS) {
+      // one leaves, one joins: the same membership at every sample (none leaves while the last
+      // newcomer is still setting up, so none joins either)
       const victim = volunteers.find((v) => v.ready && !v.gone && v.killAt === undefined);
-      if (victim) victim.killAt = e.iteration; // the next iteration's request carries this index
-      joinVolunteer();
+      if (victim) {
+        victim.killAt = e.iteration; // the next iteration's request carries this index
+        joinVolunteer();
+      }
     }
   });
 
