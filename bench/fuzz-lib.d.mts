@@ -1,4 +1,4 @@
-import type { Message } from '@gradroom/core';
+import type { Message } from '../packages/core/dist/index.js';
 
 export interface FuzzCrash {
   target: string;
