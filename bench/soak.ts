@@ -11,7 +11,7 @@
  * count are sampled. Every iteration's examples are counted from the workers' own totals and
  * compared with the mini-batch the serial loop takes; the weights at iteration 1,000 and at the end
  * are compared with the serial oracle (test/reference/serial.ts), and the final ones with those of
- * the same run without faults when bench/out/soak-clean-weights.json holds them (SOAK_FAULTS=0
+ * the same run without faults when bench/out/soak/clean-weights.json holds them (SOAK_FAULTS=0
  * writes it). Writes the raw figures as JSON to the path in argv[2].
  *
  * SOAK_ITERATIONS shortens the run (development only: the figures need the full 10,000);
@@ -283,7 +283,7 @@ export async function soak(): Promise<SoakFigures> {
   const reference = await exactReference(ITERATIONS);
   const referenceBase = await exactReference(BASE_SAMPLE);
   // the same run without faults: its weights are saved by SOAK_FAULTS=0, compared by the soak
-  const cleanFile = join(import.meta.dirname, 'soak-clean-weights.json');
+  const cleanFile = join(import.meta.dirname, 'clean-weights.json'); // next to the bundle
   let clean = Number.NaN;
   if (!FAULTS)
     writeFileSync(cleanFile, JSON.stringify({ iterations: ITERATIONS, weights: Array.from(result.weights) }));

@@ -9,14 +9,16 @@
 // entry, and tfjs is loaded once.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { build } from 'esbuild';
 import { report } from '../bench/lib.mjs';
 
 const root = join(import.meta.dirname, '..');
 const outDir = join(root, 'bench', 'out');
-const bundle = join(outDir, 'soak.bundle.mjs');
-const raw = process.env.SOAK_RAW ?? join(outDir, 'soak-raw.json');
+// the bundle and the raw figures in a folder of their own: bench/run.mjs reads every bench/out/*.json
+const workDir = join(outDir, 'soak');
+const bundle = join(workDir, 'soak.bundle.mjs');
+const raw = process.env.SOAK_RAW ?? join(workDir, 'raw.json');
 
 if (!existsSync(join(root, 'packages', 'coordinator', 'dist', 'index.js'))) {
   console.error('build first: npm run build');
@@ -185,7 +187,7 @@ report(bench, entries, {
 // bench/run.mjs merges bench/out/*.json into results.json; the soak is not one of its benches
 const results = join(root, 'bench', 'results.json');
 const all = existsSync(results) ? JSON.parse(readFileSync(results, 'utf8')) : {};
-all[bench] = JSON.parse(readFileSync(join(dirname(bundle), `${bench}.json`), 'utf8'));
+all[bench] = JSON.parse(readFileSync(join(outDir, `${bench}.json`), 'utf8'));
 writeFileSync(results, `${JSON.stringify(all, null, 2)}\n`);
 
 const failed = entries.filter((e) => e.pass === false);
