@@ -142,6 +142,9 @@ describe('tick labels', () => {
     }
     expect(tickLabels([0, 0.001, 0.002, 0.003])).toEqual(['0.000', '0.001', '0.002', '0.003']);
     expect(tickLabels([1.5, 1.75, 2, 2.25])).toEqual(['1.50', '1.75', '2.00', '2.25']);
+    // a log axis passes null for the ticks it leaves unlabelled
+    expect(tickLabels([0.1, null, 0.3, 1, null, 3])).toEqual(['0.1', '', '0.3', '1.0', '', '3.0']);
+    expect(tickLabels([null])).toEqual(['']);
   });
 });
 

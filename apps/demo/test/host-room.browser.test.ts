@@ -130,6 +130,16 @@ describe.skipIf(skip)('host page with its coordinator in a Web Worker', () => {
     const redraws = await host(page, 'redraws');
     expect(redraws).toBeLessThan(5 * (seconds + 4));
     expect(redraws).toBeLessThan(5 * truth.iterations);
+    // the loss axis on a log scale, and back: same data, drawn again
+    expect((await host(page, 'lossScale')).distr).toBe(1);
+    await page.click('label[for="log-scale"]');
+    const logScale = await host(page, 'lossScale');
+    expect(logScale.distr).toBe(3);
+    expect(logScale.min).toBeGreaterThan(0);
+    expect(logScale.max).toBeGreaterThanOrEqual(Math.max(...loss[1]));
+    expect((await host(page, 'drawn')).last.loss).toEqual([last.iteration, last.loss, last.lossSmoothed]);
+    await page.click('label[for="log-scale"]');
+    expect((await host(page, 'lossScale')).distr).toBe(1);
     // the run as CSV: a header and one row per iteration, through the page's download
     const download = page.waitForEvent('download');
     await page.click('#export-series');

@@ -36,21 +36,17 @@ function height(box: HTMLElement, legend = 70): number {
 
 /** A uPlot chart fed by a function of the run's series. */
 class LiveChart {
-  readonly plot: uPlot;
+  plot: uPlot;
   private drawnVersion = -1;
   /** The last data handed to uPlot (what it draws). */
   shown: number[][] = [];
 
   constructor(
     readonly box: HTMLElement,
-    opts: Omit<uPlot.Options, 'width' | 'height'>,
+    private opts: Omit<uPlot.Options, 'width' | 'height'>,
     private readonly data: () => number[][],
   ) {
-    this.plot = new uPlot(
-      { ...opts, width: width(box), height: height(box) },
-      opts.series.map(() => []) as unknown as uPlot.AlignedData,
-      box,
-    );
+    this.plot = this.make();
     new ResizeObserver(() => this.resize()).observe(box);
     // a chart scrolled out of view (or hidden by the projector view) is not redrawn until it shows
     new IntersectionObserver((entries) => {
@@ -61,6 +57,25 @@ class LiveChart {
 
   private inView = true;
   private lastVersion = -1;
+
+  private make(): uPlot {
+    return new uPlot(
+      { ...this.opts, width: width(this.box), height: height(this.box) },
+      (this.shown.length > 0 ? this.shown : this.opts.series.map(() => [])) as unknown as uPlot.AlignedData,
+      this.box,
+    );
+  }
+
+  /**
+   * Builds the chart again with changed options: uPlot fixes a scale's kind (linear, log) and its
+   * axis ticks when it is made.
+   */
+  rebuild(change: (o: Omit<uPlot.Options, 'width' | 'height'>) => Omit<uPlot.Options, 'width' | 'height'>): void {
+    this.opts = change(this.opts);
+    this.plot.destroy();
+    this.plot = this.make();
+    this.drawnVersion = -1;
+  }
 
   resize(): void {
     const legend = this.plot.root.querySelector<HTMLElement>('.u-legend')?.offsetHeight;
@@ -276,8 +291,12 @@ export class HostCharts {
   /** The loss axis on a log scale (base 10), where late small improvements stay visible. */
   setLogScale(on: boolean): void {
     this.logScale = on;
-    this.loss.plot.scales.y.distr = on ? 3 : 1;
-    (this.loss.plot.scales.y as uPlot.Scale & { log?: number }).log = 10;
+    const label = this.loss.plot.series[2].label; // the bias-correction toggle may have renamed it
+    this.loss.rebuild((o) => ({
+      ...o,
+      scales: { ...o.scales, y: { distr: on ? 3 : 1, log: 10 } },
+      series: o.series.map((x, i) => (i === 2 ? { ...x, label } : x)),
+    }));
     this.version++;
     this.render(true);
   }

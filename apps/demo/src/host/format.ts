@@ -4,19 +4,22 @@
  * Tick labels with as many digits as the tick spacing needs, so neighbours never read the same
  * (0.0030, 0.0025, 0.0020 rather than 0.003, 0.003, 0.002).
  */
-export function tickLabels(ticks: number[]): string[] {
-  if (ticks.length === 0) return [];
+export function tickLabels(all: (number | null)[]): string[] {
+  // a log axis leaves some ticks out as null: they get no label
+  const ticks = all.filter((t): t is number => typeof t === 'number' && Number.isFinite(t));
+  const label = (f: (t: number) => string) => all.map((t) => (typeof t === 'number' && Number.isFinite(t) ? f(t) : ''));
+  if (ticks.length === 0) return all.map(() => '');
   let step = Number.POSITIVE_INFINITY;
   for (let i = 1; i < ticks.length; i++) step = Math.min(step, Math.abs(ticks[i] - ticks[i - 1]));
   const big = Math.max(...ticks.map(Math.abs));
   if (big !== 0 && (big < 1e-3 || big >= 1e6)) {
     // scientific: enough significant digits to tell neighbours apart
     const digits = Number.isFinite(step) && step > 0 ? Math.max(1, Math.ceil(Math.log10(big / step)) + 1) : 2;
-    return ticks.map((t) => (t === 0 ? '0' : t.toExponential(Math.min(6, digits - 1))));
+    return label((t) => (t === 0 ? '0' : t.toExponential(Math.min(6, digits - 1))));
   }
   // as many decimals as the finest tick needs (0.25 needs 2; 0.2 needs 1), never fewer than the step's
   let decimals = Number.isFinite(step) && step > 0 ? Math.max(0, -Math.floor(Math.log10(step) + 1e-9)) : 2;
   while (decimals < 8 && ticks.some((t) => Math.abs(Number(t.toFixed(decimals)) - t) > Math.abs(t) * 1e-9 + 1e-12))
     decimals++;
-  return ticks.map((t) => t.toFixed(decimals));
+  return label((t) => t.toFixed(decimals));
 }

@@ -647,6 +647,8 @@ declare global {
       }[];
       seriesCsv(): string;
       summaryCsv(): string;
+      /** The loss chart's y scale as drawn: kind (1 linear, 3 log) and range. */
+      lossScale(): { distr: number; min: number; max: number };
       /** The trainer's own account, from the coordinator worker (iteration times from `since`). */
       truth(since?: number): Promise<RunTruth>;
       /** Starts a run of `job` as the Start button does, without the form (bench, console). */
@@ -718,6 +720,10 @@ window.__host = {
     })),
   seriesCsv: () => series.iterationsCsv(),
   summaryCsv: summaryText,
+  lossScale: () => {
+    const y = charts.loss.plot.scales.y;
+    return { distr: y.distr ?? 1, min: y.min ?? Number.NaN, max: y.max ?? Number.NaN };
+  },
   truth: (since) => coordinator.truth(since),
   startJob: async (j, o) => {
     resetRun();
