@@ -93,7 +93,11 @@ class LiveChart {
     this.plot.setData(this.shown as uPlot.AlignedData);
     // legends show the newest values until someone hovers
     const n = this.shown[0]?.length ?? 0;
-    if (n > 0 && (this.plot.cursor.left ?? -1) < 0) this.plot.setLegend({ idx: n - 1 });
+    // after uPlot's own commit of the new data (a microtask), which resets the legend
+    if (n > 0)
+      queueMicrotask(() => {
+        if ((this.plot.cursor.left ?? -1) < 0) this.plot.setLegend({ idx: n - 1 });
+      });
   }
 }
 
