@@ -13,6 +13,9 @@ ${Object.entries(PROFILES)
   --volunteers N     Node volunteers over WebRTC, each in its own namespace and cgroup (default 2)
   --tabs N           Chromium tabs that volunteer too (the demo's volunteer page), each likewise (default 0)
   --planning P       the trainer's planning: cost (default: shards only where they pay) or all
+  --mode M           exact (default) or local: H inner steps per worker, one outer step a round
+  --local-steps H    inner steps per round in mode local, or auto (default 8)
+  --compress C       none | fp16 | int8: how pseudo-gradients travel back in mode local (default none)
   --cpu X            each volunteer's share of one CPU, or none
   --coord MBIT       the coordinator's link, both directions (Mbit/s, or none)
   --coord-up MBIT    coordinator -> volunteers;  --coord-down MBIT  volunteers -> coordinator
@@ -32,6 +35,9 @@ const { values: v } = parseArgs({
     volunteers: { type: 'string', default: '2' },
     tabs: { type: 'string', default: '0' },
     planning: { type: 'string', default: 'cost' },
+    mode: { type: 'string', default: 'exact' },
+    'local-steps': { type: 'string', default: '8' },
+    compress: { type: 'string', default: 'none' },
     cpu: { type: 'string' },
     coord: { type: 'string' },
     'coord-up': { type: 'string' },
@@ -93,6 +99,18 @@ opts.job = defaultJob({
   hidden,
   evaluate: iterations === undefined || !!v.evaluate,
 });
+if (v.mode !== 'exact' && v.mode !== 'local') {
+  console.error(`testbed: --mode must be exact or local, got '${v.mode}'`);
+  process.exit(2);
+}
+if (!['none', 'fp16', 'int8'].includes(v.compress)) {
+  console.error(`testbed: --compress must be none, fp16 or int8, got '${v.compress}'`);
+  process.exit(2);
+}
+if (v.mode === 'local') {
+  const steps = v['local-steps'] === 'auto' ? 'auto' : num('local-steps', v['local-steps'], { int: true });
+  opts.job.mode = { kind: 'local', steps, compress: v.compress };
+}
 if (opts.planning !== 'cost' && opts.planning !== 'all') {
   console.error(`testbed: --planning must be cost or all, got '${opts.planning}'`);
   process.exit(2);

@@ -50,6 +50,12 @@ export type TrainingMode =
       outer?: OptimizerConfig;
       /** How pseudo-gradients travel back (default none). */
       compress?: Compression;
+      /**
+       * With compress: send the weights compressed the same way too, as the change from what each
+       * worker holds (the coordinator keeps each worker's view, so rounding is carried, not lost).
+       * Default true.
+       */
+      compressWeights?: boolean;
       /** With steps 'auto': the largest share of a round spent communicating (default 0.1). */
       commShare?: number;
     };

@@ -9,7 +9,9 @@ import {
   type Compression,
   checkGradient,
   decodeUpdate,
+  type EncodedUpdate,
   encodedBytes,
+  encodeUpdate,
   GradroomError,
   type OptimizerConfig,
   type ShardCost,
@@ -57,6 +59,8 @@ export interface LocalJob {
   lrs: number[];
   inner: OptimizerConfig;
   compress: Compression;
+  /** Send the weights as a compressed change from the worker's view (when it has one). */
+  compressWeights: boolean;
 }
 
 /** A local round's answer, checked and decoded: w_start - w_end and the examples behind it. */
@@ -112,6 +116,8 @@ export class WorkerSession {
   /** Why the planner leaves it out, in words a volunteer understands (undefined: it gets shards). */
   standby?: string;
   readonly cost = new ShardCostEstimate();
+  /** Mode local with compressed weights: our copy of the weights this worker started its last round from. */
+  private view?: { version: number; weights: Float32Array };
   /** Shards timed so far (the first call is the warm-up and is not). */
   private timed = 0;
 
@@ -188,6 +194,21 @@ export class WorkerSession {
     const trainLocal = this.handle.trainLocal?.bind(this.handle);
     if (!trainLocal) throw new GradroomError('BAD_CONFIG', `worker ${this.id} cannot train in local mode`);
     const examples = job.batches.reduce((a, b) => a + b.length, 0);
+    // compressed weights: the change from the view this worker kept, encoded; our copy of its view
+    // takes the same decoded change, so what rounding drops now is sent with the next change
+    let change: { weightsDelta: EncodedUpdate; baseVersion: number } | undefined;
+    const view = this.view;
+    this.view = undefined; // unknown until this round succeeds
+    if (job.compressWeights && job.compress !== 'none' && view) {
+      const d = new Float32Array(paramCount);
+      for (let i = 0; i < paramCount; i++) d[i] = snapshot.weights[i] - view.weights[i];
+      const e = encodeUpdate(d, job.compress);
+      const dec = decodeUpdate(e, paramCount);
+      for (let i = 0; i < paramCount; i++) view.weights[i] += dec[i];
+      change = { weightsDelta: e, baseVersion: view.version };
+      view.version = snapshot.version;
+      this.held = snapshot.version; // delivered inside the request, not by run()
+    }
     const out = await this.run(examples, snapshot, true, async (weights) => {
       const r = await trainLocal({
         round: job.round,
@@ -197,6 +218,7 @@ export class WorkerSession {
         inner: job.inner,
         compress: job.compress,
         weights,
+        ...change,
       });
       if (r.round !== job.round || r.version !== snapshot.version)
         throw new GradroomError(
@@ -226,7 +248,11 @@ export class WorkerSession {
         bytesIn,
       };
     });
-    // the worker's model ends the round at its own w_end, not at this version's weights
+    if (change) out.bytesOut += encodedBytes(change.weightsDelta);
+    // the worker now keeps the weights it started from as its view (full weights: a copy of them)
+    const keep = job.compressWeights && job.compress !== 'none';
+    this.view = change ? view : keep ? { version: snapshot.version, weights: snapshot.weights.slice() } : undefined;
+    // its model ends the round at its own w_end, not at this version's weights
     this.held = -1;
     return out;
   }
@@ -314,6 +340,11 @@ export class WorkerSession {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** A result the owner refused after it passed validation here (a gradient out of bounds): a strike. */
+  reject(reason: string): void {
+    this.strike(reason);
   }
 
   /** A missed deadline or a bad result; dropped after maxStrikes in a row. */

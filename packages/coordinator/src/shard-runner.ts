@@ -263,10 +263,11 @@ export class ShardRunner {
                   try {
                     r.accept(s, shard, o.sums);
                   } catch (e) {
+                    // refused by the owner (a poisoned gradient): a strike, and it counts toward the cap
                     pending.push(shard.indices);
                     stats.replanned++;
-                    this.hooks.log('warn', `worker ${s.id}: ${(e as Error).message}; its shard is planned again`);
-                    this.pool.changed();
+                    s.reject((e as Error).message);
+                    this.failure(fs, s, e);
                     return;
                   }
                   const end = performance.now();

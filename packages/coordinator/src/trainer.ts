@@ -198,8 +198,18 @@ export class Trainer extends Emitter<TrainerEvents> {
   /** Adds a worker; during a run it takes shards from the next planning round once it is set up. */
   addWorker(handle: WorkerHandle): Promise<WorkerSession> {
     const p = this.pool.add(handle).then(async (s) => this.adopt(s));
-    this.pendingJoins.push(p.catch(() => {}));
+    // forgotten once settled: a long room run sees many joins
+    const settled: Promise<unknown> = p.then(
+      () => this.forgetJoin(settled),
+      () => this.forgetJoin(settled),
+    );
+    this.pendingJoins.push(settled);
     return p;
+  }
+
+  private forgetJoin(p: Promise<unknown>): void {
+    const i = this.pendingJoins.indexOf(p);
+    if (i >= 0) this.pendingJoins.splice(i, 1);
   }
 
   /**
@@ -487,6 +497,7 @@ export class Trainer extends Emitter<TrainerEvents> {
         lrs,
         inner: this.job.optimizer,
         compress: mode.compress ?? 'none',
+        compressWeights: mode.compressWeights ?? true,
       });
     }
     const sum = new Float64Array(layout.size);

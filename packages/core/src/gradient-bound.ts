@@ -22,10 +22,15 @@ export class GradientBound {
     if (!(factor > 1)) throw new GradroomError('BAD_CONFIG', `gradient bound factor must be > 1, got ${factor}`);
   }
 
+  /**
+   * ||gradSum|| / sqrt(count): the same for a shard of 1 and of 64 examples when the gradients are
+   * mostly noise (late in training), and within sqrt(size ratio) of it when they agree; a plain
+   * per-example norm (/ count) made honest shards of a few examples look 60x too large.
+   */
   static normPerExample(gradSum: Float32Array, count: number): number {
     let s = 0;
     for (let i = 0; i < gradSum.length; i++) s += gradSum[i] * gradSum[i];
-    return Math.sqrt(s) / Math.max(1, count);
+    return Math.sqrt(s / Math.max(1, count));
   }
 
   /** The median norm per example of recent accepted shards (NaN before any). */
@@ -44,7 +49,7 @@ export class GradientBound {
     if (n > limit) {
       throw new GradroomError(
         'BAD_MESSAGE',
-        `${label}: gradient norm per example ${n.toExponential(2)} is over ${this.factor}x the median of recent shards (${this.median().toExponential(2)})`,
+        `${label}: gradient norm per example (||sum|| / sqrt n) ${n.toExponential(2)} is over ${this.factor}x the median of recent shards (${this.median().toExponential(2)})`,
       );
     }
   }

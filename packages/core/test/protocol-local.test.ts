@@ -59,6 +59,13 @@ describe('local messages', () => {
     bad({ ...local(), inner: { kind: 'adam', lr: -1 } }, /local.inner must be a valid optimizer configuration/);
     bad({ ...local(), inner: { kind: 'eval', code: 'x' } }, /local.inner must be a valid optimizer configuration/);
     bad({ ...local(), compress: 'int4' }, /local.compress must be one of/);
+    bad(
+      { ...local(), whalf: new Uint16Array(3) },
+      /a weights change \(whalf or wq8\) with its baseVersion, or neither/,
+    );
+    bad({ ...local(), baseVersion: 3 }, /a weights change \(whalf or wq8\) with its baseVersion, or neither/);
+    bad({ ...local(), baseVersion: 3, wq8: new Int8Array(3) }, /wq8 with its wscales and wblock/);
+    bad({ ...local(), baseVersion: 3, whalf: new Uint16Array(3), wq8: new Int8Array(3) }, /at most one of whalf, wq8/);
     const base = {
       v: 1,
       type: 'local-result',
@@ -108,6 +115,11 @@ describe('local messages', () => {
       'lossSum',
       'correct',
       'count',
+      'baseVersion',
+      'whalf',
+      'wq8',
+      'wscales',
+      'wblock',
     ];
     fc.assert(
       fc.property(

@@ -67,6 +67,12 @@ export interface LocalRequest {
   compress?: Compression;
   /** The weights of `version`, when this worker does not hold them yet. */
   weights?: Float32Array;
+  /**
+   * Or the weights as a compressed change from this worker's view of `baseVersion` (the weights it
+   * started its last round from): view += decode(weightsDelta) gives its start for `version`.
+   */
+  weightsDelta?: EncodedUpdate;
+  baseVersion?: number;
 }
 
 export interface LocalResultData {

@@ -2,7 +2,7 @@
  * The worker's state machine behind every transport: built model, loaded data, current weights
  * version. Transports (node-thread.ts, web-worker.ts, the volunteer peer) wrap it.
  */
-import { GradroomError, ParamLayout } from '@gradroom/core';
+import { decodeUpdate, GradroomError, ParamLayout } from '@gradroom/core';
 import * as tf from '@tensorflow/tfjs';
 import type {
   EvalRequest,
@@ -32,6 +32,8 @@ export class ShardWorker implements WorkerApi {
   /** The weights of `version`, kept for mode `local` (its inner steps start from them). */
   private held?: Float32Array;
   private local?: LocalTrainer;
+  /** Mode local: the weights this worker started its last round from, for compressed changes. */
+  private view?: { version: number; weights: Float32Array };
   private backend = 'none';
 
   constructor(private readonly loadBytes: BytesLoader) {}
@@ -128,9 +130,26 @@ export class ShardWorker implements WorkerApi {
 
   async trainLocal(req: LocalRequest): Promise<LocalResultData> {
     const c = this.ready();
-    if (req.weights) await this.setWeights(req.version, req.weights);
-    this.checkVersion(req.version);
-    const start = this.held as Float32Array;
+    let start: Float32Array;
+    if (req.weightsDelta) {
+      // compressed weights: the change from the view this worker kept of an earlier version; the
+      // coordinator applies the same decoded change to its copy of this view, so both stay equal
+      const view = this.view;
+      if (!view || view.version !== req.baseVersion)
+        throw new GradroomError(
+          'STALE',
+          `asked to apply a weights change to version ${req.baseVersion}, this worker's view is ${view?.version ?? 'none'}`,
+        );
+      const d = decodeUpdate(req.weightsDelta, view.weights.length);
+      for (let i = 0; i < d.length; i++) view.weights[i] += d[i];
+      view.version = req.version;
+      start = view.weights;
+    } else {
+      if (req.weights) await this.setWeights(req.version, req.weights);
+      this.checkVersion(req.version);
+      start = this.held as Float32Array;
+      this.view = { version: req.version, weights: start.slice() };
+    }
     const t0 = performance.now();
     const ds = this.train as Dataset;
     this.local ??= new LocalTrainer();

@@ -13,6 +13,7 @@
 import {
   checkResult,
   cleanText,
+  type EncodedUpdate,
   GradroomError,
   type Message,
   msg,
@@ -307,6 +308,7 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
           lrs: Float32Array.from(req.lrs),
           inner: req.inner as unknown as Record<string, unknown>,
           compress: req.compress ?? 'none',
+          ...weightsChange(req.weightsDelta, req.baseVersion),
         }),
       );
     },
@@ -329,4 +331,12 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
       void link.send(msg({ type: 'share', ...p, share: Math.min(1, Math.max(0, p.share)) })).catch(() => {});
     },
   };
+}
+
+/** A compressed weights change as the 'local' message's fields. */
+function weightsChange(e: EncodedUpdate | undefined, baseVersion: number | undefined) {
+  if (!e || baseVersion === undefined) return {};
+  return e.kind === 'fp16'
+    ? { baseVersion, whalf: e.data }
+    : { baseVersion, wq8: e.data, wscales: e.scales, wblock: e.block };
 }

@@ -43,9 +43,15 @@ describe('mode local in a room', () => {
       spawnPeer({ url: server.wsUrl, token: room.token, name: 'b' }),
     );
     await until(() => accepted === 2, 30_000, 'two peers accepted');
-    const rounds: { examples: number; loss: number; bytesIn: number; groups: number }[] = [];
+    const rounds: { examples: number; loss: number; bytesIn: number; bytesOut: number; groups: number }[] = [];
     trainer.on('iteration', (e) =>
-      rounds.push({ examples: e.examples, loss: e.loss, bytesIn: e.bytes.in, groups: e.round?.groups ?? 0 }),
+      rounds.push({
+        examples: e.examples,
+        loss: e.loss,
+        bytesIn: e.bytes.in,
+        bytesOut: e.bytes.out,
+        groups: e.round?.groups ?? 0,
+      }),
     );
     const result = await trainer.run();
     expect(result.position.iteration).toBe(ITERATIONS);
@@ -61,6 +67,10 @@ describe('mode local in a room', () => {
     const groups = rounds.reduce((a, r) => a + r.groups, 0);
     const perGroup = rounds.reduce((a, r) => a + r.bytesIn, 0) / groups;
     expect(perGroup / (4 * params)).toBeLessThan(0.3);
+    // and the weights go out as int8 changes from each peer's view, after the first full copy
+    const later = rounds.slice(1);
+    const outPerGroup = later.reduce((a, r) => a + r.bytesOut, 0) / later.reduce((a, r) => a + r.groups, 0);
+    expect(outPerGroup / (4 * params)).toBeLessThan(0.3);
     host.close();
   });
 });

@@ -160,6 +160,16 @@ export interface LocalMessage {
   /** The inner optimizer (a core OptimizerConfig; checked by core's own validation). */
   inner: Record<string, unknown>;
   compress: 'none' | 'fp16' | 'int8';
+  /**
+   * Compressed weights: the change from the peer's view of `baseVersion` (the weights it started
+   * its last round from), as fp16 bits (`whalf`) or int8 (`wq8`, `wscales`, `wblock`). Absent: the
+   * weights of `version` came in a 'weights' message.
+   */
+  baseVersion?: number;
+  whalf?: Uint16Array;
+  wq8?: Int8Array;
+  wscales?: Float32Array;
+  wblock?: number;
 }
 
 /**

@@ -358,6 +358,11 @@ const MESSAGES: Readonly<Record<string, FieldTable>> = {
     lrs: { check: float32Array },
     inner: { check: optimizerConfig },
     compress: { check: oneOf('none', 'fp16', 'int8') },
+    baseVersion: { check: uint, optional: true },
+    whalf: { check: uint16Array, optional: true },
+    wq8: { check: int8Array, optional: true },
+    wscales: { check: float32Array, optional: true },
+    wblock: { check: int(1, 1 << 20), optional: true },
   },
   'local-result': {
     round: { check: uint },
@@ -422,6 +427,12 @@ export function validateMessage(value: unknown, limits?: Partial<CodecLimits>): 
       total !== (value.indices as Uint32Array).length
     )
       fail('local.sizes', 'one entry per learning rate, adding up to the number of indices');
+    const change = ['whalf', 'wq8'].filter((k) => value[k] !== undefined);
+    if (change.length > 1) fail('local', 'holding at most one of whalf, wq8');
+    if ((change.length === 1) !== (value.baseVersion !== undefined))
+      fail('local', 'a weights change (whalf or wq8) with its baseVersion, or neither');
+    if ((value.wq8 !== undefined) !== (value.wscales !== undefined && value.wblock !== undefined))
+      fail('local', 'wq8 with its wscales and wblock, or none of them');
   }
   return value as unknown as Message;
 }

@@ -337,6 +337,12 @@ export class Volunteer {
             lrs: Array.from(m.lrs),
             inner: m.inner as unknown as OptimizerConfig,
             compress: m.compress,
+            baseVersion: m.baseVersion,
+            weightsDelta: m.whalf
+              ? { kind: 'fp16', length: m.whalf.length, data: m.whalf }
+              : m.wq8 && m.wscales && m.wblock
+                ? { kind: 'int8', length: m.wq8.length, block: m.wblock, data: m.wq8, scales: m.wscales }
+                : undefined,
           });
           this.update({
             state: 'ready',
