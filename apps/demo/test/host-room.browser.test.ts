@@ -216,8 +216,9 @@ describe.skipIf(skip)('host page with its coordinator in a Web Worker', () => {
     const aliceOnHost = rows.find((w) => w.name === 'alice')?.speed ?? 0;
     const aliceOwn = Number(await volunteer(alice, 'speed'));
     expect(aliceOwn).toBeGreaterThan(0);
-    expect(aliceOnHost / aliceOwn).toBeGreaterThan(0.75);
-    expect(aliceOnHost / aliceOwn).toBeLessThan(1.33);
+    // (1648 against 1634 here; the bound leaves room for a loaded CI machine)
+    expect(aliceOnHost / aliceOwn).toBeGreaterThan(0.6);
+    expect(aliceOnHost / aliceOwn).toBeLessThan(1.67);
     expect(rows.map((w) => w.name).sort()).toEqual(['alice', 'bob']);
     expect(await hostPage.locator('#workers tr[data-key="v:bob"]').textContent()).toMatch(/joined 2 times/);
     expect(bobFirst).toBeGreaterThan(0);
