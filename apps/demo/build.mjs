@@ -2,7 +2,8 @@
 // Builds the web app into apps/demo/dist with esbuild:
 // - every apps/demo/src/pages/NAME.ts becomes dist/NAME.js (an ES module a page loads);
 // - the worker bundle, dist/worker.js, from @gradroom/worker's Web Worker entry;
-// - the host page's coordinator worker, dist/coordinator.js (src/coordinator-worker/main.ts);
+// - the host page's coordinator worker, dist/coordinator.js (src/coordinator-worker/main.ts), and its
+//   predictor (the "what the model learned" panel), dist/predictor.js;
 // - everything in apps/demo/public is copied as is (HTML, CSS, icons);
 // - the tfjs wasm backend's .wasm files go to dist/wasm/, the packed MNIST file to dist/data/.
 import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
@@ -34,6 +35,7 @@ await build({
   entryPoints: {
     worker: join(here, '..', '..', 'packages', 'worker', 'src', 'web-worker.ts'),
     coordinator: join(here, 'src', 'coordinator-worker', 'main.ts'),
+    predictor: join(here, 'src', 'coordinator-worker', 'predictor.ts'),
     ...Object.fromEntries(pages.map((p) => [p.replace(/\.ts$/, ''), join(pagesDir, p)])),
   },
   outdir: out,

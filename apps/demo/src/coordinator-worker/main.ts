@@ -15,6 +15,7 @@ import {
 import * as Comlink from 'comlink';
 import { type CreatedRoom, createRoom, HostedRoom } from '../host/room.js';
 import { bridgedSimplePeer } from './peer-bridge.js';
+import type { PredictorApi } from './predictor.js';
 import type { CoordinatorApi, HostEvent, LocalWorker, RunOptions, RunTruth, SavedRun } from './protocol.js';
 
 let events: MessagePort | undefined;
@@ -50,6 +51,36 @@ function trainerOptions(o: RunOptions): TrainerOptions {
   };
 }
 
+/**
+ * The predictor (its own Web Worker, tfjs on cpu) for the "what the model learned" panel, set up for
+ * each run on an image classification data set; it never holds up the run, and its failures are
+ * only logged.
+ */
+let predictor: { api: Comlink.Remote<PredictorApi>; worker: Worker; ready: Promise<unknown> } | undefined;
+const PANEL = 24;
+
+function startPredictor(t: Trainer): void {
+  predictor?.api[Comlink.releaseProxy]();
+  predictor?.worker.terminate();
+  predictor = undefined;
+  const kind = t.job.dataset.kind;
+  if (kind !== 'mnist' && kind !== 'fashion-mnist') return;
+  const worker = new Worker(new URL('predictor.js', pageHref), { type: 'module', name: 'predictor' });
+  const api = Comlink.wrap<PredictorApi>(worker);
+  const ready = api.init(t.job.model, t.job.dataset, new URL('data/', pageHref).href);
+  ready.catch((e) => post({ type: 'log', line: `the predictions panel is off: ${(e as Error).message}` }));
+  predictor = { api, worker, ready };
+}
+
+async function withWeights<T>(t: Trainer, fn: (p: Comlink.Remote<PredictorApi>) => Promise<T>): Promise<T | undefined> {
+  const p = predictor;
+  if (!p) return undefined;
+  await p.ready;
+  const w = t.getWeights().slice();
+  await p.api.setWeights(Comlink.transfer(w, [w.buffer]));
+  return fn(p.api);
+}
+
 /** What this run's trainer emitted (a resumed run counts from its resume point). */
 let truth: RunTruth = { iterations: 0, examples: 0, epochs: [], times: [] };
 
@@ -66,6 +97,9 @@ function begin(t: Trainer, o: RunOptions, resumedFrom?: { epoch: number; iterati
   t.on('epoch', (e) => {
     truth.epochs.push(e);
     post({ type: 'epoch', e });
+    withWeights(t, (p) => p.panel(PANEL))
+      .then((panel) => panel && post({ type: 'predictions', epoch: e.epoch + 1, panel }))
+      .catch(() => {}); // already logged by startPredictor, or the run moved on
   });
   t.on('worker', (e) => {
     post({ type: 'worker', e });
@@ -88,12 +122,17 @@ function begin(t: Trainer, o: RunOptions, resumedFrom?: { epoch: number; iterati
     );
   }
   post({ type: 'run', job: t.job, local, resumedFrom });
+  startPredictor(t);
   t.run()
     .then(
       async (r) => {
         // a finished run is not offered again; a stopped one is, at once
         if (!r.stopped) await saved.clear().catch(() => {});
         post({ type: 'ended', stopped: r.stopped, testAccuracy: r.testAccuracy, iterations: r.position.iteration });
+        if (!r.stopped)
+          withWeights(t, (p) => p.confusion())
+            .then((matrix) => matrix && post({ type: 'confusion', matrix }))
+            .catch(() => {});
       },
       (e: unknown) =>
         post({
@@ -173,6 +212,14 @@ const api: CoordinatorApi = {
     if (!trainer) throw new Error('No run is going.');
     trainer.setLearningRate(lr);
     return trainer.position.iteration + 1;
+  },
+
+  async classify(pixels) {
+    const t = trainer;
+    if (!t) throw new Error('Start a run first: the drawing is classified with the run’s current weights.');
+    const probs = await withWeights(t, (p) => p.classify(pixels));
+    if (!probs) throw new Error('This data set has no digits to draw.');
+    return probs;
   },
 
   truth: (since = 0) => ({ ...truth, times: truth.times.slice(since) }),

@@ -14,6 +14,7 @@ import type {
 } from '@gradroom/coordinator/browser';
 import type { BackendName } from '@gradroom/worker/catalog';
 import type { CreatedRoom } from '../host/room.js';
+import type { PanelResult } from './predictor.js';
 
 export interface SavedRun {
   epoch: number;
@@ -55,7 +56,11 @@ export type HostEvent =
   | { type: 'log'; line: string }
   /** A checkpoint was saved at this iteration (the page saves its chart history with it). */
   | { type: 'checkpoint'; iteration: number }
-  | { type: 'ended'; stopped: boolean; testAccuracy: number; iterations: number; error?: string };
+  | { type: 'ended'; stopped: boolean; testAccuracy: number; iterations: number; error?: string }
+  /** Test digits with the model's predictions after an epoch (epoch counts from 1). */
+  | { type: 'predictions'; epoch: number; panel: PanelResult }
+  /** Counts [true class][predicted class] over the test split, at the end of a finished run. */
+  | { type: 'confusion'; matrix: number[][] };
 
 export interface CoordinatorApi {
   /** Wires the event port and the WebRTC bridge port; `pageHref` is the host page's address. */
@@ -72,6 +77,8 @@ export interface CoordinatorApi {
   stop(): void;
   /** Sets α from the next iteration on; returns that iteration. */
   setLearningRate(lr: number): number;
+  /** Class probabilities of a drawn digit with the current weights (features in [0, 1]). */
+  classify(pixels: Float32Array): Promise<number[]>;
   /** The trainer's own account of the run so far (tests compare the page's figures with it). */
   truth(since?: number): RunTruth;
   /** Worker -> page -> worker through the bridge port: MB/s and ms per 256 KiB chunk, for the bench. */

@@ -19,7 +19,7 @@
 import 'uplot/dist/uPlot.min.css';
 import '../host/host.css';
 import type { EpochEvent, IterationEvent, JobConfig, PeerEvent } from '@gradroom/coordinator/browser';
-import { type BackendName, parseBackendList } from '@gradroom/worker/catalog';
+import { type BackendName, FASHION_MNIST_CLASSES, parseBackendList } from '@gradroom/worker/catalog';
 import type { SimplePeerCtor } from '@gradroom/worker/peer';
 import * as Comlink from 'comlink';
 import QRCode from 'qrcode';
@@ -31,6 +31,7 @@ import type { CoordinatorApi, HostEvent, RunOptions, RunTruth } from '../coordin
 import { HostCharts } from '../host/charts.js';
 import { loadHistory, saveHistory } from '../host/history.js';
 import { jobForm } from '../host/job-form.js';
+import { drawPad, renderConfusion, renderPanel } from '../host/learned.js';
 import type { CreatedRoom } from '../host/room.js';
 import { Roster } from '../host/roster.js';
 import { RunSeries } from '../host/series.js';
@@ -192,6 +193,14 @@ eventsChannel.port1.onmessage = (ev: MessageEvent<HostEvent>) => {
       break;
     case 'ended':
       ended(m);
+      break;
+    case 'predictions':
+      renderPanel(byId('panel'), m.epoch, m.panel, classNames());
+      predictions = m.panel;
+      break;
+    case 'confusion':
+      renderConfusion(byId('confusion'), m.matrix, classNames());
+      confusion = m.matrix;
       break;
   }
   dirty++;
@@ -357,6 +366,8 @@ function resetRun(): void {
   lrChanges.length = 0;
   roster.newRun();
   byId('summary').hidden = true;
+  byId('confusion').replaceChildren();
+  confusion = undefined;
   runStarted = performance.now();
   runSeconds = 0;
 }
@@ -472,6 +483,35 @@ byId<HTMLInputElement>('bias-correction').addEventListener('change', (e) => {
 });
 byId<HTMLInputElement>('log-scale').addEventListener('change', (e) => {
   charts.setLogScale((e.target as HTMLInputElement).checked);
+});
+
+// ---- what the model learned ------------------------------------------------------------------------
+
+let predictions: Extract<HostEvent, { type: 'predictions' }>['panel'] | undefined;
+let confusion: number[][] | undefined;
+let drawn_: number[] | undefined;
+function classNames(): readonly string[] {
+  return job.dataset.kind === 'fashion-mnist'
+    ? FASHION_MNIST_CLASSES
+    : ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
+}
+const pad = drawPad(byId<HTMLCanvasElement>('draw-pad'), () => void classifyDrawing());
+async function classifyDrawing(): Promise<void> {
+  const out = byId('draw-result');
+  try {
+    const p = await coordinator.classify(Comlink.transfer(pad.pixels(), []));
+    drawn_ = p;
+    const order = p.map((x, i) => [x, i] as const).sort((a, b) => b[0] - a[0]);
+    const names = classNames();
+    out.textContent = `Looks like ${names[order[0][1]]} (${Math.round(order[0][0] * 100)}%), then ${names[order[1][1]]} (${Math.round(order[1][0] * 100)}%).`;
+  } catch (e) {
+    out.textContent = (e as Error).message;
+  }
+}
+byId('draw-clear').addEventListener('click', () => {
+  pad.clear();
+  drawn_ = undefined;
+  byId('draw-result').textContent = 'The current weights classify it when you lift the pen.';
 });
 
 // ---- projector view -----------------------------------------------------------------------------
@@ -645,6 +685,10 @@ declare global {
         examples: number;
         status: string;
       }[];
+      /** The last panel of test digits with the model's answers, the confusion matrix, the drawn digit's probabilities. */
+      predictions(): { labels: number[]; predicted: number[]; confidence: number[] } | null;
+      confusion(): number[][] | null;
+      drawing(): number[] | null;
       seriesCsv(): string;
       summaryCsv(): string;
       /** The loss chart's y scale as drawn: kind (1 linear, 3 log) and range. */
@@ -718,6 +762,9 @@ window.__host = {
       examples: roster.examples(p),
       status: p.left ? 'left' : (p.status?.status ?? 'waiting'),
     })),
+  predictions: () => predictions ?? null,
+  confusion: () => confusion ?? null,
+  drawing: () => drawn_ ?? null,
   seriesCsv: () => series.iterationsCsv(),
   summaryCsv: summaryText,
   lossScale: () => {
