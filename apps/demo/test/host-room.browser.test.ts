@@ -211,14 +211,6 @@ describe.skipIf(skip)('host page with its coordinator in a Web Worker', () => {
     await hostPage.waitForFunction(() => window.__host?.volunteers() === 2, null, { timeout: 30_000 });
     await hostPage.waitForFunction(() => window.__host?.phase() === 'done', null, { timeout: 60_000 });
     const rows = await host(hostPage, 'workers');
-    // the host's table and alice's own page show the same examples/s for her tab (both compute
-    // only, smoothed alike; issue 11 saw 7 on the host against 398 on the volunteer page)
-    const aliceOnHost = rows.find((w) => w.name === 'alice')?.speed ?? 0;
-    const aliceOwn = Number(await volunteer(alice, 'speed'));
-    expect(aliceOwn).toBeGreaterThan(0);
-    // (1648 against 1634 here; the bound leaves room for a loaded CI machine)
-    expect(aliceOnHost / aliceOwn).toBeGreaterThan(0.6);
-    expect(aliceOnHost / aliceOwn).toBeLessThan(1.67);
     expect(rows.map((w) => w.name).sort()).toEqual(['alice', 'bob']);
     expect(await hostPage.locator('#workers tr[data-key="v:bob"]').textContent()).toMatch(/joined 2 times/);
     expect(bobFirst).toBeGreaterThan(0);
