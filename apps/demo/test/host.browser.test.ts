@@ -176,6 +176,9 @@ describe.skipIf(skip)('host and volunteer pages: a classroom room in Chromium', 
     }
     await hostPage.waitForTimeout(1000);
     expect(await host(hostPage, 'iteration')).toBe(pausedAt);
+    // the pause reaches the volunteers, in words
+    for (const p of [alice, bob])
+      await expect.poll(() => p.textContent('#status'), { timeout: 10_000 }).toMatch(/^Paused by the teacher/);
     await hostPage.click('#pause');
     await hostPage.waitForFunction((n) => (window.__host?.iteration() ?? 0) > n, pausedAt);
 
@@ -207,6 +210,11 @@ describe.skipIf(skip)('host and volunteer pages: a classroom room in Chromium', 
     expect(await hostPage.textContent('#count-iteration')).toBe(String(EPOCHS * 32));
     expect(await hostPage.textContent('#count-steps')).toBe((EPOCHS * 7996).toLocaleString('en'));
     expect(await hostPage.textContent('#run-state')).toMatch(/^Done\. Test accuracy \d+\.\d%\.$/);
+    // and the end of the run, with its accuracy
+    for (const p of [alice, bob])
+      await expect
+        .poll(() => p.textContent('#status'), { timeout: 10_000 })
+        .toMatch(/^Finished: test accuracy \d+\.\d %/);
 
     // every worker has a backend, a measured speed and a share
     const workers = await host(hostPage, 'workers');

@@ -60,7 +60,8 @@ export class HostedRoom {
   readonly seen = new Map<string, Volunteer>();
   private readonly handles = new Map<string, PeerWorkerHandle>();
   private trainer?: Trainer;
-  private iterationListeners: ((e: IterationEvent) => void)[] = [];
+  /** RoomHost's listeners for the run of the moment's events, by type ('iteration', 'state', 'epoch'). */
+  private listeners: { type: string; fn: (e: never) => void }[] = [];
   private host?: RoomHost;
 
   constructor(
@@ -74,14 +75,15 @@ export class HostedRoom {
     // RoomHost adds each accepted volunteer to `trainer` and tells it its share after each iteration;
     // this stand-in forwards both to the run of the moment
     const self = this;
-    const relay: TrainerLike = {
+    const relay = {
       addWorker(handle: WorkerHandle) {
         return self.trainer ? self.trainer.addWorker(handle) : Promise.resolve();
       },
-      on(_type: 'iteration', fn: (e: IterationEvent) => void) {
-        self.iterationListeners.push(fn);
+      on(type: string, fn: (e: never) => void) {
+        const entry = { type, fn };
+        self.listeners.push(entry);
         return () => {
-          self.iterationListeners = self.iterationListeners.filter((f) => f !== fn);
+          self.listeners = self.listeners.filter((l) => l !== entry);
         };
       },
     };
@@ -91,7 +93,7 @@ export class HostedRoom {
       hostKey: this.room.hostKey,
       WebSocket: WebSocket as unknown as WebSocketCtor,
       SimplePeer: this.SimplePeer,
-      trainer: relay,
+      trainer: relay as TrainerLike,
       onPeer: (handle, name) => {
         this.handles.set(handle.id, handle);
         const v = this.volunteers.get(handle.id);
@@ -123,9 +125,13 @@ export class HostedRoom {
   /** Hands every volunteer in the room to `trainer`; later ones follow as they join. */
   attach(trainer: Trainer): void {
     this.trainer = trainer;
-    trainer.on('iteration', (e) => {
-      for (const fn of this.iterationListeners) fn(e);
-    });
+    const forward = (type: 'iteration' | 'state' | 'epoch') =>
+      trainer.on(type, (e) => {
+        for (const l of this.listeners) if (l.type === type) (l.fn as (e: unknown) => void)(e);
+      });
+    forward('iteration');
+    forward('state');
+    forward('epoch');
     for (const h of this.handles.values()) {
       trainer.addWorker(h).catch((err) => this.log(`volunteer ${h.id} could not be set up: ${(err as Error).message}`));
     }

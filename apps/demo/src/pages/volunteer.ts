@@ -99,7 +99,20 @@ function draw(): void {
     computing: 'Computing gradients for the room.',
     left: `Left the room: ${s.reason ?? ''}`,
   };
-  if (pageState !== 'paused') setState(s.state, words[s.state]);
+  // what the teacher did, as the room said it (a pause sends no iteration, so it is told)
+  const room =
+    s.state === 'left' || !s.roomState
+      ? undefined
+      : s.roomState === 'paused'
+        ? 'Paused by the teacher: this tab waits and goes on when the room does.'
+        : s.roomState === 'stopped'
+          ? `The teacher stopped the run${s.testAccuracy !== undefined ? ` (test accuracy ${(s.testAccuracy * 100).toFixed(1)} %)` : ''}. This tab stays in the room for the next one.`
+          : s.roomState === 'done'
+            ? `Finished${s.testAccuracy !== undefined ? `: test accuracy ${(s.testAccuracy * 100).toFixed(1)} %` : ''}. Thank you for lending this tab!`
+            : s.roomState === 'failed'
+              ? 'The run ended with an error on the host.'
+              : undefined;
+  if (pageState !== 'paused') setState(s.state, room ?? words[s.state]);
   $('backend').textContent = s.backend || '—';
   $('via').textContent = s.via === 'direct' ? 'direct (WebRTC)' : s.via === 'relay' ? 'through the room server' : '—';
   if (s.shards !== lastShards) {
@@ -107,7 +120,9 @@ function draw(): void {
     if (++speedShards > 1 && s.examplesPerSec > 0)
       speed = speed <= 0 ? s.examplesPerSec : 0.7 * speed + 0.3 * s.examplesPerSec;
   }
-  $('speed').textContent = speed > 0 ? Math.round(speed).toLocaleString('en') : '—';
+  // the coordinator's figure for this tab when it has one: the host's table shows the same number
+  const shown = s.roomSpeed ?? speed;
+  $('speed').textContent = shown > 0 ? Math.round(shown).toLocaleString('en') : '—';
   // while the planner leaves this tab out, say why, with the coordinator's figures
   $('share').textContent = s.standby
     ? `0% (${s.standby})`

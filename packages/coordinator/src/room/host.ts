@@ -6,6 +6,8 @@
  * Environment-agnostic: the WebSocket and simple-peer constructors (and wrtc in Node) are passed
  * in, so the same code hosts a room from Node (see node.ts) or from a browser tab.
  */
+
+import type { ShareMessage } from '@gradroom/core';
 import {
   type CodecLimits,
   cleanText,
@@ -38,6 +40,9 @@ import { constantTimeEqual } from './tokens.js';
 export interface TrainerLike {
   addWorker(handle: WorkerHandle): Promise<unknown>;
   on(type: 'iteration', fn: (e: IterationEvent) => void): () => void;
+  /** The run's state changes (paused, stopped, done...), told to every volunteer. */
+  on(type: 'state', fn: (e: { state: NonNullable<ShareMessage['state']>; reason?: string }) => void): () => void;
+  on(type: 'epoch', fn: (e: { testAccuracy: number }) => void): () => void;
 }
 
 export interface RoomHostOptions extends RtcDeps {
@@ -132,17 +137,40 @@ export class RoomHost extends Emitter<{ peer: PeerEvent; log: string }> {
     signal.closed.then((r) => host.shutdown(`room server connection lost: ${r}`));
     const trainer = opts.trainer;
     if (trainer) {
-      host.offIteration = trainer.on('iteration', (e) => {
-        for (const w of e.workers)
-          host.peers.get(w.id)?.handle?.sendShare({
-            iteration: e.iteration,
-            epoch: e.epoch,
-            loss: e.lossSmoothed,
-            share: w.share,
-            workers: e.workers.length,
-            standby: w.standby,
-          });
-      });
+      // the room's last progress, told again with each state change (a pause sends no iteration)
+      let last = { iteration: 0, epoch: 0, loss: 0, workers: 0 };
+      let accuracy: number | undefined;
+      const shares = new Map<string, number>();
+      const offs = [
+        trainer.on('iteration', (e) => {
+          last = { iteration: e.iteration, epoch: e.epoch, loss: e.lossSmoothed, workers: e.workers.length };
+          for (const w of e.workers) {
+            shares.set(w.id, w.share);
+            host.peers.get(w.id)?.handle?.sendShare({
+              ...last,
+              share: w.share,
+              standby: w.standby,
+              speed: w.speed > 0 && Number.isFinite(w.speed) ? w.speed : undefined,
+            });
+          }
+        }),
+        trainer.on('epoch', (e) => {
+          if (Number.isFinite(e.testAccuracy)) accuracy = e.testAccuracy;
+        }),
+        trainer.on('state', (s) => {
+          const ended = s.state === 'done' || s.state === 'stopped';
+          for (const p of host.peers.values())
+            p.handle?.sendShare({
+              ...last,
+              share: shares.get(p.id) ?? 0,
+              state: s.state,
+              testAccuracy: ended && accuracy !== undefined ? accuracy : undefined,
+            });
+        }),
+      ];
+      host.offIteration = () => {
+        for (const off of offs) off();
+      };
     }
     return host;
   }

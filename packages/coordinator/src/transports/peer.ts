@@ -18,6 +18,7 @@ import {
   type Message,
   msg,
   ParamLayout,
+  type ShareMessage,
   settleOnce,
   type TaskSpec,
   type TensorShape,
@@ -82,6 +83,9 @@ export interface PeerWorkerHandle extends WorkerHandle {
     share: number;
     workers: number;
     standby?: string;
+    state?: ShareMessage['state'];
+    testAccuracy?: number;
+    speed?: number;
   }): void;
   /** Round-trip time of the last heartbeat, ms. */
   readonly rttMs: number;

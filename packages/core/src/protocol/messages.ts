@@ -142,6 +142,12 @@ export interface ShareMessage {
   workers: number;
   /** Why the planner leaves this peer out for now ('standing by: its link costs ...'), with the figures. */
   standby?: string;
+  /** The run's state when it changes (paused by the teacher, stopped, finished, ...). */
+  state?: 'running' | 'paused' | 'waiting' | 'stopped' | 'done' | 'failed';
+  /** With state 'done' or 'stopped': the run's last test accuracy. */
+  testAccuracy?: number;
+  /** This peer's examples/s as the coordinator measures it: the figure the host's table shows. */
+  speed?: number;
 }
 
 /**

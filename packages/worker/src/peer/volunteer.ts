@@ -76,6 +76,12 @@ export interface VolunteerStatus {
   loss: number;
   /** Set while the coordinator leaves this tab out: why, with its figures. */
   standby?: string;
+  /** The run's state as the coordinator last told it (paused by the teacher, stopped, done...). */
+  roomState?: 'running' | 'paused' | 'waiting' | 'stopped' | 'done' | 'failed';
+  /** The run's test accuracy, told when it ended. */
+  testAccuracy?: number;
+  /** This tab's examples/s as the coordinator measures it (the host's table shows the same figure). */
+  roomSpeed?: number;
   reason?: string;
 }
 
@@ -246,6 +252,9 @@ export class Volunteer {
             epoch: m.epoch,
             loss: m.loss,
             standby: m.standby === undefined ? undefined : cleanText(m.standby, 300),
+            ...(m.state ? { roomState: m.state } : {}),
+            ...(m.testAccuracy !== undefined ? { testAccuracy: m.testAccuracy } : {}),
+            ...(m.speed !== undefined ? { roomSpeed: m.speed } : {}),
           });
           return;
       }
