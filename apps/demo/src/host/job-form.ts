@@ -270,7 +270,42 @@ export function jobForm(): JobForm {
     labelled('epochs', 'Epochs', epochs, 'one epoch = one pass over the training set'),
     labelled('seed', 'Seed', seed, 'shuffling and initial weights'),
   );
-  const root = el('div', { class: 'job-form' }, dataBox, optimizerBox, scheduleBox);
+  // how the room shares the work: the lecture's exact mini-batch SGD, or fewer and bigger steps
+  const mode = selectOf<'exact' | 'local'>(
+    'mode',
+    { exact: 'Exact: one central step per mini-batch', local: 'Local steps: fewer, bigger central steps' },
+    'exact',
+  );
+  const localSteps = numberInput('local-steps', 8, { min: 1, max: 500, step: 1 });
+  const compress = selectOf<'none' | 'fp16' | 'int8'>(
+    'compress',
+    { none: 'none (float32)', fp16: 'fp16 (half the bytes)', int8: 'int8 (a quarter)' },
+    'none',
+  );
+  const localRoots = [
+    labelled('local-steps', 'Inner steps per round (H)', localSteps, 'mini-batches each laptop trains alone'),
+    labelled('compress', 'Updates travel as', compress, 'rounding is carried to the next round, not lost'),
+  ];
+  const modeText = el('p', { id: 'mode-explain', class: 'advice' });
+  const modeBox = el(
+    'fieldset',
+    { class: 'group' },
+    el('legend', {}, 'How the room shares the work'),
+    labelled('mode', 'Mode', mode),
+    ...localRoots,
+    modeText,
+  );
+  const showMode = () => {
+    const local = mode.value === 'local';
+    for (const r of localRoots) r.hidden = !local;
+    modeText.textContent = local
+      ? `Each laptop takes ${localSteps.value || 'H'} steps on its own mini-batches with the optimizer above, then sends back how far its weights moved. The room averages those moves and takes one central step with momentum (Nesterov, α 0.7, β 0.9): the lecture's exponentially weighted average, now of whole rounds. Far fewer messages, so a slow Wi-Fi cell stops being the bottleneck; but the weights are no longer exactly those of the plain loop, and each epoch brings fewer, bigger steps, so it may need more epochs to reach the same accuracy.`
+      : 'Every mini-batch is split among the laptops, their gradients are added up, and the room takes one optimizer step: exactly the plain loop of the lecture, whatever the number of laptops. Each laptop receives the weights and returns a gradient every iteration, so on a shared Wi-Fi the link can cost more than the computing.';
+  };
+  mode.addEventListener('change', showMode);
+  localSteps.addEventListener('input', showMode);
+  showMode();
+  const root = el('div', { class: 'job-form' }, dataBox, optimizerBox, scheduleBox, modeBox);
 
   const spec = (): ModelSpec => structuredClone(ZOO[model.value as ZooName]) as ModelSpec;
   let workers: ShardSpeed[] = [];
@@ -376,6 +411,15 @@ export function jobForm(): JobForm {
         batchSize: Number(batch.value),
         epochs: value('epochs', epochs, 'Epochs'),
         seed: value('seed', seed, 'Seed'),
+        ...(mode.value === 'local'
+          ? {
+              mode: {
+                kind: 'local' as const,
+                steps: value('local-steps', localSteps, 'Inner steps per round'),
+                compress: compress.value as 'none' | 'fp16' | 'int8',
+              },
+            }
+          : {}),
       };
     },
     setRunning(running: boolean) {

@@ -1,0 +1,58 @@
+/**
+ * The host page's mode chooser (issue 9): a teacher picks "Local steps", the page explains the trade
+ * in the lecture's words, and the run takes rounds of H inner steps with int8 updates on two of the
+ * tab's own Web Workers: every mini-batch of the epoch is counted, and it learns.
+ */
+import { RoomServer } from '@gradroom/coordinator';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { collectErrors, DEMO_DIST, launchChromium, whyNoBrowser } from './browser.js';
+
+const missing = whyNoBrowser();
+const skip = process.env.GRADROOM_SKIP_BROWSER === '1';
+if (missing && !skip) throw new Error(`the demo's browser tests cannot run: ${missing}`);
+
+describe.skipIf(skip)('host page: training modes', () => {
+  let server: RoomServer;
+  let browser: Browser;
+  beforeAll(async () => {
+    server = await RoomServer.start({ port: 0, dist: DEMO_DIST, log: () => {} });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('local steps with int8 updates: explained, then trained in rounds on local Web Workers', {
+    timeout: 90_000,
+  }, async () => {
+    const page = await browser.newPage();
+    const errors = collectErrors(page);
+    const logs: string[] = [];
+    page.on('console', (m) => logs.push(m.text()));
+    onTestFailed(() => console.error(logs.slice(-40).join('\n')));
+    await page.goto(`${server.url}/host.html?backend=wasm`);
+    await page.waitForFunction(() => window.__host !== undefined);
+    expect(await page.textContent('#mode-explain')).toMatch(/exactly the plain loop of the lecture/);
+    expect(await page.isVisible('#local-steps')).toBe(false);
+    await page.selectOption('#mode', 'local');
+    expect(await page.isVisible('#local-steps')).toBe(true);
+    await page.fill('#local-steps', '4');
+    expect(await page.textContent('#mode-explain')).toMatch(
+      /takes 4 steps on its own .* exponentially weighted average, now of whole rounds.* no longer exactly those of the plain loop/,
+    );
+    await page.selectOption('#compress', 'int8');
+    await page.check('#local-workers');
+    await page.fill('#local-count', '2');
+    await page.fill('#epochs', '1');
+    await page.click('#start');
+    await page.waitForFunction(() => window.__host?.phase() === 'done', null, { timeout: 80_000 });
+    // 7,996 digits in mini-batches of 64: 125 iterations, in rounds of 2 workers x 4
+    expect(await page.evaluate(() => window.__host?.iteration())).toBe(125);
+    expect(await page.textContent('#count-steps')).toBe((7996).toLocaleString('en'));
+    const accuracy = await page.evaluate(() => window.__host?.accuracy());
+    expect(accuracy?.[1][0]).toBeGreaterThan(0.6);
+    expect(errors).toEqual([]);
+  });
+});
