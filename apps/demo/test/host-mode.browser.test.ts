@@ -1,9 +1,14 @@
 /**
  * The host page's mode chooser (issue 9): a teacher picks "Local steps", the page explains the trade
  * in the lecture's words, and the run takes rounds of H inner steps with int8 updates on two of the
- * tab's own Web Workers: every mini-batch of the epoch is counted, and it learns.
+ * tab's own Web Workers: every mini-batch of the epoch is counted, and it learns. Then "Download
+ * model" gives a tfjs layers model that plain tfjs loads and that scores as the run reported.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { RoomServer } from '@gradroom/coordinator';
+import { loadDataset } from '@gradroom/worker';
+import * as tf from '@tensorflow/tfjs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { collectErrors, DEMO_DIST, launchChromium, whyNoBrowser } from './browser.js';
@@ -53,6 +58,38 @@ describe.skipIf(skip)('host page: training modes', () => {
     expect(await page.textContent('#count-steps')).toBe((7996).toLocaleString('en'));
     const accuracy = await page.evaluate(() => window.__host?.accuracy());
     expect(accuracy?.[1][0]).toBeGreaterThan(0.6);
+
+    // Download model: model.json and its weights, which plain tfjs loads and which score as the run did
+    const files = new Map<string, Buffer>();
+    const got = new Promise<void>((resolve) => {
+      page.on('download', async (d) => {
+        files.set(d.suggestedFilename(), readFileSync(await d.path()));
+        if (files.size === 2) resolve();
+      });
+    });
+    await page.click('#export-model');
+    await got;
+    const json = JSON.parse((files.get('model.json') as Buffer).toString('utf8'));
+    expect(json.weightsManifest[0].paths).toEqual(['./model.weights.bin']);
+    const bin = files.get('model.weights.bin') as Buffer;
+    await tf.setBackend('cpu');
+    const model = await tf.loadLayersModel(
+      tf.io.fromMemory({
+        modelTopology: json.modelTopology,
+        weightSpecs: json.weightsManifest[0].weights,
+        weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength),
+      }),
+    );
+    const test = await loadDataset({ kind: 'mnist', split: 'test' }, async (name) =>
+      readFileSync(join(import.meta.dirname, '..', '..', '..', 'packages', 'worker', 'dist', name)),
+    );
+    const predicted = tf.tidy(() =>
+      (model.predict(tf.tensor(test.x, [test.size, ...test.inputShape])) as tf.Tensor).argMax(1).dataSync(),
+    );
+    let correct = 0;
+    for (let i = 0; i < test.size; i++) if (predicted[i] === test.y[i]) correct++;
+    model.dispose();
+    expect(Math.abs(correct / test.size - (accuracy?.[1][0] ?? 0))).toBeLessThanOrEqual(0.005);
     expect(errors).toEqual([]);
   });
 });

@@ -222,6 +222,24 @@ const api: CoordinatorApi = {
     return probs;
   },
 
+  async exportModel() {
+    const t = trainer;
+    if (!t) throw new Error('Start a run first: the model is exported with the run’s current weights.');
+    // tfjs lives in the predictor's worker, not in this one; a short-lived one when there is none
+    const own = predictor?.api;
+    const worker = own ? undefined : new Worker(new URL('predictor.js', pageHref), { type: 'module', name: 'export' });
+    const api = own ?? Comlink.wrap<PredictorApi>(worker as Worker);
+    try {
+      const w = t.getWeights();
+      return await api.exportModel(t.job.model, t.getLayout(), Comlink.transfer(w, [w.buffer]));
+    } finally {
+      if (!own) {
+        api[Comlink.releaseProxy]();
+        worker?.terminate();
+      }
+    }
+  },
+
   truth: (since = 0) => ({ ...truth, times: truth.times.slice(since) }),
 
   async measureBridge(megabytes) {

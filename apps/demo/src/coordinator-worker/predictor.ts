@@ -4,8 +4,9 @@
  * epoch. It classifies a fixed panel of test digits, a drawn digit, and the whole test split for a
  * confusion matrix. Only labels, classes and probabilities go back, never weights.
  */
-import type { DatasetSpec, ModelSpec } from '@gradroom/core';
+import type { DatasetSpec, ModelSpec, TensorShape } from '@gradroom/core';
 import { buildModel, type Dataset, loadDataset, ShardComputer } from '@gradroom/worker';
+import { exportLayersModel } from '@gradroom/worker/export';
 import * as tf from '@tensorflow/tfjs';
 import * as Comlink from 'comlink';
 
@@ -27,6 +28,12 @@ export interface PredictorApi {
   classify(pixels: Float32Array): number[];
   /** Counts [true class][predicted class] over the test split. */
   confusion(): number[][];
+  /** A tfjs layers model of `spec` holding `weights`: model.json text and the weights' bytes. */
+  exportModel(
+    spec: ModelSpec,
+    layout: TensorShape[],
+    weights: Float32Array,
+  ): Promise<{ modelJson: string; weights: ArrayBuffer }>;
 }
 
 let model: tf.LayersModel | undefined;
@@ -54,6 +61,34 @@ function argmax(p: Float32Array, row: number, classes: number): number {
 }
 
 const api: PredictorApi = {
+  async exportModel(spec, layout, weights) {
+    if (tf.getBackend() !== 'cpu') await tf.setBackend('cpu');
+    let saved: tf.io.ModelArtifacts | undefined;
+    await exportLayersModel(
+      spec,
+      layout,
+      weights,
+      tf.io.withSaveHandler(async (a) => {
+        saved = a;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
+    if (!saved?.weightData || !saved.weightSpecs) throw new Error('the model could not be written');
+    // what tfjs's own browser download writes: model.json naming its weights file
+    const modelJson = JSON.stringify({
+      modelTopology: saved.modelTopology,
+      format: saved.format,
+      generatedBy: saved.generatedBy,
+      convertedBy: saved.convertedBy,
+      userDefinedMetadata: saved.userDefinedMetadata,
+      weightsManifest: [{ paths: ['./model.weights.bin'], weights: saved.weightSpecs }],
+    });
+    const data = tf.io.concatenateArrayBuffers(
+      Array.isArray(saved.weightData) ? saved.weightData : [saved.weightData as ArrayBuffer],
+    );
+    return Comlink.transfer({ modelJson, weights: data }, [data]);
+  },
+
   async init(spec, dataset, dataUrl) {
     await tf.setBackend('cpu');
     const loader = async (name: string) => {

@@ -62,6 +62,11 @@ export type HostEvent =
   /** Counts [true class][predicted class] over the test split, at the end of a finished run. */
   | { type: 'confusion'; matrix: number[][] };
 
+export interface ExportedModel {
+  modelJson: string;
+  weights: ArrayBuffer;
+}
+
 export interface CoordinatorApi {
   /** Wires the event port and the WebRTC bridge port; `pageHref` is the host page's address. */
   init(events: MessagePort, peers: MessagePort, pageHref: string): void;
@@ -79,6 +84,11 @@ export interface CoordinatorApi {
   setLearningRate(lr: number): number;
   /** Class probabilities of a drawn digit with the current weights (features in [0, 1]). */
   classify(pixels: Float32Array): Promise<number[]>;
+  /**
+   * The run's current weights as a tfjs layers model: model.json (its weights manifest names
+   * `model.weights.bin`) and the weights' bytes, ready to download; tf.loadLayersModel loads them.
+   */
+  exportModel(): Promise<ExportedModel>;
   /** The trainer's own account of the run so far (tests compare the page's figures with it). */
   truth(since?: number): RunTruth;
   /** Worker -> page -> worker through the bridge port: MB/s and ms per 256 KiB chunk, for the bench. */

@@ -586,6 +586,17 @@ byId('export-png').addEventListener('click', async () => {
   }
 });
 
+byId('export-model').addEventListener('click', async () => {
+  try {
+    // model.json and its weights file: tf.loadLayersModel('…/model.json') loads the pair
+    const m = await coordinator.exportModel();
+    download('model.json', new Blob([m.modelJson], { type: 'application/json' }));
+    download('model.weights.bin', new Blob([m.weights], { type: 'application/octet-stream' }));
+  } catch (e) {
+    byId('run-error').textContent = (e as Error).message;
+  }
+});
+
 // ---- rendering ------------------------------------------------------------------------------------------
 
 /** The render timer: counters on every second tick, charts on every fourth, the table at most once a second. */
