@@ -10,13 +10,13 @@ export { Emitter } from './emitter.js';
 export type * from './events.js';
 export { DEFAULT_JOB, type JobConfig, validateJob } from './job.js';
 export { type PoolOptions, WorkerPool } from './pool.js';
-export { type SessionOptions, WorkerSession } from './session.js';
 export {
   type PeerEvent,
   RoomHost,
   type RoomHostOptions,
   type TrainerLike,
 } from './room/host.js';
+export { type SessionOptions, WorkerSession } from './session.js';
 export { Trainer, type TrainerOptions, type TrainResult } from './trainer.js';
 export type { PeerWorkerHandle } from './transports/peer.js';
 export { spawnWebWorker, type WebWorkerOptions } from './transports/web-worker.js';

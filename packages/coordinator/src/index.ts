@@ -4,7 +4,6 @@ export { Emitter } from './emitter.js';
 export type * from './events.js';
 export { DEFAULT_JOB, type JobConfig, validateJob } from './job.js';
 export { type PoolOptions, WorkerPool } from './pool.js';
-export { type SessionOptions, WorkerSession } from './session.js';
 export {
   hostRoom,
   nodeRtc,
@@ -16,6 +15,7 @@ export {
   type RoomServerOptions,
 } from './room/index.js';
 export { ISOLATION_HEADERS, staticFiles } from './server/static.js';
+export { type SessionOptions, WorkerSession } from './session.js';
 export { Trainer, type TrainerOptions, type TrainResult } from './trainer.js';
 export { type PeerHandleOptions, type PeerWorkerHandle, peerWorkerHandle } from './transports/peer.js';
 export { spawnThreadWorker, type ThreadOptions } from './transports/thread.js';

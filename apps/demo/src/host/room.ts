@@ -6,13 +6,7 @@
  * volunteer still in the room. The room's token and host key let a reloaded host page host the
  * same room again (the server keeps a room without a coordinator for a while).
  */
-import type {
-  IterationEvent,
-  PeerEvent,
-  PeerWorkerHandle,
-  TrainerLike,
-  WorkerHandle,
-} from '@gradroom/coordinator/browser';
+import type { PeerEvent, PeerWorkerHandle, TrainerLike, WorkerHandle } from '@gradroom/coordinator/browser';
 import { RoomHost, type Trainer } from '@gradroom/coordinator/browser';
 import type { SimplePeerCtor, WebSocketCtor } from '@gradroom/worker/peer';
 

@@ -76,7 +76,7 @@ describe('signalling messages', () => {
       [{ t: 'join', token: '' }, /^join\.token must be/],
       [{ t: 'join', token: 'x'.repeat(257) }, /^join\.token must be/],
       [{ t: 'join', token: T, key: 'short' }, /^join\.key must be 16 to 64 letters/],
-      [{ t: 'join', token: T, key: 'k'.repeat(15) + '/' }, /^join\.key must be/],
+      [{ t: 'join', token: T, key: `${'k'.repeat(15)}/` }, /^join\.key must be/],
       [{ t: 'join', token: T, name: 'n'.repeat(201) }, /^join\.name must be/],
       [{ t: 'join', token: T, admin: true }, /^join\.admin must be absent \(unknown field\)$/],
       [{ t: 'host', token: T }, /^host\.hostKey must be present$/],
