@@ -23,6 +23,8 @@ import { type WeightsSnapshot, WorkerGoneError } from './worker-handle.js';
  */
 export const PROBE_FIRST = 10;
 const PROBE_MAX = 160;
+/** The largest share of a room's time that probing its members standing by may take. */
+const PROBE_SHARE = 0.05;
 
 export interface ShardRunnerOptions {
   /** Smallest shard worth sending (default 1). */
@@ -80,6 +82,8 @@ interface Round<R> {
 
 export class ShardRunner {
   private nextShardId = 0;
+  /** The last cost plan's predicted iteration time, ms (what probes are budgeted against). */
+  private makespanMs = 0;
   /** Bytes of shadow shards that ended after their round closed, added to the next round's. */
   private late = { out: 0, in: 0 };
 
@@ -109,10 +113,17 @@ export class ShardRunner {
         // waiting longest, and each less often while it stays out (every probe costs the shared link
         // a full copy of the weights)
         let standbyProbed = false;
+        // probes of those standing by may take at most PROBE_SHARE of the room's link: with k of
+        // them probed in turn, each waits k x (its fixed cost, the weights' trip / the iteration's
+        // time) / PROBE_SHARE rounds (a slow laptop's own compute costs the others nothing)
+        const standing = left.filter((s) => s.measured).length;
+        const budgetRounds = (s: WorkerSession) =>
+          Math.ceil((standing * s.shardCost().fixedMs) / (PROBE_SHARE * Math.max(this.makespanMs, 1)));
         const due = [...left].sort((a, b) => b.idleRounds - a.idleRounds);
         for (const s of due) {
           s.idleRounds++;
-          if (s.measured && (standbyProbed || s.idleRounds < s.probeEvery)) continue;
+          const wait = Math.max(s.probeEvery, Math.min(PROBE_MAX, budgetRounds(s)));
+          if (s.measured && (standbyProbed || s.idleRounds < wait)) continue;
           if (s.measured) {
             standbyProbed = true;
             s.probeEvery = Math.min(PROBE_MAX, s.probeEvery * 2);
@@ -192,6 +203,7 @@ export class ShardRunner {
       measured.map((s) => s.shardCost()),
       { minShard },
     );
+    this.makespanMs = plan.makespanMs;
     measured.forEach((s, k) => {
       sizes[idle.indexOf(s)] = plan.sizes[k];
     });

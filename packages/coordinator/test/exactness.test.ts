@@ -154,7 +154,7 @@ describe('exact mini-batch SGD in Node worker threads', () => {
     expect(relativeDifference(result.weights, reference)).toBeLessThanOrEqual(1e-5);
   });
 
-  it('a worker left out for being slow stands by, and is measured again on a shadow shard now and then', async () => {
+  it('a worker left out for being slow stands by, says why, and gets no real shard', async () => {
     const t = new Trainer({ ...job, maxIterations: 40, epochs: 10 }, { backends: ['wasm'] });
     open.push(t);
     t.addWorker(spawnThreadWorker());
@@ -177,9 +177,9 @@ describe('exact mini-batch SGD in Node worker threads', () => {
     const zeros = slowShares.filter((s) => s === 0).length;
     expect(zeros).toBeGreaterThan(30); // 30 ms an example: left out of almost every round
     expect(standby[0]).toMatch(/^standing by: its link costs \d+ ms a shard/);
-    // two warm-up rounds split evenly, then measured again about every 10 rounds (while it is not
-    // still busy with the last probe), on copies of examples that others compute
-    expect(slowCalls).toBeGreaterThanOrEqual(3);
+    // two warm-up rounds split evenly; after that it is measured again only on shadow shards, budgeted
+    // to 5 % of the room's link time: with 3 ms iterations and ~1 s shards, not within these 40
+    expect(slowCalls).toBeGreaterThanOrEqual(2);
     expect(slowCalls).toBeLessThanOrEqual(12);
     expect(relativeDifference(result.weights, await exactReference(40))).toBeLessThanOrEqual(1e-5);
   });
