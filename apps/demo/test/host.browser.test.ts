@@ -249,6 +249,17 @@ describe.skipIf(skip)('host and volunteer pages: a classroom room in Chromium', 
     expect(await unlabelled(bob)).toEqual([]);
     const bobFirst = (await volunteer(bob, 'totals')).examples;
 
+    // a student draws on the volunteer page: its own tab classifies it with the weights it holds
+    await alice.locator('#draw-pad').scrollIntoViewIfNeeded();
+    const box = await alice.locator('#draw-pad').boundingBox();
+    if (!box) throw new Error('no draw pad on the volunteer page');
+    await alice.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.15);
+    await alice.mouse.down();
+    for (let i = 1; i <= 10; i++)
+      await alice.mouse.move(box.x + box.width * 0.52, box.y + box.height * (0.15 + 0.07 * i));
+    await alice.mouse.up();
+    await expect.poll(() => alice.textContent('#draw-result')).toMatch(/^Looks like 1 \(\d+%\), then \d \(\d+%\)\.$/);
+
     // screenshots: host and volunteers, desktop and phone
     await screenshot(hostPage, 'host-desktop');
     await screenshot(alice, 'volunteer-desktop');

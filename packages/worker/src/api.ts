@@ -94,6 +94,11 @@ export interface WorkerApi {
   compute(req: ShardRequest): Promise<ShardResultData>;
   evaluate(req: EvalRequest): Promise<EvalResultData>;
   trainLocal(req: LocalRequest): Promise<LocalResultData>;
+  /**
+   * Class probabilities of one example (features in the data set's layout) with the weights this
+   * worker holds now: a volunteer's page classifies what its student draws.
+   */
+  classify(features: Float32Array): Promise<number[]>;
   memory(): Promise<{ numTensors: number; numBytes: number }>;
   dispose(): Promise<void>;
 }

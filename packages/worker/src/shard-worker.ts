@@ -200,6 +200,22 @@ export class ShardWorker implements WorkerApi {
     };
   }
 
+  async classify(features: Float32Array): Promise<number[]> {
+    const c = this.ready();
+    const ds = this.train as Dataset;
+    if (features.length !== ds.features)
+      throw new GradroomError(
+        'BAD_CONFIG',
+        `an example of ${ds.name} has ${ds.features} features, not ${features.length}`,
+      );
+    if (ds.classes < 2)
+      throw new GradroomError('BAD_CONFIG', 'this model is a regression: there are no classes to show');
+    return tf.tidy(() => {
+      const out = c.model.predict(tf.tensor(features, [1, ...ds.inputShape])) as tf.Tensor;
+      return Array.from(tf.softmax(out).dataSync());
+    });
+  }
+
   async evaluate(req: EvalRequest): Promise<EvalResultData> {
     const c = this.ready();
     if (req.weights) await this.setWeights(req.version, req.weights);

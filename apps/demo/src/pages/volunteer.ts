@@ -29,6 +29,7 @@ import {
 // typings of its own and is used through SimplePeerCtor below
 // @ts-expect-error: untyped module
 import SimplePeer from 'simple-peer/simplepeer.min.js';
+import { drawPad } from '../host/learned.js';
 import { backoffMs, MAX_ATTEMPTS, shouldRetry } from '../host/reconnect.js';
 import { cleanName } from '../host/roster.js';
 
@@ -228,6 +229,29 @@ function retryLater(reason: string): boolean {
   return true;
 }
 
+/** The engine of the current session: the draw pad asks it, with the weights it holds. */
+let classifier: ((features: Float32Array) => Promise<number[]>) | undefined;
+const pad = drawPad($('draw-pad') as HTMLCanvasElement, () => void classifyDrawing());
+async function classifyDrawing(): Promise<void> {
+  const out = $('draw-result');
+  if (!classifier) {
+    out.textContent = 'Join the room first: this tab classifies with the weights the room sends it.';
+    return;
+  }
+  try {
+    const p = await classifier(pad.pixels());
+    const order = p.map((x, i) => [x, i] as const).sort((a, b) => b[0] - a[0]);
+    out.textContent = `Looks like ${order[0][1]} (${Math.round(order[0][0] * 100)}%), then ${order[1][1]} (${Math.round(order[1][0] * 100)}%).`;
+  } catch (e) {
+    out.textContent = readable((e as Error).message);
+  }
+}
+$('draw-clear').addEventListener('click', () => {
+  pad.clear();
+  $('draw-result').textContent =
+    'This tab classifies it with the weights it computed with last, when you lift the pen.';
+});
+
 async function join(): Promise<void> {
   let backends: BackendName[] | undefined;
   const b = params.get('backend');
@@ -268,6 +292,7 @@ async function join(): Promise<void> {
     return;
   }
   const v = volunteer;
+  classifier = (features) => raw.classify(features);
   if (attempt > 0) reconnects++;
   attempt = 0;
   v.onStatus(show);

@@ -9,6 +9,8 @@ import { registerComlinkErrors } from '../comlink-errors.js';
 import type { ComputeEngine } from './volunteer.js';
 
 export interface WebWorkerEngine extends ComputeEngine {
+  /** Class probabilities of one example with the weights the engine holds now (the draw pad). */
+  classify(features: Float32Array): Promise<number[]>;
   /** Settles with a reason if the Web Worker fails (e.g. its script does not load). */
   readonly failed: Promise<string>;
   terminate(): void;
@@ -30,6 +32,7 @@ export function webWorkerEngine(url: string | URL): WebWorkerEngine {
     setWeights: (version, w) => guard(api.setWeights(version, Comlink.transfer(w, [w.buffer]))),
     compute: (req) => guard(api.compute(req)),
     evaluate: (req) => guard(api.evaluate(req)),
+    classify: (features) => guard(api.classify(features)),
     trainLocal: (req) => guard(api.trainLocal(req)),
     terminate: () => {
       api[Comlink.releaseProxy]();
