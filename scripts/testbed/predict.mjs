@@ -44,7 +44,6 @@ const batches = [64, 1024, 8192];
 const modes = [
   { label: 'exact', mode: { kind: 'exact' } },
   // as the shard runner does today: each member standing by gets a probe every 11th iteration
-  { label: 'exact, standby probed every 11th iteration', mode: { kind: 'exact' }, probeEvery: 10, batches: [64] },
   // issue 9's modes through the model's extension point: predictions only, not yet measured
   { label: 'local H=50, int8 back (model only)', mode: { kind: 'local', steps: 50, compress: 'int8' } },
 ];

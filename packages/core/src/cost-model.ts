@@ -70,8 +70,8 @@ export interface RoomCostInput {
   int8Block?: number;
   /**
    * Exact mode: a member standing by (no shard) gets a probe shard every `probeEvery` + 1 iterations
-   * to keep its figures fresh (the shard runner's PROBE_EVERY is 10); probes run beside the iteration
-   * on the same links. Default: no probes.
+   * to keep its figures fresh; probes run beside the iteration on the same links. Default: no probes
+   * (the shard runner budgets them to at most 5 % of the link, within the model's error).
    */
   probeEvery?: number;
 }
