@@ -8,12 +8,15 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import { RoomServer } from '@gradroom/coordinator';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import {
   ARTIFACTS,
   DEMO_DIST,
   hasChromium,
   hasDemoBuild,
+  launchChromium,
   serve,
 } from '../../../packages/coordinator/test/browser/chromium.js';
 
@@ -39,6 +42,23 @@ export function whyNoBrowser(): string | null {
   if (!hasDemoBuild()) return 'apps/demo/dist lacks the worker bundle, wasm files or mnist.bin (npm run build)';
   for (const p of PAGES) if (!existsSync(join(DEMO_DIST, p))) return `apps/demo/dist/${p} is missing (npm run build)`;
   return null;
+}
+
+/**
+ * For one describe block: a room server serving the built demo on 127.0.0.1 and one Chromium, both
+ * closed after the block. Read `server` and `browser` inside the tests (they are set in beforeAll).
+ */
+export function roomAndBrowser(): { server: RoomServer; browser: Browser } {
+  const f = { server: undefined as unknown as RoomServer, browser: undefined as unknown as Browser };
+  beforeAll(async () => {
+    f.server = await RoomServer.start({ port: 0, dist: DEMO_DIST, log: () => {} });
+    f.browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await f.browser?.close();
+    await f.server?.close();
+  });
+  return f;
 }
 
 /** apps/demo/dist on 127.0.0.1 at a random port (pages that need no room server). */

@@ -3,34 +3,23 @@
  * iteration count follow its 12,000 training images, and "this tab trains too" trains it with two
  * Web Workers that fetch the demo's fashion-mnist.bin.
  */
-import { RoomServer } from '@gradroom/coordinator';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { collectErrors, DEMO_DIST, launchChromium, whyNoBrowser } from './browser.js';
+import { describe, expect, it, onTestFailed } from 'vitest';
+import { collectErrors, roomAndBrowser, whyNoBrowser } from './browser.js';
 
 const missing = whyNoBrowser();
 const skip = process.env.GRADROOM_SKIP_BROWSER === '1';
 if (missing && !skip) throw new Error(`the demo's browser tests cannot run: ${missing}`);
 
 describe.skipIf(skip)('host page: Fashion-MNIST', () => {
-  let server: RoomServer;
-  let browser: Browser;
-  beforeAll(async () => {
-    server = await RoomServer.start({ port: 0, dist: DEMO_DIST, log: () => {} });
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const fx = roomAndBrowser();
 
   it('the form follows the chosen data set, and local Web Workers train on it', { timeout: 90_000 }, async () => {
-    const page = await browser.newPage();
+    const page = await fx.browser.newPage();
     const errors = collectErrors(page);
     const logs: string[] = [];
     page.on('console', (m) => logs.push(m.text()));
     onTestFailed(() => console.error(logs.slice(-40).join('\n')));
-    await page.goto(`${server.url}/host.html?backend=wasm`);
+    await page.goto(`${fx.server.url}/host.html?backend=wasm`);
     await page.waitForFunction(() => window.__host !== undefined);
     expect(await page.textContent('#batch-advice')).toMatch(/7,996 training examples/);
     await page.selectOption('#dataset', 'fashion-mnist');

@@ -2,33 +2,22 @@
 // with the model's answers (wrong ones marked), a drawn digit classified with the current weights,
 // and at the end the confusion matrix over the test split, whose diagonal gives the trainer's own
 // test accuracy.
-import { RoomServer } from '@gradroom/coordinator';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectErrors, DEMO_DIST, launchChromium, whyNoBrowser } from './browser.js';
+import { describe, expect, it } from 'vitest';
+import { collectErrors, roomAndBrowser, whyNoBrowser } from './browser.js';
 
 const missing = whyNoBrowser();
 const skip = process.env.GRADROOM_SKIP_BROWSER === '1';
 if (missing && !skip) throw new Error(`the demo's browser tests cannot run: ${missing}`);
 
 describe.skipIf(skip)('host page: what the model learned', () => {
-  let server: RoomServer;
-  let browser: Browser;
-  beforeAll(async () => {
-    server = await RoomServer.start({ port: 0, dist: DEMO_DIST, log: () => {} });
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const fx = roomAndBrowser();
 
   it('shows test digits with predictions, classifies a drawn 1, and ends with the confusion matrix', {
     timeout: 90_000,
   }, async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const page = await fx.browser.newPage({ viewport: { width: 1280, height: 900 } });
     const errors = collectErrors(page);
-    await page.goto(`${server.url}/host.html?backend=wasm`);
+    await page.goto(`${fx.server.url}/host.html?backend=wasm`);
     await page.waitForFunction(() => window.__host !== undefined);
     // before a run, a drawing says what it needs
     await page.locator('#draw-pad').scrollIntoViewIfNeeded();

@@ -6,38 +6,27 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RoomServer } from '@gradroom/coordinator';
 import { loadDataset } from '@gradroom/worker';
 import * as tf from '@tensorflow/tfjs';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { collectErrors, DEMO_DIST, launchChromium, whyNoBrowser } from './browser.js';
+import { describe, expect, it, onTestFailed } from 'vitest';
+import { collectErrors, roomAndBrowser, whyNoBrowser } from './browser.js';
 
 const missing = whyNoBrowser();
 const skip = process.env.GRADROOM_SKIP_BROWSER === '1';
 if (missing && !skip) throw new Error(`the demo's browser tests cannot run: ${missing}`);
 
 describe.skipIf(skip)('host page: training modes', () => {
-  let server: RoomServer;
-  let browser: Browser;
-  beforeAll(async () => {
-    server = await RoomServer.start({ port: 0, dist: DEMO_DIST, log: () => {} });
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const fx = roomAndBrowser();
 
   it('local steps with int8 updates: explained, then trained in rounds on local Web Workers', {
     timeout: 90_000,
   }, async () => {
-    const page = await browser.newPage();
+    const page = await fx.browser.newPage();
     const errors = collectErrors(page);
     const logs: string[] = [];
     page.on('console', (m) => logs.push(m.text()));
     onTestFailed(() => console.error(logs.slice(-40).join('\n')));
-    await page.goto(`${server.url}/host.html?backend=wasm`);
+    await page.goto(`${fx.server.url}/host.html?backend=wasm`);
     await page.waitForFunction(() => window.__host !== undefined);
     expect(await page.textContent('#mode-explain')).toMatch(/exactly the plain loop of the lecture/);
     expect(await page.isVisible('#local-steps')).toBe(false);
