@@ -195,7 +195,8 @@ describe.skipIf(skip)('host page with its coordinator in a Web Worker', () => {
     expect(await names()).toEqual(['alice', 'bob']);
     expect(await volunteer(bob, 'name')).toBe('bob');
 
-    // a run with both
+    // a run with both, every laptop taking part (what this tests is the roster, not the planner)
+    await hostPage.check('#everyone');
     await hostPage.selectOption('#batch-size', '256');
     await hostPage.fill('#epochs', '1');
     await hostPage.click('#start');

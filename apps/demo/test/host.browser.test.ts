@@ -194,7 +194,8 @@ describe.skipIf(skip)('host and volunteer pages: a classroom room in Chromium', 
     const [change] = await host(hostPage, 'lrChanges');
     expect(change.lr).toBe(MANUAL_LR);
     expect(change.iteration).toBeGreaterThan(setAt);
-    expect(change.iteration).toBeLessThanOrEqual(setAt + 3); // the page's view may lag an iteration or two
+    // the page's count lags the coordinator's by the events in flight (a few at 50 iterations a second)
+    expect(change.iteration).toBeLessThanOrEqual(setAt + 10);
     const [its, lrs] = await host(hostPage, 'lr');
     expect(its.length).toBe(EPOCHS * 32);
     for (let i = 0; i < its.length; i++) {

@@ -46,6 +46,7 @@ function trainerOptions(o: RunOptions): TrainerOptions {
   return {
     waitForWorkers: true,
     backends: o.backends,
+    planning: o.planning,
     wasmPaths: new URL('wasm/', pageHref).href,
     checkpoint: { store: saved },
   };

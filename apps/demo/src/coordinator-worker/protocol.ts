@@ -26,6 +26,8 @@ export interface RunOptions {
   /** Web Workers the coordinator worker starts for "this tab trains too" (0: none). */
   local: number;
   backends?: BackendName[];
+  /** 'all': every worker takes a share, even where its link costs more than it adds (default 'cost'). */
+  planning?: 'cost' | 'all';
 }
 
 /** A local worker's id and the name the table shows for it. */

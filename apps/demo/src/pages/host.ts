@@ -357,7 +357,8 @@ function setPhase(p: Phase, detail = ''): void {
 
 function runOptions(): RunOptions {
   const n = $local.checked ? Math.max(1, Math.min(8, Math.trunc(Number($localCount.value)) || 1)) : 0;
-  return { local: n, backends: localBackends };
+  const everyone = (document.getElementById('everyone') as HTMLInputElement).checked;
+  return { local: n, backends: localBackends, planning: everyone ? 'all' : 'cost' };
 }
 
 function resetRun(): void {
