@@ -3,7 +3,7 @@
  * Everything about one worker (held version, busy, cost, strikes) lives in its WorkerSession; the
  * pool only keeps the set and tells the runner when it changed.
  */
-import type { WorkerInit } from '@gradroom/worker';
+import type { WorkerInfo, WorkerInit } from '@gradroom/worker';
 import { Emitter } from './emitter.js';
 import type { WorkerEvent, WorkerStatus } from './events.js';
 import { DEFAULT_SESSION_OPTIONS, type SessionHost, type SessionOptions, WorkerSession } from './session.js';
@@ -42,21 +42,21 @@ export class WorkerPool extends Emitter<{ worker: WorkerEvent; change: undefined
     const s = new WorkerSession(handle, this.host, this.opts);
     this.members.set(handle.id, s);
     handle.closed.then((reason) => this.remove(handle.id, reason));
+    let info: WorkerInfo;
     try {
-      s.info = await handle.init(this.initFor());
+      info = await handle.init(this.initFor());
     } catch (e) {
       this.remove(handle.id, `init failed: ${(e as Error).message}`, 'rejected');
       throw e;
     }
-    if (s.state === 'gone') throw new Error(`worker ${handle.id} left during init`);
-    s.state = 'ready';
+    if (!s.ready(info)) throw new Error(`worker ${handle.id} left during init`);
     this.emit('worker', {
       type: 'joined',
       id: handle.id,
       kind: handle.kind,
       name: handle.name,
-      backend: s.info.backend,
-      skipped: s.info.skipped,
+      backend: info.backend,
+      skipped: info.skipped,
     });
     this.changed();
     return s;
@@ -64,8 +64,7 @@ export class WorkerPool extends Emitter<{ worker: WorkerEvent; change: undefined
 
   remove(id: string, reason: string, type: 'left' | 'rejected' = 'left'): void {
     const s = this.members.get(id);
-    if (!s || s.state === 'gone') return;
-    s.state = 'gone';
+    if (!s?.gone()) return;
     this.members.delete(id);
     this.emit('worker', { type, id, kind: s.handle.kind, name: s.handle.name, backend: s.info?.backend, reason });
     this.changed();

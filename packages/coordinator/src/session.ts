@@ -1,13 +1,21 @@
 /**
- * One worker's session with the coordinator, the single owner of everything about that worker: the
- * weights version it holds, whether it is busy, its measured cost per shard, its strikes and its
- * totals. `runShard` delivers the weights the worker's own way (inline for comlink workers, one
- * shared encoded snapshot for peers), applies the deadline, and returns sums that are validated
- * here and nowhere else; a strike counts only for a failure, never before validation.
+ * One worker's session with the coordinator, the single owner of everything about that worker: its
+ * state in the run, the weights version it holds, whether it is busy, its measured cost per shard,
+ * its strikes, its totals, whether it stands by and when it is probed next. Nothing else writes
+ * these; the pool, the planner and the modes call its methods.
+ *
+ * `run(task)` is the one way work reaches a worker: it delivers the weights the worker's own way
+ * (inline for comlink workers, one shared encoded snapshot for peers), applies the deadline, and
+ * passes the answer through core's result gate (result-gate.ts) exactly once, returning a checked
+ * result (CheckedShard, CheckedUpdate, Counts) that nothing downstream checks again. A strike counts
+ * only for a failure, never before validation.
  */
 import {
+  CheckedShard,
+  CheckedUpdate,
   type Compression,
-  checkGradient,
+  type Counts,
+  checkEvaluation,
   decodeUpdate,
   type EncodedUpdate,
   encodedBytes,
@@ -17,7 +25,7 @@ import {
   type ShardCost,
   ShardCostEstimate,
 } from '@gradroom/core';
-import type { EvalResultData, ShardResultData, WorkerInfo } from '@gradroom/worker';
+import type { WorkerInfo } from '@gradroom/worker';
 import type { WorkerStatus } from './events.js';
 import { type WeightsSnapshot, WorkerGoneError, type WorkerHandle } from './worker-handle.js';
 
@@ -47,12 +55,26 @@ export const DEFAULT_SESSION_OPTIONS: SessionOptions = {
   stallFactor: 3,
 };
 
-export type ShardJob =
-  | { kind: 'train'; iteration: number; shardId: number; indices: Uint32Array }
-  | { kind: 'evaluate'; shardId: number; indices: Uint32Array; split: 'train' | 'test' };
+/** Exact mode: a shard of one mini-batch, answered with its gradient sum. */
+export interface TrainTask {
+  kind: 'train';
+  iteration: number;
+  shardId: number;
+  indices: Uint32Array;
+  paramCount: number;
+}
 
-/** One worker's part of a local round: consecutive mini-batches, one inner step each. */
-export interface LocalJob {
+/** Loss and accuracy over a shard of a split. */
+export interface EvalTask {
+  kind: 'evaluate';
+  shardId: number;
+  indices: Uint32Array;
+  split: 'train' | 'test';
+}
+
+/** Mode local: one worker's part of a round, consecutive mini-batches, one inner step each. */
+export interface LocalTask {
+  kind: 'local';
   round: number;
   groupId: number;
   batches: Uint32Array[];
@@ -61,15 +83,13 @@ export interface LocalJob {
   compress: Compression;
   /** Send the weights as a compressed change from the worker's view (when it has one). */
   compressWeights: boolean;
+  paramCount: number;
 }
 
-/** A local round's answer, checked and decoded: w_start - w_end and the examples behind it. */
-export interface LocalSums {
-  delta: Float32Array;
-  lossSum: number;
-  correct: number;
-  count: number;
-}
+export type Task = TrainTask | EvalTask | LocalTask;
+
+/** What the result gate returns for each kind of task. */
+export type Checked<T extends Task> = T extends TrainTask ? CheckedShard : T extends LocalTask ? CheckedUpdate : Counts;
 
 export interface ShardOutcome<R> {
   sums: R;
@@ -97,25 +117,32 @@ export interface SessionHost {
   typicalMs(examples: number): number | undefined;
 }
 
+/**
+ * Planning rounds a worker stands by before its first shadow shard; each further probe that finds it
+ * still not paying off doubles the wait, up to PROBE_MAX rounds.
+ */
+export const PROBE_FIRST = 10;
+export const PROBE_MAX = 160;
+
 export class WorkerSession {
-  info?: WorkerInfo;
-  state: 'joining' | 'ready' | 'gone' = 'joining';
-  busy = false;
+  private _info?: WorkerInfo;
+  private _state: 'joining' | 'ready' | 'gone' = 'joining';
+  private _busy = false;
   /** Weights version this worker holds (-1: none). */
-  held = -1;
-  strikes = 0;
+  private held = -1;
+  private strikes = 0;
   /** Examples computed for the run (shadow probes not counted), and successful calls. */
-  examples = 0;
-  calls = 0;
+  private _examples = 0;
+  private _calls = 0;
   /** Fraction of the last mini-batch it computed. */
-  lastShare = 0;
+  private share = 0;
   /** Planning rounds in a row without a shard. */
-  idleRounds = 0;
+  private _idleRounds = 0;
   /** Rounds between shadow shards while it stands by (grows while it keeps not paying off). */
-  probeEvery = 10;
+  private probeEvery = PROBE_FIRST;
   /** Why the planner leaves it out, in words a volunteer understands (undefined: it gets shards). */
-  standby?: string;
-  readonly cost = new ShardCostEstimate();
+  private _standby?: string;
+  private readonly cost = new ShardCostEstimate();
   /** Mode local with compressed weights: our copy of the weights this worker started its last round from. */
   private view?: { version: number; weights: Float32Array };
   /** Shards timed so far (the first call is the warm-up and is not). */
@@ -126,6 +153,83 @@ export class WorkerSession {
     private readonly host: SessionHost,
     private readonly opts: SessionOptions,
   ) {}
+
+  get info(): WorkerInfo | undefined {
+    return this._info;
+  }
+  get state(): 'joining' | 'ready' | 'gone' {
+    return this._state;
+  }
+  get busy(): boolean {
+    return this._busy;
+  }
+  get examples(): number {
+    return this._examples;
+  }
+  get calls(): number {
+    return this._calls;
+  }
+  get lastShare(): number {
+    return this.share;
+  }
+  get standby(): string | undefined {
+    return this._standby;
+  }
+  get idleRounds(): number {
+    return this._idleRounds;
+  }
+
+  /** Set up for the task: it takes work from now on (false if it left meanwhile). */
+  ready(info: WorkerInfo): boolean {
+    this._info = info;
+    if (this._state === 'gone') return false;
+    this._state = 'ready';
+    return true;
+  }
+
+  /** Left, dropped or rejected; false if it was gone already. */
+  gone(): boolean {
+    if (this._state === 'gone') return false;
+    this._state = 'gone';
+    return true;
+  }
+
+  /** Counts what it computed for the run, and its share of the last step. */
+  credit(examples: number, share: number): void {
+    this._examples += examples;
+    this.share = share;
+  }
+
+  /** The planner leaves it out, for `reason`; true when that is news. */
+  standBy(reason: string): boolean {
+    const was = this._standby !== undefined;
+    this._standby = reason;
+    return !was;
+  }
+
+  /** The planner gives it shards again; true when that is news. Its probe schedule starts over. */
+  takesPart(): boolean {
+    const was = this._standby !== undefined;
+    this._standby = undefined;
+    this.probeEvery = PROBE_FIRST;
+    return was;
+  }
+
+  /**
+   * One more planning round left out: is a shadow shard due? A newcomer is measured at once; one
+   * standing by waits its probe interval, or `budgetRounds` when the room's probe budget asks more.
+   */
+  leftOut(budgetRounds: number): boolean {
+    this._idleRounds++;
+    if (!this.measured) return true;
+    return this._idleRounds >= Math.max(this.probeEvery, Math.min(PROBE_MAX, budgetRounds));
+  }
+
+  /** A shadow shard goes out now: the next one, while it still stands by, waits twice as long. */
+  probed(): void {
+    if (this.measured) this.probeEvery = Math.min(PROBE_MAX, this.probeEvery * 2);
+    this._idleRounds = 0;
+  }
 
   get id(): string {
     return this.handle.id;
@@ -143,6 +247,11 @@ export class WorkerSession {
 
   shardCost(): ShardCost {
     return this.cost.cost();
+  }
+
+  /** Its measured compute speed alone, examples/s (0 until measured). */
+  examplesPerSec(): number {
+    return this.cost.examplesPerSec();
   }
 
   /** Predicted time of a shard of `examples` on this worker, ms (undefined until measured). */
@@ -163,126 +272,127 @@ export class WorkerSession {
     );
   }
 
-  /** Runs a training shard and returns its validated sums. */
-  runTrain(
-    job: Extract<ShardJob, { kind: 'train' }>,
-    snapshot: WeightsSnapshot,
-    paramCount: number,
-  ): Promise<ShardOutcome<ShardResultData>> {
-    return this.run(job.indices.length, snapshot, true, async (weights) => {
+  /** Runs a task and returns its result, checked once by the result gate. */
+  run<T extends Task>(task: T, snapshot: WeightsSnapshot): Promise<ShardOutcome<Checked<T>>> {
+    switch (task.kind) {
+      case 'train':
+        return this.runTrain(task, snapshot) as Promise<ShardOutcome<Checked<T>>>;
+      case 'local':
+        return this.runLocal(task, snapshot) as Promise<ShardOutcome<Checked<T>>>;
+      default:
+        return this.runEvaluate(task as EvalTask, snapshot) as Promise<ShardOutcome<Checked<T>>>;
+    }
+  }
+
+  private runTrain(task: TrainTask, snapshot: WeightsSnapshot): Promise<ShardOutcome<CheckedShard>> {
+    return this.call(task.indices.length, snapshot, true, async (weights) => {
       const r = await this.handle.compute({
-        iteration: job.iteration,
+        iteration: task.iteration,
         version: snapshot.version,
-        shardId: job.shardId,
-        indices: job.indices,
+        shardId: task.shardId,
+        indices: task.indices,
         weights,
       });
-      if (r.iteration !== job.iteration || r.version !== snapshot.version || r.shardId !== job.shardId) {
+      if (r.iteration !== task.iteration || r.version !== snapshot.version || r.shardId !== task.shardId) {
         throw new GradroomError(
           'STALE',
-          `result for iteration ${r.iteration} v${r.version} shard ${r.shardId}, expected ${job.iteration} v${snapshot.version} shard ${job.shardId}`,
+          `result for iteration ${r.iteration} v${r.version} shard ${r.shardId}, expected ${task.iteration} v${snapshot.version} shard ${task.shardId}`,
         );
       }
-      checkCounts(r, job.indices.length, `shard ${job.shardId}`);
-      checkGradient(r.gradSum, paramCount, `shard ${job.shardId}`);
-      return { sums: r, computeMs: r.computeMs, bytesIn: r.gradSum.byteLength };
+      const sums = this.gate(() => CheckedShard.check(r, { count: task.indices.length, paramCount: task.paramCount }));
+      return { sums, computeMs: r.computeMs, bytesIn: r.gradSum.byteLength };
     });
   }
 
-  /** Runs a local round (H inner steps) and returns its checked, decoded pseudo-gradient. */
-  async runLocal(job: LocalJob, snapshot: WeightsSnapshot, paramCount: number): Promise<ShardOutcome<LocalSums>> {
+  private async runLocal(task: LocalTask, snapshot: WeightsSnapshot): Promise<ShardOutcome<CheckedUpdate>> {
     const trainLocal = this.handle.trainLocal?.bind(this.handle);
     if (!trainLocal) throw new GradroomError('BAD_CONFIG', `worker ${this.id} cannot train in local mode`);
-    const examples = job.batches.reduce((a, b) => a + b.length, 0);
+    const { paramCount } = task;
+    const examples = task.batches.reduce((a, b) => a + b.length, 0);
     // compressed weights: the change from the view this worker kept, encoded; our copy of its view
     // takes the same decoded change, so what rounding drops now is sent with the next change
     let change: { weightsDelta: EncodedUpdate; baseVersion: number } | undefined;
     const view = this.view;
     this.view = undefined; // unknown until this round succeeds
-    if (job.compressWeights && job.compress !== 'none' && view) {
+    if (task.compressWeights && task.compress !== 'none' && view) {
       const d = new Float32Array(paramCount);
       for (let i = 0; i < paramCount; i++) d[i] = snapshot.weights[i] - view.weights[i];
-      const e = encodeUpdate(d, job.compress);
+      const e = encodeUpdate(d, task.compress);
       const dec = decodeUpdate(e, paramCount);
       for (let i = 0; i < paramCount; i++) view.weights[i] += dec[i];
       change = { weightsDelta: e, baseVersion: view.version };
       view.version = snapshot.version;
-      this.held = snapshot.version; // delivered inside the request, not by run()
+      this.held = snapshot.version; // delivered inside the request, not by call()
     }
-    const out = await this.run(examples, snapshot, true, async (weights) => {
+    const label = `local round ${task.round}`;
+    const out = await this.call(examples, snapshot, true, async (weights) => {
       const r = await trainLocal({
-        round: job.round,
+        round: task.round,
         version: snapshot.version,
-        batches: job.batches,
-        lrs: job.lrs,
-        inner: job.inner,
-        compress: job.compress,
+        batches: task.batches,
+        lrs: task.lrs,
+        inner: task.inner,
+        compress: task.compress,
         weights,
         ...change,
       });
-      if (r.round !== job.round || r.version !== snapshot.version)
+      if (r.round !== task.round || r.version !== snapshot.version)
         throw new GradroomError(
           'STALE',
-          `local result for round ${r.round} v${r.version}, expected round ${job.round} v${snapshot.version}`,
+          `local result for round ${r.round} v${r.version}, expected round ${task.round} v${snapshot.version}`,
         );
-      checkCounts(r, examples, `local round ${job.round}`);
-      let delta: Float32Array;
-      let bytesIn: number;
-      if (r.encoded) {
-        if (job.compress === 'none' || r.encoded.kind !== job.compress)
-          throw new GradroomError(
-            'BAD_MESSAGE',
-            `local round ${job.round}: sent ${r.encoded.kind}, asked for ${job.compress}`,
-          );
-        delta = decodeUpdate(r.encoded, paramCount);
-        bytesIn = encodedBytes(r.encoded);
-      } else {
-        if (!r.delta) throw new GradroomError('BAD_MESSAGE', `local round ${job.round}: no pseudo-gradient`);
-        checkGradient(r.delta, paramCount, `local round ${job.round}`);
-        delta = r.delta;
-        bytesIn = r.delta.byteLength;
-      }
-      return {
-        sums: { delta, lossSum: r.lossSum, correct: r.correct, count: r.count },
-        computeMs: r.computeMs,
-        bytesIn,
-      };
+      const sums = this.gate(() =>
+        CheckedUpdate.check(r, { count: examples, paramCount, compress: task.compress }, label),
+      );
+      const bytesIn = r.encoded ? encodedBytes(r.encoded) : (r.delta?.byteLength ?? 0);
+      return { sums, computeMs: r.computeMs, bytesIn };
     });
     if (change) out.bytesOut += encodedBytes(change.weightsDelta);
     // the worker now keeps the weights it started from as its view (full weights: a copy of them)
-    const keep = job.compressWeights && job.compress !== 'none';
+    const keep = task.compressWeights && task.compress !== 'none';
     this.view = change ? view : keep ? { version: snapshot.version, weights: snapshot.weights.slice() } : undefined;
     // its model ends the round at its own w_end, not at this version's weights
     this.held = -1;
     return out;
   }
 
-  /** Evaluates a shard of a split; sums validated the same way. */
-  runEvaluate(
-    job: Extract<ShardJob, { kind: 'evaluate' }>,
-    snapshot: WeightsSnapshot,
-  ): Promise<ShardOutcome<EvalResultData>> {
-    return this.run(job.indices.length, snapshot, false, async (weights) => {
+  private runEvaluate(task: EvalTask, snapshot: WeightsSnapshot): Promise<ShardOutcome<Counts>> {
+    return this.call(task.indices.length, snapshot, false, async (weights) => {
       const r = await this.handle.evaluate({
         version: snapshot.version,
-        indices: job.indices,
-        split: job.split,
+        indices: task.indices,
+        split: task.split,
         weights,
       });
-      checkCounts(r, job.indices.length, `evaluation shard ${job.shardId}`);
-      return { sums: r, computeMs: Number.NaN, bytesIn: 24 };
+      const sums = this.gate(() => checkEvaluation(r, task.indices.length, `evaluation shard ${task.shardId}`));
+      return { sums, computeMs: Number.NaN, bytesIn: 24 };
     });
   }
 
-  private async run<R>(
+  /**
+   * Runs the result gate. A worker that can be refused (a peer) and fails it broke the protocol: it
+   * is told and disconnected at once, and leaves the run; the run's own workers get a strike.
+   */
+  private gate<R>(check: () => R): R {
+    try {
+      return check();
+    } catch (e) {
+      if (!this.handle.refuse || !(e instanceof GradroomError)) throw e;
+      const reason = `sent an unusable result: ${e.message}`;
+      this.handle.refuse(reason, e.code);
+      throw new WorkerGoneError(this.id, `disconnected: ${reason}`);
+    }
+  }
+
+  private async call<R>(
     examples: number,
     snapshot: WeightsSnapshot,
     timed: boolean,
     call: (weights: Float32Array | undefined) => Promise<{ sums: R; computeMs: number; bytesIn: number }>,
   ): Promise<ShardOutcome<R>> {
-    if (this.state !== 'ready') throw new WorkerGoneError(this.id, 'not in the run');
-    if (this.busy) throw new GradroomError('BAD_STATE', `worker ${this.id} is busy`);
-    this.busy = true;
+    if (this._state !== 'ready') throw new WorkerGoneError(this.id, 'not in the run');
+    if (this._busy) throw new GradroomError('BAD_STATE', `worker ${this.id} is busy`);
+    this._busy = true;
     const t0 = performance.now();
     let bytesOut = 4 * examples + 64;
     const work = (async () => {
@@ -308,7 +418,7 @@ export class WorkerSession {
     // stallFactor deadlines later has stopped answering and is dropped
     const settled = () => {
       clearTimeout(watchdog);
-      this.busy = false;
+      this._busy = false;
       this.host.changed();
     };
     work.then(settled, settled);
@@ -316,19 +426,19 @@ export class WorkerSession {
       const r = await Promise.race([work, late]);
       const roundTripMs = performance.now() - t0;
       this.strikes = 0;
-      this.calls++;
+      this._calls++;
       if (timed) {
         // the first call pays for the warm-up (weights, JIT, shader compiles): not a speed
-        if (this.calls > 1) {
+        if (this._calls > 1) {
           this.cost.observe({ examples, roundTripMs, computeMs: r.computeMs });
           this.timed++;
         }
       }
       return { sums: r.sums, roundTripMs, computeMs: r.computeMs, bytesOut, bytesIn: r.bytesIn + 64 };
     } catch (e) {
-      if (e instanceof DeadlineError && this.busy) {
+      if (e instanceof DeadlineError && this._busy) {
         watchdog = setTimeout(() => {
-          if (this.busy && this.state === 'ready')
+          if (this._busy && this._state === 'ready')
             this.host.drop(
               this,
               `stopped answering: no reply ${Math.round(this.opts.stallFactor * deadline)} ms after a shard was due`,
@@ -342,7 +452,7 @@ export class WorkerSession {
     }
   }
 
-  /** A result the owner refused after it passed validation here (a gradient out of bounds): a strike. */
+  /** A result a mode refused after it passed the gate (a gradient out of bounds): a strike. */
   reject(reason: string): void {
     this.strike(reason);
   }
@@ -350,7 +460,7 @@ export class WorkerSession {
   /** A missed deadline or a bad result; dropped after maxStrikes in a row. */
   private strike(reason: string): void {
     this.strikes++;
-    if (this.strikes >= this.opts.maxStrikes && this.state === 'ready') {
+    if (this.strikes >= this.opts.maxStrikes && this._state === 'ready') {
       this.host.drop(this, `dropped after ${this.strikes} strikes, last: ${reason}`);
     }
   }
@@ -370,12 +480,4 @@ export class WorkerSession {
       standby: this.standby,
     };
   }
-}
-
-function checkCounts(r: { count: number; correct: number; lossSum: number }, expected: number, label: string): void {
-  if (!Number.isFinite(r.lossSum)) throw new GradroomError('NON_FINITE', `${label}: lossSum is ${r.lossSum}`);
-  if (r.count !== expected)
-    throw new GradroomError('BAD_MESSAGE', `${label}: counted ${r.count} examples, it holds ${expected}`);
-  if (!(Number.isInteger(r.correct) && r.correct >= 0 && r.correct <= r.count))
-    throw new GradroomError('BAD_MESSAGE', `${label}: ${r.correct} correct of ${r.count}`);
 }

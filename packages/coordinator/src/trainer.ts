@@ -9,12 +9,9 @@
  */
 import {
   type Aggregation,
-  Aggregator,
-  aloneExamplesPerSec,
   createOptimizer,
   type EpochPlan,
   Ewa,
-  GradientBound,
   GradroomError,
   initWeights,
   learningRate,
@@ -24,16 +21,14 @@ import {
   ParamLayout,
   type Position,
   planEpoch,
-  robustMean,
   type ScheduleConfig,
-  type ShardGradient,
   specLayout,
   type TaskSpec,
   type TensorShape,
 } from '@gradroom/core';
 import type { BackendName, WorkerInit } from '@gradroom/worker';
 import { datasetSizes } from '@gradroom/worker/catalog';
-import type { exportLayersModel, ModelTarget } from '@gradroom/worker/export';
+import type { ModelTarget } from '@gradroom/worker/export';
 import {
   CHECKPOINT_FORMAT,
   type Checkpoint,
@@ -41,13 +36,22 @@ import {
   decodeCheckpoint,
   encodeCheckpoint,
 } from './checkpoint.js';
+import { Dispatcher } from './dispatch.js';
 import { Emitter } from './emitter.js';
+import { Evaluator } from './evaluation.js';
 import type { TrainerEvents } from './events.js';
 import { DEFAULT_OUTER, type JobConfig, validateJob } from './job.js';
+import { exportModel, type ModelExporter } from './model-export.js';
+import { ExactMode } from './modes/exact.js';
+import { LocalMode } from './modes/local.js';
+import type { Mode, RoundOutcome } from './modes/mode.js';
+import { ShardPlanner } from './planning.js';
 import { type PoolOptions, WorkerPool } from './pool.js';
-import type { LocalJob, WorkerSession } from './session.js';
-import { type RoundStats, ShardRunner } from './shard-runner.js';
+import type { WorkerSession } from './session.js';
+import { diverged, EpochStats, firstNonFinite } from './step-checks.js';
 import { WeightsSnapshot, type WorkerHandle } from './worker-handle.js';
+
+export type { ModelExporter } from './model-export.js';
 
 export interface TrainerOptions extends PoolOptions {
   /** Backends the workers should try, in order (default: each picks its fastest). */
@@ -83,9 +87,6 @@ export interface TrainerOptions extends PoolOptions {
   aggregation?: Aggregation;
 }
 
-/** What Trainer.exportModel calls: exportLayersModel from '@gradroom/worker/export'. */
-export type ModelExporter = typeof exportLayersModel;
-
 export interface TrainResult {
   weights: Float32Array;
   layout: TensorShape[];
@@ -111,14 +112,15 @@ export class Trainer extends Emitter<TrainerEvents> {
   private plan?: EpochPlan;
   private trainSize = 0;
   private testSize = 0;
-  private readonly shards: ShardRunner;
+  private readonly dispatcher: Dispatcher;
+  private readonly mode: Mode;
+  private readonly evaluator: Evaluator;
   private paused = false;
   private stopRequested = false;
   private resumeGate?: { promise: Promise<void>; resolve: () => void };
   private pendingJoins: Promise<unknown>[] = [];
   private lastTest = { loss: Number.NaN, accuracy: Number.NaN };
   private snap?: WeightsSnapshot;
-  private readonly bound: GradientBound;
 
   constructor(job: JobConfig, opts: TrainerOptions = {}) {
     super();
@@ -134,14 +136,21 @@ export class Trainer extends Emitter<TrainerEvents> {
       this.trainSize = sizes.train;
       this.testSize = sizes.test;
     }
-    this.bound = new GradientBound(opts.gradientBound ?? 50);
     this.pool = new WorkerPool(() => this.workerInit(), opts);
     this.pool.on('worker', (e) => this.emit('worker', e));
-    this.shards = new ShardRunner(this.pool, opts, {
+    const log = (level: 'info' | 'warn', message: string) => this.emit('log', { level, message });
+    this.dispatcher = new Dispatcher(this.pool, opts, {
       stopped: () => this.stopRequested,
-      log: (level, message) => this.emit('log', { level, message }),
+      log,
       waiting: (reason) => this.emit('state', { state: 'waiting', reason }),
     });
+    const planner = new ShardPlanner(this.pool, opts, log);
+    this.evaluator = new Evaluator(this.dispatcher, planner);
+    const mode = job.mode;
+    this.mode =
+      mode?.kind === 'local'
+        ? new LocalMode(this.pool, this.dispatcher, mode, job.optimizer, mode.outer ?? DEFAULT_OUTER, job.batchSize)
+        : new ExactMode(this.pool, this.dispatcher, planner, opts);
   }
 
   /** The current weights as one immutable snapshot, shared by every worker of this version. */
@@ -322,7 +331,7 @@ export class Trainer extends Emitter<TrainerEvents> {
       while (!this.finished() && !this.stopRequested) {
         if (this.paused) await this.resumeGate?.promise;
         if (this.stopRequested) break;
-        const r = this.job.mode?.kind === 'local' ? await this.localRound() : await this.iterate();
+        const r = await this.step();
         if (r === null) break; // stopped while waiting for workers
         epoch.add(r);
         const done = this.pos;
@@ -392,209 +401,79 @@ export class Trainer extends Emitter<TrainerEvents> {
     return this.plan;
   }
 
-  /** One mini-batch: shards out, sums in, one optimizer step. null when stopped while waiting. */
-  private async iterate(): Promise<RoundResult | null> {
+  /**
+   * One round of the job's mode, then the one central step: the mode's mean gradient (exact) or
+   * mean pseudo-gradient (local) goes through the optimizer, the weights are checked, each worker is
+   * credited, and the iteration is reported. null when stopped while waiting for workers.
+   */
+  private async step(): Promise<RoundResult | null> {
     const t0 = performance.now();
-    const plan = this.planFor(this.pos.epoch);
-    const indices = plan.batch(this.pos.batch);
+    const pos = this.pos;
+    const plan = this.planFor(pos.epoch);
     const layout = this.layout as ParamLayout;
-    const agg = new Aggregator(layout.size);
-    const iteration = this.pos.iteration;
-    const lr = this.lrAt(this.pos);
-    const perWorker = new Map<string, number>();
-    const aggregation = this.opts.aggregation ?? 'sum';
-    const kept: ShardGradient[] = [];
-    let round: RoundStats | null;
+    let r: RoundOutcome | null;
     try {
-      round = await this.shards.train(iteration, this.snapshot_(), layout.size, indices, (s, _shard, r) => {
-        if (!s.trusted) this.bound.check(r.gradSum, r.count, `worker ${s.id}`);
-        agg.add(r);
-        if (aggregation !== 'sum') kept.push(r);
-        this.bound.record(r.gradSum, r.count);
-        perWorker.set(s.id, (perWorker.get(s.id) ?? 0) + r.count);
-        s.examples += r.count;
+      r = await this.mode.round({
+        pos,
+        plan,
+        snapshot: this.snapshot_(),
+        paramCount: layout.size,
+        grads: this.grads,
+        lrAt: (p) => this.lrAt(p),
+        maxIterations: this.job.maxIterations,
       });
     } catch (e) {
-      throw diverged(e, iteration, lr);
+      throw diverged(e, pos.iteration, this.lrAt(pos));
     }
-    if (round === null) return null;
-    // agg.mean also checks that every example of the mini-batch was counted exactly once
-    const mean = agg.mean(indices.length, this.grads);
-    if (aggregation !== 'sum') robustMean(kept, aggregation, mean);
+    if (r === null) return null;
     const s0 = performance.now();
-    this.optimizer.step(this.weights, mean, lr);
+    this.optimizer.step(this.weights, this.grads, r.stepLr);
     const stepMs = performance.now() - s0;
-    const loss = agg.lossSum / agg.count;
+    const loss = r.lossSum / r.count;
     const bad = firstNonFinite(this.weights);
     if (!Number.isFinite(loss) || bad >= 0)
-      throw diverged(new GradroomError('DIVERGED', `weight ${bad} is ${this.weights[bad]}`), iteration, lr);
+      throw diverged(new GradroomError('DIVERGED', `weight ${bad} is ${this.weights[bad]}`), pos.iteration, r.stepLr);
     const totalMs = performance.now() - t0;
-    const ready = this.pool.ready();
-    for (const s of ready) s.lastShare = (perWorker.get(s.id) ?? 0) / indices.length;
-    const computeMs = round.criticalComputeMs;
-    const transferMs = round.criticalTransferMs;
+    const credited = new Set<WorkerSession>();
+    for (const [s, n] of r.perWorker) {
+      s.credit(n, n / r.shareOf);
+      credited.add(s);
+    }
+    for (const s of this.pool.ready()) if (!credited.has(s)) s.credit(0, 0);
+    const { stats } = r;
     this.emit('iteration', {
-      epoch: this.pos.epoch,
-      batch: this.pos.batch,
+      epoch: pos.epoch,
+      batch: pos.batch + r.steps - 1,
       batchesPerEpoch: plan.batches,
-      iteration: iteration + 1,
-      examples: indices.length,
+      iteration: pos.iteration + r.steps,
+      examples: r.count,
       loss,
       lossSmoothed: this.lossEwa.update(loss),
       lossSmoothedRaw: this.lossEwaRaw.update(loss),
-      accuracy: agg.correct / agg.count,
-      lr,
-      examplesPerSec: (indices.length / totalMs) * 1000,
+      accuracy: r.correct / r.count,
+      lr: r.eventLr,
+      examplesPerSec: (r.count / totalMs) * 1000,
       timing: {
         totalMs,
-        computeMs,
-        transferMs,
-        waitMs: Math.max(0, totalMs - computeMs - transferMs - stepMs),
+        computeMs: stats.criticalComputeMs,
+        transferMs: stats.criticalTransferMs,
+        waitMs: Math.max(0, totalMs - stats.criticalComputeMs - stats.criticalTransferMs - stepMs),
         stepMs,
       },
-      bytes: { out: round.bytesOut, in: round.bytesIn },
-      fastestAloneExamplesPerSec: ready.reduce(
-        (best, s) => (s.measured ? Math.max(best, aloneExamplesPerSec(indices.length, s.shardCost())) : best),
-        0,
-      ),
-      replanned: round.replanned,
+      bytes: { out: stats.bytesOut, in: stats.bytesIn },
+      fastestAloneExamplesPerSec: r.fastestAloneExamplesPerSec,
+      replanned: stats.replanned,
       workers: this.pool.status(),
+      ...(r.round ? { round: r.round } : {}),
     });
-    return { lossSum: agg.lossSum, correct: agg.correct, count: agg.count, steps: 1 };
-  }
-
-  /**
-   * Mode `local`, one round: the next mini-batches of the epoch (never past its end), H to each idle
-   * worker; each trains them with the job's optimizer and returns w_start - w_end; the coordinator
-   * takes one outer step on their mean, weighted by examples. Every mini-batch of the round is
-   * computed exactly once (a failed group goes to another worker).
-   */
-  private async localRound(): Promise<RoundResult | null> {
-    const mode = this.job.mode as Extract<NonNullable<JobConfig['mode']>, { kind: 'local' }>;
-    const t0 = performance.now();
-    const plan = this.planFor(this.pos.epoch);
-    const layout = this.layout as ParamLayout;
-    const workers = Math.max(1, this.pool.idle().filter((s) => s.handle.trainLocal).length);
-    const h = mode.steps === 'auto' ? this.autoSteps(mode.commShare ?? 0.1) : mode.steps;
-    const max = this.job.maxIterations;
-    const m = Math.min(
-      workers * h,
-      plan.batches - this.pos.batch,
-      max === undefined ? Number.POSITIVE_INFINITY : max - this.pos.iteration,
-    );
-    const jobs: LocalJob[] = [];
-    for (let j = 0; j < m; j += h) {
-      const batches: Uint32Array[] = [];
-      const lrs: number[] = [];
-      for (let k = j; k < Math.min(m, j + h); k++) {
-        batches.push(plan.batch(this.pos.batch + k).slice());
-        lrs.push(this.lrAt({ epoch: this.pos.epoch, batch: this.pos.batch + k, iteration: this.pos.iteration + k }));
-      }
-      jobs.push({
-        round: this.pos.iteration,
-        groupId: jobs.length,
-        batches,
-        lrs,
-        inner: this.job.optimizer,
-        compress: mode.compress ?? 'none',
-        compressWeights: mode.compressWeights ?? true,
-      });
-    }
-    const sum = new Float64Array(layout.size);
-    let lossSum = 0;
-    let correct = 0;
-    let count = 0;
-    const perWorker = new Map<string, number>();
-    let round: RoundStats | null;
-    try {
-      round = await this.shards.local(this.snapshot_(), layout.size, jobs, (s, _job, r) => {
-        for (let i = 0; i < sum.length; i++) sum[i] += r.delta[i] * r.count;
-        lossSum += r.lossSum;
-        correct += r.correct;
-        count += r.count;
-        perWorker.set(s.id, (perWorker.get(s.id) ?? 0) + r.count);
-        s.examples += r.count;
-      });
-    } catch (e) {
-      throw diverged(e, this.pos.iteration, this.lrAt(this.pos));
-    }
-    if (round === null) return null;
-    for (let i = 0; i < sum.length; i++) this.grads[i] = sum[i] / count;
-    const outerLr = (mode.outer ?? DEFAULT_OUTER).lr;
-    const s0 = performance.now();
-    this.optimizer.step(this.weights, this.grads, outerLr);
-    const stepMs = performance.now() - s0;
-    const loss = lossSum / count;
-    const bad = firstNonFinite(this.weights);
-    if (!Number.isFinite(loss) || bad >= 0)
-      throw diverged(
-        new GradroomError('DIVERGED', `weight ${bad} is ${this.weights[bad]}`),
-        this.pos.iteration,
-        outerLr,
-      );
-    const totalMs = performance.now() - t0;
-    const ready = this.pool.ready();
-    for (const s of ready) s.lastShare = (perWorker.get(s.id) ?? 0) / count;
-    this.emit('iteration', {
-      epoch: this.pos.epoch,
-      batch: this.pos.batch + m - 1,
-      batchesPerEpoch: plan.batches,
-      iteration: this.pos.iteration + m,
-      examples: count,
-      loss,
-      lossSmoothed: this.lossEwa.update(loss),
-      lossSmoothedRaw: this.lossEwaRaw.update(loss),
-      accuracy: correct / count,
-      lr: this.lrAt(this.pos),
-      examplesPerSec: (count / totalMs) * 1000,
-      timing: {
-        totalMs,
-        computeMs: round.criticalComputeMs,
-        transferMs: round.criticalTransferMs,
-        waitMs: Math.max(0, totalMs - round.criticalComputeMs - round.criticalTransferMs - stepMs),
-        stepMs,
-      },
-      bytes: { out: round.bytesOut, in: round.bytesIn },
-      fastestAloneExamplesPerSec: 0,
-      replanned: round.replanned,
-      workers: this.pool.status(),
-      round: { steps: h, groups: jobs.length },
-    });
-    return { lossSum, correct, count, steps: m };
-  }
-
-  /**
-   * H for mode local with steps 'auto': enough inner steps that a round's fixed cost (weights out,
-   * pseudo-gradient back) stays under `share` of it, from the workers' measured costs (the median).
-   */
-  private autoSteps(share: number): number {
-    const costs = this.pool
-      .ready()
-      .filter((s) => s.measured)
-      .map((s) => s.shardCost());
-    if (costs.length === 0) return 1;
-    const perStep = (c: { fixedMs: number; msPerExample: number }) => c.msPerExample * this.job.batchSize;
-    const hs = costs
-      .map((c) => Math.ceil((c.fixedMs * (1 - share)) / (share * Math.max(perStep(c), 1e-6))))
-      .sort((a, b) => a - b);
-    return Math.min(500, Math.max(1, hs[hs.length >> 1]));
+    return { lossSum: r.lossSum, correct: r.correct, count: r.count, steps: r.steps };
   }
 
   /** Loss and accuracy on the whole test split, computed by the workers (the run's own, when it has any). */
   async evaluate(): Promise<{ loss: number; accuracy: number }> {
     if (this.job.evaluate === false || this.testSize === 0) return this.lastTest;
-    const all = new Uint32Array(this.testSize);
-    for (let i = 0; i < all.length; i++) all[i] = i;
-    let lossSum = 0;
-    let correct = 0;
-    let count = 0;
-    const done = await this.shards.evaluate(this.snapshot_(), all, 'test', (_s, _shard, r) => {
-      lossSum += r.lossSum;
-      correct += r.correct;
-      count += r.count;
-    });
-    if (done === null) return this.lastTest;
-    this.lastTest = { loss: lossSum / count, accuracy: correct / count };
+    const score = await this.evaluator.score(this.snapshot_(), this.testSize, 'test');
+    if (score !== null) this.lastTest = score;
     return this.lastTest;
   }
 
@@ -621,19 +500,7 @@ export class Trainer extends Emitter<TrainerEvents> {
   async exportModel(target: ModelTarget, exporter?: ModelExporter): Promise<void> {
     if (!this.layout || this.weights.length === 0)
       throw new GradroomError('BAD_STATE', 'no weights to export yet: run (or restore) the trainer first');
-    let save = exporter;
-    if (!save) {
-      const specifier = '@gradroom/worker/export'; // not a literal: bundlers leave it out
-      try {
-        save = ((await import(/* @vite-ignore */ specifier)) as { exportLayersModel: ModelExporter }).exportLayersModel;
-      } catch (e) {
-        throw new GradroomError(
-          'BAD_CONFIG',
-          `exportModel could not load @gradroom/worker/export (${(e as Error).message}); in a browser, pass it: trainer.exportModel(target, exportLayersModel)`,
-        );
-      }
-    }
-    await save(this.job.model, this.getLayout(), this.getWeights(), target);
+    await exportModel(this.job.model, this.getLayout(), this.getWeights(), target, exporter);
   }
 
   /** Encodes the run's state now (also used by the host page to offer a download). */
@@ -661,48 +528,4 @@ interface RoundResult {
   correct: number;
   count: number;
   steps: number;
-}
-
-/** Loss, accuracy and time of the epoch so far. */
-class EpochStats {
-  private lossSum = 0;
-  private correct = 0;
-  private count = 0;
-  private started = performance.now();
-
-  add(r: { lossSum: number; correct: number; count: number }): void {
-    this.lossSum += r.lossSum;
-    this.correct += r.correct;
-    this.count += r.count;
-  }
-
-  /** The epoch's figures; the next epoch starts now. */
-  close(): { trainLoss: number; trainAccuracy: number; seconds: number } {
-    const out = {
-      trainLoss: this.lossSum / this.count,
-      trainAccuracy: this.correct / this.count,
-      seconds: (performance.now() - this.started) / 1000,
-    };
-    this.lossSum = this.correct = this.count = 0;
-    this.started = performance.now();
-    return out;
-  }
-}
-
-/** Index of the first NaN or infinite value, or -1. */
-function firstNonFinite(a: Float32Array): number {
-  let probe = 0;
-  for (let i = 0; i < a.length; i++) probe += a[i] * 0;
-  if (probe === 0) return -1;
-  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return i;
-  return -1;
-}
-
-/** A divergence, in words that say what to do about it; any other error as it was. */
-function diverged(e: unknown, iteration: number, lr: number): unknown {
-  if (!(e instanceof GradroomError && e.code === 'DIVERGED')) return e;
-  return new GradroomError(
-    'DIVERGED',
-    `the loss became NaN at iteration ${iteration + 1} (learning rate ${lr}): lower the learning rate. The last good checkpoint is kept. (${e.message})`,
-  );
 }

@@ -34,6 +34,11 @@ export interface WorkerHandle {
   memory(): Promise<{ numTensors: number; numBytes: number }>;
   /** Ends the worker; pending calls reject. */
   close(reason: string): Promise<void>;
+  /**
+   * An untrusted worker sent something the result gate refused: tell it and disconnect it (peers).
+   * Absent for the run's own workers, which are struck instead.
+   */
+  refuse?(reason: string, code: string): void;
   /** Settles with the reason once the worker is gone, for whatever cause. */
   readonly closed: Promise<string>;
 }

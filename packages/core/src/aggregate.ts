@@ -3,10 +3,12 @@
  * contract 2); the coordinator adds them here and divides once by the planned batch size, so the
  * result is the gradient of the mean loss however the batch was split.
  *
- * A shard is checked completely before anything is accumulated: a rejected shard (wrong length,
- * NaN/Inf, bad counts, already added) leaves the aggregator exactly as it was.
+ * A shard is checked completely before anything is accumulated (by the result gate, result-gate.ts):
+ * a rejected shard (wrong length, NaN/Inf, bad counts, already added) leaves the aggregator exactly
+ * as it was.
  */
 import { GradroomError } from './errors.js';
+import { CheckedShard, checkVector } from './result-gate.js';
 
 /** What the aggregator needs from a worker's result (a ResultMessage satisfies it). */
 export interface ShardSums {
@@ -19,23 +21,10 @@ export interface ShardSums {
 
 /**
  * Throws BAD_LENGTH if `grad` does not hold `paramCount` values, NON_FINITE naming the first NaN or
- * Inf. `label` prefixes the message ('shard 3').
+ * Inf. `label` prefixes the message ('shard 3'). The result gate's vector check (result-gate.ts).
  */
 export function checkGradient(grad: Float32Array, paramCount: number, label: string): void {
-  if (!(grad instanceof Float32Array))
-    throw new GradroomError('BAD_MESSAGE', `${label}: gradient must be a Float32Array`);
-  if (grad.length !== paramCount) {
-    throw new GradroomError('BAD_LENGTH', `${label}: gradient has ${grad.length} values, expected ${paramCount}`);
-  }
-  // x * 0 is 0 for finite x and NaN for NaN/Inf: one branch-free pass, the index search only on failure.
-  let probe = 0;
-  for (let i = 0; i < grad.length; i++) probe += grad[i] * 0;
-  if (probe === 0) return;
-  for (let i = 0; i < grad.length; i++) {
-    if (!Number.isFinite(grad[i])) {
-      throw new GradroomError('NON_FINITE', `${label}: gradient holds ${grad[i]} at index ${i}`);
-    }
-  }
+  checkVector(grad, paramCount, label);
 }
 
 /**
@@ -74,31 +63,28 @@ export class Aggregator {
     this.paramCount = paramCount;
   }
 
-  /** Adds one shard's sums; throws (state unchanged) on anything unusable. Never applies a shard twice. */
-  add(shard: ShardSums): void {
-    const { shardId, gradSum, lossSum, correct, count } = shard;
-    if (!Number.isSafeInteger(shardId) || shardId < 0) {
-      throw new GradroomError('BAD_MESSAGE', `shard ${shardId}: shardId must be a non-negative integer`);
-    }
-    const label = `shard ${shardId}`;
-    if (this.seen.has(shardId)) throw new GradroomError('BAD_STATE', `${label}: already added`);
-    if (!Number.isSafeInteger(count) || count <= 0) {
-      throw new GradroomError('BAD_MESSAGE', `${label}: count must be a positive integer, got ${count}`);
-    }
-    if (!Number.isSafeInteger(correct) || correct < 0 || correct > count) {
-      throw new GradroomError('BAD_MESSAGE', `${label}: correct must be an integer in [0, ${count}], got ${correct}`);
-    }
-    if (typeof lossSum !== 'number' || !Number.isFinite(lossSum)) {
-      throw new GradroomError('NON_FINITE', `${label}: lossSum is ${lossSum}`);
-    }
-    checkGradient(gradSum, this.paramCount, label);
-
+  /**
+   * Adds one shard's sums; throws (state unchanged) on anything unusable. Never applies a shard twice.
+   * A CheckedShard has passed the result gate already and is not read again; anything else goes
+   * through the same gate here.
+   */
+  add(shard: ShardSums | CheckedShard): void {
+    const c =
+      shard instanceof CheckedShard
+        ? shard
+        : CheckedShard.check(shard, { count: shard.count, paramCount: this.paramCount });
+    if (this.seen.has(c.shardId)) throw new GradroomError('BAD_STATE', `shard ${c.shardId}: already added`);
+    if (c.gradSum.length !== this.paramCount)
+      throw new GradroomError(
+        'BAD_LENGTH',
+        `shard ${c.shardId}: gradient has ${c.gradSum.length} values, expected ${this.paramCount}`,
+      );
     // kept by reference: a result belongs to the aggregator once added (the worker transferred it)
-    this.grads.push(gradSum);
-    this.seen.add(shardId);
-    this._count += count;
-    this._lossSum += lossSum;
-    this._correct += correct;
+    this.grads.push(c.gradSum);
+    this.seen.add(c.shardId);
+    this._count += c.count;
+    this._lossSum += c.lossSum;
+    this._correct += c.correct;
   }
 
   has(shardId: number): boolean {

@@ -41,26 +41,27 @@ export class GradientBound {
     return sorted.length % 2 ? sorted[m] : (sorted[m - 1] + sorted[m]) / 2;
   }
 
-  /** Throws BAD_MESSAGE naming `label` when the shard is out of bounds. */
-  check(gradSum: Float32Array, count: number, label: string): void {
+  /**
+   * Throws BAD_MESSAGE naming `label` when a shard's norm per example (CheckedShard.normPerExample,
+   * measured once by the result gate) is out of bounds.
+   */
+  check(normPerExample: number, label: string): void {
     if (this.recent.length < this.minSamples) return;
-    const n = GradientBound.normPerExample(gradSum, count);
     const limit = this.factor * this.median();
-    if (n > limit) {
+    if (normPerExample > limit) {
       throw new GradroomError(
         'BAD_MESSAGE',
-        `${label}: gradient norm per example (||sum|| / sqrt n) ${n.toExponential(2)} is over ${this.factor}x the median of recent shards (${this.median().toExponential(2)})`,
+        `${label}: gradient norm per example (||sum|| / sqrt n) ${normPerExample.toExponential(2)} is over ${this.factor}x the median of recent shards (${this.median().toExponential(2)})`,
       );
     }
   }
 
   /** Remembers an accepted shard's norm per example. */
-  record(gradSum: Float32Array, count: number): void {
-    const n = GradientBound.normPerExample(gradSum, count);
-    if (!Number.isFinite(n)) return;
-    if (this.recent.length < this.window) this.recent.push(n);
+  record(normPerExample: number): void {
+    if (!Number.isFinite(normPerExample)) return;
+    if (this.recent.length < this.window) this.recent.push(normPerExample);
     else {
-      this.recent[this.next] = n;
+      this.recent[this.next] = normPerExample;
       this.next = (this.next + 1) % this.window;
     }
   }

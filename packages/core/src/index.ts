@@ -13,6 +13,7 @@ export * from './optimizers/index.js';
 export * from './planner.js';
 export * from './prng.js';
 export * from './protocol/index.js';
+export * from './result-gate.js';
 export * from './robust.js';
 export * from './schedules.js';
 export * from './shard-cost.js';

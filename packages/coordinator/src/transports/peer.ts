@@ -4,14 +4,14 @@
  * room server's relay.
  *
  * The peer answers in order, one request at a time, so replies match the oldest open request (init,
- * compute, evaluate) and each reply is checked against it. Everything a peer sends is untrusted:
- * a malformed, oversized, wrong-version, unexpected or non-finite message closes the handle with a
- * logged reason; the trainer then plans the shard again on the others. The handle also closes when
- * the channel closes or the peer stops answering heartbeats.
+ * compute, evaluate); this handle only pairs them. What a reply holds is checked once, by the
+ * session's result gate; a peer whose reply fails it is refused (`refuse`) and disconnected. A
+ * malformed, oversized, wrong-version or unexpected message closes the handle here with a logged
+ * reason; the trainer then plans the shard again on the others. The handle also closes when the
+ * channel closes or the peer stops answering heartbeats.
  */
 
 import {
-  checkResult,
   cleanText,
   type EncodedUpdate,
   GradroomError,
@@ -53,7 +53,6 @@ type Open =
       iteration: number;
       version: number;
       shardId: number;
-      count: number;
       resolve: (r: ShardResultData) => void;
       reject: (e: unknown) => void;
     }
@@ -67,7 +66,6 @@ type Open =
   | {
       kind: 'evaluate';
       evalId: number;
-      count: number;
       resolve: (r: { lossSum: number; correct: number; count: number }) => void;
       reject: (e: unknown) => void;
     };
@@ -163,10 +161,6 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
         open.shift();
         if (!(BACKEND_ORDER as readonly string[]).includes(m.backend))
           return violation(`unknown backend '${cleanText(m.backend, 24)}'`);
-        const want = new ParamLayout(head.task.layout);
-        if (head.task.layout.length > 0 && !new ParamLayout(m.layout).equals(want)) {
-          return violation('built a model layout that differs from the task', 'BAD_CONFIG');
-        }
         head.resolve({
           backend: m.backend as BackendName,
           skipped: [],
@@ -187,13 +181,6 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
           head.version !== m.version
         ) {
           return violation(`sent a result for shard ${m.shardId} that was not asked for`, 'STALE');
-        }
-        if (m.count !== head.count) return violation(`counted ${m.count} examples in a shard of ${head.count}`);
-        try {
-          checkResult(m, { paramCount: task?.paramCount ?? m.gradSum.length });
-        } catch (e) {
-          const err = e as GradroomError;
-          return violation(`sent an unusable result: ${err.message}`, err.code);
         }
         open.shift();
         head.resolve({
@@ -236,7 +223,6 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
         const head = open[0];
         if (head?.kind !== 'evaluate' || head.evalId !== m.evalId)
           return violation('sent an evaluation that was not asked for');
-        if (m.count !== head.count) return violation(`evaluated ${m.count} examples of ${head.count}`);
         open.shift();
         head.resolve({ lossSum: m.lossSum, correct: m.correct, count: m.count });
         return;
@@ -288,7 +274,7 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
     compute(req) {
       const { iteration, version, shardId, indices } = req;
       return request<ShardResultData>(
-        { kind: 'compute', iteration, version, shardId, count: indices.length },
+        { kind: 'compute', iteration, version, shardId },
         msg({ type: 'assign', iteration, version, shardId, indices }),
       );
     },
@@ -319,7 +305,7 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
     evaluate(req) {
       const evalId = evalIds++;
       return request(
-        { kind: 'evaluate', evalId, count: req.indices.length },
+        { kind: 'evaluate', evalId },
         msg({ type: 'evaluate', evalId, version: req.version, split: req.split, indices: req.indices }),
       );
     },
@@ -329,6 +315,9 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
     },
     async close(reason) {
       close(reason, msg({ type: 'leave', reason: reason.slice(0, 1000) }));
+    },
+    refuse(reason, code) {
+      violation(reason, code);
     },
     sendShare(p) {
       if (closedOnce.settled() || !Number.isFinite(p.loss)) return;

@@ -8,12 +8,13 @@
  * A field whose value is `undefined` counts as absent (the encoder drops such fields).
  *
  * Checks here need no context. Those that do (gradient length against the task, NaN/Inf inside a
- * gradient) are `checkResult` below and the Aggregator.
+ * gradient) are the result gate's (result-gate.ts; `checkResult` below runs it).
  */
-import { checkGradient } from '../aggregate.js';
+
 import { GradroomError } from '../errors.js';
 import { createOptimizer } from '../optimizers/index.js';
 import type { OptimizerConfig } from '../optimizers/types.js';
+import { CheckedShard } from '../result-gate.js';
 import { LOSS_NAMES } from '../zoo.js';
 import { type Message, PROTOCOL_VERSION, type ResultMessage } from './messages.js';
 
@@ -441,12 +442,9 @@ export function validateMessage(value: unknown, limits?: Partial<CodecLimits>): 
 }
 
 /**
- * The checks on a result that need the task: gradient length (BAD_LENGTH) and finiteness of every
- * value (NON_FINITE). Throws GradroomError naming the shard.
+ * The checks on a result that need the task (length, finiteness, counts): the result gate's
+ * CheckedShard.check, which the coordinator's session runs once per result.
  */
-export function checkResult(msg: ResultMessage, expected: { paramCount: number }): void {
-  checkGradient(msg.gradSum, expected.paramCount, `shard ${msg.shardId}`);
-  if (!Number.isFinite(msg.lossSum)) {
-    throw new GradroomError('NON_FINITE', `shard ${msg.shardId}: lossSum is ${msg.lossSum}`);
-  }
+export function checkResult(msg: ResultMessage, expected: { paramCount: number }): CheckedShard {
+  return CheckedShard.check(msg, { count: msg.count, paramCount: expected.paramCount });
 }

@@ -1,0 +1,232 @@
+/**
+ * The one dispatch loop, for every kind of round: an exact mini-batch, a local round, an evaluation.
+ * A round kind (RoundKind) says how pending work becomes tasks for idle workers and how a checked
+ * result counts; this loop sends the tasks through each worker's session, puts the work of a failed
+ * task back at once (without waiting for the rest of the round), and ends the round when nothing is
+ * pending or in flight. Non-finite results from two workers (or twice from the only one) mean the
+ * run diverged: the round ends with DIVERGED.
+ */
+import { GradroomError } from '@gradroom/core';
+import type { WorkerPool } from './pool.js';
+import type { Checked, ShardOutcome, Task, WorkerSession } from './session.js';
+import { type WeightsSnapshot, WorkerGoneError } from './worker-handle.js';
+
+export interface DispatchOptions {
+  /** With no worker left: wait for one to join (rooms), or fail (default). */
+  waitForWorkers?: boolean;
+}
+
+/** What the loop needs from its owner. */
+export interface DispatchHooks {
+  /** True once the run is stopping: stop waiting for workers. */
+  stopped(): boolean;
+  log(level: 'info' | 'warn', message: string): void;
+  waiting(reason: string): void;
+}
+
+/** What one round cost, for the iteration event. */
+export interface RoundStats {
+  /** Tasks planned again after a failure. */
+  replanned: number;
+  /** The accepted task that finished last: its worker's compute, and the rest of its round trip. */
+  criticalComputeMs: number;
+  criticalTransferMs: number;
+  /** Payload bytes through the coordinator (shadow shards included). */
+  bytesOut: number;
+  bytesIn: number;
+}
+
+/**
+ * One kind of round. `W` is a unit of pending work (a mini-batch's indices, a local group); `T` the
+ * task a worker gets for it.
+ */
+export interface RoundKind<W, T extends Task> {
+  readonly label: string;
+  /**
+   * Gives idle workers tasks from the pending work (which it may merge and split again); `rest` is
+   * what stays pending. No task given: the loop waits for the pool to change.
+   */
+  assign(idle: WorkerSession[], pending: W[], first: boolean): { given: [WorkerSession, T][]; rest: W[] };
+  /** The work of a task that failed, to be given again. */
+  workOf(task: T): W;
+  /** Counts a checked result; throws to refuse it (a strike, and its work is given again). */
+  accept(s: WorkerSession, task: T, result: Checked<T>): void;
+  /** After the first assignment: measuring (shadow) tasks for the idle workers left out. */
+  probe?(left: WorkerSession[], given: number): void;
+}
+
+interface FailureState {
+  label: string;
+  failures: number;
+  nonFinite: Map<string, number>;
+  fatal?: unknown;
+}
+
+export class Dispatcher {
+  private shardIds = 0;
+  /** Bytes of shadow tasks that ended after their round closed, added to the next round's. */
+  private late = { out: 0, in: 0 };
+
+  constructor(
+    private readonly pool: WorkerPool,
+    private readonly opts: DispatchOptions,
+    private readonly hooks: DispatchHooks,
+  ) {}
+
+  /** A fresh shard id: ids are never reused within a run, so a late result can never be taken for another. */
+  nextShardId(): number {
+    return this.shardIds++;
+  }
+
+  /** Runs the round; null if the run was stopped while it waited for workers. */
+  async run<W, T extends Task>(
+    kind: RoundKind<W, T>,
+    work: W[],
+    snapshot: WeightsSnapshot,
+  ): Promise<RoundStats | null> {
+    const stats: RoundStats = {
+      replanned: 0,
+      criticalComputeMs: 0,
+      criticalTransferMs: 0,
+      bytesOut: this.late.out,
+      bytesIn: this.late.in,
+    };
+    this.late = { out: 0, in: 0 };
+    let pending = work;
+    let inflight = 0;
+    let live = true;
+    const fs: FailureState = { label: kind.label, failures: 0, nonFinite: new Map() };
+    let lastEnd = Number.NEGATIVE_INFINITY;
+    let first = true;
+    const retry = (s: WorkerSession, task: T, e: unknown) => {
+      pending.push(kind.workOf(task));
+      stats.replanned++;
+      this.failure(fs, s, e);
+    };
+    try {
+      for (;;) {
+        if (fs.fatal) throw fs.fatal;
+        if (pending.length === 0 && inflight === 0) return stats;
+        if (this.hooks.stopped()) return null;
+        if (pending.length > 0) {
+          const idle = this.pool.idle();
+          const { given, rest } = idle.length > 0 ? kind.assign(idle, pending, first) : { given: [], rest: pending };
+          if (given.length > 0) {
+            pending = rest;
+            for (const [s, task] of given) {
+              inflight++;
+              s.run(task, snapshot).then(
+                (o: ShardOutcome<Checked<T>>) => {
+                  inflight--;
+                  if (!live) return;
+                  stats.bytesOut += o.bytesOut;
+                  stats.bytesIn += o.bytesIn;
+                  try {
+                    kind.accept(s, task, o.sums);
+                  } catch (e) {
+                    // refused by the mode (a poisoned result): a strike, and it counts toward the cap
+                    s.reject((e as Error).message);
+                    retry(s, task, e);
+                    return;
+                  }
+                  const end = performance.now();
+                  if (end >= lastEnd) {
+                    lastEnd = end;
+                    stats.criticalComputeMs = Number.isFinite(o.computeMs) ? o.computeMs : 0;
+                    stats.criticalTransferMs = Math.max(0, o.roundTripMs - stats.criticalComputeMs);
+                  }
+                  this.pool.changed();
+                },
+                (e: unknown) => {
+                  inflight--;
+                  if (live) retry(s, task, e);
+                },
+              );
+            }
+            if (first && kind.probe) {
+              const busy = new Set(given.map(([s]) => s));
+              kind.probe(
+                idle.filter((s) => !busy.has(s)),
+                given.length,
+              );
+            }
+            first = false;
+            continue;
+          }
+          if (inflight === 0 && this.pool.idle().length === 0) this.noWorkers();
+        }
+        await this.pool.nextChange();
+      }
+    } finally {
+      live = false;
+    }
+  }
+
+  /**
+   * A measuring task: timed and checked by the session, never counted. It usually ends after its
+   * round, so its bytes go into the next round's figures.
+   */
+  shadow<T extends Task>(s: WorkerSession, task: T, snapshot: WeightsSnapshot): void {
+    s.run(task, snapshot).then(
+      (o) => {
+        this.late.out += o.bytesOut;
+        this.late.in += o.bytesIn;
+      },
+      (e: unknown) => {
+        const reason = e instanceof Error ? e.message : String(e);
+        if (e instanceof WorkerGoneError) this.pool.remove(s.id, reason);
+        else this.hooks.log('warn', `worker ${s.id}: a measuring shard failed: ${reason}`);
+      },
+    );
+  }
+
+  /**
+   * A task failed on `s`; its work is pending again. A worker that left is removed; anything else is
+   * logged and counted. Non-finite results from two workers, or twice from the only one left, mean
+   * the run diverged; too many failures in one round end it.
+   */
+  private failure(fs: FailureState, s: WorkerSession, e: unknown): void {
+    const reason = e instanceof Error ? e.message : String(e);
+    if (e instanceof WorkerGoneError) this.pool.remove(s.id, reason);
+    else {
+      this.hooks.log('warn', `worker ${s.id}: ${reason}; its work is planned again`);
+      fs.failures++;
+      if (e instanceof GradroomError && e.code === 'NON_FINITE') {
+        const times = (fs.nonFinite.get(s.id) ?? 0) + 1;
+        fs.nonFinite.set(s.id, times);
+        // two workers agree, or the only one left says it twice: the model diverged
+        // (a single broken worker is dropped after its strikes instead)
+        const ready = this.pool.ready();
+        if (fs.nonFinite.size >= 2 || (times >= 2 && ready.length === 1 && ready[0] === s))
+          fs.fatal ??= new GradroomError('DIVERGED', `${fs.label}: ${reason}`);
+      }
+      const cap = 10 + 4 * this.pool.members.size;
+      if (fs.failures > cap)
+        fs.fatal ??= new GradroomError(
+          'BAD_STATE',
+          `${fs.label}: work failed ${fs.failures} times (last: ${reason}); giving up`,
+        );
+    }
+    this.pool.changed();
+  }
+
+  /** Nothing in flight and work left: with no worker in the pool, fail (local workers) or wait (rooms). */
+  private noWorkers(): void {
+    if (this.pool.hasAny()) return;
+    if (!this.opts.waitForWorkers)
+      throw new GradroomError('BAD_STATE', 'every worker has left or failed; nothing can compute the rest of the run');
+    this.hooks.waiting('no workers: waiting for one to join');
+  }
+}
+
+/** The indices of several pending parts as one array (work merged to be split again). */
+export function mergeIndices(parts: Uint32Array[]): Uint32Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint32Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}

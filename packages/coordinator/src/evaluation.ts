@@ -1,0 +1,54 @@
+/**
+ * Loss and accuracy on a split, computed by the workers through the same dispatch loop as training
+ * (the run's own workers when it has any: the score is not one peer's word).
+ */
+import { type Dispatcher, mergeIndices, type RoundKind } from './dispatch.js';
+import type { ShardPlanner } from './planning.js';
+import type { EvalTask, WorkerSession } from './session.js';
+import type { WeightsSnapshot } from './worker-handle.js';
+
+export interface Score {
+  loss: number;
+  accuracy: number;
+}
+
+export class Evaluator {
+  constructor(
+    private readonly dispatcher: Dispatcher,
+    private readonly planner: ShardPlanner,
+  ) {}
+
+  /** The score of `snapshot` on the first `size` examples of `split`; null when the run stopped meanwhile. */
+  async score(snapshot: WeightsSnapshot, size: number, split: 'train' | 'test' = 'test'): Promise<Score | null> {
+    const all = new Uint32Array(size);
+    for (let i = 0; i < all.length; i++) all[i] = i;
+    let lossSum = 0;
+    let correct = 0;
+    let count = 0;
+    const kind: RoundKind<Uint32Array, EvalTask> = {
+      label: 'evaluation',
+      assign: (idle, pending) => {
+        const work = mergeIndices(pending);
+        const sizes = this.planner.evaluate(idle, work.length);
+        const given: [WorkerSession, EvalTask][] = [];
+        let offset = 0;
+        idle.forEach((s, i) => {
+          if (sizes[i] === 0) return;
+          const indices = work.slice(offset, offset + sizes[i]);
+          offset += sizes[i];
+          given.push([s, { kind: 'evaluate', shardId: this.dispatcher.nextShardId(), indices, split }]);
+        });
+        return { given, rest: given.length > 0 ? [] : pending };
+      },
+      workOf: (task) => task.indices,
+      accept: (_s, _task, r) => {
+        lossSum += r.lossSum;
+        correct += r.correct;
+        count += r.count;
+      },
+    };
+    const done = await this.dispatcher.run(kind, [all], snapshot);
+    if (done === null) return null;
+    return { loss: lossSum / count, accuracy: correct / count };
+  }
+}

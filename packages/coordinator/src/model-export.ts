@@ -1,0 +1,33 @@
+/** The trainer's weights as a tfjs layers model (Trainer.exportModel). */
+import { GradroomError, type ModelSpec, type TensorShape } from '@gradroom/core';
+import type { exportLayersModel, ModelTarget } from '@gradroom/worker/export';
+
+/** What Trainer.exportModel calls: exportLayersModel from '@gradroom/worker/export'. */
+export type ModelExporter = typeof exportLayersModel;
+
+/**
+ * Saves `model` with `weights` to `target`. Without `exporter` it loads '@gradroom/worker/export'
+ * itself: in a browser pass it, since importing it here would put tfjs (2.5 MB) into every page that
+ * bundles the trainer.
+ */
+export async function exportModel(
+  model: ModelSpec,
+  layout: TensorShape[],
+  weights: Float32Array,
+  target: ModelTarget,
+  exporter?: ModelExporter,
+): Promise<void> {
+  let save = exporter;
+  if (!save) {
+    const specifier = '@gradroom/worker/export'; // not a literal: bundlers leave it out
+    try {
+      save = ((await import(/* @vite-ignore */ specifier)) as { exportLayersModel: ModelExporter }).exportLayersModel;
+    } catch (e) {
+      throw new GradroomError(
+        'BAD_CONFIG',
+        `exportModel could not load @gradroom/worker/export (${(e as Error).message}); in a browser, pass it: trainer.exportModel(target, exportLayersModel)`,
+      );
+    }
+  }
+  await save(model, layout, weights, target);
+}

@@ -1,0 +1,138 @@
+/**
+ * Who computes how much of a mini-batch (the planning policy; dispatch.ts sends what it decides).
+ * Planning is cost-aware: each worker's shard costs its measured fixed part (latency, weights in,
+ * result out) plus its examples times its measured compute per example, and the batch is split so
+ * the iteration ends earliest (core's planShardsByCost). A worker whose fixed cost would delay the
+ * iteration gets nothing and stands by; a newcomer, and now and then a worker standing by, gets a
+ * *shadow* shard: a copy of examples someone else computes, timed and validated but never added, so
+ * measuring it never delays an iteration or touches the result.
+ */
+import { planShardsByCost, splitShards } from '@gradroom/core';
+import type { WorkerPool } from './pool.js';
+import type { WorkerSession } from './session.js';
+
+/** The largest share of a room's time that probing its members standing by may take. */
+const PROBE_SHARE = 0.05;
+
+export interface PlanningOptions {
+  /** Smallest shard worth sending (default 1). */
+  minShard?: number;
+  /**
+   * 'cost' (default): shards only where they shorten the iteration, so a room is never slower than
+   * its fastest member alone. 'all': every worker computes a share sized to its speed, however much
+   * its link costs (a class that wants every laptop to take part, tests of failure handling).
+   */
+  planning?: 'cost' | 'all';
+}
+
+export class ShardPlanner {
+  /** The last cost plan's predicted iteration time, ms (what probes are budgeted against). */
+  private makespanMs = 0;
+
+  constructor(
+    private readonly pool: WorkerPool,
+    private readonly opts: PlanningOptions,
+    private readonly log: (level: 'info' | 'warn', message: string) => void,
+  ) {}
+
+  get minShard(): number {
+    return this.opts.minShard ?? 1;
+  }
+
+  /**
+   * Sizes of the idle workers' shards of `total` training examples. Before anyone is measured, all
+   * take equal shards (their warm-up); after that only measured workers get real shards, and the
+   * others wait for a shadow. On the round's first plan, each measured worker is told whether it
+   * stands by.
+   */
+  train(idle: WorkerSession[], total: number, first: boolean): number[] {
+    const minShard = this.minShard;
+    const anyMeasured = this.pool.ready().some((s) => s.measured);
+    if (!anyMeasured)
+      return splitShards(
+        total,
+        idle.map(() => 1),
+        { minShard },
+      );
+    if (this.opts.planning === 'all') {
+      // examples/s over a whole shard of an even split (link included), so a worker with a slow link
+      // or slow compute gets the smaller share
+      const even = Math.max(1, Math.ceil(total / idle.length));
+      const speeds = idle.map((s) => {
+        const ms = s.predictMs(even);
+        return ms === undefined ? 0 : (even / Math.max(ms, 1e-3)) * 1000;
+      });
+      const known = speeds.filter((v) => v > 0);
+      const mean = known.length > 0 ? known.reduce((a, b) => a + b, 0) / known.length : 1;
+      return splitShards(
+        total,
+        speeds.map((v) => v || mean),
+        { minShard },
+      );
+    }
+    const measured = idle.filter((s) => s.measured);
+    const sizes = idle.map(() => 0);
+    if (measured.length === 0) return sizes; // a measured worker is busy: wait for it
+    const plan = planShardsByCost(
+      total,
+      measured.map((s) => s.shardCost()),
+      { minShard },
+    );
+    this.makespanMs = plan.makespanMs;
+    measured.forEach((s, k) => {
+      sizes[idle.indexOf(s)] = plan.sizes[k];
+    });
+    if (first) {
+      for (const s of measured) {
+        const takes = sizes[idle.indexOf(s)] > 0;
+        const c = s.shardCost();
+        const news = takes
+          ? s.takesPart()
+          : s.standBy(
+              `standing by: its link costs ${Math.round(c.fixedMs)} ms a shard, more than it would save (the iteration takes ${Math.round(plan.makespanMs)} ms without it)`,
+            );
+        // said once when it changes, not every iteration
+        if (news)
+          this.log('info', `worker ${s.handle.name ?? s.id}: ${s.standby ?? 'takes shards again: it pays off now'}`);
+      }
+    }
+    return sizes;
+  }
+
+  /** Evaluation shards: the run's own workers evaluate when it has any (the score is not one peer's word). */
+  evaluate(idle: WorkerSession[], total: number): number[] {
+    const trustedOnly = this.pool.ready().some((s) => s.trusted);
+    const speeds = idle.map((s) => (trustedOnly && !s.trusted ? 0 : s.examplesPerSec() || 1));
+    if (speeds.every((v) => v === 0)) return speeds;
+    return splitShards(total, speeds, { minShard: 1 });
+  }
+
+  /**
+   * Shadow shards for the workers left out of a round that gave `used` workers real shards of a
+   * `total`-example batch: [worker, examples] pairs. Newcomers are measured at once; of those
+   * standing by, at most one a round, the one waiting longest, and each less often while it stays
+   * out (every probe costs the shared link a full copy of the weights).
+   */
+  probes(left: WorkerSession[], total: number, used: number): [WorkerSession, number][] {
+    const minShard = this.minShard;
+    const size = Math.min(total, Math.max(minShard, Math.ceil(total / (used + 1))));
+    // probes of those standing by may take at most PROBE_SHARE of the room's link: with k of them
+    // probed in turn, each waits k x (its fixed cost, the weights' trip / the iteration's time) /
+    // PROBE_SHARE rounds (a slow laptop's own compute costs the others nothing)
+    const standing = left.filter((s) => s.measured).length;
+    const budgetRounds = (s: WorkerSession) =>
+      Math.ceil((standing * s.shardCost().fixedMs) / (PROBE_SHARE * Math.max(this.makespanMs, 1)));
+    let standbyProbed = false;
+    const out: [WorkerSession, number][] = [];
+    for (const s of [...left].sort((a, b) => b.idleRounds - a.idleRounds)) {
+      const due = s.leftOut(budgetRounds(s));
+      if (s.measured && (standbyProbed || !due)) continue;
+      if (s.measured) standbyProbed = true;
+      // every other probe half as big: shards of different sizes tell fixed cost from speed
+      const n = s.calls % 2 === 0 ? size : Math.max(minShard, Math.ceil(size / 2));
+      s.probed();
+      out.push([s, n]);
+    }
+    return out;
+  }
+}
