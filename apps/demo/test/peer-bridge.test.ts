@@ -3,7 +3,7 @@
 // "worker" side, as RoomHost uses it: data that arrives before 'connect' is not lost and stays in
 // order, bytes go both ways unchanged and the sender's buffer is not detached, backpressure figures
 // come back, and a close reaches the worker.
-import { type SimplePeerCtor, simplePeerChannel } from '@gradroom/worker/peer';
+import { type SimplePeerCtor, simplePeerChannel } from '@gradroom/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bridgedSimplePeer, servePeerBridge } from '../src/coordinator-worker/peer-bridge.js';
 

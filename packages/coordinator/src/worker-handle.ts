@@ -4,33 +4,22 @@
  * rejects every pending call, so the trainer can plan the lost shard again.
  */
 import { encodeMessage, msg, rejectWhenClosed } from '@gradroom/core';
-import type {
-  EvalRequest,
-  EvalResultData,
-  LocalRequest,
-  LocalResultData,
-  ShardRequest,
-  ShardResultData,
-  WorkerInfo,
-  WorkerInit,
-} from '@gradroom/worker';
+import type { WorkerSurface } from '@gradroom/worker';
 
 export type WorkerKind = 'thread' | 'web-worker' | 'peer';
 
-export interface WorkerHandle {
+/** The worker surface (@gradroom/worker's WorkerSurface) as the coordinator reaches it. */
+export interface WorkerHandle extends Omit<WorkerSurface, 'trainLocal'> {
   readonly id: string;
   readonly kind: WorkerKind;
   /** A name to show (a volunteer's chosen name); the id when absent. */
   readonly name?: string;
   /** compute/evaluate take `weights` in the request itself (one message instead of two). */
   readonly inlineWeights?: boolean;
-  init(init: WorkerInit): Promise<WorkerInfo>;
   /** Hands the worker the weights of a version (never modified: a handle that transfers copies first). */
   setWeights(snapshot: WeightsSnapshot): Promise<void>;
-  compute(req: ShardRequest): Promise<ShardResultData>;
-  evaluate(req: EvalRequest): Promise<EvalResultData>;
   /** Mode `local` (absent: this worker cannot take local rounds). */
-  trainLocal?(req: LocalRequest): Promise<LocalResultData>;
+  trainLocal?: WorkerSurface['trainLocal'];
   memory(): Promise<{ numTensors: number; numBytes: number }>;
   /** Ends the worker; pending calls reject. */
   close(reason: string): Promise<void>;

@@ -5,8 +5,7 @@
  * and the run's invariants hold (accepted messages validate again, reordered frames reassemble to
  * the same bytes, unfinished messages stay within their limits and release the shared budget).
  */
-import { decodeMessage, encodeMessage, GradroomError, validateMessage } from '@gradroom/core';
-import { parseClientMessage } from '@gradroom/worker/peer';
+import { decodeMessage, encodeMessage, GradroomError, parseClientMessage, validateMessage } from '@gradroom/core';
 import { describe, expect, it } from 'vitest';
 import { fuzz, packValue, validMessages, validSignals } from '../../../bench/fuzz-lib.mjs';
 

@@ -15,6 +15,7 @@ export * from './prng.js';
 export * from './protocol/index.js';
 export * from './result-gate.js';
 export * from './robust.js';
+export * from './room/index.js';
 export * from './schedules.js';
 export * from './shard-cost.js';
 export * from './specs.js';

@@ -26,10 +26,7 @@ export function checkCounts(r: Counts, expected: number, label: string): void {
   if (r.count !== expected)
     throw new GradroomError('BAD_MESSAGE', `${label}: counted ${r.count} examples, it holds ${expected}`);
   if (!(Number.isSafeInteger(r.correct) && r.correct >= 0 && r.correct <= r.count))
-    throw new GradroomError(
-      'BAD_MESSAGE',
-      `${label}: correct must be an integer in [0, ${r.count}], got ${r.correct}`,
-    );
+    throw new GradroomError('BAD_MESSAGE', `${label}: correct must be an integer in [0, ${r.count}], got ${r.correct}`);
 }
 
 /**

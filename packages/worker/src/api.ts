@@ -2,7 +2,7 @@
  * What a worker offers its coordinator, the same in a Node worker thread, a Web Worker and a
  * volunteer tab: set up a task, take weights of a version, compute a shard's sums against them.
  */
-import type { Compression, EncodedUpdate, OptimizerConfig, ResultMessage, TaskSpec } from '@gradroom/core';
+import type { Compression, Counts, EncodedUpdate, OptimizerConfig, ResultMessage, TaskSpec } from '@gradroom/core';
 import type { BackendName, BackendReport } from './backends.js';
 
 export interface WorkerInit {
@@ -46,11 +46,8 @@ export interface EvalRequest {
   weights?: Float32Array;
 }
 
-export interface EvalResultData {
-  lossSum: number;
-  correct: number;
-  count: number;
-}
+/** An evaluation shard's sums. */
+export type EvalResultData = Counts;
 
 /** Mode `local`: H inner steps on the given mini-batches, answered with the pseudo-gradient. */
 export interface LocalRequest {
@@ -75,25 +72,30 @@ export interface LocalRequest {
   baseVersion?: number;
 }
 
-export interface LocalResultData {
+export interface LocalResultData extends Counts {
   round: number;
   version: number;
   /** w_start - w_end (uncompressed), or `encoded` (fp16 / int8 with error feedback on the worker). */
   delta?: Float32Array;
   encoded?: EncodedUpdate;
-  lossSum: number;
-  correct: number;
-  count: number;
   computeMs: number;
   backend: string;
 }
 
-export interface WorkerApi {
+/**
+ * The one worker surface: what every worker computes, however it is reached. WorkerApi (a worker's
+ * comlink API), the volunteer's ComputeEngine and the coordinator's WorkerHandle are this surface
+ * plus what their side needs.
+ */
+export interface WorkerSurface {
   init(init: WorkerInit): Promise<WorkerInfo>;
-  setWeights(version: number, weights: Float32Array): Promise<void>;
   compute(req: ShardRequest): Promise<ShardResultData>;
   evaluate(req: EvalRequest): Promise<EvalResultData>;
   trainLocal(req: LocalRequest): Promise<LocalResultData>;
+}
+
+export interface WorkerApi extends WorkerSurface {
+  setWeights(version: number, weights: Float32Array): Promise<void>;
   /**
    * Class probabilities of one example (features in the data set's layout) with the weights this
    * worker holds now: a volunteer's page classifies what its student draws.

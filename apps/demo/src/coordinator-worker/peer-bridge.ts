@@ -7,7 +7,7 @@
  * Backpressure: the worker counts bytes it posted that the page has not yet handed to the channel,
  * plus the channel's own bufferedAmount as the page last reported it.
  */
-import type { SimplePeerCtor, SimplePeerLike } from '@gradroom/worker/peer';
+import type { SimplePeerCtor, SimplePeerLike } from '@gradroom/core';
 
 type PeerOpts = ConstructorParameters<SimplePeerCtor>[0];
 

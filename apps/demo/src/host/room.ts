@@ -6,9 +6,9 @@
  * volunteer still in the room. The room's token and host key let a reloaded host page host the
  * same room again (the server keeps a room without a coordinator for a while).
  */
-import type { PeerEvent, PeerWorkerHandle, TrainerLike, WorkerHandle } from '@gradroom/coordinator/browser';
+import type { PeerEvent, PeerWorkerHandle } from '@gradroom/coordinator/browser';
 import { RoomHost, type Trainer } from '@gradroom/coordinator/browser';
-import type { SimplePeerCtor, WebSocketCtor } from '@gradroom/worker/peer';
+import type { SimplePeerCtor, WebSocketCtor } from '@gradroom/core';
 
 export interface CreatedRoom {
   token: string;
@@ -53,9 +53,6 @@ export class HostedRoom {
   /** Every volunteer seen, also after it left (names for the worker table). */
   readonly seen = new Map<string, Volunteer>();
   private readonly handles = new Map<string, PeerWorkerHandle>();
-  private trainer?: Trainer;
-  /** RoomHost's listeners for the run of the moment's events, by type ('iteration', 'state', 'epoch'). */
-  private listeners: { type: string; fn: (e: never) => void }[] = [];
   private host?: RoomHost;
 
   constructor(
@@ -66,28 +63,12 @@ export class HostedRoom {
   ) {}
 
   async open(): Promise<void> {
-    // RoomHost adds each accepted volunteer to `trainer` and tells it its share after each iteration;
-    // this stand-in forwards both to the run of the moment
-    const self = this;
-    const relay = {
-      addWorker(handle: WorkerHandle) {
-        return self.trainer ? self.trainer.addWorker(handle) : Promise.resolve();
-      },
-      on(type: string, fn: (e: never) => void) {
-        const entry = { type, fn };
-        self.listeners.push(entry);
-        return () => {
-          self.listeners = self.listeners.filter((l) => l !== entry);
-        };
-      },
-    };
     this.host = await RoomHost.open({
       url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`,
       token: this.room.token,
       hostKey: this.room.hostKey,
       WebSocket: WebSocket as unknown as WebSocketCtor,
       SimplePeer: this.SimplePeer,
-      trainer: relay as TrainerLike,
       onPeer: (handle, name) => {
         this.handles.set(handle.id, handle);
         const v = this.volunteers.get(handle.id);
@@ -116,23 +97,15 @@ export class HostedRoom {
     return this.handles.size;
   }
 
-  /** Hands every volunteer in the room to `trainer`; later ones follow as they join. */
+  /** Hands every volunteer in the room to `trainer`; later ones follow as they join (RoomHost.attach). */
   attach(trainer: Trainer): void {
-    this.trainer = trainer;
-    const forward = (type: 'iteration' | 'state' | 'epoch') =>
-      trainer.on(type, (e) => {
-        for (const l of this.listeners) if (l.type === type) (l.fn as (e: unknown) => void)(e);
-      });
-    forward('iteration');
-    forward('state');
-    forward('epoch');
-    for (const h of this.handles.values()) {
-      trainer.addWorker(h).catch((err) => this.log(`volunteer ${h.id} could not be set up: ${(err as Error).message}`));
-    }
+    this.host?.detach();
+    this.host?.attach(trainer);
   }
 
+  /** The run is over: volunteers stay in the room for the next one. */
   detach(): void {
-    this.trainer = undefined;
+    this.host?.detach();
   }
 
   close(reason?: string): void {

@@ -19,8 +19,8 @@
 import 'uplot/dist/uPlot.min.css';
 import '../host/host.css';
 import type { EpochEvent, IterationEvent, JobConfig, PeerEvent } from '@gradroom/coordinator/browser';
+import type { SimplePeerCtor } from '@gradroom/core';
 import { type BackendName, FASHION_MNIST_CLASSES, parseBackendList } from '@gradroom/worker/catalog';
-import type { SimplePeerCtor } from '@gradroom/worker/peer';
 import * as Comlink from 'comlink';
 import QRCode from 'qrcode';
 // the self-contained browser build (it carries its own Buffer and stream polyfills); untyped

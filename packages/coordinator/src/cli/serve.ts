@@ -6,8 +6,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { IceServer } from '@gradroom/core';
 import { GradroomError } from '@gradroom/core';
-import type { IceServer } from '@gradroom/worker/peer';
 import { DEFAULT_JOB } from '../job.js';
 import { ownHostNames } from '../room/access.js';
 import { hostRoom } from '../room/node.js';

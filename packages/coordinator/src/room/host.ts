@@ -11,25 +11,24 @@ import type { ShareMessage } from '@gradroom/core';
 import {
   type CodecLimits,
   cleanText,
+  FramedLink,
+  GradroomError,
+  type IceServer,
   InFlightLimitError,
   type Message,
   msg,
-  ReassemblyBudget,
-  type TaskSpec,
-  type TensorShape,
-  WEBRTC_MAX_MESSAGE_BYTES,
-} from '@gradroom/core';
-import {
-  FramedLink,
-  type IceServer,
   type RawChannel,
+  ReassemblyBudget,
   type RtcDeps,
   type ServerMessage,
   SignalClient,
   type SimplePeerLike,
   simplePeerChannel,
+  type TaskSpec,
+  type TensorShape,
+  WEBRTC_MAX_MESSAGE_BYTES,
   type WebSocketCtor,
-} from '@gradroom/worker/peer';
+} from '@gradroom/core';
 import { Emitter } from '../emitter.js';
 import type { IterationEvent } from '../events.js';
 import { type PeerWorkerHandle, peerWorkerHandle } from '../transports/peer.js';
@@ -51,7 +50,7 @@ export interface RoomHostOptions extends RtcDeps {
   token: string;
   hostKey: string;
   WebSocket: WebSocketCtor;
-  /** Each accepted peer is added to this trainer (and told its share after every iteration). */
+  /** Each accepted peer is added to this trainer (and told its share after every iteration); see attach(). */
   trainer?: TrainerLike;
   /** Called with each accepted peer (in addition to, or instead of, `trainer`). */
   onPeer?: (handle: PeerWorkerHandle, name: string) => void;
@@ -102,7 +101,8 @@ export class RoomHost extends Emitter<{ peer: PeerEvent; log: string }> {
   readonly peers = new Map<string, Entry>();
   private iceServers: IceServer[] = [];
   private maxChunk = WEBRTC_MAX_MESSAGE_BYTES;
-  private offIteration?: () => void;
+  private trainer?: TrainerLike;
+  private offTrainer?: () => void;
   private readonly budget: ReassemblyBudget;
 
   private constructor(
@@ -135,44 +135,60 @@ export class RoomHost extends Emitter<{ peer: PeerEvent; log: string }> {
     });
     signal.onMessage((m) => host.guard('a room server message', () => host.onServer(m)));
     signal.closed.then((r) => host.shutdown(`room server connection lost: ${r}`));
-    const trainer = opts.trainer;
-    if (trainer) {
-      // the room's last progress, told again with each state change (a pause sends no iteration)
-      let last = { iteration: 0, epoch: 0, loss: 0, workers: 0 };
-      let accuracy: number | undefined;
-      const shares = new Map<string, number>();
-      const offs = [
-        trainer.on('iteration', (e) => {
-          last = { iteration: e.iteration, epoch: e.epoch, loss: e.lossSmoothed, workers: e.workers.length };
-          for (const w of e.workers) {
-            shares.set(w.id, w.share);
-            host.peers.get(w.id)?.handle?.sendShare({
-              ...last,
-              share: w.share,
-              standby: w.standby,
-              speed: w.speed > 0 && Number.isFinite(w.speed) ? w.speed : undefined,
-            });
-          }
-        }),
-        trainer.on('epoch', (e) => {
-          if (Number.isFinite(e.testAccuracy)) accuracy = e.testAccuracy;
-        }),
-        trainer.on('state', (s) => {
-          const ended = s.state === 'done' || s.state === 'stopped';
-          for (const p of host.peers.values())
-            p.handle?.sendShare({
-              ...last,
-              share: shares.get(p.id) ?? 0,
-              state: s.state,
-              testAccuracy: ended && accuracy !== undefined ? accuracy : undefined,
-            });
-        }),
-      ];
-      host.offIteration = () => {
-        for (const off of offs) off();
-      };
-    }
+    if (opts.trainer) host.attach(opts.trainer);
     return host;
+  }
+
+  /**
+   * Adds each accepted peer to `trainer` from now on, and tells every peer its share after each
+   * iteration and the run's state changes. Peers already in the room, set up for no run yet, join it
+   * too. A room outlives runs: detach() before attaching the next one.
+   */
+  attach(trainer: TrainerLike): void {
+    if (this.trainer) throw new GradroomError('BAD_STATE', 'the room is attached to a run already: detach() it first');
+    this.trainer = trainer;
+    // the room's last progress, told again with each state change (a pause sends no iteration)
+    let last = { iteration: 0, epoch: 0, loss: 0, workers: 0 };
+    let accuracy: number | undefined;
+    const shares = new Map<string, number>();
+    const offs = [
+      trainer.on('iteration', (e) => {
+        last = { iteration: e.iteration, epoch: e.epoch, loss: e.lossSmoothed, workers: e.workers.length };
+        for (const w of e.workers) {
+          shares.set(w.id, w.share);
+          this.peers.get(w.id)?.handle?.sendShare({
+            ...last,
+            share: w.share,
+            standby: w.standby,
+            speed: w.speed > 0 && Number.isFinite(w.speed) ? w.speed : undefined,
+          });
+        }
+      }),
+      trainer.on('epoch', (e) => {
+        if (Number.isFinite(e.testAccuracy)) accuracy = e.testAccuracy;
+      }),
+      trainer.on('state', (st) => {
+        const ended = st.state === 'done' || st.state === 'stopped';
+        for (const p of this.peers.values())
+          p.handle?.sendShare({
+            ...last,
+            share: shares.get(p.id) ?? 0,
+            state: st.state,
+            testAccuracy: ended && accuracy !== undefined ? accuracy : undefined,
+          });
+      }),
+    ];
+    this.offTrainer = () => {
+      for (const off of offs) off();
+    };
+    for (const e of this.peers.values()) if (e.handle) this.addToRun(e.handle, e.name, e.id);
+  }
+
+  /** Stops adding peers to the attached run and telling them its progress; the peers stay in the room. */
+  detach(): void {
+    this.offTrainer?.();
+    this.offTrainer = undefined;
+    this.trainer = undefined;
   }
 
   /** Runs a listener's body; what it throws is logged here instead of escaping into the transport. */
@@ -221,7 +237,7 @@ export class RoomHost extends Emitter<{ peer: PeerEvent; log: string }> {
         e.rtc?.destroy();
         e.rtc = undefined;
         e.via = 'relay';
-        this.attach(e, this.signal.relayChannel(e.id, this.maxChunk));
+        this.connect(e, this.signal.relayChannel(e.id, this.maxChunk));
         return;
       }
       case 'gone': {
@@ -244,7 +260,7 @@ export class RoomHost extends Emitter<{ peer: PeerEvent; log: string }> {
     rtc.on('connect', () => {
       if (e.rtc !== rtc || e.link) return;
       e.via = 'direct';
-      this.attach(e, simplePeerChannel(rtc));
+      this.connect(e, simplePeerChannel(rtc));
     });
     rtc.on('error', (err) => {
       // before connecting, the volunteer falls back to the relay by itself
@@ -253,7 +269,7 @@ export class RoomHost extends Emitter<{ peer: PeerEvent; log: string }> {
     return rtc;
   }
 
-  private attach(e: Entry, channel: RawChannel): void {
+  private connect(e: Entry, channel: RawChannel): void {
     const link = new FramedLink(channel, {
       limits: this.opts.limits,
       budget: this.budget,
@@ -314,10 +330,15 @@ export class RoomHost extends Emitter<{ peer: PeerEvent; log: string }> {
     const backends = m.backends.map((b) => cleanText(b, 24)).join(', ');
     this.log(`peer ${e.id} (${name}) accepted via ${e.via}, backends [${backends}]`);
     this.emit('peer', { type: 'accepted', id: e.id, name, via: e.via });
-    this.opts.trainer
-      ?.addWorker(this.opts.wrapHandle ? this.opts.wrapHandle(handle, name) : handle)
-      .catch((err) => this.log(`peer ${e.id} could not be set up: ${cleanText((err as Error).message, 300)}`));
+    this.addToRun(handle, name, e.id);
     this.opts.onPeer?.(handle, name);
+  }
+
+  /** Adds an accepted peer to the attached run, if any. */
+  private addToRun(handle: PeerWorkerHandle, name: string, id: string): void {
+    this.trainer
+      ?.addWorker(this.opts.wrapHandle ? this.opts.wrapHandle(handle, name) : handle)
+      .catch((err) => this.log(`peer ${id} could not be set up: ${cleanText((err as Error).message, 300)}`));
   }
 
   /**
@@ -358,7 +379,7 @@ export class RoomHost extends Emitter<{ peer: PeerEvent; log: string }> {
   }
 
   private shutdown(reason: string): void {
-    this.offIteration?.();
+    this.detach();
     // the server connection is gone or closing: it drops the members itself
     for (const e of [...this.peers.values()]) this.forget(e, reason, { kick: false });
   }

@@ -1,7 +1,6 @@
 /** Node conveniences for rooms: `ws` as the WebSocket, simple-peer with @roamhq/wrtc. */
 import { createRequire } from 'node:module';
-import type { TaskSpec, TensorShape } from '@gradroom/core';
-import type { SimplePeerCtor, WebSocketCtor } from '@gradroom/worker/peer';
+import type { SimplePeerCtor, TaskSpec, TensorShape, WebSocketCtor } from '@gradroom/core';
 import { WebSocket } from 'ws';
 import { RoomHost, type RoomHostOptions } from './host.js';
 

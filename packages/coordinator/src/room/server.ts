@@ -18,16 +18,17 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { cleanText, WEBRTC_MAX_MESSAGE_BYTES } from '@gradroom/core';
 import {
   addRoute,
   CLOSE,
   type ClientMessage,
+  cleanText,
   type IceServer,
   parseClientMessage,
   type ServerMessage,
   splitRoute,
-} from '@gradroom/worker/peer';
+  WEBRTC_MAX_MESSAGE_BYTES,
+} from '@gradroom/core';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { staticFiles } from '../server/static.js';
 import {

@@ -5,7 +5,7 @@
  * credential that leaks stops working after its TTL and names whom it was given to.
  */
 import { createHmac } from 'node:crypto';
-import type { IceServer } from '@gradroom/worker/peer';
+import type { IceServer } from '@gradroom/core';
 
 export function turnCredentials(
   secret: string,

@@ -11,6 +11,7 @@
  * channel closes or the peer stops answering heartbeats.
  */
 
+import type { FramedLink } from '@gradroom/core';
 import {
   cleanText,
   type EncodedUpdate,
@@ -25,7 +26,6 @@ import {
 } from '@gradroom/core';
 import type { LocalResultData, ShardResultData, WorkerInfo } from '@gradroom/worker';
 import { BACKEND_ORDER, type BackendName } from '@gradroom/worker/catalog';
-import type { FramedLink } from '@gradroom/worker/peer';
 import { closeGuard, WorkerGoneError, type WorkerHandle } from '../worker-handle.js';
 
 export interface PeerHandleOptions {
@@ -96,7 +96,6 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
   const closedOnce = settleOnce();
   const closed = closedOnce.promise;
   const open: Open[] = [];
-  let task: TaskSpec | undefined;
   let evalIds = 0;
   let lastSeen = Date.now();
   let rttMs = Number.NaN;
@@ -264,7 +263,6 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
         const layout = await guard(opts.layoutFor(t));
         t = { ...t, layout, paramCount: new ParamLayout(layout).size };
       }
-      task = t;
       return request<WorkerInfo>({ kind: 'init', task: t }, msg({ type: 'welcome', peerId: id, task: t }));
     },
     setWeights(snapshot) {

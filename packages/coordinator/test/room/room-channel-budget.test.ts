@@ -3,14 +3,15 @@
  * disconnected after partialTimeoutMs, and all peers together hold at most reassemblyBytes. Neither
  * is a ban (it may be a slow or unlucky peer), and the bytes are given back.
  */
-import { frameMessage, PROTOCOL_VERSION } from '@gradroom/core';
 import {
   FramedLink,
+  frameMessage,
+  PROTOCOL_VERSION,
   type RawChannel,
   type ServerMessage,
   SignalClient,
   type WebSocketCtor,
-} from '@gradroom/worker/peer';
+} from '@gradroom/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { type PeerEvent, RoomHost, type RoomHostOptions } from '../../src/room/host.js';

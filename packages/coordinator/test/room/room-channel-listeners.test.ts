@@ -3,15 +3,15 @@
  * WebSocket or data channel's event loop, where it would end the process: it is logged, and the
  * peer it concerned is let go.
  */
-import { PROTOCOL_VERSION } from '@gradroom/core';
 import {
   FramedLink,
   onListenerError,
+  PROTOCOL_VERSION,
   type RawChannel,
   type ServerMessage,
   SignalClient,
   type WebSocketCtor,
-} from '@gradroom/worker/peer';
+} from '@gradroom/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { RoomHost } from '../../src/room/host.js';

@@ -4,15 +4,16 @@
  * the channel's maxMessageSize (one byte over silently kills a wrtc channel), and the channel's
  * buffer stays under the high-water mark (the browser's send queue is capped at 16 MiB).
  */
-import { type Message, PROTOCOL_VERSION } from '@gradroom/core';
 import {
   FramedLink,
+  type Message,
+  PROTOCOL_VERSION,
   type RawChannel,
   type ServerMessage,
   SignalClient,
   simplePeerChannel,
   type WebSocketCtor,
-} from '@gradroom/worker/peer';
+} from '@gradroom/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { nodeRtc } from '../../src/room/node.js';

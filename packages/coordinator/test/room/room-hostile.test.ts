@@ -4,16 +4,17 @@
  * NaN gradients. Each attempt is rejected with a logged reason, nothing unauthenticated reaches the
  * coordinator, and the run ends with the serial loop's weights, exactly as without the attacker.
  */
-import { encodeMessage, PROTOCOL_VERSION } from '@gradroom/core';
-import { MNIST_SIZES } from '@gradroom/worker/catalog';
 import {
+  encodeMessage,
   FramedLink,
+  PROTOCOL_VERSION,
   type RawChannel,
   type ServerMessage,
   SignalClient,
   simplePeerChannel,
   type WebSocketCtor,
-} from '@gradroom/worker/peer';
+} from '@gradroom/core';
+import { MNIST_SIZES } from '@gradroom/worker/catalog';
 import { describe, expect, it, onTestFailed } from 'vitest';
 import { WebSocket } from 'ws';
 import type { PeerEvent } from '../../src/room/host.js';

@@ -3,7 +3,7 @@
  * odd input and keeps serving: raw request lines that a browser would never send, over plain TCP.
  */
 import { connect } from 'node:net';
-import { type ServerMessage, SignalClient, type WebSocketCtor } from '@gradroom/worker/peer';
+import { type ServerMessage, SignalClient, type WebSocketCtor } from '@gradroom/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { RoomServer, type RoomServerOptions } from '../../src/room/server.js';

@@ -3,8 +3,7 @@
  * ban (a kick for breaking the rules) sticks: the same identity key is refused for the room's life,
  * the same address for banMs. A peer closed for being slow is not banned.
  */
-import { PROTOCOL_VERSION } from '@gradroom/core';
-import { FramedLink, type ServerMessage, SignalClient, type WebSocketCtor } from '@gradroom/worker/peer';
+import { FramedLink, PROTOCOL_VERSION, type ServerMessage, SignalClient, type WebSocketCtor } from '@gradroom/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { RoomHost } from '../../src/room/host.js';

@@ -3,14 +3,14 @@
  * fields refused, a reason that names the field. Fuzzed with fast-check: nothing but a typed
  * BAD_MESSAGE ever comes out, and a real server answers every bad message with a reason and lives on.
  */
-import { GradroomError } from '@gradroom/core';
 import {
+  GradroomError,
   parseClientMessage,
   parseServerMessage,
   type ServerMessage,
   SignalClient,
   type WebSocketCtor,
-} from '@gradroom/worker/peer';
+} from '@gradroom/core';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';

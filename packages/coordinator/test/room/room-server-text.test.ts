@@ -2,8 +2,7 @@
  * Terminal and log injection: what a peer names itself, the backends it claims, the reasons it
  * gives, reach the server's log, the host's log and its events without control characters, and short.
  */
-import { PROTOCOL_VERSION } from '@gradroom/core';
-import { FramedLink, type ServerMessage, SignalClient, type WebSocketCtor } from '@gradroom/worker/peer';
+import { FramedLink, PROTOCOL_VERSION, type ServerMessage, SignalClient, type WebSocketCtor } from '@gradroom/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { type PeerEvent, RoomHost } from '../../src/room/host.js';

@@ -6,7 +6,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ServerMessage, SignalClient, type WebSocketCtor } from '@gradroom/worker/peer';
+import { type ServerMessage, SignalClient, type WebSocketCtor } from '@gradroom/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { RoomServer, type RoomServerOptions } from '../../src/room/server.js';

@@ -5,29 +5,27 @@
  * ShardWorker in-process (Node), or a Web Worker behind comlink (a browser tab, whose main thread
  * then only moves messages). Messages are handled one at a time, in order; heartbeats both ways.
  */
-import { cleanText, GradroomError, type Message, msg, type OptimizerConfig, settleOnce } from '@gradroom/core';
-import type {
-  EvalResultData,
-  LocalRequest,
-  LocalResultData,
-  ShardRequest,
-  ShardResultData,
-  WorkerInfo,
-  WorkerInit,
-} from '../api.js';
+import {
+  cleanText,
+  FramedLink,
+  GradroomError,
+  type Message,
+  msg,
+  type OptimizerConfig,
+  type RawChannel,
+  type RtcDeps,
+  type ServerMessage,
+  SignalClient,
+  type SimplePeerLike,
+  settleOnce,
+  simplePeerChannel,
+  type WebSocketCtor,
+} from '@gradroom/core';
+import type { WorkerApi, WorkerInit, WorkerSurface } from '../api.js';
 import type { BackendName } from '../backends.js';
-import { FramedLink, type RawChannel } from './channel.js';
-import { type RtcDeps, type SimplePeerLike, simplePeerChannel } from './rtc.js';
-import { type ServerMessage, SignalClient, type WebSocketCtor } from './signal.js';
 
-/** What computes for the volunteer: a ShardWorker, or a comlink proxy of one in a Web Worker. */
-export interface ComputeEngine {
-  init(init: WorkerInit): Promise<WorkerInfo>;
-  setWeights(version: number, weights: Float32Array): Promise<void>;
-  compute(req: ShardRequest): Promise<ShardResultData>;
-  trainLocal(req: LocalRequest): Promise<LocalResultData>;
-  evaluate(req: { version: number; indices: Uint32Array; split: 'train' | 'test' }): Promise<EvalResultData>;
-}
+/** What computes for the volunteer (a ShardWorker, or a comlink proxy of one in a Web Worker): the worker surface and its weights. */
+export type ComputeEngine = WorkerSurface & Pick<WorkerApi, 'setWeights'>;
 
 export interface VolunteerOptions extends RtcDeps {
   /** The room server's WebSocket URL, e.g. ws://127.0.0.1:8080/ws. */

@@ -6,7 +6,8 @@
  * counterpart is the host); the host's binary frames start with the peer id, [u8 length][id bytes],
  * naming the destination on the way out and the source on the way in.
  */
-import { cleanText, settleOnce } from '@gradroom/core';
+import { settleOnce } from '../once.js';
+import { cleanText } from '../text.js';
 import { pollLow, type RawChannel, reportListenerError } from './channel.js';
 import type { IceServer } from './rtc.js';
 import { parseServerMessage } from './signal-check.js';

@@ -3,7 +3,8 @@
  * and in browsers (native RTCPeerConnection). The simple-peer constructor is passed in, so this
  * module runs in both without importing either build.
  */
-import { settleOnce, WEBRTC_MAX_MESSAGE_BYTES } from '@gradroom/core';
+import { settleOnce } from '../once.js';
+import { WEBRTC_MAX_MESSAGE_BYTES } from '../protocol/framing.js';
 import { pollLow, type RawChannel } from './channel.js';
 
 /** The parts of a simple-peer instance used here. */

@@ -4,7 +4,8 @@
  * ("join.token must be ...") in a GradroomError('BAD_MESSAGE') for anything else. The server checks
  * what clients send (they are untrusted); clients check what the server sends before using it.
  */
-import { GradroomError, WEBRTC_MAX_MESSAGE_BYTES } from '@gradroom/core';
+import { GradroomError } from '../errors.js';
+import { WEBRTC_MAX_MESSAGE_BYTES } from '../protocol/framing.js';
 import type { ClientMessage, ServerMessage } from './signal.js';
 
 /** Longest token or host key accepted (they are 27 characters). */

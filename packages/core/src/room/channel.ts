@@ -9,17 +9,11 @@
  * channel, far below the browser's 16 MiB cap), and on the way in reassemble and decode untrusted
  * chunks. Anything bad that arrives is reported once through onError and the link stops reading.
  */
-import {
-  type CodecLimits,
-  decodeMessage,
-  encodeMessage,
-  frameMessage,
-  GradroomError,
-  type Message,
-  Reassembler,
-  type ReassemblyBudget,
-  resolveLimits,
-} from '@gradroom/core';
+import { GradroomError } from '../errors.js';
+import { decodeMessage, encodeMessage } from '../protocol/codec.js';
+import { frameMessage, Reassembler, type ReassemblyBudget } from '../protocol/framing.js';
+import type { Message } from '../protocol/messages.js';
+import { type CodecLimits, resolveLimits } from '../protocol/validate.js';
 
 /**
  * Called when one of our own listeners throws (a bug here, not the peer's doing): it must not
