@@ -2,7 +2,7 @@
  * What a worker offers its coordinator, the same in a Node worker thread, a Web Worker and a
  * volunteer tab: set up a task, take weights of a version, compute a shard's sums against them.
  */
-import type { Compression, Counts, EncodedUpdate, OptimizerConfig, ResultMessage, TaskSpec } from '@gradroom/core';
+import type { Compression, Counts, EncodedUpdate, OptimizerConfig, ResultData, TaskSpec } from '@gradroom/core';
 import type { BackendName, BackendReport } from './backends.js';
 
 export interface WorkerInit {
@@ -35,8 +35,8 @@ export interface ShardRequest {
   weights?: Float32Array;
 }
 
-/** A shard's sums: the wire's result message without its envelope. */
-export type ShardResultData = Omit<ResultMessage, 'v' | 'type'>;
+/** A shard's sums: the wire's result message without its envelope (core's ResultData). */
+export type ShardResultData = ResultData;
 
 export interface EvalRequest {
   version: number;

@@ -14,15 +14,17 @@
 import type { FramedLink } from '@gradroom/core';
 import {
   cleanText,
-  type EncodedUpdate,
   GradroomError,
   type Message,
   msg,
   ParamLayout,
+  resultData,
   type ShareMessage,
   settleOnce,
   type TaskSpec,
   type TensorShape,
+  updateFrom,
+  weightsChangeFields,
 } from '@gradroom/core';
 import type { LocalResultData, ShardResultData, WorkerInfo } from '@gradroom/worker';
 import { BACKEND_ORDER, type BackendName } from '@gradroom/worker/catalog';
@@ -182,17 +184,7 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
           return violation(`sent a result for shard ${m.shardId} that was not asked for`, 'STALE');
         }
         open.shift();
-        head.resolve({
-          iteration: m.iteration,
-          version: m.version,
-          shardId: m.shardId,
-          gradSum: m.gradSum,
-          lossSum: m.lossSum,
-          correct: m.correct,
-          count: m.count,
-          computeMs: m.computeMs,
-          backend: m.backend,
-        });
+        head.resolve(resultData(m));
         return;
       }
       case 'local-result': {
@@ -205,11 +197,7 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
           round: m.round,
           version: m.version,
           delta: m.delta,
-          encoded: m.half
-            ? { kind: 'fp16', length: m.half.length, data: m.half }
-            : m.q8 && m.scales && m.block
-              ? { kind: 'int8', length: m.q8.length, block: m.block, data: m.q8, scales: m.scales }
-              : undefined,
+          encoded: updateFrom(m),
           lossSum: m.lossSum,
           correct: m.correct,
           count: m.count,
@@ -296,7 +284,7 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
           lrs: Float32Array.from(req.lrs),
           inner: req.inner as unknown as Record<string, unknown>,
           compress: req.compress ?? 'none',
-          ...weightsChange(req.weightsDelta, req.baseVersion),
+          ...weightsChangeFields(req.weightsDelta, req.baseVersion),
         }),
       );
     },
@@ -322,12 +310,4 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
       void link.send(msg({ type: 'share', ...p, share: Math.min(1, Math.max(0, p.share)) })).catch(() => {});
     },
   };
-}
-
-/** A compressed weights change as the 'local' message's fields. */
-function weightsChange(e: EncodedUpdate | undefined, baseVersion: number | undefined) {
-  if (!e || baseVersion === undefined) return {};
-  return e.kind === 'fp16'
-    ? { baseVersion, whalf: e.data }
-    : { baseVersion, wq8: e.data, wscales: e.scales, wblock: e.block };
 }

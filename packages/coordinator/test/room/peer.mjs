@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-import { joinRoom } from '@gradroom/worker/peer';
 // A volunteer peer in its own process, for the room tests: joins a room over real WebRTC
 // (simple-peer + @roamhq/wrtc) or the server's relay, and computes with an in-process ShardWorker.
 // Usage: node peer.mjs '{"url":"ws://...","token":"...","name":"a","relay":"auto","crashAtAssign":0}'
 import { ShardWorker } from '@gradroom/worker';
 import { readPackedFile } from '@gradroom/worker/node-thread';
+import { joinRoom } from '@gradroom/worker/peer';
 import { nodeRtc } from '../../dist/room/node.js';
 
 const o = JSON.parse(process.argv[2]);

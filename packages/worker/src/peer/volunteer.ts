@@ -14,12 +14,15 @@ import {
   type OptimizerConfig,
   type RawChannel,
   type RtcDeps,
+  resultData,
   type ServerMessage,
   SignalClient,
   type SimplePeerLike,
   settleOnce,
   simplePeerChannel,
+  updateFields,
   type WebSocketCtor,
+  weightsChangeFrom,
 } from '@gradroom/core';
 import type { WorkerApi, WorkerInit, WorkerSurface } from '../api.js';
 import type { BackendName } from '../backends.js';
@@ -312,20 +315,7 @@ export class Volunteer {
             iteration: m.iteration,
             examplesPerSec: r.computeMs > 0 ? (r.count / r.computeMs) * 1000 : this.status.examplesPerSec,
           });
-          await send(
-            msg({
-              type: 'result',
-              iteration: r.iteration,
-              version: r.version,
-              shardId: r.shardId,
-              gradSum: r.gradSum,
-              lossSum: r.lossSum,
-              correct: r.correct,
-              count: r.count,
-              computeMs: r.computeMs,
-              backend: r.backend,
-            }),
-          );
+          await send(msg({ type: 'result', ...resultData(r) }));
           return;
         }
         case 'local': {
@@ -345,11 +335,7 @@ export class Volunteer {
             inner: m.inner as unknown as OptimizerConfig,
             compress: m.compress,
             baseVersion: m.baseVersion,
-            weightsDelta: m.whalf
-              ? { kind: 'fp16', length: m.whalf.length, data: m.whalf }
-              : m.wq8 && m.wscales && m.wblock
-                ? { kind: 'int8', length: m.wq8.length, block: m.wblock, data: m.wq8, scales: m.wscales }
-                : undefined,
+            weightsDelta: weightsChangeFrom(m),
           });
           this.update({
             state: 'ready',
@@ -359,17 +345,12 @@ export class Volunteer {
             iteration: m.round + batches.length,
             examplesPerSec: r.computeMs > 0 ? (r.count / r.computeMs) * 1000 : this.status.examplesPerSec,
           });
-          const e = r.encoded;
           await send(
             msg({
               type: 'local-result',
               round: r.round,
               version: r.version,
-              ...(e?.kind === 'fp16'
-                ? { half: e.data }
-                : e?.kind === 'int8'
-                  ? { q8: e.data, scales: e.scales, block: e.block }
-                  : { delta: r.delta }),
+              ...updateFields(r.encoded, r.delta),
               lossSum: r.lossSum,
               correct: r.correct,
               count: r.count,

@@ -1,0 +1,64 @@
+/**
+ * Wire <-> object, in one place for both ends of a room: the fields a compressed update takes in a
+ * 'local' / 'local-result' message, and a result without its envelope. The coordinator's peer
+ * handle and the volunteer both use these, so a field renamed here is renamed for both.
+ */
+import type { EncodedUpdate } from '../compress.js';
+import type { LocalMessage, LocalResultMessage, ResultMessage } from './messages.js';
+
+/** A compressed pseudo-gradient as a 'local-result' message's fields (`delta` when not compressed). */
+export function updateFields(
+  e: EncodedUpdate | undefined,
+  delta: Float32Array | undefined,
+): Pick<LocalResultMessage, 'delta' | 'half' | 'q8' | 'scales' | 'block'> {
+  if (e?.kind === 'fp16') return { half: e.data };
+  if (e?.kind === 'int8') return { q8: e.data, scales: e.scales, block: e.block };
+  return { delta };
+}
+
+/** The compressed pseudo-gradient a 'local-result' message carries, if any. */
+export function updateFrom(m: Pick<LocalResultMessage, 'half' | 'q8' | 'scales' | 'block'>): EncodedUpdate | undefined {
+  if (m.half) return { kind: 'fp16', length: m.half.length, data: m.half };
+  if (m.q8 && m.scales && m.block)
+    return { kind: 'int8', length: m.q8.length, block: m.block, data: m.q8, scales: m.scales };
+  return undefined;
+}
+
+/** A compressed weights change as a 'local' message's fields (none without a base version). */
+export function weightsChangeFields(
+  e: EncodedUpdate | undefined,
+  baseVersion: number | undefined,
+): Pick<LocalMessage, 'baseVersion' | 'whalf' | 'wq8' | 'wscales' | 'wblock'> {
+  if (!e || baseVersion === undefined) return {};
+  return e.kind === 'fp16'
+    ? { baseVersion, whalf: e.data }
+    : { baseVersion, wq8: e.data, wscales: e.scales, wblock: e.block };
+}
+
+/** The compressed weights change a 'local' message carries, if any. */
+export function weightsChangeFrom(
+  m: Pick<LocalMessage, 'whalf' | 'wq8' | 'wscales' | 'wblock'>,
+): EncodedUpdate | undefined {
+  if (m.whalf) return { kind: 'fp16', length: m.whalf.length, data: m.whalf };
+  if (m.wq8 && m.wscales && m.wblock)
+    return { kind: 'int8', length: m.wq8.length, block: m.wblock, data: m.wq8, scales: m.wscales };
+  return undefined;
+}
+
+/** A shard's result without its envelope: what a worker's compute() returns. */
+export type ResultData = Omit<ResultMessage, 'v' | 'type'>;
+
+/** A result message's data, field by field (nothing else rides along). */
+export function resultData(m: ResultData): ResultData {
+  return {
+    iteration: m.iteration,
+    version: m.version,
+    shardId: m.shardId,
+    gradSum: m.gradSum,
+    lossSum: m.lossSum,
+    correct: m.correct,
+    count: m.count,
+    computeMs: m.computeMs,
+    backend: m.backend,
+  };
+}
