@@ -8,7 +8,8 @@
  */
 import { GradroomError } from '@gradroom/core';
 import type { WorkerPool } from './pool.js';
-import type { Checked, ShardOutcome, Task, WorkerSession } from './session.js';
+import type { WorkerSession } from './session.js';
+import type { Checked, ShardOutcome, Task } from './tasks.js';
 import { type WeightsSnapshot, WorkerGoneError } from './worker-handle.js';
 
 export interface DispatchOptions {

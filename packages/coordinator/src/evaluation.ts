@@ -4,7 +4,8 @@
  */
 import { type Dispatcher, mergeIndices, type RoundKind } from './dispatch.js';
 import type { ShardPlanner } from './planning.js';
-import type { EvalTask, WorkerSession } from './session.js';
+import type { WorkerSession } from './session.js';
+import type { EvalTask } from './tasks.js';
 import type { WeightsSnapshot } from './worker-handle.js';
 
 export interface Score {

@@ -13,20 +13,17 @@
 import {
   CheckedShard,
   CheckedUpdate,
-  type Compression,
   type Counts,
   checkEvaluation,
-  decodeUpdate,
-  type EncodedUpdate,
   encodedBytes,
-  encodeUpdate,
   GradroomError,
-  type OptimizerConfig,
   type ShardCost,
   ShardCostEstimate,
 } from '@gradroom/core';
 import type { WorkerInfo } from '@gradroom/worker';
 import type { WorkerStatus } from './events.js';
+import type { Checked, EvalTask, LocalTask, ShardOutcome, Task, TrainTask } from './tasks.js';
+import { WeightsView } from './weights-view.js';
 import { type WeightsSnapshot, WorkerGoneError, type WorkerHandle } from './worker-handle.js';
 
 export interface SessionOptions {
@@ -54,51 +51,6 @@ export const DEFAULT_SESSION_OPTIONS: SessionOptions = {
   maxStrikes: 3,
   stallFactor: 3,
 };
-
-/** Exact mode: a shard of one mini-batch, answered with its gradient sum. */
-export interface TrainTask {
-  kind: 'train';
-  iteration: number;
-  shardId: number;
-  indices: Uint32Array;
-  paramCount: number;
-}
-
-/** Loss and accuracy over a shard of a split. */
-export interface EvalTask {
-  kind: 'evaluate';
-  shardId: number;
-  indices: Uint32Array;
-  split: 'train' | 'test';
-}
-
-/** Mode local: one worker's part of a round, consecutive mini-batches, one inner step each. */
-export interface LocalTask {
-  kind: 'local';
-  round: number;
-  groupId: number;
-  batches: Uint32Array[];
-  lrs: number[];
-  inner: OptimizerConfig;
-  compress: Compression;
-  /** Send the weights as a compressed change from the worker's view (when it has one). */
-  compressWeights: boolean;
-  paramCount: number;
-}
-
-export type Task = TrainTask | EvalTask | LocalTask;
-
-/** What the result gate returns for each kind of task. */
-export type Checked<T extends Task> = T extends TrainTask ? CheckedShard : T extends LocalTask ? CheckedUpdate : Counts;
-
-export interface ShardOutcome<R> {
-  sums: R;
-  roundTripMs: number;
-  computeMs: number;
-  /** Payload bytes this call moved through the coordinator: weights and indices out, sums in. */
-  bytesOut: number;
-  bytesIn: number;
-}
 
 export class DeadlineError extends Error {
   constructor(ms: number) {
@@ -144,7 +96,7 @@ export class WorkerSession {
   private _standby?: string;
   private readonly cost = new ShardCostEstimate();
   /** Mode local with compressed weights: our copy of the weights this worker started its last round from. */
-  private view?: { version: number; weights: Float32Array };
+  private readonly view = new WeightsView();
   /** Shards timed so far (the first call is the warm-up and is not). */
   private timed = 0;
 
@@ -309,21 +261,8 @@ export class WorkerSession {
     if (!trainLocal) throw new GradroomError('BAD_CONFIG', `worker ${this.id} cannot train in local mode`);
     const { paramCount } = task;
     const examples = task.batches.reduce((a, b) => a + b.length, 0);
-    // compressed weights: the change from the view this worker kept, encoded; our copy of its view
-    // takes the same decoded change, so what rounding drops now is sent with the next change
-    let change: { weightsDelta: EncodedUpdate; baseVersion: number } | undefined;
-    const view = this.view;
-    this.view = undefined; // unknown until this round succeeds
-    if (task.compressWeights && task.compress !== 'none' && view) {
-      const d = new Float32Array(paramCount);
-      for (let i = 0; i < paramCount; i++) d[i] = snapshot.weights[i] - view.weights[i];
-      const e = encodeUpdate(d, task.compress);
-      const dec = decodeUpdate(e, paramCount);
-      for (let i = 0; i < paramCount; i++) view.weights[i] += dec[i];
-      change = { weightsDelta: e, baseVersion: view.version };
-      view.version = snapshot.version;
-      this.held = snapshot.version; // delivered inside the request, not by call()
-    }
+    const change = this.view.begin(snapshot, task.compress, task.compressWeights);
+    if (change) this.held = snapshot.version; // delivered inside the request, not by call()
     const label = `local round ${task.round}`;
     const out = await this.call(examples, snapshot, true, async (weights) => {
       const r = await trainLocal({
@@ -348,9 +287,7 @@ export class WorkerSession {
       return { sums, computeMs: r.computeMs, bytesIn };
     });
     if (change) out.bytesOut += encodedBytes(change.weightsDelta);
-    // the worker now keeps the weights it started from as its view (full weights: a copy of them)
-    const keep = task.compressWeights && task.compress !== 'none';
-    this.view = change ? view : keep ? { version: snapshot.version, weights: snapshot.weights.slice() } : undefined;
+    this.view.commit();
     // its model ends the round at its own w_end, not at this version's weights
     this.held = -1;
     return out;

@@ -16,15 +16,16 @@ import {
   initWeights,
   learningRate,
   type ManualChange,
+  type ManualSchedule,
   nextPosition,
   type Optimizer,
   ParamLayout,
   type Position,
   planEpoch,
-  type ScheduleConfig,
   specLayout,
   type TaskSpec,
   type TensorShape,
+  withManualChange,
 } from '@gradroom/core';
 import type { BackendName, WorkerInit } from '@gradroom/worker';
 import { datasetSizes } from '@gradroom/worker/catalog';
@@ -262,20 +263,19 @@ export class Trainer extends Emitter<TrainerEvents> {
   setLearningRate(lr: number): void {
     if (!(Number.isFinite(lr) && lr >= 0))
       throw new GradroomError('BAD_CONFIG', `learning rate must be finite and >= 0, got ${lr}`);
-    this.manual = this.manual.filter((c) => c.iteration < this.pos.iteration);
-    this.manual.push({ epoch: this.pos.epoch, iteration: this.pos.iteration, lr });
+    // core's manual schedule takes the change; one made earlier at this same iteration is replaced
+    const earlier = this.manualSchedule(this.manual.filter((c) => c.iteration < this.pos.iteration));
+    this.manual = withManualChange(earlier, this.pos, lr).changes;
   }
 
   /** The learning rate of the iteration at `pos`. */
   lrAt(pos: Position): number {
-    // core's manual schedule: the job's schedule until the first change made by hand
-    const schedule: ScheduleConfig = {
-      kind: 'manual',
-      lr: this.job.optimizer.lr,
-      base: this.job.schedule,
-      changes: this.manual,
-    };
-    return learningRate(schedule, { epoch: pos.epoch, iteration: pos.iteration });
+    return learningRate(this.manualSchedule(this.manual), { epoch: pos.epoch, iteration: pos.iteration });
+  }
+
+  /** Core's manual schedule: the job's schedule until the first change made by hand. */
+  private manualSchedule(changes: ManualChange[]): ManualSchedule {
+    return { kind: 'manual', lr: this.job.optimizer.lr, base: this.job.schedule, changes };
   }
 
   pause(): void {

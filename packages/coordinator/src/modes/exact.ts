@@ -14,7 +14,8 @@ import {
 import { type Dispatcher, mergeIndices, type RoundKind } from '../dispatch.js';
 import type { ShardPlanner } from '../planning.js';
 import type { WorkerPool } from '../pool.js';
-import type { TrainTask, WorkerSession } from '../session.js';
+import type { WorkerSession } from '../session.js';
+import type { TrainTask } from '../tasks.js';
 import { addCredit, type Mode, type RoundOutcome, type RoundStart } from './mode.js';
 
 export interface ExactModeOptions {

@@ -8,7 +8,8 @@ import type { CheckedUpdate, OptimizerConfig } from '@gradroom/core';
 import type { Dispatcher, RoundKind } from '../dispatch.js';
 import type { JobConfig } from '../job.js';
 import type { WorkerPool } from '../pool.js';
-import type { LocalTask, WorkerSession } from '../session.js';
+import type { WorkerSession } from '../session.js';
+import type { LocalTask } from '../tasks.js';
 import { addCredit, type Mode, type RoundOutcome, type RoundStart } from './mode.js';
 
 export type LocalModeConfig = Extract<NonNullable<JobConfig['mode']>, { kind: 'local' }>;

@@ -3,9 +3,7 @@
  * spoken to with comlink. Weights are transferred, not copied. A worker that fails to load or throws
  * at top level fires 'error': the handle then counts as closed and every pending call rejects.
  */
-import { settleOnce } from '@gradroom/core';
-import type { WorkerApi } from '@gradroom/worker';
-import * as Comlink from 'comlink';
+import { openWebWorker, type WorkerSource } from '@gradroom/worker/web-worker-client';
 import type { WorkerHandle } from '../worker-handle.js';
 import { comlinkHandle } from './comlink-handle.js';
 
@@ -19,27 +17,14 @@ export interface WebWorkerOptions {
 }
 
 /**
- * Starts a module Web Worker from `url` (e.g. `new URL('worker.js?data=/data/', location.href)`;
- * the `data` parameter says where the worker fetches mnist.bin) and wraps it as a WorkerHandle.
+ * Starts a module Web Worker from `source` and wraps it as a WorkerHandle. `source` is the worker
+ * script's URL (e.g. `new URL('worker.js?data=/data/', location.href)`; the `data` parameter says
+ * where the worker fetches mnist.bin), or a Worker your bundler made, or a function making one:
+ * `spawnWebWorker(() => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' }))`,
+ * the form Vite and webpack detect and bundle.
  */
-export function spawnWebWorker(url: string | URL, opts: WebWorkerOptions = {}): WorkerHandle {
+export function spawnWebWorker(source: WorkerSource, opts: WebWorkerOptions = {}): WorkerHandle {
   const id = opts.id ?? `web-worker-${++counter}`;
-  const worker = new Worker(url, { type: 'module', name: opts.name ?? id });
-  const api = Comlink.wrap<WorkerApi>(worker);
-  const { promise: closed, settle } = settleOnce();
-  let done = false;
-  const end = (reason: string) => {
-    if (done) return;
-    done = true;
-    settle(reason);
-    api[Comlink.releaseProxy]();
-    worker.terminate();
-  };
-  worker.addEventListener('error', (e: ErrorEvent) => {
-    // an ErrorEvent from a worker that failed to load carries no message
-    e.preventDefault();
-    end(`web worker failed: ${e.message || 'script error (could not load or run the worker script)'}`);
-  });
-  worker.addEventListener('messageerror', () => end('web worker sent a message that could not be deserialized'));
+  const { api, failed: closed, end } = openWebWorker(source, opts.name ?? id);
   return comlinkHandle({ id, kind: 'web-worker', api, closed, end });
 }

@@ -4,8 +4,7 @@
  */
 import { rejectWhenClosed } from '@gradroom/core';
 import * as Comlink from 'comlink';
-import type { WorkerApi } from '../api.js';
-import { registerComlinkErrors } from '../comlink-errors.js';
+import { openWebWorker, type WorkerSource } from '../web-worker-client.js';
 import type { ComputeEngine } from './volunteer.js';
 
 export interface WebWorkerEngine extends ComputeEngine {
@@ -16,14 +15,9 @@ export interface WebWorkerEngine extends ComputeEngine {
   terminate(): void;
 }
 
-/** Starts the Web Worker at `url` (module type) and wraps it as a ComputeEngine. */
-export function webWorkerEngine(url: string | URL): WebWorkerEngine {
-  const worker = new Worker(url, { type: 'module' });
-  const api = Comlink.wrap<WorkerApi>(worker);
-  const failed = new Promise<string>((resolve) => {
-    worker.addEventListener('error', (e) => resolve(`web worker failed: ${e.message || 'script error'}`));
-  });
-  registerComlinkErrors();
+/** Starts the Web Worker (see WorkerSource) and wraps it as a ComputeEngine. */
+export function webWorkerEngine(source: WorkerSource): WebWorkerEngine {
+  const { api, failed, end } = openWebWorker(source);
   // not Promise.race against `failed`: that kept every result reachable for the worker's life
   const guard = rejectWhenClosed(failed, (r) => new Error(r));
   return {
@@ -34,9 +28,6 @@ export function webWorkerEngine(url: string | URL): WebWorkerEngine {
     evaluate: (req) => guard(api.evaluate(req)),
     classify: (features) => guard(api.classify(features)),
     trainLocal: (req) => guard(api.trainLocal(req)),
-    terminate: () => {
-      api[Comlink.releaseProxy]();
-      worker.terminate();
-    },
+    terminate: () => end('terminated'),
   };
 }

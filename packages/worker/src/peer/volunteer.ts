@@ -24,7 +24,7 @@ import {
   type WebSocketCtor,
   weightsChangeFrom,
 } from '@gradroom/core';
-import type { WorkerApi, WorkerInit, WorkerSurface } from '../api.js';
+import type { WorkerApi, WorkerSurface } from '../api.js';
 import type { BackendName } from '../backends.js';
 
 /** What computes for the volunteer (a ShardWorker, or a comlink proxy of one in a Web Worker): the worker surface and its weights. */
