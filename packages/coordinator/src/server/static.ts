@@ -44,17 +44,20 @@ const MISSING = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM', 'ELOO
 /** Errors that mean "not now": the process or the system is out of descriptors. */
 const BUSY = new Set(['EMFILE', 'ENFILE', 'EAGAIN']);
 
-/** Returns a handler that serves files under `root`; it answers false when no file matched. */
+/**
+ * Returns a handler that serves files under `root`; it answers false when no file matched.
+ * `path`: the request's path under root, percent-encoded as in a URL (default: req.url's path).
+ */
 export function staticFiles(root: string, opts: StaticOptions = {}) {
   // resolve() drops a trailing separator, so `--dist dir/` confines to dir like `--dist dir`
   const base = resolve(root);
   const report = opts.onError ?? (() => {});
-  return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+  return async (req: IncomingMessage, res: ServerResponse, target?: string): Promise<boolean> => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-    if (!req.url?.startsWith('/')) return false;
+    if (target === undefined && !req.url?.startsWith('/')) return false;
     let path: string;
     try {
-      path = decodeURIComponent(new URL(`http://x${req.url}`).pathname);
+      path = decodeURIComponent(target ?? new URL(`http://x${req.url}`).pathname);
     } catch {
       return false;
     }
