@@ -72,6 +72,13 @@ export interface RoomServerOptions {
    * `gradroom serve` sets 60 s). Its identity key, when it sent one, is refused for the room's life.
    */
   banMs?: number;
+  /**
+   * Addresses of reverse proxies in front of this server (IP addresses). A request whose socket
+   * comes from one of them counts as coming from the address its X-Forwarded-For names (the
+   * rightmost that is not a trusted proxy), for every per-address limit and ban; from any other
+   * socket the header is ignored. Default none: behind a proxy, every user then shares its address.
+   */
+  trustProxy?: string[];
   /** Log lines (joins, leaves, rejections); default console.log with a timestamp. */
   log?: (line: string) => void;
 }
@@ -88,10 +95,8 @@ export interface RoomInfo {
 }
 
 /** Options with their defaults filled in; the optional ones stay optional. */
-export type ResolvedOptions = Required<
-  Omit<RoomServerOptions, 'dist' | 'data' | 'roomKey' | 'publicUrl' | 'allowedHosts' | 'turnSecret'>
-> &
-  Pick<RoomServerOptions, 'dist' | 'data' | 'roomKey' | 'publicUrl' | 'allowedHosts' | 'turnSecret'>;
+type Optional = 'dist' | 'data' | 'roomKey' | 'publicUrl' | 'allowedHosts' | 'turnSecret' | 'trustProxy';
+export type ResolvedOptions = Required<Omit<RoomServerOptions, Optional>> & Pick<RoomServerOptions, Optional>;
 
 /** Fills in the defaults and normalizes publicUrl; throws on a malformed publicUrl (a configuration error). */
 export function resolveOptions(opts: RoomServerOptions): ResolvedOptions {

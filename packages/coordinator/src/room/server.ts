@@ -7,11 +7,12 @@
  * - http-front.ts: the HTTP requests (room creation, /datasets/, static files);
  * - signal-hub.ts: the WebSockets (admission, rooms, signalling, kicks and bans, the relay).
  * It owns what both share: the options (server-options.ts), the host names requests must name,
- * the log of refusals, and the listening socket.
+ * the client address of a request (client-address.ts), the log of refusals, and the listening socket.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { AddressLimiter, normalizeHost, ownHostNames, RefusalLog } from './access.js';
+import { clientAddress, trustedProxies } from './client-address.js';
 import { HttpFront } from './http-front.js';
 import { type ResolvedOptions, type RoomInfo, type RoomServerOptions, resolveOptions } from './server-options.js';
 import { errText } from './server-util.js';
@@ -21,9 +22,6 @@ import type { Room } from './signal-room.js';
 export type { RateLimit } from './access.js';
 export type { RoomInfo, RoomServerOptions } from './server-options.js';
 export { closeReason, pathOf } from './server-util.js';
-
-/** The address a request comes from, as the socket says. */
-const socketAddress = (req: IncomingMessage): string => req.socket.remoteAddress ?? '?';
 
 export class RoomServer {
   private readonly opts: ResolvedOptions;
@@ -40,7 +38,9 @@ export class RoomServer {
     );
     // refusals are logged at most 20 at once then 2 a second per address, over HTTP and WebSockets alike
     const refusals = new RefusalLog((line) => this.opts.log(line));
-    this.hub = new SignalHub(this.opts, refusals, allowed, socketAddress);
+    // the address every per-address limit and ban uses: the socket's, or a trusted proxy's word
+    const addressOf = clientAddress(trustedProxies(this.opts.trustProxy ?? []));
+    this.hub = new SignalHub(this.opts, refusals, allowed, addressOf);
     const front = new HttpFront(
       this.opts,
       this.hub,
@@ -48,7 +48,7 @@ export class RoomServer {
       allowed,
       new AddressLimiter(this.opts.createRate),
       () => this._url,
-      socketAddress,
+      addressOf,
     );
     this.http = createServer(front.listener);
     this.http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) =>
