@@ -81,6 +81,28 @@ describe('serve: only regular files inside the folder', () => {
   }
 });
 
+describe('serve: where the folder itself lies', () => {
+  it('a --dist inside a dot folder, given as a symlink to it, serves its files and still nothing outside', async () => {
+    const real = join(root, '.cache', 'dist');
+    layout(real);
+    const link = join(root, 'dist-link');
+    symlinkSync(real, link);
+    const s = await RoomServer.start({ port: 0, dist: link, log: () => {} });
+    try {
+      const res = await fetch(`${s.url}/sub/ok.bin`);
+      expect(await res.text()).toBe('inside\n');
+      expect((await fetch(`${s.url}/`)).status).toBe(200);
+      for (const p of ['/secret.txt', '/etc/passwd', '/.env', '/env.txt']) {
+        const r = await fetch(`${s.url}${p}`);
+        await r.arrayBuffer();
+        expect(r.status, p).toBe(404);
+      }
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe('serve: a FIFO in the folder', () => {
   it('5 concurrent requests for it are refused (404) and index.html still answers at once', {
     timeout: 30_000,
