@@ -4,6 +4,7 @@
  * peers that cannot connect directly, their traffic. Runs until Ctrl-C.
  */
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { IceServer } from '@gradroom/core';
@@ -33,7 +34,11 @@ export const SERVE_HELP = `gradroom serve [flags]
                      check off. Default: the listen host, localhost, 127.0.0.1, ::1, --public-url's
                      host, and on 0.0.0.0 every interface's address and this machine's name
   --ban-seconds N    after the host bans a rule-breaking volunteer, refuse its address for N s
-                     (default 60; 0: only its identity key is refused)
+                     (default 60; 0: only its identity key is refused). Everyone behind one NAT or
+                     one reverse proxy shares an address: see --trust-proxy
+  --trust-proxy ADDR the IP address of a reverse proxy in front of this server, repeatable: requests
+                     from it count as from the address its X-Forwarded-For names, for bans and
+                     per-address limits (from anyone else the header is ignored)
   --room             also host a room from this process, training the default job (MNIST, MLP,
                      Adam) on the volunteers who join; prints the join link
   --help
@@ -50,6 +55,7 @@ const OPTIONS = {
   'allow-host': { type: 'string', multiple: true },
   'ban-seconds': { type: 'string' },
   'turn-secret': { type: 'string' },
+  'trust-proxy': { type: 'string', multiple: true },
   room: { type: 'boolean' },
   help: { type: 'boolean' },
 } as const;
@@ -90,6 +96,10 @@ export async function serveCommand(argv: string[]): Promise<void> {
   if (publicUrl !== undefined && !/^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(publicUrl)) {
     throw new GradroomError('BAD_CONFIG', `--public-url must be an http:// or https:// URL, got "${publicUrl}"`);
   }
+  const trustProxy = values['trust-proxy'] ?? [];
+  for (const a of trustProxy) {
+    if (isIP(a) === 0) throw new GradroomError('BAD_CONFIG', `--trust-proxy must be an IP address, got "${a}"`);
+  }
   const host = values.host ?? '127.0.0.1';
   const extra = values['allow-host'] ?? [];
   const server = await RoomServer.start({
@@ -102,6 +112,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     publicUrl,
     allowedHosts: extra.length > 0 ? [...ownHostNames(host, publicUrl), ...extra] : undefined,
     banMs: banSeconds * 1000,
+    trustProxy,
     turnSecret: values['turn-secret'] ?? process.env.GRADROOM_TURN_SECRET,
   });
   console.log(`gradroom: serving ${server.publicUrl}/  (volunteer page: ${server.publicUrl}/volunteer.html)`);

@@ -1,15 +1,17 @@
 /**
- * Serves a built web app (apps/demo/dist) from Node: GET/HEAD only, no path escapes, MIME types, and
- * the COOP/COEP headers that cross-origin isolation needs (SharedArrayBuffer for wasm threads).
+ * Serves a built web app (apps/demo/dist) from Node: GET/HEAD only, MIME types, and the COOP/COEP
+ * headers that cross-origin isolation needs (SharedArrayBuffer for wasm threads). Only regular files
+ * whose real path is inside the folder, and no dot files (confine.ts).
  *
  * Each file is opened once and streamed with stream.pipeline, so a download the client aborts
  * closes its file at once, and a failed open (EMFILE when descriptors run out) or read is answered
  * and reported, never thrown out of a listener.
  */
-import { type FileHandle, open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream';
+import { confinedFile, openConfined, realFolder } from './confine.js';
 
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -44,17 +46,21 @@ const MISSING = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM', 'ELOO
 /** Errors that mean "not now": the process or the system is out of descriptors. */
 const BUSY = new Set(['EMFILE', 'ENFILE', 'EAGAIN']);
 
-/** Returns a handler that serves files under `root`; it answers false when no file matched. */
+/**
+ * Returns a handler that serves files under `root`; it answers false when no file matched.
+ * `target`: the request's path under root, percent-encoded as in a URL (default: req.url's path).
+ */
 export function staticFiles(root: string, opts: StaticOptions = {}) {
   // resolve() drops a trailing separator, so `--dist dir/` confines to dir like `--dist dir`
   const base = resolve(root);
+  const realBase = realFolder(base);
   const report = opts.onError ?? (() => {});
-  return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+  return async (req: IncomingMessage, res: ServerResponse, target?: string): Promise<boolean> => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-    if (!req.url?.startsWith('/')) return false;
+    if (target === undefined && !req.url?.startsWith('/')) return false;
     let path: string;
     try {
-      path = decodeURIComponent(new URL(`http://x${req.url}`).pathname);
+      path = decodeURIComponent(target ?? new URL(`http://x${req.url}`).pathname);
     } catch {
       return false;
     }
@@ -64,8 +70,13 @@ export function staticFiles(root: string, opts: StaticOptions = {}) {
     if (file !== base && !file.startsWith(base + sep)) return false;
 
     let fh: FileHandle;
+    let size: number;
     try {
-      fh = await open(file, 'r');
+      const found = await confinedFile(base, await realBase(), file);
+      const opened = found && (await openConfined(found));
+      if (!opened) return false;
+      fh = opened.handle;
+      size = opened.size;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code ?? '';
       if (MISSING.has(code)) return false;
@@ -77,18 +88,6 @@ export function staticFiles(root: string, opts: StaticOptions = {}) {
       return true;
     }
     // from here the handle is closed on every path: by the stream, or here
-    let size: number;
-    try {
-      const st = await fh.stat();
-      if (!st.isFile()) {
-        await fh.close();
-        return false;
-      }
-      size = st.size;
-    } catch (e) {
-      await fh.close().catch(() => {});
-      throw e;
-    }
     res.writeHead(200, {
       'Content-Type': MIME[extname(file)] ?? 'application/octet-stream',
       'Content-Length': size,
