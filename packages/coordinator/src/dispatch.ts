@@ -74,6 +74,11 @@ export class Dispatcher {
     private readonly hooks: DispatchHooks,
   ) {}
 
+  /** Tells the run it waits, and why (a mode that needs more workers). */
+  waiting(reason: string): void {
+    this.hooks.waiting(reason);
+  }
+
   /** A fresh shard id: ids are never reused within a run, so a late result can never be taken for another. */
   nextShardId(): number {
     return this.shardIds++;
@@ -130,6 +135,7 @@ export class Dispatcher {
                     retry(s, task, e);
                     return;
                   }
+                  s.accepted();
                   const end = performance.now();
                   if (end >= lastEnd) {
                     lastEnd = end;
@@ -170,6 +176,7 @@ export class Dispatcher {
   shadow<T extends Task>(s: WorkerSession, task: T, snapshot: WeightsSnapshot): void {
     s.run(task, snapshot).then(
       (o) => {
+        s.accepted();
         this.late.out += o.bytesOut;
         this.late.in += o.bytesIn;
       },

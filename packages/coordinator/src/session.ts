@@ -362,7 +362,6 @@ export class WorkerSession {
     try {
       const r = await Promise.race([work, late]);
       const roundTripMs = performance.now() - t0;
-      this.strikes = 0;
       this._calls++;
       if (timed) {
         // the first call pays for the warm-up (weights, JIT, shader compiles): not a speed
@@ -387,6 +386,15 @@ export class WorkerSession {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * Its result counted (or a measuring result passed): its strikes start over. Not on arrival: a
+   * result the mode refuses (a gradient out of bounds) must keep its strike, or a peer sending only
+   * such results would never be dropped.
+   */
+  accepted(): void {
+    this.strikes = 0;
   }
 
   /** A result a mode refused after it passed the gate (a gradient out of bounds): a strike. */

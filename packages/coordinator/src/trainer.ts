@@ -81,6 +81,12 @@ export interface TrainerOptions extends PoolOptions {
    */
   gradientBound?: number;
   /**
+   * Before the bound has seen its first shards (a room with no worker of the run's own starts so), a
+   * peer's shard is refused when its gradient norm per example (||sum|| / sqrt n) exceeds this
+   * (default 1e4, 100x the largest honest value measured; raise it for regression on unscaled targets).
+   */
+  gradientBoundStart?: number;
+  /**
    * 'sum' (default, exact: the serial loop's step). For untrusted rooms, 'median' or 'trimmed-mean'
    * of the per-shard mean gradients (core's robustMean): a minority of hostile shards within the
    * gradient bound moves the step at most to the edge of the honest ones, at the price of exactness.
@@ -150,7 +156,15 @@ export class Trainer extends Emitter<TrainerEvents> {
     const mode = job.mode;
     this.mode =
       mode?.kind === 'local'
-        ? new LocalMode(this.pool, this.dispatcher, mode, job.optimizer, mode.outer ?? DEFAULT_OUTER, job.batchSize)
+        ? new LocalMode(
+            this.pool,
+            this.dispatcher,
+            mode,
+            job.optimizer,
+            mode.outer ?? DEFAULT_OUTER,
+            job.batchSize,
+            opts.gradientBound,
+          )
         : new ExactMode(this.pool, this.dispatcher, planner, opts);
   }
 
@@ -199,6 +213,15 @@ export class Trainer extends Emitter<TrainerEvents> {
   /** A copy of the current weights. */
   getWeights(): Float32Array {
     return this.weights.slice();
+  }
+
+  /**
+   * The largest message a peer of this run can need to send: a gradient sum or pseudo-gradient of
+   * this model (4 bytes a parameter) and room for the rest (counts, names, an error's text). A room
+   * refuses a peer that declares more. Undefined until the model's layout is known.
+   */
+  peerMessageBytes(): number | undefined {
+    return this.layout ? 4 * this.layout.size + 128 * 1024 : undefined;
   }
 
   getLayout(): TensorShape[] {

@@ -14,6 +14,7 @@ import { Trainer, type TrainerOptions } from '../src/trainer.js';
 import { spawnThreadWorker } from '../src/transports/thread.js';
 import { closeGuard, type WorkerHandle } from '../src/worker-handle.js';
 import { exactJob, exactReference } from './fixtures.js';
+import { asPeer } from './peer-fakes.js';
 import { relativeDifference } from './reference/serial.js';
 
 v8.setFlagsFromString('--expose_gc');
@@ -35,27 +36,6 @@ function trainer(extra: TrainerOptions = {}, job = exactJob): Trainer {
   const t = new Trainer(job, { backends: ['wasm'], ...extra });
   open.push(t);
   return t;
-}
-
-/** A real thread presented as a volunteer peer (untrusted), with its answers changed by `edit`. */
-function asPeer(
-  inner: WorkerHandle,
-  edit: {
-    info?: (i: Awaited<ReturnType<WorkerHandle['init']>>) => Awaited<ReturnType<WorkerHandle['init']>>;
-    result?: (call: number, g: Float32Array) => Float32Array;
-  } = {},
-): WorkerHandle {
-  let calls = 0;
-  return {
-    ...inner,
-    kind: 'peer',
-    init: async (init) => (edit.info ?? ((i) => i))(await inner.init(init)),
-    compute: async (req) => {
-      const r = await inner.compute(req);
-      calls++;
-      return edit.result ? { ...r, gradSum: edit.result(calls, r.gradSum) } : r;
-    },
-  };
 }
 
 describe('no result stays reachable after its call', () => {

@@ -10,6 +10,8 @@ import { GradroomError } from './errors.js';
 
 export const INT8_BLOCK = 256;
 const HALF_MAX = 65504;
+/** The largest int8 block scale whose values (up to 127 x scale) stay finite in float32. */
+export const INT8_SCALE_MAX = 3.4028234663852886e38 / 127;
 
 export type EncodedUpdate =
   | { kind: 'fp16'; length: number; data: Uint16Array }
@@ -110,6 +112,12 @@ export function decodeUpdate(
   for (let b = 0; b < scales.length; b++) {
     const s = scales[b];
     if (!(Number.isFinite(s) && s >= 0)) throw new GradroomError('NON_FINITE', `int8 update: scale ${b} is ${s}`);
+    // 127 x scale must stay a float32: a larger scale is no honest encoding, it decodes to Inf
+    if (s > INT8_SCALE_MAX)
+      throw new GradroomError(
+        'BAD_MESSAGE',
+        `int8 update: scale ${b} is ${s}, over ${INT8_SCALE_MAX.toExponential(3)}`,
+      );
     const end = Math.min(length, (b + 1) * block);
     for (let i = b * block; i < end; i++) out[i] = e.data[i] * s;
   }

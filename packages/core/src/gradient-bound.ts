@@ -3,8 +3,20 @@
  * (1e30 makes Adam's second moment overflow, and progress stops for the rest of the run) is refused
  * when its norm per example is far above the median of recent accepted shards. Refused, not
  * clipped: the shard is then computed again by another worker, so the step stays exact.
+ *
+ * Before it has seen `minSamples` accepted shards there is no median to compare with (a room with
+ * no worker of the run's own starts so): then a shard is refused above `startCeiling`, an absolute
+ * norm per example far above any honest one measured (see DEFAULT_START_CEILING).
  */
 import { GradroomError } from './errors.js';
+
+/**
+ * The start ceiling on ||gradSum|| / sqrt(n) for gradients: 100x the largest honest value measured
+ * at the start of training over the model zoo and data sets here (17 for mlp-small on MNIST, 31 for
+ * cnn-small, 35 on Fashion-MNIST, 109 on the synthetic set). A job whose honest gradients are larger
+ * (regression on unscaled targets) raises it with the gradientBoundStart option.
+ */
+export const DEFAULT_START_CEILING = 1e4;
 
 export class GradientBound {
   private readonly recent: number[] = [];
@@ -18,8 +30,16 @@ export class GradientBound {
     readonly factor = 50,
     private readonly window = 64,
     private readonly minSamples = 4,
+    readonly startCeiling = Number.POSITIVE_INFINITY,
   ) {
     if (!(factor > 1)) throw new GradroomError('BAD_CONFIG', `gradient bound factor must be > 1, got ${factor}`);
+    if (!(startCeiling > 0))
+      throw new GradroomError('BAD_CONFIG', `gradient bound start ceiling must be > 0, got ${startCeiling}`);
+  }
+
+  /** Enough accepted shards seen for the median to set the bound. */
+  get calibrated(): boolean {
+    return this.recent.length >= this.minSamples;
   }
 
   /**
@@ -45,8 +65,15 @@ export class GradientBound {
    * Throws BAD_MESSAGE naming `label` when a shard's norm per example (CheckedShard.normPerExample,
    * measured once by the result gate) is out of bounds.
    */
-  check(normPerExample: number, label: string): void {
-    if (this.recent.length < this.minSamples) return;
+  check(normPerExample: number, label: string, startCeiling = this.startCeiling): void {
+    if (!this.calibrated) {
+      if (normPerExample > startCeiling)
+        throw new GradroomError(
+          'BAD_MESSAGE',
+          `${label}: norm ${normPerExample.toExponential(2)} is over the start bound ${startCeiling.toExponential(2)} (no accepted shards to compare with yet)`,
+        );
+      return;
+    }
     const limit = this.factor * this.median();
     if (normPerExample > limit) {
       throw new GradroomError(

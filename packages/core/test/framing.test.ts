@@ -315,31 +315,52 @@ describe('memory held by unfinished messages', () => {
   const first = (id: number, total: number, count: number) =>
     frameMessage(bytesOf(total), id, FRAME_HEADER_BYTES + Math.ceil(total / count))[0];
 
-  it('a budget shared by the links of one host bounds what they hold together', () => {
+  it('a budget shared by the links of one host bounds what they hold together, counting what arrived', () => {
     const budget = new ReassemblyBudget(1000);
     const a = new Reassembler({ maxMessageBytes: 1000, budget });
     const b = new Reassembler({ maxMessageBytes: 1000, budget });
     const big = frameMessage(bytesOf(600), 1, FRAME_HEADER_BYTES + 200);
     expect(a.push(big[0])).toBe(null);
-    expect(budget.inFlight).toBe(600);
+    // charged for the 200 bytes that arrived, not the 600 declared
+    expect(budget.inFlight).toBe(200);
+    expect(a.push(big[1])).toBe(null);
+    expect(budget.inFlight).toBe(400);
+    const other = frameMessage(bytesOf(900, 2), 7, FRAME_HEADER_BYTES + 300);
+    expect(b.push(other[0])).toBe(null);
+    expect(b.push(other[1])).toBe(null);
+    expect(budget.inFlight).toBe(1000);
     // each link alone is within its own limits; together they are not
-    const e = errorOf(() => b.push(first(7, 600, 3)));
+    const e = errorOf(() => b.push(other[2]));
     expect(e).toBeInstanceOf(InFlightLimitError);
     expect(e.code).toBe('TOO_LARGE');
-    expect(e.message).toMatch(/the host holds 600 bytes of unfinished messages already \(budget 1000\)/);
-    expect(b.pendingMessages).toBe(0);
-    expect(b.push(first(8, 400, 2))).toBe(null); // what fits still starts
-    expect(budget.inFlight).toBe(1000);
-    // finishing, failing and clearing each give bytes back
-    expect(a.push(big[1])).toBe(null);
-    expect(a.push(big[2])?.length).toBe(600);
+    expect(e.message).toMatch(/the host holds 1000 bytes of unfinished messages already \(budget 1000\)/);
+    expect(b.pendingMessages).toBe(0); // its partial message is dropped, its bytes given back
     expect(budget.inFlight).toBe(400);
-    expect(() => b.push(first(8, 400, 2))).toThrow(/duplicate chunk/);
+    // finishing and clearing each give bytes back
+    expect(same(a.push(big[2]) as Uint8Array, bytesOf(600))).toBe(true);
     expect(budget.inFlight).toBe(0);
     a.push(first(9, 900, 3));
+    expect(budget.inFlight).toBe(300);
     a.clear();
     expect(budget.inFlight).toBe(0);
     expect(() => new ReassemblyBudget(-1)).toThrow(/non-negative integer/);
+  });
+
+  it('declaring much and sending little costs what was sent: 8 declarers leave room for an honest message', () => {
+    const chunk = 1000;
+    const budget = new ReassemblyBudget(64 * chunk);
+    const limit = 1 << 20;
+    for (let k = 0; k < 8; k++) {
+      const declarer = new Reassembler({ maxMessageBytes: limit, budget });
+      // one chunk of a message that says it is 1 MiB long
+      expect(declarer.push(frameMessage(bytesOf(limit), k, FRAME_HEADER_BYTES + chunk)[0])).toBe(null);
+    }
+    expect(budget.inFlight).toBe(8 * chunk);
+    const honest = new Reassembler({ maxMessageBytes: limit, budget });
+    const parts = frameMessage(bytesOf(20 * chunk, 3), 99, FRAME_HEADER_BYTES + chunk);
+    let whole: Uint8Array | null = null;
+    for (const p of parts) whole = honest.push(p);
+    expect(same(whole as Uint8Array, bytesOf(20 * chunk, 3))).toBe(true);
   });
 
   it('a partial message expires after maxAgeMs, on the next chunk or when asked', () => {

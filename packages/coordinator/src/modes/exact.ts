@@ -4,12 +4,16 @@
  * serial loop's. A peer's shard is bounded by the gradient bound before it is added.
  */
 import {
+  AGGREGATIONS,
   type Aggregation,
   Aggregator,
   aloneExamplesPerSec,
   type CheckedShard,
+  DEFAULT_START_CEILING,
   GradientBound,
+  GradroomError,
   robustMean,
+  splitShards,
 } from '@gradroom/core';
 import { type Dispatcher, mergeIndices, type RoundKind } from '../dispatch.js';
 import type { ShardPlanner } from '../planning.js';
@@ -20,8 +24,14 @@ import { addCredit, type Mode, type RoundOutcome, type RoundStart } from './mode
 
 export interface ExactModeOptions {
   gradientBound?: number;
+  /** The bound's absolute ceiling until it has its first samples (default DEFAULT_START_CEILING). */
+  gradientBoundStart?: number;
   aggregation?: Aggregation;
+  waitForWorkers?: boolean;
 }
+
+/** Robust aggregation needs this many shards, from as many workers, in every iteration. */
+export const ROBUST_MIN_WORKERS = 3;
 
 export class ExactMode implements Mode {
   private readonly bound: GradientBound;
@@ -33,8 +43,42 @@ export class ExactMode implements Mode {
     private readonly planner: ShardPlanner,
     opts: ExactModeOptions,
   ) {
-    this.bound = new GradientBound(opts.gradientBound ?? 50);
+    this.bound = new GradientBound(opts.gradientBound ?? 50, 64, 4, opts.gradientBoundStart ?? DEFAULT_START_CEILING);
     this.aggregation = opts.aggregation ?? 'sum';
+    this.waitForWorkers = opts.waitForWorkers ?? false;
+  }
+
+  private readonly waitForWorkers: boolean;
+  /** The reason the run is waiting, said once while it lasts. */
+  private waitingFor?: string;
+
+  /**
+   * Robust aggregation: the iteration's shards go to at least ROBUST_MIN_WORKERS workers, split
+   * evenly (a median or trimmed mean of one or two shards is just their mean, and a hostile worker
+   * would own it). With fewer in the room the run waits for more (rooms) or fails (its own workers).
+   */
+  private robustSizes(idle: WorkerSession[], total: number, first: boolean): number[] {
+    if (!AGGREGATIONS.includes(this.aggregation))
+      throw new GradroomError(
+        'BAD_CONFIG',
+        `aggregation must be 'sum', 'median' or 'trimmed-mean', got ${String(this.aggregation)}`,
+      );
+    const ready = this.pool.ready().length;
+    if (ready < ROBUST_MIN_WORKERS) {
+      const why = `robust aggregation needs ${ROBUST_MIN_WORKERS} workers in every iteration; the run has ${ready}`;
+      if (!this.waitForWorkers) throw new GradroomError('BAD_CONFIG', `${why}: add workers or use aggregation 'sum'`);
+      if (this.waitingFor !== why) this.dispatcher.waiting(`waiting: ${why}`);
+      this.waitingFor = why;
+      return idle.map(() => 0);
+    }
+    this.waitingFor = undefined;
+    // the first split needs three idle workers; a shard given again later may go to any
+    if (first && idle.length < ROBUST_MIN_WORKERS) return idle.map(() => 0);
+    return splitShards(
+      total,
+      idle.map(() => 1),
+      { minShard: 1 },
+    );
   }
 
   async round(at: RoundStart): Promise<RoundOutcome | null> {
@@ -49,7 +93,10 @@ export class ExactMode implements Mode {
       label: `iteration ${iteration}`,
       assign: (idle, pending, first) => {
         const all = mergeIndices(pending);
-        const sizes = this.planner.train(idle, all.length, first);
+        const sizes =
+          this.aggregation === 'sum'
+            ? this.planner.train(idle, all.length, first)
+            : this.robustSizes(idle, all.length, first);
         const given: [WorkerSession, TrainTask][] = [];
         let offset = 0;
         idle.forEach((s, i) => {

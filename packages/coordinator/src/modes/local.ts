@@ -4,7 +4,7 @@
  * trainer takes one outer step on their mean, weighted by examples. Every mini-batch of the round is
  * computed exactly once (a group whose worker fails goes to the next idle worker).
  */
-import type { CheckedUpdate, OptimizerConfig } from '@gradroom/core';
+import { type CheckedUpdate, GradientBound, type OptimizerConfig } from '@gradroom/core';
 import type { Dispatcher, RoundKind } from '../dispatch.js';
 import type { JobConfig } from '../job.js';
 import type { WorkerPool } from '../pool.js';
@@ -14,7 +14,20 @@ import { addCredit, type Mode, type RoundOutcome, type RoundStart } from './mode
 
 export type LocalModeConfig = Extract<NonNullable<JobConfig['mode']>, { kind: 'local' }>;
 
+/**
+ * How far one worker's pseudo-gradient may move the weights before the bound has samples: this many
+ * times the weights' own norm (plus 1, for weights starting near 0). An honest round of H inner steps
+ * moves them by a few percent.
+ */
+export const UPDATE_START_FACTOR = 10;
+
 export class LocalMode implements Mode {
+  /**
+   * Bounds a peer's pseudo-gradient as exact mode bounds a gradient: ||delta|| / sqrt(inner steps)
+   * against the median of recent accepted ones, and against the weights' size at the start.
+   */
+  private readonly bound: GradientBound;
+
   constructor(
     private readonly pool: WorkerPool,
     private readonly dispatcher: Dispatcher,
@@ -22,7 +35,10 @@ export class LocalMode implements Mode {
     private readonly inner: OptimizerConfig,
     private readonly outer: OptimizerConfig,
     private readonly batchSize: number,
-  ) {}
+    gradientBound = 50,
+  ) {
+    this.bound = new GradientBound(gradientBound);
+  }
 
   async round(at: RoundStart): Promise<RoundOutcome | null> {
     const { pos, plan, snapshot, paramCount } = at;
@@ -59,6 +75,9 @@ export class LocalMode implements Mode {
     let correct = 0;
     let count = 0;
     const perWorker = new Map<WorkerSession, number>();
+    let w2 = 0;
+    for (let i = 0; i < snapshot.weights.length; i++) w2 += snapshot.weights[i] * snapshot.weights[i];
+    const startCeiling = UPDATE_START_FACTOR * (Math.sqrt(w2) + 1);
     const kind: RoundKind<LocalTask, LocalTask> = {
       label: `round at iteration ${pos.iteration}`,
       assign: (idle, pending) => {
@@ -67,7 +86,10 @@ export class LocalMode implements Mode {
         return { given: able.slice(0, n).map((s, i) => [s, pending[i]]), rest: pending.slice(n) };
       },
       workOf: (task) => task,
-      accept: (s, _task, r: CheckedUpdate) => {
+      accept: (s, task, r: CheckedUpdate) => {
+        const steps = Math.sqrt(task.batches.length);
+        if (!s.trusted) this.bound.check(r.norm / steps, `worker ${s.id}`, startCeiling / steps);
+        this.bound.record(r.norm / steps);
         for (let i = 0; i < sum.length; i++) sum[i] += r.delta[i] * r.count;
         lossSum += r.lossSum;
         correct += r.correct;

@@ -42,6 +42,8 @@ export interface TrainerLike {
   /** The run's state changes (paused, stopped, done...), told to every volunteer. */
   on(type: 'state', fn: (e: { state: NonNullable<ShareMessage['state']>; reason?: string }) => void): () => void;
   on(type: 'epoch', fn: (e: { testAccuracy: number }) => void): () => void;
+  /** The largest message a peer of this run can need to send, bytes (undefined: not known yet). */
+  peerMessageBytes?(): number | undefined;
 }
 
 export interface RoomHostOptions extends RtcDeps {
@@ -274,6 +276,7 @@ export class RoomHost extends Emitter<{ peer: PeerEvent; log: string }> {
       limits: this.opts.limits,
       budget: this.budget,
       partialTimeoutMs: this.opts.partialTimeoutMs,
+      maxIncomingBytes: this.trainer?.peerMessageBytes?.(),
     });
     e.link = link;
     link.onError((err) =>

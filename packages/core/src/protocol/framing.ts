@@ -116,7 +116,10 @@ interface Pending {
   count: number;
   /** Payload bytes of every chunk but the last. */
   size: number;
-  buf: Uint8Array;
+  /** The chunks' payloads received so far, by index: memory grows with what arrived, not with what was declared. */
+  parts: (Uint8Array | undefined)[];
+  /** Payload bytes received so far (what this message holds of the budget). */
+  held: number;
   /** One bit per chunk received. */
   got: Uint8Array;
   received: number;
@@ -128,8 +131,9 @@ interface Pending {
  * Rebuilds messages from chunks (any order, msgIds interleaved). push() returns the whole message
  * when its last chunk arrives, else null. Any bad chunk throws GradroomError (BAD_FRAME, or
  * TOO_LARGE for limits) and discards the partial message it names, so nothing half-checked is
- * kept; the caller should normally drop the channel then. Each message is allocated once, at its
- * declared size, when its first chunk arrives.
+ * kept; the caller should normally drop the channel then. A partial message holds (and charges the
+ * shared budget for) the bytes that actually arrived, never its declared size: a peer that declares
+ * 64 MiB and sends one chunk costs one chunk. The whole message is put together once, at its end.
  */
 export class Reassembler {
   private readonly maxMessageBytes: number;
@@ -141,6 +145,8 @@ export class Reassembler {
   private readonly now: () => number;
   private readonly pending = new Map<number, Pending>();
   private pendingBytes = 0;
+  /** Declared sizes of the partial messages (this link's own cap counts what they would take). */
+  private declaredBytes = 0;
 
   constructor(limits: ReassemblerLimits) {
     this.maxMessageBytes = limits.maxMessageBytes;
@@ -175,6 +181,7 @@ export class Reassembler {
     this.pending.clear();
     this.budget?.release(this.pendingBytes);
     this.pendingBytes = 0;
+    this.declaredBytes = 0;
   }
 
   /**
@@ -246,11 +253,21 @@ export class Reassembler {
         throw new GradroomError('BAD_FRAME', `${where}: carries ${len} bytes, expected ${expected}`);
       const bit = 1 << (index & 7);
       if (p.got[index >>> 3] & bit) throw new GradroomError('BAD_FRAME', `${where}: duplicate chunk`);
+      // charged for what arrived: the shared budget, then this link's own
+      if (this.budget && !this.budget.tryReserve(len)) {
+        throw new InFlightLimitError(
+          `${where}: the host holds ${this.budget.inFlight} bytes of unfinished messages already (budget ${this.budget.maxBytes})`,
+        );
+      }
       p.got[index >>> 3] |= bit;
-      p.buf.set(chunk.subarray(FRAME_HEADER_BYTES), index * p.size);
+      p.parts[index] = chunk.slice(FRAME_HEADER_BYTES);
+      p.held += len;
+      this.pendingBytes += len;
       if (++p.received < count) return null;
+      const whole = new Uint8Array(total);
+      p.parts.forEach((part, i) => whole.set(part as Uint8Array, i * p.size));
       this.drop(msgId);
-      return p.buf;
+      return whole;
     } catch (e) {
       this.drop(msgId);
       throw e;
@@ -262,7 +279,7 @@ export class Reassembler {
     if (this.pending.size >= this.maxPendingMessages) {
       throw new GradroomError('TOO_LARGE', `${where}: more than ${this.maxPendingMessages} partial messages pending`);
     }
-    if (this.pendingBytes + total > this.maxPendingBytes) {
+    if (this.declaredBytes + total > this.maxPendingBytes) {
       throw new GradroomError(
         'TOO_LARGE',
         `${where}: partial messages would hold more than ${this.maxPendingBytes} bytes`,
@@ -280,18 +297,13 @@ export class Reassembler {
     ) {
       throw new GradroomError('BAD_FRAME', `${where}: ${len} bytes does not fit ${count} chunks of ${total} bytes`);
     }
-    // reserved only once every check passed; drop() gives it back
-    if (this.budget && !this.budget.tryReserve(total)) {
-      throw new InFlightLimitError(
-        `${where}: the host holds ${this.budget.inFlight} bytes of unfinished messages already (budget ${this.budget.maxBytes})`,
-      );
-    }
-    this.pendingBytes += total;
+    this.declaredBytes += total;
     return {
       total,
       count,
       size,
-      buf: new Uint8Array(total),
+      parts: new Array(count),
+      held: 0,
       got: new Uint8Array(Math.ceil(count / 8)),
       received: 0,
       started: this.now(),
@@ -302,7 +314,8 @@ export class Reassembler {
     const p = this.pending.get(msgId);
     if (!p) return;
     this.pending.delete(msgId);
-    this.pendingBytes -= p.total;
-    this.budget?.release(p.total);
+    this.pendingBytes -= p.held;
+    this.declaredBytes -= p.total;
+    this.budget?.release(p.held);
   }
 }

@@ -55,6 +55,12 @@ export interface FramedLinkOptions {
   budget?: ReassemblyBudget;
   /** An incoming message unfinished after this long fails the link (default 60 s). */
   partialTimeoutMs?: number;
+  /**
+   * The largest message the other end may send (default limits.maxMessageBytes). A host sets it to
+   * what a peer of its run can need (a result of this model's size): a chunk declaring more is a
+   * violation at once, before anything is held for it.
+   */
+  maxIncomingBytes?: number;
 }
 
 interface Queued {
@@ -93,7 +99,7 @@ export class FramedLink {
     this.maxQueueBytes = opts.maxQueueBytes ?? 2 * this.limits.maxMessageBytes;
     const maxAgeMs = opts.partialTimeoutMs ?? 60_000;
     this.reassembler = new Reassembler({
-      maxMessageBytes: this.limits.maxMessageBytes,
+      maxMessageBytes: Math.min(this.limits.maxMessageBytes, opts.maxIncomingBytes ?? Number.POSITIVE_INFINITY),
       maxChunkBytes: this.chunkSize,
       maxPendingMessages: 1, // an ordered channel completes one message before the next begins
       budget: opts.budget,
