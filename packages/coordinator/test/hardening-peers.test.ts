@@ -5,6 +5,7 @@
  * scale whose values overflow float32), and robust aggregation with a hostile peer that joins first.
  */
 import type { EncodedUpdate } from '@gradroom/core';
+import type { LocalResultData } from '@gradroom/worker';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { JobConfig } from '../src/job.js';
@@ -90,7 +91,8 @@ describe('mode local bounds what a peer sends', () => {
     return { ...e, scales: new Float32Array(e.scales.length).fill(scale) };
   };
 
-  it.each([
+  type Attack = [string, 'none' | 'fp16' | 'int8', (r: LocalResultData) => LocalResultData];
+  const attacks: Attack[] = [
     [
       'a float32 pseudo-gradient of 1e30',
       'none',
@@ -100,21 +102,19 @@ describe('mode local bounds what a peer sends', () => {
     [
       'fp16 at 65504 everywhere',
       'fp16',
-      (r) => ({
-        ...r,
-        encoded: {
-          kind: 'fp16',
-          length: r.encoded?.length ?? 0,
-          data: new Uint16Array(r.encoded?.length ?? 0).fill(0x7bff),
-        },
-      }),
+      (r) => {
+        const n = r.encoded?.length ?? 0;
+        return { ...r, encoded: { kind: 'fp16', length: n, data: new Uint16Array(n).fill(0x7bff) } };
+      },
     ],
     [
       'int8 with scale 3e38 (127 x scale overflows float32)',
       'int8',
       (r) => ({ ...r, encoded: scaled(r.encoded, 3e38) }),
     ],
-  ] as [string, 'none' | 'fp16' | 'int8', NonNullable<PeerEdits['local']>][])(
+  ];
+
+  it.each(attacks)(
     '%s: refused with a strike each, the peer dropped, the run learns',
     async (_name, compress, edit) => {
       const clean = await lastLoss(compress);

@@ -12,7 +12,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decodeCheckpoint, encodeCheckpoint, MemoryCheckpointStore } from '../src/checkpoint.js';
 import { Trainer, type TrainerOptions } from '../src/trainer.js';
 import { spawnThreadWorker } from '../src/transports/thread.js';
-import { closeGuard, type WorkerHandle } from '../src/worker-handle.js';
+import { closeGuard } from '../src/worker-handle.js';
 import { exactJob, exactReference } from './fixtures.js';
 import { asPeer } from './peer-fakes.js';
 import { relativeDifference } from './reference/serial.js';
