@@ -27,11 +27,38 @@ const bad = (m: string): never => {
   throw new GradroomError('BAD_CONFIG', m);
 };
 
+/**
+ * Flags that take whole numbers, with their bounds where the flag alone knows them (the job's own
+ * checks bound the rest). Every integer flag of every command is parsed by parseInteger.
+ */
+const INTEGER_FLAGS: Record<string, readonly [number, number]> = {
+  examples: [1, 1_000_000], // the synthetic data set's own limits
+  workers: [1, 64],
+  'batch-size': [-Infinity, Infinity],
+  epochs: [-Infinity, Infinity],
+  'max-iterations': [-Infinity, Infinity],
+  seed: [-Infinity, Infinity],
+  'local-steps': [-Infinity, Infinity], // bounded by modeFromFlags, which also takes 'auto'
+  'decay-every': [-Infinity, Infinity],
+  period: [-Infinity, Infinity],
+  channels: [-Infinity, Infinity],
+};
+
+/** An integer written as one: optional minus and digits, nothing else ("0x40", "1e1", " 8 ", "8.0" are refused). */
+export function parseInteger(v: string, name: string, [min, max] = INTEGER_FLAGS[name] ?? [-Infinity, Infinity]): number {
+  const n = Number(v);
+  if (!/^-?[0-9]+$/.test(v) || !Number.isSafeInteger(n)) bad(`--${name} must be an integer written in digits, got "${v}"`);
+  if (n < min || n > max) bad(`--${name} must be an integer from ${min} to ${max}, got "${v}"`);
+  return n;
+}
+
 export function num(flags: Flags, name: string): number | undefined {
   const v = flags[name];
   if (v === undefined) return undefined;
+  if (typeof v !== 'string') return bad(`--${name} needs a value`);
+  if (name in INTEGER_FLAGS) return parseInteger(v, name);
   const n = Number(v);
-  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n)) bad(`--${name} must be a number, got "${v}"`);
+  if (v.trim() === '' || !Number.isFinite(n)) bad(`--${name} must be a number, got "${v}"`);
   return n;
 }
 
