@@ -108,7 +108,10 @@ export function fileLoadHandler(dir: string): tf.io.IOHandler {
           let left = declaredBytes(group.weights, path);
           total += left;
           if (total > MAX_WEIGHT_BYTES)
-            throw new GradroomError('BAD_CONFIG', `${path} declares ${total} bytes of weights, more than ${MAX_WEIGHT_BYTES}`);
+            throw new GradroomError(
+              'BAD_CONFIG',
+              `${path} declares ${total} bytes of weights, more than ${MAX_WEIGHT_BYTES}`,
+            );
           for (const p of group.paths) {
             const what = `the model's weights file`;
             const file = await pathInside(dir, p, { what, code: 'BAD_CONFIG' });

@@ -45,9 +45,14 @@ const INTEGER_FLAGS: Record<string, readonly [number, number]> = {
 };
 
 /** An integer written as one: optional minus and digits, nothing else ("0x40", "1e1", " 8 ", "8.0" are refused). */
-export function parseInteger(v: string, name: string, [min, max] = INTEGER_FLAGS[name] ?? [-Infinity, Infinity]): number {
+export function parseInteger(
+  v: string,
+  name: string,
+  [min, max] = INTEGER_FLAGS[name] ?? [-Infinity, Infinity],
+): number {
   const n = Number(v);
-  if (!/^-?[0-9]+$/.test(v) || !Number.isSafeInteger(n)) bad(`--${name} must be an integer written in digits, got "${v}"`);
+  if (!/^-?[0-9]+$/.test(v) || !Number.isSafeInteger(n))
+    bad(`--${name} must be an integer written in digits, got "${v}"`);
   if (n < min || n > max) bad(`--${name} must be an integer from ${min} to ${max}, got "${v}"`);
   return n;
 }

@@ -87,14 +87,19 @@ export async function decodePng(bytes: Uint8Array, name = 'image'): Promise<Deco
   const stride = width * bpp;
   const expected = (stride + 1) * height;
   const joined = new Uint8Array(idat.reduce((a, b) => a + b.length, 0));
-  idat.reduce((at, b) => (joined.set(b, at), at + b.length), 0);
+  let offset = 0;
+  for (const b of idat) {
+    joined.set(b, offset);
+    offset += b.length;
+  }
   let raw: Uint8Array | undefined;
   try {
     raw = await inflateAtMost(joined, expected);
   } catch (e) {
     return bad(`its image data does not inflate (${(e as Error).message})`);
   }
-  if (raw === undefined) bad(`its image data inflates to more than the ${expected} bytes a ${width}x${height} image holds`);
+  if (raw === undefined)
+    bad(`its image data inflates to more than the ${expected} bytes its ${width}x${height} size allows`);
   if ((raw as Uint8Array).length !== expected)
     bad(`its image data holds ${(raw as Uint8Array).length} bytes, not ${expected}`);
   const px = unfilter(raw as Uint8Array, stride, height, bpp, bad);

@@ -44,7 +44,8 @@ export async function openRegularFile(path: string, o: RegularFileOptions): Prom
   let size = 0;
   try {
     const s = await fh.stat();
-    if (!s.isFile()) fail(s.isDirectory() ? 'it is a directory' : 'it is not a regular file (a device, FIFO or socket)');
+    if (!s.isFile())
+      fail(s.isDirectory() ? 'it is a directory' : 'it is not a regular file (a device, FIFO or socket)');
     if (s.size > o.maxBytes) fail(`it is ${s.size} bytes, more than the ${o.maxBytes} allowed`);
     size = s.size;
   } catch (e) {

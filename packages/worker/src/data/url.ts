@@ -144,7 +144,11 @@ async function download(u: URL, opts: FetchDataOptions): Promise<Uint8Array> {
     }
     if (declared !== undefined && total !== declared) fail(`ended after ${total} of its ${declared} bytes`);
     const out = new Uint8Array(total);
-    chunks.reduce((at, c) => (out.set(c, at), at + c.byteLength), 0);
+    let at = 0;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.byteLength;
+    }
     return out;
   } catch (e) {
     if (why) throw why;
