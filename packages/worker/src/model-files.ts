@@ -83,8 +83,8 @@ export function fileLoadHandler(dir: string): tf.io.IOHandler {
       try {
         const bytes = await readRegularFile(path, {
           maxBytes: MAX_MODEL_JSON_BYTES,
-          what: 'the model file',
           code: 'BAD_CONFIG',
+          message: (why) => `cannot read the model at ${path}: ${why}`,
         });
         json = JSON.parse(new TextDecoder().decode(bytes)) as tf.io.ModelJSON;
       } catch (e) {

@@ -16,6 +16,8 @@ export interface RegularFileOptions {
   what?: string;
   /** The error code of a refusal (default BAD_DATA). */
   code?: ErrorCode;
+  /** The whole message for a refusal, from its reason (default: "<what> <path> cannot be read: <why>"). */
+  message?: (why: string) => string;
 }
 
 /** An open regular file: its size (fstat on the descriptor, so what is checked is what is read) and a reader. */
@@ -32,7 +34,7 @@ const errno = (e: unknown) => (e as NodeJS.ErrnoException).code;
 export async function openRegularFile(path: string, o: RegularFileOptions): Promise<OpenedFile> {
   const what = o.what ?? 'the file';
   const fail = (why: string): never => {
-    throw new GradroomError(o.code ?? 'BAD_DATA', `${what} ${path} cannot be read: ${why}`);
+    throw new GradroomError(o.code ?? 'BAD_DATA', o.message?.(why) ?? `${what} ${path} cannot be read: ${why}`);
   };
   let fh: Awaited<ReturnType<typeof open>>;
   try {
