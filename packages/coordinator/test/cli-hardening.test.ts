@@ -85,7 +85,7 @@ describe('--checkpoint where nothing can be written fails fast (item 12)', () =>
     expect(r.timedOut).toBe(false);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
-      /--checkpoint \/proc\/x\/run\.ckpt cannot be written: the folder \/proc\/x cannot be created/,
+      /checkpoint file \/proc\/x\/run\.ckpt cannot be written: the folder \/proc\/x cannot be created/,
     );
     expect(Date.now() - t0).toBeLessThan(15_000);
     const m = run(['train', ...synthetic, '--save-model', '/proc/x/model'], 20_000);

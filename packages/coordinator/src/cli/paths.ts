@@ -7,10 +7,10 @@ import { mkdir, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { GradroomError } from '@gradroom/core';
 
-/** Creates `dir` and its missing parents; `flag` names the option in the error (e.g. "--checkpoint FILE"). */
-export async function makeDirs(dir: string, flag: string): Promise<void> {
+/** Creates `dir` and its missing parents; `what` names the output in the error (e.g. "--save-model DIR"). */
+export async function makeDirs(dir: string, what: string): Promise<void> {
   const fail = (why: string): never => {
-    throw new GradroomError('BAD_CONFIG', `${flag} cannot be written: ${why}`);
+    throw new GradroomError('BAD_CONFIG', `${what} cannot be written: ${why}`);
   };
   const missing: string[] = [];
   let at = resolve(dir);
@@ -18,7 +18,7 @@ export async function makeDirs(dir: string, flag: string): Promise<void> {
   for (;;) {
     const s = await stat(at).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : fail(e.message)));
     if (s) {
-      if (!s.isDirectory()) fail(`${at} is a file, not a directory`);
+      if (!s.isDirectory()) fail(`a part of its directory, ${at}, is a file`);
       break;
     }
     missing.unshift(at);

@@ -143,7 +143,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     throw new GradroomError('BAD_CONFIG', '--init-model starts a new run; --resume continues one: use one of them');
   // everything that can be wrong with the paths is found now, not after the first epoch
   if (store) {
-    await makeDirs(dirname(store.path), `--checkpoint ${store.path}`);
+    await makeDirs(dirname(store.path), `checkpoint file ${store.path}`);
     await store.checkWritable();
   }
   if (saveModel) await checkModelDirWritable(saveModel);
