@@ -51,6 +51,7 @@ describe('integer flags take integers written as integers (item 13)', () => {
       [['train', '--workers', '2.0'], 'workers'],
       [['evaluate', '--model', dir, '--workers', '0x2'], 'workers'],
       [['pack-data', '--csv', 'x.csv', '--out', 'x.bin', '--seed', '1e3'], 'seed'],
+      [['serve', '--port', '0x50'], 'port'],
     ] as const) {
       const r = run([...args], 20_000);
       expect(r.code, args.join(' ')).toBe(2);
