@@ -134,6 +134,25 @@ describe('predict refuses unusable models (item 11)', () => {
 });
 
 describe('pack-data refuses what is not a regular file and bounds classes (item 10)', () => {
+  it('FIFOs as --out, as predict --input and as train --dataset x.bin are refused at once', () => {
+    const fifo = (name: string) => {
+      const p = join(dir, name);
+      execFileSync('mkfifo', [p]);
+      return p;
+    };
+    const csv = join(dir, 'two.csv');
+    writeFileSync(csv, '1,0\n2,1\n3,0\n4,1\n5,0\n');
+    const out = run(['pack-data', '--csv', csv, '--out', fifo('out.bin')], 20_000);
+    expect([out.timedOut, out.code]).toEqual([false, 2]);
+    expect(out.stderr).toMatch(/--out .*out\.bin exists and is not a regular file/);
+    const input = run(['predict', '--model', dir, '--input', fifo('in.csv')], 20_000);
+    expect([input.timedOut, input.code]).toEqual([false, 2]);
+    expect(input.stderr).toMatch(/--input .*in\.csv cannot be read: it is not a regular file/);
+    const data = run(['train', '--dataset', fifo('data.bin')], 20_000);
+    expect([data.timedOut, data.code]).toEqual([false, 2]);
+    expect(data.stderr).toMatch(/--dataset .*data\.bin could not be read: it is not a regular file/);
+  });
+
   it('a FIFO named x.png is refused at once, not waited on', () => {
     const images = join(dir, 'images');
     for (const c of ['a', 'b']) {

@@ -2,7 +2,6 @@
  * Turns `gradroom train` flags into a JobConfig. Every flag is checked here, with an error that
  * names it, before any worker starts.
  */
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import {
   adviseBatchSize,
@@ -19,6 +18,7 @@ import {
 } from '@gradroom/core';
 import { datasetSizes, ZOO, type ZooName } from '@gradroom/worker/catalog';
 import { arraysDataset, decodePacked } from '@gradroom/worker/data';
+import { readRegularFileSync } from '@gradroom/worker/files';
 import { DEFAULT_JOB, DEFAULT_OUTER, type JobConfig, type TrainingMode, validateJob } from '../job.js';
 
 export type Flags = Record<string, string | boolean | undefined>;
@@ -75,8 +75,14 @@ export function modelFromFlags(flags: Flags, fallback: ModelSpec): ModelSpec {
   if (m.endsWith('.json')) {
     let spec: ModelSpec;
     try {
-      spec = JSON.parse(readFileSync(m, 'utf8')) as ModelSpec;
+      const bytes = readRegularFileSync(m, {
+        maxBytes: 16 * 1024 * 1024,
+        code: 'BAD_CONFIG',
+        message: (why) => `--model ${m} could not be read: ${why}`,
+      });
+      spec = JSON.parse(new TextDecoder().decode(bytes)) as ModelSpec;
     } catch (e) {
+      if (e instanceof GradroomError) throw e;
       return bad(`--model ${m} could not be read: ${(e as Error).message}`);
     }
     if (!spec || typeof spec !== 'object' || !('kind' in spec)) bad(`${m} is not a gradroom model spec`);
@@ -87,12 +93,12 @@ export function modelFromFlags(flags: Flags, fallback: ModelSpec): ModelSpec {
 
 /** A packed data set file (gradroom pack-data) as arrays: the local worker threads receive it once, at init. */
 function packedFile(path: string): DatasetSpec {
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(readFileSync(path));
-  } catch (e) {
-    return bad(`--dataset ${path} could not be read: ${(e as Error).message}`);
-  }
+  // regular files only: a FIFO or a device named x.bin is refused, never waited on
+  const bytes = readRegularFileSync(path, {
+    maxBytes: 2 ** 31 - 1,
+    code: 'BAD_CONFIG',
+    message: (why) => `--dataset ${path} could not be read: ${why}`,
+  });
   const name = basename(path);
   const [train, test] = [decodePacked(bytes, 'train', name), decodePacked(bytes, 'test', name)];
   return arraysDataset({

@@ -3,7 +3,7 @@
  * (@gradroom/worker's data/format.ts), with its SHA-256, ready to be served and named by URL in a
  * data set spec. The packing itself lives in @gradroom/worker/data (pack.ts); this file reads files.
  */
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { GradroomError } from '@gradroom/core';
@@ -102,6 +102,9 @@ export async function packDataCommand(argv: string[]): Promise<number> {
     if (channels !== 1 && channels !== 3) bad(`--channels must be 1 or 3, got ${channels}`);
     result = await imagesToPacked(await readImages(f.images as string), { channels: channels as 1 | 3, ...split });
   }
+  // a FIFO or device as --out would block the write or swallow the data
+  const existing = await stat(f.out as string).catch(() => null);
+  if (existing && !existing.isFile()) bad(`--out ${f.out} exists and is not a regular file`);
   await writeFile(f.out as string, result.bytes);
   const sha256 = await sha256Hex(result.bytes);
   process.stdout.write(

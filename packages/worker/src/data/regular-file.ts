@@ -4,7 +4,7 @@
  * files, opened without blocking (a FIFO would hang a plain open or read), at most the bytes the
  * caller allows, and, for files named inside a folder, only where their real path stays inside it.
  */
-import { constants } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { open, realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { type ErrorCode, GradroomError } from '@gradroom/core';
@@ -77,6 +77,36 @@ export async function readRegularFile(path: string, o: RegularFileOptions): Prom
     return await f.read();
   } finally {
     await f.close();
+  }
+}
+
+/** readRegularFile for synchronous callers (flag parsing): the same checks, the same errors. */
+export function readRegularFileSync(path: string, o: RegularFileOptions): Uint8Array {
+  const what = o.what ?? 'the file';
+  const fail = (why: string): never => {
+    throw new GradroomError(o.code ?? 'BAD_DATA', o.message?.(why) ?? `${what} ${path} cannot be read: ${why}`);
+  };
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    return fail(errno(e) === 'ENOENT' ? 'there is no such file' : (e as Error).message);
+  }
+  try {
+    const s = fstatSync(fd);
+    if (!s.isFile())
+      fail(s.isDirectory() ? 'it is a directory' : 'it is not a regular file (a device, FIFO or socket)');
+    if (s.size > o.maxBytes) fail(`it is ${s.size} bytes, more than the ${o.maxBytes} allowed`);
+    const out = new Uint8Array(s.size);
+    // each pass reads at least one byte or ends: at most size passes
+    for (let at = 0; at < out.length; ) {
+      const n = readSync(fd, out, at, out.length - at, at);
+      if (n === 0) fail(`it ended after ${at} of its ${out.length} bytes (it changed while being read)`);
+      at += n;
+    }
+    return out;
+  } finally {
+    closeSync(fd);
   }
 }
 
