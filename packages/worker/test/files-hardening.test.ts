@@ -5,12 +5,13 @@
  * deflate bomb; a model with NaN or 3e38 weights. Real files, a real FIFO, a real HTTP server on 127.0.0.1.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deflateSync } from 'node:zlib';
+import { deflateSync, gzipSync } from 'node:zlib';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodePacked, readPackedHeader } from '../src/data/format.js';
@@ -234,6 +235,22 @@ describe('URL data sets: counted as they arrive, with an idle timeout and a dead
       },
     );
   }, 10_000);
+
+  it('a gzip-encoded body longer than its (compressed) Content-Length still arrives whole', async () => {
+    const body = Uint8Array.from({ length: 200_000 }, (_, i) => (i * 31) % 7);
+    const sha = createHash('sha256').update(body).digest('hex');
+    const gz = gzipSync(body);
+    await withServer(
+      (_req, res) => {
+        res.writeHead(200, { 'content-encoding': 'gzip', 'content-length': String(gz.length) });
+        res.end(gz);
+      },
+      async (url) => {
+        expect(gz.length).toBeLessThan(body.length);
+        expect(Array.from(await fetchVerified(url, sha))).toEqual(Array.from(body));
+      },
+    );
+  });
 
   it('a body shorter than its Content-Length is refused', async () => {
     await withServer(

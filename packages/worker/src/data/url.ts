@@ -123,12 +123,16 @@ async function download(u: URL, opts: FetchDataOptions): Promise<Uint8Array> {
     alive();
     const res = await fetch(u, { signal: ctl.signal });
     if (!res.ok) fail(`could not be fetched: HTTP ${res.status}`);
-    const header = res.headers.get('content-length');
+    // a compressed body's Content-Length counts the compressed bytes: then only the cap bounds it
+    const encoded = (res.headers.get('content-encoding') ?? 'identity').toLowerCase() !== 'identity';
+    const header = encoded ? null : res.headers.get('content-length');
     const declared = header === null ? undefined : Number(header);
-    if (declared !== undefined && !(Number.isSafeInteger(declared) && declared >= 0))
+    if (declared !== undefined && !(/^[0-9]+$/.test(header as string) && Number.isSafeInteger(declared)))
       fail(`has a malformed Content-Length "${header}"`);
     if (declared !== undefined && declared > max) fail(`is ${declared} bytes, more than ${max}`);
     const limit = declared ?? max;
+    // with a declared size the bytes go straight into their place; without, chunks are kept until the end
+    const whole = declared === undefined ? undefined : new Uint8Array(declared);
     const chunks: Uint8Array[] = [];
     let total = 0;
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
@@ -137,12 +141,16 @@ async function download(u: URL, opts: FetchDataOptions): Promise<Uint8Array> {
       alive();
       const { done, value } = await reader.read();
       if (done) break;
-      total += value.byteLength;
-      if (total > limit)
+      if (total + value.byteLength > limit)
         fail(declared === undefined ? `is more than ${max} bytes` : `sent more than its Content-Length of ${declared}`);
-      chunks.push(value);
+      if (whole) whole.set(value, total);
+      else chunks.push(value);
+      total += value.byteLength;
     }
-    if (declared !== undefined && total !== declared) fail(`ended after ${total} of its ${declared} bytes`);
+    if (whole) {
+      if (total !== declared) fail(`ended after ${total} of its ${declared} bytes`);
+      return whole;
+    }
     const out = new Uint8Array(total);
     let at = 0;
     for (const c of chunks) {
