@@ -78,6 +78,9 @@ export async function packDataCommand(argv: string[]): Promise<number> {
   }
   if (!f.out) bad('pack-data needs --out FILE.bin');
   if (!f.csv === !f.images) bad('pack-data needs exactly one of --csv FILE or --images DIR');
+  // a FIFO or device as --out would block the write or swallow the data
+  const existing = await stat(f.out).catch(() => null);
+  if (existing && !existing.isFile()) bad(`--out ${f.out} exists and is not a regular file`);
   const int = (name: 'seed' | 'channels') => (f[name] === undefined ? undefined : parseInteger(f[name], name));
   const fraction = f['test-fraction'];
   const testFraction = fraction === undefined ? undefined : Number(fraction);
@@ -102,9 +105,6 @@ export async function packDataCommand(argv: string[]): Promise<number> {
     if (channels !== 1 && channels !== 3) bad(`--channels must be 1 or 3, got ${channels}`);
     result = await imagesToPacked(await readImages(f.images as string), { channels: channels as 1 | 3, ...split });
   }
-  // a FIFO or device as --out would block the write or swallow the data
-  const existing = await stat(f.out as string).catch(() => null);
-  if (existing && !existing.isFile()) bad(`--out ${f.out} exists and is not a regular file`);
   await writeFile(f.out as string, result.bytes);
   const sha256 = await sha256Hex(result.bytes);
   process.stdout.write(
