@@ -79,7 +79,7 @@ export async function packDataCommand(argv: string[]): Promise<number> {
   if (!f.out) bad('pack-data needs --out FILE.bin');
   if (!f.csv === !f.images) bad('pack-data needs exactly one of --csv FILE or --images DIR');
   // a FIFO or device as --out would block the write or swallow the data
-  const existing = await stat(f.out).catch(() => null);
+  const existing = await stat(f.out as string).catch(() => null);
   if (existing && !existing.isFile()) bad(`--out ${f.out} exists and is not a regular file`);
   const int = (name: 'seed' | 'channels') => (f[name] === undefined ? undefined : parseInteger(f[name], name));
   const fraction = f['test-fraction'];
