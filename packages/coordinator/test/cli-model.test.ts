@@ -224,7 +224,7 @@ describe('gradroom train --init-model', () => {
 });
 
 describe('png', () => {
-  it('reads every row filter (sub, up, average, paeth) and colour type it claims', () => {
+  it('reads every row filter (sub, up, average, paeth) and colour type it claims', async () => {
     // rows filtered by hand with each PNG filter, then inflated by decodePng: must give the pixels back
     const w = 5;
     const h = 5;
@@ -265,9 +265,9 @@ describe('png', () => {
       return out;
     };
     const png = Buffer.concat([base.subarray(0, 8), ihdr, chunk('IDAT', idat), chunk('IEND', new Uint8Array(0))]);
-    expect(Array.from(decodePng(png).rgba)).toEqual(Array.from(rgba));
+    expect(Array.from((await decodePng(png)).rgba)).toEqual(Array.from(rgba));
     // grey expands to r = g = b, alpha 255
-    const grey = decodePng(encodePng(2, 1, Uint8Array.of(7, 200), 1));
+    const grey = await decodePng(encodePng(2, 1, Uint8Array.of(7, 200), 1));
     expect(Array.from(grey.rgba)).toEqual([7, 7, 7, 255, 200, 200, 200, 255]);
   });
 });

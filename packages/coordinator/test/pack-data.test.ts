@@ -30,7 +30,7 @@ describe('gradroom pack-data', () => {
     expect(r.stdout).toContain('40 training + 10 test examples of shape [2]');
     expect(r.stdout).toContain('classes (label order): a, b');
     expect(r.stdout).toContain(`sha256 ${sha}`);
-    expect(r.stdout).toContain(JSON.stringify({ kind: 'url', url: '/data/d.bin', sha256: sha }));
+    expect(r.stdout).toContain(JSON.stringify({ kind: 'url', url: '/datasets/d.bin', sha256: sha }));
     const train = decodePacked(bytes, 'train');
     for (let k = 0; k < train.size; k++) expect(train.y[k]).toBe(train.x[2 * k] % 2);
   });

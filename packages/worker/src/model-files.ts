@@ -4,10 +4,11 @@
  * `tf.loadLayersModel('http://.../model.json')`. (Plain @tensorflow/tfjs has no file handler in
  * Node; tfjs-node's file:// needs a native binary.)
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GradroomError, type ModelSpec, type TensorShape } from '@gradroom/core';
 import * as tf from '@tensorflow/tfjs';
+import { openRegularFile, pathInside, readRegularFile } from './data/regular-file.js';
 import { type ExportedModelMetadata, MODEL_METADATA_FORMAT } from './export.js';
 import { modelLayout } from './models.js';
 
@@ -49,15 +50,45 @@ async function writeAtomic(path: string, data: string | Uint8Array): Promise<voi
   await rename(tmp, path);
 }
 
-/** Reads a model directory written by fileSaveHandler (or any tfjs layers model.json with its weight files). */
+/** model.json holds the topology and the manifest only: far below this. */
+const MAX_MODEL_JSON_BYTES = 64 * 1024 * 1024;
+/** Far above the models gradroom trains; bounds what a hostile manifest can make us read. */
+const MAX_WEIGHT_BYTES = 2 ** 30;
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64: 8 };
+const QUANTIZED_BYTES: Record<string, number> = { uint8: 1, uint16: 2, float16: 2 };
+
+/** The bytes a manifest group's weights take in its files, as plain numbers (no 32-bit wrap). */
+function declaredBytes(entries: tf.io.WeightsManifestEntry[], where: string): number {
+  let total = 0;
+  for (const w of entries) {
+    const bytes = w.quantization ? QUANTIZED_BYTES[w.quantization.dtype] : DTYPE_BYTES[w.dtype];
+    const shape = Array.isArray(w.shape) ? w.shape : [NaN];
+    if (bytes === undefined || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+      throw new GradroomError('BAD_CONFIG', `${where}: weight ${String(w.name)} has an unreadable dtype or shape`);
+    total += bytes * shape.reduce((a, b) => a * b, 1);
+  }
+  return total;
+}
+
+/**
+ * Reads a model directory written by fileSaveHandler (or any tfjs layers model.json with its weight
+ * files). Weights come only from regular files whose real path is inside `dir`, and exactly the
+ * bytes the manifest declares: a shared model cannot make us read another file, a device or a FIFO.
+ */
 export function fileLoadHandler(dir: string): tf.io.IOHandler {
   return {
     load: async () => {
       const path = join(dir, MODEL_JSON);
       let json: tf.io.ModelJSON;
       try {
-        json = JSON.parse(await readFile(path, 'utf8')) as tf.io.ModelJSON;
+        const bytes = await readRegularFile(path, {
+          maxBytes: MAX_MODEL_JSON_BYTES,
+          code: 'BAD_CONFIG',
+          message: (why) => `cannot read the model at ${path}: ${why}`,
+        });
+        json = JSON.parse(new TextDecoder().decode(bytes)) as tf.io.ModelJSON;
       } catch (e) {
+        if (e instanceof GradroomError) throw e;
         throw new GradroomError('BAD_CONFIG', `cannot read the model at ${path}: ${(e as Error).message}`);
       }
       if (!json || typeof json !== 'object' || json.modelTopology == null || !Array.isArray(json.weightsManifest))
@@ -68,22 +99,55 @@ export function fileLoadHandler(dir: string): tf.io.IOHandler {
       return tf.io.getModelArtifactsForJSON(json, async (manifest) => {
         const specs: tf.io.WeightsManifestEntry[] = [];
         const buffers: ArrayBuffer[] = [];
+        let total = 0;
         for (const group of manifest) {
+          if (!Array.isArray(group?.paths) || !Array.isArray(group.weights))
+            throw new GradroomError('BAD_CONFIG', `${path}: a weightsManifest entry lacks paths or weights`);
           specs.push(...group.weights);
+          // the group's bytes, split over its files in order (tfjs shards large models)
+          let left = declaredBytes(group.weights, path);
+          total += left;
+          if (total > MAX_WEIGHT_BYTES)
+            throw new GradroomError(
+              'BAD_CONFIG',
+              `${path} declares ${total} bytes of weights, more than ${MAX_WEIGHT_BYTES}`,
+            );
           for (const p of group.paths) {
-            const file = join(dir, p);
+            const what = `the model's weights file`;
+            const file = await pathInside(dir, p, { what, code: 'BAD_CONFIG' });
+            const f = await openRegularFile(file, { maxBytes: MAX_WEIGHT_BYTES, what, code: 'BAD_CONFIG' });
             try {
-              const b = await readFile(file);
-              buffers.push(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
-            } catch (e) {
-              throw new GradroomError('BAD_CONFIG', `cannot read the model's weights ${file}: ${(e as Error).message}`);
+              if (f.size > left)
+                throw new GradroomError(
+                  'BAD_CONFIG',
+                  `${what} ${p} holds ${f.size} bytes, more than the ${left} its manifest declares`,
+                );
+              const b = await f.read();
+              buffers.push(b.buffer as ArrayBuffer);
+              left -= b.byteLength;
+            } finally {
+              await f.close();
             }
           }
+          if (left !== 0)
+            throw new GradroomError(
+              'BAD_CONFIG',
+              `the model's weights files (${group.paths.join(', ')}) hold ${left} bytes fewer than the manifest in ${path} declares`,
+            );
         }
         return [specs, tf.io.CompositeArrayBuffer.join(buffers)];
       });
     },
   };
+}
+
+/** The name and index of the first NaN or infinite value among all the model's weights, if any. */
+function nonFiniteWeight(model: tf.LayersModel): string | undefined {
+  for (const w of model.weights) {
+    const values = w.read().dataSync();
+    for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return `${w.name}[${i}] (${values[i]})`;
+  }
+  return undefined;
 }
 
 /** A model directory, loaded: its spec, its trainable tensors' layout, and their values as one flat buffer. */
@@ -107,6 +171,11 @@ export async function loadModelDir(dir: string): Promise<LoadedModel> {
   } catch (e) {
     if (e instanceof GradroomError) throw e;
     throw new GradroomError('BAD_CONFIG', `the model in ${dir} could not be loaded: ${(e as Error).message}`);
+  }
+  const bad = nonFiniteWeight(model);
+  if (bad) {
+    model.dispose();
+    throw new GradroomError('NON_FINITE', `the model in ${dir} is unusable: its weight ${bad} is NaN or infinite`);
   }
   const layout = modelLayout(model);
   const weights = new Float32Array(layout.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0));

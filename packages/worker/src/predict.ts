@@ -40,7 +40,16 @@ export function predictRows(model: tf.LayersModel, spec: ModelSpec, x: Float32Ar
     });
     const values = y.arraySync() as number[][];
     y.dispose();
-    for (const outputs of values) out.push(read(outputs, loss));
+    values.forEach((outputs, k) => {
+      // weights near the float32 limit overflow to Infinity and then NaN: no class can be read from that
+      const j = outputs.findIndex((v) => !Number.isFinite(v));
+      if (j >= 0)
+        throw new GradroomError(
+          'NON_FINITE',
+          `the model's output ${j} for example ${start + k} is ${outputs[j]}: its weights are unusable (too large or corrupt)`,
+        );
+      out.push(read(outputs, loss));
+    });
   }
   return out;
 }

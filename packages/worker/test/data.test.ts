@@ -16,7 +16,8 @@ import { gather } from '../src/data/dataset.js';
 import { FASHION_MNIST_SIZES } from '../src/data/fashion.js';
 import { decodePacked, encodePacked, readPackedHeader } from '../src/data/format.js';
 import { loadDataset } from '../src/data/load.js';
-import { csvToPacked, decodePng, imagesToPacked } from '../src/data/pack.js';
+import { csvToPacked, imagesToPacked } from '../src/data/pack.js';
+import { decodePng } from '../src/data/png.js';
 import { datasetSizes } from '../src/data/sizes.js';
 import { fetchVerified, sha256Hex } from '../src/data/url.js';
 import { ShardWorker } from '../src/shard-worker.js';
@@ -305,9 +306,16 @@ describe('pack-data', () => {
       const px = Uint8Array.from({ length: 7 * 5 * ch }, (_, i) => (i * 37 + (i >> 3) * 11) & 255);
       const img = await decodePng(png(7, 5, ch, px));
       expect(img).toMatchObject({ width: 7, height: 5, channels: ch });
-      expect(Array.from(img.data)).toEqual(Array.from(px));
+      // every colour type comes back as RGBA: grey expands to r = g = b, alpha 255 where the file has none
+      const rgba = Array.from({ length: 7 * 5 }, (_, p) => {
+        const s = Array.from(px.subarray(p * ch, (p + 1) * ch));
+        return ch === 1 ? [s[0], s[0], s[0], 255] : ch === 3 ? [...s, 255] : s;
+      }).flat();
+      expect(Array.from(img.rgba)).toEqual(rgba);
     }
-    await expect(decodePng(new Uint8Array([1, 2, 3]), 'x.png')).rejects.toThrow('x.png: not a PNG file');
+    await expect(decodePng(new Uint8Array([1, 2, 3]), 'x.png')).rejects.toThrow(
+      'x.png is not a PNG gradroom can read: the PNG signature is missing',
+    );
   });
 
   it('labelled PNGs become a grey classification data set; sizes must agree', async () => {

@@ -2,7 +2,6 @@
  * Turns `gradroom train` flags into a JobConfig. Every flag is checked here, with an error that
  * names it, before any worker starts.
  */
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import {
   adviseBatchSize,
@@ -19,6 +18,7 @@ import {
 } from '@gradroom/core';
 import { datasetSizes, ZOO, type ZooName } from '@gradroom/worker/catalog';
 import { arraysDataset, decodePacked } from '@gradroom/worker/data';
+import { readRegularFileSync } from '@gradroom/worker/files';
 import { DEFAULT_JOB, DEFAULT_OUTER, type JobConfig, type TrainingMode, validateJob } from '../job.js';
 
 export type Flags = Record<string, string | boolean | undefined>;
@@ -27,11 +27,43 @@ const bad = (m: string): never => {
   throw new GradroomError('BAD_CONFIG', m);
 };
 
+/**
+ * Flags that take whole numbers, with their bounds where the flag alone knows them (the job's own
+ * checks bound the rest). Every integer flag of every command is parsed by parseInteger.
+ */
+const INTEGER_FLAGS: Record<string, readonly [number, number]> = {
+  examples: [1, 1_000_000], // the synthetic data set's own limits
+  workers: [1, 64],
+  'batch-size': [-Infinity, Infinity],
+  epochs: [-Infinity, Infinity],
+  'max-iterations': [-Infinity, Infinity],
+  seed: [-Infinity, Infinity],
+  'local-steps': [-Infinity, Infinity], // bounded by modeFromFlags, which also takes 'auto'
+  'decay-every': [-Infinity, Infinity],
+  period: [-Infinity, Infinity],
+  channels: [-Infinity, Infinity],
+};
+
+/** An integer written as one: optional minus and digits, nothing else ("0x40", "1e1", " 8 ", "8.0" are refused). */
+export function parseInteger(
+  v: string,
+  name: string,
+  [min, max] = INTEGER_FLAGS[name] ?? [-Infinity, Infinity],
+): number {
+  const n = Number(v);
+  if (!/^-?[0-9]+$/.test(v) || !Number.isSafeInteger(n))
+    bad(`--${name} must be an integer written in digits, got "${v}"`);
+  if (n < min || n > max) bad(`--${name} must be an integer from ${min} to ${max}, got "${v}"`);
+  return n;
+}
+
 export function num(flags: Flags, name: string): number | undefined {
   const v = flags[name];
   if (v === undefined) return undefined;
+  if (typeof v !== 'string') return bad(`--${name} needs a value`);
+  if (name in INTEGER_FLAGS) return parseInteger(v, name);
   const n = Number(v);
-  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n)) bad(`--${name} must be a number, got "${v}"`);
+  if (v.trim() === '' || !Number.isFinite(n)) bad(`--${name} must be a number, got "${v}"`);
   return n;
 }
 
@@ -43,8 +75,14 @@ export function modelFromFlags(flags: Flags, fallback: ModelSpec): ModelSpec {
   if (m.endsWith('.json')) {
     let spec: ModelSpec;
     try {
-      spec = JSON.parse(readFileSync(m, 'utf8')) as ModelSpec;
+      const bytes = readRegularFileSync(m, {
+        maxBytes: 16 * 1024 * 1024,
+        code: 'BAD_CONFIG',
+        message: (why) => `--model ${m} could not be read: ${why}`,
+      });
+      spec = JSON.parse(new TextDecoder().decode(bytes)) as ModelSpec;
     } catch (e) {
+      if (e instanceof GradroomError) throw e;
       return bad(`--model ${m} could not be read: ${(e as Error).message}`);
     }
     if (!spec || typeof spec !== 'object' || !('kind' in spec)) bad(`${m} is not a gradroom model spec`);
@@ -55,12 +93,12 @@ export function modelFromFlags(flags: Flags, fallback: ModelSpec): ModelSpec {
 
 /** A packed data set file (gradroom pack-data) as arrays: the local worker threads receive it once, at init. */
 function packedFile(path: string): DatasetSpec {
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(readFileSync(path));
-  } catch (e) {
-    return bad(`--dataset ${path} could not be read: ${(e as Error).message}`);
-  }
+  // regular files only: a FIFO or a device named x.bin is refused, never waited on
+  const bytes = readRegularFileSync(path, {
+    maxBytes: 2 ** 31 - 1,
+    code: 'BAD_CONFIG',
+    message: (why) => `--dataset ${path} could not be read: ${why}`,
+  });
   const name = basename(path);
   const [train, test] = [decodePacked(bytes, 'train', name), decodePacked(bytes, 'test', name)];
   return arraysDataset({

@@ -2,9 +2,10 @@
  * Model directories for the CLI (--save-model, --init-model, predict, evaluate). tfjs is imported
  * only when a model is read, so a plain `gradroom train` does not pay for it.
  */
-import { mkdir, open, stat, unlink } from 'node:fs/promises';
+import { open, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GradroomError, type ModelSpec, type TensorShape } from '@gradroom/core';
+import { makeDirs } from './paths.js';
 
 /** Fails now where saving the model at the end of the run would fail. */
 export async function checkModelDirWritable(dir: string): Promise<void> {
@@ -14,8 +15,8 @@ export async function checkModelDirWritable(dir: string): Promise<void> {
   const s = await stat(dir).catch(() => null);
   if (s && !s.isDirectory()) fail('it is a file, not a directory');
   const probe = join(dir, `.gradroom-probe.${process.pid}.tmp`);
+  await makeDirs(dir, `--save-model ${dir}`);
   try {
-    await mkdir(dir, { recursive: true });
     await (await open(probe, 'w')).close();
   } catch (e) {
     fail((e as Error).message);

@@ -3,11 +3,18 @@
  * (@gradroom/worker's data/format.ts), with its SHA-256, ready to be served and named by URL in a
  * data set spec. The packing itself lives in @gradroom/worker/data (pack.ts); this file reads files.
  */
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { GradroomError } from '@gradroom/core';
 import { csvToPacked, imagesToPacked, type LabelledImage, sha256Hex } from '@gradroom/worker/data';
+import { readRegularFile } from '@gradroom/worker/files';
+import { parseInteger } from './job-flags.js';
+
+/** A CSV becomes one JavaScript string, whose length V8 caps near 512 M characters. */
+const MAX_CSV_BYTES = 512 * 1024 * 1024 - 64;
+/** One image file: far above a 4096 x 4096 PNG, the largest decodePng takes. */
+const MAX_PNG_BYTES = 128 * 1024 * 1024;
 
 export const PACK_HELP = `gradroom pack-data (--csv FILE | --images DIR) --out FILE.bin [flags]
 
@@ -23,7 +30,8 @@ export const PACK_HELP = `gradroom pack-data (--csv FILE | --images DIR) --out F
   --out FILE.bin          where the packed file goes
 
 Prints the sizes, the classes and the SHA-256; serve the file and name it in a data set spec:
-  {"kind": "url", "url": "/data/FILE.bin", "sha256": "<hex>"}
+  {"kind": "url", "url": "/datasets/FILE.bin", "sha256": "<hex>"}
+(gradroom serve --data DIR serves DIR/FILE.bin at /datasets/FILE.bin)
 `;
 
 const bad = (m: string): never => {
@@ -37,7 +45,12 @@ async function readImages(dir: string): Promise<LabelledImage[]> {
   for (const label of classes.sort()) {
     const files = (await readdir(join(dir, label))).filter((f) => f.toLowerCase().endsWith('.png')).sort();
     for (const f of files)
-      images.push({ label, name: join(label, f), png: new Uint8Array(await readFile(join(dir, label, f))) });
+      images.push({
+        label,
+        name: join(label, f),
+        // regular files only: a FIFO or device named x.png is refused, never waited on
+        png: await readRegularFile(join(dir, label, f), { maxBytes: MAX_PNG_BYTES, what: 'the image' }),
+      });
   }
   return images;
 }
@@ -65,28 +78,30 @@ export async function packDataCommand(argv: string[]): Promise<number> {
   }
   if (!f.out) bad('pack-data needs --out FILE.bin');
   if (!f.csv === !f.images) bad('pack-data needs exactly one of --csv FILE or --images DIR');
-  const num = (name: 'test-fraction' | 'seed' | 'channels'): number | undefined => {
-    const v = f[name];
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n)) bad(`--${name} must be a number, got "${v}"`);
-    return n;
-  };
-  const split = { testFraction: num('test-fraction'), seed: num('seed') };
+  // a FIFO or device as --out would block the write or swallow the data
+  const existing = await stat(f.out as string).catch(() => null);
+  if (existing && !existing.isFile()) bad(`--out ${f.out} exists and is not a regular file`);
+  const int = (name: 'seed' | 'channels') => (f[name] === undefined ? undefined : parseInteger(f[name], name));
+  const fraction = f['test-fraction'];
+  const testFraction = fraction === undefined ? undefined : Number(fraction);
+  if (fraction !== undefined && (fraction.trim() === '' || !Number.isFinite(testFraction)))
+    bad(`--test-fraction must be a number, got "${fraction}"`);
+  const split = { testFraction, seed: int('seed') };
   let result: Awaited<ReturnType<typeof imagesToPacked>>;
   if (f.csv) {
     const task = f.task ?? 'classification';
     if (task !== 'classification' && task !== 'regression')
       bad(`--task must be classification or regression, got "${task}"`);
     const label = f.label?.split(',').map((s) => (/^\d+$/.test(s.trim()) ? Number(s) : s.trim()));
-    result = csvToPacked(await readFile(f.csv, 'utf8'), {
+    const csv = await readRegularFile(f.csv, { maxBytes: MAX_CSV_BYTES, what: '--csv', code: 'BAD_CONFIG' });
+    result = csvToPacked(new TextDecoder().decode(csv), {
       task: task as 'classification' | 'regression',
       label,
       separator: f.separator,
       ...split,
     });
   } else {
-    const channels = num('channels') ?? 1;
+    const channels = int('channels') ?? 1;
     if (channels !== 1 && channels !== 3) bad(`--channels must be 1 or 3, got ${channels}`);
     result = await imagesToPacked(await readImages(f.images as string), { channels: channels as 1 | 3, ...split });
   }
@@ -97,7 +112,7 @@ export async function packDataCommand(argv: string[]): Promise<number> {
       `${f.out}: ${result.train} training + ${result.test} test examples of shape ${JSON.stringify(result.inputShape)}, ${result.bytes.length} bytes`,
       result.classes > 0 ? `classes (label order): ${result.names.join(', ')}` : `targets: ${result.names.join(', ')}`,
       `sha256 ${sha256}`,
-      `spec: ${JSON.stringify({ kind: 'url', url: `/data/${(f.out as string).split(/[\\/]/).pop()}`, sha256 })}`,
+      `spec: ${JSON.stringify({ kind: 'url', url: `/datasets/${(f.out as string).split(/[\\/]/).pop()}`, sha256 })}`,
       '',
     ].join('\n'),
   );

@@ -1,9 +1,12 @@
 /** `gradroom predict`: what a saved model (model.json + weights.bin) says about a CSV or a PNG. */
-import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { GradroomError } from '@gradroom/core';
+import { readRegularFile } from '@gradroom/worker/files';
 import { decodePng } from './png.js';
+
+/** An input file is read whole: bounded (a CSV's text must also fit one JavaScript string). */
+export const MAX_INPUT_BYTES = 256 * 1024 * 1024;
 
 export const PREDICT_HELP = `gradroom predict --model DIR --input FILE [--json] [--invert]
 
@@ -61,12 +64,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
   const ext = extname(f.input).toLowerCase();
   if (ext !== '.csv' && ext !== '.png')
     throw new GradroomError('BAD_CONFIG', `--input ${f.input}: give a .csv or a .png file`);
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(f.input);
-  } catch (e) {
-    throw new GradroomError('BAD_CONFIG', `--input ${f.input} cannot be read: ${(e as Error).message}`);
-  }
+  const bytes = await readRegularFile(f.input, { maxBytes: MAX_INPUT_BYTES, what: '--input', code: 'BAD_CONFIG' });
   const [{ loadModelDir }, { imageToInput, inputShapeOf, predictRows }] = await Promise.all([
     import('@gradroom/worker/model-files'),
     import('@gradroom/worker/predict'),
@@ -77,7 +75,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
     const per = shape.reduce((a, b) => a * b, 1);
     const x =
       ext === '.png'
-        ? imageToInput(decodePng(bytes, f.input), shape, { invert: f.invert === true })
+        ? imageToInput(await decodePng(bytes, f.input), shape, { invert: f.invert === true })
         : parseCsv(new TextDecoder().decode(bytes), per, f.input);
     const predictions = predictRows(model, spec, x);
     predictions.forEach((p, index) => {

@@ -14,6 +14,7 @@ import { ownHostNames } from '../room/access.js';
 import { hostRoom } from '../room/node.js';
 import { RoomServer } from '../room/server.js';
 import { Trainer } from '../trainer.js';
+import { parseInteger } from './job-flags.js';
 
 export const SERVE_HELP = `gradroom serve [flags]
 
@@ -74,10 +75,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     process.stdout.write(SERVE_HELP);
     return;
   }
-  const port = values.port === undefined ? 8080 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new GradroomError('BAD_CONFIG', `--port must be an integer in [0, 65535], got "${values.port}"`);
-  }
+  const port = values.port === undefined ? 8080 : parseInteger(values.port, 'port', [0, 65535]);
   const dist = values.dist ?? join(import.meta.dirname, '..', '..', '..', '..', 'apps', 'demo', 'dist');
   if (!existsSync(dist)) {
     throw new GradroomError('BAD_CONFIG', `--dist ${dist} does not exist (build the web app with npm run build)`);

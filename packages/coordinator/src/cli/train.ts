@@ -1,7 +1,8 @@
 /** `gradroom train`: trains a job on local worker threads, with a progress bar or JSON lines. */
 import { availableParallelism } from 'node:os';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { GradroomError, isGradroomError } from '@gradroom/core';
+import { type ErrorCode, GradroomError, isGradroomError } from '@gradroom/core';
 import { type BackendName, parseBackendList, ZOO } from '@gradroom/worker/catalog';
 import cliProgress from 'cli-progress';
 import { decodeCheckpoint, encodeCheckpoint, startingCheckpoint } from '../checkpoint.js';
@@ -9,8 +10,9 @@ import { FileCheckpointStore } from '../checkpoint-file.js';
 import { DEFAULT_OUTER, type JobConfig } from '../job.js';
 import { Trainer } from '../trainer.js';
 import { spawnThreadWorker } from '../transports/thread.js';
-import { type Flags, jobFromFlags } from './job-flags.js';
+import { type Flags, jobFromFlags, num } from './job-flags.js';
 import { checkModelDirWritable, readModelDir } from './model-dir.js';
+import { makeDirs } from './paths.js';
 import { resumeJob } from './resume.js';
 
 export const TRAIN_HELP = `gradroom train [flags]
@@ -129,10 +131,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   }
   const json = flags.json === true;
   const out = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
-  const workers = flags.workers === undefined ? Math.min(2, availableParallelism()) : Number(flags.workers);
-  if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
-    throw new Error(`--workers must be an integer from 1 to 64, got "${flags.workers}"`);
-  }
+  const workers = num(flags, 'workers') ?? Math.min(2, availableParallelism());
   const backends: BackendName[] | undefined =
     typeof flags.backend === 'string' ? parseBackendList(flags.backend) : undefined;
   const store = typeof flags.checkpoint === 'string' ? new FileCheckpointStore(flags.checkpoint) : undefined;
@@ -143,7 +142,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (flags.resume && initModel)
     throw new GradroomError('BAD_CONFIG', '--init-model starts a new run; --resume continues one: use one of them');
   // everything that can be wrong with the paths is found now, not after the first epoch
-  await store?.checkWritable();
+  if (store) {
+    await makeDirs(dirname(store.path), `checkpoint file ${store.path}`);
+    await store.checkWritable();
+  }
   if (saveModel) await checkModelDirWritable(saveModel);
 
   let trainer: Trainer;
@@ -257,7 +259,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     process.once('SIGINT', () => process.exit(130));
   };
   process.once('SIGINT', onSigint);
-  for (let i = 0; i < workers; i++) trainer.addWorker(spawnThreadWorker());
+  const joins = Array.from({ length: workers }, () => trainer.addWorker(spawnThreadWorker()));
   const t0 = performance.now();
   try {
     let r: Awaited<ReturnType<Trainer['run']>>;
@@ -266,7 +268,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
     } catch (e) {
       // the run itself failed (diverged, no worker left...): exit 1, apart from bad usage (2)
       bars?.stop();
-      throw new RunFailed(e);
+      // every local thread refusing the job at init is the job's fault (e.g. 3 outputs for 10 classes):
+      // report the thread's own reason, which exitCode reads as bad usage
+      throw new RunFailed((await jobRefusal(joins)) ?? e);
     }
     closing = true;
     bars?.stop();
@@ -317,9 +321,23 @@ export class RunFailed extends Error {
   }
 }
 
-/** Exit status for an error: 2 for bad usage (flags, files, config), 1 for a run that failed. */
+/** What every worker's init refused, when all of them refused: the job's own fault, not one thread's. */
+async function jobRefusal(joins: Promise<unknown>[]): Promise<unknown> {
+  const settled = await Promise.allSettled(joins);
+  const reasons = settled.map((r) => (r.status === 'rejected' ? r.reason : undefined));
+  return reasons.length > 0 && reasons.every(isUsageError) ? reasons[0] : undefined;
+}
+
+/** Errors of bad input: flags, files, config and data the user gave. Everything else is a run that failed. */
+const USAGE_CODES: readonly ErrorCode[] = ['BAD_CONFIG', 'BAD_DATA'];
+const isUsageError = (e: unknown): boolean => isGradroomError(e) && USAGE_CODES.includes(e.code);
+
+/**
+ * Exit status for an error, the one place the README's rule is kept: 2 for bad usage (flags, files,
+ * config, data), 1 for a run that failed. A run fails with exit 1 unless its cause is bad input.
+ */
 export function exitCode(e: unknown): number {
-  if (e instanceof RunFailed) return 1;
+  if (e instanceof RunFailed) return isUsageError(e.cause) ? 2 : 1;
   if (isGradroomError(e) && e.code === 'DIVERGED') return 1;
   return 2;
 }

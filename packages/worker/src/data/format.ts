@@ -51,7 +51,8 @@ const bad = (name: string, m: string): never => {
   throw new GradroomError('BAD_DATA', `${name}: ${m}`);
 };
 
-const pad4 = (n: number) => (n + 3) & ~3;
+/** Rounds up to a multiple of 4 in plain numbers: `(n + 3) & ~3` wraps at 2^31 and let a lying header pass. */
+const pad4 = (n: number) => Math.ceil(n / 4) * 4;
 
 /** Reads and checks the header, including that the file holds exactly what it promises. */
 export function readPackedHeader(bytes: Uint8Array, name = 'data set file'): PackedHeader {

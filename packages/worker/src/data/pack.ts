@@ -1,14 +1,18 @@
 /**
  * `gradroom pack-data`: CSV rows or labelled PNG images into the packed format (format.ts). Pure
- * logic without Node APIs (PNG inflates with the web's DecompressionStream), so a page can pack too;
- * the CLI only reads the files.
+ * logic without Node APIs (png.ts inflates with the web's DecompressionStream), so a page can pack
+ * too; the CLI only reads the files.
  */
 import { GradroomError, shuffleEpoch } from '@gradroom/core';
 import { encodePacked } from './format.js';
+import { decodePng } from './png.js';
 
 const bad = (m: string): never => {
   throw new GradroomError('BAD_DATA', m);
 };
+
+/** Classes a packed data set may have: far above any task here, and a bound on what a label can allocate. */
+export const MAX_CLASSES = 100_000;
 
 export interface PackResult {
   bytes: Uint8Array;
@@ -106,9 +110,21 @@ export function csvToPacked(text: string, o: CsvOptions): PackResult {
   if (o.task === 'classification') {
     const raw = rows.map((row) => row[cols[0]]);
     const numeric = raw.every((s) => /^\d+$/.test(s));
-    names = numeric
-      ? Array.from({ length: Math.max(...raw.map(Number)) + 1 }, (_, i) => String(i))
-      : [...new Set(raw)].sort();
+    if (numeric) {
+      // a loop, not Math.max(...raw): a spread of 300,000 rows overflows the call stack
+      let top = 0;
+      raw.forEach((s, r) => {
+        const v = Number(s);
+        if (v >= MAX_CLASSES)
+          bad(`CSV line ${line(r)}: label ${s} is too large: integer labels are classes 0..${MAX_CLASSES - 1}`);
+        top = Math.max(top, v);
+      });
+      names = Array.from({ length: top + 1 }, (_, i) => String(i));
+    } else {
+      names = [...new Set(raw)].sort();
+      if (names.length > MAX_CLASSES)
+        bad(`the label column holds ${names.length} different names, more than ${MAX_CLASSES} classes`);
+    }
     const index = new Map(names.map((s, i) => [s, i]));
     y = Int32Array.from(raw, (s) => (numeric ? Number(s) : (index.get(s) as number)));
     classes = names.length;
@@ -155,92 +171,6 @@ function split(
   return { bytes, inputShape, train: n - held.size, test: held.size, names, classes };
 }
 
-/** A decoded PNG: 8-bit samples, row by row, `channels` per pixel. */
-export interface DecodedImage {
-  width: number;
-  height: number;
-  channels: number;
-  data: Uint8Array;
-}
-
-async function inflate(bytes: Uint8Array): Promise<Uint8Array> {
-  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('deflate'));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
-}
-
-/** Decodes a non-interlaced 8-bit PNG (grey, grey+alpha, RGB, RGBA). */
-export async function decodePng(png: Uint8Array, name = 'image'): Promise<DecodedImage> {
-  const sig = [137, 80, 78, 71, 13, 10, 26, 10];
-  if (png.length < 8 || sig.some((b, i) => png[i] !== b)) bad(`${name}: not a PNG file`);
-  const dv = new DataView(png.buffer, png.byteOffset, png.byteLength);
-  let width = 0;
-  let height = 0;
-  let channels = 0;
-  const idat: Uint8Array[] = [];
-  let o = 8;
-  while (o + 8 <= png.length) {
-    const len = dv.getUint32(o);
-    const type = String.fromCharCode(...png.subarray(o + 4, o + 8));
-    if (o + 12 + len > png.length) bad(`${name}: truncated PNG chunk ${type}`);
-    const body = png.subarray(o + 8, o + 8 + len);
-    if (type === 'IHDR') {
-      width = dv.getUint32(o + 8);
-      height = dv.getUint32(o + 12);
-      const [depth, color, , , interlace] = body.subarray(8, 13);
-      channels = ({ 0: 1, 2: 3, 4: 2, 6: 4 } as Record<number, number>)[color] ?? 0;
-      if (depth !== 8 || channels === 0 || interlace !== 0) {
-        bad(
-          `${name}: only non-interlaced 8-bit grey, grey+alpha, RGB or RGBA PNGs are supported (depth ${depth}, colour type ${color})`,
-        );
-      }
-      if (width === 0 || height === 0 || width * height > 1 << 24) bad(`${name}: bad size ${width}x${height}`);
-    } else if (type === 'IDAT') idat.push(body);
-    else if (type === 'IEND') break;
-    o += 12 + len;
-  }
-  if (channels === 0 || idat.length === 0) bad(`${name}: PNG without IHDR or IDAT`);
-  const joined = new Uint8Array(idat.reduce((a, b) => a + b.length, 0));
-  let at = 0;
-  for (const b of idat) {
-    joined.set(b, at);
-    at += b.length;
-  }
-  let raw: Uint8Array;
-  try {
-    raw = await inflate(joined);
-  } catch (e) {
-    return bad(`${name}: corrupt PNG data (${(e as Error).message})`);
-  }
-  const stride = width * channels;
-  if (raw.length < height * (stride + 1)) bad(`${name}: PNG data is shorter than ${width}x${height}`);
-  const data = new Uint8Array(height * stride);
-  for (let r = 0; r < height; r++) {
-    const filter = raw[r * (stride + 1)];
-    const line = raw.subarray(r * (stride + 1) + 1, (r + 1) * (stride + 1));
-    const out = data.subarray(r * stride, (r + 1) * stride);
-    const prev = r > 0 ? data.subarray((r - 1) * stride, r * stride) : new Uint8Array(stride);
-    for (let i = 0; i < stride; i++) {
-      const a = i >= channels ? out[i - channels] : 0;
-      const b = prev[i];
-      const c = i >= channels ? prev[i - channels] : 0;
-      let p: number;
-      if (filter === 0) p = 0;
-      else if (filter === 1) p = a;
-      else if (filter === 2) p = b;
-      else if (filter === 3) p = (a + b) >> 1;
-      else if (filter === 4) {
-        const q = a + b - c;
-        const pa = Math.abs(q - a);
-        const pb = Math.abs(q - b);
-        const pc = Math.abs(q - c);
-        p = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
-      } else return bad(`${name}: unknown PNG filter ${filter} in row ${r}`);
-      out[i] = (line[i] + p) & 255;
-    }
-  }
-  return { width, height, channels, data };
-}
-
 export interface LabelledImage {
   /** The class name (e.g. the folder the image is in). */
   label: string;
@@ -277,8 +207,7 @@ export async function imagesToPacked(
     const px = img.width * img.height;
     const base = k * px * ch;
     for (let p = 0; p < px; p++) {
-      const s = img.data.subarray(p * img.channels, (p + 1) * img.channels);
-      const [r, g, b] = img.channels >= 3 ? [s[0], s[1], s[2]] : [s[0], s[0], s[0]];
+      const [r, g, b] = [img.rgba[p * 4], img.rgba[p * 4 + 1], img.rgba[p * 4 + 2]]; // alpha ignored
       if (ch === 1) x[base + p] = Math.round(0.299 * r + 0.587 * g + 0.114 * b);
       else x.set([r, g, b], base + p * 3);
     }

@@ -26,9 +26,16 @@ async function openCache(): Promise<Cache | undefined> {
 export interface FetchDataOptions {
   /** Resolves a relative URL (a path on the server that served the page); default: this page or worker's location. */
   base?: string;
-  /** Bytes at most; a larger download is refused (default 1 GiB). */
+  /** Bytes at most; a larger download is refused as soon as it passes this (default 1 GiB). */
   maxBytes?: number;
+  /** Milliseconds without a byte (before the headers or between chunks) before giving up (default 60 s). */
+  idleMs?: number;
+  /** Milliseconds for the whole download before giving up (default 30 minutes). */
+  deadlineMs?: number;
 }
+
+export const DATA_IDLE_MS = 60_000;
+export const DATA_DEADLINE_MS = 30 * 60_000;
 
 /** The URL a spec names, resolved and restricted to http(s). */
 export function resolveDataUrl(url: string, base?: string): URL {
@@ -62,19 +69,7 @@ export async function fetchVerified(url: string, sha256: string, opts: FetchData
       await cache.delete(key).catch(() => false); // a damaged copy: fetch it again
     }
   }
-  let res: Response;
-  try {
-    res = await fetch(u);
-  } catch (e) {
-    throw new GradroomError('BAD_DATA', `could not fetch the data set ${u.href}: ${(e as Error).message}`);
-  }
-  if (!res.ok) throw new GradroomError('BAD_DATA', `could not fetch the data set ${u.href}: HTTP ${res.status}`);
-  const max = opts.maxBytes ?? 2 ** 30;
-  const declared = Number(res.headers.get('content-length') ?? 0);
-  if (declared > max)
-    throw new GradroomError('BAD_DATA', `the data set ${u.href} is ${declared} bytes, more than ${max}`);
-  const bytes = new Uint8Array(await res.arrayBuffer());
-  if (bytes.byteLength > max) throw new GradroomError('BAD_DATA', `the data set ${u.href} is more than ${max} bytes`);
+  const bytes = await download(u, opts);
   const got = await sha256Hex(bytes);
   if (got !== want) {
     throw new GradroomError(
@@ -91,4 +86,84 @@ export async function fetchVerified(url: string, sha256: string, opts: FetchData
       .catch(() => {}); // a full quota only costs a download next time
   }
   return bytes;
+}
+
+/**
+ * The body at `u`, counted as it arrives: refused once it passes the cap or its Content-Length (with
+ * or without one, nothing past the cap is kept), after `idleMs` without a byte, or past the deadline.
+ */
+async function download(u: URL, opts: FetchDataOptions): Promise<Uint8Array> {
+  const max = opts.maxBytes ?? 2 ** 30;
+  const idleMs = opts.idleMs ?? DATA_IDLE_MS;
+  const deadlineMs = opts.deadlineMs ?? DATA_DEADLINE_MS;
+  const ctl = new AbortController();
+  let why: GradroomError | undefined;
+  const stop = (e: GradroomError) => {
+    why ??= e;
+    ctl.abort(e);
+  };
+  const deadline = setTimeout(
+    () => stop(new GradroomError('BAD_DATA', `the data set ${u.href} did not arrive within ${deadlineMs / 1000} s`)),
+    deadlineMs,
+  );
+  let idle: ReturnType<typeof setTimeout> | undefined;
+  const alive = () => {
+    clearTimeout(idle);
+    idle = setTimeout(
+      () => stop(new GradroomError('BAD_DATA', `the data set ${u.href} sent nothing for ${idleMs / 1000} s`)),
+      idleMs,
+    );
+  };
+  const fail = (m: string): never => {
+    const e = new GradroomError('BAD_DATA', `the data set ${u.href} ${m}`);
+    stop(e);
+    throw e;
+  };
+  try {
+    alive();
+    const res = await fetch(u, { signal: ctl.signal });
+    if (!res.ok) fail(`could not be fetched: HTTP ${res.status}`);
+    // a compressed body's Content-Length counts the compressed bytes: then only the cap bounds it
+    const encoded = (res.headers.get('content-encoding') ?? 'identity').toLowerCase() !== 'identity';
+    const header = encoded ? null : res.headers.get('content-length');
+    const declared = header === null ? undefined : Number(header);
+    if (declared !== undefined && !(/^[0-9]+$/.test(header as string) && Number.isSafeInteger(declared)))
+      fail(`has a malformed Content-Length "${header}"`);
+    if (declared !== undefined && declared > max) fail(`is ${declared} bytes, more than ${max}`);
+    const limit = declared ?? max;
+    // with a declared size the bytes go straight into their place; without, chunks are kept until the end
+    const whole = declared === undefined ? undefined : new Uint8Array(declared);
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    // each pass takes one chunk of the body, which is cut off past `limit`, the idle time or the deadline
+    for (;;) {
+      alive();
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (total + value.byteLength > limit)
+        fail(declared === undefined ? `is more than ${max} bytes` : `sent more than its Content-Length of ${declared}`);
+      if (whole) whole.set(value, total);
+      else chunks.push(value);
+      total += value.byteLength;
+    }
+    if (whole) {
+      if (total !== declared) fail(`ended after ${total} of its ${declared} bytes`);
+      return whole;
+    }
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.byteLength;
+    }
+    return out;
+  } catch (e) {
+    if (why) throw why;
+    if (e instanceof GradroomError) throw e;
+    throw new GradroomError('BAD_DATA', `could not fetch the data set ${u.href}: ${(e as Error).message}`);
+  } finally {
+    clearTimeout(deadline);
+    clearTimeout(idle);
+  }
 }
