@@ -1,8 +1,12 @@
 /** Checkpoints as files in Node, written atomically: a temporary file, fsync, then rename. */
-import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { GradroomError } from '@gradroom/core';
+import { readRegularFile } from '@gradroom/worker/files';
 import type { CheckpointStore } from './checkpoint.js';
+
+/** Weights, the optimizer's state (up to 3x the weights) and the job: far below this for a browser model. */
+const MAX_CHECKPOINT_BYTES = 4 * 1024 * 1024 * 1024;
 
 export class FileCheckpointStore implements CheckpointStore {
   constructor(readonly path: string) {}
@@ -61,10 +65,12 @@ export class FileCheckpointStore implements CheckpointStore {
 
   async load(): Promise<Uint8Array | null> {
     try {
-      return new Uint8Array(await readFile(this.path));
+      await stat(this.path);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw e;
     }
+    // a regular file only, read without blocking: a FIFO or a device named as the checkpoint is refused
+    return readRegularFile(this.path, { maxBytes: MAX_CHECKPOINT_BYTES, what: 'the checkpoint' });
   }
 }
