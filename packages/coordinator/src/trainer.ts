@@ -8,7 +8,6 @@
  * Runs unchanged in Node and in a browser tab: it talks to workers only through WorkerHandle.
  */
 import {
-  type Aggregation,
   createOptimizer,
   type EpochPlan,
   Ewa,
@@ -22,21 +21,12 @@ import {
   ParamLayout,
   type Position,
   planEpoch,
-  specLayout,
-  type TaskSpec,
   type TensorShape,
   withManualChange,
 } from '@gradroom/core';
-import type { BackendName, WorkerInit } from '@gradroom/worker';
-import { datasetSizes } from '@gradroom/worker/catalog';
+import type { WorkerInit } from '@gradroom/worker';
 import type { ModelTarget } from '@gradroom/worker/export';
-import {
-  CHECKPOINT_FORMAT,
-  type Checkpoint,
-  type CheckpointStore,
-  decodeCheckpoint,
-  encodeCheckpoint,
-} from './checkpoint.js';
+import { CHECKPOINT_FORMAT, type Checkpoint, decodeCheckpoint, encodeCheckpoint } from './checkpoint.js';
 import { Dispatcher } from './dispatch.js';
 import { Emitter } from './emitter.js';
 import { Evaluator } from './evaluation.js';
@@ -46,69 +36,24 @@ import { exportModel, type ModelExporter } from './model-export.js';
 import { ExactMode } from './modes/exact.js';
 import { LocalMode } from './modes/local.js';
 import type { Mode, RoundOutcome } from './modes/mode.js';
+import { PauseGate } from './pause-gate.js';
 import { ShardPlanner } from './planning.js';
-import { type PoolOptions, WorkerPool } from './pool.js';
+import { WorkerPool } from './pool.js';
+import { RunFacts } from './run-facts.js';
 import type { WorkerSession } from './session.js';
 import { diverged, EpochStats, firstNonFinite } from './step-checks.js';
+import type { TrainerOptions, TrainResult } from './trainer-options.js';
 import { WeightsSnapshot, type WorkerHandle } from './worker-handle.js';
 
 export type { ModelExporter } from './model-export.js';
-
-export interface TrainerOptions extends PoolOptions {
-  /** Backends the workers should try, in order (default: each picks its fastest). */
-  backends?: BackendName[];
-  /** Browsers: where workers find the wasm backend's files. */
-  wasmPaths?: string;
-  checkpoint?: {
-    store: CheckpointStore /** also save every N iterations (default: each epoch only) */;
-    everyIterations?: number;
-  };
-  /** With no worker left: wait for one to join (rooms), or fail the run (default, local workers). */
-  waitForWorkers?: boolean;
-  /** Smallest shard worth sending (default 1). */
-  minShard?: number;
-  /** See ShardRunnerOptions.planning: 'cost' (default) or 'all' (every worker takes part). */
-  planning?: 'cost' | 'all';
-  /**
-   * The data set's sizes, when the spec alone does not tell them (MNIST and synthetic data do).
-   * Otherwise the first of the run's own workers (a thread or Web Worker, never a peer) tells them;
-   * peers that report other sizes are refused.
-   */
-  dataSizes?: { train: number; test: number };
-  /**
-   * A peer's shard is refused when its gradient norm per example exceeds this many times the median
-   * of recent shards (default 50): a poisoned but finite gradient never reaches the optimizer.
-   */
-  gradientBound?: number;
-  /**
-   * Before the bound has seen its first shards (a room with no worker of the run's own starts so), a
-   * peer's shard is refused when its gradient norm per example (||sum|| / sqrt n) exceeds this
-   * (default 1e4, 100x the largest honest value measured; raise it for regression on unscaled targets).
-   */
-  gradientBoundStart?: number;
-  /**
-   * 'sum' (default, exact: the serial loop's step). For untrusted rooms, 'median' or 'trimmed-mean'
-   * of the per-shard mean gradients (core's robustMean): a minority of hostile shards within the
-   * gradient bound moves the step at most to the edge of the honest ones, at the price of exactness.
-   */
-  aggregation?: Aggregation;
-}
-
-export interface TrainResult {
-  weights: Float32Array;
-  layout: TensorShape[];
-  position: Position;
-  testAccuracy: number;
-  testLoss: number;
-  stopped: boolean;
-}
+export type { TrainerOptions, TrainResult } from './trainer-options.js';
 
 export class Trainer extends Emitter<TrainerEvents> {
   readonly job: JobConfig;
   readonly pool: WorkerPool;
   private readonly opts: TrainerOptions;
-  private task?: TaskSpec;
-  private layout?: ParamLayout;
+  /** The model's layout and the data set's sizes, as the run knows them itself. */
+  private readonly facts: RunFacts;
   private weights: Float32Array = new Float32Array(0);
   private grads: Float32Array = new Float32Array(0);
   private optimizer: Optimizer;
@@ -117,14 +62,11 @@ export class Trainer extends Emitter<TrainerEvents> {
   private lossEwa = new Ewa(0.9);
   private lossEwaRaw = new Ewa(0.9, { biasCorrection: false });
   private plan?: EpochPlan;
-  private trainSize = 0;
-  private testSize = 0;
   private readonly dispatcher: Dispatcher;
   private readonly mode: Mode;
   private readonly evaluator: Evaluator;
-  private paused = false;
+  private readonly gate = new PauseGate();
   private stopRequested = false;
-  private resumeGate?: { promise: Promise<void>; resolve: () => void };
   private pendingJoins: Promise<unknown>[] = [];
   private lastTest = { loss: Number.NaN, accuracy: Number.NaN };
   private snap?: WeightsSnapshot;
@@ -136,13 +78,7 @@ export class Trainer extends Emitter<TrainerEvents> {
     this.opts = opts;
     // in mode local the coordinator's optimizer is the outer one; the job's runs on the workers
     this.optimizer = createOptimizer(job.mode?.kind === 'local' ? (job.mode.outer ?? DEFAULT_OUTER) : job.optimizer);
-    const known = specLayout(job.model);
-    if (known) this.layout = new ParamLayout(known);
-    const sizes = opts.dataSizes ?? datasetSizes(job.dataset);
-    if (sizes) {
-      this.trainSize = sizes.train;
-      this.testSize = sizes.test;
-    }
+    this.facts = new RunFacts(job, opts.dataSizes);
     this.pool = new WorkerPool(() => this.workerInit(), opts);
     this.pool.on('worker', (e) => this.emit('worker', e));
     const log = (level: 'info' | 'warn', message: string) => this.emit('log', { level, message });
@@ -183,7 +119,7 @@ export class Trainer extends Emitter<TrainerEvents> {
   }
 
   private restore(c: Checkpoint): void {
-    this.layout = new ParamLayout(c.layout);
+    this.facts.layout = new ParamLayout(c.layout);
     this.weights = c.weights;
     this.optimizer.load(c.optimizer);
     this.pos = { ...c.position };
@@ -193,13 +129,7 @@ export class Trainer extends Emitter<TrainerEvents> {
   }
 
   private workerInit(): WorkerInit {
-    const task: TaskSpec = this.task ?? {
-      model: this.job.model,
-      dataset: this.job.dataset,
-      layout: this.layout?.shapes() ?? [],
-      paramCount: this.layout?.size ?? 0,
-    };
-    return { task, backends: this.opts.backends, wasmPaths: this.opts.wasmPaths };
+    return { task: this.facts.task(), backends: this.opts.backends, wasmPaths: this.opts.wasmPaths };
   }
 
   get position(): Position {
@@ -215,17 +145,13 @@ export class Trainer extends Emitter<TrainerEvents> {
     return this.weights.slice();
   }
 
-  /**
-   * The largest message a peer of this run can need to send: a gradient sum or pseudo-gradient of
-   * this model (4 bytes a parameter) and room for the rest (counts, names, an error's text). A room
-   * refuses a peer that declares more. Undefined until the model's layout is known.
-   */
+  /** The largest message a peer of this run can need to send (RunFacts.peerMessageBytes). */
   peerMessageBytes(): number | undefined {
-    return this.layout ? 4 * this.layout.size + 128 * 1024 : undefined;
+    return this.facts.peerMessageBytes();
   }
 
   getLayout(): TensorShape[] {
-    return this.layout?.shapes() ?? [];
+    return this.facts.layout?.shapes() ?? [];
   }
 
   /** Adds a worker; during a run it takes shards from the next planning round once it is set up. */
@@ -245,40 +171,15 @@ export class Trainer extends Emitter<TrainerEvents> {
     if (i >= 0) this.pendingJoins.splice(i, 1);
   }
 
-  /**
-   * Checks a worker that finished setting up against what the run knows itself. The model's layout
-   * comes from the spec (or the first worker to build a layers topology); the data set's sizes from
-   * the spec, the options or the run's own first worker, never from a peer's word.
-   */
+  /** Checks a worker that finished setting up against what the run knows itself (RunFacts). */
   private async adopt(s: WorkerSession): Promise<WorkerSession> {
     const info = s.info;
     if (!info) throw new Error('worker joined without info');
-    const layout = new ParamLayout(info.layout);
-    if (!this.layout) this.layout = layout;
-    if (!this.layout.equals(layout)) {
-      this.pool.remove(s.id, 'its model layout differs from the run', 'rejected');
-      throw new GradroomError('BAD_CONFIG', `worker ${s.id} built a different model layout`);
+    const refused = this.facts.admit(s.id, info, s.trusted);
+    if (refused) {
+      this.pool.remove(s.id, refused.reason, 'rejected');
+      throw refused.error;
     }
-    if (this.trainSize === 0 && s.trusted) {
-      this.trainSize = info.trainSize;
-      this.testSize = info.testSize;
-    } else if (this.trainSize === 0) {
-      this.pool.remove(s.id, "the run does not know its data set's sizes yet; join again later", 'rejected');
-      throw new GradroomError('BAD_STATE', `worker ${s.id}: the data set's sizes are not known yet`);
-    } else if (info.trainSize !== this.trainSize || info.testSize !== this.testSize) {
-      this.pool.remove(
-        s.id,
-        `its data set has ${info.trainSize}/${info.testSize} examples, the run's ${this.trainSize}/${this.testSize}`,
-        'rejected',
-      );
-      throw new GradroomError('BAD_CONFIG', `worker ${s.id} loaded a different data set`);
-    }
-    this.task = {
-      model: this.job.model,
-      dataset: this.job.dataset,
-      layout: this.layout.shapes(),
-      paramCount: this.layout.size,
-    };
     return s;
   }
 
@@ -302,21 +203,11 @@ export class Trainer extends Emitter<TrainerEvents> {
   }
 
   pause(): void {
-    if (this.paused) return;
-    this.paused = true;
-    let resolve = () => {};
-    const promise = new Promise<void>((r) => {
-      resolve = r;
-    });
-    this.resumeGate = { promise, resolve };
-    this.emit('state', { state: 'paused' });
+    if (this.gate.pause()) this.emit('state', { state: 'paused' });
   }
 
   resume(): void {
-    if (!this.paused) return;
-    this.paused = false;
-    this.resumeGate?.resolve();
-    this.emit('state', { state: 'running' });
+    if (this.gate.resume()) this.emit('state', { state: 'running' });
   }
 
   /** Stops after the iteration in flight; run() then saves a checkpoint (if configured) and returns. */
@@ -334,7 +225,7 @@ export class Trainer extends Emitter<TrainerEvents> {
   async run(): Promise<TrainResult> {
     const started = performance.now();
     await this.ready();
-    const layout = this.layout as ParamLayout;
+    const layout = this.facts.layout as ParamLayout;
     // the weights and the mean gradient live in the optimizer's own buffers (for Adam: WebAssembly
     // memory its SIMD kernel updates in place)
     const start = this.weights.length > 0 ? this.weights : initWeights(layout, this.job.seed);
@@ -352,7 +243,7 @@ export class Trainer extends Emitter<TrainerEvents> {
     const epoch = new EpochStats();
     try {
       while (!this.finished() && !this.stopRequested) {
-        if (this.paused) await this.resumeGate?.promise;
+        await this.gate.passed();
         if (this.stopRequested) break;
         const r = await this.step();
         if (r === null) break; // stopped while waiting for workers
@@ -407,19 +298,24 @@ export class Trainer extends Emitter<TrainerEvents> {
   /** Waits for the workers added so far; at least one must have joined. */
   private async ready(): Promise<void> {
     await Promise.all(this.pendingJoins);
-    while (!this.layout || this.trainSize === 0 || this.pool.ready().length === 0) {
+    while (!this.facts.layout || this.facts.trainSize === 0 || this.pool.ready().length === 0) {
       if (!this.opts.waitForWorkers) throw new GradroomError('BAD_STATE', 'no worker could be set up for this run');
       this.emit('state', { state: 'waiting', reason: 'waiting for a worker to join' });
       await this.pool.nextChange();
       await Promise.all(this.pendingJoins);
       if (this.stopRequested) throw new GradroomError('BAD_STATE', 'stopped before any worker joined');
     }
-    if (this.weights.length > 0) this.layout.check(this.weights);
+    if (this.weights.length > 0) this.facts.layout.check(this.weights);
   }
 
   private planFor(epoch: number): EpochPlan {
     if (this.plan?.epoch !== epoch) {
-      this.plan = planEpoch({ seed: this.job.seed, epoch, examples: this.trainSize, batchSize: this.job.batchSize });
+      this.plan = planEpoch({
+        seed: this.job.seed,
+        epoch,
+        examples: this.facts.trainSize,
+        batchSize: this.job.batchSize,
+      });
     }
     return this.plan;
   }
@@ -433,7 +329,7 @@ export class Trainer extends Emitter<TrainerEvents> {
     const t0 = performance.now();
     const pos = this.pos;
     const plan = this.planFor(pos.epoch);
-    const layout = this.layout as ParamLayout;
+    const layout = this.facts.layout as ParamLayout;
     let r: RoundOutcome | null;
     try {
       r = await this.mode.round({
@@ -494,8 +390,8 @@ export class Trainer extends Emitter<TrainerEvents> {
 
   /** Loss and accuracy on the whole test split, computed by the workers (the run's own, when it has any). */
   async evaluate(): Promise<{ loss: number; accuracy: number }> {
-    if (this.job.evaluate === false || this.testSize === 0) return this.lastTest;
-    const score = await this.evaluator.score(this.snapshot_(), this.testSize, 'test');
+    if (this.job.evaluate === false || this.facts.testSize === 0) return this.lastTest;
+    const score = await this.evaluator.score(this.snapshot_(), this.facts.testSize, 'test');
     if (score !== null) this.lastTest = score;
     return this.lastTest;
   }
@@ -504,7 +400,7 @@ export class Trainer extends Emitter<TrainerEvents> {
     return {
       format: CHECKPOINT_FORMAT,
       job: this.job,
-      layout: (this.layout as ParamLayout).shapes(),
+      layout: (this.facts.layout as ParamLayout).shapes(),
       weights: this.getWeights(),
       optimizer: this.optimizer.state(),
       position: this.position,
@@ -521,7 +417,7 @@ export class Trainer extends Emitter<TrainerEvents> {
    * tfjs (2.5 MB) into every page that bundles the trainer.
    */
   async exportModel(target: ModelTarget, exporter?: ModelExporter): Promise<void> {
-    if (!this.layout || this.weights.length === 0)
+    if (!this.facts.layout || this.weights.length === 0)
       throw new GradroomError('BAD_STATE', 'no weights to export yet: run (or restore) the trainer first');
     await exportModel(this.job.model, this.getLayout(), this.getWeights(), target, exporter);
   }
@@ -533,7 +429,7 @@ export class Trainer extends Emitter<TrainerEvents> {
 
   private async saveCheckpoint(): Promise<void> {
     const store = this.opts.checkpoint?.store;
-    if (!store || !this.layout) return;
+    if (!store || !this.facts.layout) return;
     const bytes = this.snapshot();
     await store.save(bytes);
     this.emit('checkpoint', { iteration: this.pos.iteration, epoch: this.pos.epoch, bytes: bytes.byteLength });

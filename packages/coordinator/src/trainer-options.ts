@@ -1,0 +1,54 @@
+/** How a Trainer runs (beyond the job itself), and what run() returns. */
+import type { Aggregation, Position, TensorShape } from '@gradroom/core';
+import type { BackendName } from '@gradroom/worker';
+import type { CheckpointStore } from './checkpoint.js';
+import type { PoolOptions } from './pool.js';
+
+export interface TrainerOptions extends PoolOptions {
+  /** Backends the workers should try, in order (default: each picks its fastest). */
+  backends?: BackendName[];
+  /** Browsers: where workers find the wasm backend's files. */
+  wasmPaths?: string;
+  checkpoint?: {
+    store: CheckpointStore /** also save every N iterations (default: each epoch only) */;
+    everyIterations?: number;
+  };
+  /** With no worker left: wait for one to join (rooms), or fail the run (default, local workers). */
+  waitForWorkers?: boolean;
+  /** Smallest shard worth sending (default 1). */
+  minShard?: number;
+  /** See ShardRunnerOptions.planning: 'cost' (default) or 'all' (every worker takes part). */
+  planning?: 'cost' | 'all';
+  /**
+   * The data set's sizes, when the spec alone does not tell them (MNIST and synthetic data do).
+   * Otherwise the first of the run's own workers (a thread or Web Worker, never a peer) tells them;
+   * peers that report other sizes are refused.
+   */
+  dataSizes?: { train: number; test: number };
+  /**
+   * A peer's shard is refused when its gradient norm per example exceeds this many times the median
+   * of recent shards (default 50): a poisoned but finite gradient never reaches the optimizer.
+   */
+  gradientBound?: number;
+  /**
+   * Before the bound has seen its first shards (a room with no worker of the run's own starts so), a
+   * peer's shard is refused when its gradient norm per example (||sum|| / sqrt n) exceeds this
+   * (default 1e4, 100x the largest honest value measured; raise it for regression on unscaled targets).
+   */
+  gradientBoundStart?: number;
+  /**
+   * 'sum' (default, exact: the serial loop's step). For untrusted rooms, 'median' or 'trimmed-mean'
+   * of the per-shard mean gradients (core's robustMean): a minority of hostile shards within the
+   * gradient bound moves the step at most to the edge of the honest ones, at the price of exactness.
+   */
+  aggregation?: Aggregation;
+}
+
+export interface TrainResult {
+  weights: Float32Array;
+  layout: TensorShape[];
+  position: Position;
+  testAccuracy: number;
+  testLoss: number;
+  stopped: boolean;
+}
