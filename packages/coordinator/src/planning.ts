@@ -5,9 +5,11 @@
  * the iteration ends earliest (core's planShardsByCost). A worker whose fixed cost would delay the
  * iteration gets nothing and stands by; a newcomer, and now and then a worker standing by, gets a
  * *shadow* shard: a copy of examples someone else computes, timed and validated but never added, so
- * measuring it never delays an iteration or touches the result.
+ * measuring it never delays an iteration or touches the result. The plan is checked against the
+ * measured iterations (core's PlanCheck): when more members made them slower (members sharing a CPU
+ * or a link), plans use fewer for a while, and the larger plan is measured again later.
  */
-import { planShardsByCost, splitShards } from '@gradroom/core';
+import { PlanCheck, planShardsByCost, splitShards } from '@gradroom/core';
 import type { WorkerPool } from './pool.js';
 import type { WorkerSession } from './session.js';
 
@@ -28,6 +30,8 @@ export interface PlanningOptions {
 export class ShardPlanner {
   /** The last cost plan's predicted iteration time, ms (what probes are budgeted against). */
   private makespanMs = 0;
+  /** Measured iterations by how many members computed them: caps plans that more members made slower. */
+  private readonly check = new PlanCheck();
 
   constructor(
     private readonly pool: WorkerPool,
@@ -73,11 +77,29 @@ export class ShardPlanner {
     const measured = idle.filter((s) => s.measured);
     const sizes = idle.map(() => 0);
     if (measured.length === 0) return sizes; // a measured worker is busy: wait for it
-    const plan = planShardsByCost(
+    let plan = planShardsByCost(
       total,
       measured.map((s) => s.shardCost()),
       { minShard },
     );
+    // the measured iterations overrule the model: with more members it was slower (PlanCheck)
+    let users = measured.filter((_, k) => plan.sizes[k] > 0);
+    const cap = this.check.cap;
+    const limit = this.check.limit();
+    if (users.length > limit) {
+      users = [...users]
+        .sort((a, b) => plan.sizes[measured.indexOf(b)] - plan.sizes[measured.indexOf(a)])
+        .slice(0, limit);
+      const sub = planShardsByCost(
+        total,
+        users.map((s) => s.shardCost()),
+        { minShard },
+      );
+      plan = {
+        sizes: measured.map((s) => (users.includes(s) ? sub.sizes[users.indexOf(s)] : 0)),
+        makespanMs: sub.makespanMs,
+      };
+    }
     this.makespanMs = plan.makespanMs;
     measured.forEach((s, k) => {
       sizes[idle.indexOf(s)] = plan.sizes[k];
@@ -89,7 +111,11 @@ export class ShardPlanner {
         const news = takes
           ? s.takesPart()
           : s.standBy(
-              `standing by: its link costs ${Math.round(c.fixedMs)} ms a shard, more than it would save (the iteration takes ${Math.round(plan.makespanMs)} ms without it)`,
+              cap && c.fixedMs < plan.makespanMs
+                ? `standing by: the room was slower with more members (${perBatch(cap.msPerExample, total)} ms a mini-batch with ${cap.members}, ${perBatch(cap.fewerMsPerExample, total)} ms with ${cap.fewer}): members may share a CPU or a link`
+                : !cap && Number.isFinite(limit) && c.fixedMs < plan.makespanMs
+                  ? 'standing by for a few iterations: the room measures whether it is faster with fewer members'
+                  : `standing by: its link costs ${Math.round(c.fixedMs)} ms a shard, more than it would save (the iteration takes ${Math.round(plan.makespanMs)} ms without it)`,
             );
         // said once when it changes, not every iteration
         if (news)
@@ -97,6 +123,18 @@ export class ShardPlanner {
       }
     }
     return sizes;
+  }
+
+  /** One iteration measured: `members` workers computed `examples` in `ms` (PlanCheck). */
+  observe(members: number, ms: number, examples: number): void {
+    const before = this.check.cap;
+    this.check.observe(members, ms, examples);
+    const after = this.check.cap;
+    if (after && after !== before)
+      this.log(
+        'info',
+        `the room was slower with ${after.members} members than with ${after.fewer} (${perBatch(after.msPerExample, examples)} against ${perBatch(after.fewerMsPerExample, examples)} ms a mini-batch): planning for ${after.fewer} for a while`,
+      );
   }
 
   /** Evaluation shards: the run's own workers evaluate when it has any (the score is not one peer's word). */
@@ -135,4 +173,9 @@ export class ShardPlanner {
     }
     return out;
   }
+}
+
+/** ms per example as ms per mini-batch of `n`, rounded. */
+function perBatch(msPerExample: number, n: number): number {
+  return Math.round(msPerExample * n);
 }

@@ -10,6 +10,7 @@ export * from './layout.js';
 export * from './model-layout.js';
 export * from './once.js';
 export * from './optimizers/index.js';
+export * from './plan-check.js';
 export * from './planner.js';
 export * from './prng.js';
 export * from './protocol/index.js';

@@ -132,8 +132,12 @@ export class ExactMode implements Mode {
         }
       },
     };
+    const t0 = performance.now();
     const stats = await this.dispatcher.run(kind, [indices], snapshot);
     if (stats === null) return null;
+    // a clean iteration tells the planner what this many members really took (PlanCheck)
+    if (stats.replanned === 0 && this.aggregation === 'sum')
+      this.planner.observe(perWorker.size, performance.now() - t0, indices.length);
     // agg.mean also checks that every example of the mini-batch was counted exactly once
     const mean = agg.mean(indices.length, at.grads);
     if (this.aggregation !== 'sum') robustMean(kept, this.aggregation, mean);

@@ -1,0 +1,129 @@
+/**
+ * The planner checks itself (issue 18 §4), in a simulated room: workers whose every millisecond of
+ * work (per shard and per example) runs on one shared CPU, as Chromium tabs on one laptop do. Each
+ * reports only its own compute, so the cost model believes them independent; the measured iterations
+ * show that three are slower than one, and the planner backs off to the faster plan. A room of
+ * workers on CPUs of their own keeps all three. (A unit test of planning logic: the workers are
+ * simulated, their results are zero gradients of the right length.)
+ */
+import { datasetSizes } from '@gradroom/worker/catalog';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { JobConfig } from '../src/job.js';
+import { Trainer } from '../src/trainer.js';
+import type { WorkerHandle } from '../src/worker-handle.js';
+
+const job: JobConfig = {
+  model: { kind: 'mlp', inputShape: [20], hidden: [16], classes: 4 },
+  dataset: { kind: 'synthetic', seed: 5, examples: 6400, features: 20, classes: 4, split: 'train' },
+  optimizer: { kind: 'sgd', lr: 0.1 },
+  batchSize: 64,
+  epochs: 1,
+  seed: 1,
+  maxIterations: 60,
+  evaluate: false,
+};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A CPU: work queued on it runs one piece at a time. */
+class Cpu {
+  private chain: Promise<void> = Promise.resolve();
+  run(ms: number): Promise<void> {
+    const done = this.chain.then(() => sleep(ms));
+    this.chain = done;
+    return done;
+  }
+}
+
+/** A simulated worker: `fixedMs` of work per shard and `msPerExample` per example, on `cpu`. */
+function simulated(id: string, cpu: Cpu, fixedMs: number, msPerExample: number): WorkerHandle {
+  let paramCount = 0;
+  let end: (r: string) => void = () => {};
+  const closed = new Promise<string>((r) => {
+    end = r;
+  });
+  return {
+    id,
+    kind: 'thread',
+    inlineWeights: true,
+    closed,
+    async init(init) {
+      paramCount = init.task.paramCount;
+      const sizes = datasetSizes(job.dataset) ?? { train: 0, test: 0 };
+      return {
+        backend: 'cpu',
+        skipped: [],
+        layout: init.task.layout,
+        paramCount,
+        trainSize: sizes.train,
+        testSize: sizes.test,
+      };
+    },
+    async setWeights() {},
+    async compute(req) {
+      const n = req.indices.length;
+      await cpu.run(fixedMs + n * msPerExample);
+      return {
+        iteration: req.iteration,
+        version: req.version,
+        shardId: req.shardId,
+        gradSum: new Float32Array(paramCount),
+        lossSum: n,
+        correct: 0,
+        count: n,
+        computeMs: n * msPerExample,
+        backend: 'cpu',
+      };
+    },
+    async evaluate(req) {
+      return { lossSum: req.indices.length, correct: 0, count: req.indices.length };
+    },
+    async memory() {
+      return { numTensors: 0, numBytes: 0 };
+    },
+    async close(reason) {
+      end(reason);
+    },
+  };
+}
+
+const open: Trainer[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((t) => t.close()));
+});
+
+/** Members per iteration and ms per iteration over the last 20 iterations of a 60-iteration run. */
+async function room(cpus: Cpu[]): Promise<{ members: number; ms: number; logs: string[] }> {
+  const t = new Trainer(job);
+  open.push(t);
+  cpus.forEach((cpu, i) => t.addWorker(simulated(`w${i}`, cpu, 8, 0.25)));
+  const members: number[] = [];
+  const times: number[] = [];
+  const logs: string[] = [];
+  t.on('log', (e) => logs.push(e.message));
+  t.on('iteration', (e) => {
+    members.push(e.workers.filter((w) => w.share > 0).length);
+    times.push(e.timing.totalMs);
+  });
+  await t.run();
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  return { members: mean(members.slice(-20)), ms: mean(times.slice(-20)), logs };
+}
+
+describe('a planner that checks itself', () => {
+  it('members sharing one CPU: the room backs off to the faster plan, and says why', async () => {
+    const one = new Cpu();
+    const alone = await room([one]);
+    const shared = await room([one, one, one]);
+    expect(shared.logs.some((m) => /the room was slower with \d members than with 1/.test(m))).toBe(true);
+    expect(shared.members).toBeLessThanOrEqual(1.5);
+    expect(shared.ms).toBeLessThanOrEqual(alone.ms * 1.15);
+  });
+
+  it('members on CPUs of their own keep computing together', async () => {
+    const alone = await room([new Cpu()]);
+    const three = await room([new Cpu(), new Cpu(), new Cpu()]);
+    expect(three.members).toBeGreaterThanOrEqual(2.5);
+    expect(three.ms).toBeLessThan(alone.ms);
+  });
+});
