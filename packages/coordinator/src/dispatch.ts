@@ -6,7 +6,7 @@
  * pending or in flight. Non-finite results from two workers (or twice from the only one) mean the
  * run diverged: the round ends with DIVERGED.
  */
-import { GradroomError } from '@gradroom/core';
+import { GradroomError, OutOfBounds } from '@gradroom/core';
 import type { WorkerPool } from './pool.js';
 import type { WorkerSession } from './session.js';
 import type { Checked, ShardOutcome, Task } from './tasks.js';
@@ -130,8 +130,9 @@ export class Dispatcher {
                   try {
                     kind.accept(s, task, o.sums);
                   } catch (e) {
-                    // refused by the mode (a poisoned result): a strike, and it counts toward the cap
-                    s.reject((e as Error).message);
+                    // refused by the mode (a poisoned result): a strike, unless it was only just out
+                    // of bounds (it may be honest); either way it counts toward the round's cap
+                    if (!(e instanceof OutOfBounds && !e.absurd)) s.reject((e as Error).message);
                     retry(s, task, e);
                     return;
                   }

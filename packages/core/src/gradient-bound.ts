@@ -18,6 +18,22 @@ import { GradroomError } from './errors.js';
  */
 export const DEFAULT_START_CEILING = 1e4;
 
+/**
+ * A shard refused by the bound. `absurd` when it is far beyond it (over factor^2 x the median, or over
+ * the start ceiling): no honest worker sends that, and it counts as a strike. A shard just over the
+ * bound may be honest (late in a run a small shard's norm per example can pass 50x the median of
+ * larger ones): it is computed again elsewhere, and its worker is not struck.
+ */
+export class OutOfBounds extends GradroomError {
+  constructor(
+    message: string,
+    readonly absurd: boolean,
+  ) {
+    super('BAD_MESSAGE', message);
+    this.name = 'OutOfBounds';
+  }
+}
+
 export class GradientBound {
   private readonly recent: number[] = [];
   private next = 0;
@@ -68,17 +84,17 @@ export class GradientBound {
   check(normPerExample: number, label: string, startCeiling = this.startCeiling): void {
     if (!this.calibrated) {
       if (normPerExample > startCeiling)
-        throw new GradroomError(
-          'BAD_MESSAGE',
+        throw new OutOfBounds(
           `${label}: norm ${normPerExample.toExponential(2)} is over the start bound ${startCeiling.toExponential(2)} (no accepted shards to compare with yet)`,
+          true,
         );
       return;
     }
     const limit = this.factor * this.median();
     if (normPerExample > limit) {
-      throw new GradroomError(
-        'BAD_MESSAGE',
+      throw new OutOfBounds(
         `${label}: gradient norm per example (||sum|| / sqrt n) ${normPerExample.toExponential(2)} is over ${this.factor}x the median of recent shards (${this.median().toExponential(2)})`,
+        normPerExample > this.factor * limit,
       );
     }
   }
