@@ -239,3 +239,27 @@ export function mergeIndices(parts: Uint32Array[]): Uint32Array {
   }
   return out;
 }
+
+/**
+ * An assignment from a plan over pending index arrays: each idle worker gets its planned share of
+ * them, merged, as the task `make` builds (with a fresh shard id); nothing stays pending when any
+ * task was given, everything when none was.
+ */
+export function assignIndices<T extends Task>(
+  idle: WorkerSession[],
+  pending: Uint32Array[],
+  plan: (total: number) => number[],
+  make: (indices: Uint32Array) => T,
+): { given: [WorkerSession, T][]; rest: Uint32Array[] } {
+  const all = mergeIndices(pending);
+  const sizes = plan(all.length);
+  const given: [WorkerSession, T][] = [];
+  let offset = 0;
+  idle.forEach((s, i) => {
+    if (sizes[i] === 0) return;
+    // a copy, not a view: a message would otherwise carry the whole epoch's index buffer
+    given.push([s, make(all.slice(offset, offset + sizes[i]))]);
+    offset += sizes[i];
+  });
+  return { given, rest: given.length > 0 ? [] : pending };
+}

@@ -2,9 +2,8 @@
  * Loss and accuracy on a split, computed by the workers through the same dispatch loop as training
  * (the run's own workers when it has any: the score is not one peer's word).
  */
-import { type Dispatcher, mergeIndices, type RoundKind } from './dispatch.js';
+import { assignIndices, type Dispatcher, type RoundKind } from './dispatch.js';
 import type { ShardPlanner } from './planning.js';
-import type { WorkerSession } from './session.js';
 import type { EvalTask } from './tasks.js';
 import type { WeightsSnapshot } from './worker-handle.js';
 
@@ -28,19 +27,13 @@ export class Evaluator {
     let count = 0;
     const kind: RoundKind<Uint32Array, EvalTask> = {
       label: 'evaluation',
-      assign: (idle, pending) => {
-        const work = mergeIndices(pending);
-        const sizes = this.planner.evaluate(idle, work.length);
-        const given: [WorkerSession, EvalTask][] = [];
-        let offset = 0;
-        idle.forEach((s, i) => {
-          if (sizes[i] === 0) return;
-          const indices = work.slice(offset, offset + sizes[i]);
-          offset += sizes[i];
-          given.push([s, { kind: 'evaluate', shardId: this.dispatcher.nextShardId(), indices, split }]);
-        });
-        return { given, rest: given.length > 0 ? [] : pending };
-      },
+      assign: (idle, pending) =>
+        assignIndices(
+          idle,
+          pending,
+          (total) => this.planner.evaluate(idle, total),
+          (indices) => ({ kind: 'evaluate', shardId: this.dispatcher.nextShardId(), indices, split }),
+        ),
       workOf: (task) => task.indices,
       accept: (_s, _task, r) => {
         lossSum += r.lossSum;

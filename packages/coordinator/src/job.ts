@@ -58,6 +58,11 @@ export type TrainingMode =
       compressWeights?: boolean;
       /** With steps 'auto': the largest share of a round spent communicating (default 0.1). */
       commShare?: number;
+      /**
+       * Warm start: the first `warmup` iterations in exact mode, with the job's optimizer as the
+       * central one, then local rounds (default 0).
+       */
+      warmup?: number;
     };
 
 /** DiLoCo's outer optimizer: Nesterov momentum, lr 0.7, beta 0.9. */
@@ -104,6 +109,8 @@ export function validateJob(job: JobConfig): void {
       bad(`compress must be none, fp16 or int8, got ${mode.compress}`);
     if (mode.commShare !== undefined && !(mode.commShare > 0 && mode.commShare < 1))
       bad(`commShare must be between 0 and 1, got ${mode.commShare}`);
+    if (mode.warmup !== undefined && !(Number.isInteger(mode.warmup) && mode.warmup >= 0))
+      bad(`warmup must be a non-negative integer of iterations, got ${mode.warmup}`);
   }
   checkJobSize(job);
 }

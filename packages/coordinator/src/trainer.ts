@@ -8,7 +8,6 @@
  * Runs unchanged in Node and in a browser tab: it talks to workers only through WorkerHandle.
  */
 import {
-  createOptimizer,
   type EpochPlan,
   Ewa,
   GradroomError,
@@ -31,11 +30,10 @@ import { Dispatcher } from './dispatch.js';
 import { Emitter } from './emitter.js';
 import { Evaluator } from './evaluation.js';
 import type { TrainerEvents } from './events.js';
-import { DEFAULT_OUTER, type JobConfig, validateJob } from './job.js';
+import { type JobConfig, validateJob } from './job.js';
 import { exportModel, type ModelExporter } from './model-export.js';
-import { ExactMode } from './modes/exact.js';
-import { LocalMode } from './modes/local.js';
-import type { Mode, RoundOutcome } from './modes/mode.js';
+import type { RoundOutcome } from './modes/mode.js';
+import { Phases } from './modes/phases.js';
 import { PauseGate } from './pause-gate.js';
 import { ShardPlanner } from './planning.js';
 import { WorkerPool } from './pool.js';
@@ -56,14 +54,15 @@ export class Trainer extends Emitter<TrainerEvents> {
   private readonly facts: RunFacts;
   private weights: Float32Array = new Float32Array(0);
   private grads: Float32Array = new Float32Array(0);
-  private optimizer: Optimizer;
+  /** The central optimizer of the phase in progress; its buffers hold the weights. */
+  private active?: Optimizer;
   private pos: Position = { epoch: 0, batch: 0, iteration: 0 };
   private manual: ManualChange[] = [];
   private lossEwa = new Ewa(0.9);
   private lossEwaRaw = new Ewa(0.9, { biasCorrection: false });
   private plan?: EpochPlan;
   private readonly dispatcher: Dispatcher;
-  private readonly mode: Mode;
+  private readonly phases: Phases;
   private readonly evaluator: Evaluator;
   private readonly gate = new PauseGate();
   private stopRequested = false;
@@ -76,8 +75,6 @@ export class Trainer extends Emitter<TrainerEvents> {
     validateJob(job);
     this.job = structuredClone(job);
     this.opts = opts;
-    // in mode local the coordinator's optimizer is the outer one; the job's runs on the workers
-    this.optimizer = createOptimizer(job.mode?.kind === 'local' ? (job.mode.outer ?? DEFAULT_OUTER) : job.optimizer);
     this.facts = new RunFacts(job, opts.dataSizes);
     this.pool = new WorkerPool(() => this.workerInit(), opts);
     this.pool.on('worker', (e) => this.emit('worker', e));
@@ -89,19 +86,7 @@ export class Trainer extends Emitter<TrainerEvents> {
     });
     const planner = new ShardPlanner(this.pool, opts, log);
     this.evaluator = new Evaluator(this.dispatcher, planner);
-    const mode = job.mode;
-    this.mode =
-      mode?.kind === 'local'
-        ? new LocalMode(
-            this.pool,
-            this.dispatcher,
-            mode,
-            job.optimizer,
-            mode.outer ?? DEFAULT_OUTER,
-            job.batchSize,
-            opts.gradientBound,
-          )
-        : new ExactMode(this.pool, this.dispatcher, planner, opts);
+    this.phases = new Phases(job, this.pool, this.dispatcher, planner, opts);
   }
 
   /** The current weights as one immutable snapshot, shared by every worker of this version. */
@@ -121,7 +106,7 @@ export class Trainer extends Emitter<TrainerEvents> {
   private restore(c: Checkpoint): void {
     this.facts.layout = new ParamLayout(c.layout);
     this.weights = c.weights;
-    this.optimizer.load(c.optimizer);
+    this.phases.at(c.position).optimizer.load(c.optimizer);
     this.pos = { ...c.position };
     this.manual = c.manual.map((m) => ({ ...m }));
     this.lossEwa.load(c.lossEwa);
@@ -235,10 +220,7 @@ export class Trainer extends Emitter<TrainerEvents> {
         'NON_FINITE',
         `the starting weights hold ${start[bad]} at index ${bad}: refusing to train`,
       );
-    const buffers = this.optimizer.allocate(layout.size);
-    buffers.params.set(start);
-    this.weights = buffers.params;
-    this.grads = buffers.grads;
+    this.activate(this.phases.at(this.pos).optimizer, start);
     this.emit('state', { state: 'running' });
     const epoch = new EpochStats();
     try {
@@ -330,9 +312,17 @@ export class Trainer extends Emitter<TrainerEvents> {
     const pos = this.pos;
     const plan = this.planFor(pos.epoch);
     const layout = this.facts.layout as ParamLayout;
+    const phase = this.phases.at(pos);
+    if (phase.optimizer !== this.active) {
+      this.activate(phase.optimizer, this.weights);
+      this.emit('log', {
+        level: 'info',
+        message: `iteration ${pos.iteration + 1}: warm start over, mode ${phase.name} from here`,
+      });
+    }
     let r: RoundOutcome | null;
     try {
-      r = await this.mode.round({
+      r = await phase.mode.round({
         pos,
         plan,
         snapshot: this.snapshot_(),
@@ -346,7 +336,7 @@ export class Trainer extends Emitter<TrainerEvents> {
     }
     if (r === null) return null;
     const s0 = performance.now();
-    this.optimizer.step(this.weights, this.grads, r.stepLr);
+    phase.optimizer.step(this.weights, this.grads, r.stepLr);
     const stepMs = performance.now() - s0;
     const loss = r.lossSum / r.count;
     const bad = firstNonFinite(this.weights);
@@ -388,6 +378,15 @@ export class Trainer extends Emitter<TrainerEvents> {
     return { lossSum: r.lossSum, correct: r.correct, count: r.count, steps: r.steps };
   }
 
+  /** Makes `optimizer` the central one: the weights move into its buffers (Adam's: WebAssembly memory). */
+  private activate(optimizer: Optimizer, weights: Float32Array): void {
+    const b = optimizer.allocate(weights.length);
+    b.params.set(weights);
+    this.weights = b.params;
+    this.grads = b.grads;
+    this.active = optimizer;
+  }
+
   /** Loss and accuracy on the whole test split, computed by the workers (the run's own, when it has any). */
   async evaluate(): Promise<{ loss: number; accuracy: number }> {
     if (this.job.evaluate === false || this.facts.testSize === 0) return this.lastTest;
@@ -402,7 +401,7 @@ export class Trainer extends Emitter<TrainerEvents> {
       job: this.job,
       layout: (this.facts.layout as ParamLayout).shapes(),
       weights: this.getWeights(),
-      optimizer: this.optimizer.state(),
+      optimizer: this.phases.at(this.pos).optimizer.state(),
       position: this.position,
       manual: this.manual,
       lossEwa: this.lossEwa.state(),

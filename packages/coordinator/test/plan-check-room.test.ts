@@ -23,7 +23,7 @@ const job: JobConfig = {
   evaluate: false,
 };
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** A CPU: work queued on it runs one piece at a time. */
 class Cpu {

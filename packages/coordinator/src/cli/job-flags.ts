@@ -39,6 +39,7 @@ const INTEGER_FLAGS: Record<string, readonly [number, number]> = {
   'max-iterations': [-Infinity, Infinity],
   seed: [-Infinity, Infinity],
   'local-steps': [-Infinity, Infinity], // bounded by modeFromFlags, which also takes 'auto'
+  warmup: [0, 100_000_000],
   'decay-every': [-Infinity, Infinity],
   period: [-Infinity, Infinity],
   channels: [-Infinity, Infinity],
@@ -189,7 +190,7 @@ function schedule(flags: Flags, lr0: number): ScheduleConfig {
 }
 
 /** Flags that only mean something in mode local. */
-export const LOCAL_FLAGS = ['local-steps', 'outer-optimizer', 'outer-lr'] as const;
+export const LOCAL_FLAGS = ['local-steps', 'outer-optimizer', 'outer-lr', 'warmup'] as const;
 const COMPRESSIONS: readonly Compression[] = ['none', 'fp16', 'int8'];
 
 /** The outer optimizer of mode local: 'nesterov' is DiLoCo's (DEFAULT_OUTER); else a core optimizer kind. */
@@ -230,10 +231,12 @@ export function modeFromFlags(flags: Flags): TrainingMode | undefined {
       bad(`--local-steps must be auto or an integer from 1 to 10000, got "${String(h)}"`);
   }
   const outer = outerOptimizer(flags);
+  const warmup = num(flags, 'warmup');
   return {
     kind: 'local',
     steps,
     ...(outer ? { outer } : {}),
+    ...(warmup ? { warmup } : {}),
     ...(compress !== 'none' ? { compress: compress as Compression } : {}),
   };
 }

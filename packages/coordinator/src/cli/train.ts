@@ -40,6 +40,8 @@ Adam with 1/(1+0.3*epoch) decay, mini-batches of 64, 5 epochs, 2 workers).
   --outer-lr X             mode local: the outer optimizer's learning rate (needed past nesterov/sgd)
   --compress none|fp16|int8   mode local: how pseudo-gradients travel back (int8: one scale per
                            block, with error feedback)
+  --warmup N               mode local: the first N iterations in exact mode (a warm start), then
+                           local rounds (default 0)
   --workers N              local worker threads (default 2)
   --backend LIST           e.g. webgpu,wasm (default: each worker picks its fastest)
   --checkpoint FILE        save a checkpoint each epoch, on Ctrl-C and at the end
@@ -93,6 +95,7 @@ const OPTIONS = {
       'outer-optimizer',
       'outer-lr',
       'compress',
+      'warmup',
     ].map((k) => [k, { type: 'string' as const }]),
   ),
 } as const;
@@ -103,7 +106,8 @@ function describeMode(mode: JobConfig['mode']): string {
   const outer = Object.entries(o)
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
-  return `local, ${mode.steps} inner steps per round, outer ${outer}, compress ${mode.compress ?? 'none'}`;
+  const warm = mode.warmup ? `, exact for the first ${mode.warmup} iterations` : '';
+  return `local, ${mode.steps} inner steps per round, outer ${outer}, compress ${mode.compress ?? 'none'}${warm}`;
 }
 
 function describeJob(t: Trainer, workers: number, backends: string[]): string[] {

@@ -15,7 +15,7 @@ import {
   robustMean,
   splitShards,
 } from '@gradroom/core';
-import { type Dispatcher, mergeIndices, type RoundKind } from '../dispatch.js';
+import { assignIndices, type Dispatcher, type RoundKind } from '../dispatch.js';
 import type { ShardPlanner } from '../planning.js';
 import type { WorkerPool } from '../pool.js';
 import type { WorkerSession } from '../session.js';
@@ -91,26 +91,14 @@ export class ExactMode implements Mode {
     const lr = at.lrAt(pos); // before the round: a manual change made meanwhile starts at the next one
     const kind: RoundKind<Uint32Array, TrainTask> = {
       label: `iteration ${iteration}`,
-      assign: (idle, pending, first) => {
-        const all = mergeIndices(pending);
-        const sizes =
-          this.aggregation === 'sum'
-            ? this.planner.train(idle, all.length, first)
-            : this.robustSizes(idle, all.length, first);
-        const given: [WorkerSession, TrainTask][] = [];
-        let offset = 0;
-        idle.forEach((s, i) => {
-          if (sizes[i] === 0) return;
-          // a copy, not a view: a message would otherwise carry the whole epoch's index buffer
-          const part = all.slice(offset, offset + sizes[i]);
-          offset += sizes[i];
-          given.push([
-            s,
-            { kind: 'train', iteration, shardId: this.dispatcher.nextShardId(), indices: part, paramCount },
-          ]);
-        });
-        return { given, rest: given.length > 0 ? [] : pending };
-      },
+      assign: (idle, pending, first) =>
+        assignIndices(
+          idle,
+          pending,
+          (total) =>
+            this.aggregation === 'sum' ? this.planner.train(idle, total, first) : this.robustSizes(idle, total, first),
+          (part) => ({ kind: 'train', iteration, shardId: this.dispatcher.nextShardId(), indices: part, paramCount }),
+        ),
       workOf: (task) => task.indices,
       accept: (s, _task, r) => {
         if (!s.trusted) this.bound.check(r.normPerExample, `worker ${s.id}`);

@@ -1,0 +1,58 @@
+/**
+ * The run's phases, each a mode with the central optimizer it steps: exact mode with the job's
+ * optimizer, and mode local with the outer one. A local job with `warmup` runs exact mode for its
+ * first `warmup` iterations (post-local SGD: synchronous steps first, while the loss falls fastest
+ * and workers' models would drift apart most), then local rounds. The phase is a function of the
+ * position alone, so a checkpoint on either side of the switch resumes in the right one.
+ */
+import { createOptimizer, type Optimizer, type Position } from '@gradroom/core';
+import type { Dispatcher } from '../dispatch.js';
+import { DEFAULT_OUTER, type JobConfig } from '../job.js';
+import type { ShardPlanner } from '../planning.js';
+import type { WorkerPool } from '../pool.js';
+import type { TrainerOptions } from '../trainer-options.js';
+import { ExactMode } from './exact.js';
+import { LocalMode } from './local.js';
+import type { Mode } from './mode.js';
+
+export interface Phase {
+  name: 'exact' | 'local';
+  mode: Mode;
+  optimizer: Optimizer;
+}
+
+export class Phases {
+  private readonly exact?: Phase;
+  private readonly local?: Phase;
+  /** The first iteration of mode local. */
+  private readonly from: number;
+
+  constructor(job: JobConfig, pool: WorkerPool, dispatcher: Dispatcher, planner: ShardPlanner, opts: TrainerOptions) {
+    const mode = job.mode;
+    this.from = mode?.kind === 'local' ? (mode.warmup ?? 0) : Number.POSITIVE_INFINITY;
+    if (this.from > 0)
+      this.exact = {
+        name: 'exact',
+        mode: new ExactMode(pool, dispatcher, planner, opts),
+        optimizer: createOptimizer(job.optimizer),
+      };
+    if (mode?.kind === 'local') {
+      const outer = mode.outer ?? DEFAULT_OUTER;
+      this.local = {
+        name: 'local',
+        mode: new LocalMode(pool, dispatcher, mode, job.optimizer, outer, job.batchSize, opts.gradientBound),
+        optimizer: createOptimizer(outer),
+      };
+    }
+  }
+
+  /** The phase of the iteration at `pos`. */
+  at(pos: Position): Phase {
+    return ((pos.iteration >= this.from ? this.local : this.exact) ?? this.local ?? this.exact) as Phase;
+  }
+
+  /** The iteration mode local starts at (Infinity: never). */
+  get localFrom(): number {
+    return this.from;
+  }
+}
