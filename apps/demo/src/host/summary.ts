@@ -1,7 +1,7 @@
 /** The end-of-run summary on the host page and its exports (summary CSV, series CSV, charts PNG, model). */
 import { byId, el } from '../ui/dom.js';
 import type { HostContext } from './context.js';
-import { duration, summaryCsv } from './workers.js';
+import { duration, personName, summaryCsv } from './workers.js';
 
 export interface SummaryPanel {
   show(): void;
@@ -36,7 +36,7 @@ export function summaryPanel(ctx: HostContext): SummaryPanel {
         return el(
           'tr',
           {},
-          el('th', { scope: 'row' }, p.name),
+          el('th', { scope: 'row' }, personName(p.name)),
           el('td', {}, p.backend || '—'),
           el('td', {}, ex.toLocaleString('en')),
           el('td', {}, total > 0 ? `${((ex / total) * 100).toFixed(1)}%` : '—'),
