@@ -110,7 +110,7 @@ function draw(): void {
   $('share').textContent = s.standby
     ? '0% (waiting)'
     : s.workers > 0
-      ? `${(s.share * 100).toFixed(1)}% (of ${s.workers} workers)`
+      ? `${(s.share * 100).toFixed(1)}% (${s.workers === 1 ? 'all of it' : `split ${s.workers} ways`})`
       : '—';
   $('standby-why').textContent = s.standby ?? '—';
   const examples = earlier.examples + s.examples;
