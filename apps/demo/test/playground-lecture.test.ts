@@ -13,6 +13,7 @@ import {
   type PathKind,
   pathStats,
   type SimConfig,
+  STAIRCASE_EVERY,
   scheduleFor,
   TRAINING_SET_SIZE,
 } from '../src/playground/sim.js';
@@ -120,7 +121,7 @@ describe('learning-rate decay', () => {
       kind: 'staircase',
       lr0: 2,
       factor: 0.5,
-      every: 1,
+      every: STAIRCASE_EVERY,
     });
   });
 

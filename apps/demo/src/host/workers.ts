@@ -49,6 +49,14 @@ export function statusText(p: Person, ctx: RowContext): string {
 /** What the table showed last, per body: an unchanged table is not rebuilt (no layout, no repaint). */
 const shown = new WeakMap<HTMLTableSectionElement, string>();
 
+/**
+ * A student's name for a table cell: cut short on screen (CSS ellipsis) so a 40-character name
+ * without spaces cannot squeeze the other columns; the full name is in its title (a tooltip).
+ */
+export function personName(name: string): HTMLSpanElement {
+  return el('span', { class: 'person-name', title: name }, name);
+}
+
 export function renderWorkers(body: HTMLTableSectionElement, roster: Roster, ctx: RowContext): void {
   const rows = roster.list();
   const key = JSON.stringify(
@@ -86,7 +94,7 @@ export function renderWorkers(body: HTMLTableSectionElement, roster: Roster, ctx
       return el(
         'tr',
         { 'data-id': p.id ?? '', 'data-key': p.key, 'data-status': state },
-        el('th', { scope: 'row' }, p.name, el('span', { class: 'hint block where' }, where)),
+        el('th', { scope: 'row' }, personName(p.name), el('span', { class: 'hint block where' }, where)),
         el('td', { 'data-col': 'backend' }, p.backend || '—'),
         el('td', { 'data-col': 'speed' }, s?.speed && !p.left ? Math.round(s.speed).toLocaleString('en') : '—'),
         el('td', { 'data-col': 'share' }, s && !p.left ? `${(s.share * 100).toFixed(1)}%` : '—'),

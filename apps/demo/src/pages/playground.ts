@@ -3,68 +3,56 @@
  * from one start on a 2-D loss surface. Each path has its own settings (full batch or a mini-batch
  * size, a learning-rate decay from core's schedules) and hyperparameters; "Try:" buttons load the
  * scenarios that show the lecture's points, and the table under the plot gives the numbers to check
- * them by. Runs entirely in the page. window.__playground exposes the state for the browser tests.
+ * them by. Runs entirely in the page; the settings live in the URL's query (url-state.ts), so a link
+ * reopens the same setup. window.__playground exposes the state for the browser tests.
+ *
+ * This file composes the page: the setup controls and the play loop. The per-optimizer controls are
+ * in playground/tuning.ts, the numbers under the plot in playground/table.ts, the batch-size speed
+ * panel in playground/batch-speed.ts.
  */
 import '../playground/playground.css';
 import { drawAlphaChart } from '../playground/alpha-chart.js';
+import { batchSpeedPanel } from '../playground/batch-speed.js';
 import { criticalPointsFigure } from '../playground/critical-points.js';
-import { type DrawnPath, type PathStyle, SurfaceView } from '../playground/render.js';
-import { ADAM_AS, SCENARIOS, type Scenario } from '../playground/scenarios.js';
+import { type DrawnPath, SurfaceView } from '../playground/render.js';
+import { SCENARIOS, type Scenario } from '../playground/scenarios.js';
 import {
   BATCH_SIZES,
   createGhosts,
   createPaths,
-  DECAY_KINDS,
-  DECAYS,
-  type DecayKind,
   describeMixedProgress,
   describeProgress,
-  NEAR_SADDLE,
   PATH_KINDS,
   PATH_NAMES,
   type Path,
   type PathKind,
-  type PathSettings,
   type PathStats,
   pathStats,
-  REACHED,
-  SETTLE_WINDOW,
   type SimConfig,
-  uniformSettings,
 } from '../playground/sim.js';
+import { eachOf, type PlaygroundState, STYLES } from '../playground/state.js';
 import { cloneHyper, type Hyperparameters, SURFACE_IDS, SURFACES, type SurfaceId } from '../playground/surfaces.js';
+import { findings, renderTable } from '../playground/table.js';
+import { buildTuning } from '../playground/tuning.js';
+import { fromQuery, toQuery } from '../playground/url-state.js';
 import { fitCanvas } from '../ui/canvas.js';
 import { checkbox, select, slider } from '../ui/controls.js';
-import { byId, el, formatNumber } from '../ui/dom.js';
-import { prefersReducedMotion, SERIES_COLORS } from '../ui/theme.js';
+import { byId, el } from '../ui/dom.js';
+import { prefersReducedMotion } from '../ui/theme.js';
 
 const MAX_ITERATIONS = 1000;
-const STYLES: Record<PathKind, PathStyle> = {
-  sgd: { color: SERIES_COLORS.orange, dash: [] },
-  momentum: { color: SERIES_COLORS.blue, dash: [7, 4] },
-  rmsprop: { color: SERIES_COLORS.green, dash: [2, 4] },
-  adam: { color: SERIES_COLORS.purple, dash: [10, 4, 2, 4] },
-};
 
 const params = new URLSearchParams(location.search);
-const initialSurface = (SURFACE_IDS as string[]).includes(params.get('surface') ?? '')
-  ? (params.get('surface') as SurfaceId)
-  : 'bowl';
-
-const config: SimConfig = {
-  surface: initialSurface,
-  hyper: cloneHyper(SURFACES[initialSurface].defaults),
-  noise: params.get('noise') === '1',
-  batchSize: 64,
-  seed: 1,
+const fromUrl = fromQuery(params);
+const S: PlaygroundState = {
+  config: fromUrl.settings.config,
+  visible: fromUrl.settings.visible,
+  paths: createPaths(fromUrl.settings.config),
+  iteration: 0,
 };
-config.each = uniformSettings(config.noise, config.batchSize);
-/** Every path's settings, always filled in (the page sets config.each and keeps it). */
-const each = (): Record<PathKind, PathSettings> => config.each as Record<PathKind, PathSettings>;
-const visible: Record<PathKind, boolean> = { sgd: true, momentum: true, rmsprop: true, adam: true };
-let paths: Record<PathKind, Path> = createPaths(config);
+const config: SimConfig = S.config;
+const each = () => eachOf(config);
 let ghosts: Partial<Record<PathKind, Path>> = createGhosts(config);
-let iteration = 0;
 let playing = false;
 let speed = 20; // iterations per second
 let lastFrame = 0;
@@ -89,7 +77,8 @@ const surfaceSelect = select<SurfaceId>({
     config.surface = id;
     config.hyper = cloneHyper(SURFACES[id].defaults);
     view.setSurface(SURFACES[id]);
-    for (const k of PATH_KINDS) visible[k] = true;
+    for (const k of PATH_KINDS) S.visible[k] = true;
+    currentScenario = null;
     buildScenarios();
     scenarioLook.textContent = '';
     syncControls();
@@ -109,7 +98,6 @@ const batchSelect = select<string>({
     rebuild();
   },
 });
-batchSelect.input.disabled = !config.noise;
 
 const noiseBox = checkbox({
   id: 'noise',
@@ -123,7 +111,15 @@ const noiseBox = checkbox({
   },
 });
 
-const seedInput = el('input', { type: 'number', id: 'seed', name: 'seed', min: 0, max: 99999, step: 1, value: 1 });
+const seedInput = el('input', {
+  type: 'number',
+  id: 'seed',
+  name: 'seed',
+  min: 0,
+  max: 99999,
+  step: 1,
+  value: config.seed,
+});
 seedInput.addEventListener('change', () => {
   const s = Math.trunc(Number(seedInput.value));
   config.seed = Number.isFinite(s) && s >= 0 ? s : 0;
@@ -162,7 +158,8 @@ resetButton.addEventListener('click', () => {
 // "Try:" buttons, one per scenario of the surface.
 const scenarioBox = byId('scenarios');
 const scenarioLook = byId('scenario-look');
-let currentScenario: Scenario | null = null;
+let currentScenario: Scenario | null =
+  SCENARIOS[config.surface].find((s) => s.id === fromUrl.settings.scenario) ?? null;
 
 function buildScenarios(): void {
   const list = SCENARIOS[config.surface];
@@ -174,13 +171,15 @@ function buildScenarios(): void {
       return b;
     }),
   );
+  for (const b of scenarioBox.querySelectorAll('button'))
+    b.setAttribute('aria-pressed', String(b.id === `scenario-${currentScenario?.id}`));
 }
 
 function chooseScenario(s: Scenario, autoplay: boolean): void {
   pause();
   currentScenario = s;
   s.apply(config);
-  for (const k of PATH_KINDS) visible[k] = s.show.includes(k);
+  for (const k of PATH_KINDS) S.visible[k] = s.show.includes(k);
   for (const b of scenarioBox.querySelectorAll('button'))
     b.setAttribute('aria-pressed', String(b.id === `scenario-${s.id}`));
   scenarioLook.textContent = s.look;
@@ -189,365 +188,59 @@ function chooseScenario(s: Scenario, autoplay: boolean): void {
   if (autoplay && !prefersReducedMotion()) play();
 }
 
-// One fieldset per optimizer: which gradient it uses, its decay, its hyperparameters.
-type SliderSpec = {
-  key: string;
-  label: string;
-  min: number;
-  max: number;
-  step?: number;
-  log?: boolean;
-  hint: string;
-};
-const SPECS: Record<PathKind, SliderSpec[]> = {
-  sgd: [{ key: 'lr', label: 'α (learning rate)', min: 1e-4, max: 10, log: true, hint: 'W = W − α dW' }],
-  momentum: [
-    { key: 'lr', label: 'α (learning rate)', min: 1e-4, max: 10, log: true, hint: 'W = W − α v' },
-    {
-      key: 'beta',
-      label: 'β (momentum)',
-      min: 0,
-      max: 0.99,
-      step: 0.01,
-      hint: 'v = β v + (1 − β) dW, an average over about 1/(1 − β) gradients',
-    },
-  ],
-  rmsprop: [
-    { key: 'lr', label: 'α (learning rate)', min: 1e-4, max: 10, log: true, hint: 'W = W − α dW / (√S + ε)' },
-    { key: 'rho', label: 'β₂ (decay of S)', min: 0, max: 0.999, step: 0.001, hint: 'S = β₂ S + (1 − β₂) dW²' },
-    { key: 'epsilon', label: 'ε', min: 1e-8, max: 1, log: true, hint: 'added to √S so the step never divides by 0' },
-  ],
-  adam: [
-    {
-      key: 'lr',
-      label: 'α (learning rate)',
-      min: 1e-4,
-      max: 1e4,
-      log: true,
-      hint: 'W = W − α V_corr / (√S_corr + ε)',
-    },
-    { key: 'beta1', label: 'β₁', min: 0, max: 0.99, step: 0.01, hint: 'momentum average, usually 0.9' },
-    { key: 'beta2', label: 'β₂', min: 0.9, max: 0.9999, step: 0.0001, hint: 'RMSProp average, usually 0.999' },
-    { key: 'epsilon', label: 'ε', min: 1e-8, max: 1e4, log: true, hint: 'usually 10⁻⁸' },
-  ],
-};
-
-const sliders: { kind: PathKind; key: string; s: ReturnType<typeof slider> }[] = [];
-const showBoxes = {} as Record<PathKind, HTMLInputElement>;
-const batchSelects = {} as Record<PathKind, HTMLSelectElement>;
-const decaySelects = {} as Record<PathKind, HTMLSelectElement>;
-const decaySlots = {} as Record<PathKind, HTMLElement>;
-const tuning = byId('tuning');
-let adamBias: HTMLInputElement | null = null;
-const adamGap = el('p', { id: 'adam-gap', class: 'note', role: 'status' });
-
-const BATCH_OPTIONS = [
-  { value: 'full', label: 'Full batch (batch GD)' },
-  ...BATCH_SIZES.map((b) => ({
-    value: String(b),
-    label: b === 1 ? 'Mini-batch of 1 (stochastic)' : `Mini-batch of ${b}`,
-  })),
-];
-
-for (const kind of PATH_KINDS) {
-  const fs = el('fieldset', { class: `optimizer opt-${kind}` });
-  fs.append(el('legend', {}, swatch(kind), ` ${PATH_NAMES[kind]}`));
-  const show = checkbox({
-    id: `show-${kind}`,
-    label: 'Show path',
-    checked: true,
-    onChange(on) {
-      visible[kind] = on;
-      update();
-    },
-  });
-  showBoxes[kind] = show.input;
-  fs.append(show.root);
-
-  const batch = select<string>({
-    id: `${kind}-batch`,
-    label: 'Gradient from',
-    options: BATCH_OPTIONS,
-    value: 'full',
-    onChange(v) {
-      each()[kind] = { ...each()[kind], noise: v !== 'full', batchSize: v === 'full' ? config.batchSize : Number(v) };
-      rebuild();
-    },
-  });
-  batchSelects[kind] = batch.input;
-  const decay = select<DecayKind>({
-    id: `${kind}-decay`,
-    label: 'Learning-rate decay',
-    options: DECAY_KINDS.map((d) => ({ value: d, label: DECAYS[d].label })),
-    value: 'constant',
-    onChange(d) {
-      each()[kind] = { ...each()[kind], decay: d, decayRate: DECAYS[d].value };
-      renderDecaySlider(kind);
-      rebuild();
-    },
-  });
-  decaySelects[kind] = decay.input;
-  decaySlots[kind] = el('div', { class: 'decay-slot' });
-  fs.append(batch.root, decay.root, decaySlots[kind]);
-
-  for (const spec of SPECS[kind]) {
-    const hyper = config.hyper[kind] as unknown as Record<string, number>;
-    const s = slider({
-      id: `${kind}-${spec.key}`,
-      label: spec.label,
-      min: spec.min,
-      max: spec.max,
-      step: spec.step,
-      log: spec.log,
-      value: hyper[spec.key],
-      hint: spec.hint,
-      onInput(v) {
-        (config.hyper[kind] as unknown as Record<string, number>)[spec.key] = v;
-        rebuild();
-      },
-    });
-    sliders.push({ kind, key: spec.key, s });
-    fs.append(s.root);
-  }
-  if (kind === 'adam') {
-    const bias = checkbox({
-      id: 'adam-bias',
-      label: 'Bias correction (÷ 1 − βᵗ)',
-      checked: config.hyper.adam.biasCorrection,
-      onChange(on) {
-        config.hyper.adam.biasCorrection = on;
-        rebuild();
-      },
-    });
-    adamBias = bias.input;
-    const asRms = el('button', { type: 'button', id: 'adam-as-rmsprop' }, 'Make Adam RMSProp (β₁ = 0)');
-    const asMom = el('button', { type: 'button', id: 'adam-as-momentum' }, 'Make Adam momentum (ε ≫ √S)');
-    asRms.addEventListener('click', () => reduceAdam('rmsprop'));
-    asMom.addEventListener('click', () => reduceAdam('momentum'));
-    fs.append(bias.root, el('div', { class: 'buttons' }, asRms, asMom), adamGap);
-  }
-  tuning.append(fs);
-}
-
-/** The decay's one parameter as a slider, rebuilt when the decay kind changes (its range changes). */
-function renderDecaySlider(kind: PathKind): void {
-  const s = each()[kind];
-  const d = DECAYS[s.decay];
-  if (s.decay === 'constant') {
-    decaySlots[kind].replaceChildren();
-    return;
-  }
-  const sl = slider({
-    id: `${kind}-decay-rate`,
-    label: d.param,
-    min: d.min,
-    max: d.max,
-    step: d.step,
-    value: s.decayRate,
-    hint: d.formula,
-    onInput(v) {
-      each()[kind] = { ...each()[kind], decayRate: v };
-      rebuild();
-    },
-  });
-  decaySlots[kind].replaceChildren(sl.root, el('p', { class: 'formula' }, d.formula));
-}
-
-let adamTarget: 'rmsprop' | 'momentum' | null = null;
-function reduceAdam(target: 'rmsprop' | 'momentum'): void {
-  ADAM_AS[target](config);
-  // Same gradient and no decay as the path it copies, so the two can coincide.
-  each().adam = { ...each()[target], decay: 'constant', decayRate: 0 };
-  each()[target] = { ...each()[target], decay: 'constant', decayRate: 0 };
-  visible.adam = true;
-  visible[target] = true;
-  adamTarget = target;
-  syncControls();
-  rebuild();
-}
-
-function swatch(kind: PathKind): SVGSVGElement {
-  const ns = 'http://www.w3.org/2000/svg';
-  const svg = document.createElementNS(ns, 'svg');
-  svg.setAttribute('class', 'swatch');
-  svg.setAttribute('width', '28');
-  svg.setAttribute('height', '10');
-  svg.setAttribute('aria-hidden', 'true');
-  const line = document.createElementNS(ns, 'line');
-  line.setAttribute('x1', '1');
-  line.setAttribute('y1', '5');
-  line.setAttribute('x2', '27');
-  line.setAttribute('y2', '5');
-  line.setAttribute('stroke', STYLES[kind].color);
-  line.setAttribute('stroke-width', '3');
-  if (STYLES[kind].dash.length) line.setAttribute('stroke-dasharray', STYLES[kind].dash.join(' '));
-  svg.append(line);
-  return svg;
-}
+const tuning = buildTuning(byId('tuning'), { state: S, rebuild, update, syncControls });
 
 function syncControls(): void {
   surfaceSelect.input.value = config.surface;
   noiseBox.input.checked = config.noise;
   batchSelect.input.value = String(config.batchSize);
   batchSelect.input.disabled = !config.noise;
-  for (const { kind, key, s } of sliders) s.value = (config.hyper[kind] as unknown as Record<string, number>)[key];
-  if (adamBias) adamBias.checked = config.hyper.adam.biasCorrection;
-  for (const kind of PATH_KINDS) {
-    const s = each()[kind];
-    showBoxes[kind].checked = visible[kind];
-    batchSelects[kind].value = s.noise ? String(s.batchSize) : 'full';
-    decaySelects[kind].value = s.decay;
-    renderDecaySlider(kind);
-  }
+  seedInput.value = String(config.seed);
+  tuning.sync();
 }
 
-// ---- the table under the plot -----------------------------------------------------------------------
-
-type Column = { key: string; head: string; cell(kind: PathKind, p: Path, st: PathStats): string };
-const table = byId<HTMLTableElement>('legend');
-
-function columns(): Column[] {
-  const s = SURFACES[config.surface];
-  const anyNoise = PATH_KINDS.some((k) => visible[k] && each()[k].noise);
-  const cols: Column[] = [
-    {
-      key: 'grad',
-      head: 'Gradient',
-      cell: (k) => {
-        const e = each()[k];
-        const g = e.noise ? `mini-batch ${e.batchSize}` : 'full batch';
-        return e.decay === 'constant' ? g : `${g}, decay`;
-      },
-    },
-    { key: 'alpha', head: 'α now', cell: (_k, p) => formatNumber(p.lr) },
-    { key: 'loss', head: 'Loss', cell: (_k, p) => (p.diverged ? '—' : formatNumber(p.loss)) },
-    { key: 'dist', head: 'Distance to the minimum', cell: (_k, p, st) => (p.diverged ? '—' : st.distance.toFixed(3)) },
-  ];
-  if (s.narrowAxis) {
-    cols.push({
-      key: 'swing',
-      head: `Sideways swing Σ|Δ${s.narrowAxis}|`,
-      cell: (_k, p, st) => (p.diverged ? '—' : (st.swing ?? 0).toFixed(1)),
-    });
-  }
-  if (s.saddles.length) {
-    cols.push({
-      key: 'saddle',
-      head: `Iterations within ${NEAR_SADDLE} of the saddle`,
-      cell: (_k, _p, st) => String(st.nearSaddle ?? 0),
-    });
-  }
-  cols.push({
-    key: 'reached',
-    head: `Within ${REACHED} of a minimum at`,
-    cell: (_k, _p, st) => (st.reachedAt === null ? 'not yet' : `iteration ${st.reachedAt}`),
-  });
-  if (anyNoise) {
-    cols.push({
-      key: 'settle',
-      head: `Mean distance, last ${SETTLE_WINDOW} iterations`,
-      cell: (_k, p, st) => (p.diverged ? '—' : st.settle.toFixed(3)),
-    });
-  }
-  cols.push({ key: 'status', head: '', cell: (_k, p) => (p.diverged ? 'diverged: lower α' : '') });
-  return cols;
-}
-
-function renderTable(stats: Record<PathKind, PathStats>): void {
-  const cols = columns();
-  const head = el(
-    'tr',
-    {},
-    el('th', { scope: 'col' }, 'Optimizer'),
-    ...cols.map((c) =>
-      c.head
-        ? el('th', { scope: 'col' }, c.head)
-        : el('th', { scope: 'col' }, el('span', { class: 'sr-only' }, 'Status')),
-    ),
-  );
-  const rows = PATH_KINDS.filter((k) => visible[k]).map((k) =>
-    el(
-      'tr',
-      { 'data-kind': k },
-      el('th', { scope: 'row' }, swatch(k), ` ${PATH_NAMES[k]}`),
-      ...cols.map((c) =>
-        el('td', { class: c.key === 'status' ? 'status' : 'num', 'data-col': c.key }, c.cell(k, paths[k], stats[k])),
-      ),
-    ),
-  );
-  table.replaceChildren(
-    el('caption', {}, 'Where each path is now: the numbers behind the picture'),
-    el('thead', {}, head),
-    el('tbody', {}, ...rows),
-  );
-}
-
-/** One sentence a student can check against the plot, from the same numbers. */
-function findings(stats: Record<PathKind, PathStats>): string {
-  const s = SURFACES[config.surface];
-  const shown = PATH_KINDS.filter((k) => visible[k]);
-  if (iteration === 0 || shown.length === 0) return 'Press Play or Step to start.';
-  const alpha = (k: PathKind) => formatNumber(config.hyper[k].lr);
-  if (s.narrowAxis) {
-    return (
-      `After ${iteration} iterations, sideways swing Σ|Δ${s.narrowAxis}|: ` +
-      shown.map((k) => `${PATH_NAMES[k]} ${(stats[k].swing ?? 0).toFixed(1)} (α ${alpha(k)})`).join(', ') +
-      '. Distance to the minimum: ' +
-      shown.map((k) => `${PATH_NAMES[k]} ${paths[k].diverged ? 'diverged' : stats[k].distance.toFixed(3)}`).join(', ') +
-      '.'
-    );
-  }
-  if (s.saddles.length) {
-    return shown
-      .map((k) => {
-        const st = stats[k];
-        const reached =
-          st.reachedAt === null ? 'has not reached a minimum yet' : `reached a minimum at iteration ${st.reachedAt}`;
-        return `${PATH_NAMES[k]} spent ${st.nearSaddle} iterations within ${NEAR_SADDLE} of the saddle and ${reached}.`;
-      })
-      .join(' ');
-  }
-  return (
-    `After ${iteration} iterations, distance to the minimum: ` +
-    shown.map((k) => `${PATH_NAMES[k]} ${paths[k].diverged ? 'diverged' : stats[k].distance.toFixed(3)}`).join(', ') +
-    '.'
-  );
+/** The settings into the URL (replaceState: no history entry per slider move). */
+function writeUrl(): void {
+  const q = toQuery({ config, visible: S.visible, scenario: currentScenario?.id ?? null }, params);
+  const u = new URL(location.href);
+  u.search = q.toString();
+  if (u.href !== location.href) history.replaceState(null, '', u);
 }
 
 // ---- simulation -----------------------------------------------------------------------------------
 
 /** Back to iteration 0 with the current settings. */
 function restart(): void {
-  paths = createPaths(config);
+  S.paths = createPaths(config);
   ghosts = createGhosts(config);
-  iteration = 0;
+  S.iteration = 0;
   update();
 }
 
 /** New settings: replay the paths from the start up to the current iteration, so a change shows at once. */
 function rebuild(): void {
-  const target = iteration;
-  paths = createPaths(config);
+  const target = S.iteration;
+  S.paths = createPaths(config);
   ghosts = createGhosts(config);
-  iteration = 0;
+  S.iteration = 0;
   advance(target);
 }
 
 function advance(n: number): void {
-  const k = Math.min(n, MAX_ITERATIONS - iteration);
+  const k = Math.min(n, MAX_ITERATIONS - S.iteration);
   for (let i = 0; i < k; i++) {
     for (const kind of PATH_KINDS) {
-      paths[kind].step();
+      S.paths[kind].step();
       ghosts[kind]?.step();
     }
-    iteration++;
+    S.iteration++;
   }
-  if (iteration >= MAX_ITERATIONS) pause();
+  if (S.iteration >= MAX_ITERATIONS) pause();
   update();
 }
 
 function play(): void {
-  if (iteration >= MAX_ITERATIONS) restart();
+  if (S.iteration >= MAX_ITERATIONS) restart();
   playing = true;
   playButton.textContent = 'Pause';
   counter.setAttribute('aria-busy', 'true');
@@ -581,10 +274,11 @@ function draw(): void {
     const drawn: DrawnPath[] = [];
     for (const kind of PATH_KINDS) {
       const g = ghosts[kind];
-      if (g) drawn.push({ kind, xs: g.xs, ys: g.ys, style: STYLES[kind], visible: visible[kind], faint: true });
+      if (g) drawn.push({ kind, xs: g.xs, ys: g.ys, style: STYLES[kind], visible: S.visible[kind], faint: true });
     }
     for (const kind of PATH_KINDS) {
-      drawn.push({ kind, xs: paths[kind].xs, ys: paths[kind].ys, style: STYLES[kind], visible: visible[kind] });
+      const p = S.paths[kind];
+      drawn.push({ kind, xs: p.xs, ys: p.ys, style: STYLES[kind], visible: S.visible[kind] });
     }
     view.draw(ctx, drawn, SURFACES[config.surface].start);
   }
@@ -598,21 +292,21 @@ function draw(): void {
         return {
           color: STYLES[k].color,
           dash: STYLES[k].dash,
-          visible: visible[k],
-          ratios: paths[k].lrs.map((lr) => lr / lr0),
+          visible: S.visible[k],
+          ratios: S.paths[k].lrs.map((lr) => lr / lr0),
         };
       }),
-      Math.max(100, iteration),
+      Math.max(100, S.iteration),
     );
   }
 }
 
 function allStats(): Record<PathKind, PathStats> {
-  return Object.fromEntries(PATH_KINDS.map((k) => [k, pathStats(paths[k])])) as Record<PathKind, PathStats>;
+  return Object.fromEntries(PATH_KINDS.map((k) => [k, pathStats(S.paths[k])])) as Record<PathKind, PathStats>;
 }
 
 function sameSettings(): boolean {
-  const shown = PATH_KINDS.filter((k) => visible[k]);
+  const shown = PATH_KINDS.filter((k) => S.visible[k]);
   const a = each()[shown[0] ?? 'sgd'];
   return shown.every((k) => {
     const b = each()[k];
@@ -622,43 +316,32 @@ function sameSettings(): boolean {
 
 function update(): void {
   draw();
-  const first = each()[PATH_KINDS.find((k) => visible[k]) ?? 'sgd'];
+  const shown = PATH_KINDS.filter((k) => S.visible[k]);
+  const first = each()[shown[0] ?? 'sgd'];
   counter.textContent = sameSettings()
-    ? describeProgress(iteration, first.noise, first.batchSize)
-    : describeMixedProgress(
-        iteration,
-        each(),
-        PATH_KINDS.filter((k) => visible[k]),
-      );
+    ? describeProgress(S.iteration, first.noise, first.batchSize)
+    : describeMixedProgress(S.iteration, each(), shown);
   const stats = allStats();
-  renderTable(stats);
-  byId('findings').textContent = findings(stats);
-  if (adamTarget) {
-    const a = paths.adam;
-    const t = paths[adamTarget];
-    const gap = Math.hypot(a.params[0] - t.params[0], a.params[1] - t.params[1]);
-    adamGap.textContent = `Adam’s point is ${gap.toExponential(1)} from ${PATH_NAMES[adamTarget]}’s after ${iteration} iterations.`;
-  }
-  canvas.dataset.iteration = String(iteration);
+  renderTable(byId<HTMLTableElement>('legend'), S, stats);
+  byId('findings').textContent = findings(S, stats);
+  tuning.updateAdamNotes();
+  canvas.dataset.iteration = String(S.iteration);
   canvas.dataset.endpoints = JSON.stringify(endpoints());
   if (!playing) {
     const s = SURFACES[config.surface];
     canvas.setAttribute(
       'aria-label',
-      `Contour plot of the ${s.name.toLowerCase()} with the paths of ${PATH_KINDS.filter((k) => visible[k])
-        .map((k) => PATH_NAMES[k])
-        .join(
-          ', ',
-        )} after ${iteration} iterations from (${s.start[0]}, ${s.start[1]}). The table below lists the numbers.`,
+      `Contour plot of the ${s.name.toLowerCase()} with the paths of ${shown.map((k) => PATH_NAMES[k]).join(', ')} after ${S.iteration} iterations from (${s.start[0]}, ${s.start[1]}). The table below lists the numbers.`,
     );
   }
   byId('blurb').textContent = SURFACES[config.surface].blurb;
+  writeUrl();
 }
 
 function endpoints(): Record<PathKind, { x: number; y: number; diverged: boolean }> {
   const out = {} as Record<PathKind, { x: number; y: number; diverged: boolean }>;
   for (const kind of PATH_KINDS) {
-    const p = paths[kind];
+    const p = S.paths[kind];
     out[kind] = { x: p.params[0], y: p.params[1], diverged: p.diverged };
   }
   return out;
@@ -677,13 +360,13 @@ fitCanvas(alphaCanvas, (c, w, h) => {
 });
 
 byId('critical-figure').append(criticalPointsFigure());
+const batchPanel = batchSpeedPanel(byId('batch-speed'));
 buildScenarios();
-const askedScenario = SCENARIOS[config.surface].find((s) => s.id === params.get('scenario'));
-if (askedScenario) chooseScenario(askedScenario, false);
-else {
-  syncControls();
-  update();
-}
+if (currentScenario) scenarioLook.textContent = currentScenario.look;
+if (fromUrl.ignored.length)
+  byId('url-note').textContent = `Ignored from the link (not valid here): ${fromUrl.ignored.join(', ')}.`;
+syncControls();
+update();
 
 // The state, for the browser tests and for anyone poking at the page from the console.
 declare global {
@@ -701,6 +384,8 @@ declare global {
       pause(): void;
       reset(): void;
       setHyper(h: Hyperparameters): void;
+      /** The batch-size panel's last measurement (null before one). */
+      batchSpeeds(): ReturnType<typeof batchPanel.last>;
     };
   }
 }
@@ -708,15 +393,15 @@ type PathCopy = { xs: number[]; ys: number[]; lrs: number[] };
 const copy = (p: Path): PathCopy => ({ xs: [...p.xs], ys: [...p.ys], lrs: [...p.lrs] });
 window.__playground = {
   config: () => structuredClone(config),
-  iteration: () => iteration,
+  iteration: () => S.iteration,
   endpoints,
-  paths: () => Object.fromEntries(PATH_KINDS.map((k) => [k, copy(paths[k])])) as Record<PathKind, PathCopy>,
+  paths: () => Object.fromEntries(PATH_KINDS.map((k) => [k, copy(S.paths[k])])) as Record<PathKind, PathCopy>,
   ghosts: () =>
     Object.fromEntries(PATH_KINDS.filter((k) => ghosts[k]).map((k) => [k, copy(ghosts[k] as Path)])) as Partial<
       Record<PathKind, PathCopy>
     >,
   stats: allStats,
-  visible: () => ({ ...visible }),
+  visible: () => ({ ...S.visible }),
   scenario: () => currentScenario?.id ?? null,
   advance(n) {
     pause();
@@ -732,6 +417,7 @@ window.__playground = {
     syncControls();
     rebuild();
   },
+  batchSpeeds: () => batchPanel.last(),
 };
 
 if (!prefersReducedMotion() && params.get('autoplay') !== '0') play();

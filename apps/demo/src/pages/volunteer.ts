@@ -15,6 +15,7 @@
  * separated, tried in order), relay=always (skip WebRTC, use the server's relay), name=NAME.
  */
 import '../host/host.css';
+import '../volunteer/volunteer.css';
 import type { WorkerInfo } from '@gradroom/worker';
 import { type BackendName, parseBackendList } from '@gradroom/worker/catalog';
 import {
@@ -32,6 +33,8 @@ import SimplePeer from 'simple-peer/simplepeer.min.js';
 import { drawPad } from '../host/learned.js';
 import { backoffMs, MAX_ATTEMPTS, shouldRetry } from '../host/reconnect.js';
 import { cleanName } from '../host/roster.js';
+import { Contribution, drawContribution } from '../volunteer/contribution.js';
+import { plainStatus } from '../volunteer/words.js';
 
 const params = new URLSearchParams(location.search);
 for (const [k, v] of new URLSearchParams(location.hash.slice(1))) params.set(k, v);
@@ -46,6 +49,7 @@ let pageState: PageState = 'idle';
 /** Examples and shards of earlier sessions (before a pause), so the totals survive one. */
 const earlier = { examples: 0, shards: 0 };
 let lastSummary = 0;
+const contribution = new Contribution();
 /**
  * Examples per second while computing, smoothed as the host smooths it (EWA 0.7/0.3 over shards,
  * the first shard left out: it pays for warm-up), so both pages show the same figure for this tab.
@@ -91,29 +95,8 @@ function draw(): void {
     lastIteration = s.iteration;
     iterationAt = performance.now();
   }
-  const words: Record<VolunteerStatus['state'], string> = {
-    connecting: 'Connecting to the room…',
-    'setting-up': s.backend
-      ? 'Setting up the model and the data…'
-      : 'Joined. Waiting for the host to start a run (this tab then loads the model and the data).',
-    ready: 'Ready: waiting for the next shard of a mini-batch.',
-    computing: 'Computing gradients for the room.',
-    left: `Left the room: ${s.reason ?? ''}`,
-  };
-  // what the teacher did, as the room said it (a pause sends no iteration, so it is told)
-  const room =
-    s.state === 'left' || !s.roomState
-      ? undefined
-      : s.roomState === 'paused'
-        ? 'Paused by the teacher: this tab waits and goes on when the room does.'
-        : s.roomState === 'stopped'
-          ? `The teacher stopped the run${s.testAccuracy !== undefined ? ` (test accuracy ${(s.testAccuracy * 100).toFixed(1)} %)` : ''}. This tab stays in the room for the next one.`
-          : s.roomState === 'done'
-            ? `Finished${s.testAccuracy !== undefined ? `: test accuracy ${(s.testAccuracy * 100).toFixed(1)} %` : ''}. Thank you for lending this tab!`
-            : s.roomState === 'failed'
-              ? 'The run ended with an error on the host.'
-              : undefined;
-  if (pageState !== 'paused') setState(s.state, room ?? words[s.state]);
+  // plain words on the page; the coordinator's own figures go to the technical fold
+  if (pageState !== 'paused') setState(s.state, plainStatus(s));
   $('backend').textContent = s.backend || '—';
   $('via').textContent = s.via === 'direct' ? 'direct (WebRTC)' : s.via === 'relay' ? 'through the room server' : '—';
   if (s.shards !== lastShards) {
@@ -124,12 +107,12 @@ function draw(): void {
   // the coordinator's figure for this tab when it has one: the host's table shows the same number
   const shown = s.roomSpeed ?? speed;
   $('speed').textContent = shown > 0 ? Math.round(shown).toLocaleString('en') : '—';
-  // while the planner leaves this tab out, say why, with the coordinator's figures
   $('share').textContent = s.standby
-    ? `0% (${s.standby})`
+    ? '0% (waiting)'
     : s.workers > 0
-      ? `${(s.share * 100).toFixed(1)}% (of ${s.workers} workers)`
+      ? `${(s.share * 100).toFixed(1)}% (${s.workers === 1 ? 'all of it' : `split ${s.workers} ways`})`
       : '—';
+  $('standby-why').textContent = s.standby ?? '—';
   const examples = earlier.examples + s.examples;
   $('examples').textContent = examples.toLocaleString('en');
   $('shards').textContent = (earlier.shards + s.shards).toLocaleString('en');
@@ -148,14 +131,23 @@ function draw(): void {
 
 // The room does not tell its volunteers that the teacher paused or stopped (the protocol has no
 // message for it), so a long silence is said as what it likely is.
+// Only while the room has said nothing: a pause, stop or end it announced stays on screen as long as
+// it holds (the room sends no iteration while paused, and that silence is not news).
+const ANNOUNCED = new Set(['paused', 'stopped', 'done', 'failed']);
 setInterval(() => {
   const s = pending;
+  // the contribution chart: one sample a second while in the room
+  if (volunteer && pageState !== 'paused') {
+    contribution.add(performance.now(), earlier.examples + (volunteer.status.examples ?? 0));
+    if (!document.hidden) drawContribution($('contribution') as unknown as SVGSVGElement, contribution);
+  }
   if (!volunteer || !s || pageState === 'paused' || s.state !== 'ready' || lastIteration === 0) return;
+  if (s.roomState && ANNOUNCED.has(s.roomState)) return;
   const quiet = (performance.now() - iterationAt) / 1000;
   if (quiet >= 8)
     setState(
       'ready',
-      `No new iteration for ${Math.round(quiet)} s: the teacher may have paused or stopped the run, or it has finished. This tab stays in the room and goes on when the room does.`,
+      `Nothing new for ${Math.round(quiet)} s: the teacher may have paused or stopped, or the training has finished. Your laptop stays in the room and carries on when the class does.`,
     );
 }, 1000);
 
@@ -180,6 +172,8 @@ const api = {
   reconnects: () => reconnects,
   said: () => [...said],
   name: () => studentName,
+  /** The contribution chart's samples: [seconds, examples]. */
+  contribution: () => contribution.points.map((p) => [...p]),
 };
 (window as unknown as { gradroomVolunteer: typeof api }).gradroomVolunteer = api;
 

@@ -111,7 +111,32 @@ export const SCENARIOS: Record<SurfaceId, readonly Scenario[]> = {
       },
     },
   ],
-  plateau: [DEFAULTS],
+  plateau: [
+    {
+      id: 'defaults',
+      label: 'Same α for gradient descent and momentum',
+      look:
+        'Gradient descent and momentum both use α = 1.2. Momentum averages the gradients, so on the flat part its ' +
+        'steps are no longer than gradient descent’s, and it arrives later. RMSProp and Adam divide the tiny gradient ' +
+        'by the tiny √S and arrive first. The sentence above these buttons gives each path’s arrival.',
+      show: ALL,
+      apply: reset,
+    },
+    {
+      id: 'larger-alpha',
+      label: 'Both at α = 2',
+      look:
+        'At the bottom of the well the curvature is 1.5, so gradient descent needs α below 2/1.5 ≈ 1.33: at α = 2 it ' +
+        'overshoots and never settles. Momentum stays stable far above that and, at α = 2, gets across sooner than ' +
+        'either did at α = 1.2.',
+      show: ['sgd', 'momentum'],
+      apply(config) {
+        reset(config);
+        config.hyper.sgd.lr = 2;
+        config.hyper.momentum.lr = 2;
+      },
+    },
+  ],
   rosenbrock: [DEFAULTS],
 };
 

@@ -85,8 +85,8 @@ export const DECAYS: Record<
     value: 1,
   },
   staircase: {
-    label: 'Staircase',
-    formula: 'α = α₀ · factor^epoch_num',
+    label: 'Staircase: × factor every N epochs',
+    formula: 'α = α₀ · factor^⌊epoch_num / N⌋',
     param: 'factor',
     min: 0.1,
     max: 1,
@@ -103,7 +103,14 @@ export interface PathSettings {
   decay: DecayKind;
   /** The decay's one parameter (DECAYS[decay].param). */
   decayRate: number;
+  /** Staircase only: epochs per stair, N (default STAIRCASE_EVERY). */
+  every?: number;
 }
+
+/** Epochs per stair of the staircase, unless a path sets its own: not 1, which would be exponential decay. */
+export const STAIRCASE_EVERY = 5;
+/** The range of the staircase's "every N epochs" control. */
+export const STAIRCASE_EVERY_MAX = 50;
 
 export interface SimConfig {
   surface: SurfaceId;
@@ -165,7 +172,7 @@ export function scheduleFor(s: PathSettings, lr0: number): ScheduleConfig {
     case 'inverse-sqrt-epoch':
       return { kind: 'inverse-sqrt-epoch', lr0, k: s.decayRate };
     case 'staircase':
-      return { kind: 'staircase', lr0, factor: s.decayRate, every: 1 };
+      return { kind: 'staircase', lr0, factor: s.decayRate, every: s.every ?? STAIRCASE_EVERY };
   }
 }
 
