@@ -35,13 +35,13 @@ describe('the student page speaks plainly', () => {
     expect(plainStandby('standing by: something else')).toMatch(/^Your laptop is waiting/);
   });
 
-  it('the plan check's reasons (more laptops were slower, or the room is measuring) are plain too', () => {
+  it('the plan check’s reasons (more laptops were slower, or the room is measuring) are plain too', () => {
     const slower =
       'standing by: the room was slower with more members (120 ms a mini-batch with 3, 60 ms with 1): members may share a CPU or a link';
     expect(plainStandby(slower)).toMatch(/went slower with more laptops/);
-    expect(plainStandby('standing by for a few iterations: the room measures whether it is faster with fewer members')).toMatch(
-      /checks whether fewer laptops are faster/,
-    );
+    expect(
+      plainStandby('standing by for a few iterations: the room measures whether it is faster with fewer members'),
+    ).toMatch(/checks whether fewer laptops are faster/);
     for (const s of [slower]) expect(plainStandby(s)).not.toMatch(/ms|mini-batch|CPU/);
   });
 
