@@ -86,6 +86,12 @@ export interface TrainerOptions extends PoolOptions {
    * gradient bound moves the step at most to the edge of the honest ones, at the price of exactness.
    */
   aggregation?: Aggregation;
+  /**
+   * Also evaluate on the test split when the iteration count reaches a multiple of this (an
+   * 'evaluation' event each time), so time to a target accuracy is known to within N iterations.
+   * Evaluation only reads the weights: the run is the same with or without it.
+   */
+  evalEvery?: number;
 }
 
 export interface TrainResult {
@@ -122,6 +128,8 @@ export class Trainer extends Emitter<TrainerEvents> {
   private pendingJoins: Promise<unknown>[] = [];
   private lastTest = { loss: Number.NaN, accuracy: Number.NaN };
   private snap?: WeightsSnapshot;
+  /** Examples computed in this run (for the 'evaluation' event). */
+  private examplesSeen = 0;
 
   constructor(job: JobConfig, opts: TrainerOptions = {}) {
     super();
@@ -129,6 +137,9 @@ export class Trainer extends Emitter<TrainerEvents> {
     this.job = structuredClone(job);
     this.opts = opts;
     // in mode local the coordinator's optimizer is the outer one; the job's runs on the workers
+    const every = opts.evalEvery;
+    if (every !== undefined && !(Number.isInteger(every) && every >= 1))
+      throw new GradroomError('BAD_CONFIG', `evalEvery must be a positive integer, got ${every}`);
     this.optimizer = createOptimizer(job.mode?.kind === 'local' ? (job.mode.outer ?? DEFAULT_OUTER) : job.optimizer);
     const known = specLayout(job.model);
     if (known) this.layout = new ParamLayout(known);
@@ -334,11 +345,16 @@ export class Trainer extends Emitter<TrainerEvents> {
         const r = await this.step();
         if (r === null) break; // stopped while waiting for workers
         epoch.add(r);
+        this.examplesSeen += r.count;
         const done = this.pos;
         for (let k = 0; k < r.steps; k++) this.pos = nextPosition(this.pos, this.planFor(this.pos.epoch).batches);
         const every = this.opts.checkpoint?.everyIterations;
+        // a round of mode local may step over the multiple: crossing it counts
+        const n = this.opts.evalEvery;
+        const crossed = n !== undefined && Math.floor(this.pos.iteration / n) > Math.floor(done.iteration / n);
+        const evaluated = crossed ? await this.evaluateNow() : null;
         if (this.pos.epoch !== done.epoch) {
-          const test = await this.evaluate();
+          const test = evaluated ?? (await this.evaluate());
           this.emit('epoch', {
             epoch: done.epoch,
             iteration: this.pos.iteration,
@@ -467,6 +483,21 @@ export class Trainer extends Emitter<TrainerEvents> {
       ...(r.round ? { round: r.round } : {}),
     });
     return { lossSum: r.lossSum, correct: r.correct, count: r.count, steps: r.steps };
+  }
+
+  /** evaluate(), timed and reported as an 'evaluation' event. */
+  private async evaluateNow(): Promise<{ loss: number; accuracy: number }> {
+    const t0 = performance.now();
+    const test = await this.evaluate();
+    this.emit('evaluation', {
+      iteration: this.pos.iteration,
+      epoch: this.pos.epoch,
+      examples: this.examplesSeen,
+      testLoss: test.loss,
+      testAccuracy: test.accuracy,
+      evalMs: performance.now() - t0,
+    });
+    return test;
   }
 
   /** Loss and accuracy on the whole test split, computed by the workers (the run's own, when it has any). */

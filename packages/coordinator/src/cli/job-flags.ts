@@ -23,6 +23,45 @@ import { DEFAULT_JOB, DEFAULT_OUTER, type JobConfig, type TrainingMode, validate
 
 export type Flags = Record<string, string | boolean | undefined>;
 
+/** The flags jobFromFlags reads, as node:util parseArgs options (gradroom train, the testbed). */
+export const JOB_OPTIONS = {
+  nesterov: { type: 'boolean' },
+  amsgrad: { type: 'boolean' },
+  ...Object.fromEntries(
+    [
+      'model',
+      'dataset',
+      'examples',
+      'optimizer',
+      'lr',
+      'momentum',
+      'momentum-form',
+      'rho',
+      'beta1',
+      'beta2',
+      'epsilon',
+      'weight-decay',
+      'clip-norm',
+      'schedule',
+      'decay-rate',
+      'decay-base',
+      'decay-factor',
+      'decay-every',
+      'k',
+      'period',
+      'batch-size',
+      'epochs',
+      'max-iterations',
+      'seed',
+      'mode',
+      'local-steps',
+      'outer-optimizer',
+      'outer-lr',
+      'compress',
+    ].map((k) => [k, { type: 'string' as const }]),
+  ),
+} as const;
+
 const bad = (m: string): never => {
   throw new GradroomError('BAD_CONFIG', m);
 };

@@ -9,7 +9,7 @@ import { FileCheckpointStore } from '../checkpoint-file.js';
 import { DEFAULT_OUTER, type JobConfig } from '../job.js';
 import { Trainer } from '../trainer.js';
 import { spawnThreadWorker } from '../transports/thread.js';
-import { type Flags, jobFromFlags } from './job-flags.js';
+import { type Flags, JOB_OPTIONS, jobFromFlags } from './job-flags.js';
 import { checkModelDirWritable, readModelDir } from './model-dir.js';
 import { resumeJob } from './resume.js';
 
@@ -53,46 +53,12 @@ const OPTIONS = {
   help: { type: 'boolean' },
   json: { type: 'boolean' },
   resume: { type: 'boolean' },
-  nesterov: { type: 'boolean' },
-  amsgrad: { type: 'boolean' },
   workers: { type: 'string' },
   backend: { type: 'string' },
   checkpoint: { type: 'string' },
   'save-model': { type: 'string' },
   'init-model': { type: 'string' },
-  ...Object.fromEntries(
-    [
-      'model',
-      'dataset',
-      'examples',
-      'optimizer',
-      'lr',
-      'momentum',
-      'momentum-form',
-      'rho',
-      'beta1',
-      'beta2',
-      'epsilon',
-      'weight-decay',
-      'clip-norm',
-      'schedule',
-      'decay-rate',
-      'decay-base',
-      'decay-factor',
-      'decay-every',
-      'k',
-      'period',
-      'batch-size',
-      'epochs',
-      'max-iterations',
-      'seed',
-      'mode',
-      'local-steps',
-      'outer-optimizer',
-      'outer-lr',
-      'compress',
-    ].map((k) => [k, { type: 'string' as const }]),
-  ),
+  ...JOB_OPTIONS,
 } as const;
 
 function describeMode(mode: JobConfig['mode']): string {
