@@ -20,6 +20,16 @@ import { hostRoom } from '../../packages/coordinator/dist/room/node.js';
 import { RoomServer } from '../../packages/coordinator/dist/room/server.js';
 
 const o = JSON.parse(process.argv[2] ?? '{}');
+/** This process's cgroup for the cpu controller (v1), or its unified one (v2). */
+function cpuCgroup() {
+  try {
+    const rows = readFileSync('/proc/self/cgroup', 'utf8').trim().split('\n');
+    const row = rows.find((l) => l.split(':')[1]?.split(',').includes('cpu')) ?? rows.find((l) => l.startsWith('0::'));
+    return row ? row.split(':').slice(2).join(':') : null;
+  } catch {
+    return null;
+  }
+}
 const say = (kind, data) => console.log(`TBC ${kind} ${JSON.stringify(data)}`);
 const dev = o.dev ?? 'eth0';
 const counter = (what) => {
@@ -164,6 +174,8 @@ say('done', {
   reachedTargetAt: reached,
   parameters: r.weights.length,
   hostWorker: o.hostWorker !== false,
+  // the cgroup this process (and so its worker thread) runs in, as the kernel says: the host quota's
+  cgroup: cpuCgroup(),
   // the whole coordinator process (room, trainer and its worker thread) since the opening
   cpuMs: ((c) => (c.user + c.system) / 1000)(process.cpuUsage(cpu0)),
 });

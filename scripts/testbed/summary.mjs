@@ -103,6 +103,9 @@ function cpuFigures(rec, shape) {
     cores: cpus().length,
     hostBusy: a && b && b.total > a.total ? (b.busy - a.busy) / (b.total - a.total) : null,
     coordinator: seconds > 0 && rec.done?.cpuMs !== undefined ? rec.done.cpuMs / (seconds * 1000) : null,
+    /** The coordinator process's cgroup (its worker thread shares it) and the quota there. */
+    coordinatorCgroup: rec.done?.cgroup ?? null,
+    hostQuota: shape.hostCpu ?? null,
     quota: shape.cpu ?? null,
     volunteers: (rec.volunteerCpu ?? []).map((v) => ({ name: v.name, cpu: v.wallMs > 0 ? v.cpuMs / v.wallMs : 0 })),
   };
