@@ -36,7 +36,15 @@ export interface IterationRecord {
   fastestAloneExamplesPerSec: number;
   link: { rx: number; tx: number; rxPackets: number; txPackets: number };
   at: number;
-  workers: { name?: string; kind?: string; speed: number; share: number; status: string; fixedMs?: number; standby?: string }[];
+  workers: {
+    name?: string;
+    kind?: string;
+    speed: number;
+    share: number;
+    status: string;
+    fixedMs?: number;
+    standby?: string;
+  }[];
 }
 export interface ShaperStats {
   bytes: number;
