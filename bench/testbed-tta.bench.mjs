@@ -40,6 +40,7 @@ function atTarget(r) {
   return e ? { iteration: e.iteration, examples: e.examples ?? null } : null;
 }
 
+const secs = (x) => (x === null ? 'not reached' : `${x.toFixed(1)} s`);
 const entries = [];
 const runs = {};
 for (const [key, volunteers, mode] of POINTS) {
@@ -62,7 +63,7 @@ for (const [key, volunteers, mode] of POINTS) {
       `opening->all in ${x.joinedAt?.toFixed(1)} s, training from ${x.startedAt?.toFixed(1)} s; ${x.examplesPerSec.toFixed(0)} ex/s; target at iteration ${atTarget(x)?.iteration ?? '-'} (${atTarget(x)?.examples ?? '-'} examples); ${x.timing.totalMs.toFixed(0)} ms/iteration = compute ${x.timing.computeMs.toFixed(0)} + transfer ${x.timing.transferMs.toFixed(0)} + wait ${x.timing.waitMs.toFixed(0)}; evaluations ${x.evalSeconds.toFixed(1)} s (left out); machine ${((x.cpu.hostBusy ?? 0) * 100).toFixed(0)} % busy of ${x.cpu.cores} cores, other processes ${othersCores(x)?.toFixed(2)} cores; CPU got: host ${x.cpu.coordinator?.toFixed(2)}${x.cpu.volunteers.length ? `, volunteers ${x.cpu.volunteers.map((v) => v.cpu.toFixed(2)).join('/')}` : ''}`;
     const note = `room: ${why(r)}; data ${(r.data.bytes / 1e6).toFixed(1)} MB, slowest fetch ${r.data.slowestSeconds.toFixed(1)} s | alone: ${why(a)}`;
     console.log(
-      `${key}: room ${r.reachedTargetAt?.toFixed(1)} s, alone ${a.reachedTargetAt?.toFixed(1)} s (${((performance.now() - started) / 1000).toFixed(0)} s)\n  ${note}`,
+      `${key}: room ${secs(r.reachedTargetAt)}, alone ${secs(a.reachedTargetAt)} (${((performance.now() - started) / 1000).toFixed(0)} s)\n  ${note}`,
     );
     runs[key] = { ...r, volunteerLines: undefined, aloneRun: { ...a, volunteerLines: undefined } };
     entries.push({
@@ -81,7 +82,25 @@ for (const [key, volunteers, mode] of POINTS) {
   }
 }
 
+// a figure from a machine whose other jobs left the testbed less than its quotas add up to is not final
+// (a volunteer's own CPU figure does not tell: one standing by uses little of its quota by design)
+const starved = Object.entries(runs).flatMap(([k, r]) =>
+  [r, r.aloneRun].flatMap((x) => {
+    const quotas = (x.cpu.quota ?? 0) * x.volunteers + (x.cpu.hostQuota ?? 0);
+    const others = othersCores(x);
+    return others !== null && others > x.cpu.cores - quotas
+      ? [
+          `${k}${x.alone ? ' alone' : ''}: others ${others.toFixed(2)} of ${x.cpu.cores} cores, quotas ${quotas.toFixed(1)}`,
+        ]
+      : [];
+  }),
+);
+const caution = starved.length
+  ? `loaded machine, not final: other processes took more CPU than the quotas left them (${starved.join('; ')})`
+  : null;
+if (caution) console.log(caution);
 report('testbed-tta', entries, {
+  caution,
   job: { model: '784-128-10', dataset: 'mnist', batchSize: 64, epochs: 5, target: TARGET, evalEvery: EVAL_EVERY },
   profile: 'classroom',
   cgroup: can.cgroup,
