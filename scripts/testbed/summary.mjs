@@ -30,6 +30,8 @@ export function summarize(rec, { volunteers, shape, job, warmup, profile, cgroup
       ...(job.model.kind === 'mlp' ? { hidden: job.model.hidden } : {}),
       batchSize: job.batchSize,
       parameters,
+      /** The job as the coordinator got it (a packed file by its URL on the room server). */
+      config: job,
     },
     hostWorker: rec.done?.hostWorker ?? true,
     via: rec.peers?.via ?? {},

@@ -8,6 +8,7 @@ export interface TestbedJob {
   model: { kind: string; [k: string]: unknown };
   dataset: { kind: string; [k: string]: unknown };
   optimizer: Record<string, unknown>;
+  schedule?: Record<string, unknown>;
   batchSize: number;
   epochs: number;
   seed: number;
@@ -72,7 +73,15 @@ export interface TestbedRun {
   planning: 'cost' | 'all';
   shape: LinkShape;
   cgroup: 'v1' | 'v2' | 'none';
-  job: { model: string; dataset: string; mode: string; hidden?: number[]; batchSize: number; parameters: number };
+  job: {
+    model: string;
+    dataset: string;
+    mode: string;
+    hidden?: number[];
+    batchSize: number;
+    parameters: number;
+    config: TestbedJob;
+  };
   via: Record<string, string>;
   iterations: number;
   measuredIterations: number;

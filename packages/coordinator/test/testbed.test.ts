@@ -211,8 +211,13 @@ describe.skipIf(!can.ok)('testbed: the host computes, alone and beside the room 
   const job = ['--profile', 'lan', '--iterations', '40', '--eval-every', '4', '--target', '0.6', '--warmup', '2'];
 
   it('--alone: the host worker only, evaluated every 4 iterations, stops at the target it timed', () => {
-    const r = cliJson(['--alone', ...job]);
+    const r = cliJson(['--alone', ...job, '--lr', '0.004', '--schedule', 'constant', '--seed', '3']);
     expect(r.alone).toBe(true);
+    // gradroom train's job flags reach the coordinator's job
+    expect(r.job.config.optimizer).toMatchObject({ kind: 'adam', lr: 0.004 });
+    expect(r.job.config.schedule).toEqual({ kind: 'constant', lr: 0.004 });
+    expect(r.job.config.seed).toBe(3);
+    expect(r.job.config.dataset).toEqual({ kind: 'mnist', split: 'train' });
     expect(r.hostWorker).toBe(true);
     expect(r.volunteers).toBe(0);
     expect(r.via).toEqual({});
