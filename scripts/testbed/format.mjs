@@ -54,7 +54,7 @@ export function formatRun(r) {
       ? []
       : [
           `coordinator link / iter:  ${mb(linkTotal)} by the kernel (out ${mb(r.linkBytes.out)} in ${r.linkPackets.out.toFixed(0)} packets, in ${mb(r.linkBytes.in)} in ${r.linkPackets.in.toFixed(0)} packets)`,
-          `                          ${mb(eventTotal)} of payload by the trainer (out ${mb(r.eventBytes.out)}, in ${mb(r.eventBytes.in)})`,
+          `                          ${mb(eventTotal)} of payload by the trainer (out ${mb(r.eventBytes.out)}, in ${mb(r.eventBytes.in)})${r.hostWorker ? `, the host worker's included (it crosses no link)` : ''}`,
           `exact-mode floor / iter:  2 x ${r.workersUsed.toFixed(1)} workers with a shard x ${r.job.parameters} x 4 B = ${mb(r.floorBytes)}; kernel ${(linkTotal / r.floorBytes).toFixed(3)}x${eventTotal > 0 ? `, payload ${(eventTotal / r.floorBytes).toFixed(3)}x` : ''}`,
           `beyond the floor:         ${mb(r.extraPayload.bytes)} of payload per iteration (in ${r.extraPayload.iterations} of ${r.measuredIterations} iterations: probes of members standing by, shards planned again)`,
           ...(r.shaper?.out || r.shaper?.in

@@ -105,12 +105,13 @@ function hostCpu() {
 function dataFolder(job, dataFile) {
   const k = job.dataset.kind;
   if (k === 'mnist' || k === 'fashion-mnist') return WORKER_DIST;
+  if (k === 'synthetic') return undefined; // each member makes it from the seed: nothing travels
   if (k === 'url') {
     if (!dataFile || job.dataset.url !== `/datasets/${basename(dataFile)}`)
       throw new Error(`a data set by URL must be the packed file given as dataFile, served at /datasets/NAME`);
     return dirname(dataFile);
   }
-  throw new Error(`the testbed serves mnist, fashion-mnist or a packed file, not '${k}'`);
+  throw new Error(`the testbed serves mnist, fashion-mnist, synthetic or a packed file, not '${k}'`);
 }
 
 /**
