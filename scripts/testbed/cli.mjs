@@ -18,7 +18,8 @@ ${Object.entries(PROFILES)
   --volunteers N     Node volunteers over WebRTC, each in its own namespace and cgroup (default 2)
   --tabs N           Chromium tabs that volunteer too (the demo's volunteer page), each likewise (default 0)
   --alone            the host's worker alone: no volunteers, the same quota and job
-  --with-alone       the host alone first, then the room, in one invocation (aloneReachedTargetAt)
+  --with-alone       the host alone first, then the room, in one invocation (aloneReachedTargetAt);
+                       with --no-host-worker the room is the volunteers' only
   --no-host-worker   the coordinator does not compute (by default it has one worker thread, no link)
   --host-cpu X       the coordinator's share of one CPU, its worker included (default: --cpu), or none
   --planning P       the trainer's planning: cost (default: shards only where they pay) or all
@@ -97,7 +98,7 @@ function num(name, s, { int = false, none = false } = {}) {
 }
 
 if (v.alone && v['with-alone']) usage('--alone and --with-alone: give one of them');
-if ((v.alone || v['with-alone']) && v['no-host-worker']) usage('--alone and --with-alone need the host worker');
+if (v.alone && v['no-host-worker']) usage('--alone needs the host worker: it is the only one');
 if (v.batch !== undefined && v['batch-size'] !== undefined) usage('--batch and --batch-size: give one of them');
 if (v.iterations !== undefined && v['max-iterations'] !== undefined)
   usage('--iterations and --max-iterations: give one of them');

@@ -132,7 +132,8 @@ function inCgroup(cgroup, ns, node) {
 export async function runWithAlone(opts = {}) {
   const log = opts.log ?? (() => {});
   log('the host alone first');
-  const alone = await runTestbed({ ...opts, alone: true, tabs: 0 });
+  // the alone half always has the host's worker (it is the only one); the room keeps opts.hostWorker
+  const alone = await runTestbed({ ...opts, alone: true, tabs: 0, hostWorker: true });
   log(
     `alone: ${alone.reachedTargetAt === null ? 'target not reached' : `target at ${alone.reachedTargetAt.toFixed(1)} s`}; now the room`,
   );

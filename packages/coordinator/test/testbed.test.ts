@@ -7,7 +7,13 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildTestbed, probe, remnants, removeLeftovers } from '../../../scripts/testbed/net.mjs';
-import { defaultJob, type IterationRecord, runTestbed, type WithAloneRun } from '../../../scripts/testbed/testbed.mjs';
+import {
+  defaultJob,
+  type IterationRecord,
+  runTestbed,
+  runWithAlone,
+  type WithAloneRun,
+} from '../../../scripts/testbed/testbed.mjs';
 import { hasChromium, hasDemoBuild } from './browser/chromium.js';
 
 const SCRIPTS = join(import.meta.dirname, '..', '..', '..', 'scripts', 'testbed');
@@ -23,7 +29,7 @@ describe('testbed command line', () => {
       [['--cpu', 'lots'], /--cpu must be a positive number or none/],
       [['--profile', 'mars'], /unknown profile 'mars'/],
       [['--alone', '--with-alone'], /--alone and --with-alone: give one of them/],
-      [['--alone', '--no-host-worker'], /need the host worker/],
+      [['--alone', '--no-host-worker'], /--alone needs the host worker/],
       [['--dataset', 'nope'], /--dataset "nope" is unknown/],
       [['--mode', 'exact', '--outer-lr', '1'], /--outer-lr applies only to --mode local/],
       [['--eval-every', '0'], /--eval-every must be a positive integer/],
@@ -256,6 +262,24 @@ describe.skipIf(!can.ok)('testbed: the host computes, alone and beside the room 
     expect(r.data.each[0].url).toMatch(/^http:\/\/10\.213\.0\.1:\d+\/datasets\/mnist\.bin$/);
     expect(r.volunteerBytes[0].rx).toBeGreaterThan(size);
     expect(r.joinedAt as number).toBeLessThanOrEqual(r.startedAt as number);
+    expect(remnants()).toEqual([]);
+  });
+
+  it('runWithAlone, room without the host worker: the alone half still has it, the room has volunteers only', async () => {
+    const r = await runWithAlone({
+      profile: 'lan',
+      volunteers: 1,
+      hostWorker: false,
+      job: defaultJob({ iterations: 6, evaluate: false }),
+      warmup: 2,
+      timeoutMs: 120_000,
+    });
+    expect(r.aloneRun.hostWorker).toBe(true);
+    expect(r.aloneRun.workers.map((w) => w.kind)).toEqual(['thread']);
+    expect(r.hostWorker).toBe(false);
+    expect(r.workers.map((w) => w.kind)).toEqual(['peer']);
+    expect(r.iterations).toBe(6);
+    expect(r.aloneRun.iterations).toBe(6);
     expect(remnants()).toEqual([]);
   });
 
