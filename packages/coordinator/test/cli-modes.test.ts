@@ -52,6 +52,8 @@ describe('gradroom train --mode', () => {
       '4',
       '--compress',
       'int8',
+      '--warm-start',
+      '0', // rounds from the start: this test is about them, not the warm start
       '--epochs',
       '1',
       '--json',
@@ -95,6 +97,8 @@ describe('gradroom train --mode', () => {
     ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/mode {7}local, auto inner steps per round, outer kind=sgd lr=1, compress none/);
+    // the warm start is on by default, and said
+    expect(r.stdout).toMatch(/exact for the first 160 iterations/);
     const plain = run(['train', ...small, '--max-iterations', '2']);
     expect(plain.stdout).toMatch(/mode {7}exact/);
   });
@@ -118,8 +122,10 @@ describe('gradroom train --mode', () => {
       'sgd',
       '--outer-lr',
       '1',
+      '--warm-start',
+      '0',
     ]);
-    const nesterov = weights('nesterov', ['--mode', 'local', '--local-steps', '1']);
+    const nesterov = weights('nesterov', ['--mode', 'local', '--local-steps', '1', '--warm-start', '0']);
     const diff = (a: Float32Array, b: Float32Array) => {
       let d = 0;
       let n = 0;
@@ -165,6 +171,8 @@ describe('gradroom train --mode', () => {
       '2',
       '--compress',
       'fp16',
+      '--warm-start',
+      '0',
       '--checkpoint',
       ckpt,
     ];

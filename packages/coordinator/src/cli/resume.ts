@@ -54,7 +54,7 @@ const JOB_FLAGS: Record<string, Getter> = {
   'outer-optimizer': (j) => (local(j) ? outerName(local(j)?.outer) : undefined),
   'outer-lr': (j) => (local(j) ? (local(j)?.outer ?? DEFAULT_OUTER).lr : undefined),
   compress: (j) => (local(j) ? (local(j)?.compress ?? 'none') : 'none'),
-  warmup: (j) => local(j)?.warmup ?? 0,
+  'warm-start': (j) => local(j)?.warmup ?? 0,
 };
 
 const BOOLEAN_FLAGS = new Set(['nesterov', 'amsgrad']);
