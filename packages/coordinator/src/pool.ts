@@ -53,9 +53,30 @@ export class WorkerPool extends Emitter<{ worker: WorkerEvent; change: undefined
     return p;
   }
 
-  /** Resolves once every join started so far has settled. */
-  async joined(): Promise<void> {
-    await Promise.all([...this.joins]);
+  /**
+   * Resolves once every join started so far has settled, or, with `graceMs`, once a worker has been
+   * set up for that long while others are still joining.
+   */
+  async joined(graceMs?: number): Promise<void> {
+    const all = Promise.all([...this.joins]);
+    if (graceMs === undefined) return void (await all);
+    let done = false;
+    void all.then(() => {
+      done = true;
+      this.changed();
+    });
+    let readySince: number | undefined;
+    while (!done) {
+      if (this.ready().length > 0) readySince ??= performance.now();
+      const left = readySince === undefined ? undefined : graceMs - (performance.now() - readySince);
+      if (left !== undefined && left <= 0) return;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        this.nextChange(),
+        ...(left === undefined ? [] : [new Promise<void>((r) => (timer = setTimeout(r, left)))]),
+      ]);
+      clearTimeout(timer);
+    }
   }
 
   private async setUp(handle: WorkerHandle): Promise<WorkerSession> {

@@ -45,6 +45,8 @@ import { WeightsSnapshot, type WorkerHandle } from './worker-handle.js';
 export type { ModelExporter } from './model-export.js';
 export type { TrainerOptions, TrainResult } from './trainer-options.js';
 
+const START_GRACE_MS = 3000; // how long a room's start waits for joins once a worker is set up
+
 export class Trainer extends Emitter<TrainerEvents> {
   readonly job: JobConfig;
   readonly pool: WorkerPool;
@@ -259,12 +261,14 @@ export class Trainer extends Emitter<TrainerEvents> {
 
   /** Waits for the workers added so far; at least one must have joined. */
   private async ready(): Promise<void> {
-    await this.pool.joined();
+    // a run of its own workers starts with all of them; in a room, joins still under way (a tab
+    // fetching its data over the class's Wi-Fi) hold up the start at most START_GRACE_MS after the
+    // first worker is set up (the host's own, say): the others join as their data arrives
+    await this.pool.joined(this.opts.waitForWorkers ? START_GRACE_MS : undefined);
     while (!this.facts.layout || this.facts.trainSize === 0 || this.pool.ready().length === 0) {
       if (!this.opts.waitForWorkers) throw new GradroomError('BAD_STATE', 'no worker could be set up for this run');
       this.emit('state', { state: 'waiting', reason: 'waiting for a worker to join' });
       await this.pool.nextChange();
-      await this.pool.joined();
       if (this.stopRequested) throw new GradroomError('BAD_STATE', 'stopped before any worker joined');
     }
     if (this.weights.length > 0) this.facts.layout.check(this.weights);
