@@ -90,6 +90,7 @@ export function dataset(flags: Flags, seed: number): DatasetSpec {
   if (typeof d === 'string' && d.endsWith('.bin')) return packedFile(d);
   if (d === 'mnist') return { kind: 'mnist', split: 'train' };
   if (d === 'fashion-mnist') return { kind: 'fashion-mnist', split: 'train' };
+  if (d === 'fashion-mnist-small') return { kind: 'fashion-mnist-small', split: 'train' };
   if (d === 'synthetic') {
     return {
       kind: 'synthetic',
@@ -101,7 +102,7 @@ export function dataset(flags: Flags, seed: number): DatasetSpec {
     };
   }
   return bad(
-    `--dataset "${String(d)}" is unknown: use mnist, fashion-mnist, synthetic or a packed FILE.bin (gradroom pack-data)`,
+    `--dataset "${String(d)}" is unknown: use mnist, fashion-mnist, fashion-mnist-small, synthetic or a packed FILE.bin (gradroom pack-data)`,
   );
 }
 

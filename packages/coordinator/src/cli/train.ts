@@ -19,7 +19,8 @@ Trains a model on local worker threads. Without flags: the default job (MNIST, M
 Adam with 1/(1+0.3*epoch) decay, mini-batches of 64, 5 epochs, 2 workers).
 
   --model NAME|FILE.json   ${Object.keys(ZOO).join(', ')} (default mlp-small), or a model spec file
-  --dataset mnist|fashion-mnist|synthetic   (--examples N for synthetic)
+  --dataset NAME           mnist (default), fashion-mnist (60,000 + 10,000 images),
+                           fashion-mnist-small (12,000 + 3,000, for quick runs), synthetic (--examples N)
   --optimizer KIND         sgd, momentum, rmsprop, adam (default), adagrad, adamax
   --lr X --momentum B --nesterov --momentum-form ewa|classic --rho R --beta1 B1 --beta2 B2
   --epsilon E --weight-decay W --amsgrad --clip-norm C
