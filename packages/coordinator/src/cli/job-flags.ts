@@ -9,9 +9,11 @@ import {
   type BatchSizeAdvice,
   type Compression,
   type DatasetSpec,
+  defaultOuter,
   estimateBytesPerExample,
   GradroomError,
   type ModelSpec,
+  NESTEROV_OUTER,
   OPTIMIZER_KINDS,
   type OptimizerConfig,
   type OptimizerKind,
@@ -19,7 +21,7 @@ import {
 } from '@gradroom/core';
 import { datasetSizes, ZOO, type ZooName } from '@gradroom/worker/catalog';
 import { arraysDataset, decodePacked } from '@gradroom/worker/data';
-import { DEFAULT_JOB, DEFAULT_OUTER, type JobConfig, type TrainingMode, validateJob } from '../job.js';
+import { DEFAULT_JOB, type JobConfig, type TrainingMode, validateJob } from '../job.js';
 
 export type Flags = Record<string, string | boolean | undefined>;
 
@@ -155,14 +157,23 @@ function schedule(flags: Flags, lr0: number): ScheduleConfig {
 export const LOCAL_FLAGS = ['local-steps', 'outer-optimizer', 'outer-lr'] as const;
 const COMPRESSIONS: readonly Compression[] = ['none', 'fp16', 'int8'];
 
-/** The outer optimizer of mode local: 'nesterov' is DiLoCo's (DEFAULT_OUTER); else a core optimizer kind. */
-function outerOptimizer(flags: Flags): OptimizerConfig | undefined {
-  const name = flags['outer-optimizer'] ?? 'nesterov';
+/**
+ * The outer optimizer of mode local: unnamed, the sweep's rule for this H and --workers
+ * (defaultOuter, with --outer-lr if given); 'nesterov' is DiLoCo's; else a core optimizer kind.
+ */
+function outerOptimizer(flags: Flags, steps: number | 'auto'): OptimizerConfig {
+  const name = flags['outer-optimizer'];
   const lr = num(flags, 'outer-lr');
   if (lr !== undefined && !(lr > 0)) bad(`--outer-lr must be a positive number, got "${flags['outer-lr']}"`);
-  if (name === 'nesterov') return lr === undefined ? undefined : { ...DEFAULT_OUTER, lr };
+  if (name === undefined) {
+    // --workers is checked where the workers start; the rule only needs a plausible count
+    const w = Number(flags.workers ?? 2);
+    const rule = defaultOuter({ steps, workers: Number.isInteger(w) && w >= 1 ? w : 2 });
+    return lr === undefined ? rule : { ...rule, lr };
+  }
+  if (name === 'nesterov') return { ...NESTEROV_OUTER, lr: lr ?? NESTEROV_OUTER.lr };
   if (!OPTIMIZER_KINDS.includes(name as OptimizerKind))
-    bad(`--outer-optimizer "${String(name)}" is unknown: use nesterov (default) or ${OPTIMIZER_KINDS.join(', ')}`);
+    bad(`--outer-optimizer "${String(name)}" is unknown: use nesterov or ${OPTIMIZER_KINDS.join(', ')}`);
   // plain SGD at lr 1 applies the workers' mean change as it is (model averaging); any other
   // optimizer has no outer learning rate that fits every model, so the user names it
   if (lr === undefined && name !== 'sgd') bad(`--outer-optimizer ${String(name)} needs --outer-lr`);
@@ -192,11 +203,10 @@ export function modeFromFlags(flags: Flags): TrainingMode | undefined {
     if (!Number.isInteger(steps) || steps < 1 || steps > 10_000)
       bad(`--local-steps must be auto or an integer from 1 to 10000, got "${String(h)}"`);
   }
-  const outer = outerOptimizer(flags);
   return {
     kind: 'local',
     steps,
-    ...(outer ? { outer } : {}),
+    outer: outerOptimizer(flags, steps),
     ...(compress !== 'none' ? { compress: compress as Compression } : {}),
   };
 }
