@@ -134,7 +134,7 @@ describe('gradroom train --mode', () => {
     expect(diff(nesterov, exact)).toBeGreaterThan(1e-3); // DiLoCo's outer step is not plain averaging
   });
 
-  it('the default outer step (sgd at lr 1.5, the sweep winner) at H = 1 with inner SGD is exact mode at 1.5 times the learning rate', () => {
+  it('the default outer step (sgd at lr 1.5 for H <= 4 and 1 worker, the sweep winner) at H = 1 with inner SGD is exact mode at 1.5 times the learning rate', () => {
     const base = [...small, '--workers', '1', '--optimizer', 'sgd', '--max-iterations', '6'];
     const weights = (name: string, flags: string[]) => {
       const dir = join(tmp, name);

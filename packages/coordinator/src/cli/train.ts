@@ -34,9 +34,10 @@ Adam with 1/(1+0.3*epoch) decay, mini-batches of 64, 5 epochs, 2 workers).
                            coordinator one outer step on their mean change (far less traffic)
   --local-steps H|auto     mode local: inner steps per worker per round (default auto: communication
                            kept under a tenth of a round)
-  --outer-optimizer KIND   mode local: default sgd at lr 1.5 for every H and worker count (the winner
-                           of bench/local-sweep, H 2-32, 2-8 workers); nesterov (DiLoCo's: momentum
-                           lr 0.7, beta 0.9), sgd (lr 1: the workers' mean change), momentum, adam...
+  --outer-optimizer KIND   mode local: default sgd, lr 1.5 when H <= 4, else lr 1.2 (the winners
+                           of bench/local-sweep, H 2-32, 2-8 workers; README "Training modes");
+                           nesterov (DiLoCo's: momentum lr 0.7, beta 0.9), sgd (lr 1: the workers'
+                           mean change), momentum, adam...
   --outer-lr X             mode local: the outer optimizer's learning rate (needed past nesterov/sgd)
   --compress none|fp16|int8   mode local: how pseudo-gradients travel back (int8: one scale per
                            block, with error feedback)
