@@ -164,7 +164,10 @@ function save() {
 function entriesOf(ps) {
   return ps.map((p) => ({
     name: `${p.key}: examples to ${DATA.target * 100} % (accuracy after 1 epoch ${p.accuracyAtEpoch1 === null ? '-' : (p.accuracyAtEpoch1 * 100).toFixed(1)} %)`,
-    value: p.examplesToTarget ?? Number.POSITIVE_INFINITY,
+    // never reached: no value (JSON has no Infinity), the name says so
+    ...(p.examplesToTarget === null
+      ? { note: `not reached within ${DATA.epochs} epochs` }
+      : { value: p.examplesToTarget }),
     unit: 'examples',
   }));
 }
