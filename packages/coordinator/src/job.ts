@@ -4,6 +4,7 @@ import {
   createOptimizer,
   type DatasetSpec,
   DEFAULT_CODEC_LIMITS,
+  defaultOuter,
   estimateBytesPerExample,
   GradroomError,
   type ModelSpec,
@@ -38,8 +39,8 @@ export interface JobConfig {
  * once per mini-batch; the weights equal the serial loop's.
  * 'local' (DiLoCo): each worker takes `steps` inner steps with `optimizer` (the job's, with its
  * schedule) on mini-batches of the epoch plan, returns w_start - w_end, and the coordinator takes
- * one outer step on their example-weighted mean with `outer` (default Nesterov momentum, lr 0.7,
- * beta 0.9). Far less traffic; not the serial loop's weights.
+ * one outer step on their example-weighted mean with `outer` (default DEFAULT_OUTER: the
+ * sweep's rule, defaultOuter in @gradroom/core). Far less traffic; not the serial loop's weights.
  */
 export type TrainingMode =
   | { kind: 'exact' }
@@ -65,14 +66,12 @@ export type TrainingMode =
       warmup?: number;
     };
 
-/** DiLoCo's outer optimizer: Nesterov momentum, lr 0.7, beta 0.9. */
-export const DEFAULT_OUTER: OptimizerConfig = {
-  kind: 'momentum',
-  lr: 0.7,
-  momentum: 0.9,
-  nesterov: true,
-  form: 'classic',
-};
+/**
+ * The outer optimizer of a local job that names none: bench/local-sweep's rule (defaultOuter) for
+ * H 'auto'. The trainer picks it before any worker has joined; the CLI names the rule's answer for
+ * the job's own H.
+ */
+export const DEFAULT_OUTER: OptimizerConfig = defaultOuter({ steps: 'auto', workers: 1 });
 
 /** The product's default job (`npm start`): MNIST, a small MLP, Adam with 1/(1+decay*epoch) decay. */
 export const DEFAULT_JOB: JobConfig = {

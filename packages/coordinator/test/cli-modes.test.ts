@@ -125,7 +125,7 @@ describe('gradroom train --mode', () => {
       '--warm-start',
       '0',
     ]);
-    const nesterov = weights('nesterov', ['--mode', 'local', '--local-steps', '1', '--warm-start', '0']);
+    const nesterov = weights('nesterov', ['--mode', 'local', '--local-steps', '1', '--outer-optimizer', 'nesterov', '--warm-start', '0']);
     const diff = (a: Float32Array, b: Float32Array) => {
       let d = 0;
       let n = 0;
@@ -137,7 +137,29 @@ describe('gradroom train --mode', () => {
     };
     expect(anchor.length).toBe(exact.length);
     expect(diff(anchor, exact)).toBeLessThanOrEqual(1e-5);
-    expect(diff(nesterov, exact)).toBeGreaterThan(1e-3); // the default outer step is not plain averaging
+    expect(diff(nesterov, exact)).toBeGreaterThan(1e-3); // DiLoCo's outer step is not plain averaging
+  });
+
+  it('the default outer step (sgd at lr 1.5 for H <= 4 and 1 worker, the sweep winner) at H = 1 with inner SGD is exact mode at 1.5 times the learning rate', () => {
+    const base = [...small, '--workers', '1', '--optimizer', 'sgd', '--max-iterations', '6'];
+    const weights = (name: string, flags: string[]) => {
+      const dir = join(tmp, name);
+      const r = run(['train', ...base, ...flags, '--save-model', dir]);
+      expect(r.code, r.stderr).toBe(0);
+      const b = readFileSync(join(dir, 'weights.bin'));
+      return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+    };
+    // one worker, one inner step: w - 1.5 * (w - (w - lr g)) = w - 1.5 lr g
+    const local = weights('default-outer', ['--lr', '0.04', '--mode', 'local', '--local-steps', '1', '--warm-start', '0']);
+    const exact = weights('exact-1.5x', ['--lr', '0.06']);
+    let d = 0;
+    let n = 0;
+    for (let i = 0; i < local.length; i++) {
+      d += (local[i] - exact[i]) ** 2;
+      n += exact[i] ** 2;
+    }
+    expect(local.length).toBe(exact.length);
+    expect(Math.sqrt(d / n)).toBeLessThanOrEqual(1e-5);
   });
 
   it.each([
@@ -147,10 +169,7 @@ describe('gradroom train --mode', () => {
     [['--mode', 'local', '--compress', 'zip'], /--compress "zip" is unknown: use none, fp16 or int8/],
     [['--compress', 'int8'], /--compress applies only to --mode local/],
     [['--local-steps', '4', '--outer-lr', '0.5'], /--local-steps, --outer-lr apply only to --mode local/],
-    [
-      ['--mode', 'local', '--outer-optimizer', 'lion'],
-      /--outer-optimizer "lion" is unknown: use nesterov \(default\) or sgd/,
-    ],
+    [['--mode', 'local', '--outer-optimizer', 'lion'], /--outer-optimizer "lion" is unknown: use nesterov or sgd/],
     [['--mode', 'local', '--outer-optimizer', 'adam'], /--outer-optimizer adam needs --outer-lr/],
     [['--mode', 'local', '--outer-lr', '0'], /--outer-lr must be a positive number, got "0"/],
   ])('%j exits 2 with a clear message', (flags, message) => {
@@ -184,7 +203,7 @@ describe('gradroom train --mode', () => {
       [['--mode', 'exact'], /--mode exact \(saved: local\)/],
       [['--local-steps', '3'], /--local-steps 3 \(saved: 2\)/],
       [['--compress', 'int8'], /--compress int8 \(saved: fp16\)/],
-      [['--outer-optimizer', 'sgd'], /--outer-optimizer sgd \(saved: nesterov\)/],
+      [['--outer-optimizer', 'nesterov'], /--outer-optimizer nesterov \(saved: sgd\)/],
     ] as const) {
       const r = run(['train', ...small, '--checkpoint', ckpt, '--resume', ...flags]);
       expect(r.code, `${flags.join(' ')}: ${r.stderr}`).toBe(2);

@@ -39,8 +39,8 @@ describe('gradroom train', () => {
     expect(done.testAccuracy).toBeGreaterThan(0.5); // 10 well-separated blobs
   });
 
-  it('--dataset fashion-mnist trains on the second built-in data set', () => {
-    const r = run(['train', '--dataset', 'fashion-mnist', '--workers', '1', '--max-iterations', '3', '--json']);
+  it('--dataset fashion-mnist-small trains on the quick subset of the second built-in data set', () => {
+    const r = run(['train', '--dataset', 'fashion-mnist-small', '--workers', '1', '--max-iterations', '3', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const ev = events(r.stdout);
     expect(ev.filter((e) => e.event === 'iteration')).toHaveLength(3);

@@ -7,6 +7,7 @@ export * from './ewa.js';
 export * from './gradient-bound.js';
 export * from './init.js';
 export * from './layout.js';
+export * from './local-defaults.js';
 export * from './model-layout.js';
 export * from './once.js';
 export * from './optimizers/index.js';

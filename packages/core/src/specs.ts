@@ -50,7 +50,8 @@ export interface ArraySplit {
 
 /**
  * A data set the worker can load by itself; the coordinator then sends indices only.
- * - mnist, fashion-mnist: built in, packed at build time with a fixed split.
+ * - mnist, fashion-mnist (all 70,000 images), fashion-mnist-small (a 15,000-image subset for quick
+ *   runs): built in, packed at build time with a fixed split.
  * - synthetic: generated from its seed.
  * - url: a packed data set file (packages/worker/src/data/format.ts) that the worker fetches once
  *   and checks against `sha256` (hex) before it joins; what volunteers in a room use.
@@ -61,6 +62,7 @@ export interface ArraySplit {
 export type DatasetSpec =
   | { kind: 'mnist'; split: 'train' | 'test' }
   | { kind: 'fashion-mnist'; split: 'train' | 'test' }
+  | { kind: 'fashion-mnist-small'; split: 'train' | 'test' }
   | { kind: 'synthetic'; seed: number; examples: number; features: number; classes: number; split: 'train' | 'test' }
   | { kind: 'url'; url: string; sha256: string; split: 'train' | 'test' }
   | {

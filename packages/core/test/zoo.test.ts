@@ -84,6 +84,7 @@ describe('wire checks of the data set and loss fields', () => {
 
   it('accepts fashion-mnist, a url with its hash, a named loss and the 3d cnn', () => {
     expect(() => send(task(mlp, { kind: 'fashion-mnist', split: 'train' }))).not.toThrow();
+    expect(() => send(task(mlp, { kind: 'fashion-mnist-small', split: 'test' }))).not.toThrow();
     expect(() =>
       send(
         task({ ...mlp, loss: 'mean-absolute-error' }, { kind: 'url', url: '/data/a.bin', sha256: hash, split: 'test' }),
@@ -117,7 +118,7 @@ describe('wire checks of the data set and loss fields', () => {
       split: 'train',
     } as DatasetSpec;
     expect(() => send(task(mlp, arrays))).toThrow(
-      /dataset\.kind must be one of 'mnist', 'fashion-mnist', 'url', 'synthetic'/,
+      /dataset\.kind must be one of 'mnist', 'fashion-mnist', 'fashion-mnist-small', 'url', 'synthetic'/,
     );
   });
 });

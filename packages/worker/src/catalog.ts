@@ -23,6 +23,6 @@ export function parseBackendList(s: string): BackendName[] {
 
 // The built-in models live in @gradroom/core (zoo.ts), their one definition; re-exported for old imports.
 export { ZOO, type ZooName } from '@gradroom/core';
-export { FASHION_MNIST_CLASSES, FASHION_MNIST_SIZES } from './data/fashion.js';
+export { FASHION_MNIST_CLASSES, FASHION_MNIST_SIZES, FASHION_MNIST_SMALL_SIZES } from './data/fashion.js';
 export { MNIST_SIZES } from './data/mnist.js';
 export { datasetSizes } from './data/sizes.js';

@@ -5,15 +5,16 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import type { DatasetSpec, TaskSpec } from '@gradroom/core';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { arraysDataset } from '../src/data/arrays.js';
 import { gather } from '../src/data/dataset.js';
-import { FASHION_MNIST_SIZES } from '../src/data/fashion.js';
+import { FASHION_MNIST_SIZES, FASHION_MNIST_SMALL_SIZES } from '../src/data/fashion.js';
 import { decodePacked, encodePacked, readPackedHeader } from '../src/data/format.js';
 import { loadDataset } from '../src/data/load.js';
 import { csvToPacked, imagesToPacked } from '../src/data/pack.js';
@@ -339,20 +340,52 @@ describe('pack-data', () => {
 });
 
 describe('Fashion-MNIST', () => {
-  it('has the documented fixed split: 1,200 + 300 per class, pixels in [0, 1], no test image among the training ones', async () => {
+  const count = (y: ArrayLike<number>) =>
+    Array.from({ length: 10 }, (_, c) => Array.from(y).filter((v) => v === c).length);
+  // pixel bytes back from the decoded [0, 1] floats
+  const image = (ds: { x: Float32Array }, i: number) =>
+    Array.from(ds.x.subarray(i * 784, (i + 1) * 784), (v) => Math.round(v * 255));
+  // the package itself, read here as the independent reference: one JSON file per class, a few empty entries
+  const pkg = join(dirname(createRequire(import.meta.url).resolve('fashion-mnist/package.json')), 'src', 'clothes');
+  const pkgClass = (c: number): number[][] =>
+    (JSON.parse(readFileSync(join(pkg, `${c}.json`), 'utf8')).data as number[][]).filter((img) => img.length > 0);
+
+  it('fashion-mnist is all of the package: 60,000 + 10,000, 6,000 + 1,000 per class, in the package order', async () => {
     const bytes = new Uint8Array(readFileSync(join(dist, 'fashion-mnist.bin')));
     const train = await loadDataset({ kind: 'fashion-mnist', split: 'train' }, async () => bytes);
     const test = await loadDataset({ kind: 'fashion-mnist', split: 'test' }, async () => bytes);
+    expect(FASHION_MNIST_SIZES).toEqual({ train: 60000, test: 10000 });
     expect(datasetSizes({ kind: 'fashion-mnist', split: 'train' })).toEqual(FASHION_MNIST_SIZES);
     expect({ train: train.size, test: test.size }).toEqual(FASHION_MNIST_SIZES);
     expect(train).toMatchObject({ inputShape: [28, 28, 1], classes: 10, targets: 1 });
-    const count = (y: ArrayLike<number>) =>
-      Array.from({ length: 10 }, (_, c) => Array.from(y).filter((v) => v === c).length);
+    expect(count(train.y)).toEqual(Array(10).fill(6000));
+    expect(count(test.y)).toEqual(Array(10).fill(1000));
+    // every non-empty image of the package is used once: class 3 has 7,000 of them
+    const c3 = pkgClass(3);
+    expect(c3).toHaveLength(7000);
+    expect(image(train, 3 * 6000)).toEqual(c3[0]);
+    expect(image(train, 3 * 6000 + 5999)).toEqual(c3[5999]);
+    expect(image(test, 3 * 1000)).toEqual(c3[6000]);
+    expect(image(test, 3 * 1000 + 999)).toEqual(c3[6999]);
+  });
+
+  it('fashion-mnist-small is the quick subset: 1,200 + 300 per class, pixels in [0, 1], no test image among the training ones', async () => {
+    const bytes = new Uint8Array(readFileSync(join(dist, 'fashion-mnist-small.bin')));
+    const spec = { kind: 'fashion-mnist-small', split: 'train' } as const;
+    const train = await loadDataset(spec, async () => bytes);
+    const test = await loadDataset({ ...spec, split: 'test' }, async () => bytes);
+    expect(FASHION_MNIST_SMALL_SIZES).toEqual({ train: 12000, test: 3000 });
+    expect(datasetSizes(spec)).toEqual(FASHION_MNIST_SMALL_SIZES);
+    expect({ train: train.size, test: test.size }).toEqual(FASHION_MNIST_SMALL_SIZES);
+    expect(train).toMatchObject({ inputShape: [28, 28, 1], classes: 10, targets: 1 });
     expect(count(train.y)).toEqual(Array(10).fill(1200));
     expect(count(test.y)).toEqual(Array(10).fill(300));
     let max = 0;
     for (const v of train.x) max = Math.max(max, v);
     expect(max).toBe(1);
+    const c0 = pkgClass(0);
+    expect(image(train, 0)).toEqual(c0[0]);
+    expect(image(test, 0)).toEqual(c0[1200]);
     const key = (ds: typeof train, i: number) =>
       Buffer.from(ds.x.subarray(i * 784, (i + 1) * 784).buffer.slice(i * 784 * 4, (i + 1) * 784 * 4)).toString(
         'base64',

@@ -15,7 +15,7 @@ import { readModelDir } from './model-dir.js';
 export const EVALUATE_HELP = `gradroom evaluate --model DIR [flags]
 
 The test loss and accuracy of a model saved by \`gradroom train --save-model DIR\`.
-  --dataset mnist|fashion-mnist|synthetic   (--examples N, --seed N for synthetic; default mnist)
+  --dataset mnist|fashion-mnist|fashion-mnist-small|synthetic   (--examples N, --seed N for synthetic; default mnist)
   --workers N                local worker threads (default 2)
   --json                     one JSON object: {"event":"evaluation","dataset","testLoss","testAccuracy"}
 `;

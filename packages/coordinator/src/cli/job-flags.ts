@@ -8,9 +8,11 @@ import {
   type BatchSizeAdvice,
   type Compression,
   type DatasetSpec,
+  defaultOuter,
   estimateBytesPerExample,
   GradroomError,
   type ModelSpec,
+  NESTEROV_OUTER,
   OPTIMIZER_KINDS,
   type OptimizerConfig,
   type OptimizerKind,
@@ -169,6 +171,7 @@ export function dataset(flags: Flags, seed: number): DatasetSpec {
   if (typeof d === 'string' && d.endsWith('.bin')) return packedFile(d);
   if (d === 'mnist') return { kind: 'mnist', split: 'train' };
   if (d === 'fashion-mnist') return { kind: 'fashion-mnist', split: 'train' };
+  if (d === 'fashion-mnist-small') return { kind: 'fashion-mnist-small', split: 'train' };
   if (d === 'synthetic') {
     return {
       kind: 'synthetic',
@@ -180,7 +183,7 @@ export function dataset(flags: Flags, seed: number): DatasetSpec {
     };
   }
   return bad(
-    `--dataset "${String(d)}" is unknown: use mnist, fashion-mnist, synthetic or a packed FILE.bin (gradroom pack-data)`,
+    `--dataset "${String(d)}" is unknown: use mnist, fashion-mnist, fashion-mnist-small, synthetic or a packed FILE.bin (gradroom pack-data)`,
   );
 }
 
@@ -240,14 +243,23 @@ export const DEFAULT_WARMUP = 160;
 export const LOCAL_FLAGS = ['local-steps', 'outer-optimizer', 'outer-lr', 'warm-start'] as const;
 const COMPRESSIONS: readonly Compression[] = ['none', 'fp16', 'int8'];
 
-/** The outer optimizer of mode local: 'nesterov' is DiLoCo's (DEFAULT_OUTER); else a core optimizer kind. */
-function outerOptimizer(flags: Flags): OptimizerConfig | undefined {
-  const name = flags['outer-optimizer'] ?? 'nesterov';
+/**
+ * The outer optimizer of mode local: unnamed, the sweep's rule for this H and --workers
+ * (defaultOuter, with --outer-lr if given); 'nesterov' is DiLoCo's; else a core optimizer kind.
+ */
+function outerOptimizer(flags: Flags, steps: number | 'auto'): OptimizerConfig {
+  const name = flags['outer-optimizer'];
   const lr = num(flags, 'outer-lr');
   if (lr !== undefined && !(lr > 0)) bad(`--outer-lr must be a positive number, got "${flags['outer-lr']}"`);
-  if (name === 'nesterov') return lr === undefined ? undefined : { ...DEFAULT_OUTER, lr };
+  if (name === undefined) {
+    // --workers is checked where the workers start; the rule only needs a plausible count
+    const w = Number(flags.workers ?? 2);
+    const rule = defaultOuter({ steps, workers: Number.isInteger(w) && w >= 1 ? w : 2 });
+    return lr === undefined ? rule : { ...rule, lr };
+  }
+  if (name === 'nesterov') return { ...NESTEROV_OUTER, lr: lr ?? NESTEROV_OUTER.lr };
   if (!OPTIMIZER_KINDS.includes(name as OptimizerKind))
-    bad(`--outer-optimizer "${String(name)}" is unknown: use nesterov (default) or ${OPTIMIZER_KINDS.join(', ')}`);
+    bad(`--outer-optimizer "${String(name)}" is unknown: use nesterov or ${OPTIMIZER_KINDS.join(', ')}`);
   // plain SGD at lr 1 applies the workers' mean change as it is (model averaging); any other
   // optimizer has no outer learning rate that fits every model, so the user names it
   if (lr === undefined && name !== 'sgd') bad(`--outer-optimizer ${String(name)} needs --outer-lr`);
@@ -277,12 +289,11 @@ export function modeFromFlags(flags: Flags): TrainingMode | undefined {
     if (!Number.isInteger(steps) || steps < 1 || steps > 10_000)
       bad(`--local-steps must be auto or an integer from 1 to 10000, got "${String(h)}"`);
   }
-  const outer = outerOptimizer(flags);
   const warmup = num(flags, 'warm-start') ?? DEFAULT_WARMUP;
   return {
     kind: 'local',
     steps,
-    ...(outer ? { outer } : {}),
+    outer: outerOptimizer(flags, steps),
     ...(warmup ? { warmup } : {}),
     ...(compress !== 'none' ? { compress: compress as Compression } : {}),
   };

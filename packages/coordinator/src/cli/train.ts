@@ -21,7 +21,8 @@ Trains a model on local worker threads. Without flags: the default job (MNIST, M
 Adam with 1/(1+0.3*epoch) decay, mini-batches of 64, 5 epochs, 2 workers).
 
   --model NAME|FILE.json   ${Object.keys(ZOO).join(', ')} (default mlp-small), or a model spec file
-  --dataset mnist|fashion-mnist|synthetic   (--examples N for synthetic)
+  --dataset NAME           mnist (default), fashion-mnist (60,000 + 10,000 images),
+                           fashion-mnist-small (12,000 + 3,000, for quick runs), synthetic (--examples N)
   --optimizer KIND         sgd, momentum, rmsprop, adam (default), adagrad, adamax
   --lr X --momentum B --nesterov --momentum-form ewa|classic --rho R --beta1 B1 --beta2 B2
   --epsilon E --weight-decay W --amsgrad --clip-norm C
@@ -35,8 +36,10 @@ Adam with 1/(1+0.3*epoch) decay, mini-batches of 64, 5 epochs, 2 workers).
                            coordinator one outer step on their mean change (far less traffic)
   --local-steps H|auto     mode local: inner steps per worker per round (default auto: communication
                            kept under a tenth of a round)
-  --outer-optimizer KIND   mode local: nesterov (default: momentum lr 0.7, beta 0.9, Nesterov, as
-                           DiLoCo), or sgd (lr 1: the workers' mean change), momentum, rmsprop, adam...
+  --outer-optimizer KIND   mode local: default sgd, lr 1.5 when H <= 4, else lr 1.2 (the winners
+                           of bench/local-sweep, H 2-32, 2-8 workers; README "Training modes");
+                           nesterov (DiLoCo's: momentum lr 0.7, beta 0.9), sgd (lr 1: the workers'
+                           mean change), momentum, adam...
   --outer-lr X             mode local: the outer optimizer's learning rate (needed past nesterov/sgd)
   --compress none|fp16|int8   mode local: how pseudo-gradients travel back (int8: one scale per
                            block, with error feedback)

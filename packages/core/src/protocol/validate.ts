@@ -260,6 +260,7 @@ const split = oneOf('train', 'test');
 const DATASET: Readonly<Record<string, FieldTable>> = {
   mnist: { kind: { check: oneOf('mnist') }, split: { check: split } },
   'fashion-mnist': { kind: { check: oneOf('fashion-mnist') }, split: { check: split } },
+  'fashion-mnist-small': { kind: { check: oneOf('fashion-mnist-small') }, split: { check: split } },
   url: { kind: { check: oneOf('url') }, url: { check: dataUrl }, sha256: { check: sha256 }, split: { check: split } },
   synthetic: {
     kind: { check: oneOf('synthetic') },

@@ -1,7 +1,13 @@
 // Data sets without tfjs: importable by a coordinator that never loads tfjs itself.
 export { type ArraysOptions, arraysDataset, datasetFromArrays } from './arrays.js';
 export { allIndices, type Dataset, type Examples, gather, validateDataset } from './dataset.js';
-export { FASHION_MNIST_CLASSES, FASHION_MNIST_PER_CLASS, FASHION_MNIST_SIZES } from './fashion.js';
+export {
+  FASHION_MNIST_CLASSES,
+  FASHION_MNIST_PER_CLASS,
+  FASHION_MNIST_SIZES,
+  FASHION_MNIST_SMALL_PER_CLASS,
+  FASHION_MNIST_SMALL_SIZES,
+} from './fashion.js';
 export { decodePacked, encodePacked, type PackedHeader, type PackInput, readPackedHeader } from './format.js';
 export { type BytesLoader, loadDataset } from './load.js';
 export { MNIST_SIZES, MNIST_TRAIN_FRACTION, parseMnist } from './mnist.js';

@@ -6,7 +6,7 @@ import { parseMnist } from './mnist.js';
 import { makeSynthetic } from './synthetic.js';
 import { type FetchDataOptions, fetchVerified } from './url.js';
 
-/** How this environment reads a packed built-in file (mnist.bin, fashion-mnist.bin): fs in Node, fetch in a browser. */
+/** How this environment reads a packed built-in file (mnist.bin, fashion-mnist.bin, fashion-mnist-small.bin): fs in Node, fetch in a browser. */
 export type BytesLoader = (name: string) => Promise<Uint8Array>;
 
 // one read per file and process; a failed read is forgotten so a retry reads again
@@ -35,6 +35,14 @@ export async function loadDataset(
     case 'fashion-mnist':
       return validateDataset(
         decodePacked(await once('fashion-mnist.bin', () => load('fashion-mnist.bin')), spec.split, 'fashion-mnist'),
+      );
+    case 'fashion-mnist-small':
+      return validateDataset(
+        decodePacked(
+          await once('fashion-mnist-small.bin', () => load('fashion-mnist-small.bin')),
+          spec.split,
+          'fashion-mnist-small',
+        ),
       );
     case 'url': {
       const bytes = await once(`${spec.url}#${spec.sha256}`, () => fetchVerified(spec.url, spec.sha256, fetchOptions));

@@ -1,5 +1,5 @@
 import type { DatasetSpec } from '@gradroom/core';
-import { FASHION_MNIST_SIZES } from './fashion.js';
+import { FASHION_MNIST_SIZES, FASHION_MNIST_SMALL_SIZES } from './fashion.js';
 import { MNIST_SIZES } from './mnist.js';
 
 /**
@@ -12,6 +12,8 @@ export function datasetSizes(d: DatasetSpec): { train: number; test: number } | 
       return MNIST_SIZES;
     case 'fashion-mnist':
       return FASHION_MNIST_SIZES;
+    case 'fashion-mnist-small':
+      return FASHION_MNIST_SMALL_SIZES;
     case 'synthetic':
       return { train: d.examples, test: d.examples };
     case 'arrays': {

@@ -1,0 +1,99 @@
+/**
+ * The default outer optimizer of mode local is the sweep's winner. For every (H, workers) cell that
+ * bench/local-sweep measured (bench/results.json, MNIST and Fashion-MNIST), an outer optimizer wins
+ * on a data set when it reached the target in the fewest examples or within 10 % of the fewest (the
+ * sweep's resolution: one evaluation every 1,000 MNIST / 5,000 Fashion-MNIST examples, one seed), or,
+ * where no run reached it, ended within half a point of the best accuracy at the cap. defaultOuter
+ * must pick a winner on every data set that measured the cell; where the data sets disagree (no outer
+ * wins on all of them), a winner on one of them.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { GradroomError } from '../src/errors.js';
+import { defaultOuter, NESTEROV_OUTER } from '../src/local-defaults.js';
+import type { OptimizerConfig } from '../src/optimizers/types.js';
+
+interface SweepPoint {
+  key: string;
+  workers: number;
+  mode: { kind: 'exact' } | { kind: 'local'; steps: number; outer: OptimizerConfig };
+  examplesToTarget: number | null;
+  /** At the cap when the target was never reached. */
+  accuracyAtEnd: number;
+}
+
+const results = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', '..', 'bench', 'results.json'), 'utf8'));
+const BENCHES = ['local-sweep-mnist', 'local-sweep-fashion'];
+const TIE = 1.1;
+const key = (o: OptimizerConfig) => JSON.stringify(Object.entries(o).sort());
+
+/** Per (H, workers): for each data set that measured every outer of its sweep there, the winners' keys. */
+function winners(): Map<string, { steps: number; workers: number; byData: Map<string, Set<string>> }> {
+  const out = new Map<string, { steps: number; workers: number; byData: Map<string, Set<string>> }>();
+  for (const bench of BENCHES) {
+    const cells = new Map<string, SweepPoint[]>();
+    for (const p of (results[bench]?.points ?? []) as SweepPoint[]) {
+      if (p.mode.kind !== 'local') continue;
+      const k = `H=${p.mode.steps} w=${p.workers}`;
+      cells.set(k, [...(cells.get(k) ?? []), p]);
+    }
+    // a partial run leaves its last cell open: a cell counts once every outer of the sweep ran there
+    const full = Math.max(0, ...[...cells.values()].map((ps) => ps.length));
+    for (const [k, ps] of cells) {
+      if (ps.length < full) continue;
+      const reached = (p: SweepPoint) => p.examplesToTarget ?? Number.POSITIVE_INFINITY;
+      const best = Math.min(...ps.map(reached));
+      const top = Math.max(...ps.map((p) => p.accuracyAtEnd));
+      const win = ps.filter((p) => (Number.isFinite(best) ? reached(p) <= best * TIE : p.accuracyAtEnd >= top - 0.005));
+      const first = ps[0].mode as { steps: number };
+      const cell = out.get(k) ?? { steps: first.steps, workers: ps[0].workers, byData: new Map() };
+      cell.byData.set(bench, new Set(win.map((p) => key((p.mode as { outer: OptimizerConfig }).outer))));
+      out.set(k, cell);
+    }
+  }
+  return out;
+}
+
+describe('defaultOuter', () => {
+  it('picks the sweep’s winner in every measured (H, workers) cell', () => {
+    const cells = winners();
+    expect(cells.size, 'no complete cell in bench/results.json').toBeGreaterThan(0);
+    for (const [name, c] of cells) {
+      const pick = key(defaultOuter({ steps: c.steps, workers: c.workers }));
+      const sets = [...c.byData.values()];
+      const agreed = [...sets[0]].filter((o) => sets.every((s) => s.has(o)));
+      const where = [...c.byData].map(([b, s]) => `${b}: ${[...s].join(' ')}`).join('; ');
+      if (agreed.length > 0) expect(agreed, `${name} (${where})`).toContain(pick);
+      else
+        expect(
+          sets.some((s) => s.has(pick)),
+          `${name} (${where})`,
+        ).toBe(true);
+    }
+  });
+
+  it('is never DiLoCo’s Nesterov at the small H the sweep measured', () => {
+    for (const steps of [2, 4, 8, 16, 32])
+      for (const workers of [2, 4, 8]) expect(defaultOuter({ steps, workers })).not.toEqual(NESTEROV_OUTER);
+  });
+
+  it('answers for H auto and for one worker, and refuses bad shapes with BAD_CONFIG', () => {
+    expect(defaultOuter({ steps: 'auto', workers: 1 }).kind).toBeDefined();
+    for (const bad of [
+      { steps: 0, workers: 2 },
+      { steps: 2.5, workers: 2 },
+      { steps: 4, workers: 0 },
+      { steps: 4, workers: Number.NaN },
+    ]) {
+      let err: unknown;
+      try {
+        defaultOuter(bad);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(GradroomError);
+      expect((err as GradroomError).code).toBe('BAD_CONFIG');
+    }
+  });
+});
