@@ -1,7 +1,7 @@
 /**
  * The host page's data set choice: a lone teacher picks Fashion-MNIST, the form's advice and
  * iteration count follow its 12,000 training images, and "this tab trains too" trains it with two
- * Web Workers that fetch the demo's fashion-mnist.bin.
+ * Web Workers that fetch the demo's fashion-mnist-small.bin.
  */
 import { describe, expect, it, onTestFailed } from 'vitest';
 import { collectErrors, roomAndBrowser, whyNoBrowser } from './browser.js';
@@ -22,7 +22,7 @@ describe.skipIf(skip)('host page: Fashion-MNIST', () => {
     await page.goto(`${fx.server.url}/host.html?backend=wasm`);
     await page.waitForFunction(() => window.__host !== undefined);
     expect(await page.textContent('#batch-advice')).toMatch(/7,996 training examples/);
-    await page.selectOption('#dataset', 'fashion-mnist');
+    await page.selectOption('#dataset', 'fashion-mnist-small');
     expect(await page.textContent('#batch-advice')).toMatch(/12,000 training examples/);
     await page.selectOption('#batch-size', '512');
     expect(await page.textContent('#per-epoch')).toBe('24 iterations per epoch');

@@ -28,7 +28,7 @@ export function learnedPanel(ctx: HostContext): LearnedPanel {
   let drawn: number[] | undefined;
 
   function classNames(): readonly string[] {
-    return ctx.job.dataset.kind === 'fashion-mnist'
+    return ctx.job.dataset.kind.startsWith('fashion-mnist')
       ? FASHION_MNIST_CLASSES
       : ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
   }
