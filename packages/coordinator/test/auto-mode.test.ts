@@ -94,9 +94,9 @@ function examplesPerEpoch(seen: Seen[]): number[] {
 }
 
 describe('mode auto', () => {
-  it('members whose time goes on compute (2 ms an example, no link): stays in exact mode', async () => {
+  it('members whose time goes on compute (5 ms an example, no link): stays in exact mode', async () => {
     const t = new Trainer({ ...autoJob, epochs: 2 }, { backends: ['wasm'] });
-    const { seen, logs } = await run(t, [slowerDevice(spawnThreadWorker(), 2), slowerDevice(spawnThreadWorker(), 2)]);
+    const { seen, logs } = await run(t, [slowerDevice(spawnThreadWorker(), 5), slowerDevice(spawnThreadWorker(), 5)]);
     expect(seen).toHaveLength(10); // one event per mini-batch: never a local round
     expect(seen.every((s) => s.mode === 'exact' && s.steps === 1)).toBe(true);
     const decided = logs.filter((l) => l.includes('mode auto'));
@@ -123,7 +123,9 @@ describe('mode auto', () => {
     const after = seen.slice(MEASURE_ITERATIONS);
     expect(after.length).toBeGreaterThan(0);
     expect(after.every((s) => s.mode === 'local' && (s.steps ?? 0) > 1)).toBe(true);
-    expect(after[0].reason).toMatch(/^mode local, H = \d+: .*predicted .* s to the target against .* s in exact mode$/);
+    expect(after[0].reason).toMatch(
+      /^mode local, H = \d+: .*predicted .* s to the target against .* s in exact mode; measured \(median of 2\): 2\d\d\.\d ms a shard whatever its size/,
+    );
     expect(logs.filter((l) => l.includes('mode auto, switching to mode local'))).toHaveLength(1);
     // nothing lost or counted twice across the switch: 300 examples in each of the 3 epochs
     expect(examplesPerEpoch(seen)).toEqual([300, 300, 300]);
@@ -147,6 +149,29 @@ describe('mode auto', () => {
     expect(b.seen.at(-1)?.mode).toBe('local');
     // the whole run, both halves: every example once an epoch
     expect(examplesPerEpoch([...a.seen, ...b.seen])).toEqual([300, 300, 300]);
+  });
+
+  it('decides again when a member joins, at the next epoch, and not again while the members stay', async () => {
+    const t = new Trainer({ ...autoJob, epochs: 4 }, { backends: ['wasm'] });
+    let joined = false;
+    t.on('iteration', (e) => {
+      if (e.iteration === 4 && !joined) {
+        joined = true;
+        // paused until it is set up, so it joins within epoch 0 however slow the machine is
+        t.pause();
+        void t.addWorker(slowerDevice(spawnThreadWorker(), 5)).finally(() => t.resume());
+      }
+    });
+    const { seen, logs } = await run(t, [slowerDevice(spawnThreadWorker(), 5)]);
+    expect(joined).toBe(true);
+    const decided = logs.filter((l) => l.includes('mode auto'));
+    expect(decided).toHaveLength(2);
+    const at = decided.map((l) => Number(/^iteration (\d+):/.exec(l)?.[1]));
+    expect(at[0]).toBe(MEASURE_ITERATIONS + 1);
+    // the join came in epoch 0 (iterations 1-5), after the first decision: the next is epoch 1's first
+    expect(at[1]).toBe(6);
+    expect(seen.every((s) => s.mode === 'exact')).toBe(true);
+    expect(examplesPerEpoch(seen)).toEqual([300, 300, 300, 300]);
   });
 
   it('refuses a bad auto job with a typed error', () => {

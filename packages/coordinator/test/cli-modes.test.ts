@@ -42,6 +42,18 @@ const bytesInPerExample = (its: Iteration[]) =>
 const small = ['--dataset', 'synthetic', '--examples', '600', '--workers', '2', '--seed', '3', '--batch-size', '50'];
 
 describe('gradroom train --mode', () => {
+  it('--mode auto measures in exact mode, then says what it chose and why', () => {
+    const r = run(['train', ...small, '--mode', 'auto', '--outer-optimizer', 'sgd', '--epochs', '1', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const its = iterations(r.stdout);
+    expect(its.reduce((n, e) => n + e.examples, 0)).toBe(600);
+    const autos = its.map((e) => (e as unknown as { auto: { mode: string; reason: string } }).auto);
+    expect(autos[0]).toMatchObject({ mode: 'exact', reason: 'mode exact while the members are measured' });
+    expect(autos.at(-1)?.reason).toMatch(/^mode (exact|local, H = \d+): .*predicted/);
+    const logs = events(r.stdout).filter((e) => e.event === 'log' && String(e.message).includes('mode auto'));
+    expect(logs).toHaveLength(1);
+  });
+
   it('--mode local --local-steps 4 --compress int8 trains in rounds of 4 steps per worker, with far fewer bytes than exact', () => {
     const local = run([
       'train',
@@ -147,6 +159,9 @@ describe('gradroom train --mode', () => {
     ],
     [['--mode', 'local', '--outer-optimizer', 'adam'], /--outer-optimizer adam needs --outer-lr/],
     [['--mode', 'local', '--outer-lr', '0'], /--outer-lr must be a positive number, got "0"/],
+    [['--mode', 'auto', '--local-steps', '4'], /--local-steps cannot be set with --mode auto: it chooses H itself/],
+    [['--mode', 'auto', '--warmup', '3'], /--warmup cannot be set with --mode auto/],
+    [['--mode', 'auto', '--compress', 'zip'], /--compress "zip" is unknown/],
   ])('%j exits 2 with a clear message', (flags, message) => {
     const r = run(['train', ...small, ...flags, '--epochs', '1']);
     expect(r.code).toBe(2);

@@ -127,6 +127,7 @@ export interface ChooseModeInput extends Omit<TimeToTargetInput, 'mode'> {
 }
 
 const kb = (b: number) => (b >= 1e6 ? `${(b / 1e6).toFixed(1)} MB` : `${Math.round(b / 1e3)} kB`);
+const limits = (b: string) => (b === 'compute' ? '' : ` and the ${b} limits it`);
 const secs = (s: number) => (s >= 10 ? `${Math.round(s)} s` : `${s.toFixed(1)} s`);
 
 /**
@@ -148,7 +149,7 @@ export function chooseMode(input: ChooseModeInput): ModeDecision {
   const eBytes = exact.bytesPerIteration;
   const reason =
     best.mode.kind === 'exact'
-      ? `mode exact: the link carries ${kb(eBytes)} an iteration and ${exact.bottleneck} limits it; predicted ${secs(exact.seconds)} to ${target} at ${Math.round(exact.examplesPerSec)} examples/s, against ${secs(Math.min(...candidates.slice(1).map((c) => c.prediction.seconds)))} at best in mode local, which needs more examples (x${candidates[1]?.prediction.examplesRatio.toFixed(2) ?? '?'} at H = ${candidates[1]?.mode.kind === 'local' ? candidates[1].mode.steps : '?'})`
-      : `mode local, H = ${best.mode.steps}: exact mode's link carries ${kb(eBytes)} an iteration (${exact.bottleneck} limits it, ${Math.round(exact.examplesPerSec)} examples/s); local moves ${Math.round(p.examplesPerSec)} examples/s over ${p.used} member${p.used === 1 ? '' : 's'} and needs x${p.examplesRatio.toFixed(2)} the examples; predicted ${secs(p.seconds)} to ${target} against ${secs(exact.seconds)} in exact mode`;
+      ? `mode exact: the link carries ${kb(eBytes)} an iteration${limits(exact.bottleneck)}; predicted ${secs(exact.seconds)} to ${target} at ${Math.round(exact.examplesPerSec)} examples/s, against ${secs(Math.min(...candidates.slice(1).map((c) => c.prediction.seconds)))} at best in mode local, which needs more examples (x${candidates[1]?.prediction.examplesRatio.toFixed(2) ?? '?'} at H = ${candidates[1]?.mode.kind === 'local' ? candidates[1].mode.steps : '?'})`
+      : `mode local, H = ${best.mode.steps}: exact mode's link carries ${kb(eBytes)} an iteration${limits(exact.bottleneck)} (${Math.round(exact.examplesPerSec)} examples/s); local moves ${Math.round(p.examplesPerSec)} examples/s over ${p.used} member${p.used === 1 ? '' : 's'} and needs x${p.examplesRatio.toFixed(2)} the examples; predicted ${secs(p.seconds)} to ${target} against ${secs(exact.seconds)} in exact mode`;
   return { choice: best.mode, candidates, reason };
 }
