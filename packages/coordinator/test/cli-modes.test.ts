@@ -214,4 +214,22 @@ describe('gradroom train --mode', () => {
     expect(c.code).toBe(2);
     expect(c.stderr).toMatch(/--mode local \(saved: exact\)/);
   });
+
+  it('--resume of a --mode auto run keeps its outer optimizer and encoding, and decides afresh', () => {
+    const ckpt = join(tmp, 'auto.ckpt');
+    const first = ['train', ...small, '--mode', 'auto', '--compress', 'int8', '--outer-optimizer', 'sgd'];
+    const a = run([...first, '--checkpoint', ckpt, '--epochs', '2', '--max-iterations', '6', '--json']);
+    expect(a.code, a.stderr).toBe(0);
+    const refused = run(['train', ...small, '--checkpoint', ckpt, '--resume', '--compress', 'fp16']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/--compress fp16 \(saved: int8\)/);
+    // the first run's command line plus --resume is accepted, and measures in exact mode again first
+    const b = run([...first, '--checkpoint', ckpt, '--epochs', '2', '--max-iterations', '24', '--resume', '--json']);
+    expect(b.code, b.stderr).toBe(0);
+    const its = iterations(b.stdout);
+    expect((its[0] as unknown as { auto: { reason: string } }).auto.reason).toBe(
+      'mode exact while the members are measured',
+    );
+    expect(its.reduce((n, e) => n + e.examples, 0)).toBe(18 * 50);
+  });
 });
