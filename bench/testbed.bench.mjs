@@ -1,7 +1,8 @@
 // Issue 8's benchmark table, on the classroom network testbed (scripts/testbed): real WebRTC between
 // Node volunteers in their own network namespaces and cgroups, links shaped by tc. Exact mode, MNIST,
 // MLP 784-128-10 (101,770 parameters), mini-batch 64, no evaluation; figures over iterations 9-30, the
-// fastest of TESTBED_REPS (2) runs of each point.
+// fastest of TESTBED_REPS (2) runs of each point. Each run is the host alone (its worker thread at the
+// profile's CPU quota), then the room of volunteers (no host worker), and reports both.
 //   classroom (one shared 50 Mbit/s link to the coordinator, 0.2 CPU each), 1/2/4/8 volunteers:
 //     room examples/s vs the fastest member alone (the 1-volunteer room, run first and last; the mean)
 //   lan (no link limits) at 0.2 CPU each, 1/2/4 volunteers: examples/s vs 1 volunteer
@@ -19,7 +20,7 @@
 import { predictRoom } from '../packages/core/dist/index.js';
 import { othersCores } from '../scripts/testbed/format.mjs';
 import { probe } from '../scripts/testbed/net.mjs';
-import { defaultJob, PROFILES, runTestbed } from '../scripts/testbed/testbed.mjs';
+import { defaultJob, PROFILES, runWithAlone } from '../scripts/testbed/testbed.mjs';
 import { report } from './lib.mjs';
 
 const ITERATIONS = Number(process.env.TESTBED_ITERATIONS ?? 30);
@@ -39,10 +40,14 @@ if (!can.ok) {
 
 const runs = {};
 const failures = {};
+// each run measures the host alone first (its own worker, the profile's CPU quota, the same job), then
+// the room of volunteers only: the cost model's points are rooms of volunteers, so the host's worker
+// stays out of them here (bench/testbed-tta.bench.mjs times rooms with the host computing)
 async function once(profile, volunteers, extra) {
-  return runTestbed({
+  return runWithAlone({
     profile,
     volunteers,
+    hostWorker: false,
     job: defaultJob({ iterations: ITERATIONS, evaluate: false, batchSize: BATCH }),
     warmup: WARMUP,
     timeoutMs: 240_000,
@@ -89,6 +94,17 @@ const home2 = await point('home, 2 volunteers', 'home', 2);
 
 const entries = [];
 const eps = (r) => r?.examplesPerSec;
+// every room beside the host alone, measured in the same run (the alone half of runWithAlone)
+for (const [key, r] of Object.entries(runs)) {
+  if (!r.aloneRun) continue;
+  entries.push({
+    name: `${key}: room examples/s vs the host alone (its worker, the same CPU quota, same run)`,
+    value: eps(r),
+    baseline: eps(r.aloneRun),
+    unit: 'ex/s',
+    ratio: eps(r) / eps(r.aloneRun),
+  });
+}
 // what the run looked like, for the table's notes: the split, the members used, the neighbours' CPU
 const context = (r) =>
   `${r.timing.totalMs.toFixed(0)} ms/iteration = compute ${r.timing.computeMs.toFixed(0)} + transfer ${r.timing.transferMs.toFixed(0)} + wait ${r.timing.waitMs.toFixed(0)} + step ${r.timing.stepMs.toFixed(1)}; ${r.workersUsed.toFixed(2)} workers with a shard; machine ${((r.cpu.hostBusy ?? 0) * 100).toFixed(0)} % busy, other processes ${othersCores(r)?.toFixed(2)} cores; volunteers' CPU ${r.cpu.volunteers.map((v) => v.cpu.toFixed(2)).join('/')}`;
@@ -254,5 +270,10 @@ report('testbed', entries, {
   profiles: PROFILES,
   cgroup: can.cgroup,
   calibration,
-  runs: Object.fromEntries(Object.entries(runs).map(([k, r]) => [k, { ...r, volunteerLines: undefined }])),
+  runs: Object.fromEntries(
+    Object.entries(runs).map(([k, r]) => [
+      k,
+      { ...r, volunteerLines: undefined, aloneRun: { ...r.aloneRun, volunteerLines: undefined } },
+    ]),
+  ),
 });

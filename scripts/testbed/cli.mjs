@@ -1,62 +1,87 @@
 #!/usr/bin/env node
 // npm run testbed -- [--profile lan|classroom|home] [--volunteers N] [flags]: one room on the classroom
-// network testbed (see testbed.mjs and net.mjs), trained on MNIST, with its figures printed.
+// network testbed (see testbed.mjs and net.mjs), with the host's own worker, and its figures printed.
+// The job's flags are gradroom train's, read by the CLI's own parser (job-flags.ts).
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { JOB_OPTIONS, jobFromFlags } from '../../packages/coordinator/dist/cli/job-flags.js';
 import { describeShape, formatRun } from './format.mjs';
-import { defaultJob, PROFILES, runTestbed, shapeOf, TestbedUnavailable } from './testbed.mjs';
+import { PROFILES, runTestbed, runWithAlone, shapeOf, TestbedUnavailable } from './testbed.mjs';
 
-const HELP = `npm run testbed -- [options]
+const HELP = `npm run testbed -- [options] [gradroom train's job flags]
   --profile P        lan | classroom | home (default classroom)
 ${Object.entries(PROFILES)
   .map(([k, p]) => `                       ${k}: ${p.describe}`)
   .join('\n')}
   --volunteers N     Node volunteers over WebRTC, each in its own namespace and cgroup (default 2)
   --tabs N           Chromium tabs that volunteer too (the demo's volunteer page), each likewise (default 0)
+  --alone            the host's worker alone: no volunteers, the same quota and job
+  --with-alone       the host alone first, then the room, in one invocation (aloneReachedTargetAt);
+                       with --no-host-worker the room is the volunteers' only
+  --no-host-worker   the coordinator does not compute (by default it has one worker thread, no link)
+  --host-cpu X       the coordinator's share of one CPU, its worker included (default: --cpu), or none
   --planning P       the trainer's planning: cost (default: shards only where they pay) or all
-  --mode M           exact (default) or local: H inner steps per worker, one outer step a round
-  --local-steps H    inner steps per round in mode local, or auto (default 8)
-  --compress C       none | fp16 | int8: how pseudo-gradients travel back in mode local (default none)
   --cpu X            each volunteer's share of one CPU, or none
   --coord MBIT       the coordinator's link, both directions (Mbit/s, or none)
   --coord-up MBIT    coordinator -> volunteers;  --coord-down MBIT  volunteers -> coordinator
   --vol-up MBIT      each volunteer's own uplink; --vol-down MBIT   its downlink
-  --batch B          mini-batch size (default 64)
-  --hidden H         hidden layer sizes of the MLP, comma separated (default 128)
+  --hidden H         without --model: the MLP's hidden layer sizes, comma separated (default 128)
+  --batch B          = --batch-size (default 64);  --iterations I  = --max-iterations
   --epochs E         at most this many epochs (default 5)
-  --iterations I     stop after I iterations (no evaluation then unless --evaluate)
+  --eval-every N     evaluate on the test split every N iterations (default: after each epoch)
   --target ACC       test accuracy to time (default 0.92); the run stops there unless --keep-going
+  --evaluate         evaluate even with --iterations (which otherwise skips evaluation)
   --warmup W         iterations left out of the figures (default 5)
   --json             print the figures as JSON
+  --timeout S        the whole run at most (default 900 s)
+Job flags, as gradroom train reads them: --dataset mnist|fashion-mnist|FILE.bin, --model NAME|spec.json,
+  --optimizer, --lr, --schedule, --batch-size, --seed, --mode exact|local, --local-steps H (default 8
+  here), --compress, --outer-optimizer, --outer-lr, ... (gradroom train --help lists them all)
+Volunteers fetch the data set from the room server (/datasets/) over their links; that counts.
 Needs root (network namespaces, tc, cgroups). Traffic stays inside namespaces it makes (10.213.0.0/24).`;
 
-const { values: v } = parseArgs({
-  options: {
-    profile: { type: 'string', default: 'classroom' },
-    volunteers: { type: 'string', default: '2' },
-    tabs: { type: 'string', default: '0' },
-    planning: { type: 'string', default: 'cost' },
-    mode: { type: 'string', default: 'exact' },
-    'local-steps': { type: 'string', default: '8' },
-    compress: { type: 'string', default: 'none' },
-    cpu: { type: 'string' },
-    coord: { type: 'string' },
-    'coord-up': { type: 'string' },
-    'coord-down': { type: 'string' },
-    'vol-up': { type: 'string' },
-    'vol-down': { type: 'string' },
-    batch: { type: 'string', default: '64' },
-    hidden: { type: 'string', default: '128' },
-    epochs: { type: 'string', default: '5' },
-    iterations: { type: 'string' },
-    evaluate: { type: 'boolean' },
-    target: { type: 'string', default: '0.92' },
-    'keep-going': { type: 'boolean' },
-    warmup: { type: 'string', default: '5' },
-    json: { type: 'boolean' },
-    timeout: { type: 'string', default: '900' },
-    help: { type: 'boolean', short: 'h' },
-  },
-});
+const usage = (m) => {
+  console.error(`testbed: ${m}`);
+  process.exit(2);
+};
+
+let v;
+try {
+  ({ values: v } = parseArgs({
+    options: {
+      ...JOB_OPTIONS,
+      profile: { type: 'string', default: 'classroom' },
+      volunteers: { type: 'string', default: '2' },
+      tabs: { type: 'string', default: '0' },
+      alone: { type: 'boolean' },
+      'with-alone': { type: 'boolean' },
+      'no-host-worker': { type: 'boolean' },
+      'host-cpu': { type: 'string' },
+      planning: { type: 'string', default: 'cost' },
+      cpu: { type: 'string' },
+      coord: { type: 'string' },
+      'coord-up': { type: 'string' },
+      'coord-down': { type: 'string' },
+      'vol-up': { type: 'string' },
+      'vol-down': { type: 'string' },
+      batch: { type: 'string' },
+      hidden: { type: 'string', default: '128' },
+      iterations: { type: 'string' },
+      'eval-every': { type: 'string' },
+      evaluate: { type: 'boolean' },
+      target: { type: 'string', default: '0.92' },
+      'keep-going': { type: 'boolean' },
+      warmup: { type: 'string', default: '5' },
+      json: { type: 'boolean' },
+      timeout: { type: 'string', default: '900' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  }));
+} catch (e) {
+  usage(e.message);
+}
 if (v.help) {
   console.log(HELP);
   process.exit(0);
@@ -67,13 +92,16 @@ function num(name, s, { int = false, none = false } = {}) {
   if (none && s === 'none') return 0;
   const x = Number(s);
   if (!Number.isFinite(x) || x <= 0 || (int && !Number.isInteger(x))) {
-    console.error(
-      `testbed: --${name} must be a positive ${int ? 'integer' : 'number'}${none ? ' or none' : ''}, got '${s}'`,
-    );
-    process.exit(2);
+    usage(`--${name} must be a positive ${int ? 'integer' : 'number'}${none ? ' or none' : ''}, got '${s}'`);
   }
   return x;
 }
+
+if (v.alone && v['with-alone']) usage('--alone and --with-alone: give one of them');
+if (v.alone && v['no-host-worker']) usage('--alone needs the host worker: it is the only one');
+if (v.batch !== undefined && v['batch-size'] !== undefined) usage('--batch and --batch-size: give one of them');
+if (v.iterations !== undefined && v['max-iterations'] !== undefined)
+  usage('--iterations and --max-iterations: give one of them');
 
 const opts = {
   profile: v.profile,
@@ -81,54 +109,60 @@ const opts = {
   tabs: v.tabs === '0' ? 0 : num('tabs', v.tabs, { int: true }),
   planning: v.planning,
   cpu: num('cpu', v.cpu, { none: true }),
+  hostCpu: num('host-cpu', v['host-cpu'], { none: true }),
+  hostWorker: !v['no-host-worker'],
   coordUp: num('coord-up', v['coord-up'] ?? v.coord, { none: true }),
   coordDown: num('coord-down', v['coord-down'] ?? v.coord, { none: true }),
   volUp: num('vol-up', v['vol-up'], { none: true }),
   volDown: num('vol-down', v['vol-down'], { none: true }),
   warmup: v.warmup === '0' ? 0 : num('warmup', v.warmup, { int: true }),
+  evalEvery: num('eval-every', v['eval-every'], { int: true }),
   targetAccuracy: num('target', v.target),
   stopAtTarget: !v['keep-going'],
   timeoutMs: num('timeout', v.timeout) * 1000,
 };
-const iterations = num('iterations', v.iterations, { int: true });
+if (opts.planning !== 'cost' && opts.planning !== 'all')
+  usage(`--planning must be cost or all, got '${opts.planning}'`);
+
+// the job: gradroom train's flags, with the testbed's names and defaults where it had its own
+const flags = { ...v };
+for (const k of Object.keys(flags)) if (!(k in JOB_OPTIONS)) delete flags[k];
+flags['batch-size'] ??= v.batch;
+flags['max-iterations'] ??= v.iterations;
+flags.epochs ??= '5';
+if (flags.mode === 'local') flags['local-steps'] ??= '8';
 const hidden = v.hidden.split(',').map((h) => num('hidden', h.trim(), { int: true }));
-opts.job = defaultJob({
-  batchSize: num('batch', v.batch, { int: true }),
-  epochs: num('epochs', v.epochs, { int: true }),
-  iterations,
-  hidden,
-  evaluate: iterations === undefined || !!v.evaluate,
-});
-if (v.mode !== 'exact' && v.mode !== 'local') {
-  console.error(`testbed: --mode must be exact or local, got '${v.mode}'`);
-  process.exit(2);
-}
-if (!['none', 'fp16', 'int8'].includes(v.compress)) {
-  console.error(`testbed: --compress must be none, fp16 or int8, got '${v.compress}'`);
-  process.exit(2);
-}
-if (v.mode === 'local') {
-  const steps = v['local-steps'] === 'auto' ? 'auto' : num('local-steps', v['local-steps'], { int: true });
-  opts.job.mode = { kind: 'local', steps, compress: v.compress };
-}
-if (opts.planning !== 'cost' && opts.planning !== 'all') {
-  console.error(`testbed: --planning must be cost or all, got '${opts.planning}'`);
-  process.exit(2);
+const file = typeof v.dataset === 'string' && v.dataset.endsWith('.bin') ? resolve(v.dataset) : undefined;
+try {
+  const { job } = jobFromFlags(flags, { kind: 'mlp', inputShape: [28, 28, 1], hidden, classes: 10 });
+  job.evaluate = flags['max-iterations'] === undefined || !!v.evaluate || opts.evalEvery !== undefined;
+  if (file) {
+    // the file travels from the room server as a tab fetches it: by URL, checked by its SHA-256
+    const d = job.dataset;
+    const per = d.inputShape.reduce((a, b) => a * b, 1);
+    opts.dataSizes = { train: d.train.x.length / per, test: d.test.x.length / per };
+    const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
+    job.dataset = { kind: 'url', url: `/datasets/${basename(file)}`, sha256, split: 'train' };
+    opts.dataFile = file;
+  }
+  opts.job = job;
+} catch (e) {
+  usage(e.message);
 }
 let shape;
 try {
   shape = shapeOf(opts);
 } catch (e) {
-  console.error(`testbed: ${e.message}`);
-  process.exit(2);
+  usage(e.message);
 }
 
 const say = v.json ? () => {} : (l) => console.log(`testbed: ${l}`);
 say(
-  `${opts.profile}, ${opts.volunteers} volunteer(s)${opts.tabs ? ` and ${opts.tabs} Chromium tab(s)` : ''}: ${describeShape(shape)}`,
+  `${opts.profile}, ${v.alone ? 'the host alone' : `${opts.volunteers} volunteer(s)${opts.tabs ? ` and ${opts.tabs} Chromium tab(s)` : ''}`}: ${describeShape(shape)}`,
 );
 try {
-  const r = await runTestbed({ ...opts, log: say });
+  const run = v['with-alone'] ? runWithAlone : runTestbed;
+  const r = await run({ ...opts, alone: !!v.alone, log: say });
   console.log(v.json ? JSON.stringify(r, null, 2) : formatRun(r));
   process.exit(0);
 } catch (e) {

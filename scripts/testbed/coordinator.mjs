@@ -1,19 +1,35 @@
 #!/usr/bin/env node
 // The testbed's coordinator: the room server, a room hosted from Node (hostRoom) and the Trainer, in
-// the coordinator's network namespace. It reports on stdout, one `TBC <kind> <json>` line each:
-//   ready      {wsUrl, token}            once the room is open (the testbed then starts volunteers)
+// the coordinator's network namespace (and, with a host CPU quota, its own cgroup: the teacher's
+// laptop). Unless o.hostWorker is false it also computes, as the host tab does: one worker thread
+// of its own, with no link. It serves the job's data set under /datasets/ so volunteers fetch it
+// over the shaped links. It reports on stdout, one `TBC <kind> <json>` line each:
+//   ready      {wsUrl, url, token}       once the room is open (the testbed then starts volunteers);
+//                                        the run's clock starts here
 //   peers      {accepted, via}           once every expected volunteer is in
 //   iteration  {...event, link}          after each iteration, with the bytes the kernel counted on
 //                                        this namespace's eth0 since the previous iteration
-//   epoch      {...event, seconds}       after each epoch's evaluation
+//   evaluation {...event, at}            after each evaluation every o.evalEvery iterations
+//   epoch      {...event, at}            after each epoch's evaluation
 //   done       {...}                     at the end
+// Times (`at`) are seconds from the room's opening: joining, data fetches and warm-up included.
 // Usage (inside the namespace): node coordinator.mjs '{"host":"10.213.0.1","volunteers":2,"job":{...}}'
 import { readFileSync } from 'node:fs';
-import { Trainer } from '../../packages/coordinator/dist/index.js';
+import { spawnThreadWorker, Trainer } from '../../packages/coordinator/dist/index.js';
 import { hostRoom } from '../../packages/coordinator/dist/room/node.js';
 import { RoomServer } from '../../packages/coordinator/dist/room/server.js';
 
 const o = JSON.parse(process.argv[2] ?? '{}');
+/** This process's cgroup for the cpu controller (v1), or its unified one (v2). */
+function cpuCgroup() {
+  try {
+    const rows = readFileSync('/proc/self/cgroup', 'utf8').trim().split('\n');
+    const row = rows.find((l) => l.split(':')[1]?.split(',').includes('cpu')) ?? rows.find((l) => l.startsWith('0::'));
+    return row ? row.split(':').slice(2).join(':') : null;
+  } catch {
+    return null;
+  }
+}
 const say = (kind, data) => console.log(`TBC ${kind} ${JSON.stringify(data)}`);
 const dev = o.dev ?? 'eth0';
 const counter = (what) => {
@@ -30,10 +46,25 @@ const link = () => ({
   txPackets: counter('tx_packets'),
 });
 
-// the demo's pages are served only when a Chromium tab volunteers (o.dist)
-const server = await RoomServer.start({ host: o.host ?? '127.0.0.1', port: 0, dist: o.dist, log: () => {} });
+// the demo's pages are served only when a Chromium tab volunteers (o.dist); o.data holds the data set
+const server = await RoomServer.start({
+  host: o.host ?? '127.0.0.1',
+  port: 0,
+  dist: o.dist,
+  data: o.data,
+  log: () => {},
+});
 const room = server.createRoom();
-const trainer = new Trainer(o.job, { waitForWorkers: true, backends: ['wasm'], planning: o.planning ?? 'cost' });
+const job = o.job;
+// a packed file travels as a URL on this server (the testbed gives its path under /datasets/)
+if (job.dataset.kind === 'url') job.dataset = { ...job.dataset, url: new URL(job.dataset.url, server.url).href };
+const trainer = new Trainer(job, {
+  waitForWorkers: true,
+  backends: ['wasm'],
+  planning: o.planning ?? 'cost',
+  ...(o.evalEvery ? { evalEvery: o.evalEvery } : {}),
+  ...(o.dataSizes ? { dataSizes: o.dataSizes } : {}),
+});
 const via = {};
 let accepted = 0;
 const host = await hostRoom({ url: server.wsUrl, token: room.token, hostKey: room.hostKey, trainer, log: () => {} });
@@ -44,7 +75,12 @@ host.on('peer', (e) => {
   }
   if (e.type === 'rejected' || e.type === 'left') say('peer', { type: e.type, name: e.name, reason: e.reason });
 });
+const t0 = performance.now();
+const since = () => (performance.now() - t0) / 1000;
+const cpu0 = process.cpuUsage();
 say('ready', { wsUrl: server.wsUrl, url: server.url, token: room.token });
+// the host's own worker starts with the room, as the host tab's does (its data is on this machine)
+if (o.hostWorker !== false) trainer.addWorker(spawnThreadWorker());
 
 const end = Date.now() + (o.joinTimeoutMs ?? 60_000);
 while (accepted < o.volunteers) {
@@ -57,20 +93,20 @@ while (accepted < o.volunteers) {
   }
   await new Promise((r) => setTimeout(r, 50));
 }
-say('peers', { accepted, via });
+const joinedAt = since();
+say('peers', { accepted, via, at: joinedAt });
 
-let t0 = 0;
-let cpu0 = process.cpuUsage();
+let startedAt = null;
 let reached = null;
+let evalMs = 0; // evaluations so far: not training time
 let last = link();
+let lastIterationAt = 0;
 trainer.on('state', (s) => {
-  if (s.state === 'running' && t0 === 0) {
-    t0 = performance.now();
-    cpu0 = process.cpuUsage();
-  }
+  if (s.state === 'running' && startedAt === null) startedAt = since();
 });
 trainer.on('iteration', (e) => {
   const now = link();
+  lastIterationAt = performance.now();
   say('iteration', {
     iteration: e.iteration,
     epoch: e.epoch,
@@ -86,9 +122,10 @@ trainer.on('iteration', (e) => {
       rxPackets: now.rxPackets - last.rxPackets,
       txPackets: now.txPackets - last.txPackets,
     },
-    at: (performance.now() - t0) / 1000,
+    at: since(),
     workers: e.workers.map((w) => ({
       name: w.name ?? w.id,
+      kind: w.kind,
       speed: w.speed,
       share: w.share,
       status: w.status,
@@ -98,22 +135,48 @@ trainer.on('iteration', (e) => {
   });
   last = now;
 });
-trainer.on('epoch', (e) => {
-  const at = (performance.now() - t0) / 1000;
-  say('epoch', { epoch: e.epoch, iteration: e.iteration, testAccuracy: e.testAccuracy, testLoss: e.testLoss, at });
-  if (reached === null && o.targetAccuracy && e.testAccuracy >= o.targetAccuracy) {
-    reached = at;
+/** A test accuracy known at `at` (seconds from the opening, evaluations so far left out). */
+const scored = (accuracy) => {
+  if (reached === null && o.targetAccuracy && accuracy >= o.targetAccuracy) {
+    reached = since() - evalMs / 1000;
     if (o.stopAtTarget) trainer.stop();
   }
+};
+let evaluatedAt = -1;
+trainer.on('evaluation', (e) => {
+  evalMs += e.evalMs;
+  evaluatedAt = e.iteration;
+  say('evaluation', { ...e, at: since() });
+  scored(e.testAccuracy);
   last = link(); // evaluation traffic is not an iteration's
+});
+trainer.on('epoch', (e) => {
+  // an epoch's end not scored by an 'evaluation' event: its evaluation ran since the last iteration
+  if (e.iteration !== evaluatedAt) evalMs += performance.now() - lastIterationAt;
+  say('epoch', {
+    epoch: e.epoch,
+    iteration: e.iteration,
+    testAccuracy: e.testAccuracy,
+    testLoss: e.testLoss,
+    at: since(),
+  });
+  scored(e.testAccuracy);
+  last = link();
 });
 const r = await trainer.run();
 say('done', {
-  seconds: (performance.now() - t0) / 1000,
+  seconds: since(),
+  joinedAt,
+  startedAt,
+  evalSeconds: evalMs / 1000,
   iterations: r.position.iteration,
   testAccuracy: r.testAccuracy,
   reachedTargetAt: reached,
   parameters: r.weights.length,
+  hostWorker: o.hostWorker !== false,
+  // the cgroup this process (and so its worker thread) runs in, as the kernel says: the host quota's
+  cgroup: cpuCgroup(),
+  // the whole coordinator process (room, trainer and its worker thread) since the opening
   cpuMs: ((c) => (c.user + c.system) / 1000)(process.cpuUsage(cpu0)),
 });
 host.close();

@@ -8,6 +8,8 @@ export interface LinkShape {
   volUp?: number;
   volDown?: number;
   cpu?: number;
+  /** The coordinator's (the host's laptop) share of one CPU, its worker thread included. */
+  hostCpu?: number;
 }
 export declare function cgroupKind(): 'v1' | 'v2' | 'none';
 export declare function probe(): { ok: true; cgroup: 'v1' | 'v2' | 'none' } | { ok: false; reason: string };
@@ -17,6 +19,7 @@ export interface Testbed {
   hub: string;
   coord: string;
   coordAddr: string;
+  coordCgroup: string | null;
   volunteers: { ns: string; addr: string; cgroup: string | null }[];
   cgroup: 'v1' | 'v2' | 'none';
   remove(): void;

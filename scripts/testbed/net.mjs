@@ -223,11 +223,13 @@ function tbf(ns, dev, mbit) {
  * Builds the namespaces, links and cgroups for one run. `shape` in Mbit/s and CPUs (undefined = no
  * limit): coordUp (coordinator -> volunteers, the shared link's down direction), coordDown
  * (volunteers -> coordinator), volUp, volDown (each volunteer's own link), cpu (each volunteer's
- * share of one CPU). Returns the names and addresses, and remove() that undoes everything.
+ * share of one CPU), hostCpu (the coordinator's: its whole process, worker thread included, goes
+ * into cgroup `coordCgroup`). Returns the names and addresses, and remove() that undoes everything.
  */
 export function buildTestbed(volunteers, shape = {}) {
-  if (!Number.isInteger(volunteers) || volunteers < 1 || volunteers > MAX_VOLUNTEERS) {
-    throw new Error(`volunteers must be an integer from 1 to ${MAX_VOLUNTEERS}, got ${volunteers}`);
+  // 0: the coordinator alone (the host's laptop with no room)
+  if (!Number.isInteger(volunteers) || volunteers < 0 || volunteers > MAX_VOLUNTEERS) {
+    throw new Error(`volunteers must be an integer from 0 to ${MAX_VOLUNTEERS}, got ${volunteers}`);
   }
   const base = `${PREFIX}-${process.pid}`;
   const hub = `${base}-hub`;
@@ -237,6 +239,7 @@ export function buildTestbed(volunteers, shape = {}) {
     hub,
     coord,
     coordAddr: COORD_ADDR,
+    coordCgroup: null,
     volunteers: [],
     cgroup: 'none',
     remove() {
@@ -267,32 +270,35 @@ export function buildTestbed(volunteers, shape = {}) {
     if (shape.coordUp) tbf(coord, 'eth0', shape.coordUp);
     if (shape.coordDown) tbf(hub, 'c', shape.coordDown);
 
-    const kind = shape.cpu ? cgroupKind() : 'none';
-    if (shape.cpu && kind === 'none') throw new Error('no cgroup cpu controller here for a CPU quota');
+    const kind = shape.cpu || shape.hostCpu ? cgroupKind() : 'none';
+    if (kind === 'none' && (shape.cpu || shape.hostCpu))
+      throw new Error('no cgroup cpu controller here for a CPU quota');
     tb.cgroup = kind;
     if (kind === 'v2') {
       // the root's children get the cpu controller only when the root hands it down
       writeFileSync(join(CG_V2, 'cgroup.subtree_control'), '+cpu');
     }
+    const quotaGroup = (name, cpu) => {
+      const path = join(cgroupRoot(kind), name);
+      mkdirSync(path);
+      made.cgroups.push(path);
+      const quota = Math.max(1000, Math.round(cpu * PERIOD_US));
+      if (kind === 'v1') {
+        writeFileSync(join(path, 'cpu.cfs_period_us'), String(PERIOD_US));
+        writeFileSync(join(path, 'cpu.cfs_quota_us'), String(quota));
+      } else {
+        writeFileSync(join(path, 'cpu.max'), `${quota} ${PERIOD_US}`);
+      }
+      return path;
+    };
+    if (shape.hostCpu) tb.coordCgroup = quotaGroup(`${base}-c`, shape.hostCpu);
     for (let i = 0; i < volunteers; i++) {
       const ns = `${base}-v${i}`;
       const addr = `${SUBNET}.${10 + i}`;
       attach(ns, `v${i}`, addr);
       if (shape.volUp) tbf(ns, 'eth0', shape.volUp);
       if (shape.volDown) tbf(hub, `v${i}`, shape.volDown);
-      let cgroup = null;
-      if (kind !== 'none') {
-        cgroup = join(cgroupRoot(kind), `${base}-v${i}`);
-        mkdirSync(cgroup);
-        made.cgroups.push(cgroup);
-        const quota = Math.max(1000, Math.round(shape.cpu * PERIOD_US));
-        if (kind === 'v1') {
-          writeFileSync(join(cgroup, 'cpu.cfs_period_us'), String(PERIOD_US));
-          writeFileSync(join(cgroup, 'cpu.cfs_quota_us'), String(quota));
-        } else {
-          writeFileSync(join(cgroup, 'cpu.max'), `${quota} ${PERIOD_US}`);
-        }
-      }
+      const cgroup = shape.cpu ? quotaGroup(`${base}-v${i}`, shape.cpu) : null;
       tb.volunteers.push({ ns, addr, cgroup });
     }
     return tb;

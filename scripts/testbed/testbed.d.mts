@@ -5,14 +5,16 @@ export interface Profile extends LinkShape {
 }
 export declare const PROFILES: Record<'lan' | 'classroom' | 'home', Profile>;
 export interface TestbedJob {
-  model: { kind: 'mlp'; inputShape: number[]; hidden: number[]; classes: number };
-  dataset: { kind: 'mnist'; split: 'train' };
+  model: { kind: string; [k: string]: unknown };
+  dataset: { kind: string; [k: string]: unknown };
   optimizer: Record<string, unknown>;
+  schedule?: Record<string, unknown>;
   batchSize: number;
   epochs: number;
   seed: number;
   maxIterations?: number;
   evaluate: boolean;
+  mode?: Record<string, unknown>;
 }
 export declare function defaultJob(opts?: {
   batchSize?: number;
@@ -35,7 +37,15 @@ export interface IterationRecord {
   fastestAloneExamplesPerSec: number;
   link: { rx: number; tx: number; rxPackets: number; txPackets: number };
   at: number;
-  workers: { name?: string; speed: number; share: number; status: string; fixedMs?: number; standby?: string }[];
+  workers: {
+    name?: string;
+    kind?: string;
+    speed: number;
+    share: number;
+    status: string;
+    fixedMs?: number;
+    standby?: string;
+  }[];
 }
 export interface ShaperStats {
   bytes: number;
@@ -43,14 +53,35 @@ export interface ShaperStats {
   drops: number;
   overlimits: number;
 }
+export interface EvaluationRecord {
+  iteration: number;
+  epoch: number;
+  examples: number;
+  testLoss: number;
+  testAccuracy: number;
+  evalMs: number;
+  at: number;
+}
 export interface TestbedRun {
+  /** The host's worker with no volunteers. */
+  alone: boolean;
+  /** The coordinator computed too (its own worker thread). */
+  hostWorker: boolean;
   profile: string;
   volunteers: number;
   tabs: number;
   planning: 'cost' | 'all';
   shape: LinkShape;
   cgroup: 'v1' | 'v2' | 'none';
-  job: { hidden: number[]; batchSize: number; parameters: number };
+  job: {
+    model: string;
+    dataset: string;
+    mode: string;
+    hidden?: number[];
+    batchSize: number;
+    parameters: number;
+    config: TestbedJob;
+  };
   via: Record<string, string>;
   iterations: number;
   measuredIterations: number;
@@ -66,6 +97,8 @@ export interface TestbedRun {
     cores: number;
     hostBusy: number | null;
     coordinator: number | null;
+    coordinatorCgroup: string | null;
+    hostQuota: number | null;
     quota: number | null;
     volunteers: { name: string; cpu: number }[];
   };
@@ -75,7 +108,17 @@ export interface TestbedRun {
   shaper: { out: ShaperStats | null; in: ShaperStats | null } | null;
   workers: IterationRecord['workers'];
   epochs: { epoch: number; iteration: number; testAccuracy: number; testLoss: number; at: number }[];
+  evaluations: EvaluationRecord[];
+  joinedAt: number | null;
+  startedAt: number | null;
+  evalSeconds: number;
+  data: {
+    each: { name: string; url: string; bytes: number; seconds: number }[];
+    bytes: number;
+    slowestSeconds: number;
+  };
   testAccuracy: number;
+  /** Seconds from the room's opening (joining, data fetches included), evaluations left out; null: not reached. */
   reachedTargetAt: number | null;
   seconds: number;
   volunteerLines: string[];
@@ -88,6 +131,12 @@ export interface TestbedOptions extends LinkShape {
   planning?: 'cost' | 'all';
   job?: TestbedJob;
   warmup?: number;
+  hostCpu?: number;
+  hostWorker?: boolean;
+  alone?: boolean;
+  evalEvery?: number;
+  dataFile?: string;
+  dataSizes?: { train: number; test: number };
   targetAccuracy?: number;
   stopAtTarget?: boolean;
   timeoutMs?: number;
@@ -95,3 +144,8 @@ export interface TestbedOptions extends LinkShape {
   onIteration?: (e: IterationRecord) => void;
 }
 export declare function runTestbed(opts?: TestbedOptions): Promise<TestbedRun>;
+export interface WithAloneRun extends TestbedRun {
+  aloneReachedTargetAt: number | null;
+  aloneRun: TestbedRun;
+}
+export declare function runWithAlone(opts?: TestbedOptions): Promise<WithAloneRun>;

@@ -4,12 +4,14 @@
 // (also on failure, SIGINT and SIGTERM) and returns the run's figures.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { buildTestbed, linkBytes, MAX_VOLUNTEERS, probe, qdiscStats, removeLeftovers } from './net.mjs';
+import { summarize } from './summary.mjs';
 
 const here = import.meta.dirname;
 const DEMO_DIST = join(here, '..', '..', 'apps', 'demo', 'dist');
+// where the built-in packed data sets (mnist.bin, fashion-mnist.bin) are; the room server serves them
+const WORKER_DIST = join(here, '..', '..', 'packages', 'worker', 'dist');
 
 /** The issue's profiles, in Mbit/s and CPUs; undefined means no limit. Flags override each number. */
 export const PROFILES = {
@@ -52,8 +54,10 @@ export function shapeOf(opts) {
   const p = PROFILES[opts.profile ?? 'lan'];
   if (!p) throw new Error(`unknown profile '${opts.profile}' (lan, classroom, home)`);
   const shape = {};
-  for (const k of ['coordUp', 'coordDown', 'volUp', 'volDown', 'cpu']) {
-    const v = opts[k] !== undefined ? opts[k] : p[k];
+  for (const k of ['coordUp', 'coordDown', 'volUp', 'volDown', 'cpu', 'hostCpu']) {
+    // the host's laptop is a laptop too: its quota is the volunteers' unless given (or it has no worker)
+    const fallback = k === 'hostCpu' ? (opts.hostWorker === false ? undefined : shape.cpu) : p[k];
+    const v = opts[k] !== undefined ? opts[k] : fallback;
     // 0 (or 'none' on the command line) lifts a profile's limit
     if (v !== undefined && v !== 0) {
       if (!(typeof v === 'number' && Number.isFinite(v) && v > 0))
@@ -61,7 +65,8 @@ export function shapeOf(opts) {
       shape[k] = v;
     }
   }
-  if (shape.cpu !== undefined && shape.cpu > 64) throw new Error(`cpu is a share of CPUs, got ${shape.cpu}`);
+  for (const k of ['cpu', 'hostCpu'])
+    if (shape[k] !== undefined && shape[k] > 64) throw new Error(`${k} is a share of CPUs, got ${shape[k]}`);
   return shape;
 }
 
@@ -96,25 +101,64 @@ function hostCpu() {
   }
 }
 
-const median = (xs) => {
-  if (xs.length === 0) return 0;
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+/** Where the room server finds the job's data set: the built-in files, or a packed file's folder. */
+function dataFolder(job, dataFile) {
+  const k = job.dataset.kind;
+  if (k === 'mnist' || k === 'fashion-mnist') return WORKER_DIST;
+  if (k === 'synthetic') return undefined; // each member makes it from the seed: nothing travels
+  if (k === 'url') {
+    if (!dataFile || job.dataset.url !== `/datasets/${basename(dataFile)}`)
+      throw new Error(`a data set by URL must be the packed file given as dataFile, served at /datasets/NAME`);
+    return dirname(dataFile);
+  }
+  throw new Error(`the testbed serves mnist, fashion-mnist, synthetic or a packed file, not '${k}'`);
+}
+
+/**
+ * `node` in namespace `ns`; with a cgroup, the shell puts itself into it first and then becomes the
+ * process, so the quota holds for it and every thread it starts (workers, wrtc's).
+ */
+function inCgroup(cgroup, ns, node) {
+  const stdio = ['ignore', 'pipe', 'pipe'];
+  return cgroup
+    ? spawn('sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec ip netns exec "$@"', cgroup, ns, ...node], { stdio })
+    : spawn('ip', ['netns', 'exec', ns, ...node], { stdio });
+}
+
+/**
+ * The host alone (its worker, no volunteers, the same quota and job), then the room, one after the
+ * other: the room's figures with `aloneReachedTargetAt` and the alone run's own under `aloneRun`.
+ */
+export async function runWithAlone(opts = {}) {
+  const log = opts.log ?? (() => {});
+  log('the host alone first');
+  // the alone half always has the host's worker (it is the only one); the room keeps opts.hostWorker
+  const alone = await runTestbed({ ...opts, alone: true, tabs: 0, hostWorker: true });
+  log(
+    `alone: ${alone.reachedTargetAt === null ? 'target not reached' : `target at ${alone.reachedTargetAt.toFixed(1)} s`}; now the room`,
+  );
+  const room = await runTestbed(opts);
+  return { ...room, aloneReachedTargetAt: alone.reachedTargetAt, aloneRun: alone };
+}
 
 /**
  * Runs one job on a fresh testbed. Options: profile, volunteers, coordUp, coordDown, volUp, volDown,
  * cpu (override the profile), job (default defaultJob()), warmup (iterations left out of the figures,
  * default 5), targetAccuracy (default 0.92), stopAtTarget, timeoutMs (the whole run), log(line),
  * planning ('cost' or 'all', the trainer's), tabs (Chromium tabs that volunteer too, each in its own
- * namespace and cgroup like a Node volunteer; they need apps/demo/dist and Chromium).
+ * namespace and cgroup like a Node volunteer; they need apps/demo/dist and Chromium), hostCpu (the
+ * coordinator's quota, default cpu), hostWorker (default true: the coordinator computes too), alone
+ * (the host's worker with no volunteers), evalEvery (evaluate every N iterations), dataFile (a
+ * packed file the job names as { kind: 'url', url: '/datasets/NAME' }), dataSizes (its sizes).
  */
 export async function runTestbed(opts = {}) {
-  const volunteers = opts.volunteers ?? 1;
-  if (!Number.isInteger(volunteers) || volunteers < 1 || volunteers > MAX_VOLUNTEERS) {
+  const alone = !!opts.alone;
+  if (alone && opts.hostWorker === false) throw new Error('alone needs the host worker: it is the only one');
+  const volunteers = alone ? 0 : (opts.volunteers ?? 1);
+  if (!alone && (!Number.isInteger(volunteers) || volunteers < 1 || volunteers > MAX_VOLUNTEERS)) {
     throw new Error(`volunteers must be an integer from 1 to ${MAX_VOLUNTEERS}, got ${volunteers}`);
   }
-  const tabs = opts.tabs ?? 0;
+  const tabs = alone ? 0 : (opts.tabs ?? 0);
   if (!Number.isInteger(tabs) || tabs < 0 || volunteers + tabs > MAX_VOLUNTEERS) {
     throw new Error(`tabs must be an integer from 0 to ${MAX_VOLUNTEERS - volunteers}, got ${tabs}`);
   }
@@ -126,6 +170,9 @@ export async function runTestbed(opts = {}) {
   }
   const shape = shapeOf(opts);
   const job = opts.job ?? defaultJob();
+  const data = dataFolder(job, opts.dataFile);
+  if (opts.evalEvery !== undefined && !(Number.isInteger(opts.evalEvery) && opts.evalEvery >= 1))
+    throw new Error(`evalEvery must be a positive integer, got ${opts.evalEvery}`);
   const log = opts.log ?? (() => {});
   const ok = probe();
   if (!ok.ok) throw new TestbedUnavailable(ok.reason);
@@ -162,6 +209,8 @@ export async function runTestbed(opts = {}) {
   const records = {
     iterations: [],
     epochs: [],
+    evaluations: [],
+    volunteerData: [],
     peers: null,
     done: null,
     shaper: null,
@@ -189,14 +238,16 @@ export async function runTestbed(opts = {}) {
         ...(tabs > 0 ? { dist: DEMO_DIST, joinTimeoutMs: 180_000 } : {}),
         targetAccuracy: opts.targetAccuracy ?? 0.92,
         stopAtTarget: !!opts.stopAtTarget,
+        hostWorker: opts.hostWorker !== false,
+        data,
+        ...(opts.evalEvery ? { evalEvery: opts.evalEvery } : {}),
+        ...(opts.dataSizes ? { dataSizes: opts.dataSizes } : {}),
       };
-      const coord = spawn(
-        'ip',
-        ['netns', 'exec', tb.coord, process.execPath, join(here, 'coordinator.mjs'), JSON.stringify(coordArgs)],
-        {
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
+      const coord = inCgroup(tb.coordCgroup, tb.coord, [
+        process.execPath,
+        join(here, 'coordinator.mjs'),
+        JSON.stringify(coordArgs),
+      ]);
       children.push(coord);
       const coordErr = [];
       lines(coord.stderr, (l) => {
@@ -224,19 +275,20 @@ export async function runTestbed(opts = {}) {
           );
           for (const [i, v] of tb.volunteers.entries()) {
             const tab = i >= volunteers;
-            const args = JSON.stringify({ url: tab ? data.url : data.wsUrl, token: data.token, name: names[i] });
+            const args = JSON.stringify({
+              url: tab ? data.url : data.wsUrl,
+              data: new URL('/datasets/', data.url).href,
+              token: data.token,
+              name: names[i],
+            });
             const node = [process.execPath, join(here, tab ? 'tab.mjs' : 'volunteer.mjs'), args];
-            // the shell puts itself into the volunteer's cgroup, then becomes the volunteer, so the
-            // quota holds for the volunteer and every thread it starts (wrtc's included)
-            const child = v.cgroup
-              ? spawn('sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec ip netns exec "$@"', v.cgroup, v.ns, ...node], {
-                  stdio: ['ignore', 'pipe', 'pipe'],
-                })
-              : spawn('ip', ['netns', 'exec', v.ns, ...node], { stdio: ['ignore', 'pipe', 'pipe'] });
+            const child = inCgroup(v.cgroup, v.ns, node);
             children.push(child);
             const keep = (l) => {
               const cpu = /^TBV (\S+) cpu (.*)$/.exec(l);
+              const fetched = /^TBV (\S+) data (.*)$/.exec(l);
               if (cpu) records.volunteerCpu.push({ name: cpu[1], ...JSON.parse(cpu[2]) });
+              else if (fetched) records.volunteerData.push({ name: fetched[1], ...JSON.parse(fetched[2]) });
               else if ((l.startsWith('TBV') || /error/i.test(l)) && records.volunteerLines.length < 200) {
                 records.volunteerLines.push(l);
               }
@@ -257,6 +309,8 @@ export async function runTestbed(opts = {}) {
           if (data.iteration === (opts.warmup ?? 5))
             records.volunteerAtWarmup = tb.volunteers.map((v) => linkBytes(v.ns, 'eth0'));
           if (opts.onIteration) opts.onIteration(data);
+        } else if (m[1] === 'evaluation') {
+          records.evaluations.push(data);
         } else if (m[1] === 'epoch') {
           records.epochs.push(data);
           log(
@@ -279,6 +333,7 @@ export async function runTestbed(opts = {}) {
       await new Promise((r) => setTimeout(r, 50));
     }
     return {
+      alone,
       tabs,
       planning: opts.planning ?? 'cost',
       ...summarize(result, {
@@ -303,88 +358,4 @@ export async function runTestbed(opts = {}) {
     process.off('SIGTERM', onSignal);
     process.off('exit', cleanup);
   }
-}
-
-/** The run's figures, from the iterations after the warm-up (first shards compile and measure speeds). */
-export function summarize(rec, { volunteers, shape, job, warmup, profile, cgroup }) {
-  const all = rec.iterations;
-  const its = all.length > warmup ? all.slice(warmup) : all;
-  const sum = (f) => its.reduce((a, e) => a + f(e), 0);
-  const totalMs = sum((e) => e.timing.totalMs);
-  const mean = (f) => (its.length ? sum(f) / its.length : 0);
-  const parameters = rec.done?.parameters ?? 0;
-  // the workers that computed a shard of the iteration: each cost one weights copy out, one result in
-  const used = its.map((e) => e.workers.filter((w) => w.share > 0).length);
-  const last = all.at(-1);
-  return {
-    profile,
-    volunteers,
-    shape,
-    cgroup,
-    job: { hidden: job.model.hidden, batchSize: job.batchSize, parameters },
-    via: rec.peers?.via ?? {},
-    iterations: all.length,
-    measuredIterations: its.length,
-    examplesPerSec: totalMs > 0 ? (sum((e) => e.examples) / totalMs) * 1000 : 0,
-    fastestAloneExamplesPerSec: median(its.map((e) => e.fastestAloneExamplesPerSec)),
-    timing: {
-      totalMs: mean((e) => e.timing.totalMs),
-      computeMs: mean((e) => e.timing.computeMs),
-      transferMs: mean((e) => e.timing.transferMs),
-      waitMs: mean((e) => e.timing.waitMs),
-      stepMs: mean((e) => e.timing.stepMs),
-    },
-    /** Per iteration through the coordinator's eth0, as the kernel counted it (headers, acks included). */
-    linkBytes: { out: mean((e) => e.link.tx), in: mean((e) => e.link.rx) },
-    linkPackets: { out: mean((e) => e.link.txPackets), in: mean((e) => e.link.rxPackets) },
-    /** Per iteration as the trainer counted its payloads. */
-    eventBytes: { out: mean((e) => e.bytes.out), in: mean((e) => e.bytes.in) },
-    workersUsed: used.length ? used.reduce((a, b) => a + b, 0) / used.length : 0,
-    floorBytes: 2 * (used.length ? used.reduce((a, b) => a + b, 0) / used.length : 0) * parameters * 4,
-    /**
-     * Payload beyond 2 x (workers with a shard) x parameters x 4 in an iteration: weights or results
-     * that were not one of its shards (probes of members standing by, shards planned again).
-     */
-    extraPayload: {
-      bytes: mean((e) =>
-        Math.max(0, e.bytes.out + e.bytes.in - 2 * e.workers.filter((w) => w.share > 0).length * parameters * 4),
-      ),
-      iterations: its.filter(
-        (e) => e.bytes.out + e.bytes.in > 2 * e.workers.filter((w) => w.share > 0).length * parameters * 4 * 1.01,
-      ).length,
-    },
-    shaper: rec.shaper ?? null,
-    cpu: cpuFigures(rec, shape),
-    /** Each volunteer's bytes over the whole run (setup, probes and evaluation included). */
-    volunteerBytes: rec.volunteerBytes ?? [],
-    /** Each volunteer's bytes per measured iteration (in: weights and probes to it; out: its results). */
-    volunteerBytesPerIteration: (rec.volunteerBytes ?? []).map((v, i) => {
-      const a = rec.volunteerAtWarmup?.[i];
-      const n = its.length;
-      return a && n > 0 && its !== all ? { name: v.name, in: (v.rx - a.rx) / n, out: (v.tx - a.tx) / n } : null;
-    }),
-    workers: last?.workers ?? [],
-    epochs: rec.epochs,
-    testAccuracy: rec.done?.testAccuracy ?? Number.NaN,
-    reachedTargetAt: rec.done?.reachedTargetAt ?? null,
-    seconds: rec.done?.seconds ?? 0,
-    volunteerLines: rec.volunteerLines,
-  };
-}
-
-/**
- * Where the CPU went during the run: the machine's busy share of all its cores (neighbours included),
- * the coordinator's CPU per second of training, and each volunteer's against its quota.
- */
-function cpuFigures(rec, shape) {
-  const a = rec.hostAtStart;
-  const b = rec.hostAtEnd;
-  const seconds = rec.done?.seconds ?? 0;
-  return {
-    cores: cpus().length,
-    hostBusy: a && b && b.total > a.total ? (b.busy - a.busy) / (b.total - a.total) : null,
-    coordinator: seconds > 0 && rec.done?.cpuMs !== undefined ? rec.done.cpuMs / (seconds * 1000) : null,
-    quota: shape.cpu ?? null,
-    volunteers: (rec.volunteerCpu ?? []).map((v) => ({ name: v.name, cpu: v.wallMs > 0 ? v.cpuMs / v.wallMs : 0 })),
-  };
 }

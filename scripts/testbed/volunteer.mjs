@@ -1,22 +1,41 @@
 #!/usr/bin/env node
 // One testbed volunteer: a Node process that joins the room over real WebRTC (simple-peer +
 // @roamhq/wrtc) and computes with an in-process ShardWorker (tfjs, wasm backend). The testbed starts
-// it inside the volunteer's own network namespace and cgroup.
-// Usage: node volunteer.mjs '{"url":"ws://10.213.0.1:port/ws","token":"...","name":"v0"}'
+// it inside the volunteer's own network namespace and cgroup. Like a tab, it fetches the data set
+// from the room server over HTTP (`/datasets/NAME`), through its shaped link, and reports the bytes
+// and seconds that took.
+// Usage: node volunteer.mjs '{"url":"ws://10.213.0.1:port/ws","data":"http://10.213.0.1:port/datasets/","token":"...","name":"v0"}'
 import { nodeRtc } from '../../packages/coordinator/dist/room/node.js';
 import { ShardWorker } from '../../packages/worker/dist/index.js';
-import { readPackedFile } from '../../packages/worker/dist/node-thread.js';
 import { joinRoom } from '../../packages/worker/dist/peer/index.js';
 
 const o = JSON.parse(process.argv[2] ?? '{}');
 const say = (line) => console.log(`TBV ${o.name} ${line}`);
+
+// every data set fetch (built-in files through the loader below, packed files by their URL), timed
+const plainFetch = globalThis.fetch;
+globalThis.fetch = async (input, init) => {
+  const url = String(input instanceof Request ? input.url : input);
+  if (!url.includes('/datasets/')) return plainFetch(input, init);
+  const t0 = performance.now();
+  const res = await plainFetch(input, init);
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  say(`data ${JSON.stringify({ url, bytes: bytes.byteLength, ms: performance.now() - t0, status: res.status })}`);
+  return new Response(bytes, { status: res.status, headers: res.headers });
+};
+async function loadBytes(name) {
+  const res = await fetch(new URL(name, o.data));
+  if (!res.ok) throw new Error(`could not fetch the data set ${name}: HTTP ${res.status}`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
 try {
   const v = await joinRoom({
     ...nodeRtc(),
     url: o.url,
     token: o.token,
     name: o.name,
-    engine: new ShardWorker(readPackedFile),
+    engine: new ShardWorker(loadBytes),
     backends: [o.backend ?? 'wasm'],
     relay: 'auto',
     connectTimeoutMs: o.connectTimeoutMs ?? 15_000,

@@ -71,6 +71,19 @@ export interface EpochEvent {
   seconds: number;
 }
 
+/** TrainerOptions.evalEvery: the test split scored after an iteration, mid-epoch or not. */
+export interface EvaluationEvent {
+  /** Iterations done (after a local round: its last). */
+  iteration: number;
+  epoch: number;
+  /** Examples computed in this run so far. */
+  examples: number;
+  testLoss: number;
+  testAccuracy: number;
+  /** How long the evaluation took, ms (not training time). */
+  evalMs: number;
+}
+
 export interface WorkerEvent {
   type: 'joined' | 'left' | 'rejected';
   id: string;
@@ -94,6 +107,7 @@ export interface DoneEvent {
 export interface TrainerEvents {
   iteration: IterationEvent;
   epoch: EpochEvent;
+  evaluation: EvaluationEvent;
   worker: WorkerEvent;
   checkpoint: { iteration: number; epoch: number; bytes: number };
   /** 'failed': the run cannot go on (diverged, no workers); run() rejects with the reason. */

@@ -6,6 +6,7 @@
 import type { WorkerInfo, WorkerInit } from '@gradroom/worker';
 import { Emitter } from './emitter.js';
 import type { WorkerEvent, WorkerStatus } from './events.js';
+import type { Refusal } from './run-facts.js';
 import { DEFAULT_SESSION_OPTIONS, type SessionHost, type SessionOptions, WorkerSession } from './session.js';
 import type { WorkerHandle } from './worker-handle.js';
 
@@ -17,9 +18,14 @@ export class WorkerPool extends Emitter<{ worker: WorkerEvent; change: undefined
   private readonly host: SessionHost;
   private waiters: (() => void)[] = [];
 
+  /** Joins under way: add() calls not settled yet (forgotten once settled: a long room run sees many). */
+  private readonly joins = new Set<Promise<unknown>>();
+
   constructor(
     private readonly initFor: () => WorkerInit,
     opts: PoolOptions = {},
+    /** The run's own check of a worker that finished setting up (RunFacts.admit); refused ones leave. */
+    private readonly admit: (s: WorkerSession, info: WorkerInfo) => Refusal | undefined = () => undefined,
   ) {
     super();
     this.opts = { ...DEFAULT_SESSION_OPTIONS, ...definedOnly(opts) };
@@ -36,8 +42,23 @@ export class WorkerPool extends Emitter<{ worker: WorkerEvent; change: undefined
     };
   }
 
-  /** Sets the worker up for the task; it takes shards once init resolves. */
-  async add(handle: WorkerHandle): Promise<WorkerSession> {
+  /** Sets the worker up for the task and admits it; it takes shards from then on. */
+  add(handle: WorkerHandle): Promise<WorkerSession> {
+    const p = this.setUp(handle);
+    const settled: Promise<unknown> = p.then(
+      () => this.joins.delete(settled),
+      () => this.joins.delete(settled),
+    );
+    this.joins.add(settled);
+    return p;
+  }
+
+  /** Resolves once every join started so far has settled. */
+  async joined(): Promise<void> {
+    await Promise.all([...this.joins]);
+  }
+
+  private async setUp(handle: WorkerHandle): Promise<WorkerSession> {
     if (this.members.has(handle.id)) throw new Error(`worker ${handle.id} is already in the run`);
     const s = new WorkerSession(handle, this.host, this.opts);
     this.members.set(handle.id, s);
@@ -48,6 +69,11 @@ export class WorkerPool extends Emitter<{ worker: WorkerEvent; change: undefined
     } catch (e) {
       this.remove(handle.id, `init failed: ${(e as Error).message}`, 'rejected');
       throw e;
+    }
+    const refused = this.admit(s, info);
+    if (refused) {
+      this.remove(handle.id, refused.reason, 'rejected');
+      throw refused.error;
     }
     if (!s.ready(info)) throw new Error(`worker ${handle.id} left during init`);
     this.emit('worker', {

@@ -1,5 +1,5 @@
 /** How a Trainer runs (beyond the job itself), and what run() returns. */
-import type { Aggregation, Position, TensorShape } from '@gradroom/core';
+import { type Aggregation, GradroomError, type Position, type TensorShape } from '@gradroom/core';
 import type { BackendName } from '@gradroom/worker';
 import type { CheckpointStore } from './checkpoint.js';
 import type { PoolOptions } from './pool.js';
@@ -42,6 +42,20 @@ export interface TrainerOptions extends PoolOptions {
    * gradient bound moves the step at most to the edge of the honest ones, at the price of exactness.
    */
   aggregation?: Aggregation;
+  /**
+   * Also evaluate on the test split when the iteration count reaches a multiple of this (an
+   * 'evaluation' event each time), so time to a target accuracy is known to within N iterations.
+   * Evaluation only reads the weights: the run is the same with or without it.
+   */
+  evalEvery?: number;
+}
+
+/** Checks the options a Trainer cannot run with, at construction. */
+export function checkOptions(opts: TrainerOptions): TrainerOptions {
+  const every = opts.evalEvery;
+  if (every !== undefined && !(Number.isInteger(every) && every >= 1))
+    throw new GradroomError('BAD_CONFIG', `evalEvery must be a positive integer, got ${every}`);
+  return opts;
 }
 
 export interface TrainResult {

@@ -23,7 +23,6 @@ import {
   type TensorShape,
   withManualChange,
 } from '@gradroom/core';
-import type { WorkerInit } from '@gradroom/worker';
 import type { ModelTarget } from '@gradroom/worker/export';
 import { CHECKPOINT_FORMAT, type Checkpoint, decodeCheckpoint, encodeCheckpoint } from './checkpoint.js';
 import { Dispatcher } from './dispatch.js';
@@ -41,7 +40,7 @@ import { WorkerPool } from './pool.js';
 import { RunFacts } from './run-facts.js';
 import type { WorkerSession } from './session.js';
 import { diverged, EpochStats, firstNonFinite } from './step-checks.js';
-import type { TrainerOptions, TrainResult } from './trainer-options.js';
+import { checkOptions, type TrainerOptions, type TrainResult } from './trainer-options.js';
 import { WeightsSnapshot, type WorkerHandle } from './worker-handle.js';
 
 export type { ModelExporter } from './model-export.js';
@@ -67,17 +66,22 @@ export class Trainer extends Emitter<TrainerEvents> {
   private readonly evaluator: Evaluator;
   private readonly gate = new PauseGate();
   private stopRequested = false;
-  private pendingJoins: Promise<unknown>[] = [];
   private lastTest = { loss: Number.NaN, accuracy: Number.NaN };
   private snap?: WeightsSnapshot;
+  /** Examples computed in this run (for the 'evaluation' event). */
+  private examplesSeen = 0;
 
   constructor(job: JobConfig, opts: TrainerOptions = {}) {
     super();
     validateJob(job);
     this.job = structuredClone(job);
-    this.opts = opts;
+    this.opts = checkOptions(opts);
     this.facts = new RunFacts(job, opts.dataSizes);
-    this.pool = new WorkerPool(() => this.workerInit(), opts);
+    this.pool = new WorkerPool(
+      () => ({ task: this.facts.task(), backends: opts.backends, wasmPaths: opts.wasmPaths }),
+      opts,
+      (s, info) => this.facts.admit(s.id, info, s.trusted),
+    );
     this.pool.on('worker', (e) => this.emit('worker', e));
     const log = (level: 'info' | 'warn', message: string) => this.emit('log', { level, message });
     this.dispatcher = new Dispatcher(this.pool, opts, {
@@ -100,12 +104,10 @@ export class Trainer extends Emitter<TrainerEvents> {
   /** Continues from a checkpoint: the run goes on exactly as if it had never stopped. */
   static fromCheckpoint(bytes: Uint8Array, opts: TrainerOptions = {}): Trainer {
     const c = decodeCheckpoint(bytes);
-    const t = new Trainer(c.job, opts);
-    t.restore(c);
-    return t;
+    return new Trainer(c.job, opts).restore(c);
   }
 
-  private restore(c: Checkpoint): void {
+  private restore(c: Checkpoint): this {
     this.facts.layout = new ParamLayout(c.layout);
     this.weights = c.weights;
     this.phases.restore(c.position, c.optimizer);
@@ -113,10 +115,7 @@ export class Trainer extends Emitter<TrainerEvents> {
     this.manual = c.manual.map((m) => ({ ...m }));
     this.lossEwa.load(c.lossEwa);
     this.lossEwaRaw.load(c.lossEwa);
-  }
-
-  private workerInit(): WorkerInit {
-    return { task: this.facts.task(), backends: this.opts.backends, wasmPaths: this.opts.wasmPaths };
+    return this;
   }
 
   get position(): Position {
@@ -143,31 +142,7 @@ export class Trainer extends Emitter<TrainerEvents> {
 
   /** Adds a worker; during a run it takes shards from the next planning round once it is set up. */
   addWorker(handle: WorkerHandle): Promise<WorkerSession> {
-    const p = this.pool.add(handle).then(async (s) => this.adopt(s));
-    // forgotten once settled: a long room run sees many joins
-    const settled: Promise<unknown> = p.then(
-      () => this.forgetJoin(settled),
-      () => this.forgetJoin(settled),
-    );
-    this.pendingJoins.push(settled);
-    return p;
-  }
-
-  private forgetJoin(p: Promise<unknown>): void {
-    const i = this.pendingJoins.indexOf(p);
-    if (i >= 0) this.pendingJoins.splice(i, 1);
-  }
-
-  /** Checks a worker that finished setting up against what the run knows itself (RunFacts). */
-  private async adopt(s: WorkerSession): Promise<WorkerSession> {
-    const info = s.info;
-    if (!info) throw new Error('worker joined without info');
-    const refused = this.facts.admit(s.id, info, s.trusted);
-    if (refused) {
-      this.pool.remove(s.id, refused.reason, 'rejected');
-      throw refused.error;
-    }
-    return s;
+    return this.pool.add(handle);
   }
 
   /** Changes the learning rate by hand from the next iteration on (the lecture's manual decay). */
@@ -232,11 +207,16 @@ export class Trainer extends Emitter<TrainerEvents> {
         const r = await this.step();
         if (r === null) break; // stopped while waiting for workers
         epoch.add(r);
+        this.examplesSeen += r.count;
         const done = this.pos;
         for (let k = 0; k < r.steps; k++) this.pos = nextPosition(this.pos, this.planFor(this.pos.epoch).batches);
         const every = this.opts.checkpoint?.everyIterations;
+        // a round of mode local may step over the multiple: crossing it counts
+        const n = this.opts.evalEvery;
+        const crossed = n !== undefined && Math.floor(this.pos.iteration / n) > Math.floor(done.iteration / n);
+        const evaluated = crossed ? await this.evaluateNow() : null;
         if (this.pos.epoch !== done.epoch) {
-          const test = await this.evaluate();
+          const test = evaluated ?? (await this.evaluate());
           this.emit('epoch', {
             epoch: done.epoch,
             iteration: this.pos.iteration,
@@ -281,12 +261,12 @@ export class Trainer extends Emitter<TrainerEvents> {
 
   /** Waits for the workers added so far; at least one must have joined. */
   private async ready(): Promise<void> {
-    await Promise.all(this.pendingJoins);
+    await this.pool.joined();
     while (!this.facts.layout || this.facts.trainSize === 0 || this.pool.ready().length === 0) {
       if (!this.opts.waitForWorkers) throw new GradroomError('BAD_STATE', 'no worker could be set up for this run');
       this.emit('state', { state: 'waiting', reason: 'waiting for a worker to join' });
       await this.pool.nextChange();
-      await Promise.all(this.pendingJoins);
+      await this.pool.joined();
       if (this.stopRequested) throw new GradroomError('BAD_STATE', 'stopped before any worker joined');
     }
     if (this.weights.length > 0) this.facts.layout.check(this.weights);
@@ -384,6 +364,23 @@ export class Trainer extends Emitter<TrainerEvents> {
     this.weights = b.params;
     this.grads = b.grads;
     this.active = optimizer;
+  }
+
+  /** evaluate(), timed and reported as an 'evaluation' event (TrainerOptions.evalEvery). */
+  private async evaluateNow(): Promise<{ loss: number; accuracy: number }> {
+    const t0 = performance.now();
+    const test = await this.evaluate();
+    const { iteration, epoch } = this.pos;
+    const evalMs = performance.now() - t0;
+    this.emit('evaluation', {
+      iteration,
+      epoch,
+      examples: this.examplesSeen,
+      testLoss: test.loss,
+      testAccuracy: test.accuracy,
+      evalMs,
+    });
+    return test;
   }
 
   /** Loss and accuracy on the whole test split, computed by the workers (the run's own, when it has any). */

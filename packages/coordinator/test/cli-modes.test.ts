@@ -64,6 +64,8 @@ describe('gradroom train --mode', () => {
       '4',
       '--compress',
       'int8',
+      '--warm-start',
+      '0', // rounds from the start: this test is about them, not the warm start
       '--epochs',
       '1',
       '--json',
@@ -107,6 +109,8 @@ describe('gradroom train --mode', () => {
     ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/mode {7}local, auto inner steps per round, outer kind=sgd lr=1, compress none/);
+    // the warm start is on by default, and said
+    expect(r.stdout).toMatch(/exact for the first 160 iterations/);
     const plain = run(['train', ...small, '--max-iterations', '2']);
     expect(plain.stdout).toMatch(/mode {7}exact/);
   });
@@ -130,8 +134,10 @@ describe('gradroom train --mode', () => {
       'sgd',
       '--outer-lr',
       '1',
+      '--warm-start',
+      '0',
     ]);
-    const nesterov = weights('nesterov', ['--mode', 'local', '--local-steps', '1']);
+    const nesterov = weights('nesterov', ['--mode', 'local', '--local-steps', '1', '--warm-start', '0']);
     const diff = (a: Float32Array, b: Float32Array) => {
       let d = 0;
       let n = 0;
@@ -160,7 +166,7 @@ describe('gradroom train --mode', () => {
     [['--mode', 'local', '--outer-optimizer', 'adam'], /--outer-optimizer adam needs --outer-lr/],
     [['--mode', 'local', '--outer-lr', '0'], /--outer-lr must be a positive number, got "0"/],
     [['--mode', 'auto', '--local-steps', '4'], /--local-steps cannot be set with --mode auto: it chooses H itself/],
-    [['--mode', 'auto', '--warmup', '3'], /--warmup cannot be set with --mode auto/],
+    [['--mode', 'auto', '--warm-start', '3'], /--warm-start cannot be set with --mode auto/],
     [['--mode', 'auto', '--compress', 'zip'], /--compress "zip" is unknown/],
   ])('%j exits 2 with a clear message', (flags, message) => {
     const r = run(['train', ...small, ...flags, '--epochs', '1']);
@@ -180,6 +186,8 @@ describe('gradroom train --mode', () => {
       '2',
       '--compress',
       'fp16',
+      '--warm-start',
+      '0',
       '--checkpoint',
       ckpt,
     ];

@@ -3,10 +3,17 @@
 // and the cleanup rules: nothing it made is left after a run, a failed run, SIGTERM, or a crashed run
 // (removed by the next one).
 import { spawn, spawnSync } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildTestbed, probe, remnants, removeLeftovers } from '../../../scripts/testbed/net.mjs';
-import { defaultJob, type IterationRecord, runTestbed } from '../../../scripts/testbed/testbed.mjs';
+import {
+  defaultJob,
+  type IterationRecord,
+  runTestbed,
+  runWithAlone,
+  type WithAloneRun,
+} from '../../../scripts/testbed/testbed.mjs';
 import { hasChromium, hasDemoBuild } from './browser/chromium.js';
 
 const SCRIPTS = join(import.meta.dirname, '..', '..', '..', 'scripts', 'testbed');
@@ -21,6 +28,13 @@ describe('testbed command line', () => {
       [['--volunteers', '0'], /--volunteers must be a positive integer/],
       [['--cpu', 'lots'], /--cpu must be a positive number or none/],
       [['--profile', 'mars'], /unknown profile 'mars'/],
+      [['--alone', '--with-alone'], /--alone and --with-alone: give one of them/],
+      [['--alone', '--no-host-worker'], /--alone needs the host worker/],
+      [['--dataset', 'nope'], /--dataset "nope" is unknown/],
+      [['--mode', 'exact', '--outer-lr', '1'], /--outer-lr applies only to --mode local/],
+      [['--eval-every', '0'], /--eval-every must be a positive integer/],
+      [['--host-cpu', 'x'], /--host-cpu must be a positive number or none/],
+      [['--frobnicate'], /Unknown option '--frobnicate'/],
     ] as const) {
       const r = spawnSync(process.execPath, [join(SCRIPTS, 'cli.mjs'), ...args], { encoding: 'utf8', timeout: 20_000 });
       expect(r.status).toBe(2);
@@ -75,6 +89,8 @@ describe.skipIf(!can.ok)('testbed (network namespaces, tc, cgroups; needs root)'
       volunteers: 1,
       job: defaultJob({ iterations: 10, evaluate: false }),
       warmup: 2,
+      // the volunteer alone computes: the room's own path, link and all
+      hostWorker: false,
       onIteration: (e) => seen.push(e),
       timeoutMs: 90_000,
     });
@@ -106,6 +122,7 @@ describe.skipIf(!can.ok)('testbed (network namespaces, tc, cgroups; needs root)'
         volunteers: 1,
         tabs: 1,
         planning: 'all',
+        hostWorker: false, // the two volunteers only, as the assertions count them
         job: defaultJob({ iterations: 6, evaluate: false }),
         warmup: 2,
         timeoutMs: 120_000,
@@ -180,8 +197,108 @@ describe.skipIf(!can.ok)('testbed (network namespaces, tc, cgroups; needs root)'
   });
 
   it('refuses a volunteer count it cannot build before touching anything', () => {
-    expect(() => buildTestbed(0)).toThrow(/from 1 to 64/);
-    expect(() => buildTestbed(65)).toThrow(/from 1 to 64/);
+    // 0 volunteers is the host alone
+    expect(() => buildTestbed(-1)).toThrow(/from 0 to 64/);
+    expect(() => buildTestbed(65)).toThrow(/from 0 to 64/);
+    expect(() => buildTestbed(1.5)).toThrow(/from 0 to 64/);
     expect(remnants()).toEqual([]);
   });
+});
+
+/** One CLI run with --json: its figures (aloneRun and aloneReachedTargetAt with --with-alone only). */
+function cliJson(args: string[], timeout = 150_000): WithAloneRun {
+  const r = spawnSync(process.execPath, [join(SCRIPTS, 'cli.mjs'), '--json', ...args], { encoding: 'utf8', timeout });
+  if (r.status !== 0) throw new Error(`testbed exited ${r.status}: ${r.stderr.slice(-2000)}`);
+  return JSON.parse(r.stdout);
+}
+
+describe.skipIf(!can.ok)('testbed: the host computes, alone and beside the room (needs root)', () => {
+  // MNIST reaches 60 % test accuracy within a few dozen mini-batches: a target a smoke run can time
+  const job = ['--profile', 'lan', '--iterations', '40', '--eval-every', '4', '--target', '0.6', '--warmup', '2'];
+
+  it('--alone: the host worker only, evaluated every 4 iterations, stops at the target it timed', () => {
+    const r = cliJson(['--alone', ...job, '--lr', '0.004', '--schedule', 'constant', '--seed', '3']);
+    expect(r.alone).toBe(true);
+    // gradroom train's job flags reach the coordinator's job
+    expect(r.job.config.optimizer).toMatchObject({ kind: 'adam', lr: 0.004 });
+    expect(r.job.config.schedule).toEqual({ kind: 'constant', lr: 0.004 });
+    expect(r.job.config.seed).toBe(3);
+    expect(r.job.config.dataset).toEqual({ kind: 'mnist', split: 'train' });
+    expect(r.hostWorker).toBe(true);
+    expect(r.volunteers).toBe(0);
+    expect(r.via).toEqual({});
+    expect(r.workers.map((w) => w.kind)).toEqual(['thread']);
+    expect(r.evaluations.map((e) => e.iteration)).toEqual(
+      Array.from({ length: r.evaluations.length }, (_, i) => 4 * (i + 1)),
+    );
+    const hit = r.evaluations.findIndex((e) => e.testAccuracy >= 0.6);
+    // it stopped at the first evaluation at or past the target, and timed it without evaluation time
+    expect(hit).toBe(r.evaluations.length - 1);
+    expect(r.iterations).toBe(r.evaluations[hit].iteration);
+    expect(r.iterations).toBeLessThan(40);
+    expect(r.reachedTargetAt).not.toBeNull();
+    expect(r.reachedTargetAt as number).toBeLessThanOrEqual(r.evaluations[hit].at);
+    expect(r.evaluations[hit].at - (r.reachedTargetAt as number)).toBeCloseTo(r.evalSeconds, 1);
+    expect(r.evalSeconds).toBeGreaterThan(0);
+    // nothing travelled: the host has the data on its disk
+    expect(r.data.each).toEqual([]);
+    expect(remnants()).toEqual([]);
+  });
+
+  it('--with-alone: the host alone, then the room, in one invocation; volunteers fetch the data over their link', () => {
+    const r = cliJson(['--with-alone', '--volunteers', '1', ...job]);
+    expect(r.alone).toBe(false);
+    expect(r.volunteers).toBe(1);
+    expect(r.via).toEqual({ v0: 'direct' });
+    expect(r.workers.map((w) => w.kind).sort()).toEqual(['peer', 'thread']);
+    expect(typeof r.reachedTargetAt).toBe('number');
+    expect(typeof r.aloneReachedTargetAt).toBe('number');
+    expect(r.aloneRun.alone).toBe(true);
+    expect(r.aloneRun.volunteers).toBe(0);
+    expect(r.aloneReachedTargetAt).toBe(r.aloneRun.reachedTargetAt);
+    // the whole MNIST file, fetched from the room server over v0's link, before its first shard
+    const size = statSync(join(SCRIPTS, '..', '..', 'packages', 'worker', 'dist', 'mnist.bin')).size;
+    expect(r.data.each.map((d) => [d.name, d.bytes])).toEqual([['v0', size]]);
+    expect(r.data.each[0].url).toMatch(/^http:\/\/10\.213\.0\.1:\d+\/datasets\/mnist\.bin$/);
+    expect(r.volunteerBytes[0].rx).toBeGreaterThan(size);
+    expect(r.joinedAt as number).toBeLessThanOrEqual(r.startedAt as number);
+    expect(remnants()).toEqual([]);
+  });
+
+  it('runWithAlone, room without the host worker: the alone half still has it, the room has volunteers only', async () => {
+    const r = await runWithAlone({
+      profile: 'lan',
+      volunteers: 1,
+      hostWorker: false,
+      job: defaultJob({ iterations: 6, evaluate: false }),
+      warmup: 2,
+      timeoutMs: 120_000,
+    });
+    expect(r.aloneRun.hostWorker).toBe(true);
+    expect(r.aloneRun.workers.map((w) => w.kind)).toEqual(['thread']);
+    expect(r.hostWorker).toBe(false);
+    expect(r.workers.map((w) => w.kind)).toEqual(['peer']);
+    expect(r.iterations).toBe(6);
+    expect(r.aloneRun.iterations).toBe(6);
+    expect(remnants()).toEqual([]);
+  });
+
+  it.skipIf(!quota)(
+    "--host-cpu: the coordinator's whole process, worker thread included, runs under the quota",
+    async () => {
+      const r = await runTestbed({
+        profile: 'lan',
+        alone: true,
+        hostCpu: 0.25,
+        job: defaultJob({ iterations: 30, evaluate: false }),
+        warmup: 2,
+        timeoutMs: 120_000,
+      });
+      expect(r.cpu.hostQuota).toBe(0.25);
+      expect(r.cpu.coordinatorCgroup).toMatch(new RegExp(`/grtb-${process.pid}-c$`));
+      // the process's CPU (its threads' included) over the run stays within the quota
+      expect(r.cpu.coordinator as number).toBeLessThanOrEqual(0.25 * 1.1);
+      expect(remnants()).toEqual([]);
+    },
+  );
 });

