@@ -1,4 +1,5 @@
 /** Progress events, in the lecture's words (DESIGN.md contract 4). */
+import type { AutoDecision } from './modes/auto.js';
 
 export interface WorkerStatus {
   id: string;
@@ -55,6 +56,8 @@ export interface IterationEvent {
   replanned: number;
   /** Mode local: this event closes a round of `steps` inner steps per worker, in `groups` groups. */
   round?: { steps: number; groups: number };
+  /** Mode auto: the mode in force for this iteration, and why in words (modes/auto.ts). */
+  auto?: AutoDecision;
   workers: WorkerStatus[];
 }
 

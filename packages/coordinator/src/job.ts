@@ -64,7 +64,25 @@ export type TrainingMode =
        * central one, then local rounds (default 0).
        */
       warmup?: number;
-    };
+    }
+  | AutoModeConfig;
+
+/**
+ * 'auto' (issue 18 §3): exact mode while the members are measured, then exact or mode local with the
+ * H that core's chooseMode predicts reaches the target first; decided again when members join or
+ * leave, at most once an epoch.
+ */
+export interface AutoModeConfig {
+  kind: 'auto';
+  /** Mode local's outer optimizer, when chosen (default DEFAULT_OUTER). */
+  outer?: OptimizerConfig;
+  /** Mode local's pseudo-gradient encoding, when chosen (default none). */
+  compress?: Compression;
+  /** Examples exact mode needs to reach the target, for the predicted seconds (default 3 epochs). */
+  examplesExact?: number;
+  /** The target's name in the decision's words, e.g. '92 %' (default 'the target'). */
+  target?: string;
+}
 
 /**
  * The outer optimizer of a local job that names none: bench/local-sweep's rule (defaultOuter) for
@@ -98,9 +116,10 @@ export function validateJob(job: JobConfig): void {
   createOptimizer(job.optimizer); // validates the optimizer config
   if (job.schedule) validateSchedule(job.schedule);
   const mode = job.mode;
-  if (mode && mode.kind !== 'exact') {
+  if (mode?.kind === 'auto') validateAuto(mode, bad);
+  else if (mode && mode.kind !== 'exact') {
     if (mode.kind !== 'local')
-      bad(`mode must be 'exact' or 'local', got ${JSON.stringify((mode as { kind: unknown }).kind)}`);
+      bad(`mode must be 'exact', 'local' or 'auto', got ${JSON.stringify((mode as { kind: unknown }).kind)}`);
     if (mode.steps !== 'auto' && !(Number.isInteger(mode.steps) && mode.steps >= 1 && mode.steps <= 10_000))
       bad(`local steps must be 'auto' or an integer from 1 to 10000, got ${mode.steps}`);
     if (mode.outer) createOptimizer(mode.outer);
@@ -112,6 +131,15 @@ export function validateJob(job: JobConfig): void {
       bad(`warmup must be a non-negative integer of iterations, got ${mode.warmup}`);
   }
   checkJobSize(job);
+}
+
+function validateAuto(mode: AutoModeConfig, bad: (m: string) => never): void {
+  if (mode.outer) createOptimizer(mode.outer);
+  if (mode.compress !== undefined && !['none', 'fp16', 'int8'].includes(mode.compress))
+    bad(`compress must be none, fp16 or int8, got ${mode.compress}`);
+  if (mode.examplesExact !== undefined && !(Number.isFinite(mode.examplesExact) && mode.examplesExact > 0))
+    bad(`examplesExact must be a positive number, got ${mode.examplesExact}`);
+  if (mode.target !== undefined && typeof mode.target !== 'string') bad('target must be a string');
 }
 
 /** Weights the wire protocol carries in one message (the codec's limit). */

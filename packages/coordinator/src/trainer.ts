@@ -31,8 +31,9 @@ import { Evaluator } from './evaluation.js';
 import type { TrainerEvents } from './events.js';
 import { type JobConfig, validateJob } from './job.js';
 import { exportModel, type ModelExporter } from './model-export.js';
+import { runPhases } from './modes/auto.js';
 import type { RoundOutcome } from './modes/mode.js';
-import { Phases } from './modes/phases.js';
+import type { RunPhases } from './modes/phases.js';
 import { PauseGate } from './pause-gate.js';
 import { ShardPlanner } from './planning.js';
 import { WorkerPool } from './pool.js';
@@ -63,7 +64,7 @@ export class Trainer extends Emitter<TrainerEvents> {
   private lossEwaRaw = new Ewa(0.9, { biasCorrection: false });
   private plan?: EpochPlan;
   private readonly dispatcher: Dispatcher;
-  private readonly phases: Phases;
+  private readonly phases: RunPhases;
   private readonly evaluator: Evaluator;
   private readonly gate = new PauseGate();
   private stopRequested = false;
@@ -92,7 +93,8 @@ export class Trainer extends Emitter<TrainerEvents> {
     });
     const planner = new ShardPlanner(this.pool, opts, log);
     this.evaluator = new Evaluator(this.dispatcher, planner);
-    this.phases = new Phases(job, this.pool, this.dispatcher, planner, opts);
+    const sizes = () => ({ parameters: this.facts.layout?.size ?? 1, trainSize: this.facts.trainSize });
+    this.phases = runPhases(job, this.pool, this.dispatcher, planner, opts, sizes);
   }
 
   /** The current weights as one immutable snapshot, shared by every worker of this version. */
@@ -110,7 +112,7 @@ export class Trainer extends Emitter<TrainerEvents> {
   private restore(c: Checkpoint): this {
     this.facts.layout = new ParamLayout(c.layout);
     this.weights = c.weights;
-    this.phases.at(c.position).optimizer.load(c.optimizer);
+    this.phases.restore(c.position, c.optimizer);
     this.pos = { ...c.position };
     this.manual = c.manual.map((m) => ({ ...m }));
     this.lossEwa.load(c.lossEwa);
@@ -296,14 +298,10 @@ export class Trainer extends Emitter<TrainerEvents> {
     const pos = this.pos;
     const plan = this.planFor(pos.epoch);
     const layout = this.facts.layout as ParamLayout;
+    const decided = this.phases.decide(pos);
+    if (decided) this.emit('log', { level: 'info', message: decided });
     const phase = this.phases.at(pos);
-    if (phase.optimizer !== this.active) {
-      this.activate(phase.optimizer, this.weights);
-      this.emit('log', {
-        level: 'info',
-        message: `iteration ${pos.iteration + 1}: warm start over, mode ${phase.name} from here`,
-      });
-    }
+    if (phase.optimizer !== this.active) this.activate(phase.optimizer, this.weights);
     let r: RoundOutcome | null;
     try {
       r = await phase.mode.round({
@@ -358,6 +356,7 @@ export class Trainer extends Emitter<TrainerEvents> {
       replanned: stats.replanned,
       workers: this.pool.status(),
       ...(r.round ? { round: r.round } : {}),
+      ...(this.phases.decision ? { auto: { ...this.phases.decision } } : {}),
     });
     return { lossSum: r.lossSum, correct: r.correct, count: r.count, steps: r.steps };
   }

@@ -42,6 +42,18 @@ const bytesInPerExample = (its: Iteration[]) =>
 const small = ['--dataset', 'synthetic', '--examples', '600', '--workers', '2', '--seed', '3', '--batch-size', '50'];
 
 describe('gradroom train --mode', () => {
+  it('--mode auto measures in exact mode, then says what it chose and why', () => {
+    const r = run(['train', ...small, '--mode', 'auto', '--outer-optimizer', 'sgd', '--epochs', '1', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const its = iterations(r.stdout);
+    expect(its.reduce((n, e) => n + e.examples, 0)).toBe(600);
+    const autos = its.map((e) => (e as unknown as { auto: { mode: string; reason: string } }).auto);
+    expect(autos[0]).toMatchObject({ mode: 'exact', reason: 'mode exact while the members are measured' });
+    expect(autos.at(-1)?.reason).toMatch(/^mode (exact|local, H = \d+): .*predicted/);
+    const logs = events(r.stdout).filter((e) => e.event === 'log' && String(e.message).includes('mode auto'));
+    expect(logs).toHaveLength(1);
+  });
+
   it('--mode local --local-steps 4 --compress int8 trains in rounds of 4 steps per worker, with far fewer bytes than exact', () => {
     const local = run([
       'train',
@@ -172,6 +184,9 @@ describe('gradroom train --mode', () => {
     [['--mode', 'local', '--outer-optimizer', 'lion'], /--outer-optimizer "lion" is unknown: use nesterov or sgd/],
     [['--mode', 'local', '--outer-optimizer', 'adam'], /--outer-optimizer adam needs --outer-lr/],
     [['--mode', 'local', '--outer-lr', '0'], /--outer-lr must be a positive number, got "0"/],
+    [['--mode', 'auto', '--local-steps', '4'], /--local-steps cannot be set with --mode auto: it chooses H itself/],
+    [['--mode', 'auto', '--warm-start', '3'], /--warm-start cannot be set with --mode auto/],
+    [['--mode', 'auto', '--compress', 'zip'], /--compress "zip" is unknown/],
   ])('%j exits 2 with a clear message', (flags, message) => {
     const r = run(['train', ...small, ...flags, '--epochs', '1']);
     expect(r.code).toBe(2);
@@ -225,5 +240,23 @@ describe('gradroom train --mode', () => {
     const c = run(['train', ...small, '--checkpoint', exactCkpt, '--resume', '--mode', 'local']);
     expect(c.code).toBe(2);
     expect(c.stderr).toMatch(/--mode local \(saved: exact\)/);
+  });
+
+  it('--resume of a --mode auto run keeps its outer optimizer and encoding, and decides afresh', () => {
+    const ckpt = join(tmp, 'auto.ckpt');
+    const first = ['train', ...small, '--mode', 'auto', '--compress', 'int8', '--outer-optimizer', 'sgd'];
+    const a = run([...first, '--checkpoint', ckpt, '--epochs', '2', '--max-iterations', '6', '--json']);
+    expect(a.code, a.stderr).toBe(0);
+    const refused = run(['train', ...small, '--checkpoint', ckpt, '--resume', '--compress', 'fp16']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/--compress fp16 \(saved: int8\)/);
+    // the first run's command line plus --resume is accepted, and measures in exact mode again first
+    const b = run([...first, '--checkpoint', ckpt, '--epochs', '2', '--max-iterations', '24', '--resume', '--json']);
+    expect(b.code, b.stderr).toBe(0);
+    const its = iterations(b.stdout);
+    expect((its[0] as unknown as { auto: { reason: string } }).auto.reason).toBe(
+      'mode exact while the members are measured',
+    );
+    expect(its.reduce((n, e) => n + e.examples, 0)).toBe(18 * 50);
   });
 });

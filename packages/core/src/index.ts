@@ -2,6 +2,7 @@ export * from './aggregate.js';
 export * from './batch-size.js';
 export * from './compress.js';
 export * from './cost-model.js';
+export * from './efficiency.js';
 export * from './errors.js';
 export * from './ewa.js';
 export * from './gradient-bound.js';

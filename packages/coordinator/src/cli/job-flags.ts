@@ -266,10 +266,11 @@ function outerOptimizer(flags: Flags, steps: number | 'auto'): OptimizerConfig {
   return { kind: name as OptimizerKind, lr: lr ?? 1 } as OptimizerConfig;
 }
 
-/** --mode exact|local and its flags; undefined for exact mode (the default, as JobConfig has it). */
+/** --mode exact|local|auto and its flags; undefined for exact mode (the default, as JobConfig has it). */
 export function modeFromFlags(flags: Flags): TrainingMode | undefined {
   const m = flags.mode ?? 'exact';
-  if (m !== 'exact' && m !== 'local') bad(`--mode "${String(m)}" is unknown: use exact (default) or local`);
+  if (m !== 'exact' && m !== 'local' && m !== 'auto')
+    bad(`--mode "${String(m)}" is unknown: use exact (default) or local, or auto to let the trainer choose`);
   const compress = flags.compress ?? 'none';
   if (!COMPRESSIONS.includes(compress as Compression))
     bad(`--compress "${String(compress)}" is unknown: use none, fp16 or int8`);
@@ -281,6 +282,17 @@ export function modeFromFlags(flags: Flags): TrainingMode | undefined {
         `${given.join(', ')} ${given.length > 1 ? 'apply' : 'applies'} only to --mode local (compression is for mode local only for now)`,
       );
     return undefined;
+  }
+  if (m === 'auto') {
+    // auto picks H itself, and measures in exact mode first (no warm start to set)
+    const given = (['local-steps', 'warm-start'] as const).filter((f) => flags[f] !== undefined).map((f) => `--${f}`);
+    if (given.length > 0) bad(`${given.join(', ')} cannot be set with --mode auto: it chooses H itself`);
+    const outer = outerOptimizer(flags);
+    return {
+      kind: 'auto',
+      ...(outer ? { outer } : {}),
+      ...(compress !== 'none' ? { compress: compress as Compression } : {}),
+    };
   }
   const h = flags['local-steps'] ?? 'auto';
   let steps: number | 'auto' = 'auto';

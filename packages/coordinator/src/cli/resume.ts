@@ -17,6 +17,8 @@ const field =
 
 type Local = Extract<TrainingMode, { kind: 'local' }>;
 const local = (j: JobConfig): Local | undefined => (j.mode?.kind === 'local' ? j.mode : undefined);
+/** Mode local's, or mode auto's: both carry the outer optimizer and the encoding. */
+const outerMode = (j: JobConfig) => (j.mode?.kind === 'local' || j.mode?.kind === 'auto' ? j.mode : undefined);
 /** The --outer-optimizer name a saved outer optimizer answers to. */
 function outerName(o: Local['outer']): string {
   const c = o ?? DEFAULT_OUTER;
@@ -51,9 +53,9 @@ const JOB_FLAGS: Record<string, Getter> = {
   seed: (j) => j.seed,
   mode: (j) => j.mode?.kind ?? 'exact',
   'local-steps': (j) => local(j)?.steps,
-  'outer-optimizer': (j) => (local(j) ? outerName(local(j)?.outer) : undefined),
-  'outer-lr': (j) => (local(j) ? (local(j)?.outer ?? DEFAULT_OUTER).lr : undefined),
-  compress: (j) => (local(j) ? (local(j)?.compress ?? 'none') : 'none'),
+  'outer-optimizer': (j) => (outerMode(j) ? outerName(outerMode(j)?.outer) : undefined),
+  'outer-lr': (j) => (outerMode(j) ? (outerMode(j)?.outer ?? DEFAULT_OUTER).lr : undefined),
+  compress: (j) => outerMode(j)?.compress ?? 'none',
   'warm-start': (j) => local(j)?.warmup ?? 0,
 };
 

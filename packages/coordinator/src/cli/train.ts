@@ -31,9 +31,11 @@ Adam with 1/(1+0.3*epoch) decay, mini-batches of 64, 5 epochs, 2 workers).
   --decay-rate R --decay-base B --decay-factor F --decay-every N --k K --period N
   --batch-size N|auto      auto: the lecture's advice (batch GD if m <= 2000, else a power of two)
   --epochs N  --max-iterations N  --seed N
-  --mode exact|local       exact (default): one optimizer step per mini-batch, the serial loop's
+  --mode exact|local|auto  exact (default): one optimizer step per mini-batch, the serial loop's
                            weights. local: each worker takes H inner steps with --optimizer, the
-                           coordinator one outer step on their mean change (far less traffic)
+                           coordinator one outer step on their mean change (far less traffic).
+                           auto: exact while the workers are measured, then exact or local with
+                           the H predicted to reach the target first (takes --outer-*, --compress)
   --local-steps H|auto     mode local: inner steps per worker per round (default auto: communication
                            kept under a tenth of a round)
   --outer-optimizer KIND   mode local: default sgd, lr 1.5 when H <= 4, else lr 1.2 (the winners
@@ -70,6 +72,8 @@ const OPTIONS = {
 } as const;
 
 function describeMode(mode: JobConfig['mode']): string {
+  if (mode?.kind === 'auto')
+    return `auto (exact or local, chosen from the measured workers; compress ${mode.compress ?? 'none'})`;
   if (mode?.kind !== 'local') return 'exact';
   const o = mode.outer ?? DEFAULT_OUTER;
   const outer = Object.entries(o)

@@ -5,12 +5,13 @@
  * and workers' models would drift apart most), then local rounds. The phase is a function of the
  * position alone, so a checkpoint on either side of the switch resumes in the right one.
  */
-import { createOptimizer, type Optimizer, type Position } from '@gradroom/core';
+import { createOptimizer, type Optimizer, type OptimizerState, type Position } from '@gradroom/core';
 import type { Dispatcher } from '../dispatch.js';
 import { DEFAULT_OUTER, type JobConfig } from '../job.js';
 import type { ShardPlanner } from '../planning.js';
 import type { WorkerPool } from '../pool.js';
 import type { TrainerOptions } from '../trainer-options.js';
+import type { AutoDecision } from './auto.js';
 import { ExactMode } from './exact.js';
 import { LocalMode } from './local.js';
 import type { Mode } from './mode.js';
@@ -21,7 +22,19 @@ export interface Phase {
   optimizer: Optimizer;
 }
 
-export class Phases {
+/** The run's phases as the trainer sees them: fixed by position (Phases) or decided as it goes (AutoPhases). */
+export interface RunPhases {
+  /** The phase of the iteration at `pos`. */
+  at(pos: Position): Phase;
+  /** Loads a checkpoint's optimizer state into the phase it belongs to. */
+  restore(pos: Position, state: OptimizerState): void;
+  /** Before the round at `pos`: a new decision in words, where the phases decide as they go. */
+  decide(pos: Position): string | undefined;
+  /** Mode auto: the decision in force (the iteration event's `auto` field). */
+  readonly decision?: AutoDecision;
+}
+
+export class Phases implements RunPhases {
   private readonly exact?: Phase;
   private readonly local?: Phase;
   /** The first iteration of mode local. */
@@ -49,6 +62,17 @@ export class Phases {
   /** The phase of the iteration at `pos`. */
   at(pos: Position): Phase {
     return ((pos.iteration >= this.from ? this.local : this.exact) ?? this.local ?? this.exact) as Phase;
+  }
+
+  /** The switch from the warm start to mode local, in words, at its iteration. */
+  decide(pos: Position): string | undefined {
+    if (this.exact && this.local && pos.iteration === this.from)
+      return `iteration ${pos.iteration + 1}: warm start over, mode local from here`;
+    return undefined;
+  }
+
+  restore(pos: Position, state: OptimizerState): void {
+    this.at(pos).optimizer.load(state);
   }
 
   /** The iteration mode local starts at (Infinity: never). */
