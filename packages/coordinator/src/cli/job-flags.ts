@@ -287,7 +287,9 @@ export function modeFromFlags(flags: Flags): TrainingMode | undefined {
     // auto picks H itself, and measures in exact mode first (no warm start to set)
     const given = (['local-steps', 'warm-start'] as const).filter((f) => flags[f] !== undefined).map((f) => `--${f}`);
     if (given.length > 0) bad(`${given.join(', ')} cannot be set with --mode auto: it chooses H itself`);
-    const outer = outerOptimizer(flags);
+    // unnamed, the run's default outer step applies whatever H it picks
+    const named = flags['outer-optimizer'] !== undefined || flags['outer-lr'] !== undefined;
+    const outer = named ? outerOptimizer(flags, 'auto') : undefined;
     return {
       kind: 'auto',
       ...(outer ? { outer } : {}),
