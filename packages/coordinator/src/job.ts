@@ -13,6 +13,7 @@ import {
   specLayout,
   validateSchedule,
 } from '@gradroom/core';
+import { checkModelForJob } from './model-checks.js';
 import { topologySize } from './topology-size.js';
 
 export interface JobConfig {
@@ -105,6 +106,7 @@ export function validateJob(job: JobConfig): void {
     if (mode.commShare !== undefined && !(mode.commShare > 0 && mode.commShare < 1))
       bad(`commShare must be between 0 and 1, got ${mode.commShare}`);
   }
+  checkModelForJob(job);
   checkJobSize(job);
 }
 

@@ -13,16 +13,19 @@ import {
   type EpochPlan,
   Ewa,
   GradroomError,
-  initWeights,
+  holdState,
+  initModelWeights,
   learningRate,
   type ManualChange,
   type ManualSchedule,
+  type ModelState,
   nextPosition,
   type Optimizer,
   ParamLayout,
   type Position,
   planEpoch,
   specLayout,
+  specState,
   type TaskSpec,
   type TensorShape,
   withManualChange,
@@ -122,6 +125,8 @@ export class Trainer extends Emitter<TrainerEvents> {
   private pendingJoins: Promise<unknown>[] = [];
   private lastTest = { loss: Number.NaN, accuracy: Number.NaN };
   private snap?: WeightsSnapshot;
+  /** BatchNorm moving statistics and frozen tensors in the layout (model-state.ts); null: none. */
+  private state: ModelState | null = null;
 
   constructor(job: JobConfig, opts: TrainerOptions = {}) {
     super();
@@ -314,7 +319,8 @@ export class Trainer extends Emitter<TrainerEvents> {
     const layout = this.layout as ParamLayout;
     // the weights and the mean gradient live in the optimizer's own buffers (for Adam: WebAssembly
     // memory its SIMD kernel updates in place)
-    const start = this.weights.length > 0 ? this.weights : initWeights(layout, this.job.seed);
+    const start = this.weights.length > 0 ? this.weights : initModelWeights(this.job.model, layout, this.job.seed);
+    this.state = specState(this.job.model, layout);
     const bad = firstNonFinite(start);
     if (bad >= 0)
       throw new GradroomError(
@@ -427,7 +433,10 @@ export class Trainer extends Emitter<TrainerEvents> {
     }
     if (r === null) return null;
     const s0 = performance.now();
+    // state entries carry mini-batch statistics, not gradients: kept out of the optimizer's step
+    const putState = this.state ? holdState(this.state, this.weights, this.grads) : undefined;
     this.optimizer.step(this.weights, this.grads, r.stepLr);
+    putState?.();
     const stepMs = performance.now() - s0;
     const loss = r.lossSum / r.count;
     const bad = firstNonFinite(this.weights);

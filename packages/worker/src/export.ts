@@ -55,7 +55,7 @@ export async function modelWithWeights(
     );
   }
   const views = expected.views(weights);
-  model.trainableWeights.forEach((v, i) => {
+  model.weights.forEach((v, i) => {
     const t = tf.tensor(views[i], layout[i].shape, 'float32');
     v.write(t); // assign keeps its own reference to the data
     t.dispose();

@@ -111,7 +111,7 @@ export async function loadModelDir(dir: string): Promise<LoadedModel> {
   const layout = modelLayout(model);
   const weights = new Float32Array(layout.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0));
   let offset = 0;
-  for (const v of model.trainableWeights) {
+  for (const v of model.weights) {
     const values = v.read().dataSync() as Float32Array;
     weights.set(values, offset);
     offset += values.length;
