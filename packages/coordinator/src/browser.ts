@@ -8,6 +8,7 @@ export * from './checkpoint.js';
 export { type IndexedDbCheckpointOptions, IndexedDbCheckpointStore } from './checkpoint-idb.js';
 export { Emitter } from './emitter.js';
 export type * from './events.js';
+export { describeEpoch, describeScore, type EpochRecord, type MetricName, type SplitScore } from './history.js';
 export { DEFAULT_JOB, type JobConfig, validateJob } from './job.js';
 export { type PoolOptions, WorkerPool } from './pool.js';
 export {

@@ -30,6 +30,11 @@ export interface JobConfig {
   maxIterations?: number;
   /** Evaluate on the test split after every epoch (default true). */
   evaluate?: boolean;
+  /**
+   * Hold out this fraction (0 to 1, exclusive) of the training set for validation, as tfjs's
+   * `validationSplit`: its last examples, never trained on, scored after every epoch.
+   */
+  validationSplit?: number;
   /** How workers and the coordinator share the work (default exact). */
   mode?: TrainingMode;
 }
@@ -92,6 +97,8 @@ export function validateJob(job: JobConfig): void {
   if (job.maxIterations !== undefined && (!Number.isInteger(job.maxIterations) || job.maxIterations <= 0)) {
     bad(`maxIterations must be a positive integer, got ${job.maxIterations}`);
   }
+  if (job.validationSplit !== undefined && !(job.validationSplit > 0 && job.validationSplit < 1))
+    bad(`validationSplit must be between 0 and 1 (exclusive), got ${job.validationSplit}`);
   createOptimizer(job.optimizer); // validates the optimizer config
   if (job.schedule) validateSchedule(job.schedule);
   const mode = job.mode;

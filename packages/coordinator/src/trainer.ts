@@ -44,6 +44,7 @@ import { Dispatcher } from './dispatch.js';
 import { Emitter } from './emitter.js';
 import { Evaluator } from './evaluation.js';
 import type { TrainerEvents } from './events.js';
+import { type EpochRecord, type MetricName, metricOf, type SplitScore, splitScore, validationSize } from './history.js';
 import { DEFAULT_OUTER, type JobConfig, validateJob } from './job.js';
 import { exportModel, type ModelExporter } from './model-export.js';
 import { ExactMode } from './modes/exact.js';
@@ -95,7 +96,15 @@ export interface TrainResult {
   weights: Float32Array;
   layout: TensorShape[];
   position: Position;
+  /** What every `metric` measures: accuracy, or a regression's MSE or MAE. */
+  metric: MetricName;
+  /** The last test score; null when the test split was never scored (`evaluate: false`). */
+  test: SplitScore | null;
+  /** The epochs this run() trained, one record each (train, validation and test scores). */
+  history: EpochRecord[];
+  /** @deprecated Use test (NaN when not scored, and for a regression). */
   testAccuracy: number;
+  /** @deprecated Use test (NaN when not scored). */
   testLoss: number;
   stopped: boolean;
 }
@@ -123,7 +132,11 @@ export class Trainer extends Emitter<TrainerEvents> {
   private stopRequested = false;
   private resumeGate?: { promise: Promise<void>; resolve: () => void };
   private pendingJoins: Promise<unknown>[] = [];
-  private lastTest = { loss: Number.NaN, accuracy: Number.NaN };
+  private lastTest: SplitScore | null = null;
+  private readonly metric: MetricName;
+  private history: EpochRecord[] = [];
+  /** Examples at the end of the training set held out for validation (job.validationSplit). */
+  private validation = 0;
   private snap?: WeightsSnapshot;
   /** BatchNorm moving statistics and frozen tensors in the layout (model-state.ts); null: none. */
   private state: ModelState | null = null;
@@ -133,6 +146,7 @@ export class Trainer extends Emitter<TrainerEvents> {
     validateJob(job);
     this.job = structuredClone(job);
     this.opts = opts;
+    this.metric = metricOf(job.model.loss);
     // in mode local the coordinator's optimizer is the outer one; the job's runs on the workers
     this.optimizer = createOptimizer(job.mode?.kind === 'local' ? (job.mode.outer ?? DEFAULT_OUTER) : job.optimizer);
     const known = specLayout(job.model);
@@ -344,14 +358,7 @@ export class Trainer extends Emitter<TrainerEvents> {
         for (let k = 0; k < r.steps; k++) this.pos = nextPosition(this.pos, this.planFor(this.pos.epoch).batches);
         const every = this.opts.checkpoint?.everyIterations;
         if (this.pos.epoch !== done.epoch) {
-          const test = await this.evaluate();
-          this.emit('epoch', {
-            epoch: done.epoch,
-            iteration: this.pos.iteration,
-            ...epoch.close(),
-            testLoss: test.loss,
-            testAccuracy: test.accuracy,
-          });
+          await this.closeEpoch(done.epoch, epoch.close());
           await this.saveCheckpoint();
         } else if (every && Math.floor(this.pos.iteration / every) > Math.floor(done.iteration / every)) {
           await this.saveCheckpoint();
@@ -366,21 +373,29 @@ export class Trainer extends Emitter<TrainerEvents> {
     const stopped = !this.finished();
     // a run ended by --max-iterations mid-epoch is saved too, so it can be continued
     if (stopped || this.pos.batch !== 0) await this.saveCheckpoint();
-    if (!stopped && Number.isNaN(this.lastTest.accuracy)) await this.evaluate();
+    if (!stopped && this.lastTest === null && this.job.evaluate !== false) await this.scoreTest();
     this.emit('state', { state: stopped ? 'stopped' : 'done' });
+    const test = this.lastTest;
+    const legacy = {
+      testAccuracy: test && this.metric === 'accuracy' ? test.metric : Number.NaN,
+      testLoss: test ? test.loss : Number.NaN,
+    };
     const result: TrainResult = {
       weights: this.getWeights(),
       layout: layout.shapes(),
       position: this.position,
-      testAccuracy: this.lastTest.accuracy,
-      testLoss: this.lastTest.loss,
+      metric: this.metric,
+      test,
+      history: this.history.slice(),
+      ...legacy,
       stopped,
     };
     this.emit('done', {
       epochs: this.pos.epoch,
       iterations: this.pos.iteration,
-      testAccuracy: result.testAccuracy,
-      testLoss: result.testLoss,
+      metric: this.metric,
+      test,
+      ...legacy,
       seconds: (performance.now() - started) / 1000,
       stopped,
     });
@@ -398,11 +413,14 @@ export class Trainer extends Emitter<TrainerEvents> {
       if (this.stopRequested) throw new GradroomError('BAD_STATE', 'stopped before any worker joined');
     }
     if (this.weights.length > 0) this.layout.check(this.weights);
+    this.validation = validationSize(this.job.validationSplit, this.trainSize);
   }
 
   private planFor(epoch: number): EpochPlan {
     if (this.plan?.epoch !== epoch) {
-      this.plan = planEpoch({ seed: this.job.seed, epoch, examples: this.trainSize, batchSize: this.job.batchSize });
+      // a validation split is the training set's last examples, never trained on
+      const examples = this.trainSize - this.validation;
+      this.plan = planEpoch({ seed: this.job.seed, epoch, examples, batchSize: this.job.batchSize });
     }
     return this.plan;
   }
@@ -459,7 +477,9 @@ export class Trainer extends Emitter<TrainerEvents> {
       loss,
       lossSmoothed: this.lossEwa.update(loss),
       lossSmoothedRaw: this.lossEwaRaw.update(loss),
-      accuracy: r.correct / r.count,
+      metric: this.metric,
+      metricValue: this.metric === 'accuracy' ? r.correct / r.count : loss,
+      accuracy: this.metric === 'accuracy' ? r.correct / r.count : Number.NaN,
       lr: r.eventLr,
       examplesPerSec: (r.count / totalMs) * 1000,
       timing: {
@@ -478,12 +498,51 @@ export class Trainer extends Emitter<TrainerEvents> {
     return { lossSum: r.lossSum, correct: r.correct, count: r.count, steps: r.steps };
   }
 
-  /** Loss and accuracy on the whole test split, computed by the workers (the run's own, when it has any). */
-  async evaluate(): Promise<{ loss: number; accuracy: number }> {
-    if (this.job.evaluate === false || this.testSize === 0) return this.lastTest;
+  /**
+   * Loss and metric on the whole test split with the current weights, computed by the workers (the
+   * run's own, when it has any); also with `evaluate: false`, which only stops the scoring after
+   * each epoch. Null when the run stopped meanwhile.
+   */
+  async evaluate(): Promise<SplitScore | null> {
+    if (!this.layout || this.testSize === 0 || this.pool.ready().length === 0)
+      throw new GradroomError(
+        'BAD_STATE',
+        'nothing to evaluate with yet: add a worker and run (or restore) the trainer first',
+      );
+    return this.scoreTest();
+  }
+
+  private async scoreTest(): Promise<SplitScore | null> {
+    if (this.testSize === 0) return null;
     const score = await this.evaluator.score(this.snapshot_(), this.testSize, 'test');
-    if (score !== null) this.lastTest = score;
-    return this.lastTest;
+    if (score !== null) this.lastTest = splitScore(this.metric, score);
+    return score === null ? null : this.lastTest;
+  }
+
+  /** Scores the epoch that just ended (validation, test), keeps its record and tells it. */
+  private async closeEpoch(n: number, train: { trainLoss: number; trainAccuracy: number; seconds: number }) {
+    const snapshot = this.snapshot_();
+    const from = this.trainSize - this.validation;
+    const v = this.validation > 0 ? await this.evaluator.score(snapshot, this.validation, 'train', from) : null;
+    const test = this.job.evaluate === false ? null : await this.scoreTest();
+    const record: EpochRecord = {
+      epoch: n,
+      iteration: this.pos.iteration,
+      train: splitScore(this.metric, { loss: train.trainLoss, accuracy: train.trainAccuracy }),
+      validation: v ? splitScore(this.metric, v) : null,
+      test,
+      seconds: train.seconds,
+    };
+    this.history.push(record);
+    const acc = this.metric === 'accuracy';
+    this.emit('epoch', {
+      ...record,
+      metric: this.metric,
+      trainLoss: train.trainLoss,
+      trainAccuracy: acc ? train.trainAccuracy : Number.NaN,
+      testLoss: test ? test.loss : Number.NaN,
+      testAccuracy: test && acc ? test.metric : Number.NaN,
+    });
   }
 
   private checkpoint(): Checkpoint {

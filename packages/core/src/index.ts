@@ -8,6 +8,7 @@ export * from './gradient-bound.js';
 export * from './init.js';
 export * from './layers-init.js';
 export * from './layout.js';
+export * from './model-fit.js';
 export * from './model-layout.js';
 export * from './model-state.js';
 export * from './once.js';
