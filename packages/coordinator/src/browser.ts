@@ -18,7 +18,13 @@ export {
   type TrainerLike,
 } from './room/host.js';
 export { type SessionOptions, WorkerSession } from './session.js';
-export { Trainer, type TrainerOptions, type TrainResult } from './trainer.js';
+export {
+  type ModelExporter,
+  type ModelExportOptions,
+  Trainer,
+  type TrainerOptions,
+  type TrainResult,
+} from './trainer.js';
 export type { PeerWorkerHandle } from './transports/peer.js';
 export { spawnWebWorker, type WebWorkerOptions } from './transports/web-worker.js';
 export { closeGuard, WeightsSnapshot, WorkerGoneError, type WorkerHandle, type WorkerKind } from './worker-handle.js';

@@ -17,7 +17,13 @@ export {
 } from './room/index.js';
 export { ISOLATION_HEADERS, staticFiles } from './server/static.js';
 export { type SessionOptions, WorkerSession } from './session.js';
-export { Trainer, type TrainerOptions, type TrainResult } from './trainer.js';
+export {
+  type ModelExporter,
+  type ModelExportOptions,
+  Trainer,
+  type TrainerOptions,
+  type TrainResult,
+} from './trainer.js';
 export { type PeerHandleOptions, type PeerWorkerHandle, peerWorkerHandle } from './transports/peer.js';
 export { spawnThreadWorker, type ThreadOptions } from './transports/thread.js';
 export { closeGuard, WeightsSnapshot, WorkerGoneError, type WorkerHandle, type WorkerKind } from './worker-handle.js';

@@ -46,7 +46,7 @@ import { Evaluator } from './evaluation.js';
 import type { TrainerEvents } from './events.js';
 import { type EpochRecord, type MetricName, metricOf, type SplitScore, splitScore, validationSize } from './history.js';
 import { DEFAULT_OUTER, type JobConfig, validateJob } from './job.js';
-import { exportModel, type ModelExporter } from './model-export.js';
+import { exportModel, type ModelExporter, type ModelExportOptions } from './model-export.js';
 import { ExactMode } from './modes/exact.js';
 import { LocalMode } from './modes/local.js';
 import type { Mode, RoundOutcome } from './modes/mode.js';
@@ -56,7 +56,7 @@ import type { WorkerSession } from './session.js';
 import { diverged, EpochStats, firstNonFinite } from './step-checks.js';
 import { WeightsSnapshot, type WorkerHandle } from './worker-handle.js';
 
-export type { ModelExporter } from './model-export.js';
+export type { ModelExporter, ModelExportOptions } from './model-export.js';
 
 export interface TrainerOptions extends PoolOptions {
   /** Backends the workers should try, in order (default: each picks its fastest). */
@@ -562,13 +562,15 @@ export class Trainer extends Emitter<TrainerEvents> {
   /**
    * Saves the model with the current weights as a tfjs layers model (model.json + weights) that
    * tf.loadLayersModel loads: a directory in Node, a tfjs URL (downloads://, indexeddb://) or an IOHandler.
-   * In a browser pass `exportLayersModel` from '@gradroom/worker/export': importing it here would put
-   * tfjs (2.5 MB) into every page that bundles the trainer.
+   * A classifier outputs probabilities unless `outputs: 'logits'`. In a browser pass `exporter:
+   * exportLayersModel` from '@gradroom/worker/export' (or it as the second argument): importing it
+   * here would put tfjs (2.5 MB) into every page that bundles the trainer.
    */
-  async exportModel(target: ModelTarget, exporter?: ModelExporter): Promise<void> {
+  async exportModel(target: ModelTarget, options?: ModelExporter | ModelExportOptions): Promise<void> {
     if (!this.layout || this.weights.length === 0)
       throw new GradroomError('BAD_STATE', 'no weights to export yet: run (or restore) the trainer first');
-    await exportModel(this.job.model, this.getLayout(), this.getWeights(), target, exporter);
+    const o = typeof options === 'function' ? { exporter: options } : options;
+    await exportModel(this.job.model, this.getLayout(), this.getWeights(), target, o);
   }
 
   /** Encodes the run's state now (also used by the host page to offer a download). */

@@ -8,7 +8,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GradroomError, type ModelSpec, type TensorShape } from '@gradroom/core';
 import * as tf from '@tensorflow/tfjs';
-import { type ExportedModelMetadata, MODEL_METADATA_FORMAT } from './export.js';
+import { type ExportedModelMetadata, MODEL_METADATA_FORMAT, modelWithWeights } from './export.js';
 import { modelLayout } from './models.js';
 
 export const MODEL_JSON = 'model.json';
@@ -126,6 +126,11 @@ export async function loadModelDir(dir: string): Promise<LoadedModel> {
     if (typeof classes !== 'number')
       throw new GradroomError('BAD_CONFIG', `the model in ${dir} has no fixed output size`);
     spec = { kind: 'layers', topology: model.toJSON(null, false) as Record<string, unknown>, classes };
+  }
+  if (meta?.outputs === 'probabilities') {
+    // gradroom reads a model's raw scores (predictRows applies the loss's softmax or sigmoid itself)
+    model.dispose();
+    model = await modelWithWeights(spec, layout, weights);
   }
   return { spec, layout, weights, model };
 }
