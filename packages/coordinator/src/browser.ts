@@ -10,6 +10,14 @@ export { Emitter } from './emitter.js';
 export type * from './events.js';
 export { describeEpoch, describeScore, type EpochRecord, type MetricName, type SplitScore } from './history.js';
 export { DEFAULT_JOB, type JobConfig, validateJob } from './job.js';
+export {
+  isLayersModel,
+  type LayersModelLike,
+  type LayersTopologyInput,
+  type ModelInput,
+  modelSpecOf,
+  weightsOfModel,
+} from './model-input.js';
 export { type PoolOptions, WorkerPool } from './pool.js';
 export {
   type PeerEvent,
@@ -18,6 +26,7 @@ export {
   type TrainerLike,
 } from './room/host.js';
 export { type SessionOptions, WorkerSession } from './session.js';
+export type { JobInput } from './trainer.js';
 export {
   type ModelExporter,
   type ModelExportOptions,

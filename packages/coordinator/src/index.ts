@@ -4,6 +4,14 @@ export { Emitter } from './emitter.js';
 export type * from './events.js';
 export { describeEpoch, describeScore, type EpochRecord, type MetricName, type SplitScore } from './history.js';
 export { DEFAULT_JOB, type JobConfig, validateJob } from './job.js';
+export {
+  isLayersModel,
+  type LayersModelLike,
+  type LayersTopologyInput,
+  type ModelInput,
+  modelSpecOf,
+  weightsOfModel,
+} from './model-input.js';
 export { type PoolOptions, WorkerPool } from './pool.js';
 export {
   hostRoom,
@@ -17,6 +25,7 @@ export {
 } from './room/index.js';
 export { ISOLATION_HEADERS, staticFiles } from './server/static.js';
 export { type SessionOptions, WorkerSession } from './session.js';
+export type { JobInput } from './trainer.js';
 export {
   type ModelExporter,
   type ModelExportOptions,

@@ -8,7 +8,6 @@
  * Runs unchanged in Node and in a browser tab: it talks to workers only through WorkerHandle.
  */
 import {
-  type Aggregation,
   createOptimizer,
   type EpochPlan,
   Ewa,
@@ -30,16 +29,10 @@ import {
   type TensorShape,
   withManualChange,
 } from '@gradroom/core';
-import type { BackendName, WorkerInit } from '@gradroom/worker';
+import type { WorkerInit } from '@gradroom/worker';
 import { datasetSizes } from '@gradroom/worker/catalog';
 import type { ModelTarget } from '@gradroom/worker/export';
-import {
-  CHECKPOINT_FORMAT,
-  type Checkpoint,
-  type CheckpointStore,
-  decodeCheckpoint,
-  encodeCheckpoint,
-} from './checkpoint.js';
+import { CHECKPOINT_FORMAT, type Checkpoint, decodeCheckpoint, encodeCheckpoint } from './checkpoint.js';
 import { Dispatcher } from './dispatch.js';
 import { Emitter } from './emitter.js';
 import { Evaluator } from './evaluation.js';
@@ -47,67 +40,19 @@ import type { TrainerEvents } from './events.js';
 import { type EpochRecord, type MetricName, metricOf, type SplitScore, splitScore, validationSize } from './history.js';
 import { DEFAULT_OUTER, type JobConfig, validateJob } from './job.js';
 import { exportModel, type ModelExporter, type ModelExportOptions } from './model-export.js';
+import { checkStartFits, modelSpecOf, startWeights } from './model-input.js';
 import { ExactMode } from './modes/exact.js';
 import { LocalMode } from './modes/local.js';
 import type { Mode, RoundOutcome } from './modes/mode.js';
 import { ShardPlanner } from './planning.js';
-import { type PoolOptions, WorkerPool } from './pool.js';
+import { WorkerPool } from './pool.js';
 import type { WorkerSession } from './session.js';
 import { diverged, EpochStats, firstNonFinite } from './step-checks.js';
+import type { JobInput, TrainerOptions, TrainResult } from './trainer-options.js';
 import { WeightsSnapshot, type WorkerHandle } from './worker-handle.js';
 
 export type { ModelExporter, ModelExportOptions } from './model-export.js';
-
-export interface TrainerOptions extends PoolOptions {
-  /** Backends the workers should try, in order (default: each picks its fastest). */
-  backends?: BackendName[];
-  /** Browsers: where workers find the wasm backend's files. */
-  wasmPaths?: string;
-  checkpoint?: {
-    store: CheckpointStore /** also save every N iterations (default: each epoch only) */;
-    everyIterations?: number;
-  };
-  /** With no worker left: wait for one to join (rooms), or fail the run (default, local workers). */
-  waitForWorkers?: boolean;
-  /** Smallest shard worth sending (default 1). */
-  minShard?: number;
-  /** See ShardRunnerOptions.planning: 'cost' (default) or 'all' (every worker takes part). */
-  planning?: 'cost' | 'all';
-  /**
-   * The data set's sizes, when the spec alone does not tell them (MNIST and synthetic data do).
-   * Otherwise the first of the run's own workers (a thread or Web Worker, never a peer) tells them;
-   * peers that report other sizes are refused.
-   */
-  dataSizes?: { train: number; test: number };
-  /**
-   * A peer's shard is refused when its gradient norm per example exceeds this many times the median
-   * of recent shards (default 50): a poisoned but finite gradient never reaches the optimizer.
-   */
-  gradientBound?: number;
-  /**
-   * 'sum' (default, exact: the serial loop's step). For untrusted rooms, 'median' or 'trimmed-mean'
-   * of the per-shard mean gradients (core's robustMean): a minority of hostile shards within the
-   * gradient bound moves the step at most to the edge of the honest ones, at the price of exactness.
-   */
-  aggregation?: Aggregation;
-}
-
-export interface TrainResult {
-  weights: Float32Array;
-  layout: TensorShape[];
-  position: Position;
-  /** What every `metric` measures: accuracy, or a regression's MSE or MAE. */
-  metric: MetricName;
-  /** The last test score; null when the test split was never scored (`evaluate: false`). */
-  test: SplitScore | null;
-  /** The epochs this run() trained, one record each (train, validation and test scores). */
-  history: EpochRecord[];
-  /** @deprecated Use test (NaN when not scored, and for a regression). */
-  testAccuracy: number;
-  /** @deprecated Use test (NaN when not scored). */
-  testLoss: number;
-  stopped: boolean;
-}
+export type { JobInput, TrainerOptions, TrainResult } from './trainer-options.js';
 
 export class Trainer extends Emitter<TrainerEvents> {
   readonly job: JobConfig;
@@ -141,8 +86,12 @@ export class Trainer extends Emitter<TrainerEvents> {
   /** BatchNorm moving statistics and frozen tensors in the layout (model-state.ts); null: none. */
   private state: ModelState | null = null;
 
-  constructor(job: JobConfig, opts: TrainerOptions = {}) {
+  /** Where the starting weights came from, when given (checked against the model's layout at run). */
+  private startLayout?: TensorShape[];
+
+  constructor(input: JobInput, opts: TrainerOptions = {}) {
     super();
+    const job: JobConfig = { ...input, model: modelSpecOf(input.model) };
     validateJob(job);
     this.job = structuredClone(job);
     this.opts = opts;
@@ -151,6 +100,7 @@ export class Trainer extends Emitter<TrainerEvents> {
     this.optimizer = createOptimizer(job.mode?.kind === 'local' ? (job.mode.outer ?? DEFAULT_OUTER) : job.optimizer);
     const known = specLayout(job.model);
     if (known) this.layout = new ParamLayout(known);
+    this.takeStart(opts);
     const sizes = opts.dataSizes ?? datasetSizes(job.dataset);
     if (sizes) {
       this.trainSize = sizes.train;
@@ -171,6 +121,15 @@ export class Trainer extends Emitter<TrainerEvents> {
       mode?.kind === 'local'
         ? new LocalMode(this.pool, this.dispatcher, mode, job.optimizer, mode.outer ?? DEFAULT_OUTER, job.batchSize)
         : new ExactMode(this.pool, this.dispatcher, planner, opts);
+  }
+
+  /** The starting weights given for fine-tuning (checked against the layout where it is known now). */
+  private takeStart(opts: TrainerOptions): void {
+    const start = startWeights(opts);
+    if (!start) return;
+    this.weights = start.weights;
+    this.startLayout = start.layout;
+    if (this.layout) checkStartFits(this.layout, start);
   }
 
   /** The current weights as one immutable snapshot, shared by every worker of this version. */
@@ -412,7 +371,10 @@ export class Trainer extends Emitter<TrainerEvents> {
       await Promise.all(this.pendingJoins);
       if (this.stopRequested) throw new GradroomError('BAD_STATE', 'stopped before any worker joined');
     }
-    if (this.weights.length > 0) this.layout.check(this.weights);
+    if (this.weights.length > 0) {
+      if (this.startLayout) checkStartFits(this.layout, { weights: this.weights, layout: this.startLayout });
+      this.layout.check(this.weights);
+    }
     this.validation = validationSize(this.job.validationSplit, this.trainSize);
   }
 
