@@ -113,6 +113,46 @@ describe('the packed packages', () => {
     );
   });
 
+  it('ask only for what a browser app needs: tfjs as a peer, data packages and WebRTC for Node left out', () => {
+    const pkg = (i: number) =>
+      JSON.parse(tarRead(tarballs[i], 'package/package.json')) as {
+        name: string;
+        engines?: { node?: string };
+        dependencies?: Record<string, string>;
+        peerDependencies?: Record<string, string>;
+        peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+      };
+    const [core, worker, coordinator] = [pkg(0), pkg(1), pkg(2)];
+    for (const p of [core, worker, coordinator]) {
+      expect(p.engines?.node, p.name).toBe('>=20.19');
+      // the data packages are read at build time only (dist/ holds the packed .bin files)
+      for (const data of ['mnist', 'fashion-mnist']) expect(p.dependencies ?? {}, p.name).not.toHaveProperty(data);
+      // an app's own tfjs is the one gradroom uses: never a second copy
+      expect(
+        Object.keys(p.dependencies ?? {}).filter((d) => d.startsWith('@tensorflow/')),
+        p.name,
+      ).toEqual([]);
+    }
+    expect(worker.peerDependencies).toEqual({
+      '@tensorflow/tfjs': '^4.22.0',
+      '@tensorflow/tfjs-backend-wasm': '^4.22.0',
+      '@tensorflow/tfjs-backend-webgpu': '^4.22.0',
+    });
+    // 26 MB of native WebRTC, needed only to host a room from Node: an optional peer npm does not install
+    expect(coordinator.dependencies).not.toHaveProperty('@roamhq/wrtc');
+    expect(coordinator.peerDependenciesMeta?.['@roamhq/wrtc']?.optional).toBe(true);
+    // require() works too (Node >= 20.19 loads the ES modules)
+    const r = node(
+      [
+        '-e',
+        "console.log(typeof require('@gradroom/coordinator').Trainer, typeof require('@gradroom/core').createOptimizer)",
+      ],
+      consumer,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('function function');
+  });
+
   it('install outside the workspace: our packages resolve from the project, the rest from the registry', () => {
     expect(relative(REPO_ROOT, realpathSync(consumer)).startsWith('..')).toBe(true);
     const r = node(
