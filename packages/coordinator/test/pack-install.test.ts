@@ -143,6 +143,20 @@ describe('the packed packages', () => {
     // 26 MB of native WebRTC, needed only to host a room from Node: an optional peer npm does not install
     expect(coordinator.dependencies).not.toHaveProperty('@roamhq/wrtc');
     expect(coordinator.peerDependenciesMeta?.['@roamhq/wrtc']?.optional).toBe(true);
+    // source maps ship inline with their sources: no comment points at a .map file the tarball lacks
+    for (const tgz of tarballs) {
+      const js = spawnSync('tar', ['-xzOf', tgz, '--wildcards', 'package/dist/*.js'], {
+        encoding: 'utf8',
+        maxBuffer: 1 << 28,
+      });
+      expect(js.status).toBe(0);
+      const urls = js.stdout.match(/\/\/# sourceMappingURL=\S{0,40}/g) ?? [];
+      expect(urls.length, tgz).toBeGreaterThan(0);
+      expect(
+        urls.filter((u) => !u.startsWith('//# sourceMappingURL=data:application/json')),
+        tgz,
+      ).toEqual([]);
+    }
     // require() works too (Node >= 20.19 loads the ES modules)
     const r = node(
       [
