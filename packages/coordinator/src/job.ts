@@ -113,8 +113,8 @@ export function validateJob(job: JobConfig): void {
     if (mode.commShare !== undefined && !(mode.commShare > 0 && mode.commShare < 1))
       bad(`commShare must be between 0 and 1, got ${mode.commShare}`);
   }
-  checkModelForJob(job);
   checkJobSize(job);
+  checkModelForJob(job);
 }
 
 /** Weights the wire protocol carries in one message (the codec's limit). */
