@@ -8,7 +8,16 @@ export * from './checkpoint.js';
 export { type IndexedDbCheckpointOptions, IndexedDbCheckpointStore } from './checkpoint-idb.js';
 export { Emitter } from './emitter.js';
 export type * from './events.js';
+export { describeEpoch, describeScore, type EpochRecord, type MetricName, type SplitScore } from './history.js';
 export { DEFAULT_JOB, type JobConfig, validateJob } from './job.js';
+export {
+  isLayersModel,
+  type LayersModelLike,
+  type LayersTopologyInput,
+  type ModelInput,
+  modelSpecOf,
+  weightsOfModel,
+} from './model-input.js';
 export { type PoolOptions, WorkerPool } from './pool.js';
 export {
   type PeerEvent,
@@ -17,7 +26,14 @@ export {
   type TrainerLike,
 } from './room/host.js';
 export { type SessionOptions, WorkerSession } from './session.js';
-export { Trainer, type TrainerOptions, type TrainResult } from './trainer.js';
+export type { JobInput } from './trainer.js';
+export {
+  type ModelExporter,
+  type ModelExportOptions,
+  Trainer,
+  type TrainerOptions,
+  type TrainResult,
+} from './trainer.js';
 export type { PeerWorkerHandle } from './transports/peer.js';
 export { spawnWebWorker, type WebWorkerOptions } from './transports/web-worker.js';
 export { closeGuard, WeightsSnapshot, WorkerGoneError, type WorkerHandle, type WorkerKind } from './worker-handle.js';

@@ -18,10 +18,18 @@ export class Evaluator {
     private readonly planner: ShardPlanner,
   ) {}
 
-  /** The score of `snapshot` on the first `size` examples of `split`; null when the run stopped meanwhile. */
-  async score(snapshot: WeightsSnapshot, size: number, split: 'train' | 'test' = 'test'): Promise<Score | null> {
+  /**
+   * The score of `snapshot` on `size` examples of `split` from index `from` (a validation split is
+   * the training set's last examples); null when the run stopped meanwhile.
+   */
+  async score(
+    snapshot: WeightsSnapshot,
+    size: number,
+    split: 'train' | 'test' = 'test',
+    from = 0,
+  ): Promise<Score | null> {
     const all = new Uint32Array(size);
-    for (let i = 0; i < all.length; i++) all[i] = i;
+    for (let i = 0; i < all.length; i++) all[i] = from + i;
     let lossSum = 0;
     let correct = 0;
     let count = 0;

@@ -1,3 +1,5 @@
+import type { EpochRecord, MetricName, SplitScore } from './history.js';
+
 /** Progress events, in the lecture's words (DESIGN.md contract 4). */
 import type { AutoDecision } from './modes/auto.js';
 
@@ -34,7 +36,13 @@ export interface IterationEvent {
   /** EWA of the loss (beta 0.9) with bias correction, and without it. */
   lossSmoothed: number;
   lossSmoothedRaw: number;
-  /** Accuracy on this mini-batch. */
+  // required in IterationReport, what the Trainer emits; optional here only so that events written
+  // by hand before them (the demo's tests) still type-check
+  /** What `metricValue` measures: accuracy, or a regression's MSE or MAE. */
+  metric?: MetricName;
+  /** The metric on this mini-batch: its accuracy, or for a regression its loss (MSE or MAE). */
+  metricValue?: number;
+  /** @deprecated Use metricValue. Accuracy on this mini-batch; NaN for a regression. */
   accuracy: number;
   lr: number;
   examplesPerSec: number;
@@ -61,14 +69,22 @@ export interface IterationEvent {
   workers: WorkerStatus[];
 }
 
-export interface EpochEvent {
+/**
+ * An epoch's figures. What the Trainer emits is an EpochReport, with the record's fields required;
+ * they are optional here only so that events written by hand before them still type-check.
+ */
+export interface EpochEvent extends Partial<EpochRecord> {
   epoch: number;
   iteration: number;
-  trainLoss: number;
-  trainAccuracy: number;
-  testLoss: number;
-  testAccuracy: number;
   seconds: number;
+  metric?: MetricName;
+  trainLoss: number;
+  /** @deprecated Use train.metric. NaN for a regression. */
+  trainAccuracy: number;
+  /** @deprecated Use test, which is null when the epoch was not scored (this is then NaN). */
+  testLoss: number;
+  /** @deprecated Use test, which is null when the epoch was not scored (this is then NaN; NaN for a regression). */
+  testAccuracy: number;
 }
 
 /** TrainerOptions.evalEvery: the test split scored after an iteration, mid-epoch or not. */
@@ -84,6 +100,15 @@ export interface EvaluationEvent {
   evalMs: number;
 }
 
+/** What the Trainer emits for each iteration: the metric is always there. */
+export interface IterationReport extends IterationEvent {
+  metric: MetricName;
+  metricValue: number;
+}
+
+/** What the Trainer emits for each epoch: its record (train, validation and test: null where not scored). */
+export type EpochReport = EpochEvent & EpochRecord & { metric: MetricName };
+
 export interface WorkerEvent {
   type: 'joined' | 'left' | 'rejected';
   id: string;
@@ -98,15 +123,20 @@ export interface WorkerEvent {
 export interface DoneEvent {
   epochs: number;
   iterations: number;
+  metric: MetricName;
+  /** The last test score; null when the test split was never scored. */
+  test: SplitScore | null;
+  /** @deprecated Use test (NaN when not scored, and for a regression). */
   testAccuracy: number;
+  /** @deprecated Use test (NaN when not scored). */
   testLoss: number;
   seconds: number;
   stopped: boolean;
 }
 
 export interface TrainerEvents {
-  iteration: IterationEvent;
-  epoch: EpochEvent;
+  iteration: IterationReport;
+  epoch: EpochReport;
   evaluation: EvaluationEvent;
   worker: WorkerEvent;
   checkpoint: { iteration: number; epoch: number; bytes: number };

@@ -14,6 +14,7 @@ import {
   specLayout,
   validateSchedule,
 } from '@gradroom/core';
+import { checkModelForJob } from './model-checks.js';
 import { topologySize } from './topology-size.js';
 
 export interface JobConfig {
@@ -30,6 +31,11 @@ export interface JobConfig {
   maxIterations?: number;
   /** Evaluate on the test split after every epoch (default true). */
   evaluate?: boolean;
+  /**
+   * Hold out this fraction (0 to 1, exclusive) of the training set for validation, as tfjs's
+   * `validationSplit`: its last examples, never trained on, scored after every epoch.
+   */
+  validationSplit?: number;
   /** How workers and the coordinator share the work (default exact). */
   mode?: TrainingMode;
 }
@@ -113,6 +119,8 @@ export function validateJob(job: JobConfig): void {
   if (job.maxIterations !== undefined && (!Number.isInteger(job.maxIterations) || job.maxIterations <= 0)) {
     bad(`maxIterations must be a positive integer, got ${job.maxIterations}`);
   }
+  if (job.validationSplit !== undefined && !(job.validationSplit > 0 && job.validationSplit < 1))
+    bad(`validationSplit must be between 0 and 1 (exclusive), got ${job.validationSplit}`);
   createOptimizer(job.optimizer); // validates the optimizer config
   if (job.schedule) validateSchedule(job.schedule);
   const mode = job.mode;
@@ -131,6 +139,7 @@ export function validateJob(job: JobConfig): void {
       bad(`warmup must be a non-negative integer of iterations, got ${mode.warmup}`);
   }
   checkJobSize(job);
+  checkModelForJob(job);
 }
 
 function validateAuto(mode: AutoModeConfig, bad: (m: string) => never): void {

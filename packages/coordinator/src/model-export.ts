@@ -1,9 +1,14 @@
 /** The trainer's weights as a tfjs layers model (Trainer.exportModel). */
 import { GradroomError, type ModelSpec, type TensorShape } from '@gradroom/core';
-import type { exportLayersModel, ModelTarget } from '@gradroom/worker/export';
+import type { ExportOptions, exportLayersModel, ModelTarget } from '@gradroom/worker/export';
 
 /** What Trainer.exportModel calls: exportLayersModel from '@gradroom/worker/export'. */
 export type ModelExporter = typeof exportLayersModel;
+
+/** Trainer.exportModel's options: what the model outputs, and (in a browser) the exporter to use. */
+export interface ModelExportOptions extends ExportOptions {
+  exporter?: ModelExporter;
+}
 
 /**
  * Saves `model` with `weights` to `target`. Without `exporter` it loads '@gradroom/worker/export'
@@ -15,9 +20,9 @@ export async function exportModel(
   layout: TensorShape[],
   weights: Float32Array,
   target: ModelTarget,
-  exporter?: ModelExporter,
+  options: ModelExportOptions = {},
 ): Promise<void> {
-  let save = exporter;
+  let save = options.exporter;
   if (!save) {
     const specifier = '@gradroom/worker/export'; // not a literal: bundlers leave it out
     try {
@@ -25,9 +30,9 @@ export async function exportModel(
     } catch (e) {
       throw new GradroomError(
         'BAD_CONFIG',
-        `exportModel could not load @gradroom/worker/export (${(e as Error).message}); in a browser, pass it: trainer.exportModel(target, exportLayersModel)`,
+        `exportModel could not load @gradroom/worker/export (${(e as Error).message}); in a browser, pass it: trainer.exportModel(target, { exporter: exportLayersModel })`,
       );
     }
   }
-  await save(model, layout, weights, target);
+  await save(model, layout, weights, target, { outputs: options.outputs });
 }

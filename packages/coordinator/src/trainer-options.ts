@@ -1,7 +1,10 @@
-/** How a Trainer runs (beyond the job itself), and what run() returns. */
+/** What `new Trainer` takes (beyond the job itself) and what `run()` returns. */
 import { type Aggregation, GradroomError, type Position, type TensorShape } from '@gradroom/core';
 import type { BackendName } from '@gradroom/worker';
 import type { CheckpointStore } from './checkpoint.js';
+import type { EpochRecord, MetricName, SplitScore } from './history.js';
+import type { JobConfig } from './job.js';
+import type { LayersModelLike, ModelInput } from './model-input.js';
 import type { PoolOptions } from './pool.js';
 
 export interface TrainerOptions extends PoolOptions {
@@ -48,7 +51,17 @@ export interface TrainerOptions extends PoolOptions {
    * Evaluation only reads the weights: the run is the same with or without it.
    */
   evalEvery?: number;
+  /**
+   * Fine-tuning: start from these weights (flat, in the layout's order: `getLayout()`, tfjs's
+   * `model.weights`) instead of the seeded initializers.
+   */
+  initialWeights?: Float32Array;
+  /** Fine-tuning: start from this tfjs model's current weights; its layout must be the job's model's. */
+  initModel?: LayersModelLike;
 }
+
+/** A job as `new Trainer` takes it: the model may also be a `tf.LayersModel` or its `toJSON()` output. */
+export type JobInput = Omit<JobConfig, 'model'> & { model: ModelInput };
 
 /** Checks the options a Trainer cannot run with, at construction. */
 export function checkOptions(opts: TrainerOptions): TrainerOptions {
@@ -62,7 +75,15 @@ export interface TrainResult {
   weights: Float32Array;
   layout: TensorShape[];
   position: Position;
+  /** What every `metric` measures: accuracy, or a regression's MSE or MAE. */
+  metric: MetricName;
+  /** The last test score; null when the test split was never scored (`evaluate: false`). */
+  test: SplitScore | null;
+  /** The epochs this run() trained, one record each (train, validation and test scores). */
+  history: EpochRecord[];
+  /** @deprecated Use test (NaN when not scored, and for a regression). */
   testAccuracy: number;
+  /** @deprecated Use test (NaN when not scored). */
   testLoss: number;
   stopped: boolean;
 }

@@ -11,15 +11,18 @@ import {
   type EpochPlan,
   Ewa,
   GradroomError,
-  initWeights,
+  holdState,
+  initModelWeights,
   learningRate,
   type ManualChange,
   type ManualSchedule,
+  type ModelState,
   nextPosition,
   type Optimizer,
   ParamLayout,
   type Position,
   planEpoch,
+  specState,
   type TensorShape,
   withManualChange,
 } from '@gradroom/core';
@@ -29,8 +32,10 @@ import { Dispatcher } from './dispatch.js';
 import { Emitter } from './emitter.js';
 import { Evaluator } from './evaluation.js';
 import type { TrainerEvents } from './events.js';
+import type { SplitScore } from './history.js';
 import { type JobConfig, validateJob } from './job.js';
-import { exportModel, type ModelExporter } from './model-export.js';
+import { exportModel, type ModelExporter, type ModelExportOptions } from './model-export.js';
+import { checkStartFits, modelSpecOf, startWeights } from './model-input.js';
 import { runPhases } from './modes/auto.js';
 import type { RoundOutcome } from './modes/mode.js';
 import type { RunPhases } from './modes/phases.js';
@@ -38,13 +43,14 @@ import { PauseGate } from './pause-gate.js';
 import { ShardPlanner } from './planning.js';
 import { WorkerPool } from './pool.js';
 import { RunFacts } from './run-facts.js';
+import { RunScores } from './run-scores.js';
 import type { WorkerSession } from './session.js';
-import { diverged, EpochStats, firstNonFinite } from './step-checks.js';
-import { checkOptions, type TrainerOptions, type TrainResult } from './trainer-options.js';
+import { creditWorkers, diverged, EpochStats, firstNonFinite, iterationEvent } from './step-checks.js';
+import { checkOptions, type JobInput, type TrainerOptions, type TrainResult } from './trainer-options.js';
 import { WeightsSnapshot, type WorkerHandle } from './worker-handle.js';
 
-export type { ModelExporter } from './model-export.js';
-export type { TrainerOptions, TrainResult } from './trainer-options.js';
+export type { ModelExporter, ModelExportOptions } from './model-export.js';
+export type { JobInput, TrainerOptions, TrainResult } from './trainer-options.js';
 
 const START_GRACE_MS = 3000; // how long a room's start waits for joins once a worker is set up
 
@@ -68,17 +74,28 @@ export class Trainer extends Emitter<TrainerEvents> {
   private readonly evaluator: Evaluator;
   private readonly gate = new PauseGate();
   private stopRequested = false;
-  private lastTest = { loss: Number.NaN, accuracy: Number.NaN };
+  private readonly scores: RunScores;
+  /** BatchNorm moving statistics and frozen tensors in the layout (model-state.ts); null: none. */
+  private state: ModelState | null = null;
+  /** Where the starting weights came from, when given (checked against the model's layout at run). */
+  private startLayout?: TensorShape[];
   private snap?: WeightsSnapshot;
   /** Examples computed in this run (for the 'evaluation' event). */
   private examplesSeen = 0;
 
-  constructor(job: JobConfig, opts: TrainerOptions = {}) {
+  constructor(input: JobInput, opts: TrainerOptions = {}) {
     super();
+    const job: JobConfig = { ...input, model: modelSpecOf(input.model) };
     validateJob(job);
     this.job = structuredClone(job);
     this.opts = checkOptions(opts);
     this.facts = new RunFacts(job, opts.dataSizes);
+    const start = startWeights(opts); // fine-tuning: checked against the layout where it is known now
+    if (start) {
+      this.weights = start.weights;
+      this.startLayout = start.layout;
+      if (this.facts.layout) checkStartFits(this.facts.layout, start);
+    }
     this.pool = new WorkerPool(
       () => ({ task: this.facts.task(), backends: opts.backends, wasmPaths: opts.wasmPaths }),
       opts,
@@ -93,6 +110,7 @@ export class Trainer extends Emitter<TrainerEvents> {
     });
     const planner = new ShardPlanner(this.pool, opts, log);
     this.evaluator = new Evaluator(this.dispatcher, planner);
+    this.scores = new RunScores(this.job, this.evaluator);
     const sizes = () => ({ parameters: this.facts.layout?.size ?? 1, trainSize: this.facts.trainSize });
     this.phases = runPhases(job, this.pool, this.dispatcher, planner, opts, sizes);
   }
@@ -192,7 +210,8 @@ export class Trainer extends Emitter<TrainerEvents> {
     const layout = this.facts.layout as ParamLayout;
     // the weights and the mean gradient live in the optimizer's own buffers (for Adam: WebAssembly
     // memory its SIMD kernel updates in place)
-    const start = this.weights.length > 0 ? this.weights : initWeights(layout, this.job.seed);
+    const start = this.weights.length > 0 ? this.weights : initModelWeights(this.job.model, layout, this.job.seed);
+    this.state = specState(this.job.model, layout);
     const bad = firstNonFinite(start);
     if (bad >= 0)
       throw new GradroomError(
@@ -218,14 +237,9 @@ export class Trainer extends Emitter<TrainerEvents> {
         const crossed = n !== undefined && Math.floor(this.pos.iteration / n) > Math.floor(done.iteration / n);
         const evaluated = crossed ? await this.evaluateNow() : null;
         if (this.pos.epoch !== done.epoch) {
-          const test = evaluated ?? (await this.evaluate());
-          this.emit('epoch', {
-            epoch: done.epoch,
-            iteration: this.pos.iteration,
-            ...epoch.close(),
-            testLoss: test.loss,
-            testAccuracy: test.accuracy,
-          });
+          const { trainSize, testSize } = this.facts;
+          const at = { epoch: done.epoch, iteration: this.pos.iteration, trainSize, testSize };
+          this.emit('epoch', await this.scores.closeEpoch(at, epoch.close(), this.snapshot_(), evaluated));
           await this.saveCheckpoint();
         } else if (every && Math.floor(this.pos.iteration / every) > Math.floor(done.iteration / every)) {
           await this.saveCheckpoint();
@@ -240,24 +254,23 @@ export class Trainer extends Emitter<TrainerEvents> {
     const stopped = !this.finished();
     // a run ended by --max-iterations mid-epoch is saved too, so it can be continued
     if (stopped || this.pos.batch !== 0) await this.saveCheckpoint();
-    if (!stopped && Number.isNaN(this.lastTest.accuracy)) await this.evaluate();
+    if (!stopped && this.scores.test === null && this.job.evaluate !== false)
+      await this.scores.scoreTest(this.snapshot_(), this.facts.testSize);
     this.emit('state', { state: stopped ? 'stopped' : 'done' });
+    const { metric, test } = this.scores;
     const result: TrainResult = {
       weights: this.getWeights(),
       layout: layout.shapes(),
       position: this.position,
-      testAccuracy: this.lastTest.accuracy,
-      testLoss: this.lastTest.loss,
+      metric,
+      test,
+      history: this.scores.history,
+      ...this.scores.legacy(),
       stopped,
     };
-    this.emit('done', {
-      epochs: this.pos.epoch,
-      iterations: this.pos.iteration,
-      testAccuracy: result.testAccuracy,
-      testLoss: result.testLoss,
-      seconds: (performance.now() - started) / 1000,
-      stopped,
-    });
+    const seconds = (performance.now() - started) / 1000;
+    const { epoch: epochs, iteration: iterations } = this.pos;
+    this.emit('done', { epochs, iterations, metric, test, ...this.scores.legacy(), seconds, stopped });
     return result;
   }
 
@@ -273,17 +286,18 @@ export class Trainer extends Emitter<TrainerEvents> {
       await this.pool.nextChange();
       if (this.stopRequested) throw new GradroomError('BAD_STATE', 'stopped before any worker joined');
     }
-    if (this.weights.length > 0) this.facts.layout.check(this.weights);
+    if (this.weights.length > 0) {
+      if (this.startLayout) checkStartFits(this.facts.layout, { weights: this.weights, layout: this.startLayout });
+      this.facts.layout.check(this.weights);
+    }
+    this.scores.holdOut(this.facts.trainSize);
   }
 
   private planFor(epoch: number): EpochPlan {
     if (this.plan?.epoch !== epoch) {
-      this.plan = planEpoch({
-        seed: this.job.seed,
-        epoch,
-        examples: this.facts.trainSize,
-        batchSize: this.job.batchSize,
-      });
+      // a validation split is the training set's last examples, never trained on
+      const examples = this.facts.trainSize - this.scores.validation;
+      this.plan = planEpoch({ seed: this.job.seed, epoch, examples, batchSize: this.job.batchSize });
     }
     return this.plan;
   }
@@ -318,46 +332,21 @@ export class Trainer extends Emitter<TrainerEvents> {
     }
     if (r === null) return null;
     const s0 = performance.now();
+    // state entries carry mini-batch statistics, not gradients: kept out of the optimizer's step
+    const putState = this.state ? holdState(this.state, this.weights, this.grads) : undefined;
     phase.optimizer.step(this.weights, this.grads, r.stepLr);
+    putState?.();
     const stepMs = performance.now() - s0;
     const loss = r.lossSum / r.count;
     const bad = firstNonFinite(this.weights);
     if (!Number.isFinite(loss) || bad >= 0)
       throw diverged(new GradroomError('DIVERGED', `weight ${bad} is ${this.weights[bad]}`), pos.iteration, r.stepLr);
     const totalMs = performance.now() - t0;
-    const credited = new Set<WorkerSession>();
-    for (const [s, n] of r.perWorker) {
-      s.credit(n, n / r.shareOf);
-      credited.add(s);
-    }
-    for (const s of this.pool.ready()) if (!credited.has(s)) s.credit(0, 0);
-    const { stats } = r;
-    this.emit('iteration', {
-      epoch: pos.epoch,
-      batch: pos.batch + r.steps - 1,
-      batchesPerEpoch: plan.batches,
-      iteration: pos.iteration + r.steps,
-      examples: r.count,
-      loss,
-      lossSmoothed: this.lossEwa.update(loss),
-      lossSmoothedRaw: this.lossEwaRaw.update(loss),
-      accuracy: r.correct / r.count,
-      lr: r.eventLr,
-      examplesPerSec: (r.count / totalMs) * 1000,
-      timing: {
-        totalMs,
-        computeMs: stats.criticalComputeMs,
-        transferMs: stats.criticalTransferMs,
-        waitMs: Math.max(0, totalMs - stats.criticalComputeMs - stats.criticalTransferMs - stepMs),
-        stepMs,
-      },
-      bytes: { out: stats.bytesOut, in: stats.bytesIn },
-      fastestAloneExamplesPerSec: r.fastestAloneExamplesPerSec,
-      replanned: stats.replanned,
-      workers: this.pool.status(),
-      ...(r.round ? { round: r.round } : {}),
-      ...(this.phases.decision ? { auto: { ...this.phases.decision } } : {}),
-    });
+    creditWorkers(r, this.pool.ready());
+    const smoothed = { lossSmoothed: this.lossEwa.update(loss), lossSmoothedRaw: this.lossEwaRaw.update(loss) };
+    const timed = { totalMs, stepMs, batchesPerEpoch: plan.batches, workers: this.pool.status() };
+    const auto = this.phases.decision ? { auto: { ...this.phases.decision } } : {};
+    this.emit('iteration', { ...iterationEvent(pos, r, this.scores.metric, loss, timed), ...smoothed, ...auto });
     return { lossSum: r.lossSum, correct: r.correct, count: r.count, steps: r.steps };
   }
 
@@ -370,29 +359,34 @@ export class Trainer extends Emitter<TrainerEvents> {
     this.active = optimizer;
   }
 
-  /** evaluate(), timed and reported as an 'evaluation' event (TrainerOptions.evalEvery). */
-  private async evaluateNow(): Promise<{ loss: number; accuracy: number }> {
+  /** The test split scored now, timed and reported as an 'evaluation' event (TrainerOptions.evalEvery). */
+  private async evaluateNow(): Promise<SplitScore | null> {
     const t0 = performance.now();
-    const test = await this.evaluate();
+    const test = await this.scores.scoreTest(this.snapshot_(), this.facts.testSize);
     const { iteration, epoch } = this.pos;
-    const evalMs = performance.now() - t0;
+    const fields = this.scores.evaluationFields(test);
     this.emit('evaluation', {
       iteration,
       epoch,
       examples: this.examplesSeen,
-      testLoss: test.loss,
-      testAccuracy: test.accuracy,
-      evalMs,
+      ...fields,
+      evalMs: performance.now() - t0,
     });
     return test;
   }
 
-  /** Loss and accuracy on the whole test split, computed by the workers (the run's own, when it has any). */
-  async evaluate(): Promise<{ loss: number; accuracy: number }> {
-    if (this.job.evaluate === false || this.facts.testSize === 0) return this.lastTest;
-    const score = await this.evaluator.score(this.snapshot_(), this.facts.testSize, 'test');
-    if (score !== null) this.lastTest = score;
-    return this.lastTest;
+  /**
+   * Loss and metric on the whole test split with the current weights, computed by the workers (the
+   * run's own, when it has any); also with `evaluate: false`, which only stops the scoring after each
+   * epoch. Null when the run stopped meanwhile.
+   */
+  async evaluate(): Promise<SplitScore | null> {
+    if (!this.facts.layout || this.facts.testSize === 0 || this.pool.ready().length === 0)
+      throw new GradroomError(
+        'BAD_STATE',
+        'nothing to evaluate with yet: add a worker and run (or restore) the trainer first',
+      );
+    return this.scores.scoreTest(this.snapshot_(), this.facts.testSize);
   }
 
   private checkpoint(): Checkpoint {
@@ -412,13 +406,15 @@ export class Trainer extends Emitter<TrainerEvents> {
   /**
    * Saves the model with the current weights as a tfjs layers model (model.json + weights) that
    * tf.loadLayersModel loads: a directory in Node, a tfjs URL (downloads://, indexeddb://) or an IOHandler.
-   * In a browser pass `exportLayersModel` from '@gradroom/worker/export': importing it here would put
-   * tfjs (2.5 MB) into every page that bundles the trainer.
+   * A classifier outputs probabilities unless `outputs: 'logits'`. In a browser pass `exporter:
+   * exportLayersModel` from '@gradroom/worker/export' (or it as the second argument): importing it
+   * here would put tfjs (2.5 MB) into every page that bundles the trainer.
    */
-  async exportModel(target: ModelTarget, exporter?: ModelExporter): Promise<void> {
+  async exportModel(target: ModelTarget, options?: ModelExporter | ModelExportOptions): Promise<void> {
     if (!this.facts.layout || this.weights.length === 0)
       throw new GradroomError('BAD_STATE', 'no weights to export yet: run (or restore) the trainer first');
-    await exportModel(this.job.model, this.getLayout(), this.getWeights(), target, exporter);
+    const o = typeof options === 'function' ? { exporter: options } : options;
+    await exportModel(this.job.model, this.getLayout(), this.getWeights(), target, o);
   }
 
   /** Encodes the run's state now (also used by the host page to offer a download). */

@@ -137,7 +137,16 @@ describe('gradroom train --mode', () => {
       '--warm-start',
       '0',
     ]);
-    const nesterov = weights('nesterov', ['--mode', 'local', '--local-steps', '1', '--outer-optimizer', 'nesterov', '--warm-start', '0']);
+    const nesterov = weights('nesterov', [
+      '--mode',
+      'local',
+      '--local-steps',
+      '1',
+      '--outer-optimizer',
+      'nesterov',
+      '--warm-start',
+      '0',
+    ]);
     const diff = (a: Float32Array, b: Float32Array) => {
       let d = 0;
       let n = 0;
@@ -162,7 +171,16 @@ describe('gradroom train --mode', () => {
       return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
     };
     // one worker, one inner step: w - 1.5 * (w - (w - lr g)) = w - 1.5 lr g
-    const local = weights('default-outer', ['--lr', '0.04', '--mode', 'local', '--local-steps', '1', '--warm-start', '0']);
+    const local = weights('default-outer', [
+      '--lr',
+      '0.04',
+      '--mode',
+      'local',
+      '--local-steps',
+      '1',
+      '--warm-start',
+      '0',
+    ]);
     const exact = weights('exact-1.5x', ['--lr', '0.06']);
     let d = 0;
     let n = 0;

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isGradroomError, type ModelSpec, sfc32 } from '@gradroom/core';
+import { arraysDataset } from '@gradroom/worker/data';
 import { exportLayersModel } from '@gradroom/worker/export';
 import { fileLoadHandler, loadModelDir } from '@gradroom/worker/model-files';
 import * as tf from '@tensorflow/tfjs';
@@ -151,12 +152,24 @@ describe('Trainer.exportModel', () => {
         expect(tf.memory().numTensors).toBe(before); // the export disposes what it builds
         const x = inputs(xShape, 7);
         const want = reference(kind, t, x);
+        // by default a classifier's export outputs probabilities: the softmax of the forward pass
+        const logits = tf.tensor2d(want, [xShape[0], classes]);
+        const probabilities = tf.softmax(logits);
+        const wantProbs = probabilities.dataSync() as Float32Array;
+        tf.dispose([logits, probabilities]);
 
         const model = await tf.loadLayersModel(`${origin}/${kind}/model.json`);
         const y = model.predict(x) as tf.Tensor;
-        expect(relativeDifference(y.dataSync() as Float32Array, want)).toBeLessThanOrEqual(1e-6);
+        const got = y.dataSync() as Float32Array;
+        expect(relativeDifference(got, wantProbs)).toBeLessThanOrEqual(1e-6);
+        for (let r = 0; r < xShape[0]; r++) {
+          const sum = got.subarray(r * classes, (r + 1) * classes).reduce((a, b) => a + b, 0);
+          expect(Math.abs(sum - 1)).toBeLessThanOrEqual(1e-5); // rows of model.predict sum to 1
+        }
         y.dispose();
         model.dispose();
+        const json = JSON.parse(await readFile(join(dir, kind, 'model.json'), 'utf8'));
+        expect(json.userDefinedMetadata.gradroom.outputs).toBe('probabilities');
 
         // the same files through the Node handler gradroom's CLI uses, with the layout and weights back
         const loaded = await loadModelDir(join(dir, kind));
@@ -165,15 +178,18 @@ describe('Trainer.exportModel', () => {
         expect(loaded.spec).toEqual(t.job.model);
         loaded.model.dispose();
 
-        // an IOHandler and the exporter passed in, as a page does (tf.io.browserDownloads): the same artifacts
+        // an IOHandler and the exporter passed in, as a page does (tf.io.browserDownloads), with
+        // outputs: 'logits': the raw scores of the forward pass
         let artifacts: tf.io.ModelArtifacts | undefined;
         await t.exportModel(
           tf.io.withSaveHandler(async (a) => {
             artifacts = a;
             return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
           }),
-          exportLayersModel,
+          { exporter: exportLayersModel, outputs: 'logits' },
         );
+        const meta = (artifacts as tf.io.ModelArtifacts).userDefinedMetadata as { gradroom: { outputs: string } };
+        expect(meta.gradroom.outputs).toBe('logits');
         const fromMemory = await tf.loadLayersModel(tf.io.fromMemory(artifacts as tf.io.ModelArtifacts));
         const z = fromMemory.predict(x) as tf.Tensor;
         expect(relativeDifference(z.dataSync() as Float32Array, want)).toBeLessThanOrEqual(1e-6);
@@ -207,5 +223,52 @@ describe('Trainer.exportModel', () => {
       /the weights do not fit the model: they hold dense_0\/kernel \[4,4\]; the model has dense_0\/kernel \[4,3\]/,
     );
     await expect(fileLoadHandler(join(dir, 'missing')).load?.()).rejects.toThrow(/cannot read the model at/);
+  });
+
+  it('sigmoid cross-entropy exports sigmoid probabilities, a regression its predictions; bad outputs are refused', async () => {
+    const spec: ModelSpec = { kind: 'mlp', inputShape: [6], hidden: [5], classes: 1, loss: 'sigmoid-cross-entropy' };
+    const t = await trained(spec, 6, 2);
+    try {
+      const x = inputs([4, 6], 3);
+      await t.exportModel(join(dir, 'sigmoid'));
+      await t.exportModel(join(dir, 'sigmoid-logits'), { outputs: 'logits' });
+      const probs = await tf.loadLayersModel(fileLoadHandler(join(dir, 'sigmoid')));
+      const raw = await tf.loadLayersModel(fileLoadHandler(join(dir, 'sigmoid-logits')));
+      const p = (probs.predict(x) as tf.Tensor).dataSync() as Float32Array;
+      const z = (raw.predict(x) as tf.Tensor).dataSync() as Float32Array;
+      expect(
+        relativeDifference(
+          p,
+          Float32Array.from(z, (v) => 1 / (1 + Math.exp(-v))),
+        ),
+      ).toBeLessThanOrEqual(1e-6);
+      probs.dispose();
+      raw.dispose();
+      x.dispose();
+      await expect(t.exportModel(join(dir, 'bad'), { outputs: 'odds' as 'logits' })).rejects.toThrow(
+        /outputs must be 'probabilities' or 'logits'/,
+      );
+    } finally {
+      await t.close();
+    }
+    const reg = new Trainer({
+      model: { kind: 'mlp', inputShape: [4], hidden: [3], classes: 1, loss: 'mean-squared-error' },
+      dataset: arraysDataset({
+        inputShape: [4],
+        targets: 1,
+        train: { x: new Float32Array(40).fill(0.5), y: new Float32Array(10).fill(1) },
+        test: { x: new Float32Array(8).fill(0.5), y: new Float32Array(2).fill(1) },
+      }),
+      optimizer: { kind: 'sgd', lr: 0.1 },
+      batchSize: 5,
+      epochs: 1,
+      seed: 1,
+    });
+    reg.addWorker(spawnThreadWorker());
+    await reg.run();
+    await reg.exportModel(join(dir, 'regression'));
+    await reg.close();
+    const json = JSON.parse(await readFile(join(dir, 'regression', 'model.json'), 'utf8'));
+    expect(json.userDefinedMetadata.gradroom.outputs).toBe('predictions');
   });
 });

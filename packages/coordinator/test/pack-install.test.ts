@@ -10,8 +10,10 @@
  * installed again each time (GRADROOM_PACK_FRESH=1 starts from an empty project). Needs the npm
  * registry on the first run, and the built dist/ (npm run build).
  */
-import { spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -64,10 +66,10 @@ beforeAll(async () => {
   await acquireLock();
   if (process.env.GRADROOM_PACK_FRESH === '1') rmSync(consumer, { recursive: true, force: true });
   mkdirSync(consumer, { recursive: true });
-  // what a developer's project asks for next to gradroom: tfjs to load the model, esbuild to bundle a page
+  // what a developer's project asks for next to gradroom: tfjs to load the model, esbuild and vite to bundle a page
   writeFileSync(
     join(consumer, 'package.json'),
-    `${JSON.stringify({ name: 'gradroom-consumer', private: true, type: 'module', dependencies: { '@tensorflow/tfjs': '4.22.0', esbuild: '0.28.2' } }, null, 2)}\n`,
+    `${JSON.stringify({ name: 'gradroom-consumer', private: true, type: 'module', dependencies: { '@tensorflow/tfjs': '4.22.0', esbuild: '0.28.2', vite: '8.3.8' } }, null, 2)}\n`,
   );
   tarballs = packPackages(join(consumer, 'packs'));
   installTarballs(consumer, tarballs);
@@ -111,6 +113,60 @@ describe('the packed packages', () => {
     expect(tarList(tarballs[1])).toEqual(
       expect.arrayContaining(['package/dist/mnist.bin', 'package/dist/fashion-mnist.bin']),
     );
+  });
+
+  it('ask only for what a browser app needs: tfjs as a peer, data packages and WebRTC for Node left out', () => {
+    const pkg = (i: number) =>
+      JSON.parse(tarRead(tarballs[i], 'package/package.json')) as {
+        name: string;
+        engines?: { node?: string };
+        dependencies?: Record<string, string>;
+        peerDependencies?: Record<string, string>;
+        peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+      };
+    const [core, worker, coordinator] = [pkg(0), pkg(1), pkg(2)];
+    for (const p of [core, worker, coordinator]) {
+      expect(p.engines?.node, p.name).toBe('>=20.19');
+      // the data packages are read at build time only (dist/ holds the packed .bin files)
+      for (const data of ['mnist', 'fashion-mnist']) expect(p.dependencies ?? {}, p.name).not.toHaveProperty(data);
+      // an app's own tfjs is the one gradroom uses: never a second copy
+      expect(
+        Object.keys(p.dependencies ?? {}).filter((d) => d.startsWith('@tensorflow/')),
+        p.name,
+      ).toEqual([]);
+    }
+    expect(worker.peerDependencies).toEqual({
+      '@tensorflow/tfjs': '^4.22.0',
+      '@tensorflow/tfjs-backend-wasm': '^4.22.0',
+      '@tensorflow/tfjs-backend-webgpu': '^4.22.0',
+    });
+    // 26 MB of native WebRTC, needed only to host a room from Node: an optional peer npm does not install
+    expect(coordinator.dependencies).not.toHaveProperty('@roamhq/wrtc');
+    expect(coordinator.peerDependenciesMeta?.['@roamhq/wrtc']?.optional).toBe(true);
+    // source maps ship inline with their sources: no comment points at a .map file the tarball lacks
+    for (const tgz of tarballs) {
+      const js = spawnSync('tar', ['-xzOf', tgz, '--wildcards', 'package/dist/*.js'], {
+        encoding: 'utf8',
+        maxBuffer: 1 << 28,
+      });
+      expect(js.status).toBe(0);
+      const urls = js.stdout.match(/\/\/# sourceMappingURL=\S{0,40}/g) ?? [];
+      expect(urls.length, tgz).toBeGreaterThan(0);
+      expect(
+        urls.filter((u) => !u.startsWith('//# sourceMappingURL=data:application/json')),
+        tgz,
+      ).toEqual([]);
+    }
+    // require() works too (Node >= 20.19 loads the ES modules)
+    const r = node(
+      [
+        '-e',
+        "console.log(typeof require('@gradroom/coordinator').Trainer, typeof require('@gradroom/core').createOptimizer)",
+      ],
+      consumer,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('function function');
   });
 
   it('install outside the workspace: our packages resolve from the project, the rest from the registry', () => {
@@ -296,4 +352,77 @@ describe('a consumer project', () => {
       }
     }, 180_000);
   });
+
+  describe.skipIf(skipBrowser)('examples/vite-app', () => {
+    let browser: Browser | undefined;
+    let preview: ChildProcess | undefined;
+    afterAll(async () => {
+      preview?.kill();
+      await browser?.close();
+    });
+
+    it('vite build && vite preview: trains in Chromium on 2 Web Workers to >= 95 %, its wasm files found', async () => {
+      const dir = join(consumer, 'vite-app');
+      rmSync(dir, { recursive: true, force: true });
+      cpSync(join(EXAMPLES, 'vite-app'), dir, { recursive: true, filter: (f) => !/node_modules|[/\\]dist$/.test(f) });
+      const vite = join(consumer, 'node_modules', 'vite', 'bin', 'vite.js');
+      const b = node([vite, 'build'], dir);
+      expect(b.code, b.stderr).toBe(0);
+      expect(existsSync(join(dir, 'dist', 'wasm', 'tfjs-backend-wasm-simd.wasm'))).toBe(true);
+      const port = await freePort();
+      preview = spawn(
+        process.execPath,
+        [vite, 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'],
+        {
+          cwd: dir,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      const origin = `http://127.0.0.1:${port}`;
+      await waitForServer(origin, 30_000);
+      browser = await launchChromium();
+      const { page, logs } = await openPage(browser, `${origin}/?backend=wasm`);
+      await page
+        .waitForFunction(() => document.title === 'done' || document.title === 'failed', undefined, {
+          timeout: 150_000,
+        })
+        .catch((e) => {
+          throw new Error(`${(e as Error).message}\n${logs.join('\n')}`);
+        });
+      const result = (await page.evaluate(() => (window as unknown as { result: unknown }).result)) as {
+        test: { metric: number };
+        backends: string[];
+      };
+      await screenshot(page, 'example-vite-app');
+      expect(result, logs.join('\n')).toBeDefined();
+      expect(result.backends).toEqual(['wasm', 'wasm']);
+      expect(result.test.metric).toBeGreaterThanOrEqual(0.95);
+    }, 240_000);
+  });
 });
+
+/** A port nothing listens on now (loopback). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `url` until it answers (bounded by `ms`). */
+async function waitForServer(url: string, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const ok = await fetch(url).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} did not answer within ${ms} ms`);
+}

@@ -3,63 +3,28 @@
  * fits its loss and its data. Per example a loss is the mean over its outputs, so lossSum / count is
  * the mean loss tfjs's tf.losses.* computes for the same batch.
  */
-import { GradroomError, type LossName, lossInfo } from '@gradroom/core';
+import { checkOutputFit, GradroomError, type LossName, type TargetFacts } from '@gradroom/core';
 import * as tf from '@tensorflow/tfjs';
 
 /** What the data gives per example: an integer label (classes > 0) or `targets` floats. */
-export interface TargetSpec {
-  classes: number;
-  targets: number;
-  name: string;
-}
-
-const badFit = (m: string): never => {
-  throw new GradroomError('BAD_CONFIG', m);
-};
+export type TargetSpec = TargetFacts;
 
 /**
  * Rejects a model whose output does not fit the loss and the data: wrong rank or width, a softmax
- * or sigmoid already in the last layer of a cross-entropy model, labels where targets are needed.
+ * or sigmoid already in the last layer of a cross-entropy model, labels where targets are needed
+ * (core's checkOutputFit, which the coordinator also runs on the spec alone).
  */
 export function checkLossFit(model: tf.LayersModel, loss: LossName, data: TargetSpec): void {
-  const info = lossInfo(loss);
   const shape = model.outputs[0].shape;
   if (model.outputs.length !== 1 || shape.length !== 2) {
-    badFit(`the model must have one output of shape [batch, units] for ${loss}, got ${JSON.stringify(shape)}`);
-  }
-  const units = shape[1] as number;
-  const last = model.layers[model.layers.length - 1];
-  const act = (last.getConfig() as { activation?: string }).activation;
-  if (info.task === 'classification' && (act === 'softmax' || act === 'sigmoid')) {
-    badFit(
-      `the model's last layer '${last.name}' applies ${act}, and ${loss} applies it again: make the last layer linear (it outputs logits)`,
+    throw new GradroomError(
+      'BAD_CONFIG',
+      `the model must have one output of shape [batch, units] for ${loss}, got ${JSON.stringify(shape)}`,
     );
   }
-  if (loss === 'softmax-cross-entropy') {
-    if (data.classes === 0)
-      badFit(
-        `${loss} needs integer class labels; ${data.name} has float targets: use mean-squared-error or mean-absolute-error`,
-      );
-    if (units !== data.classes)
-      badFit(
-        `the model predicts ${units} outputs; ${data.name} has ${data.classes} classes (${loss} needs one output per class)`,
-      );
-  } else if (loss === 'sigmoid-cross-entropy') {
-    if (data.classes > 0) {
-      if (data.classes !== 2 || units !== 1) {
-        badFit(
-          `${loss} with class labels needs 2 classes and 1 output; ${data.name} has ${data.classes} classes and the model ${units} outputs (use softmax-cross-entropy)`,
-        );
-      }
-    } else if (units !== data.targets) {
-      badFit(`the model predicts ${units} outputs; ${data.name} has ${data.targets} targets per example`);
-    }
-  } else {
-    if (data.classes > 0)
-      badFit(`${loss} needs float targets; ${data.name} has class labels: use softmax-cross-entropy`);
-    if (units !== data.targets)
-      badFit(`the model predicts ${units} outputs; ${data.name} has ${data.targets} targets per example`);
-  }
+  const last = model.layers[model.layers.length - 1];
+  const activation = (last.getConfig() as { activation?: string }).activation;
+  checkOutputFit(loss, { units: shape[1] as number, activation, layer: last.name }, data);
 }
 
 /** Checks a binary cross-entropy's targets lie in [0, 1]; names the first that does not. */

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { GradroomError, type ModelSpec, type TensorShape } from '@gradroom/core';
 import * as tf from '@tensorflow/tfjs';
 import { openRegularFile, pathInside, readRegularFile } from './data/regular-file.js';
-import { type ExportedModelMetadata, MODEL_METADATA_FORMAT } from './export.js';
+import { type ExportedModelMetadata, MODEL_METADATA_FORMAT, modelWithWeights } from './export.js';
 import { modelLayout } from './models.js';
 
 export const MODEL_JSON = 'model.json';
@@ -180,7 +180,7 @@ export async function loadModelDir(dir: string): Promise<LoadedModel> {
   const layout = modelLayout(model);
   const weights = new Float32Array(layout.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0));
   let offset = 0;
-  for (const v of model.trainableWeights) {
+  for (const v of model.weights) {
     const values = v.read().dataSync() as Float32Array;
     weights.set(values, offset);
     offset += values.length;
@@ -195,6 +195,11 @@ export async function loadModelDir(dir: string): Promise<LoadedModel> {
     if (typeof classes !== 'number')
       throw new GradroomError('BAD_CONFIG', `the model in ${dir} has no fixed output size`);
     spec = { kind: 'layers', topology: model.toJSON(null, false) as Record<string, unknown>, classes };
+  }
+  if (meta?.outputs === 'probabilities') {
+    // gradroom reads a model's raw scores (predictRows applies the loss's softmax or sigmoid itself)
+    model.dispose();
+    model = await modelWithWeights(spec, layout, weights);
   }
   return { spec, layout, weights, model };
 }

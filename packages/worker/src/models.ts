@@ -50,9 +50,13 @@ export async function buildModel(spec: ModelSpec): Promise<tf.LayersModel> {
   throw new GradroomError('BAD_CONFIG', `unknown model kind ${(spec as { kind: string }).kind}`);
 }
 
-/** The trainable tensors in the order of the flat parameter buffer. */
+/**
+ * The model's tensors in the order of the flat parameter buffer: tfjs's `model.weights`, the
+ * trainable ones first, then state (BatchNormalization's moving statistics, frozen layers), so a
+ * model without state has the same layout as its trainable weights alone.
+ */
 export function modelLayout(model: tf.LayersModel): TensorShape[] {
-  return model.trainableWeights.map((w) => ({ name: w.originalName, shape: [...w.shape] as number[] }));
+  return model.weights.map((w) => ({ name: w.originalName, shape: [...w.shape] as number[] }));
 }
 
 /** Bytes one example costs in a gradient step (activations and their gradients, float32), for the batch-size advice. */

@@ -64,9 +64,33 @@ export function shardRows(n: number): number {
 
 const GPU_BACKENDS = new Set(['webgpu', 'webgl']);
 
+/** A BatchNormalization layer's moving statistics, as tfjs keeps them (fields tfjs does not type). */
+interface MovingVars {
+  layer: { momentum: number };
+  mean: tf.Variable;
+  variance: tf.Variable;
+}
+
+/** The BatchNormalization layers of a model, with their moving-statistics variables. */
+function movingVars(model: tf.LayersModel): MovingVars[] {
+  const out: MovingVars[] = [];
+  for (const l of model.layers) {
+    if (l.getClassName() !== 'BatchNormalization') continue;
+    const find = (w: string) => l.weights.find((v) => v.originalName.endsWith(`/${w}`))?.read() as tf.Variable;
+    const mean = find('moving_mean');
+    const variance = find('moving_variance');
+    if (mean && variance) out.push({ layer: l as unknown as { momentum: number }, mean, variance });
+  }
+  return out;
+}
+
 export class ShardComputer {
   readonly layout: ParamLayout;
+  /** Every tensor of the layout (trainable first, then state), in its order. */
   private readonly vars: tf.Variable[];
+  /** The trainable ones, whose gradients a shard sums. */
+  private readonly trainable: tf.Variable[];
+  private readonly moving: MovingVars[];
   private readonly target: TargetSpec;
 
   constructor(
@@ -78,7 +102,9 @@ export class ShardComputer {
   ) {
     this.target = typeof target === 'number' ? { classes: target, targets: 1, name: 'data' } : target;
     this.layout = new ParamLayout(modelLayout(model));
-    this.vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    this.vars = model.weights.map((w) => w.read() as tf.Variable);
+    this.trainable = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    this.moving = movingVars(model);
     this.padRows = tf.getBackend() === 'webgpu' && model.layers.every((l) => ROWWISE.has(l.getClassName()));
   }
 
@@ -184,27 +210,72 @@ export class ShardComputer {
    */
   packedSums(ex: Examples): tf.Tensor1D {
     const { x, y } = this.inputs(ex);
+    const n = this.count(ex);
     // tidy disposes every intermediate, also when a kernel throws half-way (a backend without it);
     // the correct count is made inside variableGrads' own scope, so it is kept by hand
     let correct: tf.Scalar | undefined;
+    const held = this.holdMoving();
     try {
       return tf.tidy(() => {
         const { value, grads } = tf.variableGrads(() => {
           const r = this.lossAndCorrect(x, y, true);
           correct = tf.keep(r.correct);
           return r.loss;
-        }, this.vars);
+        }, this.trainable);
+        const stats = this.shardStats(n);
         // a count is exact in float32
         return tf.concat([
-          ...this.vars.map((v) => tf.reshape(grads[v.name], [-1])),
+          // a frozen layer's tensors get no gradient: zeros, and the coordinator keeps them as they are
+          ...this.vars.map((v) => tf.reshape(stats.get(v) ?? grads[v.name] ?? tf.zerosLike(v), [-1])),
           tf.reshape(value, [1]),
           tf.reshape(tf.cast(correct as tf.Scalar, 'float32'), [1]),
         ]) as tf.Tensor1D;
       });
     } finally {
+      held();
       // the backend keeps their buffers until the queued work that reads them is done
       tf.dispose([x, y, ...(correct ? [correct] : [])]);
     }
+  }
+
+  /**
+   * Before a training pass: zeroes the moving statistics and sets their momentum to 0, so the
+   * pass leaves exactly the shard's batch mean and variance in them (tfjs updates them in its
+   * training call). Returns what puts the weights' own statistics and momenta back.
+   */
+  private holdMoving(): () => void {
+    if (this.moving.length === 0) return () => {};
+    const saved = this.moving.map((m) => {
+      const s = { momentum: m.layer.momentum, mean: tf.clone(m.mean), variance: tf.clone(m.variance) };
+      m.layer.momentum = 0;
+      tf.tidy(() => {
+        m.mean.assign(tf.zerosLike(m.mean));
+        m.variance.assign(tf.zerosLike(m.variance));
+      });
+      return s;
+    });
+    return () => {
+      this.moving.forEach((m, i) => {
+        m.layer.momentum = saved[i].momentum;
+        m.mean.assign(saved[i].mean);
+        m.variance.assign(saved[i].variance);
+        tf.dispose([saved[i].mean, saved[i].variance]);
+      });
+    };
+  }
+
+  /**
+   * The shard's BatchNorm statistics as sums over its n examples, in the moving mean and variance
+   * entries: n·mean and n·(variance + mean²), so the coordinator's sum over shards divided by the
+   * mini-batch size is the mini-batch's mean and mean square (exact whatever the split).
+   */
+  private shardStats(n: number): Map<tf.Variable, tf.Tensor> {
+    const out = new Map<tf.Variable, tf.Tensor>();
+    for (const m of this.moving) {
+      out.set(m.mean, tf.mul(m.mean, n));
+      out.set(m.variance, tf.mul(tf.add(m.variance, tf.square(m.mean)), n));
+    }
+    return out;
   }
 
   async evaluate(ex: Examples): Promise<EvalSums> {

@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { GradroomError } from '@gradroom/core';
 import { encodeCheckpoint, startingCheckpoint } from '../checkpoint.js';
+import { metricOf } from '../history.js';
 import type { JobConfig } from '../job.js';
 import { Trainer } from '../trainer.js';
 import { spawnThreadWorker } from '../transports/thread.js';
@@ -17,7 +18,7 @@ export const EVALUATE_HELP = `gradroom evaluate --model DIR [flags]
 The test loss and accuracy of a model saved by \`gradroom train --save-model DIR\`.
   --dataset mnist|fashion-mnist|fashion-mnist-small|synthetic   (--examples N, --seed N for synthetic; default mnist)
   --workers N                local worker threads (default 2)
-  --json                     one JSON object: {"event":"evaluation","dataset","testLoss","testAccuracy"}
+  --json                     one JSON object: {"event":"evaluation","dataset","testLoss","testAccuracy","metric","testMetric"}
 `;
 
 export async function evaluateCommand(argv: string[]): Promise<number> {
@@ -60,15 +61,16 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
     const failed = joins.find((j) => j.status === 'rejected');
     if (failed && joins.every((j) => j.status === 'rejected')) throw (failed as PromiseRejectedResult).reason;
     const r = await trainer.evaluate();
-    if (!Number.isFinite(r.loss)) throw new GradroomError('BAD_STATE', 'the evaluation gave no result');
+    if (!r || !Number.isFinite(r.loss)) throw new GradroomError('BAD_STATE', 'the evaluation gave no result');
+    const metric = metricOf(job.model.loss);
+    const accuracy = metric === 'accuracy' ? r.metric : null;
     if (flags.json) {
       process.stdout.write(
-        `${JSON.stringify({ event: 'evaluation', dataset: job.dataset.kind, testLoss: r.loss, testAccuracy: r.accuracy })}\n`,
+        `${JSON.stringify({ event: 'evaluation', dataset: job.dataset.kind, testLoss: r.loss, testAccuracy: accuracy, metric, testMetric: r.metric })}\n`,
       );
     } else {
-      console.log(
-        `${flags.model} on ${job.dataset.kind} (test split): loss ${r.loss.toFixed(4)}, accuracy ${(100 * r.accuracy).toFixed(2)}%`,
-      );
+      const score = accuracy === null ? `${metric} ${r.metric.toFixed(4)}` : `accuracy ${(100 * accuracy).toFixed(2)}%`;
+      console.log(`${flags.model} on ${job.dataset.kind} (test split): loss ${r.loss.toFixed(4)}, ${score}`);
     }
     return 0;
   } finally {

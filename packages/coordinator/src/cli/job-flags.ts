@@ -21,7 +21,7 @@ import {
 import { datasetSizes, ZOO, type ZooName } from '@gradroom/worker/catalog';
 import { arraysDataset, decodePacked } from '@gradroom/worker/data';
 import { readRegularFileSync } from '@gradroom/worker/files';
-import { DEFAULT_JOB, DEFAULT_OUTER, type JobConfig, type TrainingMode, validateJob } from '../job.js';
+import { DEFAULT_JOB, type JobConfig, type TrainingMode, validateJob } from '../job.js';
 
 export type Flags = Record<string, string | boolean | undefined>;
 

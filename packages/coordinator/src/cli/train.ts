@@ -7,6 +7,7 @@ import { type BackendName, parseBackendList, ZOO } from '@gradroom/worker/catalo
 import cliProgress from 'cli-progress';
 import { decodeCheckpoint, encodeCheckpoint, startingCheckpoint } from '../checkpoint.js';
 import { FileCheckpointStore } from '../checkpoint-file.js';
+import { describeEpoch, describeScore } from '../history.js';
 import { DEFAULT_OUTER, type JobConfig } from '../job.js';
 import { Trainer } from '../trainer.js';
 import { spawnThreadWorker } from '../transports/thread.js';
@@ -180,7 +181,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       ? null
       : new cliProgress.MultiBar(
           {
-            format: 'epoch {epoch} |{bar}| iteration {value}/{total} | loss {loss} | acc {acc} | lr {lr} | {eps} ex/s',
+            format: 'epoch {epoch} |{bar}| iteration {value}/{total} | loss {loss} | {metric} | lr {lr} | {eps} ex/s',
             hideCursor: true,
             clearOnComplete: false,
             stopOnComplete: true,
@@ -205,7 +206,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
     const payload = {
       epoch: `${e.epoch + 1}/${trainer.job.epochs}`,
       loss: e.lossSmoothed.toFixed(4),
-      acc: e.accuracy.toFixed(3),
+      // a regression's metric is its loss: shown once
+      metric: e.metric === 'accuracy' ? `acc ${e.metricValue.toFixed(3)}` : e.metric,
       lr: e.lr.toPrecision(3),
       eps: Math.round(e.examplesPerSec),
     };
@@ -219,9 +221,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     if (json) out({ event: 'epoch', ...e });
     else {
       const it = last ? `iteration ${last.batch + 1}/${last.batchesPerEpoch}, ${Math.round(last.eps)} ex/s, ` : '';
-      log(
-        `epoch ${e.epoch + 1}/${trainer.job.epochs}: ${it}train loss ${e.trainLoss.toFixed(4)}, test loss ${e.testLoss.toFixed(4)}, test accuracy ${(100 * e.testAccuracy).toFixed(2)}% (${e.seconds.toFixed(1)} s)`,
-      );
+      log(`epoch ${e.epoch + 1}/${trainer.job.epochs}: ${it}${describeEpoch(e)} (${e.seconds.toFixed(1)} s)`);
     }
   });
   let savedAt = -1; // the iteration of the last checkpoint written
@@ -266,6 +266,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
     if (json) {
       out({
         event: 'done',
+        metric: r.metric,
+        test: r.test,
         testAccuracy: r.testAccuracy,
         testLoss: r.testLoss,
         epochs: pos.epoch,
@@ -279,7 +281,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
         `\n${r.stopped ? 'Stopped' : 'Trained'}: ${pos.iteration} iterations (${pos.epoch} epochs) in ${seconds.toFixed(1)} s.`,
       );
       for (const l of describeJob(trainer, workers, backendsSeen)) console.log(`  ${l}`);
-      console.log(`  test accuracy ${(100 * r.testAccuracy).toFixed(2)}%, test loss ${r.testLoss.toFixed(4)}`);
+      if (r.test) console.log(`  ${describeScore('test', r.metric, r.test)}`);
       if (store) console.log(`  checkpoint ${store.path}${r.stopped ? ' (continue with --resume)' : ''}`);
       if (saveModel) console.log(`  model ${saveModel} (model.json + weights.bin: tf.loadLayersModel loads it)`);
     }

@@ -35,8 +35,22 @@ import { type PeerWorkerHandle, peerWorkerHandle } from '../transports/peer.js';
 import type { WorkerHandle } from '../worker-handle.js';
 import { constantTimeEqual } from './tokens.js';
 
+/**
+ * A room's volunteers load the data set themselves, so app arrays (which only this process holds)
+ * cannot be trained in one: refused before any volunteer is, with what to do instead.
+ */
+export function checkRoomDataset(trainer: TrainerLike): void {
+  if (trainer.job?.dataset.kind === 'arrays')
+    throw new GradroomError(
+      'BAD_CONFIG',
+      "a room cannot train on an 'arrays' data set, which only this process holds: pack it into a file with encodePacked from @gradroom/worker/data (or `gradroom pack-data --csv`), serve it, and give the trainer { kind: 'url', url, sha256 }",
+    );
+}
+
 /** What the host needs from a Trainer. */
 export interface TrainerLike {
+  /** The run's job: its data set must be one a volunteer can load (checked by attach). */
+  readonly job?: { readonly dataset: { readonly kind: string } };
   addWorker(handle: WorkerHandle): Promise<unknown>;
   on(type: 'iteration', fn: (e: IterationEvent) => void): () => void;
   /** The run's state changes (paused, stopped, done...), told to every volunteer. */
@@ -122,6 +136,7 @@ export class RoomHost extends Emitter<{ peer: PeerEvent; log: string }> {
 
   /** Connects to the room server and hosts the room. */
   static async open(opts: RoomHostOptions): Promise<RoomHost> {
+    if (opts.trainer) checkRoomDataset(opts.trainer);
     const signal = await SignalClient.connect(opts.url, opts.WebSocket, true);
     const host = new RoomHost(signal, opts);
     await new Promise<void>((resolve, reject) => {
@@ -148,6 +163,7 @@ export class RoomHost extends Emitter<{ peer: PeerEvent; log: string }> {
    */
   attach(trainer: TrainerLike): void {
     if (this.trainer) throw new GradroomError('BAD_STATE', 'the room is attached to a run already: detach() it first');
+    checkRoomDataset(trainer);
     this.trainer = trainer;
     // the room's last progress, told again with each state change (a pause sends no iteration)
     let last = { iteration: 0, epoch: 0, loss: 0, workers: 0 };
