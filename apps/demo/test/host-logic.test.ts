@@ -186,6 +186,41 @@ describe('Roster', () => {
     expect(r.examples(again)).toBe(500);
   });
 
+  it('one ledger per run: a new run counts from zero, and a saved ledger carries over a reload', () => {
+    clock = 0;
+    const r = new Roster(() => clock);
+    r.join('p1', 'Ana', 'direct', true);
+    r.join('p2', 'Ben', 'direct', true);
+    clock = 60_000; // a minute in the room before the run starts
+    r.newRun();
+    r.update([status('p1', 700), status('p2', 300)]);
+    clock = 76_000;
+    r.endRun();
+    clock = 90_000; // the clock stops with the run
+    const ana = r.list().find((p) => p.name === 'Ana');
+    if (!ana) throw new Error('no row');
+    expect(r.ms(ana)).toBe(16_000);
+    expect(r.examples(ana)).toBe(700);
+    const saved = r.record();
+    expect(saved.reduce((a, p) => a + p.examples, 0)).toBe(1000);
+
+    // the host page reloads: a fresh roster; Ben is back before the run resumes, Ana after it
+    const again = new Roster(() => clock);
+    again.join('p3', 'Ben', 'direct', true);
+    again.newRun();
+    again.restore(saved);
+    expect(again.list().find((p) => p.name === 'Ana')?.left).toMatch(/away/);
+    again.update([status('p3', 50)]);
+    again.join('p4', 'Ana', 'direct', true);
+    again.update([status('p4', 20)]);
+    const byName = Object.fromEntries(again.list().map((p) => [p.name, again.examples(p)]));
+    expect(byName).toEqual({ Ben: 350, Ana: 720 });
+    expect(again.present()).toHaveLength(2);
+    // a corrupt entry is skipped, not counted
+    again.restore([{ key: 'v:eve', name: 'Eve', local: false, sessions: 1, examples: Number.NaN, ms: 0 }]);
+    expect(again.list()).toHaveLength(2);
+  });
+
   it('two tabs under one name at once get two rows; names are cleaned', () => {
     const r = new Roster(() => 0);
     r.join('a', 'Bob');

@@ -116,5 +116,6 @@ run.setPhase('idle');
 loop.render(true);
 if (params.get('view') === 'projector') setProjector(ctx, true);
 void run.offerSavedRun();
-void room.hostAgain();
+// the room first (its students come back to it), then the run this tab had going, by itself
+void room.hostAgain().then(() => run.resumeIfLive());
 exposeHostApi(ctx, run, learned, summary);
