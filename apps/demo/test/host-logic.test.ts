@@ -3,7 +3,7 @@
 // member alone", and when a volunteer tab retries joining.
 import type { IterationEvent, WorkerStatus } from '@gradroom/coordinator/browser';
 import { describe, expect, it } from 'vitest';
-import { tickLabels } from '../src/host/format.js';
+import { speedText, tickLabels, timedSpeed } from '../src/host/format.js';
 import { backoffMs, MAX_ATTEMPTS, shouldRetry } from '../src/host/reconnect.js';
 import { cleanName, Roster } from '../src/host/roster.js';
 import { csvText, decimate, ITERATION_COLUMNS, RunSeries } from '../src/host/series.js';
@@ -219,6 +219,18 @@ describe('Roster', () => {
     // a corrupt entry is skipped, not counted
     again.restore([{ key: 'v:eve', name: 'Eve', local: false, sessions: 1, examples: Number.NaN, ms: 0 }]);
     expect(again.list()).toHaveLength(2);
+  });
+
+  it('shows a speed only when a second of compute stands behind it', () => {
+    // Ben's probe: 500 examples "at" 69,789/s is 7 ms of work, mostly latency
+    expect(timedSpeed(69_789, 500)).toBe('measuring');
+    expect(speedText(69_789, 500)).toBe('measuring');
+    expect(timedSpeed(2000, 1999)).toBe('measuring');
+    expect(timedSpeed(2000, 2000)).toBe(2000);
+    expect(speedText(2345.6, 10_000)).toBe('2,346');
+    expect(timedSpeed(0, 10_000)).toBe('measuring');
+    expect(timedSpeed(Number.NaN, 10_000)).toBe('measuring');
+    expect(timedSpeed(100, 0)).toBe('measuring');
   });
 
   it('two tabs under one name at once get two rows; names are cleaned', () => {

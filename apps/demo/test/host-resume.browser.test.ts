@@ -135,6 +135,19 @@ describe.skipIf(skip)('a host reload mid-run', () => {
     );
     expect(cells.reduce((a, b) => a + b, 0)).toBe(total);
     await screenshot(hostPage, 'host-summary-after-reload');
+    // no speed from work too small to time: a figure needs a second of compute behind it
+    const table = await hostPage.$$eval('#workers tr', (rows) =>
+      rows.map((r) => [
+        r.querySelector('[data-col="speed"]')?.textContent ?? '',
+        Number((r.querySelector('[data-col="examples"]')?.textContent ?? '').replace(/,/g, '')),
+      ]),
+    );
+    expect(table).toHaveLength(2);
+    for (const [speed, examples] of table) {
+      if (speed === 'measuring') continue;
+      expect(speed).toMatch(/^[\d,]+$/);
+      expect(Number(String(speed).replace(/,/g, ''))).toBeLessThanOrEqual(Number(examples));
+    }
 
     expect(hostErrors).toEqual([]);
     for (const e of studentErrors) expect(e).toEqual([]);

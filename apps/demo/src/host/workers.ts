@@ -4,6 +4,7 @@
  */
 import type { WorkerStatus } from '@gradroom/coordinator/browser';
 import { el } from '../ui/dom.js';
+import { speedText } from './format.js';
 import type { Person, Roster } from './roster.js';
 import { csvNumber, csvText } from './series.js';
 
@@ -96,7 +97,7 @@ export function renderWorkers(body: HTMLTableSectionElement, roster: Roster, ctx
         { 'data-id': p.id ?? '', 'data-key': p.key, 'data-status': state },
         el('th', { scope: 'row' }, personName(p.name), el('span', { class: 'hint block where' }, where)),
         el('td', { 'data-col': 'backend' }, p.backend || '—'),
-        el('td', { 'data-col': 'speed' }, s?.speed && !p.left ? Math.round(s.speed).toLocaleString('en') : '—'),
+        el('td', { 'data-col': 'speed' }, s && !p.left ? speedText(s.speed, p.examplesNow) : '—'),
         el('td', { 'data-col': 'share' }, s && !p.left ? `${(s.share * 100).toFixed(1)}%` : '—'),
         el('td', { 'data-col': 'examples', class: 'col-examples' }, roster.examples(p).toLocaleString('en')),
         el('td', { 'data-col': 'time', class: 'col-time' }, duration(roster.ms(p))),
