@@ -166,7 +166,7 @@ function begin(
         withWeights(t, async (p) => {
           if (r.stopped) {
             const panel = await p.panel(PANEL);
-            post({ type: 'predictions', epoch: r.position.epoch + 1, panel });
+            post({ type: 'predictions', epoch: r.position.epoch + 1, panel, stoppedAt: r.position.iteration });
           }
           return p.confusion();
         })

@@ -77,7 +77,10 @@ export function onHostEvent(ctx: HostContext, panels: Panels, m: HostEvent): voi
       panels.run.ended(m);
       break;
     case 'predictions':
-      panels.learned.showPredictions(m.epoch, m.panel);
+      panels.learned.showPredictions(
+        m.stoppedAt === undefined ? m.epoch : `When stopped, at iteration ${m.stoppedAt.toLocaleString('en')}`,
+        m.panel,
+      );
       break;
     case 'confusion':
       panels.learned.showConfusion(m.matrix);
