@@ -292,6 +292,34 @@ export class HostCharts {
     this.render();
   }
 
+  /**
+   * Axis fonts of `px` CSS pixels (uPlot's default is 12), the axes' room growing with them: the
+   * projector view scales them with the screen so the back row reads the ticks. uPlot sets fonts
+   * when a chart is made, so each chart is made again (keeping a renamed loss legend).
+   */
+  setFontSize(px: number): void {
+    if (px === this.fontPx) return;
+    const k = px / this.fontPx;
+    this.fontPx = px;
+    const label = this.loss.plot.series[2].label;
+    for (const c of this.all)
+      c.rebuild((o) => ({
+        ...o,
+        axes: o.axes?.map((a) => ({
+          ...a,
+          font: `${px}px system-ui, -apple-system, sans-serif`,
+          labelFont: `bold ${px}px system-ui, -apple-system, sans-serif`,
+          labelSize: Math.round(px * 1.6),
+          size: Math.round((typeof a.size === 'number' ? a.size : 50) * k),
+        })),
+        series: c === this.loss ? o.series.map((x, i) => (i === 2 ? { ...x, label } : x)) : o.series,
+      }));
+    this.version++;
+    this.render(true);
+  }
+
+  private fontPx = 12;
+
   /** The loss axis on a log scale (base 10), where late small improvements stay visible. */
   setLogScale(on: boolean): void {
     this.logScale = on;

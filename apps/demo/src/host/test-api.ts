@@ -42,6 +42,8 @@ declare global {
       confusion(): number[][] | null;
       drawing(): number[] | null;
       seriesCsv(): string;
+      /** CSS px of every chart's tick and axis-label fonts, as uPlot draws them. */
+      axisFonts(): number[];
       /** Each chart's legend as the exported PNG draws it (label, colour). */
       pngLegends(): { label: string; color: string }[][];
       summaryCsv(): string;
@@ -122,6 +124,10 @@ export function exposeHostApi(ctx: HostContext, run: RunControls, learned: Learn
     confusion: learned.confusion,
     drawing: learned.drawing,
     seriesCsv: () => series.iterationsCsv(),
+    axisFonts: () =>
+      charts.all.flatMap((c) =>
+        c.plot.axes.flatMap((a) => [a.font, a.labelFont].map((f) => Number((f as unknown as unknown[])?.[2]))),
+      ),
     pngLegends: () => charts.all.map((c) => legendOf(c.plot)),
     summaryCsv: summary.csv,
     lossScale: () => {

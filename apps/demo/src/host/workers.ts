@@ -47,6 +47,28 @@ export function statusText(p: Person, ctx: RowContext): string {
   return STATUS[s.status];
 }
 
+/** What a student in the room is doing, in a word the back row reads (the projector's list). */
+export function doing(p: Person, running: boolean): 'training' | 'standing by' | 'joining' | 'waiting for a run' {
+  const s = p.status;
+  if (!running) return 'waiting for a run';
+  if (!s || s.status === 'joining') return 'joining';
+  return s.status === 'standby' ? 'standing by' : 'training';
+}
+
+/** The projector's list of students in the room: name and what each is doing, unchanged lists kept. */
+export function renderNames(list: HTMLElement, roster: Roster, running: boolean): void {
+  const people = roster.present();
+  const key = JSON.stringify(people.map((p) => [p.name, doing(p, running)]));
+  if (list.dataset.shown === key) return;
+  list.dataset.shown = key;
+  list.replaceChildren(
+    ...people.map((p) => {
+      const d = doing(p, running);
+      return el('li', { 'data-doing': d }, personName(p.name), ' ', el('span', { class: 'doing' }, d));
+    }),
+  );
+}
+
 /** What the table showed last, per body: an unchanged table is not rebuilt (no layout, no repaint). */
 const shown = new WeakMap<HTMLTableSectionElement, string>();
 
