@@ -62,6 +62,27 @@ describe.skipIf(skip)('host page: the projector view', () => {
     await expect
       .poll(() => hostPage.locator('#projector-names li').allTextContents(), { timeout: 5000 })
       .toEqual(['Cleo training']);
+    // the room code and the short link a student types on a phone: the code lands them in the room
+    const code = (await hostPage.textContent('#projector-code')) ?? '';
+    expect(code).toMatch(/^[A-HJKMNP-Z2-9]{6}$/);
+    const typed = (await hostPage.textContent('#projector-link')) ?? '';
+    expect(typed).toBe(`${new URL(server.url).host}/j/${code}`);
+    expect(await minFont(hostPage, '#projector-code')).toBeGreaterThanOrEqual(48);
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const phoneErrors = collectErrors(phone);
+    await phone.goto(`http://${typed.replace(code, code.toLowerCase())}`);
+    expect(new URL(phone.url()).pathname).toBe('/volunteer.html');
+    await phone.waitForSelector('#join:not([hidden])');
+    expect(await phone.isHidden('#token-row')).toBe(true); // the code brought the room
+    await phone.fill('#name', 'Dev');
+    await phone.click('#join button[type="submit"]');
+    await hostPage.waitForFunction(() => window.__host?.volunteers() === 2, null, { timeout: 30_000 });
+    await expect
+      .poll(async () => (await hostPage.locator('#projector-names li').allTextContents()).sort(), { timeout: 10_000 })
+      .toEqual(
+        expect.arrayContaining(['Cleo training', expect.stringMatching(/^Dev (training|standing by|joining)$/)]),
+      );
+    await screenshot(phone, 'volunteer-phone-joined-by-code', false);
     for (const sel of ['#loss-chart', '#accuracy-chart', '#projector-qr', '#projector-names', '#projector-stop'])
       expect(await hostPage.locator(sel).isVisible()).toBe(true);
     expect(await sidewaysOverflow(hostPage)).toBeLessThanOrEqual(0);
@@ -92,5 +113,6 @@ describe.skipIf(skip)('host page: the projector view', () => {
     await hostPage.waitForFunction(() => window.__host?.phase() === 'stopped', null, { timeout: 30_000 });
     expect(errors).toEqual([]);
     expect(studentErrors).toEqual([]);
+    expect(phoneErrors).toEqual([]);
   });
 });
