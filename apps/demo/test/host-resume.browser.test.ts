@@ -111,6 +111,10 @@ describe.skipIf(skip)('a host reload mid-run', () => {
     // the room line and α are those of a run going on
     expect(await hostPage.textContent('#room-people')).not.toMatch(/waiting for the run to start/);
     expect(Number(await hostPage.inputValue('#manual-lr'))).toBeGreaterThan(0);
+    // the form shows the run's own settings, not its defaults
+    expect(await hostPage.inputValue('#epochs')).toBe('2');
+    expect(await hostPage.inputValue('#batch-size')).toBe('128');
+    expect(await hostPage.isChecked('#everyone')).toBe(true);
     await hostPage.waitForFunction(() => window.__host?.volunteers() === 2, null, { timeout: 30_000 });
     await screenshot(hostPage, 'host-resumed-after-reload');
 

@@ -7,6 +7,7 @@ import type { BackendName } from '@gradroom/worker/catalog';
 import type { HostEvent, RunOptions } from '../coordinator-worker/protocol.js';
 import { byId } from '../ui/dom.js';
 import type { HostContext, Phase } from './context.js';
+import { rememberForm, restoreForm } from './form-memory.js';
 import { loadHistory } from './history.js';
 
 export interface RunControls {
@@ -131,6 +132,7 @@ export function runControls(ctx: HostContext, hooks: RunHooks): RunControls {
       const opts = runOptions();
       await coordinator.start(j, opts);
       markLive(opts);
+      rememberForm(ctx.form.root);
       ctx.log(
         `run started: ${j.optimizer.kind}, α = ${j.optimizer.lr}, mini-batch ${j.batchSize}, ${j.epochs} epoch(s)`,
       );
@@ -192,6 +194,11 @@ export function runControls(ctx: HostContext, hooks: RunHooks): RunControls {
       ctx.log('the run this tab had going left no checkpoint to continue from: start it again');
       return false;
     }
+    restoreForm(ctx.form.root);
+    // the run's own options, shown as they were chosen
+    byId<HTMLInputElement>('everyone').checked = opts.planning === 'all';
+    $local.checked = opts.local > 0;
+    if (opts.local > 0) $localCount.value = String(opts.local);
     await continueRun(opts, true);
     return true;
   }
