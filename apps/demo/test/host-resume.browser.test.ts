@@ -156,4 +156,40 @@ describe.skipIf(skip)('a host reload mid-run', () => {
     expect(hostErrors).toEqual([]);
     for (const e of studentErrors) expect(e).toEqual([]);
   });
+
+  it("a run paused when the page reloads comes back paused, then resumes on the teacher's word", {
+    timeout: 120_000,
+  }, async () => {
+    onTestFailed(() => console.error(logs.slice(-60).join('\n')));
+    const { page, errors } = await open(`${server.url}/host.html?backend=wasm`, 'paused-host');
+    await page.waitForFunction(() => window.__host !== undefined);
+    await page.check('#local-workers');
+    await page.selectOption('#batch-size', '128');
+    await page.fill('#epochs', '2');
+    await page.click('#start');
+    await page.waitForFunction(() => (window.__host?.iteration() ?? 0) >= 8, null, { timeout: 60_000 });
+    await page.click('#pause');
+    await page.waitForFunction(() => window.__host?.phase() === 'paused', null, { timeout: 10_000 });
+    await page.reload();
+    await page.waitForFunction(
+      () =>
+        [...document.querySelectorAll('#log li')].some((l) => /by itself after the reload/.test(l.textContent ?? '')),
+      null,
+      { timeout: 30_000 },
+    );
+    await page.waitForFunction(() => window.__host?.phase() === 'paused', null, { timeout: 20_000 });
+    const held = await page.evaluate(() => window.__host?.truth());
+    await page.waitForTimeout(2000);
+    expect((await page.evaluate(() => window.__host?.truth()))?.iterations).toBe(held?.iterations);
+    expect(await page.isChecked('#local-workers')).toBe(true);
+    await page.click('#pause'); // it reads "Resume"
+    await page.waitForFunction(
+      async (n) => ((await window.__host?.truth())?.iterations ?? 0) > n,
+      held?.iterations ?? 0,
+      { timeout: 30_000, polling: 200 },
+    );
+    await page.click('#stop');
+    await page.waitForFunction(() => window.__host?.phase() === 'stopped', null, { timeout: 30_000 });
+    expect(errors).toEqual([]);
+  });
 });

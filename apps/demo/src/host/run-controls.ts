@@ -50,15 +50,22 @@ const WORDS: Record<Phase, string> = {
  */
 const LIVE_KEY = 'gradroom-host-live-run';
 
-function markLive(o: RunOptions): void {
-  sessionStorage.setItem(LIVE_KEY, JSON.stringify(o));
+function markLive(o: RunOptions, paused = false): void {
+  sessionStorage.setItem(LIVE_KEY, JSON.stringify({ ...o, paused }));
 }
 
-function liveRun(): RunOptions | null {
+/** A paused run stays paused across a reload (the teacher paused it to explain something). */
+function markPaused(paused: boolean): void {
+  const o = liveRun();
+  if (o && o.paused !== paused) markLive(o, paused);
+}
+
+function liveRun(): (RunOptions & { paused: boolean }) | null {
   try {
-    const o = JSON.parse(sessionStorage.getItem(LIVE_KEY) ?? 'null') as RunOptions | null;
+    const o = JSON.parse(sessionStorage.getItem(LIVE_KEY) ?? 'null') as (RunOptions & { paused?: unknown }) | null;
     if (!o || typeof o.local !== 'number') return null;
-    return { local: o.local, backends: Array.isArray(o.backends) ? o.backends : undefined, planning: o.planning };
+    const backends = Array.isArray(o.backends) ? o.backends : undefined;
+    return { local: o.local, backends, planning: o.planning, paused: o.paused === true };
   } catch {
     return null;
   }
@@ -95,6 +102,7 @@ export function runControls(ctx: HostContext, hooks: RunHooks): RunControls {
     $local.disabled = $localCount.disabled = live;
     byId('run-state').textContent = `${WORDS[p]}${detail ? ` ${detail}` : ''}`;
     document.body.dataset.phase = p;
+    if (p === 'paused' || p === 'running') markPaused(p === 'paused');
     ctx.dirty++;
   }
 
@@ -199,7 +207,9 @@ export function runControls(ctx: HostContext, hooks: RunHooks): RunControls {
     byId<HTMLInputElement>('everyone').checked = opts.planning === 'all';
     $local.checked = opts.local > 0;
     if (opts.local > 0) $localCount.value = String(opts.local);
-    await continueRun(opts, true);
+    const { paused, ...runOpts } = opts;
+    await continueRun(runOpts, true);
+    if (paused && ctx.phase !== 'idle') await coordinator.pause();
     return true;
   }
 
