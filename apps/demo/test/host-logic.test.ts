@@ -3,7 +3,7 @@
 // member alone", and when a volunteer tab retries joining.
 import type { IterationEvent, WorkerStatus } from '@gradroom/coordinator/browser';
 import { describe, expect, it } from 'vitest';
-import { tickLabels } from '../src/host/format.js';
+import { speedText, tickLabels, timedSpeed } from '../src/host/format.js';
 import { backoffMs, MAX_ATTEMPTS, shouldRetry } from '../src/host/reconnect.js';
 import { cleanName, Roster } from '../src/host/roster.js';
 import { csvText, decimate, ITERATION_COLUMNS, RunSeries } from '../src/host/series.js';
@@ -184,6 +184,53 @@ describe('Roster', () => {
     // a late status of the old session does not overwrite the new one
     r.update([status('p1', 9999)]);
     expect(r.examples(again)).toBe(500);
+  });
+
+  it('one ledger per run: a new run counts from zero, and a saved ledger carries over a reload', () => {
+    clock = 0;
+    const r = new Roster(() => clock);
+    r.join('p1', 'Ana', 'direct', true);
+    r.join('p2', 'Ben', 'direct', true);
+    clock = 60_000; // a minute in the room before the run starts
+    r.newRun();
+    r.update([status('p1', 700), status('p2', 300)]);
+    clock = 76_000;
+    r.endRun();
+    clock = 90_000; // the clock stops with the run
+    const ana = r.list().find((p) => p.name === 'Ana');
+    if (!ana) throw new Error('no row');
+    expect(r.ms(ana)).toBe(16_000);
+    expect(r.examples(ana)).toBe(700);
+    const saved = r.record();
+    expect(saved.reduce((a, p) => a + p.examples, 0)).toBe(1000);
+
+    // the host page reloads: a fresh roster; Ben is back before the run resumes, Ana after it
+    const again = new Roster(() => clock);
+    again.join('p3', 'Ben', 'direct', true);
+    again.newRun();
+    again.restore(saved);
+    expect(again.list().find((p) => p.name === 'Ana')?.left).toMatch(/away/);
+    again.update([status('p3', 50)]);
+    again.join('p4', 'Ana', 'direct', true);
+    again.update([status('p4', 20)]);
+    const byName = Object.fromEntries(again.list().map((p) => [p.name, again.examples(p)]));
+    expect(byName).toEqual({ Ben: 350, Ana: 720 });
+    expect(again.present()).toHaveLength(2);
+    // a corrupt entry is skipped, not counted
+    again.restore([{ key: 'v:eve', name: 'Eve', local: false, sessions: 1, examples: Number.NaN, ms: 0 }]);
+    expect(again.list()).toHaveLength(2);
+  });
+
+  it('shows a speed only when a second of compute stands behind it', () => {
+    // Ben's probe: 500 examples "at" 69,789/s is 7 ms of work, mostly latency
+    expect(timedSpeed(69_789, 500)).toBe('measuring');
+    expect(speedText(69_789, 500)).toBe('measuring');
+    expect(timedSpeed(2000, 1999)).toBe('measuring');
+    expect(timedSpeed(2000, 2000)).toBe(2000);
+    expect(speedText(2345.6, 10_000)).toBe('2,346');
+    expect(timedSpeed(0, 10_000)).toBe('measuring');
+    expect(timedSpeed(Number.NaN, 10_000)).toBe('measuring');
+    expect(timedSpeed(100, 0)).toBe('measuring');
   });
 
   it('two tabs under one name at once get two rows; names are cleaned', () => {

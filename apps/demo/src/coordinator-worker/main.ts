@@ -29,8 +29,24 @@ function post(e: HostEvent): void {
   events?.postMessage(e);
 }
 
-/** Saves a checkpoint each epoch and on stop, so a reloaded host page continues exactly. */
+/**
+ * Saves a checkpoint every few seconds of training, each epoch and on stop, so a reloaded host page
+ * continues by itself and redoes under CHECKPOINT_MS of work.
+ */
 const saved = new IndexedDbCheckpointStore({ key: 'host-run' });
+const CHECKPOINT_MS = 5000;
+/** Until the iteration time is measured: a slow room's first iterations take about a second each. */
+const FIRST_EVERY = 5;
+
+/**
+ * Iterations between checkpoints for iterations of `msPerIteration`: CHECKPOINT_MS of training
+ * (at least 1). The trainer reads `checkpoint.everyIterations` after each iteration, so the
+ * interval follows the measured pace as the room grows or shrinks.
+ */
+export function checkpointEvery(msPerIteration: number): number {
+  if (!(msPerIteration > 0)) return FIRST_EVERY;
+  return Math.max(1, Math.floor(CHECKPOINT_MS / msPerIteration));
+}
 
 // the pool's view changes with each join, leave and shard; the page hears it at most 4 times a second
 let workersTimer: ReturnType<typeof setTimeout> | undefined;
@@ -48,7 +64,7 @@ function trainerOptions(o: RunOptions): TrainerOptions {
     backends: o.backends,
     planning: o.planning,
     wasmPaths: new URL('wasm/', pageHref).href,
-    checkpoint: { store: saved },
+    checkpoint: { store: saved, everyIterations: FIRST_EVERY },
   };
 }
 
@@ -85,14 +101,27 @@ async function withWeights<T>(t: Trainer, fn: (p: Comlink.Remote<PredictorApi>) 
 /** What this run's trainer emitted (a resumed run counts from its resume point). */
 let truth: RunTruth = { iterations: 0, examples: 0, epochs: [], times: [] };
 
-function begin(t: Trainer, o: RunOptions, resumedFrom?: { epoch: number; iteration: number }): void {
+function begin(
+  t: Trainer,
+  opts: TrainerOptions,
+  o: RunOptions,
+  resumedFrom?: { epoch: number; iteration: number },
+): void {
   trainer = t;
+  let saves = 0;
   truth = { iterations: t.position.iteration, examples: 0, epochs: [], times: [] };
   t.on('iteration', (e) => {
     truth.iterations = e.iteration;
     truth.examples += e.examples;
     truth.last = e;
     truth.times.push(performance.now());
+    const n = truth.times.length;
+    // the mean over the last 10 iterations (the first ones set up workers and are slower); the
+    // first checkpoint comes at FIRST_EVERY whatever the pace, so an early reload has one to go on from
+    if (opts.checkpoint && saves > 0 && n >= 3) {
+      const k = Math.min(10, n - 1);
+      opts.checkpoint.everyIterations = checkpointEvery((truth.times[n - 1] - truth.times[n - 1 - k]) / k);
+    }
     post({ type: 'iteration', e });
   });
   t.on('epoch', (e) => {
@@ -107,7 +136,10 @@ function begin(t: Trainer, o: RunOptions, resumedFrom?: { epoch: number; iterati
     sendWorkers();
   });
   t.on('state', (e) => post({ type: 'state', e }));
-  t.on('checkpoint', (e) => post({ type: 'checkpoint', iteration: e.iteration }));
+  t.on('checkpoint', (e) => {
+    saves++;
+    post({ type: 'checkpoint', iteration: e.iteration });
+  });
   t.on('log', (e) => post({ type: 'log', line: e.message }));
   t.pool.on('change', () => sendWorkers());
   room?.attach(t);
@@ -130,10 +162,16 @@ function begin(t: Trainer, o: RunOptions, resumedFrom?: { epoch: number; iterati
         // a finished run is not offered again; a stopped one is, at once
         if (!r.stopped) await saved.clear().catch(() => {});
         post({ type: 'ended', stopped: r.stopped, testAccuracy: r.testAccuracy, iterations: r.position.iteration });
-        if (!r.stopped)
-          withWeights(t, (p) => p.confusion())
-            .then((matrix) => matrix && post({ type: 'confusion', matrix }))
-            .catch(() => {});
+        // Stop is how a lesson ends: the matrix (and, after a stop, the digits) come then too
+        withWeights(t, async (p) => {
+          if (r.stopped) {
+            const panel = await p.panel(PANEL);
+            post({ type: 'predictions', epoch: r.position.epoch + 1, panel, stoppedAt: r.position.iteration });
+          }
+          return p.confusion();
+        })
+          .then((matrix) => matrix && post({ type: 'confusion', matrix }))
+          .catch(() => {});
       },
       (e: unknown) =>
         post({
@@ -182,19 +220,21 @@ const api: CoordinatorApi = {
 
   async start(job: JobConfig, o) {
     if (live()) throw new Error('A run is already going: stop it first.');
-    const t = new Trainer(job, trainerOptions(o));
+    const opts = trainerOptions(o);
+    const t = new Trainer(job, opts);
     running = true;
-    begin(t, o);
+    begin(t, opts, o);
   },
 
   async continueSaved(o) {
     if (live()) throw new Error('A run is already going: stop it first.');
     const bytes = await saved.load();
     if (!bytes) throw new Error('There is no saved run in this browser.');
-    const t = Trainer.fromCheckpoint(bytes, trainerOptions(o));
+    const opts = trainerOptions(o);
+    const t = Trainer.fromCheckpoint(bytes, opts);
     const from = { epoch: t.position.epoch, iteration: t.position.iteration };
     running = true;
-    begin(t, o, from);
+    begin(t, opts, o, from);
     return { ...from, epochs: t.job.epochs };
   },
 

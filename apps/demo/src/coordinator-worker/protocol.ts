@@ -59,9 +59,9 @@ export type HostEvent =
   /** A checkpoint was saved at this iteration (the page saves its chart history with it). */
   | { type: 'checkpoint'; iteration: number }
   | { type: 'ended'; stopped: boolean; testAccuracy: number; iterations: number; error?: string }
-  /** Test digits with the model's predictions after an epoch (epoch counts from 1). */
-  | { type: 'predictions'; epoch: number; panel: PanelResult }
-  /** Counts [true class][predicted class] over the test split, at the end of a finished run. */
+  /** Test digits with the model's predictions after an epoch (epoch counts from 1), or at a stop (stoppedAt: its iteration). */
+  | { type: 'predictions'; epoch: number; panel: PanelResult; stoppedAt?: number }
+  /** Counts [true class][predicted class] over the test split, at the end of a run (finished or stopped). */
   | { type: 'confusion'; matrix: number[][] };
 
 export interface ExportedModel {

@@ -292,6 +292,34 @@ export class HostCharts {
     this.render();
   }
 
+  /**
+   * Axis fonts of `px` CSS pixels (uPlot's default is 12), the axes' room growing with them: the
+   * projector view scales them with the screen so the back row reads the ticks. uPlot sets fonts
+   * when a chart is made, so each chart is made again (keeping a renamed loss legend).
+   */
+  setFontSize(px: number): void {
+    if (px === this.fontPx) return;
+    const k = px / this.fontPx;
+    this.fontPx = px;
+    const label = this.loss.plot.series[2].label;
+    for (const c of this.all)
+      c.rebuild((o) => ({
+        ...o,
+        axes: o.axes?.map((a) => ({
+          ...a,
+          font: `${px}px system-ui, -apple-system, sans-serif`,
+          labelFont: `bold ${px}px system-ui, -apple-system, sans-serif`,
+          labelSize: Math.round(px * 1.6),
+          size: Math.round((typeof a.size === 'number' ? a.size : 50) * k),
+        })),
+        series: c === this.loss ? o.series.map((x, i) => (i === 2 ? { ...x, label } : x)) : o.series,
+      }));
+    this.version++;
+    this.render(true);
+  }
+
+  private fontPx = 12;
+
   /** The loss axis on a log scale (base 10), where late small improvements stay visible. */
   setLogScale(on: boolean): void {
     this.logScale = on;
@@ -309,15 +337,16 @@ export class HostCharts {
     return this.logScale;
   }
 
-  /** All charts as one PNG image (title above each), for the end-of-run summary. */
+  /** All charts as one PNG image (title above each, legend below), for the end-of-run summary. */
   async png(title: string): Promise<Blob> {
     const pad = 16;
     const canvases = this.all.map((c) => ({
       canvas: c.plot.root.querySelector('canvas') as HTMLCanvasElement,
       title: c.box.closest('figure')?.querySelector('figcaption')?.textContent ?? '',
+      legend: legendOf(c.plot),
     }));
     const w = Math.max(...canvases.map((c) => c.canvas.width)) + 2 * pad;
-    const h = canvases.reduce((a, c) => a + c.canvas.height + 40, 50) + pad;
+    const h = canvases.reduce((a, c) => a + c.canvas.height + 40 + LEGEND_H, 50) + pad;
     const out = document.createElement('canvas');
     out.width = w;
     out.height = h;
@@ -331,12 +360,37 @@ export class HostCharts {
     let y = 50;
     g.font = '16px system-ui, sans-serif';
     for (const c of canvases) {
+      g.font = 'bold 16px system-ui, sans-serif';
+      g.fillStyle = '#1d2733';
       g.fillText(c.title, pad, y + 18);
       g.drawImage(c.canvas, pad, y + 28);
-      y += c.canvas.height + 40;
+      // the legend under its chart: a swatch of each line's colour and its name
+      g.font = '15px system-ui, sans-serif';
+      let x = pad;
+      const ly = y + 28 + c.canvas.height + LEGEND_H / 2 + 4;
+      for (const item of c.legend) {
+        g.fillStyle = item.color;
+        g.fillRect(x, ly - 4, 22, 4);
+        g.fillStyle = '#1d2733';
+        g.fillText(item.label, x + 28, ly + 1);
+        x += Math.round(28 + g.measureText(item.label).width + 24); // whole pixels: crisp swatches
+      }
+      y += c.canvas.height + 40 + LEGEND_H;
     }
     return new Promise((resolve, reject) =>
       out.toBlob((b) => (b ? resolve(b) : reject(new Error('the image could not be made'))), 'image/png'),
     );
   }
+}
+
+/** Height of a chart's legend row in the exported PNG. */
+const LEGEND_H = 28;
+
+/** A chart's shown series as the exported PNG's legend: label and line colour (uPlot resolves both). */
+export function legendOf(plot: uPlot): { label: string; color: string }[] {
+  return plot.series.slice(1).flatMap((s, k) => {
+    if (s.show === false) return [];
+    const stroke = typeof s.stroke === 'function' ? s.stroke(plot, k + 1) : s.stroke;
+    return [{ label: String(s.label ?? ''), color: typeof stroke === 'string' ? stroke : '#1d2733' }];
+  });
 }

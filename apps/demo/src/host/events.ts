@@ -52,6 +52,7 @@ export function onHostEvent(ctx: HostContext, panels: Panels, m: HostEvent): voi
       if (m.e.state === 'waiting') panels.run.setPhase('waiting');
       else if (m.e.state === 'running' && ctx.phase !== 'stopping') panels.run.setPhase('running');
       else if (m.e.state === 'paused') panels.run.setPhase('paused');
+      panels.room.showPeople(); // its line says whether the run has started
       break;
     case 'run':
       ctx.job = m.job;
@@ -64,13 +65,22 @@ export function onHostEvent(ctx: HostContext, panels: Panels, m: HostEvent): voi
       log(m.line);
       break;
     case 'checkpoint':
-      void saveHistory(series.record(), m.iteration);
+      void saveHistory({
+        iteration: m.iteration,
+        series: series.record(),
+        roster: roster.record(),
+        seconds: (performance.now() - ctx.runStarted) / 1000,
+        lrChanges: panels.run.lrChanges(),
+      });
       break;
     case 'ended':
       panels.run.ended(m);
       break;
     case 'predictions':
-      panels.learned.showPredictions(m.epoch, m.panel);
+      panels.learned.showPredictions(
+        m.stoppedAt === undefined ? m.epoch : `When stopped, at iteration ${m.stoppedAt.toLocaleString('en')}`,
+        m.panel,
+      );
       break;
     case 'confusion':
       panels.learned.showConfusion(m.matrix);

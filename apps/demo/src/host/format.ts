@@ -23,3 +23,22 @@ export function tickLabels(all: (number | null)[]): string[] {
     decimals++;
   return label((t) => t.toFixed(decimals));
 }
+
+/** Compute time a speed must stand on before it is shown: a probe or a tiny shard is mostly latency. */
+export const TIMED_MS = 1000;
+
+/**
+ * A worker's examples/s for a person to read, or 'measuring' while the work behind it is too small to
+ * time: `examples` (computed in this session) at `speed` must add up to TIMED_MS of compute. A probe
+ * of a few examples that took 0.2 ms reads as 70,000 examples/s; this never shows it.
+ */
+export function timedSpeed(speed: number, examples: number): number | 'measuring' {
+  if (!(speed > 0) || !(examples > 0)) return 'measuring';
+  return (examples / speed) * 1000 >= TIMED_MS ? speed : 'measuring';
+}
+
+/** timedSpeed as the table and the student page write it. */
+export function speedText(speed: number, examples: number): string {
+  const s = timedSpeed(speed, examples);
+  return s === 'measuring' ? 'measuring' : Math.round(s).toLocaleString('en');
+}

@@ -1,8 +1,10 @@
 /**
  * The chart history of the saved run, kept in IndexedDB next to the coordinator's checkpoint, so
  * "Continue the saved run" shows the whole run, not only what comes after the resume point.
- * Saved with each checkpoint (each epoch, and on stop).
+ * Saved with each checkpoint (every few seconds of training, each epoch, and on stop), with the
+ * per-person ledger and the run's clock, so a reloaded page goes on with every figure it showed.
  */
+import type { RosterRecord } from './roster.js';
 import type { SeriesRecord } from './series.js';
 
 const DB = 'gradroom-host';
@@ -35,11 +37,16 @@ export interface SavedHistory {
   /** The checkpoint's iteration this history goes with. */
   iteration: number;
   series: SeriesRecord;
+  /** The per-person ledger at that iteration (absent in histories saved before it existed). */
+  roster?: RosterRecord;
+  /** Seconds the run had trained by then, and the α changes made by hand. */
+  seconds?: number;
+  lrChanges?: { iteration: number; lr: number }[];
 }
 
-export async function saveHistory(series: SeriesRecord, iteration: number): Promise<void> {
+export async function saveHistory(h: SavedHistory): Promise<void> {
   try {
-    await tx('readwrite', (s) => s.put({ iteration, series } satisfies SavedHistory, KEY));
+    await tx('readwrite', (s) => s.put(h, KEY));
   } catch (e) {
     console.warn(`the chart history could not be saved: ${(e as Error).message}`);
   }

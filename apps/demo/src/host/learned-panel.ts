@@ -12,7 +12,7 @@ import { drawPad, renderConfusion, renderPanel } from './learned.js';
 type Panel = Extract<HostEvent, { type: 'predictions' }>['panel'];
 
 export interface LearnedPanel {
-  showPredictions(epoch: number, panel: Panel): void;
+  showPredictions(epoch: number | string, panel: Panel): void;
   showConfusion(matrix: number[][]): void;
   /** A new run: the last run's matrix goes. */
   reset(): void;

@@ -9,7 +9,8 @@ import { el } from '../ui/dom.js';
 const SIDE = 28;
 
 /** Draws the panel: one small canvas per digit, its prediction under it; wrong ones outlined. */
-export function renderPanel(box: HTMLElement, epoch: number, p: PanelResult, names: readonly string[]): void {
+/** `epoch` counts from 1; a string is the moment itself ("When stopped at iteration 40"). */
+export function renderPanel(box: HTMLElement, epoch: number | string, p: PanelResult, names: readonly string[]): void {
   const wrong = p.predicted.filter((c, i) => c !== p.labels[i]).length;
   const cells = p.indices.map((_, k) => {
     const c = el('canvas', { width: SIDE, height: SIDE, 'aria-hidden': 'true' });
@@ -45,7 +46,7 @@ export function renderPanel(box: HTMLElement, epoch: number, p: PanelResult, nam
     el(
       'p',
       { class: 'hint' },
-      `After epoch ${epoch}: ${p.indices.length - wrong} of ${p.indices.length} test digits right; wrong ones are outlined in red, with ✗.`,
+      `${typeof epoch === 'string' ? epoch : `After epoch ${epoch}`}: ${p.indices.length - wrong} of ${p.indices.length} test digits right; wrong ones are outlined in red, with ✗.`,
     ),
     el('div', { class: 'digits' }, ...cells),
   );

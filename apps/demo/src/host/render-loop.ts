@@ -6,7 +6,7 @@
 import { byId } from '../ui/dom.js';
 import type { HostContext } from './context.js';
 import { explainSpeed, speedRatio } from './speed.js';
-import { renderWorkers } from './workers.js';
+import { renderNames, renderWorkers } from './workers.js';
 
 const RENDER_MS = 250;
 
@@ -38,9 +38,9 @@ export function renderLoop(ctx: HostContext): RenderLoop {
     if (force || (tableDrawn !== ctx.dirty && performance.now() - tableAt >= 1000)) {
       tableAt = performance.now();
       tableDrawn = ctx.dirty;
-      renderWorkers($workers, ctx.roster, {
-        running: phase === 'running' || phase === 'waiting' || phase === 'paused',
-      });
+      const running = phase === 'running' || phase === 'waiting' || phase === 'paused';
+      renderWorkers($workers, ctx.roster, { running });
+      renderNames(byId('projector-names'), ctx.roster, running);
     }
     if (!force && drawn === ctx.dirty) return;
     drawn = ctx.dirty;
@@ -97,8 +97,26 @@ export function setProjector(ctx: HostContext, on: boolean): void {
   if (on) u.searchParams.set('view', 'projector');
   else u.searchParams.delete('view');
   history.replaceState(null, '', u);
-  // the charts follow their new boxes
+  // the charts follow their new boxes, and their ticks the screen
   requestAnimationFrame(() => {
+    ctx.charts.setFontSize(axisFontPx(on));
     for (const c of ctx.charts.all) c.resize();
+  });
+}
+
+/**
+ * Axis font size: on the projector it grows with the screen (20 px at 1920 wide, so the back row
+ * reads the ticks), never under 12; elsewhere uPlot's 12 px.
+ */
+export function axisFontPx(projector: boolean, width = innerWidth): number {
+  return projector ? Math.min(32, Math.max(12, Math.round(width / 96))) : 12;
+}
+
+/** The projector follows a window resized (or moved to the projector's screen). */
+export function followScreen(ctx: HostContext): void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  addEventListener('resize', () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => ctx.charts.setFontSize(axisFontPx(document.body.classList.contains('projector'))), 200);
   });
 }

@@ -69,7 +69,11 @@ export function roomPanel(ctx: HostContext): RoomPanel {
     // the projector's code scales with its column (CSS), not with the size toCanvas writes inline
     byId('projector-qr').style.removeProperty('width');
     byId('projector-qr').style.removeProperty('height');
-    byId('projector-link').textContent = created.joinUrl.replace(/#.*/, '#…');
+    // the short link, typed on a phone in seconds; the long one only where the server has no codes
+    const short = created.shortUrl?.replace(/^https?:\/\//, '');
+    byId('projector-link').textContent = short ?? created.joinUrl.replace(/#.*/, '#…');
+    byId('projector-code').textContent = created.code ?? '';
+    byId('room-code').textContent = created.code ? `Room code ${created.code} · type ${short}` : '';
     if (/^(localhost|127\.|\[::1\])/.test(location.hostname)) {
       const note = byId('lan-note');
       note.hidden = false;

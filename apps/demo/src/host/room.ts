@@ -16,6 +16,9 @@ export interface CreatedRoom {
   label: string;
   /** The volunteer page's link on this page's origin, token in the #fragment. */
   joinUrl: string;
+  /** The room's short code and the link a student types ('…/j/CODE'), when the server has codes. */
+  code?: string;
+  shortUrl?: string;
 }
 
 export class RoomKeyRequired extends Error {}
@@ -37,7 +40,16 @@ export async function createRoom(base: string, key?: string): Promise<CreatedRoo
   // the server names its own listening address; the link the class needs is the one this page came from
   const joinUrl = new URL('volunteer.html', base);
   joinUrl.hash = `room=${body.token}`;
-  return { token: body.token, hostKey: body.hostKey, label: body.label ?? '', joinUrl: joinUrl.href };
+  const code = typeof body.code === 'string' && /^[A-Z0-9]{6}$/.test(body.code) ? body.code : undefined;
+  return {
+    token: body.token,
+    hostKey: body.hostKey,
+    label: body.label ?? '',
+    joinUrl: joinUrl.href,
+    code,
+    // the server answers GET /j/CODE at its root, on the origin this page came from
+    shortUrl: code ? new URL(`/j/${code}`, base).href : undefined,
+  };
 }
 
 export interface Volunteer {

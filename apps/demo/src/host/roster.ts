@@ -39,6 +39,18 @@ export function cleanName(name: string | undefined, fallback: string): string {
   return s || fallback;
 }
 
+/** One person's figures in a saved ledger. */
+export interface RosterEntry {
+  key: string;
+  name: string;
+  local: boolean;
+  sessions: number;
+  examples: number;
+  ms: number;
+  backend?: string;
+}
+export type RosterRecord = RosterEntry[];
+
 export class Roster {
   private readonly rows = new Map<string, Person>();
   private readonly byId = new Map<string, string>();
@@ -125,19 +137,77 @@ export class Roster {
     }
   }
 
-  /** A run ended: local workers are done; their rows stay with their last figures. */
+  /** A run ended: local workers are done; their rows stay with their last figures; every clock stops. */
   endRun(): void {
     for (const p of this.rows.values()) {
       if (p.local && p.id) {
         this.close(p);
         p.left = 'finished';
+      } else if (p.since !== undefined) {
+        // "seconds in the room" is this run's time, not the minutes before or after it
+        p.msBefore += this.now() - p.since;
+        p.since = undefined;
       }
     }
   }
 
-  /** A new run: local workers of the last one go; volunteers' rows stay. */
+  /**
+   * A new run: local workers of the last one go, and so do students who left; those in the room
+   * keep their rows with figures from zero (the summary counts this run's examples and time only).
+   */
   newRun(): void {
-    for (const [k, p] of this.rows) if (p.local) this.rows.delete(k);
+    const now = this.now();
+    for (const [k, p] of this.rows) {
+      if (p.local || !p.id) {
+        this.rows.delete(k);
+        continue;
+      }
+      p.examplesBefore = p.examplesNow = p.msBefore = 0;
+      p.sessions = 1;
+      p.since = now;
+    }
+  }
+
+  /** The ledger's figures now (saved with each checkpoint, so a reloaded page goes on from them). */
+  record(): RosterRecord {
+    return this.list().map((p) => ({
+      key: p.key,
+      name: p.name,
+      local: p.local,
+      sessions: p.sessions,
+      examples: this.examples(p),
+      ms: this.ms(p),
+      backend: p.backend,
+    }));
+  }
+
+  /**
+   * Adds a saved ledger to this run's (after a reload, the resumed run starts from the checkpoint
+   * these figures were saved with). Students already back keep their row; the others' rows wait,
+   * marked away, and join() picks them up by name.
+   */
+  restore(rec: RosterRecord): void {
+    for (const r of rec) {
+      if (typeof r?.key !== 'string' || !Number.isFinite(r.examples) || !Number.isFinite(r.ms)) continue;
+      let p = this.rows.get(r.key);
+      if (!p) {
+        p = {
+          key: r.key,
+          name: cleanName(r.name, r.local ? 'Web Worker' : 'volunteer'),
+          local: r.local === true,
+          sessions: 0,
+          examplesBefore: 0,
+          examplesNow: 0,
+          msBefore: 0,
+          left: r.local ? 'finished' : 'away since the host page reloaded',
+        };
+        this.rows.set(r.key, p);
+      }
+      p.examplesBefore += Math.max(0, r.examples);
+      p.msBefore += Math.max(0, r.ms);
+      p.sessions += Math.max(0, Math.trunc(r.sessions) || 0);
+      if (!p.backend && typeof r.backend === 'string') p.backend = r.backend;
+    }
   }
 
   examples(p: Person): number {

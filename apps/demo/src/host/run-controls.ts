@@ -7,6 +7,7 @@ import type { BackendName } from '@gradroom/worker/catalog';
 import type { HostEvent, RunOptions } from '../coordinator-worker/protocol.js';
 import { byId } from '../ui/dom.js';
 import type { HostContext, Phase } from './context.js';
+import { rememberForm, restoreForm } from './form-memory.js';
 import { loadHistory } from './history.js';
 
 export interface RunControls {
@@ -19,6 +20,8 @@ export interface RunControls {
   onIteration(e: IterationEvent): void;
   /** α set by hand, from the first iteration that used it. */
   lrChanges(): { iteration: number; lr: number }[];
+  /** After a reload: continues the run this tab had going, if any (true when it did). */
+  resumeIfLive(): Promise<boolean>;
   /** Starts a run of `job` as the Start button does, without the form (bench, console). */
   startJob(job: JobConfig, opts: RunOptions): Promise<void>;
 }
@@ -40,6 +43,33 @@ const WORDS: Record<Phase, string> = {
   stopped: 'Stopped.',
   failed: 'The run failed.',
 };
+
+/**
+ * The run this tab has going, kept in session storage (like the room): a reload, or a crashed tab
+ * reopened, continues it by itself from its last checkpoint.
+ */
+const LIVE_KEY = 'gradroom-host-live-run';
+
+function markLive(o: RunOptions, paused = false): void {
+  sessionStorage.setItem(LIVE_KEY, JSON.stringify({ ...o, paused }));
+}
+
+/** A paused run stays paused across a reload (the teacher paused it to explain something). */
+function markPaused(paused: boolean): void {
+  const o = liveRun();
+  if (o && o.paused !== paused) markLive(o, paused);
+}
+
+function liveRun(): (RunOptions & { paused: boolean }) | null {
+  try {
+    const o = JSON.parse(sessionStorage.getItem(LIVE_KEY) ?? 'null') as (RunOptions & { paused?: unknown }) | null;
+    if (!o || typeof o.local !== 'number') return null;
+    const backends = Array.isArray(o.backends) ? o.backends : undefined;
+    return { local: o.local, backends, planning: o.planning, paused: o.paused === true };
+  } catch {
+    return null;
+  }
+}
 
 export function runControls(ctx: HostContext, hooks: RunHooks): RunControls {
   const $start = byId<HTMLButtonElement>('start');
@@ -72,6 +102,7 @@ export function runControls(ctx: HostContext, hooks: RunHooks): RunControls {
     $local.disabled = $localCount.disabled = live;
     byId('run-state').textContent = `${WORDS[p]}${detail ? ` ${detail}` : ''}`;
     document.body.dataset.phase = p;
+    if (p === 'paused' || p === 'running') markPaused(p === 'paused');
     ctx.dirty++;
   }
 
@@ -106,7 +137,10 @@ export function runControls(ctx: HostContext, hooks: RunHooks): RunControls {
       ctx.job = j;
       $manualLr.value = $projectorLr.value = String(j.optimizer.lr);
       setPhase('waiting');
-      await coordinator.start(j, runOptions());
+      const opts = runOptions();
+      await coordinator.start(j, opts);
+      markLive(opts);
+      rememberForm(ctx.form.root);
       ctx.log(
         `run started: ${j.optimizer.kind}, α = ${j.optimizer.lr}, mini-batch ${j.batchSize}, ${j.epochs} epoch(s)`,
       );
@@ -117,27 +151,67 @@ export function runControls(ctx: HostContext, hooks: RunHooks): RunControls {
     }
   });
 
-  $continue.addEventListener('click', async () => {
+  /**
+   * Continues the saved run with its chart history, ledger, clock and α changes; `opts` are the
+   * options the run had (after a reload) or the form's (the button).
+   */
+  async function continueRun(opts: RunOptions, auto: boolean): Promise<void> {
     const err = byId('run-error');
     err.textContent = '';
     try {
-      needsWorkers();
+      if (!auto) needsWorkers();
       resetRun();
-      // the charts and counters go on from where the saved run was, not from zero
+      // the charts, counters and per-person figures go on from where the saved run was, not from zero
       const history = await loadHistory().catch(() => null);
       series.clear();
       if (history) series.load(history.series);
       setPhase('waiting');
-      const from = await coordinator.continueSaved(runOptions());
+      const from = await coordinator.continueSaved(opts);
+      markLive(opts);
       series.truncate(from.iteration);
       ctx.lastEpoch = series.epochs.at(-1);
-      ctx.log(`continuing the saved run from epoch ${from.epoch + 1}, iteration ${from.iteration}`);
+      // the history saved with this very checkpoint matches it; an older one would count twice
+      if (history?.iteration === from.iteration) {
+        if (history.roster) ctx.roster.restore(history.roster);
+        ctx.runStarted -= (history.seconds ?? 0) * 1000;
+        for (const c of history.lrChanges ?? []) if (c.iteration <= from.iteration) lrChanges.push(c);
+      }
+      const lr = series.cols.lr.at(-1) ?? ctx.job.optimizer.lr;
+      $manualLr.value = $projectorLr.value = String(lr);
+      ctx.log(
+        `${auto ? 'the run goes on by itself after the reload' : 'continuing the saved run'}: from epoch ${from.epoch + 1}, iteration ${from.iteration}`,
+      );
       $continue.hidden = true;
     } catch (e) {
       setPhase('idle');
       err.textContent = (e as Error).message;
     }
-  });
+  }
+
+  $continue.addEventListener('click', () => void continueRun(runOptions(), false));
+
+  async function resumeIfLive(): Promise<boolean> {
+    const opts = liveRun();
+    if (!opts || ctx.phase !== 'idle') return false;
+    const saved = await coordinator.savedRun().catch((e: Error) => {
+      ctx.log(`the saved run could not be read: ${e.message}`);
+      return null;
+    });
+    if (!saved) {
+      sessionStorage.removeItem(LIVE_KEY);
+      ctx.log('the run this tab had going left no checkpoint to continue from: start it again');
+      return false;
+    }
+    restoreForm(ctx.form.root);
+    // the run's own options, shown as they were chosen
+    byId<HTMLInputElement>('everyone').checked = opts.planning === 'all';
+    $local.checked = opts.local > 0;
+    if (opts.local > 0) $localCount.value = String(opts.local);
+    const { paused, ...runOpts } = opts;
+    await continueRun(runOpts, true);
+    if (paused && ctx.phase !== 'idle') await coordinator.pause();
+    return true;
+  }
 
   async function offerSavedRun(): Promise<void> {
     const s = await coordinator.savedRun().catch(() => null);
@@ -147,6 +221,7 @@ export function runControls(ctx: HostContext, hooks: RunHooks): RunControls {
   }
 
   function ended(m: Extract<HostEvent, { type: 'ended' }>): void {
+    sessionStorage.removeItem(LIVE_KEY); // a reload after the end offers the saved run, it does not start it
     ctx.runSeconds = (performance.now() - ctx.runStarted) / 1000;
     ctx.roster.endRun();
     const failed = Boolean(m.error && ctx.phase !== 'stopping');
@@ -205,6 +280,7 @@ export function runControls(ctx: HostContext, hooks: RunHooks): RunControls {
     setPhase,
     ended,
     offerSavedRun,
+    resumeIfLive,
     onIteration(e) {
       const c = lrChanges.at(-1);
       // an iteration already in flight when α changed keeps the α it started with
@@ -220,6 +296,7 @@ export function runControls(ctx: HostContext, hooks: RunHooks): RunControls {
       ctx.job = j;
       setPhase('waiting');
       await coordinator.start(j, o);
+      markLive(o);
     },
   };
 }

@@ -1,6 +1,7 @@
 /** window.__host: the host page's data and state, for tests, the bench and the console. */
 import type { JobConfig } from '@gradroom/coordinator/browser';
 import type { RunOptions, RunTruth } from '../coordinator-worker/protocol.js';
+import { legendOf } from './charts.js';
 import type { HostContext, Phase } from './context.js';
 import type { LearnedPanel } from './learned-panel.js';
 import type { RunControls } from './run-controls.js';
@@ -41,6 +42,10 @@ declare global {
       confusion(): number[][] | null;
       drawing(): number[] | null;
       seriesCsv(): string;
+      /** CSS px of every chart's tick and axis-label fonts, as uPlot draws them. */
+      axisFonts(): number[];
+      /** Each chart's legend as the exported PNG draws it (label, colour). */
+      pngLegends(): { label: string; color: string }[][];
       summaryCsv(): string;
       /** The loss chart's y scale as drawn: kind (1 linear, 3 log) and range. */
       lossScale(): { distr: number; min: number; max: number };
@@ -119,6 +124,11 @@ export function exposeHostApi(ctx: HostContext, run: RunControls, learned: Learn
     confusion: learned.confusion,
     drawing: learned.drawing,
     seriesCsv: () => series.iterationsCsv(),
+    axisFonts: () =>
+      charts.all.flatMap((c) =>
+        c.plot.axes.flatMap((a) => [a.font, a.labelFont].map((f) => Number((f as unknown as unknown[])?.[2]))),
+      ),
+    pngLegends: () => charts.all.map((c) => legendOf(c.plot)),
     summaryCsv: summary.csv,
     lossScale: () => {
       const y = charts.loss.plot.scales.y;

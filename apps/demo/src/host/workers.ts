@@ -4,6 +4,7 @@
  */
 import type { WorkerStatus } from '@gradroom/coordinator/browser';
 import { el } from '../ui/dom.js';
+import { speedText } from './format.js';
 import type { Person, Roster } from './roster.js';
 import { csvNumber, csvText } from './series.js';
 
@@ -44,6 +45,28 @@ export function statusText(p: Person, ctx: RowContext): string {
     return `${why.startsWith('standing by') ? why : `standing by: ${why}`}${fixed}`;
   }
   return STATUS[s.status];
+}
+
+/** What a student in the room is doing, in a word the back row reads (the projector's list). */
+export function doing(p: Person, running: boolean): 'training' | 'standing by' | 'joining' | 'waiting for a run' {
+  const s = p.status;
+  if (!running) return 'waiting for a run';
+  if (!s || s.status === 'joining') return 'joining';
+  return s.status === 'standby' ? 'standing by' : 'training';
+}
+
+/** The projector's list of students in the room: name and what each is doing, unchanged lists kept. */
+export function renderNames(list: HTMLElement, roster: Roster, running: boolean): void {
+  const people = roster.present();
+  const key = JSON.stringify(people.map((p) => [p.name, doing(p, running)]));
+  if (list.dataset.shown === key) return;
+  list.dataset.shown = key;
+  list.replaceChildren(
+    ...people.map((p) => {
+      const d = doing(p, running);
+      return el('li', { 'data-doing': d }, personName(p.name), ' ', el('span', { class: 'doing' }, d));
+    }),
+  );
 }
 
 /** What the table showed last, per body: an unchanged table is not rebuilt (no layout, no repaint). */
@@ -96,7 +119,7 @@ export function renderWorkers(body: HTMLTableSectionElement, roster: Roster, ctx
         { 'data-id': p.id ?? '', 'data-key': p.key, 'data-status': state },
         el('th', { scope: 'row' }, personName(p.name), el('span', { class: 'hint block where' }, where)),
         el('td', { 'data-col': 'backend' }, p.backend || '—'),
-        el('td', { 'data-col': 'speed' }, s?.speed && !p.left ? Math.round(s.speed).toLocaleString('en') : '—'),
+        el('td', { 'data-col': 'speed' }, s && !p.left ? speedText(s.speed, p.examplesNow) : '—'),
         el('td', { 'data-col': 'share' }, s && !p.left ? `${(s.share * 100).toFixed(1)}%` : '—'),
         el('td', { 'data-col': 'examples', class: 'col-examples' }, roster.examples(p).toLocaleString('en')),
         el('td', { 'data-col': 'time', class: 'col-time' }, duration(roster.ms(p))),

@@ -31,7 +31,7 @@ import { eventLog, type HostContext } from '../host/context.js';
 import { onHostEvent } from '../host/events.js';
 import { jobForm } from '../host/job-form.js';
 import { learnedPanel } from '../host/learned-panel.js';
-import { renderLoop, setProjector } from '../host/render-loop.js';
+import { followScreen, renderLoop, setProjector } from '../host/render-loop.js';
 import { roomPanel } from '../host/room-panel.js';
 import { Roster } from '../host/roster.js';
 import { runControls } from '../host/run-controls.js';
@@ -115,6 +115,8 @@ byId('projector-toggle').addEventListener('click', () =>
 run.setPhase('idle');
 loop.render(true);
 if (params.get('view') === 'projector') setProjector(ctx, true);
+followScreen(ctx);
 void run.offerSavedRun();
-void room.hostAgain();
+// the room first (its students come back to it), then the run this tab had going, by itself
+void room.hostAgain().then(() => run.resumeIfLive());
 exposeHostApi(ctx, run, learned, summary);

@@ -30,6 +30,7 @@ import {
 // typings of its own and is used through SimplePeerCtor below
 // @ts-expect-error: untyped module
 import SimplePeer from 'simple-peer/simplepeer.min.js';
+import { speedText } from '../host/format.js';
 import { drawPad } from '../host/learned.js';
 import { backoffMs, MAX_ATTEMPTS, shouldRetry } from '../host/reconnect.js';
 import { cleanName } from '../host/roster.js';
@@ -106,7 +107,8 @@ function draw(): void {
   }
   // the coordinator's figure for this tab when it has one: the host's table shows the same number
   const shown = s.roomSpeed ?? speed;
-  $('speed').textContent = shown > 0 ? Math.round(shown).toLocaleString('en') : '—';
+  // not from a probe or a few tiny shards: their time is mostly latency (the same rule as the host's)
+  $('speed').textContent = s.examples === 0 ? '—' : speedText(shown, s.examples);
   $('share').textContent = s.standby
     ? '0% (waiting)'
     : s.workers > 0

@@ -93,6 +93,10 @@ export interface RoomInfo {
   label: string;
   /** The volunteer page's link, token included. */
   joinUrl: string;
+  /** A short code for the room (6 letters and digits, no ambiguous ones), gone with the room. */
+  code: string;
+  /** `${base}/j/${code}`: redirects to joinUrl; short enough to type on a phone. */
+  shortUrl: string;
 }
 
 /** Options with their defaults filled in; the optional ones stay optional. */

@@ -49,6 +49,7 @@ export class RoomServer {
       new AddressLimiter(this.opts.createRate),
       () => this._url,
       addressOf,
+      new AddressLimiter(this.opts.createRate),
     );
     this.http = createServer(front.listener);
     this.http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) =>

@@ -30,7 +30,7 @@ import { Bucket, type RefusalLog, refuseForeign } from './access.js';
 import type { ResolvedOptions, RoomInfo } from './server-options.js';
 import { closeReason, errText, guard, hashToken, pathOf, refuseUpgrade } from './server-util.js';
 import { banReason, type Conn, cleanName, newRoom, type Room, recordBan } from './signal-room.js';
-import { constantTimeEqual, randomToken } from './tokens.js';
+import { constantTimeEqual, randomCode, randomToken } from './tokens.js';
 import { withTurnCredentials } from './turn.js';
 
 export class SignalHub {
@@ -130,9 +130,38 @@ export class SignalHub {
     const hostKey = randomToken();
     const key = hashToken(token);
     const label = key.slice(0, 8);
+    let code = randomCode();
+    // a collision among at most maxRooms codes in 8.9e8 is rare; bounded retries all the same
+    for (let i = 0; i < 16 && this.codes.has(code); i++) code = randomCode();
+    if (this.codes.has(code)) throw new Error('no free room code; try again');
     this.rooms.set(key, newRoom(label, hostKey, creator));
+    this.codes.set(code, token);
+    this.codeOf.set(key, code);
     this.opts.log(`[room ${label}] created${creator ? ` for ${creator}` : ''}`);
-    return { token, hostKey, label, joinUrl: `${base}/volunteer.html#room=${token}` };
+    return {
+      token,
+      hostKey,
+      label,
+      joinUrl: `${base}/volunteer.html#room=${token}`,
+      code,
+      shortUrl: `${base}/j/${code}`,
+    };
+  }
+
+  /** Short room codes to tokens, and each room's code (by its key), for GET /j/CODE. */
+  private readonly codes = new Map<string, string>();
+  private readonly codeOf = new Map<string, string>();
+
+  /** The token of the open room with this short code (as stored: normalizeCode), if any. */
+  tokenForCode(code: string): string | undefined {
+    return this.codes.get(code);
+  }
+
+  /** A room is gone: so is its code. */
+  private forgetCode(key: string): void {
+    const code = this.codeOf.get(key);
+    if (code !== undefined) this.codes.delete(code);
+    this.codeOf.delete(key);
   }
 
   /** Closes a room: its host and members are disconnected. */
@@ -141,6 +170,7 @@ export class SignalHub {
     const room = this.rooms.get(key);
     if (!room) return;
     this.rooms.delete(key);
+    this.forgetCode(key);
     for (const m of room.members.values()) this.drop(m, CLOSE.hostGone, reason);
     if (room.host) this.drop(room.host, CLOSE.hostGone, reason);
     this.opts.log(`[room ${room.label}] closed: ${reason}`);
@@ -194,6 +224,7 @@ export class SignalHub {
     for (const [key, room] of this.rooms) {
       if (room.host || room.idleSince === undefined || now - room.idleSince < this.opts.roomIdleMs) continue;
       this.rooms.delete(key);
+      this.forgetCode(key);
       for (const m of room.members.values()) this.drop(m, CLOSE.hostGone, 'the room expired');
       this.opts.log(`[room ${room.label}] expired: no coordinator for ${Math.round((now - room.idleSince) / 1000)} s`);
     }
