@@ -1,7 +1,7 @@
 /**
  * The planner checks itself (issue 18 §4), in a simulated room: workers whose every millisecond of
  * work (per shard and per example) runs on one shared CPU, as Chromium tabs on one laptop do. Each
- * reports only its own compute, so the cost model believes them independent; the measured iterations
+ * reports only its own compute; the measured round trips, or the measured iterations (PlanCheck),
  * show that three are slower than one, and the planner backs off to the faster plan. A room of
  * workers on CPUs of their own keeps all three. (A unit test of planning logic: the workers are
  * simulated, their results are zero gradients of the right length.)
@@ -115,7 +115,16 @@ describe('a planner that checks itself', () => {
     const one = new Cpu();
     const alone = await room([one]);
     const shared = await room([one, one, one]);
-    expect(shared.logs.some((m) => /the room was slower with \d members than with 1/.test(m))).toBe(true);
+    // the cost model may see the queueing in the round trips itself (its members then stand by for
+    // their link's cost), or the plan check catches it (its log): either way the room ends on the
+    // faster plan, and says why. PlanCheck's own rule is proven in core's plan-check.test.ts.
+    expect(
+      shared.logs.some((m) =>
+        /the room was slower with \d members than with 1|standing by: its link costs|standing by: the room was slower/.test(
+          m,
+        ),
+      ),
+    ).toBe(true);
     expect(shared.members).toBeLessThanOrEqual(1.5);
     expect(shared.ms).toBeLessThanOrEqual(alone.ms * 1.15);
   });
