@@ -173,18 +173,25 @@ describe('BatchNormalization in a layers topology', () => {
     const exported = accuracy(loaded);
     loaded.dispose();
 
-    // the reference: the same topology, fit by tfjs with the same optimizer, batch size and epochs
-    const ref = bnModel();
-    ref.compile({
-      optimizer: tf.train.adam(0.01),
-      loss: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.losses.softmaxCrossEntropy(yTrue, yPred),
-    });
-    const xs = tf.tensor2d(train.x, [800, 2]);
-    const ys = tf.oneHot(tf.tensor1d(train.y, 'int32'), 2);
-    await ref.fit(xs, ys, { batchSize: 32, epochs: 30, shuffle: true, verbose: 0 });
-    const reference = accuracy(ref);
-    tf.dispose([xs, ys]);
-    ref.dispose();
+    // the reference: the same topology, fit by tfjs with the same optimizer, batch size and epochs.
+    // tfjs draws its initial weights and its shuffle unseeded, so one fit's accuracy on these 400 test
+    // points varies by several points from fit to fit (single-fit gaps of 3.75 and 6.5 points were
+    // seen against this run's 99.75-100 %): the reference is the median of three fits
+    const fits: number[] = [];
+    for (let k = 0; k < 3; k++) {
+      const ref = bnModel();
+      ref.compile({
+        optimizer: tf.train.adam(0.01),
+        loss: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.losses.softmaxCrossEntropy(yTrue, yPred),
+      });
+      const xs = tf.tensor2d(train.x, [800, 2]);
+      const ys = tf.oneHot(tf.tensor1d(train.y, 'int32'), 2);
+      await ref.fit(xs, ys, { batchSize: 32, epochs: 30, shuffle: true, verbose: 0 });
+      fits.push(accuracy(ref));
+      tf.dispose([xs, ys]);
+      ref.dispose();
+    }
+    const reference = fits.sort((a, b) => a - b)[1];
 
     expect(reference).toBeGreaterThan(0.9); // the reference itself learned the spirals
     expect(Math.abs(r.testAccuracy - reference)).toBeLessThanOrEqual(0.01);
