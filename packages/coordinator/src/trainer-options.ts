@@ -20,7 +20,7 @@ export interface TrainerOptions extends PoolOptions {
   waitForWorkers?: boolean;
   /** Smallest shard worth sending (default 1). */
   minShard?: number;
-  /** See ShardRunnerOptions.planning: 'cost' (default) or 'all' (every worker takes part). */
+  /** See PlanningOptions.planning (planning.ts): 'cost' (default) or 'all' (every worker takes part). */
   planning?: 'cost' | 'all';
   /**
    * The data set's sizes, when the spec alone does not tell them (MNIST and synthetic data do).
