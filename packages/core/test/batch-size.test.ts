@@ -115,9 +115,10 @@ describe('adviseBatchSize knows the device', () => {
             fixedShare: s,
           });
           const sizes = greedySplit(a.size, ws);
-          // one example of slack: the split hands out whole examples
+          // one example of slack: the split hands out whole examples (and 2e-9 of float rounding:
+          // a share of exactly s + 1e-9 came out 1e-17 above it)
           sizes.forEach((n, i) => {
-            if (n > 0) expect(share(ws[i], n + 1)).toBeLessThanOrEqual(s + 1e-9);
+            if (n > 0) expect(share(ws[i], n + 1)).toBeLessThanOrEqual(s + 2e-9);
           });
           // one worker: the smallest power of two from 64 that reaches its efficient shard size
           if (ws.length === 1) {
