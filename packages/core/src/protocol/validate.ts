@@ -442,10 +442,7 @@ export function validateMessage(value: unknown, limits?: Partial<CodecLimits>): 
   return value as unknown as Message;
 }
 
-/**
- * The checks on a result that need the task (length, finiteness, counts): the result gate's
- * CheckedShard.check, which the coordinator's session runs once per result.
- */
+/** The checks on a result that need the task: the result gate's CheckedShard.check (result-gate.ts). */
 export function checkResult(msg: ResultMessage, expected: { paramCount: number }): CheckedShard {
   return CheckedShard.check(msg, { count: msg.count, paramCount: expected.paramCount });
 }
