@@ -6,7 +6,8 @@
 // room server over the shaped link, and the clock (from the room's opening) includes that.
 // Evaluation every EVAL_EVERY iterations; evaluation time is left out of the times to target.
 // Default job (MLP 784-128-10, Adam 0.005 with 1/(1+0.3 epoch) decay, mini-batch 64), at most 5 epochs.
-// Points: 4 and 8 volunteers, exact mode and mode local (H = 4, outer sgd lr 1).
+// Points: 4 and 8 volunteers, exact mode, mode local (H = 4, outer sgd lr 1), mode local with the
+// measured defaults (outer sgd lr 1.5, a 160-iteration warm start), and mode auto.
 // TESTBED_TTA_POINTS picks some, e.g. "exact-4,local-8". Needs root; where the testbed cannot run
 // it records "not run".
 
@@ -25,11 +26,19 @@ if (!can.ok) {
 }
 
 const local = { kind: 'local', steps: 4, outer: { kind: 'sgd', lr: 1 } };
+// the measured defaults of issue 19: the outer step by H (sgd 1.5 at H = 4) and a 160-iteration
+// warm start, as the command line and the host page set them; and mode auto
+const warm = { kind: 'local', steps: 4, outer: { kind: 'sgd', lr: 1.5 }, warmup: 160 };
+const auto = { kind: 'auto' };
 const POINTS = [
   ['exact-4', 4, undefined],
   ['exact-8', 8, undefined],
   ['local-4', 4, local],
   ['local-8', 8, local],
+  ['warm-4', 4, warm],
+  ['warm-8', 8, warm],
+  ['auto-4', 4, auto],
+  ['auto-8', 8, auto],
 ].filter(([k]) => !process.env.TESTBED_TTA_POINTS || process.env.TESTBED_TTA_POINTS.split(',').includes(k));
 
 /** The first evaluation at or past the target: examples it took, and the seconds of training before it. */
@@ -44,7 +53,15 @@ const secs = (x) => (x === null ? 'not reached' : `${x.toFixed(1)} s`);
 const entries = [];
 const runs = {};
 for (const [key, volunteers, mode] of POINTS) {
-  const label = `classroom, ${volunteers} volunteers + host, ${mode ? 'mode local H=4 outer sgd lr 1' : 'exact mode'}`;
+  const label = `classroom, ${volunteers} volunteers + host, ${
+    !mode
+      ? 'exact mode'
+      : mode.kind === 'auto'
+        ? 'mode auto'
+        : mode.warmup
+          ? 'mode local H=4 outer sgd lr 1.5, warm start 160'
+          : 'mode local H=4 outer sgd lr 1'
+  }`;
   const started = performance.now();
   try {
     const r = await runWithAlone({
