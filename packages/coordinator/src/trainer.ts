@@ -52,7 +52,7 @@ import { WeightsSnapshot, type WorkerHandle } from './worker-handle.js';
 export type { ModelExporter, ModelExportOptions } from './model-export.js';
 export type { JobInput, TrainerOptions, TrainResult } from './trainer-options.js';
 
-const START_GRACE_MS = 3000; // how long a room's start waits for joins once a worker is set up
+const START_GRACE_MS = 1000; // how long a room's start waits for joins once a worker is set up
 
 export class Trainer extends Emitter<TrainerEvents> {
   readonly job: JobConfig;
