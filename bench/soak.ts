@@ -185,7 +185,9 @@ export async function soak(): Promise<SoakFigures> {
   const refusals: string[] = [];
   const dropped: string[] = [];
   trainer.on('log', (e) => {
-    const bound = /gradient norm per example (\S+) is over/.exec(e.message);
+    // the bound's refusals: over the median ('gradient norm per example (||sum|| / sqrt n) X is
+    // over') or, before it has samples, over the start bound ('norm X is over the start bound')
+    const bound = /norm(?: per example \([^)]*\))? (\S+) is over/.exec(e.message);
     // a poisoned result's norm is ~1e30 times an honest one's; anything else refused is honest
     if (bound) Number(bound[1]) > 1e20 ? refused.hostile++ : refused.honest++;
     else if (/holds NaN/.test(e.message)) refused.nan++;
