@@ -74,9 +74,9 @@ export function spawnPeer(opts: {
   };
 }
 
-export async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+export async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
   const end = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
