@@ -3,15 +3,16 @@
  * in both: mode local moves more examples per second but needs more of them (its statistical
  * efficiency), so the mode that reaches the target first is not the one with the most examples/s.
  *
- * The efficiency table says how many examples a mode needs relative to exact mode. Its seed is NOT a
- * sweep: until bench/local-sweep (issue 19) lands, it comes from the figures in PLATFORM.md ("Time to
- * accuracy", "Thread workers"): exact mode reaches 92 % on MNIST after about 30,000 examples (3
- * epochs of 10,000); 6 thread workers, H = 8, int8, outer sgd lr 1 reach it at epoch 7 (70,000
- * examples), a ratio of 7/3. The other H are extrapolated as 1 + a log2(H) through that point (H = 1
- * is exact mode's own efficiency), and the one row serves every number of workers. Replace
- * DEFAULT_EFFICIENCY with the sweep's rows: predictTimeToTarget takes any table.
+ * The efficiency table says how many examples a mode needs relative to exact mode. Where the job's
+ * data set was swept (bench/local-sweep: MNIST to 92 %, Fashion-MNIST to 85 %), the measured table
+ * is used (efficiency-measured.ts, generated from bench/results.json): efficiency depends on the job,
+ * e.g. 8 workers need 5.5-8x exact's examples on MNIST's 8,000 training examples but 2.3-2.7x on
+ * Fashion-MNIST's 60,000. Other jobs fall back to DEFAULT_EFFICIENCY, a seed from PLATFORM.md
+ * ("Time to accuracy", "Thread workers"): 6 thread workers, H = 8, outer sgd lr 1 reached 92 % on
+ * MNIST at 7/3 of exact mode's examples; other H extrapolated as 1 + a log2(H) through that point.
  */
 import { type Compression, type CostMode, predictRoom, type RoomCostInput } from './cost-model.js';
+import { MEASURED_EFFICIENCY, type MeasuredEfficiency } from './efficiency-measured.js';
 import { GradroomError } from './errors.js';
 
 /** One measured (or seeded) point: examples to the target in mode local ÷ exact mode's. */
@@ -22,6 +23,11 @@ export interface EfficiencyPoint {
 }
 
 const SEED_SLOPE = (7 / 3 - 1) / Math.log2(8);
+
+/** The measured table for a data set kind (e.g. 'mnist', 'fashion-mnist'), if bench/local-sweep swept it. */
+export function measuredEfficiency(dataset: string): MeasuredEfficiency | undefined {
+  return Object.hasOwn(MEASURED_EFFICIENCY, dataset) ? MEASURED_EFFICIENCY[dataset] : undefined;
+}
 
 /** The seed table (see the module comment): 6 workers, H in 1..32, through the H = 8 measurement. */
 export const DEFAULT_EFFICIENCY: readonly EfficiencyPoint[] = [1, 2, 4, 8, 16, 32].map((steps) => ({

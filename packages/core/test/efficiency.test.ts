@@ -1,13 +1,28 @@
 /** Time to target and mode auto's choice (issue 18 §3), against hand-worked figures. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   chooseMode,
   DEFAULT_EFFICIENCY,
+  defaultOuter,
   examplesRatio,
   GradroomError,
   type MemberCost,
+  measuredEfficiency,
   predictTimeToTarget,
 } from '../src/index.js';
+
+type SweepPoint = {
+  workers: number;
+  mode: { kind: string; steps?: number; outer?: object };
+  examplesToTarget: number | null;
+  examples: number;
+};
+const results = JSON.parse(readFileSync(join(import.meta.dirname, '../../../bench/results.json'), 'utf8')) as Record<
+  string,
+  { dataset: string; target: number; points: SweepPoint[] }
+>;
 
 // the default MNIST MLP 784-128-10: 101,770 parameters, 407 kB of float32
 const P = 784 * 128 + 128 + 128 * 10 + 10;
@@ -34,6 +49,37 @@ describe('efficiency table', () => {
     expect(examplesRatio(4, 7, table)).toBeCloseTo(2.25, 12);
     expect(examplesRatio(32, 8, table)).toBe(3); // flat past the end
     expect(examplesRatio(1, 2, table)).toBe(1.2);
+  });
+
+  it("the measured tables are bench/local-sweep's results, with the default rule's outer step in each cell", () => {
+    const sorted = (o: object) => JSON.stringify(Object.entries(o).sort());
+    for (const bench of ['local-sweep-mnist', 'local-sweep-fashion']) {
+      const b = results[bench];
+      const table = measuredEfficiency(b.dataset);
+      if (!table) throw new Error(`no measured table for ${b.dataset}`);
+      const exact = b.points.find((p) => p.mode.kind === 'exact');
+      expect(table.examplesExact).toBe(exact?.examplesToTarget);
+      expect(table.target).toBe(b.target);
+      const cap = Math.max(...b.points.map((p) => p.examples));
+      let cells = 0;
+      for (const p of b.points) {
+        const steps = p.mode.steps ?? 1;
+        if (
+          p.mode.kind !== 'local' ||
+          sorted(p.mode.outer ?? {}) !== sorted(defaultOuter({ steps, workers: p.workers }))
+        )
+          continue;
+        cells++;
+        const row = table.points.find((t) => t.steps === steps && t.workers === p.workers);
+        const want = (p.examplesToTarget ?? 1.25 * cap) / (exact?.examplesToTarget ?? Number.NaN);
+        expect(row?.examplesRatio).toBeCloseTo(want, 2);
+        expect(row?.reached).toBe(p.examplesToTarget !== null);
+      }
+      expect(table.points.length).toBe(cells);
+      expect(cells).toBeGreaterThanOrEqual(6);
+    }
+    expect(measuredEfficiency('fashion-mnist-small')).toBeUndefined();
+    expect(measuredEfficiency('__proto__')).toBeUndefined();
   });
 
   it('refuses bad input with a typed error', () => {

@@ -11,6 +11,7 @@ import {
   createOptimizer,
   type MemberCost,
   type ModeDecision,
+  measuredEfficiency,
   type OptimizerState,
   type Position,
 } from '@gradroom/core';
@@ -132,13 +133,16 @@ export class AutoPhases implements RunPhases {
     }));
     const { parameters, trainSize } = this.facts();
     const mode = this.job.mode;
+    // the job's own measured efficiency where bench/local-sweep swept its data set
+    const swept = measuredEfficiency(this.job.dataset.kind);
     return chooseMode({
       members,
       parameters,
       batchSize: this.job.batchSize,
-      examplesExact: mode.examplesExact ?? 3 * trainSize,
+      examplesExact: mode.examplesExact ?? swept?.examplesExact ?? 3 * trainSize,
+      efficiency: swept?.points,
       compress: mode.compress,
-      target: mode.target,
+      target: mode.target ?? (swept ? `${Math.round(swept.target * 100)} %` : undefined),
       // workers that cannot train locally (none today) leave exact mode as the only candidate
       steps: local ? undefined : [],
     });
