@@ -424,6 +424,32 @@ describe('optimizer equivalences', () => {
     }
   });
 
+  it('momentum restarts: every restartEvery-th step starts from v = 0, as a fresh optimizer would; resume across a restart is exact', () => {
+    const w0 = randn(N, rng(5));
+    const grads = gradientSequence(6); // 25 steps
+    for (const nesterov of [false, true]) {
+      const config: OptimizerConfig = { kind: 'momentum', form: 'classic', lr: 0.05, momentum: 0.9, nesterov };
+      // reference: a fresh optimizer (v = 0) for each run of 7 steps
+      const ref = w0.slice();
+      for (let from = 0; from < grads.length; from += 7) {
+        const fresh = createOptimizer(config);
+        for (const g of grads.slice(from, from + 7)) fresh.step(ref, g);
+      }
+      const restarted = runOurs({ ...config, restartEvery: 7 }, w0, grads);
+      expect(relErr(restarted, ref, w0)).toBe(0);
+      // and it differs from no restarts: the restarts do something
+      expect(relErr(runOurs(config, w0, grads), ref, w0)).toBeGreaterThan(1e-3);
+      // saved after step 10, loaded into a new optimizer: steps 11..25 (a restart at 15 and 22) match
+      const a = createOptimizer({ ...config, restartEvery: 7 });
+      const w = w0.slice();
+      for (const g of grads.slice(0, 10)) a.step(w, g);
+      const b = createOptimizer({ ...config, restartEvery: 7 });
+      b.load(a.state());
+      for (const g of grads.slice(10)) b.step(w, g);
+      expect(relErr(w, restarted, w0)).toBe(0);
+    }
+  });
+
   it('adam with beta1 = 0 and no bias correction is the lecture rmsprop with rho = beta2', () => {
     const w0 = randn(N, rng(4));
     const grads = gradientSequence(6);
@@ -625,6 +651,8 @@ describe('optimizer validation', () => {
     ['momentum = 1', { kind: 'momentum', lr: 0.1, momentum: 1 }, 'momentum'],
     ['unknown momentum form', { kind: 'momentum', lr: 0.1, form: 'heavy-ball' }, 'form'],
     ['nesterov not a boolean', { kind: 'momentum', lr: 0.1, nesterov: 'yes' }, 'nesterov'],
+    ['restartEvery 0', { kind: 'momentum', lr: 0.1, restartEvery: 0 }, 'restartEvery'],
+    ['restartEvery 2.5', { kind: 'momentum', lr: 0.1, restartEvery: 2.5 }, 'restartEvery'],
     ['rho = 1.5', { kind: 'rmsprop', lr: 0.1, rho: 1.5 }, 'rho'],
     ['rmsprop momentum < 0', { kind: 'rmsprop', lr: 0.1, momentum: -0.5 }, 'momentum'],
     ['negative weight decay', { kind: 'adam', lr: 0.1, weightDecay: -1 }, 'weightDecay'],

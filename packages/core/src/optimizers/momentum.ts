@@ -40,9 +40,13 @@ export function createMomentum(config: MomentumConfig): Optimizer {
   if (form !== 'ewa' && form !== 'classic') throw configError('momentum', 'form', "must be 'ewa' or 'classic'");
   const c = form === 'ewa' ? 1 - b : 1;
   const loop = nesterov ? nesterovLoop : momentumLoop;
+  const restart = numberField(config, 'restartEvery', 0, { min: 1 });
+  if (!Number.isInteger(restart)) throw configError('momentum', 'restartEvery', 'must be an integer >= 1');
   return makeOptimizer(config, {
     slotNames: ['v'],
-    update(p, grads, slots, { lr, scale }) {
+    update(p, grads, slots, { lr, scale, t }) {
+      // t counts steps across checkpoints (it is saved), so a resumed run restarts where this one would
+      if (restart > 0 && t > 1 && (t - 1) % restart === 0) slots[0].fill(0);
       loop(p, grads, slots[0], b, c * scale, lr); // the clip scale folds into the gradient coefficient
     },
   });

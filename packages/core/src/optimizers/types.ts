@@ -29,6 +29,12 @@ export interface MomentumConfig extends BaseOptimizerConfig {
    * 'classic' (PyTorch, tfjs): v = beta*v + g; W -= lr*v. ewa(beta, lr) equals classic(beta, lr*(1-beta)).
    */
   form?: 'ewa' | 'classic';
+  /**
+   * Momentum restarts: v is set to 0 before every restartEvery-th step (steps 1 + k*restartEvery),
+   * so old momentum cannot carry an outer step far past where the workers went (arXiv 2605.28585).
+   * Default: never.
+   */
+  restartEvery?: number;
 }
 
 export interface RmspropConfig extends BaseOptimizerConfig {
