@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { modeFromFlags } from '../src/cli/job-flags.js';
 
 const cli = join(import.meta.dirname, '..', 'dist', 'cli.js');
 const tmp = mkdtempSync(join(tmpdir(), 'gradroom-cli-modes-'));
@@ -202,6 +203,15 @@ describe('gradroom train --mode', () => {
     [['--mode', 'local', '--outer-optimizer', 'lion'], /--outer-optimizer "lion" is unknown: use nesterov or sgd/],
     [['--mode', 'local', '--outer-optimizer', 'adam'], /--outer-optimizer adam needs --outer-lr/],
     [['--mode', 'local', '--outer-lr', '0'], /--outer-lr must be a positive number, got "0"/],
+    [
+      ['--mode', 'local', '--outer-restart', '8'],
+      /--outer-restart restarts momentum: it needs --outer-optimizer nesterov/,
+    ],
+    [
+      ['--mode', 'local', '--outer-optimizer', 'nesterov', '--outer-restart', '0'],
+      /--outer-restart must be an integer >= 1/,
+    ],
+    [['--outer-restart', '8'], /--outer-restart applies only to --mode local/],
     [['--mode', 'auto', '--local-steps', '4'], /--local-steps cannot be set with --mode auto: it chooses H itself/],
     [['--mode', 'auto', '--warm-start', '3'], /--warm-start cannot be set with --mode auto/],
     [['--mode', 'auto', '--compress', 'zip'], /--compress "zip" is unknown/],
@@ -210,6 +220,15 @@ describe('gradroom train --mode', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stdout).toBe(''); // refused before any worker started
+  });
+
+  it('--outer-restart N restarts the outer momentum every N outer steps', () => {
+    expect(modeFromFlags({ mode: 'local', 'outer-optimizer': 'nesterov', 'outer-restart': '8' })).toMatchObject({
+      outer: { kind: 'momentum', nesterov: true, lr: 0.7, restartEvery: 8 },
+    });
+    expect(
+      modeFromFlags({ mode: 'local', 'outer-optimizer': 'momentum', 'outer-lr': '0.5', 'outer-restart': '3' }),
+    ).toMatchObject({ outer: { kind: 'momentum', lr: 0.5, restartEvery: 3 } });
   });
 
   it('--resume keeps the saved mode and refuses flags that would change it', () => {

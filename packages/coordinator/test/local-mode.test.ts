@@ -58,6 +58,19 @@ describe('mode local', () => {
     ).toBeGreaterThan(1e-3);
   });
 
+  it('anchor with momentum restarts: outer classic momentum at lr 1 restarted every step (v = the mean change) equals exact mode', async () => {
+    const exact = await run(sgdJob, [spawnThreadWorker()]);
+    const outer = { kind: 'momentum', form: 'classic', momentum: 0.9, lr: 1, restartEvery: 1 } as const;
+    const local = await run({ ...sgdJob, mode: { kind: 'local', steps: 1, warmup: 0, outer } }, [spawnThreadWorker()]);
+    expect(relativeDifference(local.result.weights, exact.result.weights)).toBeLessThanOrEqual(1e-5);
+    // without the restarts the same momentum is not exact mode: the restarts are what makes it so
+    const carried = await run(
+      { ...sgdJob, mode: { kind: 'local', steps: 1, warmup: 0, outer: { ...outer, restartEvery: undefined } } },
+      [spawnThreadWorker()],
+    );
+    expect(relativeDifference(carried.result.weights, exact.result.weights)).toBeGreaterThan(1e-3);
+  });
+
   it('churn: a worker killed mid-round and one joining lose nothing and count nothing twice; the run converges', async () => {
     const job: JobConfig = {
       ...exactJob,

@@ -59,6 +59,7 @@ export const JOB_OPTIONS = {
       'local-steps',
       'outer-optimizer',
       'outer-lr',
+      'outer-restart',
       'compress',
       'warm-start',
     ].map((k) => [k, { type: 'string' as const }]),
@@ -240,7 +241,7 @@ function schedule(flags: Flags, lr0: number): ScheduleConfig {
 export const DEFAULT_WARMUP = 160;
 
 /** Flags that only mean something in mode local. */
-export const LOCAL_FLAGS = ['local-steps', 'outer-optimizer', 'outer-lr', 'warm-start'] as const;
+export const LOCAL_FLAGS = ['local-steps', 'outer-optimizer', 'outer-lr', 'outer-restart', 'warm-start'] as const;
 const COMPRESSIONS: readonly Compression[] = ['none', 'fp16', 'int8'];
 
 /**
@@ -251,19 +252,27 @@ function outerOptimizer(flags: Flags, steps: number | 'auto'): OptimizerConfig {
   const name = flags['outer-optimizer'];
   const lr = num(flags, 'outer-lr');
   if (lr !== undefined && !(lr > 0)) bad(`--outer-lr must be a positive number, got "${flags['outer-lr']}"`);
+  const restart = num(flags, 'outer-restart');
+  if (restart !== undefined) {
+    if (!(Number.isInteger(restart) && restart >= 1))
+      bad(`--outer-restart must be an integer >= 1 (outer steps), got "${flags['outer-restart']}"`);
+    if (name !== 'nesterov' && name !== 'momentum')
+      bad('--outer-restart restarts momentum: it needs --outer-optimizer nesterov or momentum');
+  }
+  const restarts = restart === undefined ? {} : { restartEvery: restart };
   if (name === undefined) {
     // --workers is checked where the workers start; the rule only needs a plausible count
     const w = Number(flags.workers ?? 2);
     const rule = defaultOuter({ steps, workers: Number.isInteger(w) && w >= 1 ? w : 2 });
     return lr === undefined ? rule : { ...rule, lr };
   }
-  if (name === 'nesterov') return { ...NESTEROV_OUTER, lr: lr ?? NESTEROV_OUTER.lr };
+  if (name === 'nesterov') return { ...NESTEROV_OUTER, lr: lr ?? NESTEROV_OUTER.lr, ...restarts };
   if (!OPTIMIZER_KINDS.includes(name as OptimizerKind))
     bad(`--outer-optimizer "${String(name)}" is unknown: use nesterov or ${OPTIMIZER_KINDS.join(', ')}`);
   // plain SGD at lr 1 applies the workers' mean change as it is (model averaging); any other
   // optimizer has no outer learning rate that fits every model, so the user names it
   if (lr === undefined && name !== 'sgd') bad(`--outer-optimizer ${String(name)} needs --outer-lr`);
-  return { kind: name as OptimizerKind, lr: lr ?? 1 } as OptimizerConfig;
+  return { kind: name as OptimizerKind, lr: lr ?? 1, ...restarts } as OptimizerConfig;
 }
 
 /** --mode exact|local|auto and its flags; undefined for exact mode (the default, as JobConfig has it). */

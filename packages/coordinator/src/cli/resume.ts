@@ -55,6 +55,10 @@ const JOB_FLAGS: Record<string, Getter> = {
   'local-steps': (j) => local(j)?.steps,
   'outer-optimizer': (j) => (outerMode(j) ? outerName(outerMode(j)?.outer) : undefined),
   'outer-lr': (j) => (outerMode(j) ? (outerMode(j)?.outer ?? DEFAULT_OUTER).lr : undefined),
+  'outer-restart': (j) => {
+    const o = outerMode(j)?.outer;
+    return o?.kind === 'momentum' ? o.restartEvery : undefined;
+  },
   compress: (j) => outerMode(j)?.compress ?? 'none',
   'warm-start': (j) => local(j)?.warmup ?? 0,
 };

@@ -44,6 +44,8 @@ Adam with 1/(1+0.3*epoch) decay, mini-batches of 64, 5 epochs, 2 workers).
                            nesterov (DiLoCo's: momentum lr 0.7, beta 0.9), sgd (lr 1: the workers'
                            mean change), momentum, adam...
   --outer-lr X             mode local: the outer optimizer's learning rate (needed past nesterov/sgd)
+  --outer-restart N        mode local, outer nesterov or momentum: momentum set to 0 every N outer
+                           steps (momentum restarts)
   --compress none|fp16|int8   mode local: how pseudo-gradients travel back (int8: one scale per
                            block, with error feedback)
   --warm-start N           mode local: the first N iterations in exact mode (a warm start), then
