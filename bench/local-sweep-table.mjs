@@ -13,8 +13,15 @@ const NAMES = [
   ['nesterov', { kind: 'momentum', lr: 0.7, momentum: 0.9, nesterov: true, form: 'classic' }],
   ['sgd1.2', { kind: 'sgd', lr: 1.2 }],
   ['sgd1.5', { kind: 'sgd', lr: 1.5 }],
+  ['nesterov-restart', { kind: 'momentum', lr: 0.7, momentum: 0.9, nesterov: true, form: 'classic', restartEvery: 8 }],
 ];
-const LABEL = { avg: 'averaging (sgd 1)', nesterov: 'Nesterov 0.7/0.9', 'sgd1.2': 'sgd 1.2', 'sgd1.5': 'sgd 1.5' };
+const LABEL = {
+  avg: 'averaging (sgd 1)',
+  nesterov: 'Nesterov 0.7/0.9',
+  'sgd1.2': 'sgd 1.2',
+  'sgd1.5': 'sgd 1.5',
+  'nesterov-restart': 'Nesterov, restarts every 8',
+};
 for (const bench of ['local-sweep-mnist', 'local-sweep-fashion']) {
   const b = results[bench];
   if (!b) continue;

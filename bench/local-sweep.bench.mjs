@@ -139,7 +139,14 @@ if (targets) {
 
 const bench = `local-sweep-${which}`;
 const outFile = join(here, 'out', `${bench}.json`);
-const prior = existsSync(outFile) ? JSON.parse(readFileSync(outFile, 'utf8')) : null;
+// a fresh checkout has no bench/out: start from the points bench/results.json keeps, or a partial
+// rerun (SWEEP_OUTERS=...) would replace the whole table with its own points
+const resultsPath = join(here, 'results.json');
+const prior = existsSync(outFile)
+  ? JSON.parse(readFileSync(outFile, 'utf8'))
+  : existsSync(resultsPath)
+    ? (JSON.parse(readFileSync(resultsPath, 'utf8'))[bench] ?? null)
+    : null;
 const points = prior?.points ?? [];
 const has = (key) => points.some((p) => p.key === key);
 

@@ -20,7 +20,7 @@ export const MEASURED_EFFICIENCY: Readonly<Record<string, MeasuredEfficiency>> =
   mnist: {
     target: 0.92,
     examplesExact: 10044,
-    measuredAt: '2026-12-06T14:08:48.371Z',
+    measuredAt: '2026-12-06T15:33:23.291Z',
     points: [
       { steps: 2, workers: 2, examplesRatio: 1.306, reached: true },
       { steps: 4, workers: 2, examplesRatio: 1.408, reached: true },
