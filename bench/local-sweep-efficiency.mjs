@@ -16,12 +16,16 @@ const tables = {};
 for (const bench of ['local-sweep-mnist', 'local-sweep-fashion']) {
   const b = results[bench];
   if (!b) continue;
-  const exact = b.points.find((p) => p.mode.kind === 'exact');
+  const exact = b.points.find((p) => p.mode.kind === 'exact' && p.innerScale === undefined);
   if (!exact?.examplesToTarget) throw new Error(`${bench}: exact mode never reached the target; no table`);
   const cap = b.points.reduce((m, p) => Math.max(m, p.examples), 0);
   const points = [];
   for (const p of b.points) {
-    if (p.mode.kind !== 'local' || !same(p.mode.outer, defaultOuter({ steps: p.mode.steps, workers: p.workers })))
+    if (
+      p.mode.kind !== 'local' ||
+      p.innerScale !== undefined ||
+      !same(p.mode.outer, defaultOuter({ steps: p.mode.steps, workers: p.workers }))
+    )
       continue;
     const reached = p.examplesToTarget !== null;
     const ratio = reached ? p.examplesToTarget / exact.examplesToTarget : (UNREACHED * cap) / exact.examplesToTarget;

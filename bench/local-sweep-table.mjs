@@ -13,6 +13,8 @@ const NAMES = [
   ['nesterov', { kind: 'momentum', lr: 0.7, momentum: 0.9, nesterov: true, form: 'classic' }],
   ['sgd1.2', { kind: 'sgd', lr: 1.2 }],
   ['sgd1.5', { kind: 'sgd', lr: 1.5 }],
+  ['sgd2', { kind: 'sgd', lr: 2 }],
+  ['sgd2.8', { kind: 'sgd', lr: 2.83 }],
   ['nesterov-restart', { kind: 'momentum', lr: 0.7, momentum: 0.9, nesterov: true, form: 'classic', restartEvery: 8 }],
 ];
 const LABEL = {
@@ -20,19 +22,21 @@ const LABEL = {
   nesterov: 'Nesterov 0.7/0.9',
   'sgd1.2': 'sgd 1.2',
   'sgd1.5': 'sgd 1.5',
+  sgd2: 'sgd 2',
+  'sgd2.8': 'sgd 2.83',
   'nesterov-restart': 'Nesterov, restarts every 8',
 };
 for (const bench of ['local-sweep-mnist', 'local-sweep-fashion']) {
   const b = results[bench];
   if (!b) continue;
-  const exact = b.points.find((p) => p.mode.kind === 'exact');
+  const exact = b.points.find((p) => p.mode.kind === 'exact' && p.innerScale === undefined);
   const k = (n) => (n === null ? 'never' : `${(n / 1000).toFixed(1)}k`);
   const pct = (a) => (a === null ? '–' : (a * 100).toFixed(1));
   console.log(
     `\n${b.dataset}, target ${b.target * 100} %, cap ${b.budgetEpochs} epochs. Exact mode: ${k(exact?.examplesToTarget ?? null)} examples, ${pct(exact?.accuracyAtEpoch1 ?? null)} % after 1 epoch.\n`,
   );
   const cells = new Map();
-  for (const p of b.points.filter((p) => p.mode.kind === 'local')) {
+  for (const p of b.points.filter((p) => p.mode.kind === 'local' && p.innerScale === undefined)) {
     const key = `${p.mode.steps}|${p.workers}`;
     cells.set(key, [...(cells.get(key) ?? []), p]);
   }

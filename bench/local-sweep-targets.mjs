@@ -52,7 +52,7 @@ export async function runTargets({ point, data, dataName }) {
     const swept = join(import.meta.dirname, 'out', 'local-sweep-fashion.json');
     const points = existsSync(swept) ? JSON.parse(readFileSync(swept, 'utf8')).points : [];
     const same = (a, b) => JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
-    const exact = points.find((p) => p.mode.kind === 'exact') ?? (await point({ workers: 2 }));
+    const exact = points.find((p) => p.mode.kind === 'exact' && p.innerScale === undefined) ?? (await point({ workers: 2 }));
     const local =
       points.find((p) => p.workers === 8 && p.mode.steps === 16 && same(p.mode.outer, outer)) ??
       (await point({ workers: 8, mode: { kind: 'local', steps: 16, outer } }));

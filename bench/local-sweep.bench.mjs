@@ -11,7 +11,8 @@
 //
 //   nice -n 10 node bench/local-sweep.bench.mjs mnist     # full grid, budget 8 epochs, target 92 %
 //   nice -n 10 node bench/local-sweep.bench.mjs fashion   # reduced grid, budget 4 epochs, target 85 %
-// Env: SWEEP_OUTERS=avg,nesterov (which outers), SWEEP_H=4,16, SWEEP_WORKERS=4,8, SWEEP_EXTRA=targets.
+// Env: SWEEP_OUTERS=avg,nesterov (which outers), SWEEP_H=4,16, SWEEP_WORKERS=4,8, SWEEP_EXTRA=targets,
+// SWEEP_INNER_SCALE=2 (inner learning rate x2).
 //
 // "Nesterov with momentum restarts" is DiLoCo's Nesterov with its momentum set to 0 every 8 outer
 // steps (restartEvery 8).
@@ -38,6 +39,9 @@ export const OUTERS = {
   nesterov: { kind: 'momentum', lr: 0.7, momentum: 0.9, nesterov: true, form: 'classic' },
   'sgd1.2': { kind: 'sgd', lr: 1.2 },
   'sgd1.5': { kind: 'sgd', lr: 1.5 },
+  // the outer step scaled with the workers (issue 19 §2): sqrt(4) and sqrt(8)
+  sgd2: { kind: 'sgd', lr: 2 },
+  'sgd2.8': { kind: 'sgd', lr: 2.83 },
   'nesterov-restart': { kind: 'momentum', lr: 0.7, momentum: 0.9, nesterov: true, form: 'classic', restartEvery: 8 },
 };
 const list = (env, all) =>
@@ -45,6 +49,8 @@ const list = (env, all) =>
 const outers = list('SWEEP_OUTERS', Object.keys(OUTERS));
 const Hs = list('SWEEP_H', DATA.H);
 const workersList = list('SWEEP_WORKERS', DATA.workers);
+// SWEEP_INNER_SCALE=2: the inner learning rate (and its schedule) times 2, as its own points
+const INNER_SCALE = Number(process.env.SWEEP_INNER_SCALE ?? 1);
 
 await tf.setBackend('wasm');
 const dir = join(here, '..', 'packages', 'worker', 'dist');
@@ -84,9 +90,13 @@ export async function point({
   epochs = DATA.epochs,
   dataset = DATA.dataset,
   evalEvery = DATA.evalEvery,
+  innerScale = 1,
 }) {
   const job = {
     ...DEFAULT_JOB,
+    // the inner learning rate scaled (issue 19 §2: does a room of w workers want a larger step?)
+    optimizer: { ...DEFAULT_JOB.optimizer, lr: DEFAULT_JOB.optimizer.lr * innerScale },
+    schedule: { ...DEFAULT_JOB.schedule, lr0: DEFAULT_JOB.schedule.lr0 * innerScale },
     dataset: { kind: dataset, split: 'train' },
     epochs,
     evaluate: false,
@@ -191,8 +201,14 @@ async function run(key, spec) {
   save();
 }
 
-if (!process.env.SWEEP_SKIP_EXACT) await run('exact', { workers: 2 });
+const inner = INNER_SCALE === 1 ? {} : { innerScale: INNER_SCALE };
+const innerKey = INNER_SCALE === 1 ? '' : ` inner x${INNER_SCALE}`;
+if (!process.env.SWEEP_SKIP_EXACT) await run(`exact${innerKey}`, { workers: 2, ...inner });
 for (const H of Hs)
   for (const workers of workersList)
     for (const o of outers)
-      await run(`H=${H} w=${workers} ${o}`, { workers, mode: { kind: 'local', steps: H, outer: OUTERS[o] } });
+      await run(`H=${H} w=${workers} ${o}${innerKey}`, {
+        workers,
+        mode: { kind: 'local', steps: H, outer: OUTERS[o] },
+        ...inner,
+      });

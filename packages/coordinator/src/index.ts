@@ -3,7 +3,7 @@ export { FileCheckpointStore } from './checkpoint-file.js';
 export { Emitter } from './emitter.js';
 export type * from './events.js';
 export { describeEpoch, describeScore, type EpochRecord, type MetricName, type SplitScore } from './history.js';
-export { DEFAULT_JOB, type JobConfig, validateJob } from './job.js';
+export { DEFAULT_JOB, INNER_SCALES, type InnerScale, type JobConfig, validateJob } from './job.js';
 export {
   isLayersModel,
   type LayersModelLike,

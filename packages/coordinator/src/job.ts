@@ -70,8 +70,18 @@ export type TrainingMode =
        * central one, then local rounds (default 0).
        */
       warmup?: number;
+      /**
+       * 'sqrt-workers': each round's inner learning rates times sqrt(the workers in that round), so
+       * the room's averaged step keeps pace as workers join (bench/local-sweep: MNIST to 92 % with 8
+       * workers at H = 8 in 40.0k examples instead of never within 64k). Default 'none'.
+       */
+      innerScale?: InnerScale;
     }
   | AutoModeConfig;
+
+/** How mode local's inner learning rate follows the number of workers in a round. */
+export type InnerScale = 'none' | 'sqrt-workers';
+export const INNER_SCALES: readonly InnerScale[] = ['none', 'sqrt-workers'];
 
 /**
  * 'auto' (issue 18 §3): exact mode while the members are measured, then exact or mode local with the
@@ -84,6 +94,8 @@ export interface AutoModeConfig {
   outer?: OptimizerConfig;
   /** Mode local's pseudo-gradient encoding, when chosen (default none). */
   compress?: Compression;
+  /** Mode local's inner learning rate against the workers in a round, when chosen (default 'none'). */
+  innerScale?: InnerScale;
   /** Examples exact mode needs to reach the target, for the predicted seconds (default 3 epochs). */
   examplesExact?: number;
   /** The target's name in the decision's words, e.g. '92 %' (default 'the target'). */
@@ -137,6 +149,7 @@ export function validateJob(job: JobConfig): void {
       bad(`commShare must be between 0 and 1, got ${mode.commShare}`);
     if (mode.warmup !== undefined && !(Number.isInteger(mode.warmup) && mode.warmup >= 0))
       bad(`warmup must be a non-negative integer of iterations, got ${mode.warmup}`);
+    checkInnerScale(mode.innerScale, bad);
   }
   checkJobSize(job);
   checkModelForJob(job);
@@ -149,6 +162,12 @@ function validateAuto(mode: AutoModeConfig, bad: (m: string) => never): void {
   if (mode.examplesExact !== undefined && !(Number.isFinite(mode.examplesExact) && mode.examplesExact > 0))
     bad(`examplesExact must be a positive number, got ${mode.examplesExact}`);
   if (mode.target !== undefined && typeof mode.target !== 'string') bad('target must be a string');
+  checkInnerScale(mode.innerScale, bad);
+}
+
+function checkInnerScale(v: unknown, bad: (m: string) => never): void {
+  if (v !== undefined && !INNER_SCALES.includes(v as InnerScale))
+    bad(`innerScale must be one of ${INNER_SCALES.join(', ')}, got ${JSON.stringify(v)}`);
 }
 
 /** Weights the wire protocol carries in one message (the codec's limit). */

@@ -212,6 +212,8 @@ describe('gradroom train --mode', () => {
       /--outer-restart must be an integer >= 1/,
     ],
     [['--outer-restart', '8'], /--outer-restart applies only to --mode local/],
+    [['--mode', 'local', '--inner-scale', 'linear'], /--inner-scale "linear" is unknown: use none or sqrt-workers/],
+    [['--inner-scale', 'none'], /--inner-scale applies only to --mode local/],
     [['--mode', 'auto', '--local-steps', '4'], /--local-steps cannot be set with --mode auto: it chooses H itself/],
     [['--mode', 'auto', '--warm-start', '3'], /--warm-start cannot be set with --mode auto/],
     [['--mode', 'auto', '--compress', 'zip'], /--compress "zip" is unknown/],
@@ -229,6 +231,13 @@ describe('gradroom train --mode', () => {
     expect(
       modeFromFlags({ mode: 'local', 'outer-optimizer': 'momentum', 'outer-lr': '0.5', 'outer-restart': '3' }),
     ).toMatchObject({ outer: { kind: 'momentum', lr: 0.5, restartEvery: 3 } });
+  });
+
+  it('--inner-scale: sqrt-workers unless told none, in mode local and auto', () => {
+    expect(modeFromFlags({ mode: 'local' })).toMatchObject({ innerScale: 'sqrt-workers' });
+    expect(modeFromFlags({ mode: 'auto' })).toMatchObject({ innerScale: 'sqrt-workers' });
+    expect(modeFromFlags({ mode: 'local', 'inner-scale': 'none' })).toMatchObject({ innerScale: 'none' });
+    expect(modeFromFlags({})).toBeUndefined();
   });
 
   it('--resume keeps the saved mode and refuses flags that would change it', () => {

@@ -71,6 +71,32 @@ describe('mode local', () => {
     expect(relativeDifference(carried.result.weights, exact.result.weights)).toBeGreaterThan(1e-3);
   });
 
+  it("innerScale 'sqrt-workers': 2 workers train as with the inner rate times sqrt(2), and that is not the unscaled run", async () => {
+    // batch 50: 6 mini-batches an epoch, so every round of 2 workers x 3 steps has both groups
+    const base: JobConfig = { ...exactJob, batchSize: 50, maxIterations: 18, schedule: undefined };
+    const sgd = (lr: number) => ({ kind: 'sgd', lr }) as const;
+    const local = (innerScale: 'none' | 'sqrt-workers') =>
+      ({ kind: 'local', steps: 3, warmup: 0, outer: sgd(1), innerScale }) as const;
+    const scaled = await run({ ...base, optimizer: sgd(0.05), mode: local('sqrt-workers') }, [
+      spawnThreadWorker(),
+      spawnThreadWorker(),
+    ]);
+    const byHand = await run({ ...base, optimizer: sgd(0.05 * Math.SQRT2), mode: local('none') }, [
+      spawnThreadWorker(),
+      spawnThreadWorker(),
+    ]);
+    const plain = await run({ ...base, optimizer: sgd(0.05), mode: local('none') }, [
+      spawnThreadWorker(),
+      spawnThreadWorker(),
+    ]);
+    expect(scaled.result.position.iteration).toBe(18);
+    expect(relativeDifference(scaled.result.weights, byHand.result.weights)).toBeLessThanOrEqual(1e-6);
+    expect(relativeDifference(scaled.result.weights, plain.result.weights)).toBeGreaterThan(1e-3);
+    expect(() => new Trainer({ ...base, mode: { ...local('none'), innerScale: 'linear' as 'none' } })).toThrow(
+      /innerScale must be one of none, sqrt-workers/,
+    );
+  });
+
   it('churn: a worker killed mid-round and one joining lose nothing and count nothing twice; the run converges', async () => {
     const job: JobConfig = {
       ...exactJob,

@@ -18,6 +18,7 @@ type SweepPoint = {
   mode: { kind: string; steps?: number; outer?: object };
   examplesToTarget: number | null;
   examples: number;
+  innerScale?: number;
 };
 const results = JSON.parse(readFileSync(join(import.meta.dirname, '../../../bench/results.json'), 'utf8')) as Record<
   string,
@@ -57,7 +58,7 @@ describe('efficiency table', () => {
       const b = results[bench];
       const table = measuredEfficiency(b.dataset);
       if (!table) throw new Error(`no measured table for ${b.dataset}`);
-      const exact = b.points.find((p) => p.mode.kind === 'exact');
+      const exact = b.points.find((p) => p.mode.kind === 'exact' && p.innerScale === undefined);
       expect(table.examplesExact).toBe(exact?.examplesToTarget);
       expect(table.target).toBe(b.target);
       const cap = Math.max(...b.points.map((p) => p.examples));
@@ -66,6 +67,7 @@ describe('efficiency table', () => {
         const steps = p.mode.steps ?? 1;
         if (
           p.mode.kind !== 'local' ||
+          p.innerScale !== undefined ||
           sorted(p.mode.outer ?? {}) !== sorted(defaultOuter({ steps, workers: p.workers }))
         )
           continue;

@@ -19,6 +19,7 @@ interface SweepPoint {
   workers: number;
   mode: { kind: 'exact' } | { kind: 'local'; steps: number; outer: OptimizerConfig };
   examplesToTarget: number | null;
+  innerScale?: number;
   /** At the cap when the target was never reached. */
   accuracyAtEnd: number;
 }
@@ -26,6 +27,7 @@ interface SweepPoint {
 const results = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', '..', 'bench', 'results.json'), 'utf8'));
 const BENCHES = ['local-sweep-mnist', 'local-sweep-fashion'];
 const TIE = 1.1;
+const BASE: OptimizerConfig[] = [1, 1.2, 1.5].map((lr) => ({ kind: 'sgd', lr }));
 const key = (o: OptimizerConfig) => JSON.stringify(Object.entries(o).sort());
 
 /** Per (H, workers): for each data set that measured every outer of its sweep there, the winners' keys. */
@@ -34,14 +36,16 @@ function winners(): Map<string, { steps: number; workers: number; byData: Map<st
   for (const bench of BENCHES) {
     const cells = new Map<string, SweepPoint[]>();
     for (const p of (results[bench]?.points ?? []) as SweepPoint[]) {
-      if (p.mode.kind !== 'local') continue;
+      // points with a scaled inner learning rate answer another question (issue 19 §2)
+      if (p.mode.kind !== 'local' || p.innerScale !== undefined) continue;
       const k = `H=${p.mode.steps} w=${p.workers}`;
       cells.set(k, [...(cells.get(k) ?? []), p]);
     }
-    // a partial run leaves its last cell open: a cell counts once every outer of the sweep ran there
-    const full = Math.max(0, ...[...cells.values()].map((ps) => ps.length));
+    // a partial run leaves its last cell open: a cell counts once the outers swept everywhere (sgd at
+    // lr 1, 1.2 and 1.5) ran there; every outer measured in the cell competes
     for (const [k, ps] of cells) {
-      if (ps.length < full) continue;
+      const has = new Set(ps.map((p) => key((p.mode as { outer: OptimizerConfig }).outer)));
+      if (!BASE.every((o) => has.has(key(o)))) continue;
       const reached = (p: SweepPoint) => p.examplesToTarget ?? Number.POSITIVE_INFINITY;
       const best = Math.min(...ps.map(reached));
       const top = Math.max(...ps.map((p) => p.accuracyAtEnd));

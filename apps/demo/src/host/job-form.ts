@@ -309,7 +309,7 @@ export function jobForm(): JobForm {
     const local = mode.value === 'local';
     for (const r of localRoots) r.hidden = !local;
     modeText.textContent = local
-      ? `Each laptop takes ${localSteps.value || 'H'} steps on its own mini-batches with the optimizer above, then sends back how far its weights moved. The room averages those moves and takes one central step along their mean, 1.5 times it for 4 steps or fewer and 1.2 times above (the winners of a measured sweep). The first ${warmStart.value || 0} mini-batches run as ordinary mini-batch steps (a warm start): in the measurements a warm start of 160 took MNIST to 92 % in 2 epochs instead of 7. Far fewer messages, so a slow Wi-Fi cell stops being the bottleneck; but the weights are no longer exactly those of the plain loop, and each epoch brings fewer, bigger steps, so it may need more epochs to reach the same accuracy.`
+      ? `Each laptop takes ${localSteps.value || 'H'} steps on its own mini-batches with the optimizer above, then sends back how far its weights moved. The room averages those moves and takes one central step along their mean, 1.5 times it for 4 steps or fewer and 1.2 times above (the winners of a measured sweep). The first ${warmStart.value || 0} mini-batches run as ordinary mini-batch steps (a warm start): in the measurements a warm start of 160 took MNIST to 92 % in 2 epochs instead of 7. Each laptop's own step grows with the square root of the number of laptops in a round (with 8, 2.8 times the rate above), so the room's averaged step keeps pace as the class joins: measured, 8 laptops reached 92 % on MNIST in 40,000 examples instead of never. Far fewer messages, so a slow Wi-Fi cell stops being the bottleneck; but the weights are no longer exactly those of the plain loop, and each epoch brings fewer, bigger steps, so it may need more epochs to reach the same accuracy.`
       : 'Every mini-batch is split among the laptops, their gradients are added up, and the room takes one optimizer step: exactly the plain loop of the lecture, whatever the number of laptops. Each laptop receives the weights and returns a gradient every iteration, so on a shared Wi-Fi the link can cost more than the computing.';
   };
   mode.addEventListener('change', showMode);
@@ -427,9 +427,11 @@ export function jobForm(): JobForm {
               mode: ((steps: number) => ({
                 kind: 'local' as const,
                 steps,
-                // the measured defaults (README, Training modes): the outer step by H, and a warm start
+                // the measured defaults (README, Training modes): the outer step by H, a warm start,
+                // and the inner step times sqrt(laptops in the round)
                 outer: defaultOuter({ steps, workers: 1 }),
                 warmup: value('warm-start', warmStart, 'Warm start'),
+                innerScale: 'sqrt-workers' as const,
                 compress: compress.value as 'none' | 'fp16' | 'int8',
               }))(value('local-steps', localSteps, 'Inner steps per round')),
             }

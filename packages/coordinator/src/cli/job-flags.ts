@@ -21,7 +21,7 @@ import {
 import { datasetSizes, ZOO, type ZooName } from '@gradroom/worker/catalog';
 import { arraysDataset, decodePacked } from '@gradroom/worker/data';
 import { readRegularFileSync } from '@gradroom/worker/files';
-import { DEFAULT_JOB, type JobConfig, type TrainingMode, validateJob } from '../job.js';
+import { DEFAULT_JOB, INNER_SCALES, type InnerScale, type JobConfig, type TrainingMode, validateJob } from '../job.js';
 
 export type Flags = Record<string, string | boolean | undefined>;
 
@@ -60,6 +60,7 @@ export const JOB_OPTIONS = {
       'outer-optimizer',
       'outer-lr',
       'outer-restart',
+      'inner-scale',
       'compress',
       'warm-start',
     ].map((k) => [k, { type: 'string' as const }]),
@@ -241,7 +242,26 @@ function schedule(flags: Flags, lr0: number): ScheduleConfig {
 export const DEFAULT_WARMUP = 160;
 
 /** Flags that only mean something in mode local. */
-export const LOCAL_FLAGS = ['local-steps', 'outer-optimizer', 'outer-lr', 'outer-restart', 'warm-start'] as const;
+export const LOCAL_FLAGS = [
+  'local-steps',
+  'outer-optimizer',
+  'outer-lr',
+  'outer-restart',
+  'inner-scale',
+  'warm-start',
+] as const;
+/**
+ * The command line's inner step in mode local and auto: times sqrt(workers in the round), measured
+ * by bench/local-sweep (README "Learning rate and workers"); the library's default is 'none'.
+ */
+export const DEFAULT_INNER_SCALE: InnerScale = 'sqrt-workers';
+
+function innerScale(flags: Flags): InnerScale {
+  const v = flags['inner-scale'] ?? DEFAULT_INNER_SCALE;
+  if (!INNER_SCALES.includes(v as InnerScale))
+    bad(`--inner-scale "${String(v)}" is unknown: use ${INNER_SCALES.join(' or ')}`);
+  return v as InnerScale;
+}
 const COMPRESSIONS: readonly Compression[] = ['none', 'fp16', 'int8'];
 
 /**
@@ -302,6 +322,7 @@ export function modeFromFlags(flags: Flags): TrainingMode | undefined {
     return {
       kind: 'auto',
       ...(outer ? { outer } : {}),
+      innerScale: innerScale(flags),
       ...(compress !== 'none' ? { compress: compress as Compression } : {}),
     };
   }
@@ -318,6 +339,7 @@ export function modeFromFlags(flags: Flags): TrainingMode | undefined {
     steps,
     outer: outerOptimizer(flags, steps),
     ...(warmup ? { warmup } : {}),
+    innerScale: innerScale(flags),
     ...(compress !== 'none' ? { compress: compress as Compression } : {}),
   };
 }

@@ -59,6 +59,7 @@ const JOB_FLAGS: Record<string, Getter> = {
     const o = outerMode(j)?.outer;
     return o?.kind === 'momentum' ? o.restartEvery : undefined;
   },
+  'inner-scale': (j) => outerMode(j)?.innerScale ?? 'none',
   compress: (j) => outerMode(j)?.compress ?? 'none',
   'warm-start': (j) => local(j)?.warmup ?? 0,
 };
@@ -71,6 +72,7 @@ const STRING_FLAGS = new Set([
   'momentum-form',
   'mode',
   'outer-optimizer',
+  'inner-scale',
   'compress',
 ]);
 

@@ -46,6 +46,9 @@ Adam with 1/(1+0.3*epoch) decay, mini-batches of 64, 5 epochs, 2 workers).
   --outer-lr X             mode local: the outer optimizer's learning rate (needed past nesterov/sgd)
   --outer-restart N        mode local, outer nesterov or momentum: momentum set to 0 every N outer
                            steps (momentum restarts)
+  --inner-scale sqrt-workers|none   mode local and auto: the inner learning rate times sqrt(the
+                           workers in each round) (default sqrt-workers: measured, with 8 workers
+                           MNIST reached 92 % in 40k examples instead of never; README)
   --compress none|fp16|int8   mode local: how pseudo-gradients travel back (int8: one scale per
                            block, with error feedback)
   --warm-start N           mode local: the first N iterations in exact mode (a warm start), then

@@ -152,7 +152,13 @@ export class AutoPhases implements RunPhases {
     let p = this.locals.get(steps);
     if (!p) {
       const mode = this.job.mode;
-      const config = { kind: 'local' as const, steps, compress: mode.compress, outer: mode.outer };
+      const config = {
+        kind: 'local' as const,
+        steps,
+        compress: mode.compress,
+        outer: mode.outer,
+        innerScale: mode.innerScale,
+      };
       p = {
         name: 'local',
         mode: new LocalMode(

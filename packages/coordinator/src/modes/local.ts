@@ -50,13 +50,16 @@ export class LocalMode implements Mode {
       plan.batches - pos.batch,
       max === undefined ? Number.POSITIVE_INFINITY : max - pos.iteration,
     );
+    // the inner step grows with the room (job.ts InnerScale): sqrt(groups this round)
+    const groups = Math.ceil(m / h);
+    const scale = this.mode.innerScale === 'sqrt-workers' ? Math.sqrt(groups) : 1;
     const jobs: LocalTask[] = [];
     for (let j = 0; j < m; j += h) {
       const batches: Uint32Array[] = [];
       const lrs: number[] = [];
       for (let k = j; k < Math.min(m, j + h); k++) {
         batches.push(plan.batch(pos.batch + k).slice());
-        lrs.push(at.lrAt({ epoch: pos.epoch, batch: pos.batch + k, iteration: pos.iteration + k }));
+        lrs.push(scale * at.lrAt({ epoch: pos.epoch, batch: pos.batch + k, iteration: pos.iteration + k }));
       }
       jobs.push({
         kind: 'local',
