@@ -62,3 +62,39 @@ for (const bench of ['local-sweep-mnist', 'local-sweep-fashion']) {
     console.log(`| ${H} | ${w} | ${row.join(' | ')} |`);
   }
 }
+
+// Learning rate and workers (issue 19 §2): per swept cell, examples to the target with the default
+// outer step and the inner rate scaled, and with the outer rate scaled instead. The README keeps
+// this between its inner-scale markers.
+const SCALES = [0.5, 1, 1.41, 2, 2.83, 4];
+for (const bench of ['local-sweep-mnist', 'local-sweep-fashion']) {
+  const b = results[bench];
+  const scaled = b?.points.filter((p) => p.innerScale !== undefined && p.mode.kind === 'local') ?? [];
+  if (scaled.length === 0) continue;
+  const k = (n) => (n === null ? 'never' : `${(n / 1000).toFixed(1)}k`);
+  const exact = (s) => b.points.find((p) => p.mode.kind === 'exact' && (p.innerScale ?? 1) === s);
+  console.log(
+    `\n${b.dataset}, to ${b.target * 100} %: exact mode ${k(exact(1)?.examplesToTarget ?? null)} examples${exact(2) ? `, ${k(exact(2).examplesToTarget)} at twice the rate` : ''}.\n`,
+  );
+  console.log(`| H | workers | ${SCALES.map((s) => `inner ×${s}`).join(' | ')} | outer sgd 2 | outer sgd 2.83 |`);
+  console.log(`|---|---|${SCALES.map(() => '---|').join('')}---|---|`);
+  const cells = [...new Set(scaled.map((p) => `${p.mode.steps}|${p.workers}`))].sort(
+    (a, c) => a.split('|')[0] - c.split('|')[0] || a.split('|')[1] - c.split('|')[1],
+  );
+  for (const cell of cells) {
+    const [H, w] = cell.split('|').map(Number);
+    const at = (p) => p.mode.kind === 'local' && p.mode.steps === H && p.workers === w;
+    const pick = defaultOuter({ steps: H, workers: w });
+    const cellOf = (s) => {
+      const p = b.points.find((q) => at(q) && same(q.mode.outer, pick) && (q.innerScale ?? 1) === s);
+      if (!p) return '–';
+      const t = k(p.examplesToTarget);
+      return Math.abs(s - Math.sqrt(w)) < 0.01 ? `**${t}**` : t;
+    };
+    const outer = (lr) => {
+      const p = b.points.find((q) => at(q) && q.innerScale === undefined && same(q.mode.outer, { kind: 'sgd', lr }));
+      return p ? k(p.examplesToTarget) : '–';
+    };
+    console.log(`| ${H} | ${w} | ${SCALES.map(cellOf).join(' | ')} | ${outer(2)} | ${outer(2.83)} |`);
+  }
+}
