@@ -3,6 +3,7 @@ export * from './batch-size.js';
 export * from './compress.js';
 export * from './cost-model.js';
 export * from './efficiency.js';
+export * from './room-vs-alone.js';
 export * from './errors.js';
 export * from './ewa.js';
 export * from './gradient-bound.js';

@@ -58,12 +58,21 @@ class LiveChart {
   private inView = true;
   private lastVersion = -1;
 
+  /** Watches the legend: it wraps to more lines with bigger fonts or longer values, and the plot makes room. */
+  private legendWatch?: ResizeObserver;
+
   private make(): uPlot {
-    return new uPlot(
+    const plot = new uPlot(
       { ...this.opts, width: width(this.box), height: height(this.box) },
       (this.shown.length > 0 ? this.shown : this.opts.series.map(() => [])) as unknown as uPlot.AlignedData,
       this.box,
     );
+    // the first height guessed the legend's; on the projector the box is fixed, so measure it
+    this.legendWatch?.disconnect();
+    const legend = plot.root.querySelector('.u-legend');
+    this.legendWatch = new ResizeObserver(() => this.resize());
+    if (legend) this.legendWatch.observe(legend);
+    return plot;
   }
 
   /**
@@ -78,8 +87,11 @@ class LiveChart {
   }
 
   resize(): void {
+    if (!this.plot) return; // the legend's first report can come before the constructor is done
     const legend = this.plot.root.querySelector<HTMLElement>('.u-legend')?.offsetHeight;
-    this.plot.setSize({ width: width(this.box), height: height(this.box, legend) });
+    const size = { width: width(this.box), height: height(this.box, legend) };
+    // a change of height leaves the legend's size as it is, so this does not call itself again
+    if (size.width !== this.plot.width || size.height !== this.plot.height) this.plot.setSize(size);
   }
 
   redraws = 0;

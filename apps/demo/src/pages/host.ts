@@ -38,6 +38,7 @@ import { runControls } from '../host/run-controls.js';
 import { RunSeries } from '../host/series.js';
 import { summaryPanel } from '../host/summary.js';
 import { exposeHostApi } from '../host/test-api.js';
+import { ttaPanel } from '../host/tta.js';
 import { byId } from '../ui/dom.js';
 
 const params = new URLSearchParams(location.search);
@@ -78,6 +79,8 @@ const ctx: HostContext = {
   charts: new HostCharts(series),
   roster: new Roster(),
   form,
+  tta: ttaPanel(),
+  target: 0.92,
   phase: 'idle',
   job: form.job(),
   room: undefined,
