@@ -168,7 +168,7 @@ describe.skipIf(skip)('host page: the wall', () => {
     await host.click('#start');
     const t0 = Date.now();
     await expect
-      .poll(() => host.evaluate(() => window.__host?.tta().prediction?.alone != null), { timeout: 60_000 })
+      .poll(() => host.evaluate(() => window.__host?.tta().shown.prediction?.alone != null), { timeout: 60_000 })
       .toBe(true);
     await host.waitForFunction(
       () =>
@@ -237,7 +237,8 @@ describe.skipIf(skip)('host page: the wall', () => {
     await host.waitForTimeout(1500);
     expect(await host.evaluate(() => window.__host?.tta().prediction?.room.seconds)).toBe(final.room.seconds);
     expect(await host.textContent('#tta-line')).toBe(after.line);
-    await screenshot(host, 'host-laptop-tta-reached');
+    await host.evaluate(() => document.querySelector('#progress-heading')?.scrollIntoView());
+    await screenshot(host, 'host-laptop-tta-reached', false);
     await host.setViewportSize({ width: 1920, height: 1080 });
     await host.click('#projector-toggle');
     await expect.poll(() => minFont(host, '#projector-tta')).toBeGreaterThanOrEqual(20);
@@ -261,7 +262,8 @@ describe.skipIf(skip)('host page: the wall', () => {
     await host.click('#projector-toggle');
     await host.setViewportSize({ width: 390, height: 844 });
     expect(await sidewaysOverflow(host)).toBeLessThanOrEqual(0);
-    await screenshot(host, 'host-phone-tta');
+    await host.evaluate(() => document.querySelector('#progress-heading')?.scrollIntoView());
+    await screenshot(host, 'host-phone-tta', false);
     expect(errors).toEqual([]);
     expect(studentErrors).toEqual([]);
     await host.close();

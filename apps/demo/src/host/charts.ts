@@ -24,13 +24,15 @@ const WHOLE = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_
 const pct = (_u: uPlot, v: number | null) => (v == null ? '—' : `${(v * 100).toFixed(1)}%`);
 
 function width(box: HTMLElement): number {
-  return Math.max(240, Math.floor(box.clientWidth));
+  // the box's own fractional width, rounded down (clientWidth rounds 571.8 up to 572: 0.2 px out)
+  return Math.max(240, Math.floor(box.getBoundingClientRect().width));
 }
 function height(box: HTMLElement, legend = 70): number {
   const w = width(box);
   // the projector view sizes the box to the screen; the legend takes the bottom of it
+  // (whole pixels down: a box of 612.8 px must not get a 613 px chart, which pushes the legend out)
   if (document.body.classList.contains('projector') && box.clientHeight > 0)
-    return Math.max(180, box.clientHeight - legend - 8);
+    return Math.max(180, Math.floor(box.getBoundingClientRect().height) - Math.ceil(legend) - 8);
   return Math.round(Math.min(320, Math.max(200, w * (w < 560 ? 0.7 : 0.5))));
 }
 
@@ -88,7 +90,7 @@ class LiveChart {
 
   resize(): void {
     if (!this.plot) return; // the legend's first report can come before the constructor is done
-    const legend = this.plot.root.querySelector<HTMLElement>('.u-legend')?.offsetHeight;
+    const legend = this.plot.root.querySelector<HTMLElement>('.u-legend')?.getBoundingClientRect().height;
     const size = { width: width(this.box), height: height(this.box, legend) };
     // a change of height leaves the legend's size as it is, so this does not call itself again
     if (size.width !== this.plot.width || size.height !== this.plot.height) this.plot.setSize(size);
