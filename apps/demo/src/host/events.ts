@@ -28,12 +28,12 @@ export function onHostEvent(ctx: HostContext, panels: Panels, m: HostEvent): voi
       ctx.tta.onWorkers(m.e.workers, hasLocal(ctx));
       break;
     case 'evaluation':
-      ctx.tta.onScore(m.e.testAccuracy, m.e.evalMs);
+      ctx.tta.onScore(m.e.testAccuracy, m.e.evalMs, m.e.iteration);
       break;
     case 'epoch':
       ctx.lastEpoch = m.e;
       series.pushEpoch(m.e);
-      if (Number.isFinite(m.e.testAccuracy)) ctx.tta.onScore(m.e.testAccuracy, 0);
+      ctx.tta.onScore(m.e.testAccuracy, 0, m.e.iteration);
       log(
         `epoch ${m.e.epoch + 1} done: test accuracy ${(m.e.testAccuracy * 100).toFixed(1)}%, test loss ${m.e.testLoss.toFixed(3)}`,
       );

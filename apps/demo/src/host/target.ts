@@ -77,10 +77,10 @@ export function examplesFor(dataset: string, target: number): number | null {
   return curve ? examplesToTarget(curve, target) : null;
 }
 
-/** A target (0..1) as the page writes it: "92 %", "92.5 %". */
+/** A target (0..1) as the page writes it: "92 %", "92.5 %" (a no-break space: never split). */
 export function targetText(target: number): string {
   const pct = Math.round(target * 1000) / 10;
-  return `${pct} %`;
+  return `${pct}\u00a0%`;
 }
 
 /** The target field's value (percent) as a fraction; an Error naming the field when unusable. */

@@ -16,8 +16,8 @@ export interface TtaFacts {
   prediction: RoomVsAlone | null;
   /** The run has workers of this tab ("This tab trains too"). */
   hasLocal: boolean;
-  /** Measured: the target reached after `seconds` of training (evaluation left out). */
-  reached?: { seconds: number };
+  /** Measured: the target reached after `seconds` of training (evaluation left out), at this score. */
+  reached?: { seconds: number; accuracy: number; iteration: number };
   /** The run ended without reaching it: its best test accuracy and its seconds. */
   ended?: { seconds: number; best: number };
 }
@@ -27,12 +27,17 @@ export function aboutSeconds(s: number): string {
   return `about ${seconds(s)}`;
 }
 
+/** A number and its unit, never split across lines. */
+const NB = '\u00a0';
+
 /** Seconds as the page writes a prediction: one decimal under 10 s, whole seconds, then minutes. */
 export function seconds(s: number): string {
-  if (s < 10) return `${s.toFixed(1)} s`;
+  if (s < 10) return `${s.toFixed(1)}${NB}s`;
   const r = Math.round(s);
-  return r < 120 ? `${r} s` : `${Math.floor(r / 60)} min ${r % 60} s`;
+  return r < 120 ? `${r}${NB}s` : `${Math.floor(r / 60)}${NB}min ${r % 60}${NB}s`;
 }
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}${NB}%`;
 
 const aloneWords = (f: TtaFacts): string =>
   f.prediction?.alone
@@ -51,9 +56,14 @@ export function ttaSentence(f: TtaFacts, short = false): string {
     ? ` This laptop alone would take ${aboutSeconds(p.alone.seconds)}: a prediction from its measured speed, not a measurement.`
     : '';
   const early = p ? '' : ' (too soon for a prediction: the workers were still being measured)';
-  if (f.reached) return `Reached ${t} in ${f.reached.seconds.toFixed(1)} s${predicted}${early}.${alone}`;
+  if (f.reached) {
+    const r = f.reached;
+    // the score that crossed it: a later epoch's may read lower (test accuracy is noisy)
+    const at = short ? '' : `: ${pct(r.accuracy)} at iteration ${r.iteration.toLocaleString('en')}`;
+    return `Reached ${t} in ${r.seconds.toFixed(1)}${NB}s${predicted}${early}${at}.${alone}`;
+  }
   if (f.ended)
-    return `Not reached: ${(f.ended.best * 100).toFixed(1)} % at best after ${f.ended.seconds.toFixed(1)} s${p ? ` (${t} predicted in ${seconds(p.room.seconds)})` : ''}.${alone}`;
+    return `Not reached: ${pct(f.ended.best)} at best after ${f.ended.seconds.toFixed(1)}${NB}s${p ? ` (${t} predicted in ${seconds(p.room.seconds)})` : ''}.${alone}`;
   if (!p)
     return short
       ? `Target ${t}: measuring the room and this laptop…`

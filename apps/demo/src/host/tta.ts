@@ -29,8 +29,8 @@ export interface TtaPanel {
   onIteration(totalMs: number): void;
   /** The pool's latest view: the prediction follows it until the target is reached. */
   onWorkers(list: readonly WorkerStatus[], hasLocal: boolean): void;
-  /** A test score (an evaluation, or an epoch's): `evalMs` is left out of the measured seconds. */
-  onScore(accuracy: number, evalMs: number): void;
+  /** A test score after `iteration` (an evaluation, or an epoch's): `evalMs` is left out of the measured seconds. */
+  onScore(accuracy: number, evalMs: number, iteration: number): void;
   /** The run ended (done or stopped). */
   onEnded(): void;
   render(): void;
@@ -113,11 +113,11 @@ export function ttaPanel(): TtaPanel {
         // a figure the cost model refuses keeps the last prediction: nothing throws out of a listener
       }
     },
-    onScore(accuracy, ms) {
-      if (!live || done()) return;
+    onScore(accuracy, ms, iteration) {
+      if (!live || done() || !Number.isFinite(accuracy)) return;
       evalMs += Math.max(0, ms);
       best = Math.max(best, accuracy);
-      if (accuracy >= facts.target) facts.reached = { seconds: trained() };
+      if (accuracy >= facts.target) facts.reached = { seconds: trained(), accuracy, iteration };
     },
     onEnded() {
       if (!live) return;
