@@ -158,12 +158,19 @@ describe.skipIf(skip)('host page: the wall', () => {
     expect(await host.inputValue('#target-accuracy')).toBe('85');
     await host.selectOption('#dataset', 'mnist');
     expect(await host.inputValue('#target-accuracy')).toBe('92');
+    // before the run: the target named, the numbers promised for the first iterations
+    expect(plain(await host.textContent('#tta-line'))).toMatch(/^Target 92 %: the first iterations measure/);
+    await host.fill('#target-accuracy', '99');
+    expect(plain(await host.textContent('#tta-line'))).toBe(
+      'No measured run reaches 99 % on this data set, so no time to it is predicted.',
+    );
     // a bad target is refused with a message, and nothing starts
     await host.fill('#target-accuracy', '120');
     await host.check('#local-workers');
     await host.click('#start');
     expect(await host.textContent('#run-error')).toMatch(/Target accuracy must be a percentage from 50 to 99\.9/);
     expect(await host.evaluate(() => window.__host?.phase())).toBe('idle');
+    expect(await host.isHidden('#tta-line')).toBe(true);
 
     // 92 %: about 11,700 examples of the default job, a short run
     await host.fill('#target-accuracy', '92');

@@ -39,12 +39,14 @@ export function seconds(s: number): string {
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}${NB}%`;
 
-const aloneWords = (f: TtaFacts): string =>
+const aloneWords = (f: TtaFacts, short: boolean): string =>
   f.prediction?.alone
     ? `this laptop alone would take ${aboutSeconds(f.prediction.alone.seconds)}`
     : f.hasLocal
       ? 'this laptop alone: measuring its speed…'
-      : 'this laptop alone: not measured (tick “This tab trains too” so it computes and is measured)';
+      : short
+        ? 'this laptop alone: not measured (this tab does not train)'
+        : 'this laptop alone: not measured (tick “This tab trains too” so it computes and is measured)';
 
 /** The one sentence; `short` for the projector's one line (the waiting state in fewer words). */
 export function ttaSentence(f: TtaFacts, short = false): string {
@@ -68,6 +70,6 @@ export function ttaSentence(f: TtaFacts, short = false): string {
     return short
       ? `Target ${t}: measuring the room and this laptop…`
       : `Target ${t}: the first iterations measure the room and this laptop; then this line says when the room should reach it and how long this laptop alone would take.`;
-  const a = aloneWords(f);
+  const a = aloneWords(f, short);
   return `This room should reach ${t} in ${aboutSeconds(p.room.seconds)}; ${a}${a.endsWith('…') || a.endsWith(')') ? '' : '.'}`;
 }

@@ -23,6 +23,11 @@ export function evalEveryFor(batchSize: number): number {
 }
 
 export interface TtaPanel {
+  /**
+   * Before the first run: the form's data set and target (null: the form has a bad value), shown
+   * until a run starts; the numbers come once the run's first iterations are measured.
+   */
+  preview(dataset: string | null, target: number): void;
   /** A run starts (or goes on after a reload) with this job and target. */
   begin(job: JobConfig, target: number): void;
   /** An iteration: the first one starts the clock (set-up, as in the prediction, is left out). */
@@ -56,13 +61,14 @@ export function ttaPanel(): TtaPanel {
   let evalMs = 0;
   let best = 0;
   let live = false;
+  let previewing = false;
   let shownNow: ReturnType<TtaPanel['state']>['shown'] = { text: '', input: null, prediction: null };
 
   const done = () => facts.reached !== undefined || facts.ended !== undefined;
   const trained = () => (firstAt === undefined ? 0 : Math.max(0, (performance.now() - firstAt - evalMs) / 1000));
 
   function render(): void {
-    const shown = live || done();
+    const shown = live || done() || previewing;
     shownNow = { text: shown ? ttaSentence(facts) : '', input, prediction: facts.prediction };
     for (const id of ['tta-line', 'projector-tta']) {
       const text = shown ? ttaSentence(facts, id === 'projector-tta') : '';
@@ -82,7 +88,15 @@ export function ttaPanel(): TtaPanel {
   }
 
   return {
+    preview(dataset, target) {
+      if (live || done()) return; // a run's measurement stays until the next run starts
+      previewing = dataset !== null;
+      if (dataset === null) return render();
+      facts = { target, examplesExact: examplesFor(dataset, target), prediction: null, hasLocal: false };
+      render();
+    },
     begin(j, target) {
+      previewing = false;
       job = j;
       firstAt = undefined;
       evalMs = 0;

@@ -115,6 +115,18 @@ byId('projector-toggle').addEventListener('click', () =>
   setProjector(ctx, !document.body.classList.contains('projector')),
 );
 
+// before a run: the line names the form's target (the numbers come with the run's first iterations)
+const preview = () => {
+  try {
+    ctx.tta.preview(form.job().dataset.kind, form.target());
+  } catch {
+    ctx.tta.preview(null, 0); // a field the form refuses: the Start button names it
+  }
+};
+form.root.addEventListener('input', preview);
+form.root.addEventListener('change', preview);
+preview();
+
 run.setPhase('idle');
 loop.render(true);
 if (params.get('view') === 'projector') setProjector(ctx, true);
