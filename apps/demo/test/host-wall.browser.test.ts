@@ -158,6 +158,11 @@ describe.skipIf(skip)('host page: the wall', () => {
     expect(await host.inputValue('#target-accuracy')).toBe('85');
     await host.selectOption('#dataset', 'mnist');
     expect(await host.inputValue('#target-accuracy')).toBe('92');
+    // one inner step reads "1 step" (counts in words, on the form too), then back to exact mode
+    await host.selectOption('#mode', 'local');
+    await host.fill('#local-steps', '1');
+    expect(await host.textContent('#mode-explain')).toMatch(/^Each laptop takes 1 step on its own/);
+    await host.selectOption('#mode', 'exact');
     // before the run: the target named, the numbers promised for the first iterations
     expect(plain(await host.textContent('#tta-line'))).toMatch(/^Target 92 %: the first iterations measure/);
     await host.fill('#target-accuracy', '99');
