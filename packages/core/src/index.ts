@@ -23,6 +23,7 @@ export * from './protocol/index.js';
 export * from './result-gate.js';
 export * from './robust.js';
 export * from './room/index.js';
+export * from './room-vs-alone.js';
 export * from './schedules.js';
 export * from './shard-cost.js';
 export * from './specs.js';

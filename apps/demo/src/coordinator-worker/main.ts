@@ -65,6 +65,7 @@ function trainerOptions(o: RunOptions): TrainerOptions {
     planning: o.planning,
     wasmPaths: new URL('wasm/', pageHref).href,
     checkpoint: { store: saved, everyIterations: FIRST_EVERY },
+    evalEvery: o.target !== undefined && o.evalEvery && o.evalEvery >= 1 ? Math.trunc(o.evalEvery) : undefined,
   };
 }
 
@@ -124,7 +125,16 @@ function begin(
     }
     post({ type: 'iteration', e });
   });
+  // the target reached: no more scoring mid-epoch (the trainer reads evalEvery after each iteration)
+  const reached = (accuracy: number) => {
+    if (o.target !== undefined && accuracy >= o.target) opts.evalEvery = undefined;
+  };
+  t.on('evaluation', (e) => {
+    reached(e.testAccuracy);
+    post({ type: 'evaluation', e });
+  });
   t.on('epoch', (e) => {
+    reached(e.testAccuracy);
     truth.epochs.push(e);
     post({ type: 'epoch', e });
     withWeights(t, (p) => p.panel(PANEL))

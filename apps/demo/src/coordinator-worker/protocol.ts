@@ -5,6 +5,7 @@
  */
 import type {
   EpochEvent,
+  EvaluationEvent,
   IterationEvent,
   JobConfig,
   PeerEvent,
@@ -28,6 +29,9 @@ export interface RunOptions {
   backends?: BackendName[];
   /** 'all': every worker takes a share, even where its link costs more than it adds (default 'cost'). */
   planning?: 'cost' | 'all';
+  /** Test accuracy (0..1) the run is timed to: the test split is scored every `evalEvery` iterations until reached. */
+  target?: number;
+  evalEvery?: number;
 }
 
 /** A local worker's id and the name the table shows for it. */
@@ -49,6 +53,8 @@ export interface RunTruth {
 export type HostEvent =
   | { type: 'iteration'; e: IterationEvent }
   | { type: 'epoch'; e: EpochEvent }
+  /** The test split scored mid-epoch (RunOptions.evalEvery), until the target is reached. */
+  | { type: 'evaluation'; e: EvaluationEvent }
   | { type: 'worker'; e: WorkerEvent }
   | { type: 'state'; e: TrainerEvents['state'] }
   | { type: 'run'; job: JobConfig; local: LocalWorker[]; resumedFrom?: { epoch: number; iteration: number } }

@@ -24,13 +24,15 @@ const WHOLE = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_
 const pct = (_u: uPlot, v: number | null) => (v == null ? '—' : `${(v * 100).toFixed(1)}%`);
 
 function width(box: HTMLElement): number {
-  return Math.max(240, Math.floor(box.clientWidth));
+  // the box's own fractional width, rounded down (clientWidth rounds 571.8 up to 572: 0.2 px out)
+  return Math.max(240, Math.floor(box.getBoundingClientRect().width));
 }
 function height(box: HTMLElement, legend = 70): number {
   const w = width(box);
   // the projector view sizes the box to the screen; the legend takes the bottom of it
+  // (whole pixels down: a box of 612.8 px must not get a 613 px chart, which pushes the legend out)
   if (document.body.classList.contains('projector') && box.clientHeight > 0)
-    return Math.max(180, box.clientHeight - legend - 8);
+    return Math.max(180, Math.floor(box.getBoundingClientRect().height) - Math.ceil(legend) - 8);
   return Math.round(Math.min(320, Math.max(200, w * (w < 560 ? 0.7 : 0.5))));
 }
 
@@ -58,12 +60,21 @@ class LiveChart {
   private inView = true;
   private lastVersion = -1;
 
+  /** Watches the legend: it wraps to more lines with bigger fonts or longer values, and the plot makes room. */
+  private legendWatch?: ResizeObserver;
+
   private make(): uPlot {
-    return new uPlot(
+    const plot = new uPlot(
       { ...this.opts, width: width(this.box), height: height(this.box) },
       (this.shown.length > 0 ? this.shown : this.opts.series.map(() => [])) as unknown as uPlot.AlignedData,
       this.box,
     );
+    // the first height guessed the legend's; on the projector the box is fixed, so measure it
+    this.legendWatch?.disconnect();
+    const legend = plot.root.querySelector('.u-legend');
+    this.legendWatch = new ResizeObserver(() => this.resize());
+    if (legend) this.legendWatch.observe(legend);
+    return plot;
   }
 
   /**
@@ -78,8 +89,11 @@ class LiveChart {
   }
 
   resize(): void {
-    const legend = this.plot.root.querySelector<HTMLElement>('.u-legend')?.offsetHeight;
-    this.plot.setSize({ width: width(this.box), height: height(this.box, legend) });
+    if (!this.plot) return; // the legend's first report can come before the constructor is done
+    const legend = this.plot.root.querySelector<HTMLElement>('.u-legend')?.getBoundingClientRect().height;
+    const size = { width: width(this.box), height: height(this.box, legend) };
+    // a change of height leaves the legend's size as it is, so this does not call itself again
+    if (size.width !== this.plot.width || size.height !== this.plot.height) this.plot.setSize(size);
   }
 
   redraws = 0;

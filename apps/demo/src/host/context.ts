@@ -12,6 +12,7 @@ import type { JobForm } from './job-form.js';
 import type { CreatedRoom } from './room.js';
 import type { Roster } from './roster.js';
 import type { RunSeries } from './series.js';
+import type { TtaPanel } from './tta.js';
 
 export type Phase = 'idle' | 'waiting' | 'running' | 'paused' | 'stopping' | 'done' | 'stopped' | 'failed';
 
@@ -21,6 +22,10 @@ export interface HostContext {
   readonly charts: HostCharts;
   readonly roster: Roster;
   readonly form: JobForm;
+  /** "Room vs this laptop alone": the prediction and, after the target, the measurement. */
+  readonly tta: TtaPanel;
+  /** The current run's target test accuracy (0..1). */
+  target: number;
   phase: Phase;
   job: JobConfig;
   room: CreatedRoom | undefined;

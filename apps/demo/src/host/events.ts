@@ -12,6 +12,9 @@ export interface Panels {
   learned: LearnedPanel;
 }
 
+/** The run has Web Workers of this tab ("this laptop"), now or before in this run. */
+const hasLocal = (ctx: HostContext) => ctx.roster.list().some((p) => p.local);
+
 export function onHostEvent(ctx: HostContext, panels: Panels, m: HostEvent): void {
   const { roster, series, log } = ctx;
   switch (m.type) {
@@ -21,10 +24,16 @@ export function onHostEvent(ctx: HostContext, panels: Panels, m: HostEvent): voi
       panels.run.onIteration(m.e);
       // every iteration's snapshot: a student who leaves keeps the examples of their last shard
       roster.update(m.e.workers);
+      ctx.tta.onIteration(m.e.timing.totalMs);
+      ctx.tta.onWorkers(m.e.workers, hasLocal(ctx));
+      break;
+    case 'evaluation':
+      ctx.tta.onScore(m.e.testAccuracy, m.e.evalMs, m.e.iteration);
       break;
     case 'epoch':
       ctx.lastEpoch = m.e;
       series.pushEpoch(m.e);
+      ctx.tta.onScore(m.e.testAccuracy, 0, m.e.iteration);
       log(
         `epoch ${m.e.epoch + 1} done: test accuracy ${(m.e.testAccuracy * 100).toFixed(1)}%, test loss ${m.e.testLoss.toFixed(3)}`,
       );
@@ -41,6 +50,7 @@ export function onHostEvent(ctx: HostContext, panels: Panels, m: HostEvent): voi
     }
     case 'workers':
       roster.update(m.list);
+      ctx.tta.onWorkers(m.list, hasLocal(ctx));
       // the batch-size advice follows the room's measured workers (rounded: it changes little)
       ctx.form.setWorkers(
         m.list
@@ -57,6 +67,7 @@ export function onHostEvent(ctx: HostContext, panels: Panels, m: HostEvent): voi
     case 'run':
       ctx.job = m.job;
       for (const l of m.local) roster.local(l.id, l.name);
+      ctx.tta.begin(m.job, ctx.target);
       break;
     case 'peer':
       panels.room.onPeer(m.e);
@@ -75,6 +86,7 @@ export function onHostEvent(ctx: HostContext, panels: Panels, m: HostEvent): voi
       break;
     case 'ended':
       panels.run.ended(m);
+      ctx.tta.onEnded();
       break;
     case 'predictions':
       panels.learned.showPredictions(

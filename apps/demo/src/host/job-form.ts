@@ -17,6 +17,9 @@ import {
 } from '@gradroom/core';
 import { datasetSizes, ZOO, type ZooName } from '@gradroom/worker/catalog';
 import { el } from '../ui/dom.js';
+import { counted } from './format.js';
+import { FIELDS } from './job-fields.js';
+import { DEFAULT_TARGET, parseTarget, type TargetDataset } from './target.js';
 
 export type OptimizerChoice = 'sgd' | 'momentum' | 'rmsprop' | 'adam';
 export type ScheduleChoice =
@@ -68,115 +71,8 @@ const SCHEDULES: Record<ScheduleChoice, string> = {
 /** A usual learning rate per optimizer: what the field resets to when the optimizer changes. */
 const DEFAULT_LR: Record<OptimizerChoice, number> = { sgd: 0.1, momentum: 0.1, rmsprop: 0.002, adam: 0.005 };
 
-/** Hyperparameter fields: which optimizer or schedule shows each, and its default. */
-interface Field {
-  id: string;
-  label: string;
-  value: number;
-  min?: number;
-  max?: number;
-  step?: number | 'any';
-  hint: string;
-  for: (OptimizerChoice | ScheduleChoice)[];
-}
-
-const FIELDS: Field[] = [
-  {
-    id: 'momentum-beta',
-    label: 'β (momentum)',
-    value: 0.9,
-    min: 0,
-    max: 0.999,
-    step: 'any',
-    hint: 'v = β·v + (1 − β)·dW',
-    for: ['momentum'],
-  },
-  {
-    id: 'rho',
-    label: 'β₂ (RMSProp)',
-    value: 0.9,
-    min: 0,
-    max: 0.9999,
-    step: 'any',
-    hint: 'S = β₂·S + (1 − β₂)·dW²',
-    for: ['rmsprop'],
-  },
-  {
-    id: 'beta1',
-    label: 'β₁',
-    value: 0.9,
-    min: 0,
-    max: 0.999,
-    step: 'any',
-    hint: 'the momentum average',
-    for: ['adam'],
-  },
-  {
-    id: 'beta2',
-    label: 'β₂',
-    value: 0.999,
-    min: 0,
-    max: 0.99999,
-    step: 'any',
-    hint: 'the RMSProp average',
-    for: ['adam'],
-  },
-  {
-    id: 'epsilon',
-    label: 'ε',
-    value: 1e-8,
-    min: 0,
-    step: 'any',
-    hint: 'keeps dW / (√S + ε) finite',
-    for: ['adam', 'rmsprop'],
-  },
-  {
-    id: 'decay-rate',
-    label: 'Decay rate',
-    value: 0.3,
-    min: 0,
-    step: 'any',
-    hint: 'α = α₀ / (1 + decay·epoch)',
-    for: ['inverse-time'],
-  },
-  {
-    id: 'decay-base',
-    label: 'Base',
-    value: 0.95,
-    min: 0,
-    max: 1,
-    step: 'any',
-    hint: 'α = base^epoch · α₀',
-    for: ['exponential'],
-  },
-  {
-    id: 'decay-factor',
-    label: 'Factor per stair',
-    value: 0.5,
-    min: 0,
-    step: 'any',
-    hint: 'α drops by this factor',
-    for: ['staircase'],
-  },
-  {
-    id: 'decay-every',
-    label: 'Epochs per stair',
-    value: 1,
-    min: 1,
-    step: 1,
-    hint: 'how long each stair lasts',
-    for: ['staircase'],
-  },
-  {
-    id: 'k',
-    label: 'k',
-    value: 1,
-    min: 0,
-    step: 'any',
-    hint: 'the schedule’s constant',
-    for: ['inverse-sqrt-epoch', 'inverse-sqrt-iteration'],
-  },
-];
+/** 0.92 as 92 (not 92.00000000000001). */
+const percent = (x: number) => Math.round(x * 1000) / 10;
 
 const BATCH_SIZES = [1, 8, 16, 32, 64, 128, 256, 512, 1024];
 
@@ -192,6 +88,8 @@ export interface JobForm {
   setWorkers(workers: ShardSpeed[]): void;
   /** Locks the fields that cannot change during a run. */
   setRunning(running: boolean): void;
+  /** The target accuracy (0..1) the run is timed to (throws with a message when unusable). */
+  target(): number;
 }
 
 function labelled(id: string, label: string, input: HTMLElement, hint?: string): HTMLElement {
@@ -241,6 +139,15 @@ export function jobForm(): JobForm {
   const whole = el('option', { value: trainN() }, `${trainN()} (the whole set: batch GD)`);
   batch.append(whole);
   const epochs = numberInput('epochs', 3, { min: 1, max: 100, step: 1 });
+  // the target follows the data set until someone types one
+  const target = numberInput('target-accuracy', percent(DEFAULT_TARGET.mnist), { min: 50, max: 99.9, step: 'any' });
+  let targetEdited = false;
+  target.addEventListener('input', () => {
+    targetEdited = true;
+  });
+  data.addEventListener('change', () => {
+    if (!targetEdited) target.value = String(percent(DEFAULT_TARGET[data.value as TargetDataset]));
+  });
   const seed = numberInput('seed', 1, { min: 0, step: 1 });
   const fields = new Map(FIELDS.map((f) => [f.id, { f, input: numberInput(f.id, f.value, f) }]));
   const fieldRoots = new Map(
@@ -271,6 +178,7 @@ export function jobForm(): JobForm {
     { class: 'group' },
     el('legend', {}, 'Model and mini-batches'),
     labelled('dataset', 'Data set', data),
+    labelled('target-accuracy', 'Target test accuracy (%)', target, 'the room and this laptop alone are timed to it'),
     labelled('model', 'Model', model),
     el('div', { class: 'control' }, el('label', { for: 'batch-size' }, 'Mini-batch size'), batch, perEpoch),
     adviceText,
@@ -309,7 +217,7 @@ export function jobForm(): JobForm {
     const local = mode.value === 'local';
     for (const r of localRoots) r.hidden = !local;
     modeText.textContent = local
-      ? `Each laptop takes ${localSteps.value || 'H'} steps on its own mini-batches with the optimizer above, then sends back how far its weights moved. The room averages those moves and takes one central step along their mean, 1.5 times it for 4 steps or fewer and 1.2 times above (the winners of a measured sweep). The first ${warmStart.value || 0} mini-batches run as ordinary mini-batch steps (a warm start): in the measurements a warm start of 160 took MNIST to 92 % in 2 epochs instead of 7. Each laptop's own step grows with the square root of the number of laptops in a round (with 8, 2.8 times the rate above), so the room's averaged step keeps pace as the class joins: measured, 8 laptops reached 92 % on MNIST in 40,000 examples instead of never. Far fewer messages, so a slow Wi-Fi cell stops being the bottleneck; but the weights are no longer exactly those of the plain loop, and each epoch brings fewer, bigger steps, so it may need more epochs to reach the same accuracy.`
+      ? `Each laptop takes ${Number(localSteps.value) === 1 ? '1 step' : `${localSteps.value || 'H'} steps`} on its own mini-batches with the optimizer above, then sends back how far its weights moved. The room averages those moves and takes one central step along their mean, 1.5 times it for 4 steps or fewer and 1.2 times above (the winners of a measured sweep). The first ${warmStart.value || 0} mini-batches run as ordinary mini-batch steps (a warm start): in the measurements a warm start of 160 took MNIST to 92 % in 2 epochs instead of 7. Each laptop's own step grows with the square root of the number of laptops in a round (with 8, 2.8 times the rate above), so the room's averaged step keeps pace as the class joins: measured, 8 laptops reached 92 % on MNIST in 40,000 examples instead of never. Far fewer messages, so a slow Wi-Fi cell stops being the bottleneck; but the weights are no longer exactly those of the plain loop, and each epoch brings fewer, bigger steps, so it may need more epochs to reach the same accuracy.`
       : 'Every mini-batch is split among the laptops, their gradients are added up, and the room takes one optimizer step: exactly the plain loop of the lecture, whatever the number of laptops. Each laptop receives the weights and returns a gradient every iteration, so on a shared Wi-Fi the link can cost more than the computing.';
   };
   mode.addEventListener('change', showMode);
@@ -330,7 +238,7 @@ export function jobForm(): JobForm {
   /** The advice in a teacher's words (core's reason carries the arithmetic). */
   const adviceWords = (a: BatchSizeAdvice, total: number): string => {
     const n = total.toLocaleString('en');
-    const its = (b: number) => `${Math.ceil(total / b).toLocaleString('en')} iterations per epoch`;
+    const its = (b: number) => `${counted(Math.ceil(total / b), 'iteration')} per epoch`;
     if (a.mode === 'batch')
       return `${n} training examples is a small set (2,000 or fewer), so the lecture says: use them all in every iteration (batch gradient descent, ${its(a.size)}).`;
     const fits = adviseBatchSize({ examples: total, bytesPerExample: estimateBytesPerExample(spec()) }).size;
@@ -392,6 +300,7 @@ export function jobForm(): JobForm {
       workers = list.filter((w) => w.fixedMs >= 0 && w.msPerExample > 0);
       if (JSON.stringify(workers) !== before) refresh();
     },
+    target: () => parseTarget(target.value),
     job(): JobConfig {
       const alpha = value('lr', lr, 'Learning rate');
       const kind = optimizer.value as OptimizerChoice;

@@ -4,6 +4,7 @@
  * while the page is hidden.
  */
 import { byId } from '../ui/dom.js';
+import { fitOneLine } from '../ui/fit.js';
 import type { HostContext } from './context.js';
 import { explainSpeed, speedRatio } from './speed.js';
 import { renderNames, renderWorkers } from './workers.js';
@@ -44,6 +45,7 @@ export function renderLoop(ctx: HostContext): RenderLoop {
     }
     if (!force && drawn === ctx.dirty) return;
     drawn = ctx.dirty;
+    ctx.tta.render();
     if (last) {
       text('count-epoch', `${Math.min(last.epoch + 1, job.epochs)} of ${job.epochs}`);
       text('count-iteration', last.iteration.toLocaleString('en'));
@@ -101,7 +103,14 @@ export function setProjector(ctx: HostContext, on: boolean): void {
   requestAnimationFrame(() => {
     ctx.charts.setFontSize(axisFontPx(on));
     for (const c of ctx.charts.all) c.resize();
+    fitProjectorText();
   });
+}
+
+/** The projector's one-line texts (the short link, "room vs this laptop alone") fit their boxes. */
+export function fitProjectorText(): void {
+  fitOneLine(byId('projector-link'));
+  fitOneLine(byId('projector-tta'), 14);
 }
 
 /**
@@ -117,6 +126,9 @@ export function followScreen(ctx: HostContext): void {
   let timer: ReturnType<typeof setTimeout> | undefined;
   addEventListener('resize', () => {
     clearTimeout(timer);
-    timer = setTimeout(() => ctx.charts.setFontSize(axisFontPx(document.body.classList.contains('projector'))), 200);
+    timer = setTimeout(() => {
+      ctx.charts.setFontSize(axisFontPx(document.body.classList.contains('projector')));
+      fitProjectorText();
+    }, 200);
   });
 }

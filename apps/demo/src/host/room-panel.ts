@@ -5,6 +5,7 @@
 import type { PeerEvent } from '@gradroom/coordinator/browser';
 import QRCode from 'qrcode';
 import { byId, el } from '../ui/dom.js';
+import { fitOneLine } from '../ui/fit.js';
 import { type HostContext, plainReason } from './context.js';
 import type { CreatedRoom } from './room.js';
 
@@ -29,6 +30,7 @@ export function roomPanel(ctx: HostContext): RoomPanel {
         ? 'No volunteers yet.'
         : `${n} volunteer${n === 1 ? '' : 's'} in the room${ctx.phase === 'idle' ? ', waiting for the run to start' : ''}.`;
     byId('projector-people').textContent = String(n);
+    byId('projector-people-word').textContent = n === 1 ? 'student' : 'students';
     ctx.dirty++;
   }
 
@@ -73,6 +75,7 @@ export function roomPanel(ctx: HostContext): RoomPanel {
     const short = created.shortUrl?.replace(/^https?:\/\//, '');
     byId('projector-link').textContent = short ?? created.joinUrl.replace(/#.*/, '#…');
     byId('projector-code').textContent = created.code ?? '';
+    fitOneLine(byId('projector-link'));
     byId('room-code').textContent = created.code ? `Room code ${created.code} · type ${short}` : '';
     if (/^(localhost|127\.|\[::1\])/.test(location.hostname)) {
       const note = byId('lan-note');

@@ -8,7 +8,9 @@ import type { HostEvent, RunOptions } from '../coordinator-worker/protocol.js';
 import { byId } from '../ui/dom.js';
 import type { HostContext, Phase } from './context.js';
 import { rememberForm, restoreForm } from './form-memory.js';
+import { counted } from './format.js';
 import { loadHistory } from './history.js';
+import { evalEveryFor } from './tta.js';
 
 export interface RunControls {
   setPhase(p: Phase, detail?: string): void;
@@ -65,7 +67,9 @@ function liveRun(): (RunOptions & { paused: boolean }) | null {
     const o = JSON.parse(sessionStorage.getItem(LIVE_KEY) ?? 'null') as (RunOptions & { paused?: unknown }) | null;
     if (!o || typeof o.local !== 'number') return null;
     const backends = Array.isArray(o.backends) ? o.backends : undefined;
-    return { local: o.local, backends, planning: o.planning, paused: o.paused === true };
+    const target = typeof o.target === 'number' && o.target > 0 && o.target < 1 ? o.target : undefined;
+    const evalEvery = typeof o.evalEvery === 'number' ? o.evalEvery : undefined;
+    return { local: o.local, backends, planning: o.planning, target, evalEvery, paused: o.paused === true };
   } catch {
     return null;
   }
@@ -106,10 +110,13 @@ export function runControls(ctx: HostContext, hooks: RunHooks): RunControls {
     ctx.dirty++;
   }
 
+  /** The run's options from the page's controls (throws with a message for a bad target). */
   function runOptions(): RunOptions {
     const n = $local.checked ? Math.max(1, Math.min(8, Math.trunc(Number($localCount.value)) || 1)) : 0;
     const everyone = byId<HTMLInputElement>('everyone').checked;
-    return { local: n, backends: hooks.localBackends, planning: everyone ? 'all' : 'cost' };
+    const target = ctx.form.target();
+    const evalEvery = evalEveryFor(ctx.form.job().batchSize);
+    return { local: n, backends: hooks.localBackends, planning: everyone ? 'all' : 'cost', target, evalEvery };
   }
 
   function resetRun(): void {
@@ -131,18 +138,19 @@ export function runControls(ctx: HostContext, hooks: RunHooks): RunControls {
     err.textContent = '';
     try {
       const j = ctx.form.job();
+      const opts = runOptions();
       needsWorkers();
       resetRun();
       series.clear();
       ctx.job = j;
+      ctx.target = opts.target ?? ctx.target;
       $manualLr.value = $projectorLr.value = String(j.optimizer.lr);
       setPhase('waiting');
-      const opts = runOptions();
       await coordinator.start(j, opts);
       markLive(opts);
       rememberForm(ctx.form.root);
       ctx.log(
-        `run started: ${j.optimizer.kind}, α = ${j.optimizer.lr}, mini-batch ${j.batchSize}, ${j.epochs} epoch(s)`,
+        `run started: ${j.optimizer.kind}, α = ${j.optimizer.lr}, mini-batch ${j.batchSize}, ${counted(j.epochs, 'epoch')}`,
       );
       $continue.hidden = true;
     } catch (e) {
@@ -166,6 +174,7 @@ export function runControls(ctx: HostContext, hooks: RunHooks): RunControls {
       series.clear();
       if (history) series.load(history.series);
       setPhase('waiting');
+      ctx.target = opts.target ?? ctx.target;
       const from = await coordinator.continueSaved(opts);
       markLive(opts);
       series.truncate(from.iteration);
@@ -188,7 +197,13 @@ export function runControls(ctx: HostContext, hooks: RunHooks): RunControls {
     }
   }
 
-  $continue.addEventListener('click', () => void continueRun(runOptions(), false));
+  $continue.addEventListener('click', () => {
+    try {
+      void continueRun(runOptions(), false);
+    } catch (e) {
+      byId('run-error').textContent = (e as Error).message;
+    }
+  });
 
   async function resumeIfLive(): Promise<boolean> {
     const opts = liveRun();
@@ -294,6 +309,7 @@ export function runControls(ctx: HostContext, hooks: RunHooks): RunControls {
       resetRun();
       series.clear();
       ctx.job = j;
+      ctx.target = o.target ?? ctx.target;
       setPhase('waiting');
       await coordinator.start(j, o);
       markLive(o);

@@ -1,6 +1,7 @@
 /** The end-of-run summary on the host page and its exports (summary CSV, series CSV, charts PNG, model). */
 import { byId, el } from '../ui/dom.js';
 import type { HostContext } from './context.js';
+import { counted } from './format.js';
 import { duration, personName, summaryCsv } from './workers.js';
 
 export interface SummaryPanel {
@@ -29,7 +30,7 @@ export function summaryPanel(ctx: HostContext): SummaryPanel {
     const total = people.reduce((a, p) => a + roster.examples(p), 0);
     const acc = Number.isFinite(ctx.finalAccuracy) ? `${(ctx.finalAccuracy * 100).toFixed(1)}%` : '—';
     byId('summary-room').textContent =
-      `${series.length.toLocaleString('en')} iterations, ${series.steps.toLocaleString('en')} examples (steps) in ${duration(ctx.runSeconds * 1000)}; test accuracy ${acc}; ${people.filter((p) => !p.local).length} student(s) and ${people.filter((p) => p.local).length} Web Worker(s) of this tab.`;
+      `${counted(series.length, 'iteration')}, ${counted(series.steps, 'example')} (steps) in ${duration(ctx.runSeconds * 1000)}; test accuracy ${acc}; ${counted(people.filter((p) => !p.local).length, 'student')} and ${counted(people.filter((p) => p.local).length, 'Web Worker')} of this tab.`;
     byId('summary-people').replaceChildren(
       ...people.map((p) => {
         const ex = roster.examples(p);

@@ -6,6 +6,7 @@ import type { HostContext, Phase } from './context.js';
 import type { LearnedPanel } from './learned-panel.js';
 import type { RunControls } from './run-controls.js';
 import type { SummaryPanel } from './summary.js';
+import type { TtaPanel } from './tta.js';
 
 declare global {
   interface Window {
@@ -55,6 +56,8 @@ declare global {
       startJob(job: JobConfig, opts: RunOptions): Promise<void>;
       /** Times the charts were redrawn since the page loaded. */
       redraws(): number;
+      /** "Room vs this laptop alone": the line, the cost model's input and its prediction. */
+      tta(): ReturnType<TtaPanel['state']>;
       /** Worker -> page -> worker through the WebRTC bridge (bench). */
       measureBridge(mb: number): Promise<{ mbPerSec: number; msPerChunk: number }>;
     };
@@ -138,5 +141,6 @@ export function exposeHostApi(ctx: HostContext, run: RunControls, learned: Learn
     startJob: run.startJob,
     redraws: () => charts.redraws,
     measureBridge: (mb) => ctx.coordinator.measureBridge(mb),
+    tta: () => ctx.tta.state(),
   };
 }

@@ -38,6 +38,7 @@ import { runControls } from '../host/run-controls.js';
 import { RunSeries } from '../host/series.js';
 import { summaryPanel } from '../host/summary.js';
 import { exposeHostApi } from '../host/test-api.js';
+import { ttaPanel } from '../host/tta.js';
 import { byId } from '../ui/dom.js';
 
 const params = new URLSearchParams(location.search);
@@ -78,6 +79,8 @@ const ctx: HostContext = {
   charts: new HostCharts(series),
   roster: new Roster(),
   form,
+  tta: ttaPanel(),
+  target: 0.92,
   phase: 'idle',
   job: form.job(),
   room: undefined,
@@ -111,6 +114,18 @@ eventsChannel.port1.onmessage = (ev: MessageEvent<HostEvent>) => onHostEvent(ctx
 byId('projector-toggle').addEventListener('click', () =>
   setProjector(ctx, !document.body.classList.contains('projector')),
 );
+
+// before a run: the line names the form's target (the numbers come with the run's first iterations)
+const preview = () => {
+  try {
+    ctx.tta.preview(form.job().dataset.kind, form.target());
+  } catch {
+    ctx.tta.preview(null, 0); // a field the form refuses: the Start button names it
+  }
+};
+form.root.addEventListener('input', preview);
+form.root.addEventListener('change', preview);
+preview();
 
 run.setPhase('idle');
 loop.render(true);
