@@ -7,7 +7,8 @@
  */
 import type { DatasetSpec, ModelSpec, TensorShape } from '../specs.js';
 
-export const PROTOCOL_VERSION = 1;
+/** 2: draw to train (drawings, class-eval, class-evaluated, local-result.ownExamples). */
+export const PROTOCOL_VERSION = 2;
 
 /** What a worker needs to start: model, data and the parameter layout it must agree with. */
 export interface TaskSpec {
