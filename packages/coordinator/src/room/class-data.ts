@@ -106,9 +106,10 @@ export class ClassData {
   /**
    * Asks every student with held-out drawings to evaluate `weights` on them and sums the answers per
    * digit; a tab that fails, answers late or answers for other counts than it reported is left out
-   * (logged). Null when no student has held-out drawings.
+   * (logged). Null when no student has held-out drawings, or `weights` is empty.
    */
   async evaluate(weights: Float32Array, timeoutMs = 15_000): Promise<ClassAccuracy | null> {
+    if (weights.length === 0) return null; // a run not started yet has no weights
     const trained = this.ownExamples > 0;
     const asked = [...this.members.values()].filter((m) => m.drawings?.heldOut.some((n) => n > 0));
     if (asked.length === 0) return null;
