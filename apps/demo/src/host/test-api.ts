@@ -2,6 +2,7 @@
 import type { JobConfig } from '@gradroom/coordinator/browser';
 import type { RunOptions, RunTruth } from '../coordinator-worker/protocol.js';
 import { legendOf } from './charts.js';
+import type { ClassEvent, ClassPanel } from './class-panel.js';
 import type { HostContext, Phase } from './context.js';
 import type { LearnedPanel } from './learned-panel.js';
 import type { RunControls } from './run-controls.js';
@@ -55,12 +56,23 @@ declare global {
       startJob(job: JobConfig, opts: RunOptions): Promise<void>;
       /** Times the charts were redrawn since the page loaded. */
       redraws(): number;
+      /** Draw to train: the class's drawings and accuracy as last shown, and an evaluation now. */
+      classData(): ClassEvent | null;
+      evaluateClass(): Promise<void>;
+      /** With `wiretap=1` in the address: every message the coordinator received from students. */
+      wiretap(): Promise<{ from: string; m: unknown }[]>;
       /** Worker -> page -> worker through the WebRTC bridge (bench). */
       measureBridge(mb: number): Promise<{ mbPerSec: number; msPerChunk: number }>;
     };
   }
 }
-export function exposeHostApi(ctx: HostContext, run: RunControls, learned: LearnedPanel, summary: SummaryPanel): void {
+export function exposeHostApi(
+  ctx: HostContext,
+  run: RunControls,
+  learned: LearnedPanel,
+  summary: SummaryPanel,
+  classData: ClassPanel,
+): void {
   const { series, charts, roster } = ctx;
   window.__host = {
     phase: () => ctx.phase,
@@ -138,5 +150,8 @@ export function exposeHostApi(ctx: HostContext, run: RunControls, learned: Learn
     startJob: run.startJob,
     redraws: () => charts.redraws,
     measureBridge: (mb) => ctx.coordinator.measureBridge(mb),
+    classData: classData.last,
+    evaluateClass: () => ctx.coordinator.evaluateClass(),
+    wiretap: () => ctx.coordinator.wiretap(),
   };
 }

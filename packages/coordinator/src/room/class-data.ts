@@ -60,6 +60,14 @@ export class ClassData {
     private readonly log: (line: string) => void = () => {},
   ) {}
 
+  /** A new run: its drawings have trained nothing yet, and its 'before' is still to be measured. */
+  newRun(): void {
+    this.ownExamples = 0;
+    this.before = undefined;
+    this.now = undefined;
+    this.onChange();
+  }
+
   /** Follows a peer's drawings and rounds until it leaves the room. */
   track(handle: PeerWorkerHandle, name: string): void {
     this.members.get(handle.id)?.off();
