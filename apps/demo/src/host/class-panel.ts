@@ -55,7 +55,7 @@ export function classPanel(): ClassPanel {
             : 'Class drawings: measured when the run starts.'
           : `Class drawings: ${pct(before)} before the class's data joined, ${pct(now)} now (${sum(now.count)} held-out drawings, measured in ${now.members} student tab${now.members === 1 ? '' : 's'}).`;
       byId('class-counts-line').textContent =
-        `${drawings} drawings from ${report.students} student${report.students === 1 ? '' : 's'}: ${sum(report.counts)} to train on, ${sum(report.heldOut)} kept aside to test. Drawings mixed into the students' training so far: ${report.ownExamples.toLocaleString('en')}.`;
+        `${drawings} drawings from ${report.students} student${report.students === 1 ? '' : 's'}: ${sum(report.counts)} to train on, ${sum(report.heldOut)} kept aside to test. Drawings mixed into the students' training so far: ${report.ownExamples.toLocaleString('en')} (counted once per local round).`;
       const row = byId('class-counts');
       row.replaceChildren(...report.counts.map((n, d) => el('td', { 'data-digit': d }, String(n + report.heldOut[d]))));
       const key = report.thumbnails.map((t) => `${t.digit}${t.name ?? ''}${t.pixels.length}`).join('|');

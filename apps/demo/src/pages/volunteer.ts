@@ -252,6 +252,7 @@ async function syncDrawings(): Promise<void> {
     console.log(`[volunteer] drawings: ${(e as Error).message}`);
   }
   volunteer?.setDrawings(drawings.summary(drawTrain.named()));
+  if (volunteer) show(volunteer.status);
 }
 
 /** The engine of the current session: the draw pad asks it, with the weights it holds. */
