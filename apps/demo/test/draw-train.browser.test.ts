@@ -329,6 +329,7 @@ describe.skipIf(skip)('draw to train: the class data set stays on the studentsâ€
     await host.locator('#class-section').screenshot({ path: join(SCREENSHOTS, 'draw-train-host-panel.png') });
     // the students stayed in the room throughout (nothing here held up the host's page)
     expect(await host.evaluate(() => window.__host?.volunteers())).toBe(3);
+    await host.locator('#counters').screenshot({ path: join(SCREENSHOTS, 'draw-train-host-counters.png') });
     await screenshot(host, 'draw-train-host');
     await screenshot(sharer, 'draw-train-student-laptop-shared');
     expect(hostErrors).toEqual([]);
