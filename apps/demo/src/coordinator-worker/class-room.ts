@@ -37,9 +37,9 @@ export class ClassRoom {
     this.heard?.push({ from, m });
   }
 
-  /** Follows a run: its 'before' is measured on its starting weights, then as it goes. */
-  follow(t: Trainer): void {
-    this.data.newRun();
+  /** Follows a run: its 'before' is measured on its starting weights (not for a resumed run), then as it goes. */
+  follow(t: Trainer, resumed: boolean): void {
+    this.data.newRun(resumed);
     clearInterval(this.timer);
     let started = false;
     t.on('state', (e) => {

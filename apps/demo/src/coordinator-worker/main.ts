@@ -144,7 +144,7 @@ function begin(
   });
   t.on('log', (e) => post({ type: 'log', line: e.message }));
   t.pool.on('change', () => sendWorkers());
-  classRoom?.follow(t);
+  classRoom?.follow(t, resumedFrom !== undefined);
   room?.attach(t);
   const local: LocalWorker[] = [];
   const n = Math.max(0, Math.min(8, Math.trunc(o.local) || 0));

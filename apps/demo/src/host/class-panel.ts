@@ -53,7 +53,7 @@ export function classPanel(): ClassPanel {
           ? drawings === 0
             ? 'No student has drawn yet.'
             : 'Class drawings: measured when the run starts.'
-          : `Class drawings: ${pct(before)} before the class's data joined, ${pct(now)} now (${sum(now.count)} held-out drawings, measured in ${now.members} student tab${now.members === 1 ? '' : 's'}).`;
+          : `Class drawings: ${before ? pct(before) : '— (not measured: the run resumed)'} before the class's data joined, ${pct(now)} now (${sum(now.count)} held-out drawings, measured in ${now.members} student tab${now.members === 1 ? '' : 's'}).`;
       byId('class-counts-line').textContent =
         `${drawings} drawings from ${report.students} student${report.students === 1 ? '' : 's'}: ${sum(report.counts)} to train on, ${sum(report.heldOut)} kept aside to test. Drawings mixed into the students' training so far: ${report.ownExamples.toLocaleString('en')} (counted once per local round).`;
       const row = byId('class-counts');

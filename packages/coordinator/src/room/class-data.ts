@@ -60,8 +60,15 @@ export class ClassData {
     private readonly log: (line: string) => void = () => {},
   ) {}
 
-  /** A new run: its drawings have trained nothing yet, and its 'before' is still to be measured. */
-  newRun(): void {
+  /** A run resumed from a checkpoint: drawings may have trained before it, so it has no 'before'. */
+  private resumed = false;
+
+  /**
+   * A new run: its drawings have trained nothing yet, and its 'before' is still to be measured; a
+   * resumed run (`resumed`) counts as trained from the start.
+   */
+  newRun(resumed = false): void {
+    this.resumed = resumed;
     this.ownExamples = 0;
     this.before = undefined;
     this.now = undefined;
@@ -118,7 +125,7 @@ export class ClassData {
    */
   async evaluate(weights: Float32Array, timeoutMs = 15_000): Promise<ClassAccuracy | null> {
     if (weights.length === 0) return null; // a run not started yet has no weights
-    const trained = this.ownExamples > 0;
+    const trained = this.resumed || this.ownExamples > 0;
     const asked = [...this.members.values()].filter((m) => m.drawings?.heldOut.some((n) => n > 0));
     if (asked.length === 0) return null;
     const answers = await Promise.all(

@@ -207,5 +207,14 @@ describe('draw to train in a room', () => {
     const partial = await classData.evaluate(w1);
     expect(partial?.members).toBe(2);
     expect(logs.some((l) => /student 0 left out: answered for/.test(l))).toBe(true);
+
+    // a run resumed from a checkpoint may have trained on drawings already: it has no 'before'
+    classData.newRun(true);
+    expect(classData.before).toBeUndefined();
+    expect((await classData.evaluate(w1))?.trained).toBe(true);
+    expect(classData.before).toBeUndefined();
+    classData.newRun();
+    expect((await classData.evaluate(w1))?.trained).toBe(false);
+    expect(classData.before).toBe(classData.now);
   });
 });
