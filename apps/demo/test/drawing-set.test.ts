@@ -15,7 +15,10 @@ const drawing = (k: number) => {
 describe('DrawingSet', () => {
   it('prompts each digit once per round of ten, in a shuffled order, and holds out every fifth', () => {
     let seed = 1;
-    const set = new DrawingSet(() => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646);
+    const set = new DrawingSet(() => {
+      seed = (seed * 16807) % 2147483647;
+      return (seed - 1) / 2147483646;
+    });
     const prompted: number[] = [];
     for (let k = 0; k < MAX_DRAWINGS; k++) {
       prompted.push(set.prompt() as number);
