@@ -292,9 +292,9 @@ describe.skipIf(skip)('draw to train: the class data set stays on the studentsâ€
     expect(now.accuracy).toBeGreaterThan(before.accuracy);
     expect(cls?.report.ownExamples).toBeGreaterThan(0);
     expect(await host.textContent('#class-accuracy')).toMatch(
-      /^Class drawings: \d+ % before the class's data joined, \d+ % now \(6 held-out drawings, measured in 3 student tabs\)\.$/,
+      /^Class drawings: \d+% before the class's data joined, \d+% now \(6 held-out drawings, measured in 3 student tabs\)\.$/,
     );
-    expect(await host.textContent('#count-class')).toBe(`${Math.round(now.accuracy * 100)} %`);
+    expect(await host.textContent('#count-class')).toBe(`${Math.round(now.accuracy * 100)}%`);
     for (const s of students)
       expect(await s.page.textContent('#own-used')).toMatch(
         /^\d[\d,]* \(your drawings, counted once per local round\)$/,

@@ -16,7 +16,7 @@ export interface ClassPanel {
 }
 
 const SIDE = 28;
-const pct = (a?: ClassAccuracy) => (a && Number.isFinite(a.accuracy) ? `${Math.round(a.accuracy * 100)} %` : '—');
+const pct = (a?: ClassAccuracy) => (a && Number.isFinite(a.accuracy) ? `${Math.round(a.accuracy * 100)}%` : '—');
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
 function thumbnail(pixels: Uint8Array): HTMLCanvasElement {
