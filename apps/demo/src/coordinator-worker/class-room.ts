@@ -9,6 +9,8 @@ import type { Message } from '@gradroom/core';
 import type { HostEvent } from './protocol.js';
 
 const EVAL_MS = 10_000;
+/** The wiretap keeps this many messages at most (it is for tests: a lesson's worth would fill memory). */
+const WIRETAP_MAX = 20_000;
 
 export class ClassRoom {
   readonly data: ClassData;
@@ -34,7 +36,7 @@ export class ClassRoom {
   }
 
   tap(from: string, m: Message): void {
-    this.heard?.push({ from, m });
+    if (this.heard && this.heard.length < WIRETAP_MAX) this.heard.push({ from, m });
   }
 
   /** Follows a run: its 'before' is measured on its starting weights (not for a resumed run), then as it goes. */
