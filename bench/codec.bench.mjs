@@ -1,7 +1,13 @@
 // Wire codec cost for the message that dominates traffic: one worker's result with a 1M-float
 // gradient (4 MB). Encode + decode (msgpackr + structural pre-scan + schema validation) and
 // framing + reassembly into 256 KiB WebRTC chunks, each against a plain copy of the same bytes.
-import { decodeMessage, encodeMessage, frameMessage, Reassembler } from '../packages/core/dist/index.js';
+import {
+  decodeMessage,
+  encodeMessage,
+  frameMessage,
+  PROTOCOL_VERSION,
+  Reassembler,
+} from '../packages/core/dist/index.js';
 import { report, timeMs } from './lib.mjs';
 
 const N = 1 << 20;
@@ -9,7 +15,7 @@ const CHUNK = 256 * 1024;
 const gradSum = new Float32Array(N);
 for (let i = 0; i < N; i++) gradSum[i] = Math.sin(i) * 1e-3;
 const msg = {
-  v: 1,
+  v: PROTOCOL_VERSION,
   type: 'result',
   iteration: 12,
   version: 12,

@@ -7,7 +7,7 @@
 // relative paths: the bench folder is outside the workspace packages
 // @ts-expect-error: untyped browser build of simple-peer
 import SimplePeer from '../apps/demo/node_modules/simple-peer/simplepeer.min.js';
-import { encodeMessage } from '../packages/core/dist/index.js';
+import { encodeMessage, PROTOCOL_VERSION } from '../packages/core/dist/index.js';
 import {
   FramedLink,
   type RawChannel,
@@ -110,11 +110,12 @@ const ready = connect().then((raw) => {
       const t0 = performance.now();
       const before = link.stats.sentBytes;
       const sends: Promise<void>[] = [];
-      for (let i = 0; i < n; i++) sends.push(link.send({ v: 1, type: 'weights', version: i, weights: w }));
+      for (let i = 0; i < n; i++)
+        sends.push(link.send({ v: PROTOCOL_VERSION, type: 'weights', version: i, weights: w }));
       await Promise.all(sends);
       await ack;
       const ms = performance.now() - t0;
-      const encoded = encodeMessage({ v: 1, type: 'weights', version: 0, weights: w }).length;
+      const encoded = encodeMessage({ v: PROTOCOL_VERSION, type: 'weights', version: 0, weights: w }).length;
       const framedBytes = link.stats.sentBytes - before;
       return { ms, bytes: n * encoded, framedBytes };
     },

@@ -19,6 +19,7 @@ export {
   weightsOfModel,
 } from './model-input.js';
 export { type PoolOptions, WorkerPool } from './pool.js';
+export { type ClassAccuracy, ClassData, type ClassDataReport, type ClassThumbnail } from './room/class-data.js';
 export {
   type PeerEvent,
   RoomHost,
@@ -34,6 +35,6 @@ export {
   type TrainerOptions,
   type TrainResult,
 } from './trainer.js';
-export type { PeerWorkerHandle } from './transports/peer.js';
+export type { ClassDataEvent, PeerWorkerHandle } from './transports/peer.js';
 export { spawnWebWorker, type WebWorkerOptions } from './transports/web-worker.js';
 export { closeGuard, WeightsSnapshot, WorkerGoneError, type WorkerHandle, type WorkerKind } from './worker-handle.js';

@@ -14,6 +14,10 @@ export {
 } from './model-input.js';
 export { type PoolOptions, WorkerPool } from './pool.js';
 export {
+  type ClassAccuracy,
+  ClassData,
+  type ClassDataReport,
+  type ClassThumbnail,
   hostRoom,
   nodeRtc,
   type PeerEvent,
@@ -33,6 +37,11 @@ export {
   type TrainerOptions,
   type TrainResult,
 } from './trainer.js';
-export { type PeerHandleOptions, type PeerWorkerHandle, peerWorkerHandle } from './transports/peer.js';
+export {
+  type ClassDataEvent,
+  type PeerHandleOptions,
+  type PeerWorkerHandle,
+  peerWorkerHandle,
+} from './transports/peer.js';
 export { spawnThreadWorker, type ThreadOptions } from './transports/thread.js';
 export { closeGuard, WeightsSnapshot, WorkerGoneError, type WorkerHandle, type WorkerKind } from './worker-handle.js';

@@ -67,7 +67,7 @@ describe('local messages', () => {
     bad({ ...local(), baseVersion: 3, wq8: new Int8Array(3) }, /wq8 with its wscales and wblock/);
     bad({ ...local(), baseVersion: 3, whalf: new Uint16Array(3), wq8: new Int8Array(3) }, /at most one of whalf, wq8/);
     const base = {
-      v: 1,
+      v: 2,
       type: 'local-result',
       round: 1,
       version: 1,
@@ -130,7 +130,7 @@ describe('local messages', () => {
             ...(type === 'local'
               ? local()
               : {
-                  v: 1,
+                  v: 2,
                   type,
                   round: 1,
                   version: 1,

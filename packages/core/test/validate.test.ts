@@ -16,7 +16,7 @@ const task: TaskSpec = {
 };
 
 const result = (over: Partial<ResultMessage> = {}): ResultMessage => ({
-  v: 1,
+  v: 2,
   type: 'result',
   iteration: 1,
   version: 1,
@@ -31,17 +31,17 @@ const result = (over: Partial<ResultMessage> = {}): ResultMessage => ({
 });
 
 const samples: Message[] = [
-  { v: 1, type: 'hello', token: 't', name: 'n', backends: [] },
-  { v: 1, type: 'welcome', peerId: 'p', task },
-  { v: 1, type: 'task', task },
-  { v: 1, type: 'weights', version: 0, weights: new Float32Array(3) },
-  { v: 1, type: 'assign', iteration: 0, version: 0, shardId: 0, indices: new Uint32Array(2) },
+  { v: 2, type: 'hello', token: 't', name: 'n', backends: [] },
+  { v: 2, type: 'welcome', peerId: 'p', task },
+  { v: 2, type: 'task', task },
+  { v: 2, type: 'weights', version: 0, weights: new Float32Array(3) },
+  { v: 2, type: 'assign', iteration: 0, version: 0, shardId: 0, indices: new Uint32Array(2) },
   result(),
-  { v: 1, type: 'heartbeat', t: -5, echo: 1e12 },
-  { v: 1, type: 'leave', reason: '' },
-  { v: 1, type: 'error', code: 'X', message: 'm' },
+  { v: 2, type: 'heartbeat', t: -5, echo: 1e12 },
+  { v: 2, type: 'leave', reason: '' },
+  { v: 2, type: 'error', code: 'X', message: 'm' },
   {
-    v: 1,
+    v: 2,
     type: 'ready',
     backend: 'wasm',
     layout: task.layout,
@@ -49,9 +49,9 @@ const samples: Message[] = [
     trainSize: 10,
     testSize: 2,
   },
-  { v: 1, type: 'evaluate', evalId: 3, version: 2, split: 'test', indices: new Uint32Array(4) },
-  { v: 1, type: 'evaluated', evalId: 3, lossSum: 1.5, correct: 2, count: 4 },
-  { v: 1, type: 'share', iteration: 9, epoch: 1, loss: 0.4, share: 0.25, workers: 3 },
+  { v: 2, type: 'evaluate', evalId: 3, version: 2, split: 'test', indices: new Uint32Array(4) },
+  { v: 2, type: 'evaluated', evalId: 3, lossSum: 1.5, correct: 2, count: 4 },
+  { v: 2, type: 'share', iteration: 9, epoch: 1, loss: 0.4, share: 0.25, workers: 3 },
 ];
 
 /** The BAD_MESSAGE text that validateMessage gives for `value`. */
@@ -99,18 +99,18 @@ describe('validateMessage', () => {
   }
 
   it('checks the room messages: shares are fractions, evaluated counts add up, splits are named', () => {
-    expect(reject({ v: 1, type: 'share', iteration: 1, epoch: 0, loss: 1, share: 1.5, workers: 2 })).toBe(
+    expect(reject({ v: 2, type: 'share', iteration: 1, epoch: 0, loss: 1, share: 1.5, workers: 2 })).toBe(
       'share.share must be a number in [0, 1]',
     );
-    expect(reject({ v: 1, type: 'evaluated', evalId: 1, lossSum: 1, correct: 5, count: 4 })).toMatch(
+    expect(reject({ v: 2, type: 'evaluated', evalId: 1, lossSum: 1, correct: 5, count: 4 })).toMatch(
       /evaluated.correct must be at most evaluated.count/,
     );
     expect(
-      reject({ v: 1, type: 'evaluate', evalId: 1, version: 0, split: 'val', indices: new Uint32Array(1) }),
+      reject({ v: 2, type: 'evaluate', evalId: 1, version: 0, split: 'val', indices: new Uint32Array(1) }),
     ).toMatch(/^evaluate.split/);
     expect(
       reject({
-        v: 1,
+        v: 2,
         type: 'ready',
         backend: 'cpu',
         layout: [{ name: 'k', shape: [0] }],
@@ -137,7 +137,7 @@ describe('validateMessage', () => {
     expect(reject(result({ backend: '' }))).toMatch(/^result\.backend must be a non-empty string/);
     expect(reject(result({ backend: 'x'.repeat(257) }))).toMatch(/at most 256 chars/);
     expect(reject({ ...samples[0], backends: ['ok', 3] })).toMatch(/^hello\.backends\[1\] must be/);
-    expect(reject({ v: 1, type: 'heartbeat', t: Number.NEGATIVE_INFINITY })).toBe(
+    expect(reject({ v: 2, type: 'heartbeat', t: Number.NEGATIVE_INFINITY })).toBe(
       'heartbeat.t must be a finite number',
     );
   });
@@ -150,16 +150,16 @@ describe('validateMessage', () => {
   it('enforces the limits', () => {
     expect(reject(samples[3], { maxParams: 2 })).toBe('weights.weights must be a Float32Array of at most 2 values');
     expect(reject(samples[4], { maxIndices: 1 })).toMatch(/assign\.indices must be a Uint32Array of at most 1/);
-    expect(reject({ v: 1, type: 'leave', reason: 'abc' }, { maxStringLength: 2 })).toMatch(/leave\.reason/);
+    expect(reject({ v: 2, type: 'leave', reason: 'abc' }, { maxStringLength: 2 })).toMatch(/leave\.reason/);
     expect(reject({ ...samples[0], backends: new Array(33).fill('x') })).toMatch(/hello\.backends must be an array/);
   });
 
   it('checks version, type and shape of the envelope', () => {
-    expect(reject({ ...samples[7], v: 2 })).toBe('message.v: protocol version 2 is not supported (expected 1)');
+    expect(reject({ ...samples[7], v: 3 })).toBe('message.v: protocol version 3 is not supported (expected 2)');
     expect(reject({ type: 'leave', reason: '' })).toMatch(/protocol version undefined/);
-    expect(reject({ v: 1, type: 'nope' })).toMatch(/^message\.type must be one of hello, welcome/);
-    expect(reject({ v: 1, type: 'constructor' })).toMatch(/^message\.type/);
-    expect(reject({ v: 1 })).toMatch(/^message\.type/);
+    expect(reject({ v: 2, type: 'nope' })).toMatch(/^message\.type must be one of hello, welcome/);
+    expect(reject({ v: 2, type: 'constructor' })).toMatch(/^message\.type/);
+    expect(reject({ v: 2 })).toMatch(/^message\.type/);
     expect(reject(null)).toBe('message must be an object');
     expect(reject([1])).toBe('message must be an object');
     expect(reject(new Map())).toBe('message must be an object');
@@ -169,7 +169,7 @@ describe('validateMessage', () => {
   });
 
   describe('task spec', () => {
-    const withTask = (t: unknown) => ({ v: 1, type: 'task', task: t });
+    const withTask = (t: unknown) => ({ v: 2, type: 'task', task: t });
     const ok = (t: unknown) => expect(validateMessage(withTask(t))).toBeTruthy();
 
     it('accepts every model and data set variant', () => {

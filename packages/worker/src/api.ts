@@ -4,6 +4,7 @@
  */
 import type { Compression, Counts, EncodedUpdate, OptimizerConfig, ResultData, TaskSpec } from '@gradroom/core';
 import type { BackendName, BackendReport } from './backends.js';
+import type { DigitCounts, OwnExamples } from './own-data.js';
 
 export interface WorkerInit {
   task: TaskSpec;
@@ -80,6 +81,8 @@ export interface LocalResultData extends Counts {
   encoded?: EncodedUpdate;
   computeMs: number;
   backend: string;
+  /** Draw to train: the own examples (drawings) mixed into this round's inner steps; 0 or absent: none. */
+  ownExamples?: number;
 }
 
 /**
@@ -103,4 +106,11 @@ export interface WorkerApi extends WorkerSurface {
   classify(features: Float32Array): Promise<number[]>;
   memory(): Promise<{ numTensors: number; numBytes: number }>;
   dispose(): Promise<void>;
+  /**
+   * Draw to train: the student's drawings, kept in this worker for mode local's inner steps (runs on
+   * MNIST only) and for classEval; null forgets them.
+   */
+  setOwnExamples(own: OwnExamples | null): Promise<void>;
+  /** The held-out drawings' accuracy under `weights`, per digit (a federated evaluation). */
+  classEval(req: { weights: Float32Array }): Promise<DigitCounts>;
 }

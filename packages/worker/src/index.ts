@@ -12,5 +12,6 @@ export {
 export * from './catalog.js';
 export * from './data/index.js';
 export { buildModel, bytesPerExample, modelLayout } from './models.js';
+export { checkOwnExamples, type DigitCounts, digitCounts, OWN_SHARE, type OwnExamples } from './own-data.js';
 export { type EvalSums, ShardComputer, type ShardSums, shardRows } from './shard.js';
 export { ShardWorker } from './shard-worker.js';

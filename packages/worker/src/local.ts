@@ -3,7 +3,8 @@
  * @gradroom/core, on the H mini-batches the coordinator assigned, starting from the weights it sent;
  * the answer is the pseudo-gradient w_start - w_end with the examples counted. The inner
  * optimizer's state stays here across rounds (a worker that joins or rejoins starts fresh), and
- * so does the error feedback of a compressed answer.
+ * so does the error feedback of a compressed answer. A volunteer's own examples (draw to train) can
+ * be mixed into each inner step (`own`, OWN_SHARE of its gradient).
  */
 import {
   type Compression,
@@ -14,6 +15,7 @@ import {
   type OptimizerConfig,
 } from '@gradroom/core';
 import type { Examples } from './data/dataset.js';
+import { OWN_SHARE } from './own-data.js';
 import type { ShardComputer } from './shard.js';
 
 export interface LocalRoundSums {
@@ -25,6 +27,8 @@ export interface LocalRoundSums {
   lossSum: number;
   correct: number;
   count: number;
+  /** Own examples (a student's drawings) mixed into every inner step; not in the sums above. */
+  ownExamples: number;
 }
 
 export class LocalTrainer {
@@ -42,6 +46,7 @@ export class LocalTrainer {
     lrs: ArrayLike<number>,
     inner: OptimizerConfig,
     compress: Compression = 'none',
+    own?: Examples,
   ): Promise<LocalRoundSums> {
     const n = start.length;
     const key = JSON.stringify(inner);
@@ -60,7 +65,14 @@ export class LocalTrainer {
       computer.setWeights(this.params);
       const s = await computer.compute(batches[k]);
       const inv = 1 / s.count;
-      for (let i = 0; i < n; i++) this.grads[i] = s.gradSum[i] * inv;
+      if (own && own.y.length > 0) {
+        // draw to train: a fixed share of the step follows the student's own examples; the sums
+        // below (and the shared ledger) count only the shared mini-batch
+        const o = await computer.compute(own);
+        const a = (1 - OWN_SHARE) * inv;
+        const b = OWN_SHARE / o.count;
+        for (let i = 0; i < n; i++) this.grads[i] = s.gradSum[i] * a + o.gradSum[i] * b;
+      } else for (let i = 0; i < n; i++) this.grads[i] = s.gradSum[i] * inv;
       this.optimizer.step(this.params, this.grads, lrs[k]);
       lossSum += s.lossSum;
       correct += s.correct;
@@ -68,8 +80,9 @@ export class LocalTrainer {
     }
     const delta = new Float32Array(n);
     for (let i = 0; i < n; i++) delta[i] = start[i] - this.params[i];
-    if (compress === 'none') return { delta, lossSum, correct, count };
+    const ownExamples = own?.y.length ?? 0;
+    if (compress === 'none') return { delta, lossSum, correct, count, ownExamples };
     if (this.feedback?.length !== n || this.feedback.kind !== compress) this.feedback = new ErrorFeedback(n, compress);
-    return { encoded: this.feedback.encode(delta), lossSum, correct, count };
+    return { encoded: this.feedback.encode(delta), lossSum, correct, count, ownExamples };
   }
 }

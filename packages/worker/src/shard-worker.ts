@@ -22,6 +22,7 @@ import { type BytesLoader, loadDataset } from './data/load.js';
 import { LocalTrainer } from './local.js';
 import { checkBinaryTargets, checkLossFit } from './losses.js';
 import { buildModel } from './models.js';
+import { checkOwnExamples, type DigitCounts, digitCounts, type OwnExamples } from './own-data.js';
 import { ShardComputer } from './shard.js';
 
 export class ShardWorker implements WorkerApi {
@@ -35,6 +36,9 @@ export class ShardWorker implements WorkerApi {
   /** Mode local: the weights this worker started its last round from, for compressed changes. */
   private view?: { version: number; weights: Float32Array };
   private backend = 'none';
+  /** Draw to train: the student's drawings (this tab's only), and whether the task is MNIST's digits. */
+  private own?: OwnExamples;
+  private digits = false;
 
   constructor(private readonly loadBytes: BytesLoader) {}
 
@@ -75,6 +79,7 @@ export class ShardWorker implements WorkerApi {
       this.computer = computer;
       this.train = dsTrain;
       this.test = dsTest;
+      this.digits = task.dataset.kind === 'mnist';
       this.version = -1;
       return {
         ...report,
@@ -163,6 +168,7 @@ export class ShardWorker implements WorkerApi {
       req.lrs,
       req.inner,
       req.compress,
+      this.digits && this.own ? { x: this.own.x, y: this.own.y } : undefined,
     );
     return {
       round: req.round,
@@ -222,6 +228,28 @@ export class ShardWorker implements WorkerApi {
     this.checkVersion(req.version);
     const ds = (req.split === 'test' ? this.test : this.train) as Dataset;
     return c.evaluate(gather(ds, req.indices));
+  }
+
+  async setOwnExamples(own: OwnExamples | null): Promise<void> {
+    if (own) checkOwnExamples(own, 28 * 28);
+    this.own = own ?? undefined;
+  }
+
+  async classEval(req: { weights: Float32Array }): Promise<DigitCounts> {
+    const c = this.ready();
+    if (!this.digits)
+      throw new GradroomError(
+        'BAD_CONFIG',
+        "draw to train needs a run on MNIST's digits; this run trains another data set",
+      );
+    const own = this.own ?? { heldX: new Float32Array(0), heldY: new Int32Array(0) };
+    c.setWeights(req.weights);
+    try {
+      return await digitCounts(c.model, (this.train as Dataset).inputShape, { x: own.heldX, y: own.heldY });
+    } finally {
+      // the weights of `version` stay what an exact-mode shard computes against
+      if (this.held) c.setWeights(this.held);
+    }
   }
 
   async memory(): Promise<{ numTensors: number; numBytes: number }> {

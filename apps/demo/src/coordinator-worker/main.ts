@@ -14,6 +14,7 @@ import {
 } from '@gradroom/coordinator/browser';
 import * as Comlink from 'comlink';
 import { type CreatedRoom, createRoom, HostedRoom } from '../host/room.js';
+import { ClassRoom } from './class-room.js';
 import { bridgedSimplePeer } from './peer-bridge.js';
 import type { PredictorApi } from './predictor.js';
 import type { CoordinatorApi, HostEvent, LocalWorker, RunOptions, RunTruth, SavedRun } from './protocol.js';
@@ -24,6 +25,7 @@ let pageHref = '';
 let room: HostedRoom | undefined;
 let trainer: Trainer | undefined;
 let locals: ReturnType<typeof spawnWebWorker>[] = [];
+let classRoom: ClassRoom | undefined;
 
 function post(e: HostEvent): void {
   events?.postMessage(e);
@@ -152,6 +154,7 @@ function begin(
   });
   t.on('log', (e) => post({ type: 'log', line: e.message }));
   t.pool.on('change', () => sendWorkers());
+  classRoom?.follow(t, resumedFrom !== undefined);
   room?.attach(t);
   const local: LocalWorker[] = [];
   const n = Math.max(0, Math.min(8, Math.trunc(o.local) || 0));
@@ -210,6 +213,7 @@ const api: CoordinatorApi = {
     events = ev;
     peerPort = peers;
     pageHref = href;
+    classRoom = new ClassRoom(post, new URL(href).searchParams.get('wiretap') === '1');
   },
 
   async openRoom(key, again) {
@@ -221,6 +225,7 @@ const api: CoordinatorApi = {
       bridgedSimplePeer(peerPort),
       (e) => post({ type: 'peer', e }),
       (line) => console.log(`[room] ${line}`),
+      classRoom,
     );
     await r.open();
     room = r;
@@ -289,6 +294,12 @@ const api: CoordinatorApi = {
         worker?.terminate();
       }
     }
+  },
+
+  wiretap: () => classRoom?.heard ?? [],
+
+  async evaluateClass() {
+    if (trainer && classRoom) await classRoom.evaluate(trainer, true);
   },
 
   truth: (since = 0) => ({ ...truth, times: truth.times.slice(since) }),

@@ -4,6 +4,8 @@
  * one per trainer or room event, without weights or gradients.
  */
 import type {
+  ClassAccuracy,
+  ClassDataReport,
   EpochEvent,
   EvaluationEvent,
   IterationEvent,
@@ -68,7 +70,9 @@ export type HostEvent =
   /** Test digits with the model's predictions after an epoch (epoch counts from 1), or at a stop (stoppedAt: its iteration). */
   | { type: 'predictions'; epoch: number; panel: PanelResult; stoppedAt?: number }
   /** Counts [true class][predicted class] over the test split, at the end of a run (finished or stopped). */
-  | { type: 'confusion'; matrix: number[][] };
+  | { type: 'confusion'; matrix: number[][] }
+  /** Draw to train: the class's drawings as counts (thumbnails only of shared ones) and their accuracy. */
+  | { type: 'class'; report: ClassDataReport; before?: ClassAccuracy; now?: ClassAccuracy };
 
 export interface ExportedModel {
   modelJson: string;
@@ -99,6 +103,10 @@ export interface CoordinatorApi {
   exportModel(): Promise<ExportedModel>;
   /** The trainer's own account of the run so far (tests compare the page's figures with it). */
   truth(since?: number): RunTruth;
+  /** With `wiretap=1` in the page's address: every message students sent (tests check no drawing is in them). */
+  wiretap(): { from: string; m: unknown }[];
+  /** Draw to train: evaluates the run's current weights on the class's held-out drawings now. */
+  evaluateClass(): Promise<void>;
   /** Worker -> page -> worker through the bridge port: MB/s and ms per 256 KiB chunk, for the bench. */
   measureBridge(megabytes: number): Promise<{ mbPerSec: number; msPerChunk: number }>;
 }

@@ -1,5 +1,6 @@
 /** The coordinator worker's events, each handed to the part of the host page that shows it. */
 import type { HostEvent } from '../coordinator-worker/protocol.js';
+import type { ClassPanel } from './class-panel.js';
 import { type HostContext, plainReason } from './context.js';
 import { saveHistory } from './history.js';
 import type { LearnedPanel } from './learned-panel.js';
@@ -10,6 +11,7 @@ export interface Panels {
   room: RoomPanel;
   run: RunControls;
   learned: LearnedPanel;
+  classData: ClassPanel;
 }
 
 /** The run has Web Workers of this tab ("this laptop"), now or before in this run. */
@@ -96,6 +98,9 @@ export function onHostEvent(ctx: HostContext, panels: Panels, m: HostEvent): voi
       break;
     case 'confusion':
       panels.learned.showConfusion(m.matrix);
+      break;
+    case 'class':
+      panels.classData.show(m);
       break;
   }
   ctx.dirty++;

@@ -8,7 +8,7 @@
  */
 import type { PeerEvent, PeerWorkerHandle } from '@gradroom/coordinator/browser';
 import { RoomHost, type Trainer } from '@gradroom/coordinator/browser';
-import type { SimplePeerCtor, WebSocketCtor } from '@gradroom/core';
+import type { Message, SimplePeerCtor, WebSocketCtor } from '@gradroom/core';
 
 export interface CreatedRoom {
   token: string;
@@ -72,6 +72,11 @@ export class HostedRoom {
     private readonly SimplePeer: SimplePeerCtor,
     private readonly onChange: (e: PeerEvent) => void,
     private readonly log: (line: string) => void,
+    /** Draw to train: each accepted volunteer's handle, and every message volunteers send (tap). */
+    private readonly classRoom?: {
+      track(h: PeerWorkerHandle, name: string): void;
+      tap(from: string, m: Message): void;
+    },
   ) {}
 
   async open(): Promise<void> {
@@ -86,7 +91,9 @@ export class HostedRoom {
         const v = this.volunteers.get(handle.id);
         if (v) v.name = name;
         handle.closed.then(() => this.handles.delete(handle.id));
+        this.classRoom?.track(handle, name);
       },
+      tap: this.classRoom ? (from, m) => this.classRoom?.tap(from, m) : undefined,
       log: this.log,
     });
     this.host.on('peer', (e) => {

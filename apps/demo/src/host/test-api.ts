@@ -2,6 +2,7 @@
 import type { JobConfig } from '@gradroom/coordinator/browser';
 import type { RunOptions, RunTruth } from '../coordinator-worker/protocol.js';
 import { legendOf } from './charts.js';
+import type { ClassEvent, ClassPanel } from './class-panel.js';
 import type { HostContext, Phase } from './context.js';
 import type { LearnedPanel } from './learned-panel.js';
 import type { RunControls } from './run-controls.js';
@@ -58,12 +59,23 @@ declare global {
       redraws(): number;
       /** "Room vs this laptop alone": the line, the cost model's input and its prediction. */
       tta(): ReturnType<TtaPanel['state']>;
+      /** Draw to train: the class's drawings and accuracy as last shown, and an evaluation now. */
+      classData(): ClassEvent | null;
+      evaluateClass(): Promise<void>;
+      /** With `wiretap=1` in the address: every message the coordinator received from students. */
+      wiretap(): Promise<{ from: string; m: unknown }[]>;
       /** Worker -> page -> worker through the WebRTC bridge (bench). */
       measureBridge(mb: number): Promise<{ mbPerSec: number; msPerChunk: number }>;
     };
   }
 }
-export function exposeHostApi(ctx: HostContext, run: RunControls, learned: LearnedPanel, summary: SummaryPanel): void {
+export function exposeHostApi(
+  ctx: HostContext,
+  run: RunControls,
+  learned: LearnedPanel,
+  summary: SummaryPanel,
+  classData: ClassPanel,
+): void {
   const { series, charts, roster } = ctx;
   window.__host = {
     phase: () => ctx.phase,
@@ -142,5 +154,8 @@ export function exposeHostApi(ctx: HostContext, run: RunControls, learned: Learn
     redraws: () => charts.redraws,
     measureBridge: (mb) => ctx.coordinator.measureBridge(mb),
     tta: () => ctx.tta.state(),
+    classData: classData.last,
+    evaluateClass: () => ctx.coordinator.evaluateClass(),
+    wiretap: () => ctx.coordinator.wiretap(),
   };
 }

@@ -18,6 +18,7 @@
  */
 import 'uplot/dist/uPlot.min.css';
 import '../host/host.css';
+import '../host/class.css';
 import type { SimplePeerCtor } from '@gradroom/core';
 import { type BackendName, parseBackendList } from '@gradroom/worker/catalog';
 import * as Comlink from 'comlink';
@@ -27,6 +28,7 @@ import SimplePeer from 'simple-peer/simplepeer.min.js';
 import { servePeerBridge } from '../coordinator-worker/peer-bridge.js';
 import type { CoordinatorApi, HostEvent } from '../coordinator-worker/protocol.js';
 import { HostCharts } from '../host/charts.js';
+import { classPanel } from '../host/class-panel.js';
 import { eventLog, type HostContext } from '../host/context.js';
 import { onHostEvent } from '../host/events.js';
 import { jobForm } from '../host/job-form.js';
@@ -95,6 +97,7 @@ const ctx: HostContext = {
 
 const room = roomPanel(ctx);
 const learned = learnedPanel(ctx);
+const classData = classPanel();
 const summary = summaryPanel(ctx);
 const loop = renderLoop(ctx);
 const run = runControls(ctx, {
@@ -110,7 +113,8 @@ const run = runControls(ctx, {
   },
 });
 
-eventsChannel.port1.onmessage = (ev: MessageEvent<HostEvent>) => onHostEvent(ctx, { room, run, learned }, ev.data);
+eventsChannel.port1.onmessage = (ev: MessageEvent<HostEvent>) =>
+  onHostEvent(ctx, { room, run, learned, classData }, ev.data);
 byId('projector-toggle').addEventListener('click', () =>
   setProjector(ctx, !document.body.classList.contains('projector')),
 );
@@ -134,4 +138,4 @@ followScreen(ctx);
 void run.offerSavedRun();
 // the room first (its students come back to it), then the run this tab had going, by itself
 void room.hostAgain().then(() => run.resumeIfLive());
-exposeHostApi(ctx, run, learned, summary);
+exposeHostApi(ctx, run, learned, summary, classData);

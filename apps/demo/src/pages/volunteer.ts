@@ -24,6 +24,7 @@ import {
   type Volunteer,
   type VolunteerStatus,
   type WebSocketCtor,
+  type WebWorkerEngine,
   webWorkerEngine,
 } from '@gradroom/worker/peer';
 // the self-contained browser build (it carries its own Buffer and stream polyfills); it has no
@@ -35,6 +36,9 @@ import { drawPad } from '../host/learned.js';
 import { backoffMs, MAX_ATTEMPTS, shouldRetry } from '../host/reconnect.js';
 import { cleanName } from '../host/roster.js';
 import { Contribution, drawContribution } from '../volunteer/contribution.js';
+import '../volunteer/drawings.css';
+import { mountDrawTrain } from '../volunteer/draw-train.js';
+import { DrawingSet } from '../volunteer/drawing-set.js';
 import { plainStatus } from '../volunteer/words.js';
 
 const params = new URLSearchParams(location.search);
@@ -122,6 +126,11 @@ function draw(): void {
   $('room-epoch').textContent = s.iteration > 0 ? String(s.epoch + 1) : '—';
   $('room-loss').textContent = Number.isFinite(s.loss) ? s.loss.toFixed(4) : '—';
   $('room-workers').textContent = s.workers > 0 ? String(s.workers) : '—';
+  $('own-used').textContent = s.ownExamples
+    ? `${s.ownExamples.toLocaleString('en')} (your drawings, counted once per local round)`
+    : drawings.items.length > 0
+      ? 'not yet (they train when the class uses local steps)'
+      : '—';
   // a screen reader hears the numbers now and then, not at every iteration
   const now = performance.now();
   if (s.iteration > 0 && now - lastSummary > 5000) {
@@ -174,6 +183,10 @@ const api = {
   reconnects: () => reconnects,
   said: () => [...said],
   name: () => studentName,
+  /** Draw to train: the prompted digit, and the drawings kept in this tab (for tests). */
+  prompt: () => drawings.prompt(),
+  drawings: () =>
+    drawings.items.map((d) => ({ digit: d.digit, heldOut: d.heldOut, shared: d.shared, pixels: Array.from(d.pixels) })),
   /** The contribution chart's samples: [seconds, examples]. */
   contribution: () => contribution.points.map((p) => [...p]),
 };
@@ -225,6 +238,23 @@ function retryLater(reason: string): boolean {
   return true;
 }
 
+/**
+ * Draw to train: the student's drawings live in this page (memory only); each change goes to this
+ * tab's Web Worker (which trains on them in mode local) and, as counts, to the room.
+ */
+const drawings = new DrawingSet();
+let engineNow: { setOwnExamples: WebWorkerEngine['setOwnExamples'] } | undefined;
+const drawTrain = mountDrawTrain(drawings, () => void syncDrawings());
+async function syncDrawings(): Promise<void> {
+  try {
+    await engineNow?.setOwnExamples(drawings.own());
+  } catch (e) {
+    console.log(`[volunteer] drawings: ${(e as Error).message}`);
+  }
+  volunteer?.setDrawings(drawings.summary(drawTrain.named()));
+  if (volunteer) show(volunteer.status);
+}
+
 /** The engine of the current session: the draw pad asks it, with the weights it holds. */
 let classifier: ((features: Float32Array) => Promise<number[]>) | undefined;
 const pad = drawPad($('draw-pad') as HTMLCanvasElement, () => void classifyDrawing());
@@ -262,6 +292,8 @@ async function join(): Promise<void> {
       return info;
     },
   };
+  engineNow = raw;
+  void syncDrawings();
   if (attempt === 0) setState('connecting', 'Connecting to the room…');
   $pause.disabled = true;
   try {
@@ -288,6 +320,7 @@ async function join(): Promise<void> {
     return;
   }
   const v = volunteer;
+  v.setDrawings(drawings.summary(drawTrain.named()));
   classifier = (features) => raw.classify(features);
   if (attempt > 0) reconnects++;
   attempt = 0;
@@ -296,6 +329,7 @@ async function join(): Promise<void> {
   raw.failed.then((r) => v.leave(r));
   v.done.then((reason) => {
     raw.terminate();
+    if (engineNow === raw) engineNow = undefined;
     earlier.examples += v.status.examples;
     earlier.shards += v.status.shards;
     if (volunteer === v) volunteer = undefined;

@@ -86,6 +86,8 @@ export interface RoomHostOptions extends RtcDeps {
   heartbeatMs?: number;
   heartbeatTimeoutMs?: number;
   log?: (line: string) => void;
+  /** Sees every decoded message a peer sends, before anything handles it (audits, tests). Must not throw. */
+  tap?: (peerId: string, m: Message) => void;
   /** See PeerHandleOptions.layoutFor. */
   layoutFor?: (task: TaskSpec) => Promise<TensorShape[]>;
 }
@@ -295,6 +297,15 @@ export class RoomHost extends Emitter<{ peer: PeerEvent; log: string }> {
       maxIncomingBytes: this.trainer?.peerMessageBytes?.(),
     });
     e.link = link;
+    const tap = this.opts.tap;
+    // a link has one message handler (the hello's here, then the peer handle's): wrap whichever is set
+    const set = link.onMessage.bind(link);
+    if (tap)
+      link.onMessage = (fn) =>
+        set((m) => {
+          this.guard(`the tap on peer ${e.id}`, () => tap(e.id, m));
+          fn(m);
+        });
     link.onError((err) =>
       this.reject(
         e.id,

@@ -14,6 +14,7 @@
 import type { FramedLink } from '@gradroom/core';
 import {
   cleanText,
+  type DrawingsMessage,
   GradroomError,
   type Message,
   msg,
@@ -26,7 +27,7 @@ import {
   updateFrom,
   weightsChangeFields,
 } from '@gradroom/core';
-import type { LocalResultData, ShardResultData, WorkerInfo } from '@gradroom/worker';
+import type { DigitCounts, LocalResultData, ShardResultData, WorkerInfo } from '@gradroom/worker';
 import { BACKEND_ORDER, type BackendName } from '@gradroom/worker/catalog';
 import { closeGuard, WorkerGoneError, type WorkerHandle } from '../worker-handle.js';
 
@@ -66,6 +67,12 @@ type Open =
       reject: (e: unknown) => void;
     }
   | {
+      kind: 'class-eval';
+      evalId: number;
+      resolve: (r: DigitCounts) => void;
+      reject: (e: unknown) => void;
+    }
+  | {
       kind: 'evaluate';
       evalId: number;
       resolve: (r: { lossSum: number; correct: number; count: number }) => void;
@@ -87,11 +94,23 @@ export interface PeerWorkerHandle extends WorkerHandle {
     testAccuracy?: number;
     speed?: number;
   }): void;
+  /**
+   * Draw to train: what the peer says of its student's drawings (counts; thumbnails only of those
+   * shared), and the own examples it mixed into each local round. Listeners must not throw.
+   */
+  onClassData(fn: (e: ClassDataEvent) => void): () => void;
+  /** A federated evaluation: the peer's held-out drawings under `weights`, per digit. */
+  classEval(weights: Float32Array): Promise<DigitCounts>;
   /** Round-trip time of the last heartbeat, ms. */
   readonly rttMs: number;
   /** Why the handle closed the peer for breaking the protocol; undefined while it has not. */
   readonly violation: string | undefined;
 }
+
+/** Draw to train, as a peer reports it: its drawings (as counts), or the own examples of one round. */
+export type ClassDataEvent =
+  | { kind: 'drawings'; drawings: Omit<DrawingsMessage, 'v' | 'type'> }
+  | { kind: 'round'; ownExamples: number };
 
 export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
   const { id, link } = opts;
@@ -102,6 +121,16 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
   let lastSeen = Date.now();
   let rttMs = Number.NaN;
   const log = opts.log ?? (() => {});
+  let classListeners: ((e: ClassDataEvent) => void)[] = [];
+  const tellClass = (e: ClassDataEvent) => {
+    for (const fn of classListeners) {
+      try {
+        fn(e);
+      } catch (err) {
+        log(`peer ${id}: a draw-to-train listener failed: ${cleanText((err as Error)?.message ?? String(err), 200)}`);
+      }
+    }
+  };
 
   const close = (reason: string, tell?: Message): void => {
     if (closedOnce.settled()) return;
@@ -192,6 +221,7 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
         if (head?.kind !== 'local' || head.round !== m.round || head.version !== m.version)
           return violation(`sent a local result for round ${m.round} that was not asked for`, 'STALE');
         open.shift();
+        if (m.ownExamples) tellClass({ kind: 'round', ownExamples: m.ownExamples });
         // the session decodes and checks the payload against the task (lengths, scales, finiteness)
         head.resolve({
           round: m.round,
@@ -212,6 +242,19 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
           return violation('sent an evaluation that was not asked for');
         open.shift();
         head.resolve({ lossSum: m.lossSum, correct: m.correct, count: m.count });
+        return;
+      }
+      case 'class-evaluated': {
+        const head = open[0];
+        if (head?.kind !== 'class-eval' || head.evalId !== m.evalId)
+          return violation('sent a class evaluation that was not asked for');
+        open.shift();
+        head.resolve({ correct: m.correct, count: m.count });
+        return;
+      }
+      case 'drawings': {
+        const { v: _v, type: _t, ...drawings } = m;
+        tellClass({ kind: 'drawings', drawings });
         return;
       }
       default:
@@ -294,6 +337,16 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
         { kind: 'evaluate', evalId },
         msg({ type: 'evaluate', evalId, version: req.version, split: req.split, indices: req.indices }),
       );
+    },
+    onClassData(fn) {
+      classListeners.push(fn);
+      return () => {
+        classListeners = classListeners.filter((f) => f !== fn);
+      };
+    },
+    classEval(weights) {
+      const evalId = evalIds++;
+      return request({ kind: 'class-eval', evalId }, msg({ type: 'class-eval', evalId, weights }));
     },
     async memory() {
       // a peer's memory is its own business; nothing to report across the room

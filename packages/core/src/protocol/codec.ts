@@ -5,7 +5,7 @@
  *
  * Decoding untrusted bytes: size check first, then a structural pre-scan (scanMsgpack) that walks
  * the msgpack tokens without allocating and rejects anything our protocol never sends (extensions
- * other than Float32Array/Uint32Array (and Int8Array/Uint16Array for compressed updates), non-string map keys, trailing bytes, nesting past maxDepth,
+ * other than Float32Array/Uint32Array (Int8Array/Uint16Array for compressed updates, Uint8Array for thumbnails), non-string map keys, trailing bytes, nesting past maxDepth,
  * more than maxNodes values, lengths running past the input). Only then does msgpackr see the bytes,
  * so no msgpackr code path (records, structured-clone references, big ints, deep recursion, its
  * error messages that stringify the decoded value) is reachable from a peer. Last, validateMessage.
@@ -25,6 +25,7 @@ const packr = new Packr(packrOptions);
 const EXT_TYPED_ARRAY = 0x74;
 const ALLOWED_TYPED_ARRAYS: Readonly<Record<number, number>> = {
   0: 1 /* Int8Array: int8 updates */,
+  1: 1 /* Uint8Array: the thumbnails a student shares (draw to train) */,
   4: 2 /* Uint16Array: fp16 updates */,
   6: 4 /* Uint32Array */,
   7: 4 /* Float32Array */,

@@ -7,7 +7,8 @@
  */
 import type { DatasetSpec, ModelSpec, TensorShape } from '../specs.js';
 
-export const PROTOCOL_VERSION = 1;
+/** 2: draw to train (drawings, class-eval, class-evaluated, local-result.ownExamples). */
+export const PROTOCOL_VERSION = 2;
 
 /** What a worker needs to start: model, data and the parameter layout it must agree with. */
 export interface TaskSpec {
@@ -197,9 +198,58 @@ export interface LocalResultMessage {
   count: number;
   computeMs: number;
   backend: string;
+  /**
+   * Draw to train: how many of the peer's own examples (its student's drawings, which never leave
+   * the tab) its inner steps mixed in this round. A count only; `count` stays the shared examples.
+   */
+  ownExamples?: number;
+}
+
+/** The classes (digits) a student's drawings may be labelled with: 0..MAX_CLASS_DIGITS-1. */
+export const MAX_CLASS_DIGITS = 10;
+/** Pixels of one shared thumbnail: 28x28 grey levels, 0 (paper) to 255 (ink). */
+export const THUMBNAIL_PIXELS = 28 * 28;
+/** Thumbnails one peer may share, and drawings it may report per digit. */
+export const MAX_SHARED_THUMBNAILS = 30;
+export const MAX_DRAWINGS_PER_DIGIT = 1000;
+
+/**
+ * peer -> coordinator, draw to train: what the student's drawings are, as counts per digit (training
+ * and held out). Pixels travel only for the drawings the student chose to share (`shared`: one
+ * 28x28 grey image after the other, `sharedDigits[k]` the label of the k-th); `named`: the student
+ * lets the host show their name under them.
+ */
+export interface DrawingsMessage {
+  v: number;
+  type: 'drawings';
+  counts: number[];
+  heldOut: number[];
+  shared?: Uint8Array;
+  sharedDigits?: number[];
+  named?: boolean;
+}
+
+/** coordinator -> peer: the held-out drawings' accuracy under these weights (a federated evaluation). */
+export interface ClassEvalMessage {
+  v: number;
+  type: 'class-eval';
+  evalId: number;
+  weights: Float32Array;
+}
+
+/** peer -> coordinator: per digit, held-out drawings right and in all; never pixels. */
+export interface ClassEvaluatedMessage {
+  v: number;
+  type: 'class-evaluated';
+  evalId: number;
+  correct: number[];
+  count: number[];
 }
 
 export type Message =
+  | DrawingsMessage
+  | ClassEvalMessage
+  | ClassEvaluatedMessage
   | LocalMessage
   | LocalResultMessage
   | HelloMessage

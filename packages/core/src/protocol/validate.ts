@@ -17,6 +17,7 @@ import type { OptimizerConfig } from '../optimizers/types.js';
 import { CheckedShard } from '../result-gate.js';
 import { LOSS_NAMES } from '../zoo.js';
 import { type Message, PROTOCOL_VERSION, type ResultMessage } from './messages.js';
+import { CLASS_MESSAGES, checkClassRules, OWN_EXAMPLES_FIELD } from './validate-class.js';
 
 /** Size bounds applied while decoding and validating one message. */
 export interface CodecLimits {
@@ -122,12 +123,9 @@ const float32Array: Check = (v, p, l) => {
   if (v.length > l.maxParams) fail(p, `a Float32Array of at most ${l.maxParams} values`);
 };
 const uint32Array: Check = (v, p, l) => {
-  if (!(v instanceof Uint32Array) || Object.getPrototypeOf(v) !== Uint32Array.prototype) {
-    fail(p, 'a Uint32Array');
-  }
+  if (!(v instanceof Uint32Array) || Object.getPrototypeOf(v) !== Uint32Array.prototype) fail(p, 'a Uint32Array');
   if (v.length > l.maxIndices) fail(p, `a Uint32Array of at most ${l.maxIndices} values`);
 };
-
 const uint16Array: Check = (v, p, l) => {
   if (!(v instanceof Uint16Array) || Object.getPrototypeOf(v) !== Uint16Array.prototype) fail(p, 'a Uint16Array');
   if (v.length > l.maxParams) fail(p, `a Uint16Array of at most ${l.maxParams} values`);
@@ -382,7 +380,9 @@ const MESSAGES: Readonly<Record<string, FieldTable>> = {
     count: { check: uint },
     computeMs: { check: nonNegFinite },
     backend: { check: name },
+    ...OWN_EXAMPLES_FIELD,
   },
+  ...CLASS_MESSAGES,
 };
 // v and type are checked first, by validateMessage itself; the tables list them so they are known.
 const COMMON: FieldTable = { v: { check: () => {} }, type: { check: () => {} } };
@@ -422,6 +422,7 @@ export function validateMessage(value: unknown, limits?: Partial<CodecLimits>): 
     if ((value.q8 !== undefined) !== (value.scales !== undefined && value.block !== undefined))
       fail('local-result', 'q8 with its scales and block, or none of them');
   }
+  checkClassRules(type, value);
   if (type === 'local') {
     const sizes = value.sizes as Uint32Array;
     let total = 0;

@@ -4,12 +4,15 @@
  */
 import { rejectWhenClosed } from '@gradroom/core';
 import * as Comlink from 'comlink';
+import type { OwnExamples } from '../own-data.js';
 import { openWebWorker, type WorkerSource } from '../web-worker-client.js';
 import type { ComputeEngine } from './volunteer.js';
 
 export interface WebWorkerEngine extends ComputeEngine {
   /** Class probabilities of one example with the weights the engine holds now (the draw pad). */
   classify(features: Float32Array): Promise<number[]>;
+  /** Draw to train: hands the student's drawings to the Web Worker (they stay in this tab). */
+  setOwnExamples(own: OwnExamples | null): Promise<void>;
   /** Settles with a reason if the Web Worker fails (e.g. its script does not load). */
   readonly failed: Promise<string>;
   terminate(): void;
@@ -28,6 +31,8 @@ export function webWorkerEngine(source: WorkerSource): WebWorkerEngine {
     evaluate: (req) => guard(api.evaluate(req)),
     classify: (features) => guard(api.classify(features)),
     trainLocal: (req) => guard(api.trainLocal(req)),
+    setOwnExamples: (own) => guard(api.setOwnExamples(own)),
+    classEval: (req) => guard(api.classEval(Comlink.transfer(req, [req.weights.buffer]))),
     terminate: () => end('terminated'),
   };
 }

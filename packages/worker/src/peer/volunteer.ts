@@ -7,6 +7,7 @@
  */
 import {
   cleanText,
+  type DrawingsMessage,
   FramedLink,
   GradroomError,
   type Message,
@@ -28,7 +29,10 @@ import type { WorkerApi, WorkerSurface } from '../api.js';
 import type { BackendName } from '../backends.js';
 
 /** What computes for the volunteer (a ShardWorker, or a comlink proxy of one in a Web Worker): the worker surface and its weights. */
-export type ComputeEngine = WorkerSurface & Pick<WorkerApi, 'setWeights'>;
+export type ComputeEngine = WorkerSurface & Pick<WorkerApi, 'setWeights'> & Partial<Pick<WorkerApi, 'classEval'>>;
+
+/** Draw to train: what the coordinator may know of a student's drawings (see DrawingsMessage). */
+export type DrawingsSummary = Omit<DrawingsMessage, 'v' | 'type'>;
 
 export interface VolunteerOptions extends RtcDeps {
   /** The room server's WebSocket URL, e.g. ws://127.0.0.1:8080/ws. */
@@ -83,6 +87,8 @@ export interface VolunteerStatus {
   testAccuracy?: number;
   /** This tab's examples/s as the coordinator measures it (the host's table shows the same figure). */
   roomSpeed?: number;
+  /** Draw to train: own examples (drawings) mixed into this tab's local rounds, summed over rounds. */
+  ownExamples?: number;
   reason?: string;
 }
 
@@ -107,6 +113,8 @@ export class Volunteer {
   private signal?: SignalClient;
   private link?: FramedLink;
   private timers: ReturnType<typeof setInterval>[] = [];
+  private drawings?: DrawingsSummary;
+  private greeted = false;
 
   constructor(private readonly opts: VolunteerOptions) {}
 
@@ -124,6 +132,16 @@ export class Volunteer {
 
   private log(line: string): void {
     this.opts.log?.(line);
+  }
+
+  /**
+   * Draw to train: tells the coordinator what the student's drawings are (counts per digit, and the
+   * thumbnails the student chose to share), now if connected, else right after hello.
+   */
+  setDrawings(d: DrawingsSummary): void {
+    this.drawings = d;
+    if (this.greeted && this.link && !this.left.settled())
+      void this.link.send(msg({ type: 'drawings', ...d })).catch(() => {});
   }
 
   /** Leaves the room now: tells the coordinator (best effort) and closes everything. */
@@ -171,6 +189,8 @@ export class Volunteer {
     link.onError((e) => this.leave(`bad message from the coordinator: ${e.message}`));
     this.answer(link);
     await link.send(msg({ type: 'hello', token: o.token, name: o.name ?? 'volunteer', backends: o.backends ?? [] }));
+    this.greeted = true;
+    if (this.drawings) await link.send(msg({ type: 'drawings', ...this.drawings }));
     this.update({ state: 'setting-up' });
   }
 
@@ -344,10 +364,12 @@ export class Volunteer {
             shards: this.status.shards + 1,
             iteration: m.round + batches.length,
             examplesPerSec: r.computeMs > 0 ? (r.count / r.computeMs) * 1000 : this.status.examplesPerSec,
+            ownExamples: (this.status.ownExamples ?? 0) + (r.ownExamples ?? 0),
           });
           await send(
             msg({
               type: 'local-result',
+              ownExamples: r.ownExamples ? r.ownExamples : undefined,
               round: r.round,
               version: r.version,
               ...updateFields(r.encoded, r.delta),
@@ -365,6 +387,12 @@ export class Volunteer {
           await send(
             msg({ type: 'evaluated', evalId: m.evalId, lossSum: r.lossSum, correct: r.correct, count: r.count }),
           );
+          return;
+        }
+        case 'class-eval': {
+          if (!o.engine.classEval) throw new GradroomError('BAD_CONFIG', 'this engine cannot evaluate drawings');
+          const r = await o.engine.classEval({ weights: m.weights });
+          await send(msg({ type: 'class-evaluated', evalId: m.evalId, correct: r.correct, count: r.count }));
           return;
         }
         default:
