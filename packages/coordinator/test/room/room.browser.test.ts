@@ -130,6 +130,13 @@ describe.skipIf(skip)('a room of Chromium volunteer tabs', () => {
     pages.set('webgpu-a', gpu).set('wasm-b', other);
     await until(() => accepted.length === 3, 60_000, 'three tabs accepted');
     expect(accepted.every((e) => e.via === 'direct')).toBe(true);
+    // a room starts a second after its first member is set up; this test is about every tab training
+    // (the webgpu tab on SwiftShader sets up slowly on a loaded machine), so it starts with all three
+    await until(
+      () => [...trainer.pool.members.values()].filter((m) => m.state === 'ready').length === 3,
+      90_000,
+      'three tabs set up',
+    );
 
     const t0 = performance.now();
     const result = await trainer.run();
