@@ -250,9 +250,9 @@ export class PartitionBook {
   private readonly held = new Map<number, Set<number>>();
   private give(c: number, k: number): void {
     this.owner[c] = k;
-    let h = this.held.get(k);
-    if (!h) this.held.set(k, (h = new Set()));
+    const h = this.held.get(k) ?? new Set<number>();
     h.add(c);
+    this.held.set(k, h);
   }
 
   /**
