@@ -70,6 +70,12 @@ export type TrainingMode =
        * central one, then local rounds (default 0).
        */
       warmup?: number;
+      /**
+       * With a chunked data set: each member trains only its own partition of the chunks (and
+       * fetches only those), shuffled within it by (seed, epoch); every example still once an
+       * epoch. Default true; false takes the next mini-batches of the epoch plan, whatever chunk.
+       */
+      partition?: boolean;
     }
   | AutoModeConfig;
 
@@ -137,6 +143,8 @@ export function validateJob(job: JobConfig): void {
       bad(`commShare must be between 0 and 1, got ${mode.commShare}`);
     if (mode.warmup !== undefined && !(Number.isInteger(mode.warmup) && mode.warmup >= 0))
       bad(`warmup must be a non-negative integer of iterations, got ${mode.warmup}`);
+    if (mode.partition !== undefined && typeof mode.partition !== 'boolean')
+      bad(`partition must be true or false, got ${JSON.stringify(mode.partition)}`);
   }
   checkJobSize(job);
   checkModelForJob(job);

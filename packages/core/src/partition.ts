@@ -72,6 +72,12 @@ export class PartitionBook {
     return out;
   }
 
+  /** The member that owns the chunk of example i, if any. */
+  ownerOf(i: number): string | undefined {
+    const k = this.owner[Math.floor(i / this.chunkExamples)];
+    return k >= 0 ? this.ids[k] : undefined;
+  }
+
   /** Examples `member` has left this epoch, in its own chunks. */
   remaining(member: string): number {
     return this.chunksOf(member).reduce((a, c) => a + this.left(c), 0);
@@ -112,6 +118,7 @@ export class PartitionBook {
     const newcomers = members.filter((m) => this.chunksOf(m).length === 0);
     orphans.sort((a, b) => this.left(b) - this.left(a) || a - b);
     for (const c of orphans) this.give(c, idx(this.poorest(members)));
+    if (this.untrained() === this.examples) this.rebalance(members, idx);
     for (const m of newcomers) {
       if (this.remaining(m) > 0) continue; // given orphans above
       const rich = this.richest(members.filter((x) => x !== m));
@@ -126,6 +133,23 @@ export class PartitionBook {
         mine += this.left(c);
         left -= this.left(c);
       }
+    }
+  }
+
+  /**
+   * At an epoch's start: evens out the members' partitions (takeovers at the last epoch's end left
+   * them uneven, and the poorer would run out first and take over again), moving chunks the
+   * receiver held before where it can, so that what moves was most likely fetched already.
+   */
+  private rebalance(members: readonly string[], idx: (m: string) => number): void {
+    for (let guard = 0; guard < this.chunks; guard++) {
+      const rich = this.richest(members);
+      const poor = this.poorest(members);
+      if (rich === undefined || this.remaining(rich) - this.remaining(poor) <= this.chunkExamples) return;
+      const had = this.held.get(idx(poor));
+      const theirs = this.chunksOf(rich);
+      const c = theirs.find((x) => had?.has(x)) ?? theirs[theirs.length - 1];
+      this.give(c, idx(poor));
     }
   }
 
