@@ -106,8 +106,12 @@ describe('chunked data sets', () => {
         ...whole.x.subarray(order[51] * 4, order[51] * 4 + 4),
       ]);
       expect(Array.from(ex.y)).toEqual([whole.y[order[120]], whole.y[order[51]]]);
-      const test = await loadChunked(spec(base, 'test'));
+      // the test split is one file, fetched when first needed
+      const test = (await loadChunked(spec(base, 'test'))) as ChunkedDataset;
       expect(test.size).toBe(40);
+      expect(hits.has('test.bin')).toBe(false);
+      await test.ensure([39]);
+      expect(hits.get('test.bin')).toBe(1);
       expect(Array.from(test.x)).toEqual(Array.from(decodePacked(bytes, 'test').x));
     });
   });
@@ -166,7 +170,8 @@ describe('chunked data sets', () => {
         inner: { kind: 'sgd', lr: 0.1 },
       });
       expect(r.count).toBe(5);
-      expect([...hits.keys()].filter((k) => k.startsWith('train')).sort()).toEqual(['train-3.bin']);
+      // only that chunk: no other chunk, and no test file (this worker has not evaluated)
+      expect([...hits.keys()].filter((k) => k !== 'manifest.json').sort()).toEqual(['train-3.bin']);
       await w.dispose();
     });
   });

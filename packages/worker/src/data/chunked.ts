@@ -131,16 +131,19 @@ async function fetchPart(
   return part;
 }
 
-/** One split of a chunked data set: the test split whole, the training split lazily by chunk. */
+/**
+ * One split of a chunked data set, lazily: the training split chunk by chunk, the test split as its
+ * one file, each fetched when a task first needs one of its examples (a volunteer that never
+ * evaluates never fetches the test file).
+ */
 export async function loadChunked(spec: ChunkedSpec, opts?: FetchDataOptions): Promise<Dataset> {
   const { m, href } = await fetchManifest(spec, opts);
+  const test = spec.split === 'test';
+  const n = test ? spec.test : spec.train;
+  const per = test ? n : spec.chunkExamples;
+  const parts: ChunkEntry[] = test ? [m.test] : m.train.chunks;
+  const label = (c: number) => (test ? 'test file' : `chunk ${c}`);
   const features = m.inputShape.reduce((a, b) => a * b, 1);
-  if (spec.split === 'test') {
-    const test = await fetchPart(m.test, 'test file', spec.test, m, href, opts);
-    return { ...test, name: `${m.name}/test` };
-  }
-  const n = spec.train;
-  const per = spec.chunkExamples;
   const targets = m.classes > 0 ? 1 : m.targets;
   const x = new Float32Array(n * features);
   const y = m.classes === 0 ? new Float32Array(n * targets) : m.classes <= 256 ? new Uint8Array(n) : new Int32Array(n);
@@ -150,7 +153,7 @@ export async function loadChunked(spec: ChunkedSpec, opts?: FetchDataOptions): P
     let p = loading.get(c);
     if (!p) {
       const size = Math.min(n, (c + 1) * per) - c * per;
-      p = fetchPart(m.train.chunks[c], `chunk ${c}`, size, m, href, opts).then((part) => {
+      p = fetchPart(parts[c], label(c), size, m, href, opts).then((part) => {
         x.set(part.x, c * per * features);
         y.set(part.y as ArrayLike<number>, c * per * targets);
         fetched.push(c);
@@ -160,8 +163,9 @@ export async function loadChunked(spec: ChunkedSpec, opts?: FetchDataOptions): P
     }
     return p;
   };
+  const name = `${m.name}/${spec.split}`;
   const ds: ChunkedDataset = {
-    name: `${m.name}/train`,
+    name,
     size: n,
     inputShape: m.inputShape,
     features,
@@ -174,8 +178,7 @@ export async function loadChunked(spec: ChunkedSpec, opts?: FetchDataOptions): P
       const need = new Set<number>();
       for (let k = 0; k < indices.length; k++) {
         const i = indices[k];
-        if (!(Number.isInteger(i) && i >= 0 && i < n))
-          bad(`${m.name}/train: example index ${i} is outside 0..${n - 1}`);
+        if (!(Number.isInteger(i) && i >= 0 && i < n)) bad(`${name}: example index ${i} is outside 0..${n - 1}`);
         need.add(Math.floor(i / per));
       }
       await Promise.all([...need].map(load));

@@ -52,9 +52,8 @@ export async function loadDataset(
       return validateDataset(decodePacked(bytes, spec.split, spec.url.split('/').pop() || spec.url));
     }
     case 'chunked': {
-      // the training split stays lazy (chunks arrive as tasks need them): one per spec and process
-      if (spec.split === 'test') return loadChunked(spec, fetchOptions);
-      const key = `chunked:${spec.url}#${spec.sha256}`;
+      // lazy (chunks arrive as tasks need them): one per split, spec and process
+      const key = `chunked:${spec.split}:${spec.url}#${spec.sha256}`;
       let ds = chunkedSets.get(key);
       if (!ds) {
         ds = loadChunked(spec, fetchOptions);
