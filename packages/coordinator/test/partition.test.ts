@@ -13,6 +13,7 @@ import type { DatasetSpec } from '@gradroom/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryCheckpointStore } from '../src/checkpoint.js';
 import type { JobConfig } from '../src/job.js';
+import { probeIndices } from '../src/modes/exact.js';
 import { Trainer } from '../src/trainer.js';
 import { spawnThreadWorker } from '../src/transports/thread.js';
 import type { WorkerHandle } from '../src/worker-handle.js';
@@ -83,6 +84,24 @@ function expectEveryExampleOnce(log: { epoch: number; indices: number[] }[], epo
   expect(seen.length).toBe(7996);
   expect(new Set(seen).size).toBe(7996);
 }
+
+describe('measuring shards over a chunked data set', () => {
+  it('take one chunk per member (a warm start in exact mode probes volunteers without fetching everything)', () => {
+    const d = { train: 60_000, chunkExamples: 1000 };
+    const chunks = new Set<number>();
+    for (const m of ['v0', 'v1', 'v2', 'thread-3']) {
+      const a = probeIndices(m, 64, d);
+      expect(a.length).toBe(64);
+      expect(new Set(Array.from(a, (i) => Math.floor(i / 1000))).size).toBe(1);
+      expect(Array.from(probeIndices(m, 32, d))).toEqual(Array.from(a.slice(0, 32))); // the same chunk every time
+      chunks.add(Math.floor(a[0] / 1000));
+    }
+    expect(chunks.size).toBeGreaterThan(1); // spread over the chunks, not all on one
+    expect(Array.from(probeIndices('v0', 5, { train: 3, chunkExamples: 2 }))).toSatisfy((a: number[]) =>
+      a.every((i) => i < 3),
+    );
+  });
+});
 
 describe('mode local over a chunked data set', () => {
   it('each member fetches only its partition, every example once an epoch, and a member killed mid-round loses nothing', async () => {

@@ -54,7 +54,7 @@ export class Phases implements RunPhases {
     if (this.from > 0)
       this.exact = {
         name: 'exact',
-        mode: new ExactMode(pool, dispatcher, planner, opts),
+        mode: new ExactMode(pool, dispatcher, planner, opts, job.dataset.kind === 'chunked' ? job.dataset : undefined),
         optimizer: createOptimizer(job.optimizer),
       };
     if (mode?.kind === 'local') {
