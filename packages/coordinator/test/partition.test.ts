@@ -163,6 +163,47 @@ describe('mode local over a chunked data set', () => {
     expect(parts).toBeLessThanOrEqual(8);
   });
 
+  it('a warm start in exact mode gives shards only to the run’s own workers: a volunteer fetches one chunk to be measured, then its partition', async () => {
+    const t = new Trainer(
+      job({
+        epochs: 1,
+        maxIterations: 60,
+        mode: { kind: 'local', steps: 4, outer: { kind: 'sgd', lr: 1 }, warmup: 12 },
+      }),
+      { backends: ['wasm'] },
+    );
+    open.push(t);
+    const own = spawnThreadWorker();
+    const inner = spawnThreadWorker();
+    const exact: number[][] = [];
+    const local: number[][] = [];
+    // a thread that the run takes for a volunteer peer (untrusted, reached over a link)
+    const peer: WorkerHandle = {
+      ...inner,
+      kind: 'peer',
+      compute: async (req) => {
+        exact.push(Array.from(req.indices));
+        return inner.compute(req);
+      },
+      trainLocal: async (req) => {
+        const r = await (inner.trainLocal as NonNullable<WorkerHandle['trainLocal']>)(req);
+        local.push(...req.batches.map((b) => Array.from(b)));
+        return r;
+      },
+    };
+    t.addWorker(own);
+    t.addWorker(peer);
+    const result = await t.run();
+    expect(result.position.iteration).toBe(60);
+    const chunks = (xs: number[][]) => new Set(xs.flat().map((i) => Math.floor(i / 1000)));
+    // in the warm start the peer computed only measuring shards, all from one chunk
+    expect(exact.length).toBeGreaterThan(0);
+    expect(chunks(exact).size).toBe(1);
+    // then its partition: half of the 8 chunks at most, plus a takeover
+    expect(local.length).toBeGreaterThan(0);
+    expect(chunks(local).size).toBeLessThanOrEqual(5);
+  });
+
   it('a run stopped mid-epoch and resumed from its checkpoint misses and repeats no example', async () => {
     const log: { worker: string; epoch: number; indices: number[] }[] = [];
     const store = new MemoryCheckpointStore();

@@ -106,8 +106,9 @@ describe('chunked data sets', () => {
         ...whole.x.subarray(order[51] * 4, order[51] * 4 + 4),
       ]);
       expect(Array.from(ex.y)).toEqual([whole.y[order[120]], whole.y[order[51]]]);
-      // the test split is one file, fetched when first needed
+      // the test split is one file, fetched when first needed (the manifest is not fetched again)
       const test = (await loadChunked(spec(base, 'test'))) as ChunkedDataset;
+      expect(hits.get('manifest.json')).toBe(1);
       expect(test.size).toBe(40);
       expect(hits.has('test.bin')).toBe(false);
       await test.ensure([39]);

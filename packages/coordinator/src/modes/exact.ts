@@ -26,6 +26,12 @@ import { addCredit, type Mode, type RoundOutcome, type RoundStart } from './mode
 export interface ProbeChunks {
   train: number;
   chunkExamples: number;
+  /**
+   * The warm start of mode local over partitions: shards go only to the run's own workers (no link)
+   * while it has any, so that members do not fetch chunks for random examples of the epoch plan
+   * before they train their partitions; the others stand by (and are measured on one chunk).
+   */
+  ownFirst?: boolean;
 }
 
 /**
@@ -113,14 +119,17 @@ export class ExactMode implements Mode {
     const lr = at.lrAt(pos); // before the round: a manual change made meanwhile starts at the next one
     const kind: RoundKind<Uint32Array, TrainTask> = {
       label: `iteration ${iteration}`,
-      assign: (idle, pending, first) =>
-        assignIndices(
+      assign: (all, pending, first) => {
+        const idle =
+          this.probeChunks?.ownFirst && this.pool.ready().some((s) => s.trusted) ? all.filter((s) => s.trusted) : all;
+        return assignIndices(
           idle,
           pending,
           (total) =>
             this.aggregation === 'sum' ? this.planner.train(idle, total, first) : this.robustSizes(idle, total, first),
           (part) => ({ kind: 'train', iteration, shardId: this.dispatcher.nextShardId(), indices: part, paramCount }),
-        ),
+        );
+      },
       workOf: (task) => task.indices,
       accept: (s, _task, r) => {
         if (!s.trusted) this.bound.check(r.normPerExample, `worker ${s.id}`);

@@ -104,6 +104,8 @@ export class LocalMode implements Mode {
 
   async round(at: RoundStart): Promise<RoundOutcome | null> {
     const { pos, plan, snapshot, paramCount } = at;
+    // partitions are dealt to members present: wait for one (a room whose members all left)
+    if (this.partition && (await this.dispatcher.idleWorkers((s) => !!s.handle.trainLocal)) === null) return null;
     const workers = Math.max(1, this.pool.idle().filter((s) => s.handle.trainLocal).length);
     const h = this.mode.steps === 'auto' ? this.autoSteps(this.mode.commShare ?? 0.1) : this.mode.steps;
     const max = at.maxIterations;

@@ -54,7 +54,15 @@ export class Phases implements RunPhases {
     if (this.from > 0)
       this.exact = {
         name: 'exact',
-        mode: new ExactMode(pool, dispatcher, planner, opts, job.dataset.kind === 'chunked' ? job.dataset : undefined),
+        mode: new ExactMode(
+          pool,
+          dispatcher,
+          planner,
+          opts,
+          job.dataset.kind === 'chunked'
+            ? { ...job.dataset, ownFirst: mode?.kind === 'local' && mode.partition !== false }
+            : undefined,
+        ),
         optimizer: createOptimizer(job.optimizer),
       };
     if (mode?.kind === 'local') {

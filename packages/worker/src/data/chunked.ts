@@ -89,8 +89,28 @@ function checkManifest(m: unknown, spec: ChunkedSpec, where: string): ChunkManif
   return M;
 }
 
+// one manifest fetch per URL, hash and process (both splits read it); a failure is forgotten
+const manifests = new Map<string, Promise<{ m: ChunkManifest; href: string }>>();
+
 /** The manifest at the spec's URL, checked against the spec's SHA-256 and the spec's counts. */
-async function fetchManifest(spec: ChunkedSpec, opts?: FetchDataOptions): Promise<{ m: ChunkManifest; href: string }> {
+function fetchManifest(spec: ChunkedSpec, opts?: FetchDataOptions): Promise<{ m: ChunkManifest; href: string }> {
+  const key = JSON.stringify([
+    resolveDataUrl(spec.url, opts?.base).href,
+    spec.sha256,
+    spec.train,
+    spec.test,
+    spec.chunkExamples,
+  ]);
+  let p = manifests.get(key);
+  if (!p) {
+    p = readManifest(spec, opts);
+    manifests.set(key, p);
+    p.catch(() => manifests.delete(key));
+  }
+  return p;
+}
+
+async function readManifest(spec: ChunkedSpec, opts?: FetchDataOptions): Promise<{ m: ChunkManifest; href: string }> {
   const href = resolveDataUrl(spec.url, opts?.base).href;
   const bytes = await fetchVerified(href, spec.sha256, { ...opts, maxBytes: MAX_MANIFEST_BYTES });
   let json: unknown;
