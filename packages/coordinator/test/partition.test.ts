@@ -104,6 +104,11 @@ describe('measuring shards over a chunked data set', () => {
 });
 
 describe('mode local over a chunked data set', () => {
+  it('refuses a partition option that is not true or false', () => {
+    const bad = job({ mode: { kind: 'local', steps: 4, partition: 'yes' as unknown as boolean } });
+    expect(() => new Trainer(bad)).toThrow(/partition must be true or false, got "yes"/);
+  });
+
   it('each member fetches only its partition, every example once an epoch, and a member killed mid-round loses nothing', async () => {
     hits.clear();
     const log: { worker: string; epoch: number; indices: number[] }[] = [];
