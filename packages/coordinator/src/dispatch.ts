@@ -89,6 +89,7 @@ export class Dispatcher {
       const idle = this.pool.idle().filter(able);
       if (idle.length > 0) return idle;
       this.noWorkers();
+      if (this.hooks.stopped()) return null; // stopped by a listener of the waiting event
       await this.pool.nextChange();
     }
   }
@@ -177,6 +178,8 @@ export class Dispatcher {
           }
           if (inflight === 0 && this.pool.idle().length === 0) this.noWorkers();
         }
+        // a listener of the waiting event may have stopped the run just now (its change is past)
+        if (this.hooks.stopped()) return null;
         await this.pool.nextChange();
       }
     } finally {

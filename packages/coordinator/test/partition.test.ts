@@ -209,6 +209,24 @@ describe('mode local over a chunked data set', () => {
     expect(chunks(local).size).toBeLessThanOrEqual(5);
   });
 
+  it('a round abandoned while it waits for a member (its only one died) is not counted: the resumed run trains its examples', async () => {
+    const log: { worker: string; epoch: number; indices: number[] }[] = [];
+    const store = new MemoryCheckpointStore();
+    const first = new Trainer(job({ epochs: 1 }), { backends: ['wasm'], checkpoint: { store }, waitForWorkers: true });
+    open.push(first);
+    first.addWorker(recorded(log, 6)); // dies in its 6th round; the room then waits for a member
+    // stopped from the listener itself (this used to leave the run waiting for a change already past)
+    first.on('state', (e) => {
+      if (e.state === 'waiting') first.stop();
+    });
+    expect((await first.run()).stopped).toBe(true);
+    const second = Trainer.fromCheckpoint((await store.load()) as Uint8Array, { backends: ['wasm'] });
+    open.push(second);
+    second.addWorker(recorded(log));
+    expect((await second.run()).position.epoch).toBe(1);
+    expectEveryExampleOnce(log, 0);
+  });
+
   it('a run stopped mid-epoch and resumed from its checkpoint misses and repeats no example', async () => {
     const log: { worker: string; epoch: number; indices: number[] }[] = [];
     const store = new MemoryCheckpointStore();

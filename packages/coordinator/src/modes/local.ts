@@ -2,7 +2,9 @@
  * Mode `local` (DiLoCo), one round: the next mini-batches of the epoch (never past its end), H to
  * each idle worker; each trains them with the job's optimizer and returns w_start - w_end; the
  * trainer takes one outer step on their mean, weighted by examples. Every mini-batch of the round is
- * computed exactly once (a group whose worker fails goes to the next idle worker).
+ * computed exactly once (a group whose worker fails goes to the next idle worker). Over a chunked
+ * data set each member's mini-batches come from its own partition (core's PartitionBook), so it
+ * fetches only its chunks; the epoch plan then gives only the mini-batches' sizes.
  */
 import {
   type CheckedUpdate,
@@ -114,6 +116,8 @@ export class LocalMode implements Mode {
       plan.batches - pos.batch,
       max === undefined ? Number.POSITIVE_INFINITY : max - pos.iteration,
     );
+    // the counts before this round (its epoch started): put back if the round is abandoned
+    this.bookFor(plan.order.length)?.startEpoch(pos.epoch);
     const mark = this.book?.mark();
     const jobs: LocalTask[] = [];
     /** Each group's member (its partition's owner) until it fails; then any worker may take it. */
