@@ -99,6 +99,9 @@ describe('chunked data sets', () => {
       expect([...ds.fetched].sort()).toEqual([0, 1, 2]);
       expect(['train-0.bin', 'train-1.bin', 'train-2.bin'].map((f) => hits.get(f))).toEqual([1, 1, 1]);
       expect(hits.has('train-3.bin') || hits.has('train-4.bin')).toBe(false);
+      // the split holds only the chunks it fetched, and says so when asked for another
+      expect(ds.x.length).toBe(0);
+      expect(() => gather(ds, [160])).toThrow(/example 160 is in chunk 3, not fetched yet/);
       const whole = decodePacked(bytes, 'train');
       const ex = gather(ds, [120, 51]);
       expect(Array.from(ex.x)).toEqual([
