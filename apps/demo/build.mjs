@@ -6,7 +6,7 @@
 //   predictor (the "what the model learned" panel), dist/predictor.js;
 // - everything in apps/demo/public is copied as is (HTML, CSS, icons);
 // - the tfjs wasm backend's .wasm files go to dist/wasm/, the packed MNIST file to dist/data/.
-import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
@@ -16,6 +16,18 @@ const out = join(here, 'dist');
 const require = createRequire(join(here, '..', '..', 'packages', 'worker', 'package.json'));
 mkdirSync(join(out, 'wasm'), { recursive: true });
 mkdirSync(join(out, 'data'), { recursive: true });
+
+/**
+ * The chunked MNIST (packages/worker/dist/chunks, made by the build) goes to dist/data/chunks/, and
+ * its spec into the pages (src/host/chunked-data.ts): mode local rooms use it.
+ */
+function chunkedSpecs() {
+  const from = join(here, '..', '..', 'packages', 'worker', 'dist', 'chunks', 'mnist');
+  if (!existsSync(join(from, 'spec.json'))) return {};
+  cpSync(from, join(out, 'data', 'chunks', 'mnist'), { recursive: true });
+  const spec = JSON.parse(readFileSync(join(from, 'spec.json'), 'utf8'));
+  return { mnist: { ...spec, url: '/data/chunks/mnist/manifest.json' } };
+}
 
 const pagesDir = join(here, 'src', 'pages');
 const pages = existsSync(pagesDir) ? readdirSync(pagesDir).filter((f) => f.endsWith('.ts')) : [];
@@ -28,7 +40,7 @@ const common = {
   logLevel: 'warning',
   // tfjs-backend-wasm mentions Node modules on paths a browser never takes
   external: ['fs', 'path', 'crypto', 'worker_threads', 'perf_hooks', 'os', 'util'],
-  define: { 'process.env.NODE_ENV': '"production"' },
+  define: { 'process.env.NODE_ENV': '"production"', __GRADROOM_CHUNKS__: JSON.stringify(chunkedSpecs()) },
 };
 await build({
   ...common,

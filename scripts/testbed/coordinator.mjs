@@ -57,7 +57,8 @@ const server = await RoomServer.start({
 const room = server.createRoom();
 const job = o.job;
 // a packed file travels as a URL on this server (the testbed gives its path under /datasets/)
-if (job.dataset.kind === 'url') job.dataset = { ...job.dataset, url: new URL(job.dataset.url, server.url).href };
+if (job.dataset.kind === 'url' || job.dataset.kind === 'chunked')
+  job.dataset = { ...job.dataset, url: new URL(job.dataset.url, server.url).href };
 const trainer = new Trainer(job, {
   waitForWorkers: true,
   backends: ['wasm'],

@@ -8,7 +8,7 @@ const median = (xs) => {
 };
 
 /** The run's figures, from the iterations after the warm-up (first shards compile and measure speeds). */
-export function summarize(rec, { volunteers, shape, job, warmup, profile, cgroup }) {
+export function summarize(rec, { volunteers, shape, job, warmup, profile, cgroup, wholeFileBytes = null }) {
   const all = rec.iterations;
   const its = all.length > warmup ? all.slice(warmup) : all;
   const sum = (f) => its.reduce((a, e) => a + f(e), 0);
@@ -25,7 +25,12 @@ export function summarize(rec, { volunteers, shape, job, warmup, profile, cgroup
     cgroup,
     job: {
       model: describeModel(job.model),
-      dataset: job.dataset.kind === 'url' ? job.dataset.url.split('/').pop() : job.dataset.kind,
+      dataset:
+        job.dataset.kind === 'url'
+          ? job.dataset.url.split('/').pop()
+          : job.dataset.kind === 'chunked'
+            ? `${job.dataset.url.split('/').at(-2)} (chunks of ${job.dataset.chunkExamples})`
+            : job.dataset.kind,
       mode: job.mode?.kind ?? 'exact',
       ...(job.model.kind === 'mlp' ? { hidden: job.model.hidden } : {}),
       batchSize: job.batchSize,
@@ -84,7 +89,7 @@ export function summarize(rec, { volunteers, shape, job, warmup, profile, cgroup
     startedAt: rec.done?.startedAt ?? null,
     /** Time spent evaluating, left out of reachedTargetAt. */
     evalSeconds: rec.done?.evalSeconds ?? 0,
-    data: dataFigures(rec.volunteerData ?? []),
+    data: dataFigures(rec.volunteerData ?? [], wholeFileBytes),
     testAccuracy: rec.done?.testAccuracy ?? Number.NaN,
     /** Seconds from the room's opening (joining and data fetches included), evaluations left out. */
     reachedTargetAt: rec.done?.reachedTargetAt ?? null,
@@ -119,12 +124,31 @@ function describeModel(m) {
   return m.name ?? m.kind;
 }
 
-/** What the volunteers fetched over their links before training: bytes and seconds, each and in all. */
-function dataFigures(fetches) {
+/**
+ * What the volunteers fetched over their links: every fetch (bytes and seconds), and per volunteer
+ * its files, bytes and those bytes ÷ the whole packed file (a chunked data set's members fetch
+ * only their partitions; without chunks each fetches the whole file).
+ */
+function dataFigures(fetches, wholeFileBytes) {
   const each = fetches.map((f) => ({ name: f.name, url: f.url, bytes: f.bytes, seconds: f.ms / 1000 }));
+  const byName = new Map();
+  for (const f of each) {
+    const v = byName.get(f.name) ?? { name: f.name, files: 0, bytes: 0, seconds: 0 };
+    v.files++;
+    v.bytes += f.bytes;
+    v.seconds += f.seconds;
+    byName.set(f.name, v);
+  }
+  const perVolunteer = [...byName.values()].map((v) => ({
+    ...v,
+    ofWholeFile: wholeFileBytes ? v.bytes / wholeFileBytes : null,
+  }));
   return {
     each,
     bytes: each.reduce((a, f) => a + f.bytes, 0),
     slowestSeconds: each.reduce((a, f) => Math.max(a, f.seconds), 0),
+    wholeFileBytes,
+    perVolunteer,
+    maxOfWholeFile: wholeFileBytes ? Math.max(0, ...perVolunteer.map((v) => v.ofWholeFile)) : null,
   };
 }

@@ -116,6 +116,11 @@ export interface TestbedRun {
     each: { name: string; url: string; bytes: number; seconds: number }[];
     bytes: number;
     slowestSeconds: number;
+    /** The packed file the data set comes from, in bytes (null where there is none). */
+    wholeFileBytes: number | null;
+    /** Each volunteer's fetches: files, bytes, seconds, and bytes ÷ wholeFileBytes. */
+    perVolunteer: { name: string; files: number; bytes: number; seconds: number; ofWholeFile: number | null }[];
+    maxOfWholeFile: number | null;
   };
   testAccuracy: number;
   /** Seconds from the room's opening (joining, data fetches included), evaluations left out; null: not reached. */
@@ -137,6 +142,8 @@ export interface TestbedOptions extends LinkShape {
   evalEvery?: number;
   dataFile?: string;
   dataSizes?: { train: number; test: number };
+  /** Mode local on mnist or fashion-mnist takes their chunked form (default true). */
+  chunks?: boolean;
   targetAccuracy?: number;
   stopAtTarget?: boolean;
   timeoutMs?: number;

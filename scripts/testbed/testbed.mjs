@@ -3,7 +3,7 @@
 // links shaped by tc. runTestbed() builds it, runs one training job, removes everything it made
 // (also on failure, SIGINT and SIGTERM) and returns the run's figures.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { buildTestbed, linkBytes, MAX_VOLUNTEERS, probe, qdiscStats, removeLeftovers } from './net.mjs';
 import { summarize } from './summary.mjs';
@@ -101,10 +101,30 @@ function hostCpu() {
   }
 }
 
+/**
+ * Mode local on a built-in data set takes its chunked form (dist/chunks/NAME, made by the build), so
+ * each member fetches only its partition (issue 18 §2); `chunks: false` keeps the whole file.
+ */
+export function withChunks(job, chunks = true) {
+  const k = job.dataset.kind;
+  if (!chunks || job.mode?.kind !== 'local' || (k !== 'mnist' && k !== 'fashion-mnist')) return job;
+  const file = join(WORKER_DIST, 'chunks', k, 'spec.json');
+  if (!existsSync(file)) throw new Error(`no chunked ${k}: run npm run build (no ${file})`);
+  return { ...job, dataset: JSON.parse(readFileSync(file, 'utf8')) };
+}
+
+/** The size of the whole packed file the data set comes from: what a member fetches without chunks. */
+function wholeFileBytes(job, dataFile) {
+  const d = job.dataset;
+  const name = d.kind === 'chunked' ? d.url.split('/').at(-2) : d.kind;
+  const file = dataFile ?? join(WORKER_DIST, `${name}.bin`);
+  return existsSync(file) ? statSync(file).size : null;
+}
+
 /** Where the room server finds the job's data set: the built-in files, or a packed file's folder. */
 function dataFolder(job, dataFile) {
   const k = job.dataset.kind;
-  if (k === 'mnist' || k === 'fashion-mnist') return WORKER_DIST;
+  if (k === 'mnist' || k === 'fashion-mnist' || k === 'chunked') return WORKER_DIST;
   if (k === 'synthetic') return undefined; // each member makes it from the seed: nothing travels
   if (k === 'url') {
     if (!dataFile || job.dataset.url !== `/datasets/${basename(dataFile)}`)
@@ -149,7 +169,8 @@ export async function runWithAlone(opts = {}) {
  * namespace and cgroup like a Node volunteer; they need apps/demo/dist and Chromium), hostCpu (the
  * coordinator's quota, default cpu), hostWorker (default true: the coordinator computes too), alone
  * (the host's worker with no volunteers), evalEvery (evaluate every N iterations), dataFile (a
- * packed file the job names as { kind: 'url', url: '/datasets/NAME' }), dataSizes (its sizes).
+ * packed file the job names as { kind: 'url', url: '/datasets/NAME' }), dataSizes (its sizes), chunks
+ * (default true: mode local on mnist or fashion-mnist uses their chunked form, see withChunks).
  */
 export async function runTestbed(opts = {}) {
   const alone = !!opts.alone;
@@ -169,7 +190,7 @@ export async function runTestbed(opts = {}) {
     throw new Error(`planning must be 'cost' or 'all', got '${opts.planning}'`);
   }
   const shape = shapeOf(opts);
-  const job = opts.job ?? defaultJob();
+  const job = withChunks(opts.job ?? defaultJob(), opts.chunks !== false);
   const data = dataFolder(job, opts.dataFile);
   if (opts.evalEvery !== undefined && !(Number.isInteger(opts.evalEvery) && opts.evalEvery >= 1))
     throw new Error(`evalEvery must be a positive integer, got ${opts.evalEvery}`);
@@ -343,6 +364,7 @@ export async function runTestbed(opts = {}) {
         warmup: opts.warmup ?? 5,
         profile: opts.profile ?? 'lan',
         cgroup: tb.cgroup,
+        wholeFileBytes: wholeFileBytes(job, opts.dataFile),
       }),
       targetAccuracy: opts.targetAccuracy ?? 0.92,
     };

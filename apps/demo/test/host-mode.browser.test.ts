@@ -26,6 +26,8 @@ describe.skipIf(skip)('host page: training modes', () => {
     const logs: string[] = [];
     page.on('console', (m) => logs.push(m.text()));
     onTestFailed(() => console.error(logs.slice(-40).join('\n')));
+    const requested: string[] = [];
+    page.on('request', (r) => requested.push(new URL(r.url()).pathname));
     await page.goto(`${fx.server.url}/host.html?backend=wasm`);
     await page.waitForFunction(() => window.__host !== undefined);
     expect(await page.textContent('#mode-explain')).toMatch(/exactly the plain loop of the lecture/);
@@ -47,6 +49,12 @@ describe.skipIf(skip)('host page: training modes', () => {
     // 7,996 digits in mini-batches of 64: 125 iterations, in rounds of 2 workers x 4
     expect(await page.evaluate(() => window.__host?.iteration())).toBe(125);
     expect(await page.textContent('#count-steps')).toBe((7996).toLocaleString('en'));
+    // mode local on MNIST names the chunked MNIST (issue 18 §2): the tab's workers fetched chunks
+    // and the manifest, never the whole file
+    const chunks = requested.filter((p) => /^\/data\/chunks\/mnist\/train-\d\.bin$/.test(p));
+    expect(chunks.length).toBeGreaterThan(0);
+    expect(new Set(chunks).size).toBe(chunks.length); // each chunk once
+    expect(requested).not.toContain('/data/mnist.bin');
     const accuracy = await page.evaluate(() => window.__host?.accuracy());
     expect(accuracy?.[1][0]).toBeGreaterThan(0.6);
 

@@ -11,6 +11,7 @@ import {
   type ManualChange,
   type OptimizerState,
   ParamLayout,
+  type PartitionProgress,
   type Position,
   specLayout,
   type TensorShape,
@@ -31,6 +32,8 @@ export interface Checkpoint {
   manual: ManualChange[];
   lossEwa: EwaState;
   savedAt: string;
+  /** Mode local over partitions: per chunk, its examples trained in the epoch under way. */
+  partition?: PartitionProgress;
 }
 
 /** Where checkpoints go: a file in Node (checkpoint-file.ts), IndexedDB in a browser (browser.ts). */

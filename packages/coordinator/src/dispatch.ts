@@ -79,6 +79,21 @@ export class Dispatcher {
     this.hooks.waiting(reason);
   }
 
+  /**
+   * The idle workers that pass `able`, waiting for one as a round with pending work waits (rooms),
+   * or failing as it fails (local workers, none left); null once the run is stopping.
+   */
+  async idleWorkers(able: (s: WorkerSession) => boolean): Promise<WorkerSession[] | null> {
+    for (;;) {
+      if (this.hooks.stopped()) return null;
+      const idle = this.pool.idle().filter(able);
+      if (idle.length > 0) return idle;
+      this.noWorkers();
+      if (this.hooks.stopped()) return null; // stopped by a listener of the waiting event
+      await this.pool.nextChange();
+    }
+  }
+
   /** A fresh shard id: ids are never reused within a run, so a late result can never be taken for another. */
   nextShardId(): number {
     return this.shardIds++;
@@ -163,6 +178,8 @@ export class Dispatcher {
           }
           if (inflight === 0 && this.pool.idle().length === 0) this.noWorkers();
         }
+        // a listener of the waiting event may have stopped the run just now (its change is past)
+        if (this.hooks.stopped()) return null;
         await this.pool.nextChange();
       }
     } finally {

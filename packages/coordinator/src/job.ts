@@ -76,6 +76,12 @@ export type TrainingMode =
        * workers at H = 8 in 40.0k examples instead of never within 64k). Default 'none'.
        */
       innerScale?: InnerScale;
+      /**
+       * With a chunked data set: each member trains only its own partition of the chunks (and
+       * fetches only those), shuffled within it by (seed, epoch); every example still once an
+       * epoch. Default true; false takes the next mini-batches of the epoch plan, whatever chunk.
+       */
+      partition?: boolean;
     }
   | AutoModeConfig;
 
@@ -150,6 +156,8 @@ export function validateJob(job: JobConfig): void {
     if (mode.warmup !== undefined && !(Number.isInteger(mode.warmup) && mode.warmup >= 0))
       bad(`warmup must be a non-negative integer of iterations, got ${mode.warmup}`);
     checkInnerScale(mode.innerScale, bad);
+    if (mode.partition !== undefined && typeof mode.partition !== 'boolean')
+      bad(`partition must be true or false, got ${JSON.stringify(mode.partition)}`);
   }
   checkJobSize(job);
   checkModelForJob(job);

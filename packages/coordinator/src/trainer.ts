@@ -130,7 +130,7 @@ export class Trainer extends Emitter<TrainerEvents> {
   private restore(c: Checkpoint): this {
     this.facts.layout = new ParamLayout(c.layout);
     this.weights = c.weights;
-    this.phases.restore(c.position, c.optimizer);
+    this.phases.restore(c.position, c.optimizer, c.partition);
     this.pos = { ...c.position };
     this.manual = c.manual.map((m) => ({ ...m }));
     this.lossEwa.load(c.lossEwa);
@@ -400,6 +400,7 @@ export class Trainer extends Emitter<TrainerEvents> {
       manual: this.manual,
       lossEwa: this.lossEwa.state(),
       savedAt: new Date().toISOString(),
+      ...(this.phases.progress?.() ? { partition: this.phases.progress?.() } : {}),
     };
   }
 

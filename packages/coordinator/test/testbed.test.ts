@@ -114,6 +114,32 @@ describe.skipIf(!can.ok)('testbed (network namespaces, tc, cgroups; needs root)'
     expect(remnants()).toEqual([]);
   });
 
+  it('lan, mode local: the job takes the chunked MNIST, each volunteer fetches only its partition, the share of the file is reported', async () => {
+    const r = await runTestbed({
+      profile: 'lan',
+      volunteers: 2,
+      job: { ...defaultJob({ iterations: 24, evaluate: false }), mode: { kind: 'local', steps: 4 } },
+      warmup: 1,
+      timeoutMs: 120_000,
+    });
+    expect(r.job.dataset).toBe('mnist (chunks of 1000)');
+    expect(r.iterations).toBeGreaterThanOrEqual(1);
+    const size = statSync(join(SCRIPTS, '..', '..', 'packages', 'worker', 'dist', 'mnist.bin')).size;
+    expect(r.data.wholeFileBytes).toBe(size);
+    // 3 members (the host's thread and 2 volunteers) share 8 chunks: 2-3 each, and nothing else
+    // (no test file: only the host evaluates), against the whole 7.85 MB file each without chunks
+    for (const v of r.data.perVolunteer) {
+      expect(v.files).toBeGreaterThanOrEqual(2); // the manifest and at least one chunk
+      expect(v.files).toBeLessThanOrEqual(1 + 4);
+      expect(v.ofWholeFile).toBeCloseTo(v.bytes / size, 10);
+      expect(v.ofWholeFile).toBeLessThan(0.5);
+    }
+    expect(r.data.each.every((d) => /\/datasets\/chunks\/mnist\/(manifest\.json|train-\d\.bin)$/.test(d.url))).toBe(
+      true,
+    );
+    expect(remnants()).toEqual([]);
+  });
+
   it.skipIf(!hasChromium() || !hasDemoBuild())(
     'a Chromium tab volunteers from its own namespace over direct WebRTC, beside a Node volunteer',
     async () => {

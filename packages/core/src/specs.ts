@@ -55,6 +55,10 @@ export interface ArraySplit {
  * - synthetic: generated from its seed.
  * - url: a packed data set file (packages/worker/src/data/format.ts) that the worker fetches once
  *   and checks against `sha256` (hex) before it joins; what volunteers in a room use.
+ * - chunked: the same data cut into chunks of `chunkExamples` training examples, each its own
+ *   packed file, listed with its SHA-256 in a manifest at `url` (whose own SHA-256 is `sha256`);
+ *   the test split is one file. A worker fetches a chunk when a task first needs one of its
+ *   examples, so in mode local a member fetches only its partition (packages/worker/src/data/chunked.ts).
  * - arrays: the app's own arrays, for local workers only (threads, Web Workers): they receive
  *   them once with the task. `classes` > 0 means integer labels 0..classes-1; 0 means float
  *   targets, `targets` per example.
@@ -65,6 +69,15 @@ export type DatasetSpec =
   | { kind: 'fashion-mnist-small'; split: 'train' | 'test' }
   | { kind: 'synthetic'; seed: number; examples: number; features: number; classes: number; split: 'train' | 'test' }
   | { kind: 'url'; url: string; sha256: string; split: 'train' | 'test' }
+  | {
+      kind: 'chunked';
+      url: string;
+      sha256: string;
+      split: 'train' | 'test';
+      train: number;
+      test: number;
+      chunkExamples: number;
+    }
   | {
       kind: 'arrays';
       name: string;

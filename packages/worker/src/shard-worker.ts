@@ -17,6 +17,7 @@ import type {
 } from './api.js';
 import { type BackendReport, selectBackend } from './backends.js';
 import { BACKEND_ORDER, type BackendName } from './catalog.js';
+import { ensureExamples } from './data/chunked.js';
 import { type Dataset, gather } from './data/dataset.js';
 import { type BytesLoader, loadDataset } from './data/load.js';
 import { LocalTrainer } from './local.js';
@@ -155,8 +156,11 @@ export class ShardWorker implements WorkerApi {
       start = this.held as Float32Array;
       this.view = { version: req.version, weights: start.slice() };
     }
-    const t0 = performance.now();
     const ds = this.train as Dataset;
+    // a chunked data set fetches the chunks these mini-batches need (the member's partition) first;
+    // that is data travel, not compute, so it is outside computeMs
+    await ensureExamples(ds, ...req.batches);
+    const t0 = performance.now();
     this.local ??= new LocalTrainer();
     // the model's variables end the round at w_end, not at this version's weights
     this.version = -1;
@@ -192,9 +196,10 @@ export class ShardWorker implements WorkerApi {
     const c = this.ready();
     if (req.weights) await this.setWeights(req.version, req.weights);
     this.checkVersion(req.version);
+    const ds = (req.split === 'test' ? this.test : this.train) as Dataset;
+    if (!req.inline) await ensureExamples(ds, req.indices);
     const t0 = performance.now();
-    const ds = req.split === 'test' ? this.test : this.train;
-    const ex = req.inline ?? gather(ds as Dataset, req.indices);
+    const ex = req.inline ?? gather(ds, req.indices);
     const sums = await c.compute(ex);
     return {
       iteration: req.iteration,
@@ -227,6 +232,7 @@ export class ShardWorker implements WorkerApi {
     if (req.weights) await this.setWeights(req.version, req.weights);
     this.checkVersion(req.version);
     const ds = (req.split === 'test' ? this.test : this.train) as Dataset;
+    await ensureExamples(ds, req.indices);
     return c.evaluate(gather(ds, req.indices));
   }
 

@@ -84,7 +84,7 @@ function startPredictor(t: Trainer): void {
   predictor?.worker.terminate();
   predictor = undefined;
   const kind = t.job.dataset.kind;
-  if (kind !== 'mnist' && kind !== 'fashion-mnist' && kind !== 'fashion-mnist-small') return;
+  if (kind !== 'mnist' && kind !== 'fashion-mnist' && kind !== 'fashion-mnist-small' && kind !== 'chunked') return;
   const worker = new Worker(new URL('predictor.js', pageHref), { type: 'module', name: 'predictor' });
   const api = Comlink.wrap<PredictorApi>(worker);
   const ready = api.init(t.job.model, t.job.dataset, new URL('data/', pageHref).href);

@@ -5,7 +5,7 @@
  * confusion matrix. Only labels, classes and probabilities go back, never weights.
  */
 import type { DatasetSpec, ModelSpec, TensorShape } from '@gradroom/core';
-import { buildModel, type Dataset, loadDataset, ShardComputer } from '@gradroom/worker';
+import { allIndices, buildModel, type Dataset, ensureExamples, loadDataset, ShardComputer } from '@gradroom/worker';
 import { exportLayersModel } from '@gradroom/worker/export';
 import * as tf from '@tensorflow/tfjs';
 import * as Comlink from 'comlink';
@@ -97,6 +97,8 @@ const api: PredictorApi = {
       return new Uint8Array(await res.arrayBuffer());
     };
     test = await loadDataset({ ...dataset, split: 'test' } as DatasetSpec, loader);
+    // a chunked data set's test split is one file, fetched when first needed: the panel needs all of it
+    await ensureExamples(test, allIndices(test.size));
     if (test.classes < 2) throw new Error('predictions are shown for classification data sets only');
     model = await buildModel(spec);
     computer = new ShardComputer(model, test.inputShape, test);

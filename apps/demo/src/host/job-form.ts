@@ -17,6 +17,7 @@ import {
 } from '@gradroom/core';
 import { datasetSizes, ZOO, type ZooName } from '@gradroom/worker/catalog';
 import { el } from '../ui/dom.js';
+import { jobDataset } from './chunked-data.js';
 import { counted } from './format.js';
 import { FIELDS } from './job-fields.js';
 import { DEFAULT_TARGET, parseTarget, type TargetDataset } from './target.js';
@@ -325,7 +326,7 @@ export function jobForm(): JobForm {
                 : { kind: s, lr0: alpha, k: f('k') };
       return {
         model: spec(),
-        dataset: { kind: data.value as DataChoice, split: 'train' },
+        dataset: jobDataset(data.value as DataChoice, mode.value === 'local'),
         optimizer: opt,
         schedule: sched,
         batchSize: Number(batch.value),

@@ -60,7 +60,7 @@ export class AutoPhases implements RunPhases {
   ) {
     this.exact = {
       name: 'exact',
-      mode: new ExactMode(pool, dispatcher, planner, opts),
+      mode: new ExactMode(pool, dispatcher, planner, opts, job.dataset.kind === 'chunked' ? job.dataset : undefined),
       optimizer: createOptimizer(job.optimizer),
     };
     this.outer = createOptimizer(job.mode.outer ?? DEFAULT_OUTER);

@@ -22,6 +22,32 @@ import type { WorkerSession } from '../session.js';
 import type { TrainTask } from '../tasks.js';
 import { addCredit, type Mode, type RoundOutcome, type RoundStart } from './mode.js';
 
+/** A chunked data set's training split: where a member's measuring shards take their examples. */
+export interface ProbeChunks {
+  train: number;
+  chunkExamples: number;
+  /**
+   * The warm start of mode local over partitions: shards go only to the run's own workers (no link)
+   * while it has any, so that members do not fetch chunks for random examples of the epoch plan
+   * before they train their partitions; the others stand by (and are measured on one chunk).
+   */
+  ownFirst?: boolean;
+}
+
+/**
+ * The examples of a measuring shard for `member` over a chunked data set: n consecutive ones from a
+ * chunk fixed by the member's id, so that measuring it costs it one chunk's fetch, not a chunk for
+ * nearly every example (a shadow shard is timed, never added: any examples will do).
+ */
+export function probeIndices(member: string, n: number, d: ProbeChunks): Uint32Array {
+  let h = 2166136261;
+  for (let i = 0; i < member.length; i++) h = Math.imul(h ^ member.charCodeAt(i), 16777619) >>> 0;
+  const start = (h % Math.ceil(d.train / d.chunkExamples)) * d.chunkExamples;
+  const out = new Uint32Array(Math.min(n, d.train));
+  for (let k = 0; k < out.length; k++) out[k] = (start + k) % d.train;
+  return out;
+}
+
 export interface ExactModeOptions {
   gradientBound?: number;
   /** The bound's absolute ceiling until it has its first samples (default DEFAULT_START_CEILING). */
@@ -42,6 +68,8 @@ export class ExactMode implements Mode {
     private readonly dispatcher: Dispatcher,
     private readonly planner: ShardPlanner,
     opts: ExactModeOptions,
+    /** A chunked data set: measuring shards take examples of one chunk per member (probeIndices). */
+    private readonly probeChunks?: ProbeChunks,
   ) {
     this.bound = new GradientBound(opts.gradientBound ?? 50, 64, 4, opts.gradientBoundStart ?? DEFAULT_START_CEILING);
     this.aggregation = opts.aggregation ?? 'sum';
@@ -91,14 +119,17 @@ export class ExactMode implements Mode {
     const lr = at.lrAt(pos); // before the round: a manual change made meanwhile starts at the next one
     const kind: RoundKind<Uint32Array, TrainTask> = {
       label: `iteration ${iteration}`,
-      assign: (idle, pending, first) =>
-        assignIndices(
+      assign: (all, pending, first) => {
+        const idle =
+          this.probeChunks?.ownFirst && this.pool.ready().some((s) => s.trusted) ? all.filter((s) => s.trusted) : all;
+        return assignIndices(
           idle,
           pending,
           (total) =>
             this.aggregation === 'sum' ? this.planner.train(idle, total, first) : this.robustSizes(idle, total, first),
           (part) => ({ kind: 'train', iteration, shardId: this.dispatcher.nextShardId(), indices: part, paramCount }),
-        ),
+        );
+      },
       workOf: (task) => task.indices,
       accept: (s, _task, r) => {
         if (!s.trusted) this.bound.check(r.normPerExample, `worker ${s.id}`);
@@ -113,7 +144,7 @@ export class ExactMode implements Mode {
             kind: 'train',
             iteration,
             shardId: this.dispatcher.nextShardId(),
-            indices: indices.slice(0, n),
+            indices: this.probeChunks ? probeIndices(s.id, n, this.probeChunks) : indices.slice(0, n),
             paramCount,
           };
           this.dispatcher.shadow(s, task, snapshot);

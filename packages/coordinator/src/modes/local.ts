@@ -2,9 +2,17 @@
  * Mode `local` (DiLoCo), one round: the next mini-batches of the epoch (never past its end), H to
  * each idle worker; each trains them with the job's optimizer and returns w_start - w_end; the
  * trainer takes one outer step on their mean, weighted by examples. Every mini-batch of the round is
- * computed exactly once (a group whose worker fails goes to the next idle worker).
+ * computed exactly once (a group whose worker fails goes to the next idle worker). Over a chunked
+ * data set each member's mini-batches come from its own partition (core's PartitionBook), so it
+ * fetches only its chunks; the epoch plan then gives only the mini-batches' sizes.
  */
-import { type CheckedUpdate, GradientBound, type OptimizerConfig } from '@gradroom/core';
+import {
+  type CheckedUpdate,
+  GradientBound,
+  type OptimizerConfig,
+  PartitionBook,
+  type PartitionProgress,
+} from '@gradroom/core';
 import type { Dispatcher, RoundKind } from '../dispatch.js';
 import type { JobConfig } from '../job.js';
 import type { WorkerPool } from '../pool.js';
@@ -21,7 +29,18 @@ export type LocalModeConfig = Extract<NonNullable<JobConfig['mode']>, { kind: 'l
  */
 export const UPDATE_START_FACTOR = 10;
 
+/** Partitions of a chunked data set (issue 18 §2): chunk size and the run's seed. */
+export interface PartitionConfig {
+  chunkExamples: number;
+  seed: number;
+}
+
 export class LocalMode implements Mode {
+  /** Per-member partitions, made at the first round (when the epoch's example count is known). */
+  private book?: PartitionBook;
+  /** A checkpoint's epoch progress, put into the book when it is made. */
+  private pendingProgress?: PartitionProgress;
+
   /**
    * Bounds a peer's pseudo-gradient as exact mode bounds a gradient: ||delta|| / sqrt(inner steps)
    * against the median of recent accepted ones, and against the weights' size at the start.
@@ -36,12 +55,59 @@ export class LocalMode implements Mode {
     private readonly outer: OptimizerConfig,
     private readonly batchSize: number,
     gradientBound = 50,
+    private readonly partition?: PartitionConfig,
   ) {
     this.bound = new GradientBound(gradientBound);
   }
 
+  /** The epoch's progress through the partitions, for a checkpoint (undefined without partitions). */
+  progress(): PartitionProgress | undefined {
+    return this.book?.progress() ?? this.pendingProgress;
+  }
+
+  /** Restores a checkpoint's progress: the resumed run misses and repeats nothing. */
+  loadProgress(p: PartitionProgress): void {
+    this.pendingProgress = p;
+    this.book = undefined;
+  }
+
+  /** The book for an epoch of `examples` training examples (the validation hold-out excluded). */
+  private bookFor(examples: number): PartitionBook | undefined {
+    if (!this.partition) return undefined;
+    if (this.book?.examples !== examples) {
+      this.book = new PartitionBook(examples, this.partition.chunkExamples, this.partition.seed);
+      if (this.pendingProgress) this.book.load(this.pendingProgress);
+      this.pendingProgress = undefined;
+    }
+    return this.book;
+  }
+
+  /**
+   * The round's groups: from each member's own partition when the data set is chunked (a member
+   * fetches only its chunks), else the next mini-batches of the epoch plan, H to each worker.
+   */
+  private groups(at: RoundStart, h: number, m: number): { owner?: string; batches: Uint32Array[] }[] {
+    const { pos, plan } = at;
+    const book = this.bookFor(plan.order.length);
+    if (!book) {
+      const out: { batches: Uint32Array[] }[] = [];
+      for (let j = 0; j < m; j += h) {
+        const batches: Uint32Array[] = [];
+        for (let k = j; k < Math.min(m, j + h); k++) batches.push(plan.batch(pos.batch + k).slice());
+        out.push({ batches });
+      }
+      return out;
+    }
+    book.startEpoch(pos.epoch);
+    book.sync(ableIds(this.pool.ready()));
+    const sizes = Array.from({ length: m }, (_, k) => plan.batch(pos.batch + k).length);
+    return book.round(ableIds(this.pool.idle()), h, sizes).map((g) => ({ owner: g.member, batches: g.batches }));
+  }
+
   async round(at: RoundStart): Promise<RoundOutcome | null> {
     const { pos, plan, snapshot, paramCount } = at;
+    // partitions are dealt to members present: wait for one (a room whose members all left)
+    if (this.partition && (await this.dispatcher.idleWorkers((s) => !!s.handle.trainLocal)) === null) return null;
     const workers = Math.max(1, this.pool.idle().filter((s) => s.handle.trainLocal).length);
     const h = this.mode.steps === 'auto' ? this.autoSteps(this.mode.commShare ?? 0.1) : this.mode.steps;
     const max = at.maxIterations;
@@ -50,29 +116,37 @@ export class LocalMode implements Mode {
       plan.batches - pos.batch,
       max === undefined ? Number.POSITIVE_INFINITY : max - pos.iteration,
     );
-    // the inner step grows with the room (job.ts InnerScale): sqrt(groups this round)
-    const groups = Math.ceil(m / h);
-    const scale = this.mode.innerScale === 'sqrt-workers' ? Math.sqrt(groups) : 1;
+    // the counts before this round (its epoch started): put back if the round is abandoned
+    this.bookFor(plan.order.length)?.startEpoch(pos.epoch);
+    const mark = this.book?.mark();
     const jobs: LocalTask[] = [];
-    for (let j = 0; j < m; j += h) {
-      const batches: Uint32Array[] = [];
-      const lrs: number[] = [];
-      for (let k = j; k < Math.min(m, j + h); k++) {
-        batches.push(plan.batch(pos.batch + k).slice());
-        lrs.push(scale * at.lrAt({ epoch: pos.epoch, batch: pos.batch + k, iteration: pos.iteration + k }));
-      }
-      jobs.push({
+    /** Each group's member (its partition's owner) until it fails; then any worker may take it. */
+    const owners = new Map<LocalTask, string>();
+    let k = 0;
+    const groups = this.groups(at, h, m);
+    // the inner step grows with the room (job.ts InnerScale): sqrt(groups this round)
+    const scale = this.mode.innerScale === 'sqrt-workers' ? Math.sqrt(groups.length) : 1;
+    for (const g of groups) {
+      const lrs = g.batches.map(() => {
+        const p = { epoch: pos.epoch, batch: pos.batch + k, iteration: pos.iteration + k };
+        k++;
+        return scale * at.lrAt(p);
+      });
+      const task: LocalTask = {
         kind: 'local',
         round: pos.iteration,
         groupId: jobs.length,
-        batches,
+        batches: g.batches,
         lrs,
         inner: this.inner,
         compress: this.mode.compress ?? 'none',
         compressWeights: this.mode.compressWeights ?? true,
         paramCount,
-      });
+      };
+      if (g.owner !== undefined) owners.set(task, g.owner);
+      jobs.push(task);
     }
+    const steps = k;
     const sum = new Float64Array(paramCount);
     let lossSum = 0;
     let correct = 0;
@@ -84,11 +158,36 @@ export class LocalMode implements Mode {
     const kind: RoundKind<LocalTask, LocalTask> = {
       label: `round at iteration ${pos.iteration}`,
       assign: (idle, pending) => {
-        const able = idle.filter((s) => s.handle.trainLocal);
-        const n = Math.min(able.length, pending.length);
-        return { given: able.slice(0, n).map((s, i) => [s, pending[i]]), rest: pending.slice(n) };
+        const free = idle.filter((s) => s.handle.trainLocal);
+        const given: [WorkerSession, LocalTask][] = [];
+        const rest: LocalTask[] = [];
+        // a group goes to its partition's owner; one without (failed, or its owner left) to anyone free
+        const mine = (t: LocalTask) => {
+          const o = owners.get(t);
+          return o !== undefined && this.pool.members.has(o) ? o : undefined;
+        };
+        // a failed group's chunks now belong to someone present (its owner left, or will get them
+        // back): that member takes it if free, so the chunks are not fetched twice
+        if (this.book && pending.some((t) => mine(t) === undefined)) this.book.sync(ableIds(this.pool.ready()));
+        for (const t of pending) {
+          const o = mine(t);
+          const heir = o === undefined ? this.book?.ownerOf(t.batches[0][0]) : undefined;
+          const h = free.findIndex((s) => s.id === heir);
+          const i =
+            o !== undefined
+              ? free.findIndex((s) => s.id === o)
+              : h >= 0
+                ? h
+                : free.findIndex((s) => !pending.some((p) => mine(p) === s.id));
+          if (i < 0) rest.push(t);
+          else given.push([free.splice(i, 1)[0], t]);
+        }
+        return { given, rest };
       },
-      workOf: (task) => task,
+      workOf: (task) => {
+        owners.delete(task); // its owner failed it: the next free worker takes it (and fetches its chunks)
+        return task;
+      },
       accept: (s, task, r: CheckedUpdate) => {
         const steps = Math.sqrt(task.batches.length);
         if (!s.trusted) this.bound.check(r.norm / steps, `worker ${s.id}`, startCeiling / steps);
@@ -102,14 +201,18 @@ export class LocalMode implements Mode {
     };
     const eventLr = at.lrAt(pos);
     const stats = await this.dispatcher.run(kind, jobs, snapshot);
-    if (stats === null) return null;
+    if (stats === null) {
+      // stopped: the round did not happen, so its examples are still to be trained this epoch
+      if (mark) this.book?.rollback(mark);
+      return null;
+    }
     for (let i = 0; i < sum.length; i++) at.grads[i] = sum[i] / count;
     return {
       stats,
       lossSum,
       correct,
       count,
-      steps: m,
+      steps,
       stepLr: this.outer.lr,
       eventLr,
       perWorker,
@@ -135,4 +238,9 @@ export class LocalMode implements Mode {
       .sort((a, b) => a - b);
     return Math.min(500, Math.max(1, hs[hs.length >> 1]));
   }
+}
+
+/** Ids of the sessions that can train local rounds. */
+function ableIds(ss: WorkerSession[]): string[] {
+  return ss.filter((s) => s.handle.trainLocal).map((s) => s.id);
 }

@@ -5,7 +5,13 @@
  * and workers' models would drift apart most), then local rounds. The phase is a function of the
  * position alone, so a checkpoint on either side of the switch resumes in the right one.
  */
-import { createOptimizer, type Optimizer, type OptimizerState, type Position } from '@gradroom/core';
+import {
+  createOptimizer,
+  type Optimizer,
+  type OptimizerState,
+  type PartitionProgress,
+  type Position,
+} from '@gradroom/core';
 import type { Dispatcher } from '../dispatch.js';
 import { DEFAULT_OUTER, type JobConfig } from '../job.js';
 import type { ShardPlanner } from '../planning.js';
@@ -26,8 +32,10 @@ export interface Phase {
 export interface RunPhases {
   /** The phase of the iteration at `pos`. */
   at(pos: Position): Phase;
-  /** Loads a checkpoint's optimizer state into the phase it belongs to. */
-  restore(pos: Position, state: OptimizerState): void;
+  /** Loads a checkpoint's optimizer state into the phase it belongs to, and its partitions' progress. */
+  restore(pos: Position, state: OptimizerState, progress?: PartitionProgress): void;
+  /** Mode local over partitions: the epoch's progress through them, for a checkpoint. */
+  progress?(): PartitionProgress | undefined;
   /** Before the round at `pos`: a new decision in words, where the phases decide as they go. */
   decide(pos: Position): string | undefined;
   /** Mode auto: the decision in force (the iteration event's `auto` field). */
@@ -46,14 +54,34 @@ export class Phases implements RunPhases {
     if (this.from > 0)
       this.exact = {
         name: 'exact',
-        mode: new ExactMode(pool, dispatcher, planner, opts),
+        mode: new ExactMode(
+          pool,
+          dispatcher,
+          planner,
+          opts,
+          job.dataset.kind === 'chunked'
+            ? { ...job.dataset, ownFirst: mode?.kind === 'local' && mode.partition !== false }
+            : undefined,
+        ),
         optimizer: createOptimizer(job.optimizer),
       };
     if (mode?.kind === 'local') {
       const outer = mode.outer ?? DEFAULT_OUTER;
       this.local = {
         name: 'local',
-        mode: new LocalMode(pool, dispatcher, mode, job.optimizer, outer, job.batchSize, opts.gradientBound),
+        mode: new LocalMode(
+          pool,
+          dispatcher,
+          mode,
+          job.optimizer,
+          outer,
+          job.batchSize,
+          opts.gradientBound,
+          // partitions by default over a chunked data set (issue 18 §2)
+          job.dataset.kind === 'chunked' && mode.partition !== false
+            ? { chunkExamples: job.dataset.chunkExamples, seed: job.seed }
+            : undefined,
+        ),
         optimizer: createOptimizer(outer),
       };
     }
@@ -71,8 +99,13 @@ export class Phases implements RunPhases {
     return undefined;
   }
 
-  restore(pos: Position, state: OptimizerState): void {
+  restore(pos: Position, state: OptimizerState, progress?: PartitionProgress): void {
     this.at(pos).optimizer.load(state);
+    if (progress && this.local) (this.local.mode as LocalMode).loadProgress(progress);
+  }
+
+  progress(): PartitionProgress | undefined {
+    return this.local ? (this.local.mode as LocalMode).progress() : undefined;
   }
 
   /** The iteration mode local starts at (Infinity: never). */

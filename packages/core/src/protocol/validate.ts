@@ -16,43 +16,11 @@ import { createOptimizer } from '../optimizers/index.js';
 import type { OptimizerConfig } from '../optimizers/types.js';
 import { CheckedShard } from '../result-gate.js';
 import { LOSS_NAMES } from '../zoo.js';
+import { type CodecLimits, resolveLimits } from './limits.js';
 import { type Message, PROTOCOL_VERSION, type ResultMessage } from './messages.js';
 import { CLASS_MESSAGES, checkClassRules, OWN_EXAMPLES_FIELD } from './validate-class.js';
 
-/** Size bounds applied while decoding and validating one message. */
-export interface CodecLimits {
-  /** Encoded size of one message, checked before anything is decoded. */
-  maxMessageBytes: number;
-  /** Length of `weights`, `gradSum`, and `paramCount`. */
-  maxParams: number;
-  /** Length of `assign.indices`. */
-  maxIndices: number;
-  /** Any string, including free text such as error messages and leave reasons. */
-  maxStringLength: number;
-  /** Identifiers: token, peer name and id, backend names, error codes, tensor names. */
-  maxNameLength: number;
-  /** Entries of any list other than typed arrays (backends, layout, hidden layers, shapes...). */
-  maxListLength: number;
-  /** Nesting depth of maps and arrays (a layers topology is the deepest legitimate value). */
-  maxDepth: number;
-  /** Values of any kind in one message, map keys included; bounds decoding work and memory. */
-  maxNodes: number;
-}
-
-export const DEFAULT_CODEC_LIMITS: Readonly<CodecLimits> = Object.freeze({
-  maxMessageBytes: 64 * 1024 * 1024,
-  maxParams: 16 * 1024 * 1024,
-  maxIndices: 1024 * 1024,
-  maxStringLength: 64 * 1024,
-  maxNameLength: 256,
-  maxListLength: 4096,
-  maxDepth: 32,
-  maxNodes: 100_000,
-});
-
-export function resolveLimits(limits?: Partial<CodecLimits>): CodecLimits {
-  return limits ? { ...DEFAULT_CODEC_LIMITS, ...limits } : DEFAULT_CODEC_LIMITS;
-}
+export { type CodecLimits, DEFAULT_CODEC_LIMITS, resolveLimits } from './limits.js';
 
 // Sane ranges for task specs; far above any model a browser trains, far below overflow.
 const MAX_DIM = 1 << 24;
@@ -260,6 +228,15 @@ const DATASET: Readonly<Record<string, FieldTable>> = {
   'fashion-mnist': { kind: { check: oneOf('fashion-mnist') }, split: { check: split } },
   'fashion-mnist-small': { kind: { check: oneOf('fashion-mnist-small') }, split: { check: split } },
   url: { kind: { check: oneOf('url') }, url: { check: dataUrl }, sha256: { check: sha256 }, split: { check: split } },
+  chunked: {
+    kind: { check: oneOf('chunked') },
+    url: { check: dataUrl },
+    sha256: { check: sha256 },
+    split: { check: split },
+    train: { check: int(1, MAX_EXAMPLES) },
+    test: { check: int(1, MAX_EXAMPLES) },
+    chunkExamples: { check: int(1, MAX_EXAMPLES) },
+  },
   synthetic: {
     kind: { check: oneOf('synthetic') },
     seed: { check: int(0, 0xffffffff) },
@@ -270,11 +247,20 @@ const DATASET: Readonly<Record<string, FieldTable>> = {
   },
 };
 
+/** A chunked data set's manifest lists at most MAX_CHUNKS chunks (a bounded list for every peer). */
+export const MAX_CHUNKS = 1 << 16;
+const datasetSpec: Check = (v, p, l) => {
+  variant(DATASET)(v, p, l);
+  const d = v as { kind: string; train: number; chunkExamples: number };
+  if (d.kind === 'chunked' && Math.ceil(d.train / d.chunkExamples) > MAX_CHUNKS)
+    fail(`${p}.chunkExamples`, `at least train / ${MAX_CHUNKS} (at most ${MAX_CHUNKS} chunks)`);
+};
+
 const TENSOR: FieldTable = { name: { check: name }, shape: { check: listOf(dim, { min: 0, max: MAX_RANK }) } };
 
 const TASK: FieldTable = {
   model: { check: variant(MODEL) },
-  dataset: { check: variant(DATASET) },
+  dataset: { check: datasetSpec },
   layout: { check: listOf((v, p, l) => checkFields(v, p, TENSOR, l)) },
   paramCount: { check: (v, p, l) => int(1, l.maxParams)(v, p, l) },
 };

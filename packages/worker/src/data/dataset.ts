@@ -15,6 +15,11 @@ export interface Dataset {
   readonly x: Float32Array;
   /** Class labels (integers), or targets of example i at y[i*targets .. (i+1)*targets). */
   readonly y: Uint8Array | Int32Array | Float32Array;
+  /**
+   * A data set held in parts (a chunked training split, chunked.ts, keeps only the chunks it
+   * fetched): the part that holds example i and i's row in it; `x` and `y` are then empty.
+   */
+  readonly part?: (i: number) => { x: Float32Array; y: Uint8Array | Int32Array | Float32Array; at: number };
 }
 
 /** A shard's examples: integer labels (Int32Array) or float targets (Float32Array, n x targets). */
@@ -34,9 +39,11 @@ export function gather(ds: Dataset, indices: ArrayLike<number>): Examples {
     if (!Number.isInteger(i) || i < 0 || i >= ds.size) {
       throw new GradroomError('BAD_MESSAGE', `${ds.name}: example index ${i} is outside 0..${ds.size - 1}`);
     }
-    x.set(ds.x.subarray(i * f, (i + 1) * f), k * f);
-    if (t === 1) y[k] = ds.y[i];
-    else y.set(ds.y.subarray(i * t, (i + 1) * t), k * t);
+    const p = ds.part?.(i);
+    const [sx, sy, j] = p ? [p.x, p.y, p.at] : [ds.x, ds.y, i];
+    x.set(sx.subarray(j * f, (j + 1) * f), k * f);
+    if (t === 1) y[k] = sy[j];
+    else y.set(sy.subarray(j * t, (j + 1) * t), k * t);
   }
   return { x, y };
 }

@@ -1,5 +1,15 @@
 // Data sets without tfjs: importable by a coordinator that never loads tfjs itself.
+
 export { type ArraysOptions, arraysDataset, datasetFromArrays } from './arrays.js';
+export {
+  CHUNKS_FORMAT,
+  type ChunkEntry,
+  type ChunkedDataset,
+  type ChunkManifest,
+  chunkPacked,
+  ensureExamples,
+  loadChunked,
+} from './chunked.js';
 export { allIndices, type Dataset, type Examples, gather, validateDataset } from './dataset.js';
 export {
   FASHION_MNIST_CLASSES,

@@ -1,5 +1,6 @@
 import { type DatasetSpec, GradroomError } from '@gradroom/core';
 import { datasetFromArrays } from './arrays.js';
+import { loadChunked } from './chunked.js';
 import { type Dataset, validateDataset } from './dataset.js';
 import { decodePacked } from './format.js';
 import { parseMnist } from './mnist.js';
@@ -20,6 +21,8 @@ function once(key: string, read: () => Promise<Uint8Array>): Promise<Uint8Array>
   }
   return p;
 }
+
+const chunkedSets = new Map<string, Promise<Dataset>>();
 
 /** Loads and validates one split of a data set. */
 export async function loadDataset(
@@ -47,6 +50,17 @@ export async function loadDataset(
     case 'url': {
       const bytes = await once(`${spec.url}#${spec.sha256}`, () => fetchVerified(spec.url, spec.sha256, fetchOptions));
       return validateDataset(decodePacked(bytes, spec.split, spec.url.split('/').pop() || spec.url));
+    }
+    case 'chunked': {
+      // lazy (chunks arrive as tasks need them): one per split, spec and process
+      const key = `chunked:${spec.split}:${spec.url}#${spec.sha256}`;
+      let ds = chunkedSets.get(key);
+      if (!ds) {
+        ds = loadChunked(spec, fetchOptions);
+        chunkedSets.set(key, ds);
+        ds.catch(() => chunkedSets.delete(key));
+      }
+      return ds;
     }
     case 'arrays':
       return datasetFromArrays(spec, spec.split);

@@ -14,6 +14,8 @@ export function datasetSizes(d: DatasetSpec): { train: number; test: number } | 
       return FASHION_MNIST_SIZES;
     case 'fashion-mnist-small':
       return FASHION_MNIST_SMALL_SIZES;
+    case 'chunked':
+      return { train: d.train, test: d.test };
     case 'synthetic':
       return { train: d.examples, test: d.examples };
     case 'arrays': {

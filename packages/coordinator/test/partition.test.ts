@@ -1,0 +1,249 @@
+/**
+ * Partitioned data in mode local (issue 18 §2) on Node worker threads over the chunked MNIST that
+ * the build makes (8 chunks of 1,000 training examples), served by a real HTTP server on loopback
+ * that counts every chunk it sends: each member fetches only its partition's chunks, every example
+ * is trained once per epoch, a member killed mid-round loses nothing, and a resumed run misses and
+ * repeats nothing.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { DatasetSpec } from '@gradroom/core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryCheckpointStore } from '../src/checkpoint.js';
+import type { JobConfig } from '../src/job.js';
+import { probeIndices } from '../src/modes/exact.js';
+import { Trainer } from '../src/trainer.js';
+import { spawnThreadWorker } from '../src/transports/thread.js';
+import type { WorkerHandle } from '../src/worker-handle.js';
+
+const dir = join(import.meta.dirname, '..', '..', 'worker', 'dist', 'chunks', 'mnist');
+const files = new Map(readdirSync(dir).map((f) => [f, readFileSync(join(dir, f))]));
+const hits = new Map<string, number>();
+let server: Server;
+let spec: Extract<DatasetSpec, { kind: 'chunked' }>;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const name = (req.url ?? '').replace(/^\/chunks\/mnist\//, '');
+    hits.set(name, (hits.get(name) ?? 0) + 1);
+    const body = files.get(name);
+    if (!body || name === 'spec.json') return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-length': body.length }).end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const built = JSON.parse(String(files.get('spec.json')));
+  spec = { ...built, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/chunks/mnist/manifest.json` };
+});
+afterAll(async () => {
+  await new Promise((r) => server.close(r));
+});
+const open: Trainer[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((t) => t.close()));
+});
+
+/** Chunk files the server sent since `hits` was cleared. */
+const chunkFetches = () => [...hits].filter(([f]) => f.startsWith('train-')).reduce((a, [, n]) => a + n, 0);
+
+const job = (over: Partial<JobConfig> = {}): JobConfig => ({
+  model: { kind: 'mlp', inputShape: [28, 28, 1], hidden: [16], classes: 10 },
+  dataset: spec,
+  optimizer: { kind: 'sgd', lr: 0.1 },
+  schedule: { kind: 'constant', lr: 0.1 },
+  batchSize: 64,
+  epochs: 2,
+  seed: 7,
+  evaluate: false,
+  mode: { kind: 'local', steps: 4, outer: { kind: 'sgd', lr: 1 } },
+  ...over,
+});
+const PER_EPOCH = Math.ceil(7996 / 64); // mini-batches in an epoch
+
+/** A thread worker whose trained mini-batches (those it answered) are recorded, by epoch. */
+function recorded(log: { worker: string; epoch: number; indices: number[] }[], killAt?: number): WorkerHandle {
+  const w = spawnThreadWorker();
+  const train = w.trainLocal as NonNullable<WorkerHandle['trainLocal']>;
+  let calls = 0;
+  return {
+    ...w,
+    trainLocal: async (req) => {
+      const p = train(req);
+      if (++calls === killAt) void w.close('killed by the test mid-round');
+      const r = await p;
+      const epoch = Math.floor(req.round / PER_EPOCH);
+      for (const b of req.batches) log.push({ worker: w.id, epoch, indices: Array.from(b) });
+      return r;
+    },
+  };
+}
+
+function expectEveryExampleOnce(log: { epoch: number; indices: number[] }[], epoch: number) {
+  const seen = log.filter((l) => l.epoch === epoch).flatMap((l) => l.indices);
+  expect(seen.length).toBe(7996);
+  expect(new Set(seen).size).toBe(7996);
+}
+
+describe('measuring shards over a chunked data set', () => {
+  it('take one chunk per member (a warm start in exact mode probes volunteers without fetching everything)', () => {
+    const d = { train: 60_000, chunkExamples: 1000 };
+    const chunks = new Set<number>();
+    for (const m of ['v0', 'v1', 'v2', 'thread-3']) {
+      const a = probeIndices(m, 64, d);
+      expect(a.length).toBe(64);
+      expect(new Set(Array.from(a, (i) => Math.floor(i / 1000))).size).toBe(1);
+      expect(Array.from(probeIndices(m, 32, d))).toEqual(Array.from(a.slice(0, 32))); // the same chunk every time
+      chunks.add(Math.floor(a[0] / 1000));
+    }
+    expect(chunks.size).toBeGreaterThan(1); // spread over the chunks, not all on one
+    expect(Array.from(probeIndices('v0', 5, { train: 3, chunkExamples: 2 }))).toSatisfy((a: number[]) =>
+      a.every((i) => i < 3),
+    );
+  });
+});
+
+describe('mode local over a chunked data set', () => {
+  it('refuses a partition option that is not true or false', () => {
+    const bad = job({ mode: { kind: 'local', steps: 4, partition: 'yes' as unknown as boolean } });
+    expect(() => new Trainer(bad)).toThrow(/partition must be true or false, got "yes"/);
+  });
+
+  it('each member fetches only its partition, every example once an epoch, and a member killed mid-round loses nothing', async () => {
+    hits.clear();
+    const log: { worker: string; epoch: number; indices: number[] }[] = [];
+    const t = new Trainer(job(), { backends: ['wasm'] });
+    open.push(t);
+    const a = recorded(log);
+    const b = recorded(log);
+    const doomed = recorded(log, 5);
+    for (const w of [a, b, doomed]) t.addWorker(w);
+    let replanned = 0;
+    const credit = new Map<string, number>();
+    t.on('iteration', (e) => {
+      replanned += e.replanned;
+    });
+    t.on('worker', (e) => {
+      if ('examples' in e && typeof e.examples === 'number') credit.set(e.id, e.examples);
+    });
+    const result = await t.run();
+    expect(result.position).toMatchObject({ epoch: 2, batch: 0, iteration: 2 * PER_EPOCH });
+    expect(replanned).toBeGreaterThanOrEqual(1);
+    expectEveryExampleOnce(log, 0);
+    expectEveryExampleOnce(log, 1);
+    // what each member trained lies in few chunks: its partition (the dead member's went to the others)
+    const chunksOf = (w: string) =>
+      new Set(log.filter((l) => l.worker === w).flatMap((l) => l.indices.map((i) => Math.floor(i / 1000))));
+    const [ca, cb] = [chunksOf(a.id), chunksOf(b.id)];
+    console.log(
+      `chunks trained: ${ca.size}, ${cb.size}, dead member ${chunksOf(doomed.id).size}; fetched ${chunkFetches()}`,
+    );
+    // two members left with 8 chunks: about 4 each, plus the takeovers of two epochs' ends
+    expect(ca.size).toBeLessThanOrEqual(7);
+    expect(cb.size).toBeLessThanOrEqual(7);
+    // the server sent each chunk once, plus: the dead member's chunks again (its failed group and
+    // its partition went to the others) and, at each of the 2 epochs' ends, a takeover by each of
+    // the 2 members left (the last mini-batches need a chunk of the other's). Without partitions
+    // every member fetches every chunk in its first round (the next test).
+    expect(chunkFetches()).toBeGreaterThanOrEqual(8);
+    expect(chunkFetches()).toBeLessThanOrEqual(8 + chunksOf(doomed.id).size + 2 * 2);
+    expect(hits.get('test.bin') ?? 0).toBeLessThanOrEqual(3); // the test split is one file, once per worker
+  });
+
+  it('without partitions (partition: false) the members fetch chunks of every part of the plan', async () => {
+    const fetchedBy = async (partition: boolean) => {
+      hits.clear();
+      const t = new Trainer(job({ maxIterations: 24, mode: { kind: 'local', steps: 4, partition } }), {
+        backends: ['wasm'],
+      });
+      open.push(t);
+      for (let i = 0; i < 3; i++) t.addWorker(spawnThreadWorker());
+      await t.run();
+      return chunkFetches();
+    };
+    const whole = await fetchedBy(false);
+    const parts = await fetchedBy(true);
+    // two rounds of 3 x 4 mini-batches: 1,536 random examples touch every chunk for every member
+    expect(whole).toBe(3 * 8);
+    expect(parts).toBeLessThanOrEqual(8);
+  });
+
+  it('a warm start in exact mode gives shards only to the run’s own workers: a volunteer fetches one chunk to be measured, then its partition', async () => {
+    const t = new Trainer(
+      job({
+        epochs: 1,
+        maxIterations: 60,
+        mode: { kind: 'local', steps: 4, outer: { kind: 'sgd', lr: 1 }, warmup: 12 },
+      }),
+      { backends: ['wasm'] },
+    );
+    open.push(t);
+    const own = spawnThreadWorker();
+    const inner = spawnThreadWorker();
+    const exact: number[][] = [];
+    const local: number[][] = [];
+    // a thread that the run takes for a volunteer peer (untrusted, reached over a link)
+    const peer: WorkerHandle = {
+      ...inner,
+      kind: 'peer',
+      compute: async (req) => {
+        exact.push(Array.from(req.indices));
+        return inner.compute(req);
+      },
+      trainLocal: async (req) => {
+        const r = await (inner.trainLocal as NonNullable<WorkerHandle['trainLocal']>)(req);
+        local.push(...req.batches.map((b) => Array.from(b)));
+        return r;
+      },
+    };
+    t.addWorker(own);
+    t.addWorker(peer);
+    const result = await t.run();
+    expect(result.position.iteration).toBe(60);
+    const chunks = (xs: number[][]) => new Set(xs.flat().map((i) => Math.floor(i / 1000)));
+    // in the warm start the peer computed only measuring shards, all from one chunk
+    expect(exact.length).toBeGreaterThan(0);
+    expect(chunks(exact).size).toBe(1);
+    // then its partition: half of the 8 chunks at most, plus a takeover
+    expect(local.length).toBeGreaterThan(0);
+    expect(chunks(local).size).toBeLessThanOrEqual(5);
+  });
+
+  it('a round abandoned while it waits for a member (its only one died) is not counted: the resumed run trains its examples', async () => {
+    const log: { worker: string; epoch: number; indices: number[] }[] = [];
+    const store = new MemoryCheckpointStore();
+    const first = new Trainer(job({ epochs: 1 }), { backends: ['wasm'], checkpoint: { store }, waitForWorkers: true });
+    open.push(first);
+    first.addWorker(recorded(log, 6)); // dies in its 6th round; the room then waits for a member
+    // stopped from the listener itself (this used to leave the run waiting for a change already past)
+    first.on('state', (e) => {
+      if (e.state === 'waiting') first.stop();
+    });
+    expect((await first.run()).stopped).toBe(true);
+    const second = Trainer.fromCheckpoint((await store.load()) as Uint8Array, { backends: ['wasm'] });
+    open.push(second);
+    second.addWorker(recorded(log));
+    expect((await second.run()).position.epoch).toBe(1);
+    expectEveryExampleOnce(log, 0);
+  });
+
+  it('a run stopped mid-epoch and resumed from its checkpoint misses and repeats no example', async () => {
+    const log: { worker: string; epoch: number; indices: number[] }[] = [];
+    const store = new MemoryCheckpointStore();
+    const j = job({ epochs: 1 });
+    const first = new Trainer(j, { backends: ['wasm'], checkpoint: { store } });
+    open.push(first);
+    first.addWorker(recorded(log));
+    first.addWorker(recorded(log));
+    first.on('iteration', (e) => {
+      if (e.iteration >= 40) first.stop();
+    });
+    expect((await first.run()).stopped).toBe(true);
+    const second = Trainer.fromCheckpoint((await store.load()) as Uint8Array, { backends: ['wasm'] });
+    open.push(second);
+    for (let i = 0; i < 3; i++) second.addWorker(recorded(log)); // a different room
+    const done = await second.run();
+    expect(done.position.epoch).toBe(1);
+    expectEveryExampleOnce(log, 0);
+  });
+});

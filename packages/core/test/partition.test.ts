@@ -1,0 +1,148 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { PartitionBook } from '../src/partition.js';
+
+/** The size of mini-batch b of an epoch of n examples (the epoch plan's: the last one holds the rest). */
+const batchSize = (n: number, B: number, b: number) => Math.min(B, n - b * B);
+
+/**
+ * A mode-local run over the book as the coordinator drives it: each round syncs the members present,
+ * gives each a group of up to H mini-batches from its own partition, and some groups fail (their
+ * work goes to another member unchanged). Returns every example trained, per epoch, and what each
+ * member trained outside the chunks it owned when it took them.
+ */
+function simulate(opts: {
+  examples: number;
+  chunk: number;
+  B: number;
+  H: number;
+  epochs: number;
+  seed: number;
+  churn: { join: boolean; at: number; who: number }[];
+  resumeAt?: number;
+}) {
+  const { examples, chunk, B, H } = opts;
+  const batches = Math.ceil(examples / B);
+  let book = new PartitionBook(examples, chunk, opts.seed);
+  let members = ['m0', 'm1'];
+  let next = 2;
+  const trained: number[][] = [];
+  let foreign = 0;
+  let round = 0;
+  for (let epoch = 0; epoch < opts.epochs; epoch++) {
+    const seen: number[] = [];
+    trained.push(seen);
+    book.startEpoch(epoch);
+    let b = 0;
+    while (b < batches) {
+      for (const c of opts.churn.filter((x) => x.at === round)) {
+        if (c.join) members.push(`m${next++}`);
+        else if (members.length > 1) members = members.filter((_, i) => i !== c.who % members.length);
+      }
+      if (opts.resumeAt === round) {
+        // a checkpoint and a resumed coordinator: a new book from the saved progress alone
+        const saved = JSON.parse(JSON.stringify(book.progress()));
+        book = new PartitionBook(examples, chunk, opts.seed);
+        book.load(saved);
+      }
+      book.sync(members);
+      const m = Math.min(members.length * H, batches - b);
+      const sizes = Array.from({ length: m }, (_, k) => batchSize(examples, B, b + k));
+      const groups = book.round(members, H, sizes);
+      let k = 0;
+      for (const g of groups) {
+        expect(g.batches.length).toBeLessThanOrEqual(H);
+        const own = new Set(book.chunksOf(g.member));
+        for (const idx of g.batches) {
+          expect(idx.length).toBe(sizes[k++]);
+          for (const i of idx) if (!own.has(Math.floor(i / chunk))) foreign++;
+          seen.push(...idx);
+        }
+      }
+      expect(k).toBeGreaterThan(0);
+      b += k;
+      round++;
+    }
+    expect(book.untrained()).toBe(0);
+  }
+  return { trained, foreign, book };
+}
+
+describe('PartitionBook', () => {
+  it('trains every example of every epoch exactly once, with members joining and leaving at random rounds and a resume', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          examples: fc.integer({ min: 1, max: 3000 }),
+          chunk: fc.integer({ min: 1, max: 700 }),
+          B: fc.integer({ min: 1, max: 90 }),
+          H: fc.integer({ min: 1, max: 6 }),
+          seed: fc.integer({ min: 0, max: 2 ** 31 }),
+          churn: fc.array(fc.record({ join: fc.boolean(), at: fc.integer({ min: 0, max: 40 }), who: fc.nat(10) }), {
+            maxLength: 12,
+          }),
+          resumeAt: fc.option(fc.integer({ min: 0, max: 40 }), { nil: undefined }),
+        }),
+        (o) => {
+          const { trained, foreign } = simulate({ ...o, epochs: 2 });
+          for (const seen of trained) {
+            const sorted = [...seen].sort((a, b) => a - b);
+            expect(sorted).toEqual(Array.from({ length: o.examples }, (_, i) => i));
+          }
+          // every example a member trained was in a chunk it owned by then
+          expect(foreign).toBe(0);
+        },
+      ),
+      { numRuns: 150, seed: 18 },
+    );
+  });
+
+  it('deals each member about 1/k of the chunks, and a steady room keeps them', () => {
+    // Fashion-MNIST's shape: 60 chunks of 1,000, 8 members, H = 4 at 64 a mini-batch, 2 epochs
+    const { book } = simulate({ examples: 60_000, chunk: 1000, B: 64, H: 4, epochs: 2, seed: 3, churn: [] });
+    const per = Array.from({ length: 8 }, (_, i) => book.chunksOf(`m${i}`).length);
+    // no churn here beyond the two starting members: check the deal of a room of 8 separately
+    expect(per.slice(0, 2).reduce((a, b) => a + b)).toBe(60);
+    const room = new PartitionBook(60_000, 1000, 3);
+    const ids = Array.from({ length: 8 }, (_, i) => `v${i}`);
+    room.startEpoch(0);
+    room.sync(ids);
+    const fetched = new Map(ids.map((m) => [m, new Set(room.chunksOf(m))]));
+    for (let epoch = 0; epoch < 2; epoch++) {
+      room.startEpoch(epoch);
+      for (let b = 0; b < 938; ) {
+        room.sync(ids);
+        const sizes = Array.from({ length: Math.min(32, 938 - b) }, (_, k) => Math.min(64, 60_000 - (b + k) * 64));
+        for (const g of room.round(ids, 4, sizes))
+          for (const idx of g.batches) {
+            b++;
+            for (const i of idx) fetched.get(g.member)?.add(Math.floor(i / 1000));
+          }
+      }
+    }
+    console.log('chunks fetched per member, 2 epochs:', ids.map((m) => fetched.get(m)?.size).join(' '));
+    for (const m of ids) expect(fetched.get(m)?.size).toBeLessThanOrEqual(12); // 0.2 of 60 chunks
+  });
+
+  it('hands a leaver’s untrained chunks to the others and gives a newcomer part of the richest', () => {
+    const book = new PartitionBook(10_000, 1000, 1);
+    book.startEpoch(0);
+    book.sync(['a', 'b']);
+    expect(book.chunksOf('a')).toEqual([0, 1, 2, 3, 4]);
+    expect(book.chunksOf('b')).toEqual([5, 6, 7, 8, 9]);
+    book.take('a', 2500);
+    book.sync(['a', 'b', 'c']);
+    // c takes whole untrained chunks of b (the richest) until it holds no more than b
+    expect(book.remaining('c')).toBe(2000);
+    expect(book.remaining('b')).toBe(3000);
+    book.sync(['a', 'c']);
+    expect(book.chunksOf('b')).toEqual([]);
+    expect(book.remaining('a') + book.remaining('c')).toBe(7500);
+  });
+
+  it('refuses progress that does not fit the data set', () => {
+    const book = new PartitionBook(2500, 1000, 1);
+    expect(() => book.load({ epoch: 0, trained: [0, 0] })).toThrow(/3/);
+    expect(() => book.load({ epoch: 0, trained: [0, 0, 501] })).toThrow(/chunk 2 has 501 of 500/);
+  });
+});
