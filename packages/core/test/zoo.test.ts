@@ -118,7 +118,7 @@ describe('wire checks of the data set and loss fields', () => {
       split: 'train',
     } as DatasetSpec;
     expect(() => send(task(mlp, arrays))).toThrow(
-      /dataset\.kind must be one of 'mnist', 'fashion-mnist', 'fashion-mnist-small', 'url', 'synthetic'/,
+      /dataset\.kind must be one of 'mnist', 'fashion-mnist', 'fashion-mnist-small', 'url', 'chunked', 'synthetic'/,
     );
   });
 });
