@@ -272,6 +272,7 @@ export class WorkerSession {
         lrs: task.lrs,
         inner: task.inner,
         compress: task.compress,
+        ...(task.eager ? { eager: true } : {}),
         weights,
         ...change,
       });
