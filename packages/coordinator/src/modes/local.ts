@@ -202,6 +202,8 @@ export class LocalMode implements Mode {
     let correct = 0;
     let count = 0;
     const perWorker = new Map<WorkerSession, number>();
+    /** Members given a group of this round (adopted ones too): one whose result is not counted yet gets no early group. */
+    const holders = new Set<WorkerSession>(adopted.map((f) => f.s));
     let w2 = 0;
     for (let i = 0; i < snapshot.weights.length; i++) w2 += snapshot.weights[i] * snapshot.weights[i];
     const startCeiling = UPDATE_START_FACTOR * (Math.sqrt(w2) + 1);
@@ -230,7 +232,11 @@ export class LocalMode implements Mode {
                 ? h
                 : free.findIndex((s) => !pending.some((p) => mine(p) === s.id));
           if (i < 0) rest.push(t);
-          else given.push([free.splice(i, 1)[0], t]);
+          else {
+            const s = free.splice(i, 1)[0];
+            holders.add(s);
+            given.push([s, t]);
+          }
         }
         return { given, rest };
       },
@@ -240,7 +246,9 @@ export class LocalMode implements Mode {
         return task.eager ? { ...task, eager: false } : task;
       },
       ahead: (idle) => {
-        if (this.mode.overlap) this.startAhead(idle, at, { steps, h, scale, perWorker });
+        // idle before its result is counted (the loop wakes when a call settles): not yet
+        const ready = idle.filter((s) => perWorker.has(s) || !holders.has(s));
+        if (this.mode.overlap && ready.length > 0) this.startAhead(ready, at, { steps, h, scale, perWorker });
       },
       accept: (s, task, r: CheckedUpdate) => {
         const steps = Math.sqrt(task.batches.length);
