@@ -125,7 +125,13 @@ export class LocalMode implements Mode {
    * The round's groups: from each member's own partition when the data set is chunked (a member
    * fetches only its chunks), else the next mini-batches of the epoch plan, H to each worker.
    */
-  private groups(at: RoundStart, h: number, m: number, from = 0): { owner?: string; batches: Uint32Array[] }[] {
+  private groups(
+    at: RoundStart,
+    h: number,
+    m: number,
+    from = 0,
+    busy: ReadonlySet<WorkerSession> = new Set(),
+  ): { owner?: string; batches: Uint32Array[] }[] {
     const { pos, plan } = at;
     const book = this.bookFor(plan.order.length);
     if (!book) {
@@ -140,21 +146,24 @@ export class LocalMode implements Mode {
     book.startEpoch(pos.epoch);
     book.sync(ableIds(this.pool.ready()));
     const sizes = Array.from({ length: m }, (_, k) => plan.batch(pos.batch + from + k).length);
-    return book.round(ableIds(this.pool.idle()), h, sizes).map((g) => ({ owner: g.member, batches: g.batches }));
+    // members whose group of this round was started early take no second one while others can
+    const idle = this.pool.idle().filter((s) => !busy.has(s));
+    const members = ableIds(idle.length > 0 ? idle : this.pool.idle());
+    return book.round(members, h, sizes).map((g) => ({ owner: g.member, batches: g.batches }));
   }
 
   async round(at: RoundStart): Promise<RoundOutcome | null> {
     const { pos, plan, snapshot, paramCount } = at;
-    // partitions are dealt to members present: wait for one (a room whose members all left)
     // groups of this round already in flight (overlap): adopted, their mini-batches not planned again
     const early = this.adopt(pos);
     const pre = early?.batches ?? 0;
+    const adopted = early?.tasks ?? [];
+    const busy = new Set(adopted.map((f) => f.s));
+    // partitions are dealt to members present: wait for one (a room whose members all left)
     if (!early && this.partition && (await this.dispatcher.idleWorkers((s) => !!s.handle.trainLocal)) === null)
       return null;
-    const workers = Math.max(
-      1,
-      this.pool.idle().filter((s) => s.handle.trainLocal).length + (early?.tasks.length ?? 0),
-    );
+    // the round's members: the idle ones and those already on their early group (idle again or not)
+    const workers = Math.max(1, this.pool.idle().filter((s) => s.handle.trainLocal && !busy.has(s)).length + busy.size);
     const h = this.mode.steps === 'auto' ? this.autoSteps(this.mode.commShare ?? 0.1) : this.mode.steps;
     const max = at.maxIterations;
     const m = Math.max(
@@ -172,8 +181,7 @@ export class LocalMode implements Mode {
     /** Each group's member (its partition's owner) until it fails; then any worker may take it. */
     const owners = new Map<LocalTask, string>();
     let k = pre;
-    const groups = m > pre ? this.groups(at, h, m - pre, pre) : [];
-    const adopted = early?.tasks ?? [];
+    const groups = m > pre ? this.groups(at, h, m - pre, pre, busy) : [];
     // the inner step grows with the room (job.ts InnerScale): sqrt(groups this round)
     const scale = this.mode.innerScale === 'sqrt-workers' ? Math.sqrt(groups.length + adopted.length) : 1;
     for (const g of groups) {
@@ -203,14 +211,17 @@ export class LocalMode implements Mode {
     let count = 0;
     const perWorker = new Map<WorkerSession, number>();
     /** Members given a group of this round (adopted ones too): one whose result is not counted yet gets no early group. */
-    const holders = new Set<WorkerSession>(adopted.map((f) => f.s));
+    const holders = new Set<WorkerSession>(busy);
     let w2 = 0;
     for (let i = 0; i < snapshot.weights.length; i++) w2 += snapshot.weights[i] * snapshot.weights[i];
     const startCeiling = UPDATE_START_FACTOR * (Math.sqrt(w2) + 1);
     const kind: RoundKind<LocalTask, LocalTask> = {
       label: `round at iteration ${pos.iteration}`,
       assign: (idle, pending) => {
-        const free = idle.filter((s) => s.handle.trainLocal);
+        // those already holding a group of this round last: one group each while others are free
+        const free = idle
+          .filter((s) => s.handle.trainLocal)
+          .sort((a, b) => Number(holders.has(a)) - Number(holders.has(b)));
         const given: [WorkerSession, LocalTask][] = [];
         const rest: LocalTask[] = [];
         // a group goes to its partition's owner; one without (failed, or its owner left) to anyone free
