@@ -67,8 +67,16 @@ const overlapJob = (epochs: number): JobConfig => ({
 });
 
 function record(t: Trainer) {
-  const rounds: { examples: number; epoch: number; loss: number; replanned: number }[] = [];
-  t.on('iteration', (e) => rounds.push({ examples: e.examples, epoch: e.epoch, loss: e.loss, replanned: e.replanned }));
+  const rounds: { examples: number; epoch: number; loss: number; replanned: number; early: number }[] = [];
+  t.on('iteration', (e) =>
+    rounds.push({
+      examples: e.examples,
+      epoch: e.epoch,
+      loss: e.loss,
+      replanned: e.replanned,
+      early: e.round?.early ?? 0,
+    }),
+  );
   return rounds;
 }
 
@@ -111,6 +119,8 @@ describe('mode local, overlap', () => {
     expect(eager.length).toBeGreaterThanOrEqual(3);
     // early groups go to members that are done, never to the one that keeps the round open
     expect(eager.every((s) => s.worker !== 'slow')).toBe(true);
+    // each was adopted by its round, which reports it
+    expect(rounds.reduce((a, r) => a + r.early, 0)).toBe(eager.length);
     expect(rounds.reduce((a, r) => a + r.replanned, 0)).toBe(0);
     expectEveryEpochOnce(rounds, epochs);
     expect(result.position.iteration).toBe(epochs * 15);

@@ -293,7 +293,8 @@ export class LocalMode implements Mode {
       perWorker,
       shareOf: count,
       fastestAloneExamplesPerSec: 0,
-      round: { steps: h, groups: adopted.length + jobs.length },
+      // early: groups started before this round opened (overlap), adopted by it
+      round: { steps: h, groups: adopted.length + jobs.length, ...(adopted.length ? { early: adopted.length } : {}) },
     };
   }
 
