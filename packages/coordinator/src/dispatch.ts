@@ -54,6 +54,18 @@ export interface RoundKind<W, T extends Task> {
   accept(s: WorkerSession, task: T, result: Checked<T>): void;
   /** After the first assignment: measuring (shadow) tasks for the idle workers left out. */
   probe?(left: WorkerSession[], given: number): void;
+  /**
+   * Overlap: every task of the round is out and some are still in flight; these workers are idle.
+   * The mode may start next-round tasks on them (Dispatcher.launch), which the next round adopts.
+   */
+  ahead?(idle: WorkerSession[]): void;
+}
+
+/** A task started before its round (overlap), still in flight: its round adopts it (Dispatcher.run). */
+export interface InFlight<T extends Task> {
+  s: WorkerSession;
+  task: T;
+  done: Promise<ShardOutcome<Checked<T>>>;
 }
 
 interface FailureState {
@@ -99,11 +111,32 @@ export class Dispatcher {
     return this.shardIds++;
   }
 
-  /** Runs the round; null if the run was stopped while it waited for workers. */
+  /**
+   * Starts `task` on `s` ahead of its round (overlap); the round that adopts it counts it. A failure
+   * before then waits for that round (which plans it again); nothing can throw unhandled meanwhile.
+   */
+  launch<T extends Task>(s: WorkerSession, task: T, snapshot: WeightsSnapshot): InFlight<T> {
+    const done = s.run(task, snapshot);
+    done.catch(() => {}); // handled by the adopting round, or by drop()
+    return { s, task, done };
+  }
+
+  /** A task started ahead that no round adopts (the run stopped or moved on): its result is ignored. */
+  drop<T extends Task>(f: InFlight<T>): void {
+    f.done.catch((e: unknown) => {
+      if (e instanceof WorkerGoneError) this.pool.remove(f.s.id, e.message);
+    });
+  }
+
+  /**
+   * Runs the round; null if the run was stopped while it waited for workers. `adopted`: its tasks
+   * already in flight (started ahead, overlap), counted like the ones it gives.
+   */
   async run<W, T extends Task>(
     kind: RoundKind<W, T>,
     work: W[],
     snapshot: WeightsSnapshot,
+    adopted: readonly InFlight<T>[] = [],
   ): Promise<RoundStats | null> {
     const stats: RoundStats = {
       replanned: 0,
@@ -124,48 +157,54 @@ export class Dispatcher {
       stats.replanned++;
       this.failure(fs, s, e);
     };
+    const track = (s: WorkerSession, task: T, done: Promise<ShardOutcome<Checked<T>>>) => {
+      inflight++;
+      done.then(
+        (o: ShardOutcome<Checked<T>>) => {
+          inflight--;
+          if (!live) return;
+          stats.bytesOut += o.bytesOut;
+          stats.bytesIn += o.bytesIn;
+          try {
+            kind.accept(s, task, o.sums);
+          } catch (e) {
+            // refused by the mode (a poisoned result): a strike, unless it was only just out
+            // of bounds (it may be honest); either way it counts toward the round's cap
+            if (!(e instanceof OutOfBounds && !e.absurd)) s.reject((e as Error).message);
+            retry(s, task, e);
+            return;
+          }
+          s.accepted();
+          const end = performance.now();
+          if (end >= lastEnd) {
+            lastEnd = end;
+            stats.criticalComputeMs = Number.isFinite(o.computeMs) ? o.computeMs : 0;
+            stats.criticalTransferMs = Math.max(0, o.roundTripMs - stats.criticalComputeMs);
+          }
+          this.pool.changed();
+        },
+        (e: unknown) => {
+          inflight--;
+          if (live) retry(s, task, e);
+        },
+      );
+    };
+    for (const f of adopted) track(f.s, f.task, f.done);
     try {
       for (;;) {
         if (fs.fatal) throw fs.fatal;
         if (pending.length === 0 && inflight === 0) return stats;
         if (this.hooks.stopped()) return null;
+        if (pending.length === 0 && kind.ahead) {
+          const idle = this.pool.idle();
+          if (idle.length > 0) kind.ahead(idle);
+        }
         if (pending.length > 0) {
           const idle = this.pool.idle();
           const { given, rest } = idle.length > 0 ? kind.assign(idle, pending, first) : { given: [], rest: pending };
           if (given.length > 0) {
             pending = rest;
-            for (const [s, task] of given) {
-              inflight++;
-              s.run(task, snapshot).then(
-                (o: ShardOutcome<Checked<T>>) => {
-                  inflight--;
-                  if (!live) return;
-                  stats.bytesOut += o.bytesOut;
-                  stats.bytesIn += o.bytesIn;
-                  try {
-                    kind.accept(s, task, o.sums);
-                  } catch (e) {
-                    // refused by the mode (a poisoned result): a strike, unless it was only just out
-                    // of bounds (it may be honest); either way it counts toward the round's cap
-                    if (!(e instanceof OutOfBounds && !e.absurd)) s.reject((e as Error).message);
-                    retry(s, task, e);
-                    return;
-                  }
-                  s.accepted();
-                  const end = performance.now();
-                  if (end >= lastEnd) {
-                    lastEnd = end;
-                    stats.criticalComputeMs = Number.isFinite(o.computeMs) ? o.computeMs : 0;
-                    stats.criticalTransferMs = Math.max(0, o.roundTripMs - stats.criticalComputeMs);
-                  }
-                  this.pool.changed();
-                },
-                (e: unknown) => {
-                  inflight--;
-                  if (live) retry(s, task, e);
-                },
-              );
-            }
+            for (const [s, task] of given) track(s, task, s.run(task, snapshot));
             if (first && kind.probe) {
               const busy = new Set(given.map(([s]) => s));
               kind.probe(

@@ -62,8 +62,11 @@ export interface IterationEvent {
   fastestAloneExamplesPerSec: number;
   /** Shards planned again after a worker failed or missed its deadline. */
   replanned: number;
-  /** Mode local: this event closes a round of `steps` inner steps per worker, in `groups` groups. */
-  round?: { steps: number; groups: number };
+  /**
+   * Mode local: this event closes a round of `steps` inner steps per worker, in `groups` groups;
+   * with overlap, `early` of them were started before the round opened.
+   */
+  round?: { steps: number; groups: number; early?: number };
   /** Mode auto: the mode in force for this iteration, and why in words (modes/auto.ts). */
   auto?: AutoDecision;
   workers: WorkerStatus[];

@@ -82,6 +82,13 @@ export type TrainingMode =
        * epoch. Default true; false takes the next mini-batches of the epoch plan, whatever chunk.
        */
       partition?: boolean;
+      /**
+       * Overlap (eager DiLoCo): a member that returns its group while the round is still open gets
+       * its next-round group at once, with the weights it has, and starts from them minus its own
+       * last pseudo-gradient; the next round adopts the groups in flight. Hides the exchange and the
+       * wait for slower members behind compute, at one round of staleness. Default false.
+       */
+      overlap?: boolean;
     }
   | AutoModeConfig;
 
@@ -158,6 +165,8 @@ export function validateJob(job: JobConfig): void {
     checkInnerScale(mode.innerScale, bad);
     if (mode.partition !== undefined && typeof mode.partition !== 'boolean')
       bad(`partition must be true or false, got ${JSON.stringify(mode.partition)}`);
+    if (mode.overlap !== undefined && typeof mode.overlap !== 'boolean')
+      bad(`overlap must be true or false, got ${JSON.stringify(mode.overlap)}`);
   }
   checkJobSize(job);
   checkModelForJob(job);

@@ -264,28 +264,37 @@ export class WorkerSession {
     const change = this.view.begin(snapshot, task.compress, task.compressWeights);
     if (change) this.held = snapshot.version; // delivered inside the request, not by call()
     const label = `local round ${task.round}`;
-    const out = await this.call(examples, snapshot, true, async (weights) => {
-      const r = await trainLocal({
-        round: task.round,
-        version: snapshot.version,
-        batches: task.batches,
-        lrs: task.lrs,
-        inner: task.inner,
-        compress: task.compress,
-        weights,
-        ...change,
-      });
-      if (r.round !== task.round || r.version !== snapshot.version)
-        throw new GradroomError(
-          'STALE',
-          `local result for round ${r.round} v${r.version}, expected round ${task.round} v${snapshot.version}`,
+    // held -1 as soon as the call settles: its model ends at its own w_end, and the next task (the
+    // loop may give one before this function goes on) must carry the weights again
+    const out = await this.call(
+      examples,
+      snapshot,
+      true,
+      async (weights) => {
+        const r = await trainLocal({
+          round: task.round,
+          version: snapshot.version,
+          batches: task.batches,
+          lrs: task.lrs,
+          inner: task.inner,
+          compress: task.compress,
+          ...(task.eager ? { eager: true } : {}),
+          weights,
+          ...change,
+        });
+        if (r.round !== task.round || r.version !== snapshot.version)
+          throw new GradroomError(
+            'STALE',
+            `local result for round ${r.round} v${r.version}, expected round ${task.round} v${snapshot.version}`,
+          );
+        const sums = this.gate(() =>
+          CheckedUpdate.check(r, { count: examples, paramCount, compress: task.compress }, label),
         );
-      const sums = this.gate(() =>
-        CheckedUpdate.check(r, { count: examples, paramCount, compress: task.compress }, label),
-      );
-      const bytesIn = r.encoded ? encodedBytes(r.encoded) : (r.delta?.byteLength ?? 0);
-      return { sums, computeMs: r.computeMs, bytesIn };
-    });
+        const bytesIn = r.encoded ? encodedBytes(r.encoded) : (r.delta?.byteLength ?? 0);
+        return { sums, computeMs: r.computeMs, bytesIn };
+      },
+      -1,
+    );
     if (change) out.bytesOut += encodedBytes(change.weightsDelta);
     this.view.commit();
     // its model ends the round at its own w_end, not at this version's weights
@@ -326,6 +335,8 @@ export class WorkerSession {
     snapshot: WeightsSnapshot,
     timed: boolean,
     call: (weights: Float32Array | undefined) => Promise<{ sums: R; computeMs: number; bytesIn: number }>,
+    /** The weights version the worker holds after the call (default: the snapshot's). */
+    heldAfter?: number,
   ): Promise<ShardOutcome<R>> {
     if (this._state !== 'ready') throw new WorkerGoneError(this.id, 'not in the run');
     if (this._busy) throw new GradroomError('BAD_STATE', `worker ${this.id} is busy`);
@@ -342,7 +353,7 @@ export class WorkerSession {
         else await this.handle.setWeights(snapshot);
       }
       const r = await call(weights);
-      this.held = snapshot.version;
+      this.held = heldAfter ?? snapshot.version;
       return r;
     })();
     const deadline = this.deadlineMs(examples);

@@ -30,6 +30,8 @@ export interface LocalTask {
   /** Send the weights as a compressed change from the worker's view (when it has one). */
   compressWeights: boolean;
   paramCount: number;
+  /** Overlap: a next-round group sent before the worker's last pseudo-gradient is in the weights. */
+  eager?: boolean;
 }
 
 export type Task = TrainTask | EvalTask | LocalTask;

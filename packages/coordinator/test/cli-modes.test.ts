@@ -8,7 +8,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { modeFromFlags } from '../src/cli/job-flags.js';
+import type { Checkpoint } from '../src/checkpoint.js';
+import { jobFromFlags, modeFromFlags } from '../src/cli/job-flags.js';
+import { resumeJob } from '../src/cli/resume.js';
 
 const cli = join(import.meta.dirname, '..', 'dist', 'cli.js');
 const tmp = mkdtempSync(join(tmpdir(), 'gradroom-cli-modes-'));
@@ -231,6 +233,18 @@ describe('gradroom train --mode', () => {
     expect(
       modeFromFlags({ mode: 'local', 'outer-optimizer': 'momentum', 'outer-lr': '0.5', 'outer-restart': '3' }),
     ).toMatchObject({ outer: { kind: 'momentum', lr: 0.5, restartEvery: 3 } });
+  });
+
+  it('--overlap: mode local only, off unless given, kept and compared on --resume', () => {
+    expect(modeFromFlags({ mode: 'local', overlap: true })).toMatchObject({ kind: 'local', overlap: true });
+    expect(modeFromFlags({ mode: 'local' })).not.toHaveProperty('overlap');
+    expect(() => modeFromFlags({ overlap: true })).toThrow(/--overlap applies only to --mode local/);
+    expect(() => modeFromFlags({ mode: 'auto', overlap: true })).toThrow(/--overlap cannot be set with --mode auto/);
+    const on = { job: jobFromFlags({ mode: 'local', overlap: true }).job } as Checkpoint;
+    const off = { job: jobFromFlags({ mode: 'local' }).job } as Checkpoint;
+    expect(resumeJob({}, on, 'run.ckpt').mode).toMatchObject({ overlap: true });
+    expect(resumeJob({ overlap: true }, on, 'run.ckpt').mode).toMatchObject({ overlap: true });
+    expect(() => resumeJob({ overlap: true }, off, 'run.ckpt')).toThrow(/--overlap \(saved: false\)/);
   });
 
   it('--inner-scale: sqrt-workers unless told none, in mode local and auto', () => {

@@ -247,3 +247,57 @@ describe('mode local over a chunked data set', () => {
     expectEveryExampleOnce(log, 0);
   });
 });
+
+describe('mode local with overlap over a chunked data set', () => {
+  /** Every local request as sent (early ones included), with its round, whatever became of it. */
+  type Sent = { worker: string; round: number; eager: boolean; indices: number[] };
+  function sending(log: Sent[], delayMs = 0): WorkerHandle {
+    const w = spawnThreadWorker();
+    const train = w.trainLocal as NonNullable<WorkerHandle['trainLocal']>;
+    return {
+      ...w,
+      trainLocal: async (req) => {
+        log.push({
+          worker: w.id,
+          round: req.round,
+          eager: req.eager === true,
+          indices: req.batches.flatMap((b) => Array.from(b)),
+        });
+        const r = await train(req);
+        if (delayMs > 0) await new Promise((ok) => setTimeout(ok, delayMs));
+        return r;
+      },
+    };
+  }
+
+  it('early groups come from partitions; a run stopped with early groups in flight discards them, and the resumed run trains each example once', async () => {
+    const log: Sent[] = [];
+    const store = new MemoryCheckpointStore();
+    const j = job({ epochs: 1, mode: { kind: 'local', steps: 4, outer: { kind: 'sgd', lr: 1 }, overlap: true } });
+    const first = new Trainer(j, { backends: ['wasm'], checkpoint: { store } });
+    open.push(first);
+    first.addWorker(sending(log));
+    first.addWorker(sending(log));
+    first.addWorker(sending(log, 300)); // the slow member keeps each round open
+    // stop once the round just closed has left early groups of the next one in flight
+    first.on('iteration', (e) => {
+      if (e.iteration >= 24 && log.some((s) => s.eager && s.round === e.iteration)) first.stop();
+    });
+    const stopped = await first.run();
+    expect(stopped.stopped).toBe(true);
+    const at = stopped.position.iteration;
+    expect(log.some((s) => s.eager && s.round === at)).toBe(true);
+    // the first run counted the rounds before its position; the groups of the round at it were discarded
+    const counted = log.filter((s) => s.round < at);
+    expect(counted.some((s) => s.eager)).toBe(true);
+    const second = Trainer.fromCheckpoint((await store.load()) as Uint8Array, { backends: ['wasm'] });
+    open.push(second);
+    const resumed: Sent[] = [];
+    second.addWorker(sending(resumed));
+    second.addWorker(sending(resumed));
+    expect((await second.run()).position.epoch).toBe(1);
+    const seen = [...counted, ...resumed].flatMap((s) => s.indices);
+    expect(seen.length).toBe(7996);
+    expect(new Set(seen).size).toBe(7996);
+  });
+});

@@ -59,6 +59,11 @@ describe('local messages', () => {
     bad({ ...local(), inner: { kind: 'adam', lr: -1 } }, /local.inner must be a valid optimizer configuration/);
     bad({ ...local(), inner: { kind: 'eval', code: 'x' } }, /local.inner must be a valid optimizer configuration/);
     bad({ ...local(), compress: 'int4' }, /local.compress must be one of/);
+    // overlap: an eager round is marked with a boolean, nothing else
+    const eager = { ...local(), eager: true };
+    expect(decodeMessage(encodeMessage(eager))).toEqual(eager);
+    bad({ ...local(), eager: 1 }, /local.eager must be true or false/);
+    bad({ ...local(), eager: 'yes' }, /local.eager must be true or false/);
     bad(
       { ...local(), whalf: new Uint16Array(3) },
       /a weights change \(whalf or wq8\) with its baseVersion, or neither/,

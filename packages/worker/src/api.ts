@@ -63,6 +63,11 @@ export interface LocalRequest {
   inner: OptimizerConfig;
   /** How the pseudo-gradient travels back (default none). */
   compress?: Compression;
+  /**
+   * Overlap: this worker's last pseudo-gradient is not in these weights yet, so it starts from them
+   * minus it (LocalTrainer). Default false.
+   */
+  eager?: boolean;
   /** The weights of `version`, when this worker does not hold them yet. */
   weights?: Float32Array;
   /**

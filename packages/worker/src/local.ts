@@ -37,8 +37,17 @@ export class LocalTrainer {
   private params: Float32Array = new Float32Array(0);
   private grads: Float32Array = new Float32Array(0);
   private feedback?: ErrorFeedback;
+  /**
+   * Overlap (eager rounds): this worker's last pseudo-gradient, uncompressed. An eager round's
+   * weights do not hold it yet (the outer step that applies it is still being taken), so the round
+   * starts from them minus it: the worker goes on from where its own last round ended.
+   */
+  private prev?: Float32Array;
 
-  /** Runs the inner steps; `batches[k]` is trained with learning rate `lrs[k]`. */
+  /**
+   * Runs the inner steps; `batches[k]` is trained with learning rate `lrs[k]`. `eager`: start from
+   * `start` - (the last pseudo-gradient), when this worker has one of this length.
+   */
   async round(
     computer: ShardComputer,
     start: Float32Array,
@@ -47,6 +56,7 @@ export class LocalTrainer {
     inner: OptimizerConfig,
     compress: Compression = 'none',
     own?: Examples,
+    eager = false,
   ): Promise<LocalRoundSums> {
     const n = start.length;
     const key = JSON.stringify(inner);
@@ -58,6 +68,10 @@ export class LocalTrainer {
       this.key = key;
     }
     this.params.set(start);
+    const prev = eager && this.prev?.length === n ? this.prev : undefined;
+    if (prev) for (let i = 0; i < n; i++) this.params[i] -= prev[i];
+    // the answer is this round's own move: from where it started to where it ended
+    const from = prev ? this.params.slice() : start;
     let lossSum = 0;
     let correct = 0;
     let count = 0;
@@ -79,7 +93,8 @@ export class LocalTrainer {
       count += s.count;
     }
     const delta = new Float32Array(n);
-    for (let i = 0; i < n; i++) delta[i] = start[i] - this.params[i];
+    for (let i = 0; i < n; i++) delta[i] = from[i] - this.params[i];
+    this.prev = delta.slice(); // a copy: the answer's buffer may be transferred (detached)
     const ownExamples = own?.y.length ?? 0;
     if (compress === 'none') return { delta, lossSum, correct, count, ownExamples };
     if (this.feedback?.length !== n || this.feedback.kind !== compress) this.feedback = new ErrorFeedback(n, compress);

@@ -173,6 +173,7 @@ export class ShardWorker implements WorkerApi {
       req.inner,
       req.compress,
       this.digits && this.own ? { x: this.own.x, y: this.own.y } : undefined,
+      req.eager === true,
     );
     return {
       round: req.round,

@@ -29,6 +29,7 @@ export type Flags = Record<string, string | boolean | undefined>;
 export const JOB_OPTIONS = {
   nesterov: { type: 'boolean' },
   amsgrad: { type: 'boolean' },
+  overlap: { type: 'boolean' },
   ...Object.fromEntries(
     [
       'model',
@@ -249,6 +250,7 @@ export const LOCAL_FLAGS = [
   'outer-restart',
   'inner-scale',
   'warm-start',
+  'overlap',
 ] as const;
 /**
  * The command line's inner step in mode local and auto: times sqrt(workers in the round), measured
@@ -314,7 +316,9 @@ export function modeFromFlags(flags: Flags): TrainingMode | undefined {
   }
   if (m === 'auto') {
     // auto picks H itself, and measures in exact mode first (no warm start to set)
-    const given = (['local-steps', 'warm-start'] as const).filter((f) => flags[f] !== undefined).map((f) => `--${f}`);
+    const given = (['local-steps', 'warm-start', 'overlap'] as const)
+      .filter((f) => flags[f] !== undefined)
+      .map((f) => `--${f}`);
     if (given.length > 0) bad(`${given.join(', ')} cannot be set with --mode auto: it chooses H itself`);
     // unnamed, the run's default outer step applies whatever H it picks
     const named = flags['outer-optimizer'] !== undefined || flags['outer-lr'] !== undefined;
@@ -341,6 +345,7 @@ export function modeFromFlags(flags: Flags): TrainingMode | undefined {
     ...(warmup ? { warmup } : {}),
     innerScale: innerScale(flags),
     ...(compress !== 'none' ? { compress: compress as Compression } : {}),
+    ...(flags.overlap === true ? { overlap: true } : {}),
   };
 }
 

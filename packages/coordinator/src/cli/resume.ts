@@ -62,9 +62,10 @@ const JOB_FLAGS: Record<string, Getter> = {
   'inner-scale': (j) => outerMode(j)?.innerScale ?? 'none',
   compress: (j) => outerMode(j)?.compress ?? 'none',
   'warm-start': (j) => local(j)?.warmup ?? 0,
+  overlap: (j) => local(j)?.overlap === true,
 };
 
-const BOOLEAN_FLAGS = new Set(['nesterov', 'amsgrad']);
+const BOOLEAN_FLAGS = new Set(['nesterov', 'amsgrad', 'overlap']);
 const STRING_FLAGS = new Set([
   'dataset',
   'optimizer',

@@ -54,6 +54,9 @@ Adam with 1/(1+0.3*epoch) decay, mini-batches of 64, 5 epochs, 2 workers).
   --warm-start N           mode local: the first N iterations in exact mode (a warm start), then
                            local rounds (default 160: measured on MNIST, 92 % after 2 epochs with
                            it against 7 without; 0 turns it off)
+  --overlap                mode local: a member that is done early starts its next round's group at
+                           once, from its own last move (eager DiLoCo): hides the exchange and the
+                           wait for slower members, at one round of staleness (default off)
   --workers N              local worker threads (default 2)
   --backend LIST           e.g. webgpu,wasm (default: each worker picks its fastest)
   --checkpoint FILE        save a checkpoint each epoch, on Ctrl-C and at the end
@@ -86,7 +89,8 @@ function describeMode(mode: JobConfig['mode']): string {
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
   const warm = mode.warmup ? `, exact for the first ${mode.warmup} iterations` : '';
-  return `local, ${mode.steps} inner steps per round, outer ${outer}, compress ${mode.compress ?? 'none'}${warm}`;
+  const ov = mode.overlap ? ', overlap' : '';
+  return `local, ${mode.steps} inner steps per round, outer ${outer}, compress ${mode.compress ?? 'none'}${warm}${ov}`;
 }
 
 function describeJob(t: Trainer, workers: number, backends: string[]): string[] {

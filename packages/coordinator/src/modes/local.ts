@@ -12,8 +12,9 @@ import {
   type OptimizerConfig,
   PartitionBook,
   type PartitionProgress,
+  type Position,
 } from '@gradroom/core';
-import type { Dispatcher, RoundKind } from '../dispatch.js';
+import type { Dispatcher, InFlight, RoundKind } from '../dispatch.js';
 import type { JobConfig } from '../job.js';
 import type { WorkerPool } from '../pool.js';
 import type { WorkerSession } from '../session.js';
@@ -35,7 +36,21 @@ export interface PartitionConfig {
   seed: number;
 }
 
+/**
+ * Overlap: the next round's groups started while their round was still open, with the weights of
+ * the round before (one round ahead at most). The round at `pos` adopts them; any other discards them.
+ */
+interface Ahead {
+  pos: Position;
+  tasks: InFlight<LocalTask>[];
+  /** Mini-batches they cover: the next round's first `batches` from `pos`. */
+  batches: number;
+  /** The partition counts before they were taken (a checkpoint's, and a discard's). */
+  mark?: Uint32Array;
+}
+
 export class LocalMode implements Mode {
+  private ahead?: Ahead;
   /** Per-member partitions, made at the first round (when the epoch's example count is known). */
   private book?: PartitionBook;
   /** A checkpoint's epoch progress, put into the book when it is made. */
@@ -62,13 +77,37 @@ export class LocalMode implements Mode {
 
   /** The epoch's progress through the partitions, for a checkpoint (undefined without partitions). */
   progress(): PartitionProgress | undefined {
+    // groups started ahead are not in the position: a resume plans them again
+    const mark = this.ahead?.mark;
+    if (this.book && mark) return { epoch: this.book.progress().epoch, trained: Array.from(mark) };
     return this.book?.progress() ?? this.pendingProgress;
   }
 
   /** Restores a checkpoint's progress: the resumed run misses and repeats nothing. */
   loadProgress(p: PartitionProgress): void {
+    this.discardAhead();
     this.pendingProgress = p;
     this.book = undefined;
+  }
+
+  /** The groups started ahead for the round at `pos`, if that is where they were started for. */
+  private adopt(pos: Position): Ahead | undefined {
+    const a = this.ahead;
+    if (a && a.pos.epoch === pos.epoch && a.pos.batch === pos.batch && a.pos.iteration === pos.iteration) {
+      this.ahead = undefined;
+      return a;
+    }
+    this.discardAhead();
+    return undefined;
+  }
+
+  /** Forgets the groups started ahead: their examples go back to the partitions, their results are ignored. */
+  private discardAhead(): void {
+    const a = this.ahead;
+    if (!a) return;
+    this.ahead = undefined;
+    for (const f of a.tasks) this.dispatcher.drop(f);
+    if (a.mark) this.book?.rollback(a.mark);
   }
 
   /** The book for an epoch of `examples` training examples (the validation hold-out excluded). */
@@ -86,46 +125,65 @@ export class LocalMode implements Mode {
    * The round's groups: from each member's own partition when the data set is chunked (a member
    * fetches only its chunks), else the next mini-batches of the epoch plan, H to each worker.
    */
-  private groups(at: RoundStart, h: number, m: number): { owner?: string; batches: Uint32Array[] }[] {
+  private groups(
+    at: RoundStart,
+    h: number,
+    m: number,
+    from = 0,
+    busy: ReadonlySet<WorkerSession> = new Set(),
+  ): { owner?: string; batches: Uint32Array[] }[] {
     const { pos, plan } = at;
     const book = this.bookFor(plan.order.length);
     if (!book) {
       const out: { batches: Uint32Array[] }[] = [];
       for (let j = 0; j < m; j += h) {
         const batches: Uint32Array[] = [];
-        for (let k = j; k < Math.min(m, j + h); k++) batches.push(plan.batch(pos.batch + k).slice());
+        for (let k = j; k < Math.min(m, j + h); k++) batches.push(plan.batch(pos.batch + from + k).slice());
         out.push({ batches });
       }
       return out;
     }
     book.startEpoch(pos.epoch);
     book.sync(ableIds(this.pool.ready()));
-    const sizes = Array.from({ length: m }, (_, k) => plan.batch(pos.batch + k).length);
-    return book.round(ableIds(this.pool.idle()), h, sizes).map((g) => ({ owner: g.member, batches: g.batches }));
+    const sizes = Array.from({ length: m }, (_, k) => plan.batch(pos.batch + from + k).length);
+    // members whose group of this round was started early take no second one while others can
+    const idle = this.pool.idle().filter((s) => !busy.has(s));
+    const members = ableIds(idle.length > 0 ? idle : this.pool.idle());
+    return book.round(members, h, sizes).map((g) => ({ owner: g.member, batches: g.batches }));
   }
 
   async round(at: RoundStart): Promise<RoundOutcome | null> {
     const { pos, plan, snapshot, paramCount } = at;
+    // groups of this round already in flight (overlap): adopted, their mini-batches not planned again
+    const early = this.adopt(pos);
+    const pre = early?.batches ?? 0;
+    const adopted = early?.tasks ?? [];
+    const busy = new Set(adopted.map((f) => f.s));
     // partitions are dealt to members present: wait for one (a room whose members all left)
-    if (this.partition && (await this.dispatcher.idleWorkers((s) => !!s.handle.trainLocal)) === null) return null;
-    const workers = Math.max(1, this.pool.idle().filter((s) => s.handle.trainLocal).length);
+    if (!early && this.partition && (await this.dispatcher.idleWorkers((s) => !!s.handle.trainLocal)) === null)
+      return null;
+    // the round's members: the idle ones and those already on their early group (idle again or not)
+    const workers = Math.max(1, this.pool.idle().filter((s) => s.handle.trainLocal && !busy.has(s)).length + busy.size);
     const h = this.mode.steps === 'auto' ? this.autoSteps(this.mode.commShare ?? 0.1) : this.mode.steps;
     const max = at.maxIterations;
-    const m = Math.min(
-      workers * h,
-      plan.batches - pos.batch,
-      max === undefined ? Number.POSITIVE_INFINITY : max - pos.iteration,
+    const m = Math.max(
+      pre,
+      Math.min(
+        workers * h,
+        plan.batches - pos.batch,
+        max === undefined ? Number.POSITIVE_INFINITY : max - pos.iteration,
+      ),
     );
     // the counts before this round (its epoch started): put back if the round is abandoned
     this.bookFor(plan.order.length)?.startEpoch(pos.epoch);
-    const mark = this.book?.mark();
+    const mark = early ? early.mark : this.book?.mark();
     const jobs: LocalTask[] = [];
     /** Each group's member (its partition's owner) until it fails; then any worker may take it. */
     const owners = new Map<LocalTask, string>();
-    let k = 0;
-    const groups = this.groups(at, h, m);
+    let k = pre;
+    const groups = m > pre ? this.groups(at, h, m - pre, pre, busy) : [];
     // the inner step grows with the room (job.ts InnerScale): sqrt(groups this round)
-    const scale = this.mode.innerScale === 'sqrt-workers' ? Math.sqrt(groups.length) : 1;
+    const scale = this.mode.innerScale === 'sqrt-workers' ? Math.sqrt(groups.length + adopted.length) : 1;
     for (const g of groups) {
       const lrs = g.batches.map(() => {
         const p = { epoch: pos.epoch, batch: pos.batch + k, iteration: pos.iteration + k };
@@ -135,7 +193,7 @@ export class LocalMode implements Mode {
       const task: LocalTask = {
         kind: 'local',
         round: pos.iteration,
-        groupId: jobs.length,
+        groupId: adopted.length + jobs.length,
         batches: g.batches,
         lrs,
         inner: this.inner,
@@ -152,13 +210,18 @@ export class LocalMode implements Mode {
     let correct = 0;
     let count = 0;
     const perWorker = new Map<WorkerSession, number>();
+    /** Members given a group of this round (adopted ones too): one whose result is not counted yet gets no early group. */
+    const holders = new Set<WorkerSession>(busy);
     let w2 = 0;
     for (let i = 0; i < snapshot.weights.length; i++) w2 += snapshot.weights[i] * snapshot.weights[i];
     const startCeiling = UPDATE_START_FACTOR * (Math.sqrt(w2) + 1);
     const kind: RoundKind<LocalTask, LocalTask> = {
       label: `round at iteration ${pos.iteration}`,
       assign: (idle, pending) => {
-        const free = idle.filter((s) => s.handle.trainLocal);
+        // those already holding a group of this round last: one group each while others are free
+        const free = idle
+          .filter((s) => s.handle.trainLocal)
+          .sort((a, b) => Number(holders.has(a)) - Number(holders.has(b)));
         const given: [WorkerSession, LocalTask][] = [];
         const rest: LocalTask[] = [];
         // a group goes to its partition's owner; one without (failed, or its owner left) to anyone free
@@ -180,13 +243,23 @@ export class LocalMode implements Mode {
                 ? h
                 : free.findIndex((s) => !pending.some((p) => mine(p) === s.id));
           if (i < 0) rest.push(t);
-          else given.push([free.splice(i, 1)[0], t]);
+          else {
+            const s = free.splice(i, 1)[0];
+            holders.add(s);
+            given.push([s, t]);
+          }
         }
         return { given, rest };
       },
       workOf: (task) => {
         owners.delete(task); // its owner failed it: the next free worker takes it (and fetches its chunks)
-        return task;
+        // given again with this round's weights, which hold every earlier pseudo-gradient
+        return task.eager ? { ...task, eager: false } : task;
+      },
+      ahead: (idle) => {
+        // idle before its result is counted (the loop wakes when a call settles): not yet
+        const ready = idle.filter((s) => perWorker.has(s) || !holders.has(s));
+        if (this.mode.overlap && ready.length > 0) this.startAhead(ready, at, { steps, h, scale, perWorker });
       },
       accept: (s, task, r: CheckedUpdate) => {
         const steps = Math.sqrt(task.batches.length);
@@ -200,9 +273,11 @@ export class LocalMode implements Mode {
       },
     };
     const eventLr = at.lrAt(pos);
-    const stats = await this.dispatcher.run(kind, jobs, snapshot);
+    const stats = await this.dispatcher.run(kind, jobs, snapshot, adopted);
     if (stats === null) {
-      // stopped: the round did not happen, so its examples are still to be trained this epoch
+      // stopped: the round did not happen, so its examples are still to be trained this epoch (and
+      // the next round's groups started ahead are discarded with it)
+      this.discardAhead();
       if (mark) this.book?.rollback(mark);
       return null;
     }
@@ -218,8 +293,61 @@ export class LocalMode implements Mode {
       perWorker,
       shareOf: count,
       fastestAloneExamplesPerSec: 0,
-      round: { steps: h, groups: jobs.length },
+      // early: groups started before this round opened (overlap), adopted by it
+      round: { steps: h, groups: adopted.length + jobs.length, ...(adopted.length ? { early: adopted.length } : {}) },
     };
+  }
+
+  /**
+   * Overlap: idle members of an open round get their group of the next round now, with this
+   * round's weights, marked eager when their own pseudo-gradient of this round is not in them. One
+   * group each, never past the epoch's end or the run's cap (the next round plans those afresh).
+   */
+  private startAhead(
+    idle: WorkerSession[],
+    at: RoundStart,
+    r: { steps: number; h: number; scale: number; perWorker: Map<WorkerSession, number> },
+  ): void {
+    const { pos, plan, snapshot, paramCount } = at;
+    const next = { epoch: pos.epoch, batch: pos.batch + r.steps, iteration: pos.iteration + r.steps };
+    const max = at.maxIterations;
+    const room = Math.min(
+      plan.batches - next.batch,
+      max === undefined ? Number.POSITIVE_INFINITY : max - next.iteration,
+    );
+    if (room <= 0) return;
+    const a: Ahead = this.ahead ?? { pos: next, tasks: [], batches: 0, mark: this.book?.mark() };
+    for (const s of idle) {
+      const n = Math.min(r.h, room - a.batches);
+      if (n <= 0) break;
+      if (!s.handle.trainLocal || a.tasks.some((f) => f.s === s)) continue;
+      let batches: Uint32Array[];
+      if (this.book) {
+        this.book.sync(ableIds(this.pool.ready()));
+        const sizes = Array.from({ length: n }, (_, j) => plan.batch(next.batch + a.batches + j).length);
+        batches = this.book.round([s.id], n, sizes)[0]?.batches ?? [];
+      } else batches = Array.from({ length: n }, (_, j) => plan.batch(next.batch + a.batches + j).slice());
+      if (batches.length === 0) continue;
+      const lrs = batches.map((_, j) => {
+        const i = a.batches + j;
+        return r.scale * at.lrAt({ epoch: next.epoch, batch: next.batch + i, iteration: next.iteration + i });
+      });
+      const task: LocalTask = {
+        kind: 'local',
+        round: next.iteration,
+        groupId: a.tasks.length,
+        batches,
+        lrs,
+        inner: this.inner,
+        compress: this.mode.compress ?? 'none',
+        compressWeights: this.mode.compressWeights ?? true,
+        paramCount,
+        eager: r.perWorker.has(s),
+      };
+      a.tasks.push(this.dispatcher.launch(s, task, snapshot));
+      a.batches += batches.length;
+    }
+    if (a.tasks.length > 0) this.ahead = a;
   }
 
   /**

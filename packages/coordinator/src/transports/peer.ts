@@ -327,6 +327,7 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
           lrs: Float32Array.from(req.lrs),
           inner: req.inner as unknown as Record<string, unknown>,
           compress: req.compress ?? 'none',
+          ...(req.eager ? { eager: true } : {}),
           ...weightsChangeFields(req.weightsDelta, req.baseVersion),
         }),
       );

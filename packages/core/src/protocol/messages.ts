@@ -168,6 +168,11 @@ export interface LocalMessage {
   inner: Record<string, unknown>;
   compress: 'none' | 'fp16' | 'int8';
   /**
+   * Overlap (eager): the peer's last pseudo-gradient is not in these weights yet; it starts from
+   * them minus that pseudo-gradient. Absent or false: from the weights as sent.
+   */
+  eager?: boolean;
+  /**
    * Compressed weights: the change from the peer's view of `baseVersion` (the weights it started
    * its last round from), as fp16 bits (`whalf`) or int8 (`wq8`, `wscales`, `wblock`). Absent: the
    * weights of `version` came in a 'weights' message.

@@ -57,6 +57,9 @@ const int =
       fail(p, `an integer in [${min}, ${max}]`);
     }
   };
+const boolean: Check = (v, p) => {
+  if (typeof v !== 'boolean') fail(p, 'true or false');
+};
 const uint: Check = (v, p) => {
   if (!isUint(v)) fail(p, 'a non-negative integer');
 };
@@ -347,6 +350,7 @@ const MESSAGES: Readonly<Record<string, FieldTable>> = {
     lrs: { check: float32Array },
     inner: { check: optimizerConfig },
     compress: { check: oneOf('none', 'fp16', 'int8') },
+    eager: { check: boolean, optional: true },
     baseVersion: { check: uint, optional: true },
     whalf: { check: uint16Array, optional: true },
     wq8: { check: int8Array, optional: true },

@@ -354,6 +354,7 @@ export class Volunteer {
             lrs: Array.from(m.lrs),
             inner: m.inner as unknown as OptimizerConfig,
             compress: m.compress,
+            eager: m.eager === true,
             baseVersion: m.baseVersion,
             weightsDelta: weightsChangeFrom(m),
           });
