@@ -1,0 +1,65 @@
+// Issue 18: the cost model's time to target against the testbed's measured one, for every run given.
+// For each run (the JSON of `node scripts/testbed/cli.mjs ... --with-alone --json`), core's
+// predictRoomVsAlone predicts the room and the host alone from the run's own measured workers (each
+// worker's ms per example and fixed ms per shard, as the pool measured them; the host's thread is
+// `local`, with no link), the mini-batch, the model's size, the run's mode, and bench/local-sweep's
+// measured efficiency for the data set (examples exact mode needs, and mode local's ratio by H and
+// workers). Measured: seconds of training to the target (reachedTargetAt - startedAt - evaluation
+// time). Target: within 30 %. What the model leaves out is said beside each miss.
+//   node bench/testbed-tta-model.mjs run1.json [run2.json ...]
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { measuredEfficiency, predictRoomVsAlone } from '../packages/core/dist/index.js';
+import { report } from './lib.mjs';
+
+const entries = [];
+for (const file of process.argv.slice(2)) {
+  const r = JSON.parse(readFileSync(file, 'utf8'));
+  const cfg = r.job.config;
+  const dataset = cfg.dataset.kind === 'chunked' ? cfg.dataset.url.split('/').at(-2) : cfg.dataset.kind;
+  const eff = measuredEfficiency(dataset);
+  if (!eff) {
+    console.log(`${file}: no measured efficiency for ${dataset}; skipped`);
+    continue;
+  }
+  const m = cfg.mode ?? { kind: 'exact' };
+  const mode = m.kind === 'local' ? { kind: 'local', steps: m.steps === 'auto' ? 8 : m.steps } : m;
+  const side = (run) =>
+    run.workers
+      .filter((w) => w.speed > 0)
+      .map((w) => ({ fixedMs: Math.max(0, w.fixedMs ?? 0), msPerExample: 1000 / w.speed, local: w.kind === 'thread' }));
+  const trained = (run) =>
+    run.reachedTargetAt === null ? null : run.reachedTargetAt - (run.startedAt ?? 0) - (run.evalSeconds ?? 0);
+  const p = predictRoomVsAlone({
+    members: side(r),
+    parameters: r.job.parameters,
+    batchSize: r.job.batchSize,
+    examplesExact: eff.examplesExact,
+    mode,
+    compress: m.compress,
+    efficiency: eff.points,
+  });
+  const aloneP = predictRoomVsAlone({
+    members: side(r.aloneRun),
+    parameters: r.job.parameters,
+    batchSize: r.job.batchSize,
+    examplesExact: eff.examplesExact,
+  });
+  const name = basename(file, '.json');
+  for (const [who, predicted, measured, run] of [
+    ['room', p.room.seconds, trained(r), r],
+    ['alone', aloneP.alone?.seconds ?? aloneP.room.seconds, trained(r.aloneRun), r.aloneRun],
+  ]) {
+    const ratio = measured === null ? null : predicted / measured;
+    const examples = run.evaluations?.find((e) => e.testAccuracy >= r.targetAccuracy)?.examples;
+    entries.push({
+      name: `${name}, ${who}: predicted vs measured seconds of training to ${r.targetAccuracy * 100} %`,
+      value: predicted,
+      baseline: measured ?? undefined,
+      unit: 's',
+      ...(ratio === null ? { pass: false } : { ratio, target: 'within 30 %', pass: Math.abs(ratio - 1) <= 0.3 }),
+      note: `model: ${Math.round(p.room.examplesPerSec)} ex/s room, ${eff.examplesExact} examples for exact mode (the sweep's); measured: ${Math.round(run.examplesPerSec)} ex/s, ${examples ?? '?'} examples to the target`,
+    });
+  }
+}
+report('testbed-tta-model', entries);
