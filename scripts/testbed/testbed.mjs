@@ -102,15 +102,12 @@ function hostCpu() {
 }
 
 /**
- * A built-in data set takes its chunked form (dist/chunks/NAME, made by the build), so a member
- * fetches only what it trains on (issue 18 §2): in mode local its partition; in exact mode (and mode
- * auto's) the chunks of the shards it gets, and a member standing by only the one chunk it is
- * measured on, where the whole file would cross the shared link for nothing. `chunks: false` keeps
- * the whole file.
+ * Mode local on a built-in data set takes its chunked form (dist/chunks/NAME, made by the build), so
+ * each member fetches only its partition (issue 18 §2); `chunks: false` keeps the whole file.
  */
 export function withChunks(job, chunks = true) {
   const k = job.dataset.kind;
-  if (!chunks || (k !== 'mnist' && k !== 'fashion-mnist')) return job;
+  if (!chunks || job.mode?.kind !== 'local' || (k !== 'mnist' && k !== 'fashion-mnist')) return job;
   const file = join(WORKER_DIST, 'chunks', k, 'spec.json');
   if (!existsSync(file)) throw new Error(`no chunked ${k}: run npm run build (no ${file})`);
   return { ...job, dataset: JSON.parse(readFileSync(file, 'utf8')) };
