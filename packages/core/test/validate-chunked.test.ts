@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { PROTOCOL_VERSION } from '../src/protocol/messages.js';
 import { validateMessage } from '../src/protocol/validate.js';
 
 const chunked = {
@@ -11,7 +12,7 @@ const chunked = {
   chunkExamples: 1000,
 };
 const task = (dataset: unknown) => ({
-  v: 1,
+  v: PROTOCOL_VERSION,
   type: 'task',
   task: {
     model: { kind: 'mlp', inputShape: [784], hidden: [], classes: 10 },

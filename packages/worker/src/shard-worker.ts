@@ -80,7 +80,10 @@ export class ShardWorker implements WorkerApi {
       this.computer = computer;
       this.train = dsTrain;
       this.test = dsTest;
-      this.digits = task.dataset.kind === 'mnist';
+      // drawings are handwritten digits: they mix into MNIST only (whole, or its chunked form, whose
+      // checked manifest names it)
+      this.digits =
+        task.dataset.kind === 'mnist' || (task.dataset.kind === 'chunked' && dsTrain.name === 'mnist/train');
       this.version = -1;
       return {
         ...report,
