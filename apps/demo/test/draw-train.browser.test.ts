@@ -257,6 +257,12 @@ describe.skipIf(skip)('draw to train: the class data set stays on the studentsâ€
       null,
       { timeout: 20_000 },
     );
+    // the projector's list says who is drawing (each kept a drawing within the last 20 s)
+    await host.waitForFunction(
+      () => document.querySelectorAll('#projector-names li[data-doing="drawing"]').length === 3,
+      null,
+      { timeout: 10_000 },
+    );
     await screenshot(students[0].page, 'draw-train-student-phone');
     await screenshot(students[1].page, 'draw-train-student-laptop');
     await students[0].page.setViewportSize({ width: 360, height: 800 });

@@ -8,7 +8,7 @@ import { backoffMs, MAX_ATTEMPTS, shouldRetry } from '../src/host/reconnect.js';
 import { cleanName, Roster } from '../src/host/roster.js';
 import { csvText, decimate, ITERATION_COLUMNS, RunSeries } from '../src/host/series.js';
 import { explainSpeed, speedRatio } from '../src/host/speed.js';
-import { summaryCsv } from '../src/host/workers.js';
+import { DRAWING_MS, doing, summaryCsv } from '../src/host/workers.js';
 
 function event(i: number, over: Partial<IterationEvent> = {}): IterationEvent {
   return {
@@ -184,6 +184,23 @@ describe('Roster', () => {
     // a late status of the old session does not overwrite the new one
     r.update([status('p1', 9999)]);
     expect(r.examples(again)).toBe(500);
+  });
+
+  it('the projector says a student is drawing when they kept a drawing in the last 20 s, unless they train', () => {
+    clock = 0;
+    const r = new Roster(() => clock);
+    const p = r.join('p1', 'Ana', 'direct', true);
+    const now = 1_000_000;
+    // before a run: drawing, then waiting again once the drawing is 20 s old
+    expect(doing(p, false, now - 1000, now)).toBe('drawing');
+    expect(doing(p, false, now - DRAWING_MS, now)).toBe('waiting for a run');
+    expect(doing(p, false, undefined, now)).toBe('waiting for a run');
+    // in a run: standing by while drawing says drawing; training says training (the drawings train too)
+    r.update([status('p1', 0, 'standby')]);
+    expect(doing(p, true, now - 1000, now)).toBe('drawing');
+    expect(doing(p, true, undefined, now)).toBe('standing by');
+    r.update([status('p1', 64, 'busy')]);
+    expect(doing(p, true, now - 1000, now)).toBe('training');
   });
 
   it('one ledger per run: a new run counts from zero, and a saved ledger carries over a reload', () => {

@@ -34,6 +34,8 @@ export interface HostContext {
   runStarted: number;
   runSeconds: number;
   finalAccuracy: number;
+  /** When each student (by peer id) last kept a drawing (Date.now() ms), from the class report. */
+  drewAt: Record<string, number>;
   /** Bumped by anything the counters or the table show; the render loop redraws when it moved. */
   dirty: number;
   /** Adds a line to the page's event log (newest first, at most 200 kept). */

@@ -101,6 +101,7 @@ export function onHostEvent(ctx: HostContext, panels: Panels, m: HostEvent): voi
       break;
     case 'class':
       panels.classData.show(m);
+      ctx.drewAt = m.report.drewAt;
       break;
   }
   ctx.dirty++;

@@ -41,7 +41,7 @@ export function renderLoop(ctx: HostContext): RenderLoop {
       tableDrawn = ctx.dirty;
       const running = phase === 'running' || phase === 'waiting' || phase === 'paused';
       renderWorkers($workers, ctx.roster, { running });
-      renderNames(byId('projector-names'), ctx.roster, running);
+      renderNames(byId('projector-names'), ctx.roster, running, ctx.drewAt);
     }
     if (!force && drawn === ctx.dirty) return;
     drawn = ctx.dirty;

@@ -47,23 +47,41 @@ export function statusText(p: Person, ctx: RowContext): string {
   return STATUS[s.status];
 }
 
-/** What a student in the room is doing, in a word the back row reads (the projector's list). */
-export function doing(p: Person, running: boolean): 'training' | 'standing by' | 'joining' | 'waiting for a run' {
+/** A student kept a drawing this recently (ms): the projector says they are drawing. */
+export const DRAWING_MS = 20_000;
+
+export type Doing = 'training' | 'drawing' | 'standing by' | 'joining' | 'waiting for a run';
+
+/**
+ * What a student in the room is doing, in a word the back row reads (the projector's list). `drewAt`:
+ * when they last kept a drawing (Date.now() ms); drawing wins over standing by or waiting, while
+ * training wins over drawing (their drawings train with them).
+ */
+export function doing(p: Person, running: boolean, drewAt?: number, now = Date.now()): Doing {
   const s = p.status;
-  if (!running) return 'waiting for a run';
+  const drawing = drewAt !== undefined && now - drewAt < DRAWING_MS;
+  if (!running) return drawing ? 'drawing' : 'waiting for a run';
   if (!s || s.status === 'joining') return 'joining';
-  return s.status === 'standby' ? 'standing by' : 'training';
+  if (s.status === 'standby') return drawing ? 'drawing' : 'standing by';
+  return 'training';
 }
 
 /** The projector's list of students in the room: name and what each is doing, unchanged lists kept. */
-export function renderNames(list: HTMLElement, roster: Roster, running: boolean): void {
+export function renderNames(
+  list: HTMLElement,
+  roster: Roster,
+  running: boolean,
+  drewAt: Readonly<Record<string, number>> = {},
+): void {
   const people = roster.present();
-  const key = JSON.stringify(people.map((p) => [p.name, doing(p, running)]));
+  const now = Date.now();
+  const doings = people.map((p) => doing(p, running, p.id === undefined ? undefined : drewAt[p.id], now));
+  const key = JSON.stringify(people.map((p, i) => [p.name, doings[i]]));
   if (list.dataset.shown === key) return;
   list.dataset.shown = key;
   list.replaceChildren(
-    ...people.map((p) => {
-      const d = doing(p, running);
+    ...people.map((p, i) => {
+      const d = doings[i];
       return el('li', { 'data-doing': d }, personName(p.name), ' ', el('span', { class: 'doing' }, d));
     }),
   );

@@ -91,6 +91,7 @@ const ctx: HostContext = {
   runStarted: 0,
   runSeconds: 0,
   finalAccuracy: Number.NaN,
+  drewAt: {},
   dirty: 1,
   log: eventLog(byId('log')),
 };

@@ -27,6 +27,8 @@ export interface ClassDataReport {
   /** Own examples the students' local rounds mixed in so far (counted once per round). */
   ownExamples: number;
   thumbnails: ClassThumbnail[];
+  /** When each student (by peer id) last kept a new drawing, Date.now() ms: who is drawing now. */
+  drewAt: Record<string, number>;
 }
 
 export interface ClassAccuracy extends DigitCounts {
@@ -42,8 +44,13 @@ interface Member {
   handle: PeerWorkerHandle;
   name: string;
   drawings?: Extract<ClassDataEvent, { kind: 'drawings' }>['drawings'];
+  /** When its drawings last grew (Date.now()). */
+  drewAt?: number;
   off: () => void;
 }
+
+const total = (d: { counts: number[]; heldOut: number[] } | undefined) =>
+  d ? d.counts.reduce((a, b) => a + b, 0) + d.heldOut.reduce((a, b) => a + b, 0) : 0;
 
 const zeros = () => new Array<number>(MAX_CLASS_DIGITS).fill(0);
 
@@ -80,8 +87,10 @@ export class ClassData {
     this.members.get(handle.id)?.off();
     const m: Member = { handle, name: cleanText(name, 40), off: () => {} };
     m.off = handle.onClassData((e) => {
-      if (e.kind === 'drawings') m.drawings = e.drawings;
-      else this.ownExamples += e.ownExamples;
+      if (e.kind === 'drawings') {
+        if (total(e.drawings) > total(m.drawings)) m.drewAt = Date.now();
+        m.drawings = e.drawings;
+      } else this.ownExamples += e.ownExamples;
       this.onChange();
     });
     this.members.set(handle.id, m);
@@ -98,11 +107,12 @@ export class ClassData {
     const heldOut = zeros();
     const thumbnails: ClassThumbnail[] = [];
     let students = 0;
+    const drewAt: Record<string, number> = {};
     for (const m of this.members.values()) {
       const d = m.drawings;
       if (!d) continue;
-      const n = d.counts.reduce((a, b) => a + b, 0) + d.heldOut.reduce((a, b) => a + b, 0);
-      if (n > 0) students++;
+      if (m.drewAt !== undefined) drewAt[m.handle.id] = m.drewAt;
+      if (total(d) > 0) students++;
       for (let i = 0; i < MAX_CLASS_DIGITS; i++) {
         counts[i] += d.counts[i];
         heldOut[i] += d.heldOut[i];
@@ -115,7 +125,7 @@ export class ClassData {
         }),
       );
     }
-    return { counts, heldOut, students, ownExamples: this.ownExamples, thumbnails };
+    return { counts, heldOut, students, ownExamples: this.ownExamples, thumbnails, drewAt };
   }
 
   /**
