@@ -3,7 +3,7 @@
 // links shaped by tc. runTestbed() builds it, runs one training job, removes everything it made
 // (also on failure, SIGINT and SIGTERM) and returns the run's figures.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { buildTestbed, linkBytes, MAX_VOLUNTEERS, probe, qdiscStats, removeLeftovers } from './net.mjs';
 import { summarize } from './summary.mjs';
@@ -339,6 +339,12 @@ export async function runTestbed(opts = {}) {
           );
         } else if (m[1] === 'done') {
           records.done = data;
+          // --trace FILE: every iteration and evaluation record, to see where a round's time goes
+          if (opts.trace)
+            writeFileSync(
+              opts.trace,
+              JSON.stringify({ iterations: records.iterations, evaluations: records.evaluations }),
+            );
           records.hostAtEnd = hostCpu();
           // what the shaper on the coordinator's link did over the run (drops cost retransmissions)
           records.shaper = { out: qdiscStats(tb.coord, 'eth0'), in: qdiscStats(tb.hub, 'c') };
