@@ -308,8 +308,10 @@ export async function runTestbed(opts = {}) {
             const keep = (l) => {
               const cpu = /^TBV (\S+) cpu (.*)$/.exec(l);
               const fetched = /^TBV (\S+) data (.*)$/.exec(l);
+              const rounds = /^TBV (\S+) rounds (.*)$/.exec(l);
               if (cpu) records.volunteerCpu.push({ name: cpu[1], ...JSON.parse(cpu[2]) });
               else if (fetched) records.volunteerData.push({ name: fetched[1], ...JSON.parse(fetched[2]) });
+              else if (rounds) (records.volunteerRounds ??= {})[rounds[1]] = JSON.parse(rounds[2]);
               else if ((l.startsWith('TBV') || /error/i.test(l)) && records.volunteerLines.length < 200) {
                 records.volunteerLines.push(l);
               }
@@ -339,12 +341,6 @@ export async function runTestbed(opts = {}) {
           );
         } else if (m[1] === 'done') {
           records.done = data;
-          // --trace FILE: every iteration and evaluation record, to see where a round's time goes
-          if (opts.trace)
-            writeFileSync(
-              opts.trace,
-              JSON.stringify({ iterations: records.iterations, evaluations: records.evaluations }),
-            );
           records.hostAtEnd = hostCpu();
           // what the shaper on the coordinator's link did over the run (drops cost retransmissions)
           records.shaper = { out: qdiscStats(tb.coord, 'eth0'), in: qdiscStats(tb.hub, 'c') };
@@ -359,6 +355,16 @@ export async function runTestbed(opts = {}) {
     while (children.some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < end) {
       await new Promise((r) => setTimeout(r, 50));
     }
+    // --trace FILE: every iteration's and evaluation's record, and each volunteer's rounds as it saw them
+    if (opts.trace)
+      writeFileSync(
+        opts.trace,
+        JSON.stringify({
+          iterations: records.iterations,
+          evaluations: records.evaluations,
+          volunteerRounds: records.volunteerRounds ?? {},
+        }),
+      );
     return {
       alone,
       tabs,
