@@ -114,10 +114,11 @@ describe('the packed packages', () => {
       for (const e of Object.values(pkg.exports)) targets.push(e.types, e.import);
       for (const t of targets) expect(files, `${pkg.name}: ${t}`).toContain(`package/${t.replace(/^\.\//, '')}`);
     }
-    // the built-in data sets travel inside the worker package, packed at build time
-    expect(tarList(tarballs[1])).toEqual(
-      expect.arrayContaining(['package/dist/mnist.bin', 'package/dist/fashion-mnist.bin']),
-    );
+    // the built-in data sets travel inside the worker package, packed at build time; the full
+    // Fashion-MNIST (55 MB) and the chunked forms (63 MB) stay in the repository's build
+    const worker = tarList(tarballs[1]);
+    expect(worker).toEqual(expect.arrayContaining(['package/dist/mnist.bin', 'package/dist/fashion-mnist-small.bin']));
+    expect(worker.filter((f) => f === 'package/dist/fashion-mnist.bin' || f.includes('/chunks/'))).toEqual([]);
   });
 
   it('ask only for what a browser app needs: tfjs as a peer, data packages and WebRTC for Node left out', () => {
@@ -190,6 +191,16 @@ describe('the packed packages', () => {
     );
     expect(cli.status, cli.stderr).toBe(0);
     expect(JSON.parse(cli.stdout.trim().split('\n').at(-1) ?? '{}')).toMatchObject({ event: 'done', iterations: 2 });
+    // the full Fashion-MNIST is not in the package: a clear refusal that says what to use instead
+    const fashion = spawnSync(
+      join(consumer, 'node_modules', '.bin', 'gradroom'),
+      ['train', '--dataset', 'fashion-mnist', '--workers', '1', '--max-iterations', '1'],
+      { cwd: consumer, encoding: 'utf8', timeout: 120_000 },
+    );
+    expect(fashion.status, fashion.stderr).toBe(2);
+    expect(fashion.stderr).toMatch(
+      /fashion-mnist\.bin is not in this installation of @gradroom\/worker .*'fashion-mnist-small'/,
+    );
   });
 });
 
