@@ -20,7 +20,9 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installTarballs, PACKAGES, packPackages } from '../../../examples/install-local.mjs';
 import { hasChromium, launchChromium, openPage, REPO_ROOT, screenshot, serve } from './browser/chromium.js';
+import { CONSUMER_TS } from './consumer-ts.js';
 import { unresolvedMapsInTarball } from './tarball-maps.js';
+import { definitionFiles } from './tsserver-definition.js';
 
 const EXAMPLES = join(REPO_ROOT, 'examples');
 const consumer = join(tmpdir(), 'gradroom-consumer');
@@ -204,61 +206,8 @@ describe('the packed packages', () => {
   });
 });
 
-const CONSUMER_TS = `import { type JobConfig, spawnThreadWorker, Trainer } from '@gradroom/coordinator';
-import { createOptimizer } from '@gradroom/core';
-import { arraysDataset } from '@gradroom/worker/data';
-
-/** Two classes split by the line x0 + x1 = 0 (seeded). */
-function points(n: number, seed: number) {
-  const x = new Float32Array(n * 2);
-  const y = new Uint8Array(n);
-  let s = seed;
-  const rand = () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return (s / 2 ** 32) * 2 - 1;
-  };
-  for (let i = 0; i < n; i++) {
-    x[2 * i] = rand();
-    x[2 * i + 1] = rand();
-    y[i] = x[2 * i] + x[2 * i + 1] > 0 ? 1 : 0;
-  }
-  return { x, y };
-}
-
-const job: JobConfig = {
-  model: { kind: 'mlp', inputShape: [2], hidden: [8], classes: 2 },
-  dataset: arraysDataset({ name: 'line', inputShape: [2], classes: 2, train: points(256, 1), test: points(128, 2) }),
-  optimizer: { kind: 'adam', lr: 0.05 },
-  batchSize: 32,
-  epochs: 4,
-  seed: 1,
-};
-/** Never called: tsc must reject it, or the installed types are not real. */
-export function wrongConfig() {
-  // @ts-expect-error a learning rate is a number
-  return createOptimizer({ kind: 'sgd', lr: '0.1' });
-}
-const trainer = new Trainer(job, { planning: 'all' });
-const computed = new Set<string>();
-trainer.on('iteration', (e) => {
-  for (const w of e.workers) if (w.share > 0) computed.add(w.id);
-});
-const joined = await Promise.all([trainer.addWorker(spawnThreadWorker()), trainer.addWorker(spawnThreadWorker())]);
-const result = await trainer.run();
-await trainer.close();
-console.log(
-  JSON.stringify({
-    joined: joined.length,
-    computed: computed.size,
-    iterations: result.position.iteration,
-    testAccuracy: result.testAccuracy,
-    params: result.weights.length,
-  }),
-);
-`;
-
 describe('a consumer project', () => {
-  it('type-checks against the installed types and trains on its own arrays with two threads', () => {
+  it('type-checks against the installed types, trains on its own arrays with two threads; go to definition opens the source', async () => {
     const dir = join(consumer, 'ts-consumer');
     mkdirSync(join(dir, 'src'), { recursive: true });
     writeFileSync(join(dir, 'src', 'train.ts'), CONSUMER_TS);
@@ -285,6 +234,18 @@ describe('a consumer project', () => {
     const out = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}');
     expect(out).toMatchObject({ joined: 2, computed: 2, iterations: 32, params: 2 * 8 + 8 + 8 * 2 + 2 });
     expect(out.testAccuracy).toBeGreaterThan(0.9); // a linear rule; chance is 0.5
+    // an editor's "Go to Definition" on Trainer opens gradroom's TypeScript source (the .d.ts.map and src/ shipped)
+    const lines = CONSUMER_TS.split('\n');
+    const at = lines.findIndex((l) => l.startsWith('const trainer = new Trainer('));
+    const files = await definitionFiles(
+      REPO_ROOT,
+      join(dir, 'src', 'train.ts'),
+      at + 1,
+      lines[at].indexOf('Trainer') + 1,
+    );
+    expect(files.map((f) => relative(join(consumer, 'node_modules'), f))).toContain(
+      join('@gradroom', 'coordinator', 'src', 'trainer.ts'),
+    );
   });
 
   it('examples/node-custom-data: trains on its CSV, exports, and plain tfjs loads the model and predicts', () => {
