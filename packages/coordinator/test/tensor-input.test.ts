@@ -8,6 +8,7 @@ import { type ErrorCode, isGradroomError, type ModelSpec, sfc32 } from '@gradroo
 import { arraysDataset } from '@gradroom/worker/data';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { checkRoomDataset } from '../src/room/host.js';
 import { fromTfDataset } from '../src/tf-dataset.js';
 import { type JobInput, Trainer } from '../src/trainer.js';
 import { spawnThreadWorker } from '../src/transports/thread.js';
@@ -82,6 +83,8 @@ describe('tf.Tensors as the data set', () => {
     // read at new Trainer: the app may dispose its tensors at once
     tf.dispose([tr.xs, tr.ys, te.xs, te.ys]);
     expect(fromTensors.job.dataset.kind).toBe('arrays');
+    // only this process holds them: a room refuses, as for arrays
+    expect(refusal(() => checkRoomDataset(fromTensors), 'BAD_CONFIG')).toMatch(/tensors and tf\.data become one/);
     const a = await train1(fromTensors);
     const arrays = arraysDataset({ name: 'blobs', inputShape: [2], classes: 3, train, test });
     const b = await train1(new Trainer(job(arrays)));
