@@ -46,6 +46,8 @@ interface Member {
   drawings?: Extract<ClassDataEvent, { kind: 'drawings' }>['drawings'];
   /** When its drawings last grew (Date.now()). */
   drewAt?: number;
+  /** Its last class-eval is unanswered: it is not asked again until it answers (one open request each). */
+  asking?: boolean;
   off: () => void;
 }
 
@@ -145,7 +147,20 @@ export class ClassData {
           const late = new Promise<never>((_, reject) => {
             timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
           });
-          const r = await Promise.race([m.handle.classEval(weights), late]);
+          // a tab that has not answered the last one is not asked again: requests would pile up
+          // (a student that never answers would cost the host one more each time)
+          if (m.asking) throw new Error('its last evaluation is still unanswered');
+          m.asking = true;
+          const asked = m.handle.classEval(weights);
+          asked.then(
+            () => {
+              m.asking = false;
+            },
+            () => {
+              m.asking = false;
+            },
+          );
+          const r = await Promise.race([asked, late]);
           const expected = m.drawings?.heldOut ?? zeros();
           if (r.count.some((n, i) => n !== expected[i]))
             throw new Error(`answered for ${r.count.join(',')} drawings, having reported ${expected.join(',')}`);
