@@ -148,6 +148,27 @@ describe('a hostile chunk manifest is refused before any chunk is fetched', () =
       /listed twice/,
     ],
     [
+      'a name of a million characters',
+      (m) => {
+        m.name = 'x'.repeat(1e6);
+      },
+      /its name must be up to 200 characters of text/,
+    ],
+    [
+      'a name with control characters (a forged log line)',
+      (m) => {
+        m.name = 'toy\n[host] worker p1 banned';
+      },
+      /its name must be up to 200 characters of text/,
+    ],
+    [
+      'a name that is not text',
+      (m) => {
+        (m as unknown as { name: unknown }).name = { toString: 1 };
+      },
+      /its name must be up to 200 characters of text/,
+    ],
+    [
       'a SHA-256 in upper case',
       (m) => {
         m.train.chunks[0].sha256 = m.train.chunks[0].sha256.toUpperCase();

@@ -12,7 +12,7 @@
  * Chunk c holds training examples c·chunkExamples .. min(examples, (c+1)·chunkExamples) - 1; URLs
  * are relative to the manifest's.
  */
-import { type DatasetSpec, GradroomError, MAX_CHUNKS } from '@gradroom/core';
+import { cleanText, type DatasetSpec, GradroomError, MAX_CHUNKS } from '@gradroom/core';
 import { type Dataset, validateDataset } from './dataset.js';
 import { decodePacked, encodePacked, readPackedHeader } from './format.js';
 import { type FetchDataOptions, fetchVerified, resolveDataUrl, sha256Hex } from './url.js';
@@ -92,6 +92,9 @@ function checkManifest(m: unknown, spec: ChunkedSpec, where: string, href: strin
     return typeof x?.url === 'string' && x.url.length <= 2048 && isHex(x.sha256) && Number.isSafeInteger(x.bytes);
   };
   if (M?.format !== CHUNKS_FORMAT) bad(`${where}: not a gradroom chunk manifest (format ${String(M?.format)})`);
+  // its name goes into every error about its files (shown and logged): short plain text
+  if (!(typeof M.name === 'string' && M.name.length > 0 && cleanText(M.name, 200) === M.name))
+    bad(`${where}: its name must be up to 200 characters of text, without control characters`);
   if (!(Array.isArray(M.inputShape) && M.inputShape.length >= 1 && M.inputShape.length <= 4))
     bad(`${where}: inputShape must be 1 to 4 dimensions`);
   if (!M.inputShape.every((d) => Number.isSafeInteger(d) && d > 0 && d <= 1 << 24))
