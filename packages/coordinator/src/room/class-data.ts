@@ -63,10 +63,16 @@ export class ClassData {
   before?: ClassAccuracy;
   now?: ClassAccuracy;
 
-  /** `onChange` is called (and must not throw) when the class data set or its accuracy changes. */
+  /**
+   * `onChange` is called (and must not throw) when the class data set or its accuracy changes.
+   * `maxDrawings`: the most drawings (training and held out) one student's tab can hold; a student
+   * that claims more is lying and is disconnected, so that no one tab outweighs the class in the
+   * counts and the federated figure (the protocol alone allows 1,000 per digit).
+   */
   constructor(
     private readonly onChange: () => void = () => {},
     private readonly log: (line: string) => void = () => {},
+    private readonly opts: { maxDrawings?: number } = {},
   ) {}
 
   /** A run resumed from a checkpoint: drawings may have trained before it, so it has no 'before'. */
@@ -90,6 +96,15 @@ export class ClassData {
     const m: Member = { handle, name: cleanText(name, 40), off: () => {} };
     m.off = handle.onClassData((e) => {
       if (e.kind === 'drawings') {
+        const max = this.opts.maxDrawings;
+        if (max !== undefined && total(e.drawings) > max) {
+          const reason = `claimed ${total(e.drawings)} drawings; a student's tab holds at most ${max}`;
+          this.log(`draw to train: ${m.name} disconnected: ${reason}`);
+          m.drawings = undefined;
+          handle.refuse?.(reason, 'BAD_MESSAGE');
+          this.onChange();
+          return;
+        }
         if (total(e.drawings) > total(m.drawings)) m.drewAt = Date.now();
         m.drawings = e.drawings;
       } else this.ownExamples += e.ownExamples;

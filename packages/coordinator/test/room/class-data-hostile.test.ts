@@ -220,4 +220,34 @@ describe('draw to train: hostile students on the host side', () => {
     expect(s.handle.violation).toBeUndefined();
     expect(s.logs.filter((l) => /listener failed: the page broke/.test(l)).length).toBeGreaterThan(0);
   });
+  it('a student claiming more drawings than a tab holds is disconnected and counts for nothing; the figure is the class’s', async () => {
+    const logs: string[] = [];
+    const data = new ClassData(undefined, (l) => logs.push(l), { maxDrawings: 30 });
+    const liar = student('liar', (evalId) =>
+      msg({ type: 'class-evaluated', evalId, correct: digits(0), count: digits(1000) }),
+    );
+    const honest = student('honest', (evalId) =>
+      msg({ type: 'class-evaluated', evalId, correct: digits(1), count: digits(1) }),
+    );
+    data.track(liar.handle, 'liar');
+    data.track(honest.handle, 'honest');
+    await honest.say(drawings(digits(1)));
+    // 10 x 2 training + 10 x 1,000 held out: within the protocol's bound, far past a tab's 30
+    await liar.say(drawings(digits(1000)));
+    await until(() => liar.handle.violation !== undefined, 2000, 'the liar disconnected');
+    expect(liar.handle.violation).toMatch(/claimed 10020 drawings; a student's tab holds at most 30/);
+    const report = data.report();
+    expect(report.heldOut).toEqual(digits(1));
+    expect(report.students).toBe(1);
+    const r = await data.evaluate(weights, 2000);
+    expect(r).toMatchObject({ members: 1, accuracy: 1, count: digits(1) });
+    expect(liar.asked).toHaveLength(0);
+    expect(logs.some((l) => /liar disconnected: claimed 10020 drawings/.test(l))).toBe(true);
+    // an honest tab at the limit stays
+    const full = student('full');
+    data.track(full.handle, 'full');
+    await full.say(msg({ type: 'drawings', counts: digits(2), heldOut: [1, 1, 1, 1, 1, 1, 1, 1, 1, 1] }));
+    await until(() => data.report().students === 2, 2000, 'the full tab counted');
+    expect(full.handle.violation).toBeUndefined();
+  });
 });
