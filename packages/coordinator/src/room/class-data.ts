@@ -107,6 +107,12 @@ export class ClassData {
         }
         if (total(e.drawings) > total(m.drawings)) m.drewAt = Date.now();
         m.drawings = e.drawings;
+      } else if (this.opts.maxDrawings !== undefined && e.ownExamples > this.opts.maxDrawings) {
+        // a round mixes in the tab's own training drawings: never more than it can hold
+        const reason = `claimed ${e.ownExamples} own examples in a round; a student's tab holds at most ${this.opts.maxDrawings} drawings`;
+        this.log(`draw to train: ${m.name} disconnected: ${reason}`);
+        handle.refuse?.(reason, 'BAD_MESSAGE');
+        return;
       } else this.ownExamples += e.ownExamples;
       this.onChange();
     });

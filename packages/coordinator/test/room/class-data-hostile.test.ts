@@ -81,7 +81,11 @@ afterEach(async () => {
 });
 
 /** A student whose answer to class-eval `evalId` is `answer` (none: it never answers). */
-function student(id: string, answer?: (evalId: number) => Message | undefined): Student {
+function student(
+  id: string,
+  answer?: (evalId: number) => Message | undefined,
+  local?: (round: number, version: number) => Message | undefined,
+): Student {
   const [hostSide, peerSide] = channelPair();
   const logs: string[] = [];
   const hostLink = new FramedLink(hostSide);
@@ -90,6 +94,11 @@ function student(id: string, answer?: (evalId: number) => Message | undefined): 
   const peerLink = new FramedLink(peerSide);
   const asked: number[] = [];
   peerLink.onMessage((m) => {
+    if (m.type === 'local') {
+      const a = local?.(m.round, m.version);
+      if (a) void peerLink.send(a);
+      return;
+    }
     if (m.type !== 'class-eval') return;
     asked.push(m.evalId);
     const a = answer?.(m.evalId);
@@ -249,5 +258,39 @@ describe('draw to train: hostile students on the host side', () => {
     await full.say(msg({ type: 'drawings', counts: digits(2), heldOut: [1, 1, 1, 1, 1, 1, 1, 1, 1, 1] }));
     await until(() => data.report().students === 2, 2000, 'the full tab counted');
     expect(full.handle.violation).toBeUndefined();
+  });
+  it('a student claiming more own examples in a round than a tab holds is disconnected; the class figure does not count them', async () => {
+    const data = new ClassData(undefined, () => {}, { maxDrawings: 30 });
+    const answer = (ownExamples: number) => (round: number, version: number) =>
+      msg({
+        type: 'local-result',
+        round,
+        version,
+        delta: new Float32Array(4),
+        lossSum: 1,
+        correct: 0,
+        count: 2,
+        computeMs: 1,
+        backend: 'cpu',
+        ownExamples,
+      });
+    const honest = student('honest', undefined, answer(24));
+    const liar = student('liar', undefined, answer(10_000));
+    const req = {
+      round: 0,
+      version: 0,
+      batches: [Uint32Array.of(0, 1)],
+      lrs: [0.1],
+      inner: { kind: 'sgd', lr: 0.1 } as const,
+      compress: 'none' as const,
+    };
+    for (const s of [honest, liar]) {
+      data.track(s.handle, s === liar ? 'liar' : 'honest');
+      await s.handle.trainLocal?.(req).catch(() => {});
+    }
+    await until(() => liar.handle.violation !== undefined, 2000, 'the liar disconnected');
+    expect(liar.handle.violation).toMatch(/claimed 10000 own examples in a round/);
+    expect(data.report().ownExamples).toBe(24);
+    expect(honest.handle.violation).toBeUndefined();
   });
 });
