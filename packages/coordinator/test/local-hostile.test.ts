@@ -85,6 +85,61 @@ describe('mode local: early groups are gated and bounded like the others', () =>
   }, 120_000);
 });
 
+describe('mode local: a peer just over the bound', () => {
+  /** Last epoch's mean training loss and the run's test accuracy: two honest peers, and maybe one scaling its updates. */
+  async function room(scale?: number) {
+    const job: JobConfig = {
+      ...sgdJob,
+      batchSize: 20,
+      epochs: 6,
+      maxIterations: undefined,
+      evaluate: true,
+      mode: { kind: 'local', steps: 2, warmup: 0, outer: { kind: 'sgd', lr: 1 } },
+    };
+    const t = new Trainer(job, { backends: ['wasm'] });
+    open.push(t);
+    const logs: string[] = [];
+    t.on('log', (e) => logs.push(e.message));
+    const left: string[] = [];
+    t.on('worker', (e) => {
+      if (e.type === 'left') left.push(e.reason ?? '');
+    });
+    // honest for its first 2 rounds, so the bound has its samples (from the first round, its updates
+    // would set the bound's scale: see the README's Trust section), then 100x
+    if (scale !== undefined)
+      t.addWorker(
+        asPeer(spawnThreadWorker(), {
+          local: (c, r) => (c <= 2 ? r : { ...r, delta: r.delta?.map((x) => x * scale) }),
+        }),
+      );
+    t.addWorker(asPeer(spawnThreadWorker()));
+    t.addWorker(asPeer(spawnThreadWorker()));
+    const losses: number[] = [];
+    t.on('epoch', (e) => losses.push(e.trainLoss));
+    const r = await t.run();
+    return { loss: losses[losses.length - 1], accuracy: r.testAccuracy, logs, left, weights: r.weights };
+  }
+
+  it('updates 100x its honest ones: those over the bound are refused and computed by another member; the run goes on and learns', async () => {
+    const clean = await room();
+    const hostile = await room(100);
+    expect(hostile.weights.every(Number.isFinite)).toBe(true);
+    // (given back to the same peer, each refusal came back until the round gave up and the run failed)
+    expect(hostile.logs.filter((m) => /over 50x the median .* planned again/.test(m)).length).toBeGreaterThanOrEqual(2);
+    expect(hostile.loss).toBeLessThanOrEqual(clean.loss * 1.25 + 0.05);
+    expect(hostile.accuracy).toBeGreaterThanOrEqual(clean.accuracy - 0.05);
+  }, 120_000);
+
+  it('updates 1,000x its honest ones: refused again and again, the peer is struck and dropped; the run learns', async () => {
+    const clean = await room();
+    const hostile = await room(1000);
+    expect(hostile.weights.every(Number.isFinite)).toBe(true);
+    expect(hostile.left.some((m) => /dropped after 3 strikes/.test(m))).toBe(true);
+    expect(hostile.loss).toBeLessThanOrEqual(clean.loss * 1.25 + 0.05);
+    expect(hostile.accuracy).toBeGreaterThanOrEqual(clean.accuracy - 0.05);
+  }, 120_000);
+});
+
 describe('mode local: outer momentum restarts across a resume', () => {
   it('a run resumed between two restarts restarts where the uninterrupted run does (equal weights)', async () => {
     const outer = { kind: 'momentum', form: 'classic', momentum: 0.9, lr: 1, restartEvery: 3 } as const;
