@@ -35,6 +35,7 @@ ${Object.entries(PROFILES)
   --evaluate         evaluate even with --iterations (which otherwise skips evaluation)
   --warmup W         iterations left out of the figures (default 5)
   --json             print the figures as JSON
+  --trace FILE       write every iteration's and evaluation's record to FILE (the room's; with --with-alone, the last run's)
   --timeout S        the whole run at most (default 900 s)
 Job flags, as gradroom train reads them: --dataset mnist|fashion-mnist|FILE.bin, --model NAME|spec.json,
   --optimizer, --lr, --schedule, --batch-size, --seed, --mode exact|local, --local-steps H (default 8
@@ -75,6 +76,7 @@ try {
       'keep-going': { type: 'boolean' },
       warmup: { type: 'string', default: '5' },
       json: { type: 'boolean' },
+      trace: { type: 'string' },
       timeout: { type: 'string', default: '900' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -120,6 +122,7 @@ const opts = {
   targetAccuracy: num('target', v.target),
   stopAtTarget: !v['keep-going'],
   timeoutMs: num('timeout', v.timeout) * 1000,
+  ...(v.trace ? { trace: resolve(v.trace) } : {}),
 };
 if (opts.planning !== 'cost' && opts.planning !== 'all')
   usage(`--planning must be cost or all, got '${opts.planning}'`);

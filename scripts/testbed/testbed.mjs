@@ -3,7 +3,7 @@
 // links shaped by tc. runTestbed() builds it, runs one training job, removes everything it made
 // (also on failure, SIGINT and SIGTERM) and returns the run's figures.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { buildTestbed, linkBytes, MAX_VOLUNTEERS, probe, qdiscStats, removeLeftovers } from './net.mjs';
 import { summarize } from './summary.mjs';
@@ -308,8 +308,10 @@ export async function runTestbed(opts = {}) {
             const keep = (l) => {
               const cpu = /^TBV (\S+) cpu (.*)$/.exec(l);
               const fetched = /^TBV (\S+) data (.*)$/.exec(l);
+              const rounds = /^TBV (\S+) rounds (.*)$/.exec(l);
               if (cpu) records.volunteerCpu.push({ name: cpu[1], ...JSON.parse(cpu[2]) });
               else if (fetched) records.volunteerData.push({ name: fetched[1], ...JSON.parse(fetched[2]) });
+              else if (rounds) (records.volunteerRounds ??= {})[rounds[1]] = JSON.parse(rounds[2]);
               else if ((l.startsWith('TBV') || /error/i.test(l)) && records.volunteerLines.length < 200) {
                 records.volunteerLines.push(l);
               }
@@ -353,6 +355,16 @@ export async function runTestbed(opts = {}) {
     while (children.some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < end) {
       await new Promise((r) => setTimeout(r, 50));
     }
+    // --trace FILE: every iteration's and evaluation's record, and each volunteer's rounds as it saw them
+    if (opts.trace)
+      writeFileSync(
+        opts.trace,
+        JSON.stringify({
+          iterations: records.iterations,
+          evaluations: records.evaluations,
+          volunteerRounds: records.volunteerRounds ?? {},
+        }),
+      );
     return {
       alone,
       tabs,

@@ -29,13 +29,28 @@ async function loadBytes(name) {
   return new Uint8Array(await res.arrayBuffer());
 }
 
+// each local round as this volunteer saw it: when it began and ended, its compute, and the CPU it
+// got meanwhile (the gap between rounds is the result's trip, the host's step and the next task's)
+const engine = new ShardWorker(loadBytes);
+const rounds = [];
+const trainLocal = engine.trainLocal.bind(engine);
+engine.trainLocal = async (req) => {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const r = await trainLocal(req);
+  const c = process.cpuUsage(c0);
+  if (rounds.length < 10_000)
+    rounds.push({ at: t0, ms: performance.now() - t0, computeMs: r.computeMs, cpuMs: (c.user + c.system) / 1000 });
+  return r;
+};
+
 try {
   const v = await joinRoom({
     ...nodeRtc(),
     url: o.url,
     token: o.token,
     name: o.name,
-    engine: new ShardWorker(loadBytes),
+    engine,
     backends: [o.backend ?? 'wasm'],
     relay: 'auto',
     connectTimeoutMs: o.connectTimeoutMs ?? 15_000,
@@ -48,6 +63,7 @@ try {
   // the CPU this volunteer got while in the room, against its quota: on a busy machine it can get less
   const cpu = process.cpuUsage(cpu0);
   say(`cpu ${JSON.stringify({ cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - t0 })}`);
+  say(`rounds ${JSON.stringify(rounds)}`);
   say(`done: ${reason} (examples ${v.status.examples}, shards ${v.status.shards})`);
   process.exit(0);
 } catch (e) {

@@ -18,6 +18,13 @@ export {
 } from './model-input.js';
 export { type PoolOptions, WorkerPool } from './pool.js';
 export { type SessionOptions, WorkerSession } from './session.js';
+export type {
+  DatasetInput,
+  TensorLike,
+  TensorSplit,
+  TensorsDatasetInput,
+} from './tensor-input.js';
+export { DEFAULT_MAX_EXAMPLES, fromTfDataset, type TfDatasetLike, type TfDatasetOptions } from './tf-dataset.js';
 export type { JobInput } from './trainer.js';
 export {
   type ModelExporter,

@@ -279,6 +279,7 @@ export class WorkerSession {
           inner: task.inner,
           compress: task.compress,
           ...(task.eager ? { eager: true } : {}),
+          ...(task.prefetch ? { prefetch: task.prefetch } : {}),
           weights,
           ...change,
         });

@@ -32,6 +32,8 @@ export interface LocalTask {
   paramCount: number;
   /** Overlap: a next-round group sent before the worker's last pseudo-gradient is in the weights. */
   eager?: boolean;
+  /** Examples of the chunks the worker's next round will need (partitions): fetched meanwhile. */
+  prefetch?: Uint32Array;
 }
 
 export type Task = TrainTask | EvalTask | LocalTask;

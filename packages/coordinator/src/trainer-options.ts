@@ -6,6 +6,7 @@ import type { EpochRecord, MetricName, SplitScore } from './history.js';
 import type { JobConfig } from './job.js';
 import type { LayersModelLike, ModelInput } from './model-input.js';
 import type { PoolOptions } from './pool.js';
+import type { DatasetInput } from './tensor-input.js';
 
 export interface TrainerOptions extends PoolOptions {
   /** Backends the workers should try, in order (default: each picks its fastest). */
@@ -60,8 +61,11 @@ export interface TrainerOptions extends PoolOptions {
   initModel?: LayersModelLike;
 }
 
-/** A job as `new Trainer` takes it: the model may also be a `tf.LayersModel` or its `toJSON()` output. */
-export type JobInput = Omit<JobConfig, 'model'> & { model: ModelInput };
+/**
+ * A job as `new Trainer` takes it: the model may also be a `tf.LayersModel` or its `toJSON()` output,
+ * the data set also tf.Tensors (`{ kind: 'tensors', xs, ys, test }`).
+ */
+export type JobInput = Omit<JobConfig, 'model' | 'dataset'> & { model: ModelInput; dataset: DatasetInput };
 
 /** Checks the options a Trainer cannot run with, at construction. */
 export function checkOptions(opts: TrainerOptions): TrainerOptions {

@@ -46,6 +46,7 @@ import { RunFacts } from './run-facts.js';
 import { RunScores } from './run-scores.js';
 import type { WorkerSession } from './session.js';
 import { creditWorkers, diverged, EpochStats, firstNonFinite, iterationEvent } from './step-checks.js';
+import { datasetSpecOf } from './tensor-input.js';
 import { checkOptions, type JobInput, type TrainerOptions, type TrainResult } from './trainer-options.js';
 import { WeightsSnapshot, type WorkerHandle } from './worker-handle.js';
 
@@ -85,7 +86,8 @@ export class Trainer extends Emitter<TrainerEvents> {
 
   constructor(input: JobInput, opts: TrainerOptions = {}) {
     super();
-    const job: JobConfig = { ...input, model: modelSpecOf(input.model) };
+    const model = modelSpecOf(input.model);
+    const job: JobConfig = { ...input, model, dataset: datasetSpecOf(input.dataset, model) }; // tensors read now
     validateJob(job);
     this.job = structuredClone(job);
     this.opts = checkOptions(opts);

@@ -20,6 +20,9 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installTarballs, PACKAGES, packPackages } from '../../../examples/install-local.mjs';
 import { hasChromium, launchChromium, openPage, REPO_ROOT, screenshot, serve } from './browser/chromium.js';
+import { CONSUMER_TS } from './consumer-ts.js';
+import { unresolvedMapsInTarball } from './tarball-maps.js';
+import { definitionFiles } from './tsserver-definition.js';
 
 const EXAMPLES = join(REPO_ROOT, 'examples');
 const consumer = join(tmpdir(), 'gradroom-consumer');
@@ -78,7 +81,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(lock, { recursive: true, force: true }));
 
 describe('the packed packages', () => {
-  it('hold dist/ (no source maps, sources or tests), a README and their types; every export exists', () => {
+  it('hold dist/, their TypeScript sources (no tests), a README and their types; every export exists', () => {
     expect(tarballs.map((t) => relative(join(consumer, 'packs'), t))).toEqual(
       PACKAGES.map((p) => `gradroom-${p}-0.1.0.tgz`),
     );
@@ -94,12 +97,16 @@ describe('the packed packages', () => {
       };
       expect(files, pkg.name).toContain('package/README.md');
       expect(readFileSync(join(REPO_ROOT, 'packages', pkg.name.split('/')[1], 'README.md'), 'utf8')).toMatch(/## API/);
+      // src/ is there for the declaration maps: an editor's "go to definition" opens gradroom's TypeScript
       const outside = files.filter(
-        (f) => !f.startsWith('package/dist/') && !/^package\/(README\.md|package\.json)$/.test(f),
+        (f) =>
+          !f.startsWith('package/dist/') &&
+          !/^package\/src\/.+\.ts$/.test(f) &&
+          !/^package\/(README\.md|package\.json)$/.test(f),
       );
       expect(outside, pkg.name).toEqual([]);
       expect(
-        files.filter((f) => /\.map$|\.test\.|\.tsbuildinfo$|\/src\//.test(f)),
+        files.filter((f) => /\.test\.|\.tsbuildinfo$/.test(f)),
         pkg.name,
       ).toEqual([]);
       // pnpm pack turned workspace:* into the version npm can resolve among the tarballs
@@ -109,10 +116,11 @@ describe('the packed packages', () => {
       for (const e of Object.values(pkg.exports)) targets.push(e.types, e.import);
       for (const t of targets) expect(files, `${pkg.name}: ${t}`).toContain(`package/${t.replace(/^\.\//, '')}`);
     }
-    // the built-in data sets travel inside the worker package, packed at build time
-    expect(tarList(tarballs[1])).toEqual(
-      expect.arrayContaining(['package/dist/mnist.bin', 'package/dist/fashion-mnist.bin']),
-    );
+    // the built-in data sets travel inside the worker package, packed at build time; the full
+    // Fashion-MNIST (55 MB) and the chunked forms (63 MB) stay in the repository's build
+    const worker = tarList(tarballs[1]);
+    expect(worker).toEqual(expect.arrayContaining(['package/dist/mnist.bin', 'package/dist/fashion-mnist-small.bin']));
+    expect(worker.filter((f) => f === 'package/dist/fashion-mnist.bin' || f.includes('/chunks/'))).toEqual([]);
   });
 
   it('ask only for what a browser app needs: tfjs as a peer, data packages and WebRTC for Node left out', () => {
@@ -143,19 +151,13 @@ describe('the packed packages', () => {
     // 26 MB of native WebRTC, needed only to host a room from Node: an optional peer npm does not install
     expect(coordinator.dependencies).not.toHaveProperty('@roamhq/wrtc');
     expect(coordinator.peerDependenciesMeta?.['@roamhq/wrtc']?.optional).toBe(true);
-    // source maps ship inline with their sources: no comment points at a .map file the tarball lacks
+    // every sourceMappingURL resolves inside its tarball: the JavaScript's maps inline with their
+    // sources, each .d.ts's .d.ts.map beside it, and the src/*.ts that map names
     for (const tgz of tarballs) {
-      const js = spawnSync('tar', ['-xzOf', tgz, '--wildcards', 'package/dist/*.js'], {
-        encoding: 'utf8',
-        maxBuffer: 1 << 28,
-      });
-      expect(js.status).toBe(0);
-      const urls = js.stdout.match(/\/\/# sourceMappingURL=\S{0,40}/g) ?? [];
-      expect(urls.length, tgz).toBeGreaterThan(0);
-      expect(
-        urls.filter((u) => !u.startsWith('//# sourceMappingURL=data:application/json')),
-        tgz,
-      ).toEqual([]);
+      const maps = unresolvedMapsInTarball(tgz);
+      expect(maps.missing, tgz).toEqual([]);
+      expect(maps.inline, tgz).toBeGreaterThan(0); // .js
+      expect(maps.files, tgz).toBeGreaterThan(0); // .d.ts
     }
     // require() works too (Node >= 20.19 loads the ES modules)
     const r = node(
@@ -191,64 +193,21 @@ describe('the packed packages', () => {
     );
     expect(cli.status, cli.stderr).toBe(0);
     expect(JSON.parse(cli.stdout.trim().split('\n').at(-1) ?? '{}')).toMatchObject({ event: 'done', iterations: 2 });
+    // the full Fashion-MNIST is not in the package: a clear refusal that says what to use instead
+    const fashion = spawnSync(
+      join(consumer, 'node_modules', '.bin', 'gradroom'),
+      ['train', '--dataset', 'fashion-mnist', '--workers', '1', '--max-iterations', '1'],
+      { cwd: consumer, encoding: 'utf8', timeout: 120_000 },
+    );
+    expect(fashion.status, fashion.stderr).toBe(2);
+    expect(fashion.stderr).toMatch(
+      /fashion-mnist\.bin is not in this installation of @gradroom\/worker .*'fashion-mnist-small'/,
+    );
   });
 });
 
-const CONSUMER_TS = `import { type JobConfig, spawnThreadWorker, Trainer } from '@gradroom/coordinator';
-import { createOptimizer } from '@gradroom/core';
-import { arraysDataset } from '@gradroom/worker/data';
-
-/** Two classes split by the line x0 + x1 = 0 (seeded). */
-function points(n: number, seed: number) {
-  const x = new Float32Array(n * 2);
-  const y = new Uint8Array(n);
-  let s = seed;
-  const rand = () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return (s / 2 ** 32) * 2 - 1;
-  };
-  for (let i = 0; i < n; i++) {
-    x[2 * i] = rand();
-    x[2 * i + 1] = rand();
-    y[i] = x[2 * i] + x[2 * i + 1] > 0 ? 1 : 0;
-  }
-  return { x, y };
-}
-
-const job: JobConfig = {
-  model: { kind: 'mlp', inputShape: [2], hidden: [8], classes: 2 },
-  dataset: arraysDataset({ name: 'line', inputShape: [2], classes: 2, train: points(256, 1), test: points(128, 2) }),
-  optimizer: { kind: 'adam', lr: 0.05 },
-  batchSize: 32,
-  epochs: 4,
-  seed: 1,
-};
-/** Never called: tsc must reject it, or the installed types are not real. */
-export function wrongConfig() {
-  // @ts-expect-error a learning rate is a number
-  return createOptimizer({ kind: 'sgd', lr: '0.1' });
-}
-const trainer = new Trainer(job, { planning: 'all' });
-const computed = new Set<string>();
-trainer.on('iteration', (e) => {
-  for (const w of e.workers) if (w.share > 0) computed.add(w.id);
-});
-const joined = await Promise.all([trainer.addWorker(spawnThreadWorker()), trainer.addWorker(spawnThreadWorker())]);
-const result = await trainer.run();
-await trainer.close();
-console.log(
-  JSON.stringify({
-    joined: joined.length,
-    computed: computed.size,
-    iterations: result.position.iteration,
-    testAccuracy: result.testAccuracy,
-    params: result.weights.length,
-  }),
-);
-`;
-
 describe('a consumer project', () => {
-  it('type-checks against the installed types and trains on its own arrays with two threads', () => {
+  it('type-checks against the installed types, trains on its own arrays with two threads; go to definition opens the source', async () => {
     const dir = join(consumer, 'ts-consumer');
     mkdirSync(join(dir, 'src'), { recursive: true });
     writeFileSync(join(dir, 'src', 'train.ts'), CONSUMER_TS);
@@ -275,6 +234,18 @@ describe('a consumer project', () => {
     const out = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}');
     expect(out).toMatchObject({ joined: 2, computed: 2, iterations: 32, params: 2 * 8 + 8 + 8 * 2 + 2 });
     expect(out.testAccuracy).toBeGreaterThan(0.9); // a linear rule; chance is 0.5
+    // an editor's "Go to Definition" on Trainer opens gradroom's TypeScript source (the .d.ts.map and src/ shipped)
+    const lines = CONSUMER_TS.split('\n');
+    const at = lines.findIndex((l) => l.startsWith('const trainer = new Trainer('));
+    const files = await definitionFiles(
+      REPO_ROOT,
+      join(dir, 'src', 'train.ts'),
+      at + 1,
+      lines[at].indexOf('Trainer') + 1,
+    );
+    expect(files.map((f) => relative(join(consumer, 'node_modules'), f))).toContain(
+      join('@gradroom', 'coordinator', 'src', 'trainer.ts'),
+    );
   });
 
   it('examples/node-custom-data: trains on its CSV, exports, and plain tfjs loads the model and predicts', () => {

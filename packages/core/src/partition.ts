@@ -341,6 +341,19 @@ export class PartitionBook {
     return groups;
   }
 
+  /**
+   * One example of each chunk `member` will draw from next (its chunks with examples left, in this
+   * epoch's order: the window and `extra` beyond it), for the member to fetch ahead of need.
+   */
+  upcoming(member: string, extra = WINDOW): Uint32Array {
+    const rank = this.chunkRank();
+    const next = this.chunksOf(member)
+      .filter((c) => this.left(c) > 0)
+      .sort((a, b) => rank[a] - rank[b])
+      .slice(0, WINDOW + extra);
+    return Uint32Array.from(next, (c) => c * this.chunkExamples);
+  }
+
   /** The epoch's progress, for a checkpoint. */
   progress(): PartitionProgress {
     return { epoch: this.epoch, trained: Array.from(this.trained) };

@@ -28,6 +28,19 @@ describe('fp16', () => {
     expect(fromHalf(toHalf(1e6))).toBe(Number.POSITIVE_INFINITY);
   });
 
+  it('decodeUpdate gives each of the 65,536 halves the value fromHalf gives it, and refuses Inf and NaN', () => {
+    const all = Uint16Array.from({ length: 65536 }, (_, h) => h);
+    const finite = all.filter((h) => (h & 0x7c00) !== 0x7c00);
+    const out = decodeUpdate({ kind: 'fp16', length: finite.length, data: finite }, finite.length);
+    for (let i = 0; i < finite.length; i++) expect(out[i]).toBe(fromHalf(finite[i]));
+    for (const h of [0x7c00, 0xfc00, 0x7e00, 0x7c01]) {
+      const data = Uint16Array.of(0, h);
+      expect(() => decodeUpdate({ kind: 'fp16', length: 2, data }, 2)).toThrow(
+        /fp16 update holds (-?Infinity|NaN) at index 1/,
+      );
+    }
+  });
+
   it('relative error stays within half an ulp (2^-11) over the normal range', () => {
     fc.assert(
       fc.property(fc.double({ min: 2 ** -14, max: 65000, noNaN: true }), (x) => {

@@ -97,6 +97,47 @@ describe('PartitionBook', () => {
     );
   });
 
+  it("upcoming names the chunks of a member's next round (a round taking at most a chunk's worth), from its own", () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          chunk: fc.integer({ min: 20, max: 300 }),
+          perMember: fc.integer({ min: 2, max: 6 }),
+          members: fc.integer({ min: 1, max: 5 }),
+          seed: fc.integer({ min: 0, max: 2 ** 31 }),
+        }),
+        (o) => {
+          const examples = o.chunk * o.perMember * o.members;
+          const book = new PartitionBook(examples, o.chunk, o.seed);
+          const ids = Array.from({ length: o.members }, (_, i) => `m${i}`);
+          const B = Math.max(1, Math.floor(o.chunk / 4));
+          book.startEpoch(0);
+          book.sync(ids);
+          let hints = new Map<string, Set<number>>();
+          let checked = 0;
+          for (let round = 0; round < 200 && book.untrained() > 0; round++) {
+            const sizes = Array.from({ length: 4 * o.members }, () => B);
+            const before = new Map(ids.map((m) => [m, new Set(book.chunksOf(m))]));
+            for (const g of book.round(ids, 4, sizes)) {
+              const hint = hints.get(g.member);
+              // only while the member still draws from its own partition (no takeover this round)
+              const own = before.get(g.member) ?? new Set<number>();
+              const chunks = new Set(g.batches.flatMap((b) => Array.from(b, (i) => Math.floor(i / o.chunk))));
+              if (hint && [...chunks].every((c) => own.has(c))) {
+                for (const c of chunks) expect(hint.has(c)).toBe(true);
+                checked++;
+              }
+            }
+            hints = new Map(ids.map((m) => [m, new Set(Array.from(book.upcoming(m), (i) => Math.floor(i / o.chunk)))]));
+            for (const [m, h] of hints) for (const c of h) expect(book.chunksOf(m)).toContain(c);
+          }
+          expect(checked).toBeGreaterThan(0);
+        },
+      ),
+      { numRuns: 100, seed: 5 },
+    );
+  });
+
   it('deals each member about 1/k of the chunks, and a steady room keeps them', () => {
     // Fashion-MNIST's shape: 60 chunks of 1,000, 8 members, H = 4 at 64 a mini-batch, 2 epochs
     const { book } = simulate({ examples: 60_000, chunk: 1000, B: 64, H: 4, epochs: 2, seed: 3, churn: [] });

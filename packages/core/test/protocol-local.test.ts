@@ -71,6 +71,11 @@ describe('local messages', () => {
     bad({ ...local(), baseVersion: 3 }, /a weights change \(whalf or wq8\) with its baseVersion, or neither/);
     bad({ ...local(), baseVersion: 3, wq8: new Int8Array(3) }, /wq8 with its wscales and wblock/);
     bad({ ...local(), baseVersion: 3, whalf: new Uint16Array(3), wq8: new Int8Array(3) }, /at most one of whalf, wq8/);
+    // a prefetch hint: a few example indices (one per chunk), nothing else
+    const hinted = { ...local(), prefetch: Uint32Array.of(0, 1000, 5000) };
+    expect(decodeMessage(encodeMessage(hinted))).toEqual(hinted);
+    bad({ ...local(), prefetch: new Uint32Array(17) }, /local.prefetch must be at most 16 examples/);
+    bad({ ...local(), prefetch: [1, 2] }, /local.prefetch must be/);
     const base = {
       v: 2,
       type: 'local-result',

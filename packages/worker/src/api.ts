@@ -76,6 +76,11 @@ export interface LocalRequest {
    */
   weightsDelta?: EncodedUpdate;
   baseVersion?: number;
+  /**
+   * Examples of the chunks this worker's next round will draw from (one per chunk): fetched in the
+   * background while it trains this round, so the next round does not wait for them.
+   */
+  prefetch?: Uint32Array;
 }
 
 export interface LocalResultData extends Counts {

@@ -28,14 +28,18 @@ function packed(): Uint8Array {
 }
 
 /** Serves `files` under /d/ on 127.0.0.1, counting requests by file name, while `fn` runs. */
-async function serve(files: Map<string, Uint8Array>, fn: (base: string, hits: Map<string, number>) => Promise<void>) {
+async function serve(
+  files: Map<string, Uint8Array>,
+  fn: (base: string, hits: Map<string, number>) => Promise<void>,
+  delayMs = new Map<string, number>(),
+) {
   const hits = new Map<string, number>();
   const server: Server = createServer((req, res) => {
     const name = (req.url ?? '').replace(/^\/d\//, '');
     hits.set(name, (hits.get(name) ?? 0) + 1);
     const body = files.get(name);
     if (!body) return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-length': body.length }).end(body);
+    setTimeout(() => res.writeHead(200, { 'content-length': body.length }).end(body), delayMs.get(name) ?? 0);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   try {
@@ -178,5 +182,59 @@ describe('chunked data sets', () => {
       expect([...hits.keys()].filter((k) => k !== 'manifest.json').sort()).toEqual(['train-3.bin']);
       await w.dispose();
     });
+  });
+
+  it('a local round with a prefetch hint fetches those chunks too, without waiting for them, once each', async () => {
+    const { files, spec } = await chunked();
+    await serve(
+      files,
+      async (base, hits) => {
+        const w = new ShardWorker(async () => {
+          throw new Error('no built-in files here');
+        });
+        const info = await w.init({
+          task: {
+            model: { kind: 'mlp', inputShape: [4], hidden: [5], classes: 3 },
+            dataset: spec(base),
+            layout: [],
+            paramCount: 0,
+          },
+          backends: ['cpu'],
+        });
+        await w.setWeights(0, new Float32Array(info.paramCount).fill(0.01));
+        const round = (version: number, batches: Uint32Array[], prefetch?: Uint32Array) =>
+          w.trainLocal({
+            round: version,
+            version,
+            batches,
+            lrs: batches.map(() => 0.1),
+            inner: { kind: 'sgd', lr: 0.1 },
+            ...(version > 0 ? { weights: new Float32Array(info.paramCount).fill(0.01) } : {}),
+            ...(prefetch ? { prefetch } : {}),
+          });
+        const t0 = performance.now();
+        const r = await round(0, [Uint32Array.of(150, 151)], Uint32Array.of(200, 60));
+        expect(r.count).toBe(2);
+        // the round did not wait for the hinted chunks (4 and 1), whose replies take 1.5 s
+        expect(performance.now() - t0).toBeLessThan(1500);
+        for (let k = 0; k < 100 && !(hits.has('train-4.bin') && hits.has('train-1.bin')); k++)
+          await new Promise((res) => setTimeout(res, 20));
+        expect(hits.get('train-4.bin')).toBe(1);
+        expect(hits.get('train-1.bin')).toBe(1);
+        // the next round needs them: no second request
+        const r2 = await round(1, [Uint32Array.of(200, 60, 61)]);
+        expect(r2.count).toBe(3);
+        expect([...hits.entries()].filter(([k]) => k.startsWith('train-')).sort()).toEqual([
+          ['train-1.bin', 1],
+          ['train-3.bin', 1],
+          ['train-4.bin', 1],
+        ]);
+        await w.dispose();
+      },
+      new Map([
+        ['train-1.bin', 1500],
+        ['train-4.bin', 1500],
+      ]),
+    );
   });
 });

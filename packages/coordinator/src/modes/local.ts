@@ -140,7 +140,7 @@ export class LocalMode implements Mode {
     m: number,
     from = 0,
     busy: ReadonlySet<WorkerSession> = new Set(),
-  ): { owner?: string; batches: Uint32Array[] }[] {
+  ): { owner?: string; batches: Uint32Array[]; prefetch?: Uint32Array }[] {
     const { pos, plan } = at;
     const book = this.bookFor(plan.order.length);
     if (!book) {
@@ -158,7 +158,10 @@ export class LocalMode implements Mode {
     // members whose group of this round was started early take no second one while others can
     const idle = this.pool.idle().filter((s) => !busy.has(s));
     const members = ableIds(idle.length > 0 ? idle : this.pool.idle());
-    return book.round(members, h, sizes).map((g) => ({ owner: g.member, batches: g.batches }));
+    // each member fetches its next chunks while it trains this round (issue 18: data off the critical path)
+    return book
+      .round(members, h, sizes)
+      .map((g) => ({ owner: g.member, batches: g.batches, prefetch: book.upcoming(g.member) }));
   }
 
   async round(at: RoundStart): Promise<RoundOutcome | null> {
@@ -219,6 +222,7 @@ export class LocalMode implements Mode {
         compress: this.mode.compress ?? 'none',
         compressWeights: this.mode.compressWeights ?? true,
         paramCount,
+        ...(g.prefetch ? { prefetch: g.prefetch } : {}),
       };
       if (g.owner !== undefined) owners.set(task, g.owner);
       jobs.push(task);
@@ -371,10 +375,12 @@ export class LocalMode implements Mode {
       if (n <= 0) break;
       if (!s.handle.trainLocal || a.tasks.some((f) => f.s === s)) continue;
       let batches: Uint32Array[];
+      let prefetch: Uint32Array | undefined;
       if (this.book) {
         this.book.sync(ableIds(this.pool.ready()));
         const sizes = Array.from({ length: n }, (_, j) => plan.batch(next.batch + a.batches + j).length);
         batches = this.book.round([s.id], n, sizes)[0]?.batches ?? [];
+        prefetch = this.book.upcoming(s.id);
       } else batches = Array.from({ length: n }, (_, j) => plan.batch(next.batch + a.batches + j).slice());
       if (batches.length === 0) continue;
       const lrs = batches.map((_, j) => {
@@ -392,6 +398,7 @@ export class LocalMode implements Mode {
         compressWeights: this.mode.compressWeights ?? true,
         paramCount,
         eager: r.perWorker.has(s),
+        ...(prefetch ? { prefetch } : {}),
       };
       a.tasks.push(this.dispatcher.launch(s, task, snapshot));
       a.batches += batches.length;

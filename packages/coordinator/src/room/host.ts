@@ -43,7 +43,7 @@ export function checkRoomDataset(trainer: TrainerLike): void {
   if (trainer.job?.dataset.kind === 'arrays')
     throw new GradroomError(
       'BAD_CONFIG',
-      "a room cannot train on an 'arrays' data set, which only this process holds: pack it into a file with encodePacked from @gradroom/worker/data (or `gradroom pack-data --csv`), serve it, and give the trainer { kind: 'url', url, sha256 }",
+      "a room cannot train on an 'arrays' data set (tensors and tf.data become one), which only this process holds: pack it into a file with encodePacked from @gradroom/worker/data (or `gradroom pack-data --csv`), serve it, and give the trainer { kind: 'url', url, sha256 }",
     );
 }
 

@@ -328,6 +328,7 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
           inner: req.inner as unknown as Record<string, unknown>,
           compress: req.compress ?? 'none',
           ...(req.eager ? { eager: true } : {}),
+          ...(req.prefetch ? { prefetch: req.prefetch } : {}),
           ...weightsChangeFields(req.weightsDelta, req.baseVersion),
         }),
       );

@@ -19,6 +19,9 @@ export interface CodecLimits {
   maxNodes: number;
 }
 
+/** Examples in one 'local' message's prefetch hint (one per chunk a member will need next). */
+export const MAX_PREFETCH = 16;
+
 export const DEFAULT_CODEC_LIMITS: Readonly<CodecLimits> = Object.freeze({
   maxMessageBytes: 64 * 1024 * 1024,
   maxParams: 16 * 1024 * 1024,

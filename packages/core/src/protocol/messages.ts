@@ -182,6 +182,11 @@ export interface LocalMessage {
   wq8?: Int8Array;
   wscales?: Float32Array;
   wblock?: number;
+  /**
+   * Examples of the peer's next chunks (one per chunk, at most MAX_PREFETCH): it fetches them while
+   * it trains this round, so the next round does not wait on the link for its data.
+   */
+  prefetch?: Uint32Array;
 }
 
 /**

@@ -16,11 +16,11 @@ import { createOptimizer } from '../optimizers/index.js';
 import type { OptimizerConfig } from '../optimizers/types.js';
 import { CheckedShard } from '../result-gate.js';
 import { LOSS_NAMES } from '../zoo.js';
-import { type CodecLimits, resolveLimits } from './limits.js';
+import { type CodecLimits, MAX_PREFETCH, resolveLimits } from './limits.js';
 import { type Message, PROTOCOL_VERSION, type ResultMessage } from './messages.js';
 import { CLASS_MESSAGES, checkClassRules, OWN_EXAMPLES_FIELD } from './validate-class.js';
 
-export { type CodecLimits, DEFAULT_CODEC_LIMITS, resolveLimits } from './limits.js';
+export { type CodecLimits, DEFAULT_CODEC_LIMITS, MAX_PREFETCH, resolveLimits } from './limits.js';
 
 // Sane ranges for task specs; far above any model a browser trains, far below overflow.
 const MAX_DIM = 1 << 24;
@@ -356,6 +356,7 @@ const MESSAGES: Readonly<Record<string, FieldTable>> = {
     wq8: { check: int8Array, optional: true },
     wscales: { check: float32Array, optional: true },
     wblock: { check: int(1, 1 << 20), optional: true },
+    prefetch: { check: uint32Array, optional: true },
   },
   'local-result': {
     round: { check: uint },
@@ -429,6 +430,8 @@ export function validateMessage(value: unknown, limits?: Partial<CodecLimits>): 
       fail('local', 'a weights change (whalf or wq8) with its baseVersion, or neither');
     if ((value.wq8 !== undefined) !== (value.wscales !== undefined && value.wblock !== undefined))
       fail('local', 'wq8 with its wscales and wblock, or none of them');
+    if (value.prefetch !== undefined && (value.prefetch as Uint32Array).length > MAX_PREFETCH)
+      fail('local.prefetch', `at most ${MAX_PREFETCH} examples`);
   }
   return value as unknown as Message;
 }

@@ -357,6 +357,7 @@ export class Volunteer {
             eager: m.eager === true,
             baseVersion: m.baseVersion,
             weightsDelta: weightsChangeFrom(m),
+            ...(m.prefetch ? { prefetch: m.prefetch } : {}),
           });
           this.update({
             state: 'ready',
