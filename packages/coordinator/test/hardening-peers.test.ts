@@ -11,6 +11,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { JobConfig } from '../src/job.js';
 import { Trainer, type TrainerOptions } from '../src/trainer.js';
 import { spawnThreadWorker } from '../src/transports/thread.js';
+import type { WorkerHandle } from '../src/worker-handle.js';
 import { exactJob, exactReference } from './fixtures.js';
 import { asPeer, type PeerEdits } from './peer-fakes.js';
 import { relativeDifference } from './reference/serial.js';
@@ -56,6 +57,28 @@ describe('the gradient bound from the first shard', () => {
     plain.t.addWorker(asPeer(spawnThreadWorker()));
     await plain.t.run();
     expect(plain.logs.some((m) => /start bound/.test(m))).toBe(false);
+  });
+});
+
+describe('a fast peer just over the bound', () => {
+  it('100x from its 5th shard on (over 50x the median, under 2,500x): its shards are computed by the others, the run equals the serial loop', async () => {
+    const { t, logs } = trainer(exactJob, { planning: 'all' });
+    // the honest peers answer 150 ms late: the hostile one is idle first, every time
+    const late = (w: WorkerHandle): WorkerHandle => ({
+      ...w,
+      compute: async (req) => {
+        const r = await w.compute(req);
+        await new Promise((ok) => setTimeout(ok, 150));
+        return r;
+      },
+    });
+    t.addWorker(asPeer(late(spawnThreadWorker())));
+    t.addWorker(asPeer(late(spawnThreadWorker())));
+    t.addWorker(asPeer(spawnThreadWorker(), { result: (call, g) => (call > 4 ? g.map((x) => x * 100) : g) }));
+    // (given back to it, a refused shard came back refused until the iteration gave up: the run failed)
+    const result = await t.run();
+    expect(logs.filter((m) => /over 50x the median/.test(m)).length).toBeGreaterThanOrEqual(1);
+    expect(relativeDifference(result.weights, reference)).toBeLessThanOrEqual(1e-5);
   });
 });
 

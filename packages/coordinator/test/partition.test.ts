@@ -17,6 +17,7 @@ import { probeIndices } from '../src/modes/exact.js';
 import { Trainer } from '../src/trainer.js';
 import { spawnThreadWorker } from '../src/transports/thread.js';
 import type { WorkerHandle } from '../src/worker-handle.js';
+import { asPeer } from './peer-fakes.js';
 
 const dir = join(import.meta.dirname, '..', '..', 'worker', 'dist', 'chunks', 'mnist');
 const files = new Map(readdirSync(dir).map((f) => [f, readFileSync(join(dir, f))]));
@@ -246,6 +247,30 @@ describe('mode local over a chunked data set', () => {
     expect(done.position.epoch).toBe(1);
     expectEveryExampleOnce(log, 0);
   });
+});
+
+describe('a peer that reports wrong counts for its partition', () => {
+  it('one more example than its group holds: every such result refused, the peer dropped, every example trained once', async () => {
+    const log: { worker: string; epoch: number; indices: number[] }[] = [];
+    const t = new Trainer(job({ epochs: 1 }), { backends: ['wasm'] });
+    open.push(t);
+    const logs: string[] = [];
+    t.on('log', (e) => logs.push(e.message));
+    const left: string[] = [];
+    t.on('worker', (e) => {
+      if (e.type === 'left') left.push(e.reason ?? '');
+    });
+    const liarLog: typeof log = [];
+    t.addWorker(recorded(log));
+    t.addWorker(recorded(log));
+    t.addWorker(asPeer(recorded(liarLog), { local: (_c, r) => ({ ...r, count: r.count + 1 }) }));
+    const result = await t.run();
+    expect(result.position).toMatchObject({ epoch: 1, batch: 0, iteration: PER_EPOCH });
+    expect(logs.filter((m) => /counted \d+ examples, it holds \d+/.test(m)).length).toBeGreaterThanOrEqual(1);
+    expect(left.some((r) => /dropped after 3 strikes|counted \d+ examples/.test(r))).toBe(true);
+    // the honest members trained every example once (the liar's groups were planned again to them)
+    expectEveryExampleOnce(log, 0);
+  }, 120_000);
 });
 
 describe('mode local with overlap over a chunked data set', () => {

@@ -29,7 +29,12 @@ export class PartitionBook {
   /** Each chunk's shuffled order for the current epoch, made when first needed. */
   private orders = new Map<number, Uint32Array>();
   /** Member ids in the order they got their first chunks (an id's index in `owner`). */
-  private readonly ids: string[] = [];
+  private ids: string[] = [];
+
+  /** Ids the book keeps: members present at the last sync, and any that still own a chunk. */
+  get knownMembers(): number {
+    return this.ids.length;
+  }
 
   constructor(
     readonly examples: number,
@@ -96,6 +101,35 @@ export class PartitionBook {
    * least left; a newcomer takes over part of the untrained chunks of the member with the most left.
    */
   sync(members: readonly string[]): void {
+    this.deal(members);
+    if (members.length > 0) this.forget(new Set(members));
+  }
+
+  /**
+   * Forgets members gone that own no chunk (their chunks went to others): a room's churn, every
+   * volunteer that ever joined, would otherwise grow `ids` and `held` for the run's life. Keeps the
+   * order of the rest, so nothing else changes.
+   */
+  private forget(present: ReadonlySet<string>): void {
+    const owns = new Set<number>();
+    for (let c = 0; c < this.chunks; c++) if (this.owner[c] >= 0) owns.add(this.owner[c]);
+    if (this.ids.every((m, k) => present.has(m) || owns.has(k))) return;
+    const to = new Int32Array(this.ids.length).fill(-1);
+    const ids: string[] = [];
+    const held = new Map<number, Set<number>>();
+    this.ids.forEach((m, k) => {
+      if (!(present.has(m) || owns.has(k))) return;
+      to[k] = ids.length;
+      const h = this.held.get(k);
+      if (h) held.set(ids.length, h);
+      ids.push(m);
+    });
+    for (let c = 0; c < this.chunks; c++) if (this.owner[c] >= 0) this.owner[c] = to[this.owner[c]];
+    this.ids = ids;
+    this.held = held;
+  }
+
+  private deal(members: readonly string[]): void {
     const present = new Set(members);
     const idx = (m: string) => {
       let k = this.ids.indexOf(m);
@@ -271,7 +305,7 @@ export class PartitionBook {
   }
 
   /** Chunks each member index has owned in this book's life (fetched, most likely). */
-  private readonly held = new Map<number, Set<number>>();
+  private held = new Map<number, Set<number>>();
   private give(c: number, k: number): void {
     this.owner[c] = k;
     const h = this.held.get(k) ?? new Set<number>();

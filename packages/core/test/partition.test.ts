@@ -181,6 +181,25 @@ describe('PartitionBook', () => {
     expect(book.remaining('a') + book.remaining('c')).toBe(7500);
   });
 
+  it('forgets members that left once their chunks went to others: a room’s churn does not grow the book', () => {
+    const book = new PartitionBook(8000, 1000, 1);
+    book.startEpoch(0);
+    book.sync(['a', 'b']);
+    for (let i = 0; i < 5000; i++) {
+      const v = `volunteer-${i}`;
+      book.sync(['a', 'b', v]);
+      if (i % 100 === 0) book.take(v, 10);
+      book.sync(['a', 'b']);
+    }
+    expect(book.knownMembers).toBe(2);
+    // the two that stayed hold every chunk, and every example is still there to be trained once
+    expect([...book.chunksOf('a'), ...book.chunksOf('b')].sort((x, y) => x - y)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(book.remaining('a') + book.remaining('b')).toBe(book.untrained());
+    const seen = new Set<number>();
+    for (const m of ['a', 'b']) for (const i of book.take(m, 8000)) seen.add(i);
+    expect(seen.size + 50 * 10).toBe(8000);
+  });
+
   it('refuses progress that does not fit the data set', () => {
     const book = new PartitionBook(2500, 1000, 1);
     expect(() => book.load({ epoch: 0, trained: [0, 0] })).toThrow(/3/);

@@ -6,6 +6,7 @@
  */
 import { ClassData, type PeerWorkerHandle, type Trainer } from '@gradroom/coordinator/browser';
 import type { Message } from '@gradroom/core';
+import { MAX_DRAWINGS } from '../volunteer/drawing-set.js';
 import type { HostEvent } from './protocol.js';
 
 const EVAL_MS = 10_000;
@@ -27,6 +28,7 @@ export class ClassRoom {
     this.data = new ClassData(
       () => this.send(),
       (line) => post({ type: 'log', line }),
+      { maxDrawings: MAX_DRAWINGS },
     );
     this.heard = wiretap ? [] : undefined;
   }

@@ -12,6 +12,7 @@ import {
   DEFAULT_START_CEILING,
   GradientBound,
   GradroomError,
+  OutOfBounds,
   robustMean,
   splitShards,
 } from '@gradroom/core';
@@ -117,11 +118,20 @@ export class ExactMode implements Mode {
     const kept: CheckedShard[] = [];
     const perWorker = new Map<WorkerSession, number>();
     const lr = at.lrAt(pos); // before the round: a manual change made meanwhile starts at the next one
+    /**
+     * Workers whose shard of this iteration the bound refused: they compute none of it again while
+     * another worker can (given back to the same fast peer, a shard just over the bound came back
+     * refused until the iteration reached its failure cap, and the run failed).
+     */
+    const refused = new Set<string>();
     const kind: RoundKind<Uint32Array, TrainTask> = {
       label: `iteration ${iteration}`,
       assign: (all, pending, first) => {
-        const idle =
+        let idle =
           this.probeChunks?.ownFirst && this.pool.ready().some((s) => s.trusted) ? all.filter((s) => s.trusted) : all;
+        if (refused.size > 0 && this.pool.ready().some((s) => !refused.has(s.id)))
+          idle = idle.filter((s) => !refused.has(s.id));
+        if (idle.length === 0) return { given: [], rest: pending };
         return assignIndices(
           idle,
           pending,
@@ -132,7 +142,13 @@ export class ExactMode implements Mode {
       },
       workOf: (task) => task.indices,
       accept: (s, _task, r) => {
-        if (!s.trusted) this.bound.check(r.normPerExample, `worker ${s.id}`);
+        if (!s.trusted)
+          try {
+            this.bound.check(r.normPerExample, `worker ${s.id}`);
+          } catch (e) {
+            if (e instanceof OutOfBounds) refused.add(s.id);
+            throw e;
+          }
         agg.add(r);
         if (this.aggregation !== 'sum') kept.push(r);
         this.bound.record(r.normPerExample);

@@ -10,6 +10,7 @@ import {
   type CheckedUpdate,
   GradientBound,
   type OptimizerConfig,
+  OutOfBounds,
   PartitionBook,
   type PartitionProgress,
   type Position,
@@ -29,6 +30,12 @@ export type LocalModeConfig = Extract<NonNullable<JobConfig['mode']>, { kind: 'l
  * moves them by a few percent.
  */
 export const UPDATE_START_FACTOR = 10;
+
+/**
+ * Updates of one worker refused by the bound in a row (none accepted between) before the next such
+ * refusal is a strike: an honest member's update is rarely just over the bound, and never every time.
+ */
+export const OVER_BOUND_STRIKE_AFTER = 2;
 
 /** Partitions of a chunked data set (issue 18 §2): chunk size and the run's seed. */
 export interface PartitionConfig {
@@ -61,6 +68,8 @@ export class LocalMode implements Mode {
    * against the median of recent accepted ones, and against the weights' size at the start.
    */
   private readonly bound: GradientBound;
+  /** Each worker's updates refused by the bound since its last accepted one. */
+  private readonly overBound = new WeakMap<WorkerSession, number>();
 
   constructor(
     private readonly pool: WorkerPool,
@@ -183,6 +192,16 @@ export class LocalMode implements Mode {
     const jobs: LocalTask[] = [];
     /** Each group's member (its partition's owner) until it fails; then any worker may take it. */
     const owners = new Map<LocalTask, string>();
+    /**
+     * Workers whose update for a group the bound refused: the group goes to another while the room
+     * has one (given back to the same worker, a peer just over the bound would fail the round at
+     * the failure cap, and end the run).
+     */
+    const refusedBy = new Map<LocalTask, Set<string>>();
+    const barred = (t: LocalTask, s: WorkerSession): boolean => {
+      const not = refusedBy.get(t);
+      return !!not?.has(s.id) && this.pool.ready().some((r) => r.handle.trainLocal && !not.has(r.id));
+    };
     let k = pre;
     const groups = m > pre ? this.groups(at, h, m - pre, pre, busy) : [];
     // the inner step grows with the room (job.ts InnerScale): sqrt(groups this round)
@@ -240,12 +259,13 @@ export class LocalMode implements Mode {
           const o = mine(t);
           const heir = o === undefined ? this.book?.ownerOf(t.batches[0][0]) : undefined;
           const h = free.findIndex((s) => s.id === heir);
-          const i =
+          let i =
             o !== undefined
               ? free.findIndex((s) => s.id === o)
               : h >= 0
                 ? h
                 : free.findIndex((s) => !pending.some((p) => mine(p) === s.id));
+          if (i >= 0 && barred(t, free[i])) i = free.findIndex((s) => !barred(t, s));
           if (i < 0) rest.push(t);
           else {
             const s = free.splice(i, 1)[0];
@@ -258,7 +278,10 @@ export class LocalMode implements Mode {
       workOf: (task) => {
         owners.delete(task); // its owner failed it: the next free worker takes it (and fetches its chunks)
         // given again with this round's weights, which hold every earlier pseudo-gradient
-        return task.eager ? { ...task, eager: false } : task;
+        const next = task.eager ? { ...task, eager: false } : task;
+        const not = refusedBy.get(task);
+        if (not && next !== task) refusedBy.set(next, not);
+        return next;
       },
       ahead: (idle) => {
         // idle before its result is counted (the loop wakes when a call settles): not yet
@@ -267,7 +290,7 @@ export class LocalMode implements Mode {
       },
       accept: (s, task, r: CheckedUpdate) => {
         const steps = Math.sqrt(task.batches.length);
-        if (!s.trusted) this.bound.check(r.norm / steps, `worker ${s.id}`, startCeiling / steps);
+        if (!s.trusted) this.checkBound(s, task, r.norm / steps, startCeiling / steps, refusedBy);
         this.bound.record(r.norm / steps);
         for (let i = 0; i < sum.length; i++) sum[i] += r.delta[i] * r.count;
         lossSum += r.lossSum;
@@ -300,6 +323,32 @@ export class LocalMode implements Mode {
       // early: groups started before this round opened (overlap), adopted by it
       round: { steps: h, groups: adopted.length + jobs.length, ...(adopted.length ? { early: adopted.length } : {}) },
     };
+  }
+
+  /**
+   * The bound on an untrusted worker's update. A refusal marks the group as refused by it (another
+   * member computes it again), and a worker refused again and again without an accepted update
+   * between is struck, so a peer that stays just over the bound is dropped, not kept forever.
+   */
+  private checkBound(
+    s: WorkerSession,
+    task: LocalTask,
+    norm: number,
+    ceiling: number,
+    refusedBy: Map<LocalTask, Set<string>>,
+  ): void {
+    try {
+      this.bound.check(norm, `worker ${s.id}`, ceiling);
+    } catch (e) {
+      if (!(e instanceof OutOfBounds)) throw e;
+      const set = refusedBy.get(task) ?? new Set<string>();
+      refusedBy.set(task, set.add(s.id));
+      const times = (this.overBound.get(s) ?? 0) + 1;
+      this.overBound.set(s, times);
+      if (e.absurd || times <= OVER_BOUND_STRIKE_AFTER) throw e;
+      throw new OutOfBounds(`${e.message} (${times} of its updates in a row)`, true);
+    }
+    this.overBound.delete(s);
   }
 
   /**

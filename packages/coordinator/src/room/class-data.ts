@@ -46,6 +46,8 @@ interface Member {
   drawings?: Extract<ClassDataEvent, { kind: 'drawings' }>['drawings'];
   /** When its drawings last grew (Date.now()). */
   drewAt?: number;
+  /** Its last class-eval is unanswered: it is not asked again until it answers (one open request each). */
+  asking?: boolean;
   off: () => void;
 }
 
@@ -61,10 +63,16 @@ export class ClassData {
   before?: ClassAccuracy;
   now?: ClassAccuracy;
 
-  /** `onChange` is called (and must not throw) when the class data set or its accuracy changes. */
+  /**
+   * `onChange` is called (and must not throw) when the class data set or its accuracy changes.
+   * `maxDrawings`: the most drawings (training and held out) one student's tab can hold; a student
+   * that claims more is lying and is disconnected, so that no one tab outweighs the class in the
+   * counts and the federated figure (the protocol alone allows 1,000 per digit).
+   */
   constructor(
     private readonly onChange: () => void = () => {},
     private readonly log: (line: string) => void = () => {},
+    private readonly opts: { maxDrawings?: number } = {},
   ) {}
 
   /** A run resumed from a checkpoint: drawings may have trained before it, so it has no 'before'. */
@@ -88,8 +96,23 @@ export class ClassData {
     const m: Member = { handle, name: cleanText(name, 40), off: () => {} };
     m.off = handle.onClassData((e) => {
       if (e.kind === 'drawings') {
+        const max = this.opts.maxDrawings;
+        if (max !== undefined && total(e.drawings) > max) {
+          const reason = `claimed ${total(e.drawings)} drawings; a student's tab holds at most ${max}`;
+          this.log(`draw to train: ${m.name} disconnected: ${reason}`);
+          m.drawings = undefined;
+          handle.refuse?.(reason, 'BAD_MESSAGE');
+          this.onChange();
+          return;
+        }
         if (total(e.drawings) > total(m.drawings)) m.drewAt = Date.now();
         m.drawings = e.drawings;
+      } else if (this.opts.maxDrawings !== undefined && e.ownExamples > this.opts.maxDrawings) {
+        // a round mixes in the tab's own training drawings: never more than it can hold
+        const reason = `claimed ${e.ownExamples} own examples in a round; a student's tab holds at most ${this.opts.maxDrawings} drawings`;
+        this.log(`draw to train: ${m.name} disconnected: ${reason}`);
+        handle.refuse?.(reason, 'BAD_MESSAGE');
+        return;
       } else this.ownExamples += e.ownExamples;
       this.onChange();
     });
@@ -145,7 +168,20 @@ export class ClassData {
           const late = new Promise<never>((_, reject) => {
             timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
           });
-          const r = await Promise.race([m.handle.classEval(weights), late]);
+          // a tab that has not answered the last one is not asked again: requests would pile up
+          // (a student that never answers would cost the host one more each time)
+          if (m.asking) throw new Error('its last evaluation is still unanswered');
+          m.asking = true;
+          const asked = m.handle.classEval(weights);
+          asked.then(
+            () => {
+              m.asking = false;
+            },
+            () => {
+              m.asking = false;
+            },
+          );
+          const r = await Promise.race([asked, late]);
           const expected = m.drawings?.heldOut ?? zeros();
           if (r.count.some((n, i) => n !== expected[i]))
             throw new Error(`answered for ${r.count.join(',')} drawings, having reported ${expected.join(',')}`);

@@ -12,7 +12,7 @@
  * Chunk c holds training examples c·chunkExamples .. min(examples, (c+1)·chunkExamples) - 1; URLs
  * are relative to the manifest's.
  */
-import { type DatasetSpec, GradroomError, MAX_CHUNKS } from '@gradroom/core';
+import { cleanText, type DatasetSpec, GradroomError, MAX_CHUNKS } from '@gradroom/core';
 import { type Dataset, validateDataset } from './dataset.js';
 import { decodePacked, encodePacked, readPackedHeader } from './format.js';
 import { type FetchDataOptions, fetchVerified, resolveDataUrl, sha256Hex } from './url.js';
@@ -61,8 +61,30 @@ const bad = (m: string): never => {
   throw new GradroomError('BAD_DATA', m);
 };
 
-/** Checks a manifest's shape and that it is the data set the spec describes. */
-function checkManifest(m: unknown, spec: ChunkedSpec, where: string): ChunkManifest {
+/** A file of the manifest larger than this is refused before it is fetched (the whole-file cap, url.ts). */
+const DEFAULT_MAX_FILE_BYTES = 2 ** 30;
+
+/**
+ * The two sizes a packed file of `examples` examples can have (uint8 or float32 features; the
+ * label type follows from classes), in plain numbers (format.ts); NaN when it cannot be a size.
+ */
+function packedSizes(m: ChunkManifest, examples: number): [number, number] {
+  const features = m.inputShape.reduce((a, b) => a * b, 1);
+  const labelBytes = m.classes === 0 ? 4 * m.targets : m.classes <= 256 ? 1 : 4;
+  const size = (fb: number) => {
+    const n = Math.ceil((28 + 4 * m.inputShape.length + examples * features * fb) / 4) * 4 + examples * labelBytes;
+    return Number.isSafeInteger(n) ? n : Number.NaN;
+  };
+  return [size(1), size(4)];
+}
+
+/**
+ * Checks a manifest's shape and that it is the data set the spec describes: every file's size is
+ * what its examples make (so nothing past it is ever downloaded, and at most `maxFile` bytes), on the
+ * manifest's own origin (a stranger's manifest cannot send every member's tab to another server),
+ * and listed once.
+ */
+function checkManifest(m: unknown, spec: ChunkedSpec, where: string, href: string, maxFile: number): ChunkManifest {
   const M = m as ChunkManifest;
   const isHex = (s: unknown) => typeof s === 'string' && /^[0-9a-f]{64}$/.test(s);
   const entry = (e: unknown) => {
@@ -70,6 +92,9 @@ function checkManifest(m: unknown, spec: ChunkedSpec, where: string): ChunkManif
     return typeof x?.url === 'string' && x.url.length <= 2048 && isHex(x.sha256) && Number.isSafeInteger(x.bytes);
   };
   if (M?.format !== CHUNKS_FORMAT) bad(`${where}: not a gradroom chunk manifest (format ${String(M?.format)})`);
+  // its name goes into every error about its files (shown and logged): short plain text
+  if (!(typeof M.name === 'string' && M.name.length > 0 && cleanText(M.name, 200) === M.name))
+    bad(`${where}: its name must be up to 200 characters of text, without control characters`);
   if (!(Array.isArray(M.inputShape) && M.inputShape.length >= 1 && M.inputShape.length <= 4))
     bad(`${where}: inputShape must be 1 to 4 dimensions`);
   if (!M.inputShape.every((d) => Number.isSafeInteger(d) && d > 0 && d <= 1 << 24))
@@ -86,6 +111,30 @@ function checkManifest(m: unknown, spec: ChunkedSpec, where: string): ChunkManif
     bad(`${where}: must list ${n} chunks, each with a url, a SHA-256 and its bytes`);
   if (!(entry(M.test) && M.test.examples === spec.test))
     bad(`${where}: its test file must be listed with a SHA-256 and the spec's ${spec.test} examples`);
+  const origin = new URL(href).origin;
+  const seen = new Set<string>();
+  const files: [ChunkEntry, string, number][] = t.chunks.map((e, c) => [
+    e,
+    `chunk ${c}`,
+    Math.min(t.examples, (c + 1) * t.chunkExamples) - c * t.chunkExamples,
+  ]);
+  files.push([M.test, 'test file', M.test.examples]);
+  for (const [e, label, examples] of files) {
+    const sizes = packedSizes(M, examples);
+    if (!sizes.includes(e.bytes) || e.bytes > maxFile)
+      bad(
+        `${where}: ${label} declares ${e.bytes} bytes; ${examples} examples of ${JSON.stringify(M.inputShape)} are ${sizes[0]} or ${sizes[1]}${e.bytes > maxFile ? `, and a file may have at most ${maxFile}` : ''}`,
+      );
+    let u: URL;
+    try {
+      u = new URL(e.url, href);
+    } catch {
+      return bad(`${where}: ${label}'s URL "${e.url.slice(0, 200)}" cannot be resolved`);
+    }
+    if (u.origin !== origin) bad(`${where}: ${label} is on another origin (${u.origin}) than the manifest`);
+    if (seen.has(u.href)) bad(`${where}: ${label} (${u.href}) is listed twice`);
+    seen.add(u.href);
+  }
   return M;
 }
 
@@ -119,7 +168,10 @@ async function readManifest(spec: ChunkedSpec, opts?: FetchDataOptions): Promise
   } catch (e) {
     bad(`the chunk manifest ${href} is not JSON: ${(e as Error).message}`);
   }
-  return { m: checkManifest(json, spec, `the chunk manifest ${href}`), href };
+  return {
+    m: checkManifest(json, spec, `the chunk manifest ${href}`, href, opts?.maxBytes ?? DEFAULT_MAX_FILE_BYTES),
+    href,
+  };
 }
 
 /** One checked chunk or test file as a Dataset of `size` examples of the manifest's kind. */
