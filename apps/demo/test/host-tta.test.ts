@@ -61,6 +61,14 @@ describe('the cost model input from measured workers', () => {
     const input = ttaInput(JOB, [status({ kind: 'web-worker', fixedMs: 4 }), status({})], 12_800);
     expect(input?.members).toHaveLength(2);
     expect(input?.batchSize).toBe(64);
+    expect(input?.compress).toBeUndefined(); // exact mode sends no updates
+    // mode local prices the students' links at the encoding they use: the job's, or int8 by default
+    const local = (compress?: 'none' | 'fp16') => ({
+      ...JOB,
+      mode: { kind: 'local' as const, steps: 8, ...(compress ? { compress } : {}) },
+    });
+    expect(ttaInput(local(), [status({})], 12_800)?.compress).toBe('int8');
+    expect(ttaInput(local('none'), [status({})], 12_800)?.compress).toBe('none');
   });
 });
 

@@ -7,7 +7,7 @@ export * from './checkpoint.js';
 export { Emitter } from './emitter.js';
 export type * from './events.js';
 export { describeEpoch, describeScore, type EpochRecord, type MetricName, type SplitScore } from './history.js';
-export { DEFAULT_JOB, INNER_SCALES, type InnerScale, type JobConfig, validateJob } from './job.js';
+export { DEFAULT_JOB, INNER_SCALES, type InnerScale, type JobConfig, PEER_COMPRESS, validateJob } from './job.js';
 export {
   isLayersModel,
   type LayersModelLike,

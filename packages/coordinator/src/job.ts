@@ -55,7 +55,10 @@ export type TrainingMode =
       /** Inner steps per worker per round, or 'auto': chosen to keep communication under `commShare` of a round. */
       steps: number | 'auto';
       outer?: OptimizerConfig;
-      /** How pseudo-gradients travel back (default none). */
+      /**
+       * How pseudo-gradients travel back, and weights out. Default: PEER_COMPRESS for peers, none for
+       * the run's own workers.
+       */
       compress?: Compression;
       /**
        * With compress: send the weights compressed the same way too, as the change from what each
@@ -97,6 +100,13 @@ export type InnerScale = 'none' | 'sqrt-workers';
 export const INNER_SCALES: readonly InnerScale[] = ['none', 'sqrt-workers'];
 
 /**
+ * Mode local's encoding for peers when the job names none. On the classroom testbed (Fashion-MNIST
+ * to 85 %, README "Time to accuracy"), int8 rounds took 1.15 s against 1.50 s for float32 with 4
+ * volunteers, and the room reached the target first with both 4 and 8 volunteers.
+ */
+export const PEER_COMPRESS: Compression = 'int8';
+
+/**
  * 'auto' (issue 18 §3): exact mode while the members are measured, then exact or mode local with the
  * H that core's chooseMode predicts reaches the target first; decided again when members join or
  * leave, at most once an epoch.
@@ -105,7 +115,7 @@ export interface AutoModeConfig {
   kind: 'auto';
   /** Mode local's outer optimizer, when chosen (default DEFAULT_OUTER). */
   outer?: OptimizerConfig;
-  /** Mode local's pseudo-gradient encoding, when chosen (default none). */
+  /** Mode local's pseudo-gradient encoding, when chosen (default as mode local's). */
   compress?: Compression;
   /** Mode local's inner learning rate against the workers in a round, when chosen (default 'none'). */
   innerScale?: InnerScale;

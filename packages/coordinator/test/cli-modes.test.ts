@@ -111,7 +111,9 @@ describe('gradroom train --mode', () => {
       '4',
     ]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/mode {7}local, auto inner steps per round, outer kind=sgd lr=1, compress none/);
+    expect(r.stdout).toMatch(
+      /mode {7}local, auto inner steps per round, outer kind=sgd lr=1, compress int8 for peers, none for threads/,
+    );
     // the warm start is on by default, and said
     expect(r.stdout).toMatch(/exact for the first 160 iterations/);
     const plain = run(['train', ...small, '--max-iterations', '2']);

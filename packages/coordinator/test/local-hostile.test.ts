@@ -51,7 +51,8 @@ describe('mode local: early groups are gated and bounded like the others', () =>
       epochs,
       maxIterations: undefined,
       evaluate: true,
-      mode: { kind: 'local', steps: 2, warmup: 0, outer: { kind: 'sgd', lr: 1 }, overlap: true },
+      // float32 deltas (peers default to int8): the attacks below edit them
+      mode: { kind: 'local', steps: 2, warmup: 0, outer: { kind: 'sgd', lr: 1 }, overlap: true, compress: 'none' },
     };
     const t = new Trainer(job, { backends: ['wasm'] });
     open.push(t);
@@ -94,7 +95,7 @@ describe('mode local: a peer just over the bound', () => {
       epochs: 6,
       maxIterations: undefined,
       evaluate: true,
-      mode: { kind: 'local', steps: 2, warmup: 0, outer: { kind: 'sgd', lr: 1 } },
+      mode: { kind: 'local', steps: 2, warmup: 0, outer: { kind: 'sgd', lr: 1 }, compress: 'none' },
     };
     const t = new Trainer(job, { backends: ['wasm'] });
     open.push(t);

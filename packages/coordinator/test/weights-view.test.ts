@@ -12,7 +12,7 @@ const N = 1000;
 const weights = (seed: number) => Float32Array.from({ length: N }, (_, i) => Math.sin(i * 0.37 + seed) * 0.5);
 
 /** The view a worker holds after `changes`: its start, plus each decoded change. */
-function replay(start: Float32Array, changes: ReturnType<WeightsView['begin']>[]): Float32Array {
+function replay(start: Float32Array, changes: readonly ReturnType<WeightsView['begin']>[]): Float32Array {
   const w = start.slice();
   for (const c of changes) {
     if (!c) continue;

@@ -3,7 +3,7 @@
  * worker's fixed cost per shard and its speed, once the work behind that speed can be timed
  * (PREDICT_MS of compute). No DOM: Node tests run it.
  */
-import type { JobConfig, WorkerStatus } from '@gradroom/coordinator/browser';
+import { type JobConfig, PEER_COMPRESS, type WorkerStatus } from '@gradroom/coordinator/browser';
 import { type MeasuredWorker, type RoomVsAloneInput, specLayout } from '@gradroom/core';
 import { TIMED_MS, timedSpeed } from './format.js';
 
@@ -48,7 +48,8 @@ export function ttaInput(
   const members = measuredMembers(list);
   const parameters = parametersOf(job);
   if (members.length === 0 || parameters === null || examplesExact === null) return null;
-  const compress = job.mode && job.mode.kind !== 'exact' ? job.mode.compress : undefined;
+  // not named: the students' laptops send int8 (PEER_COMPRESS), and only their links are priced
+  const compress = job.mode && job.mode.kind !== 'exact' ? (job.mode.compress ?? PEER_COMPRESS) : undefined;
   return {
     members,
     parameters,

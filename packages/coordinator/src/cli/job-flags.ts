@@ -302,24 +302,26 @@ export function modeFromFlags(flags: Flags): TrainingMode | undefined {
   const m = flags.mode ?? 'exact';
   if (m !== 'exact' && m !== 'local' && m !== 'auto')
     bad(`--mode "${String(m)}" is unknown: use exact (default) or local, or auto to let the trainer choose`);
+  // not given: the run's default (PEER_COMPRESS for peers, none for its own workers)
+  const given = flags.compress !== undefined;
   const compress = flags.compress ?? 'none';
   if (!COMPRESSIONS.includes(compress as Compression))
     bad(`--compress "${String(compress)}" is unknown: use none, fp16 or int8`);
   if (m === 'exact') {
-    const given = LOCAL_FLAGS.filter((f) => flags[f] !== undefined).map((f) => `--${f}`);
-    if (compress !== 'none') given.push('--compress');
-    if (given.length > 0)
+    const local = LOCAL_FLAGS.filter((f) => flags[f] !== undefined).map((f) => `--${f}`);
+    if (compress !== 'none') local.push('--compress');
+    if (local.length > 0)
       bad(
-        `${given.join(', ')} ${given.length > 1 ? 'apply' : 'applies'} only to --mode local (compression is for mode local only for now)`,
+        `${local.join(', ')} ${local.length > 1 ? 'apply' : 'applies'} only to --mode local (compression is for mode local only for now)`,
       );
     return undefined;
   }
   if (m === 'auto') {
     // auto picks H itself, and measures in exact mode first (no warm start to set)
-    const given = (['local-steps', 'warm-start', 'overlap'] as const)
+    const fixed = (['local-steps', 'warm-start', 'overlap'] as const)
       .filter((f) => flags[f] !== undefined)
       .map((f) => `--${f}`);
-    if (given.length > 0) bad(`${given.join(', ')} cannot be set with --mode auto: it chooses H itself`);
+    if (fixed.length > 0) bad(`${fixed.join(', ')} cannot be set with --mode auto: it chooses H itself`);
     // unnamed, the run's default outer step applies whatever H it picks
     const named = flags['outer-optimizer'] !== undefined || flags['outer-lr'] !== undefined;
     const outer = named ? outerOptimizer(flags, 'auto') : undefined;
@@ -327,7 +329,7 @@ export function modeFromFlags(flags: Flags): TrainingMode | undefined {
       kind: 'auto',
       ...(outer ? { outer } : {}),
       innerScale: innerScale(flags),
-      ...(compress !== 'none' ? { compress: compress as Compression } : {}),
+      ...(given ? { compress: compress as Compression } : {}),
     };
   }
   const h = flags['local-steps'] ?? 'auto';
@@ -344,7 +346,7 @@ export function modeFromFlags(flags: Flags): TrainingMode | undefined {
     outer: outerOptimizer(flags, steps),
     ...(warmup ? { warmup } : {}),
     innerScale: innerScale(flags),
-    ...(compress !== 'none' ? { compress: compress as Compression } : {}),
+    ...(given ? { compress: compress as Compression } : {}),
     ...(flags.overlap === true ? { overlap: true } : {}),
   };
 }

@@ -49,8 +49,9 @@ Adam with 1/(1+0.3*epoch) decay, mini-batches of 64, 5 epochs, 2 workers).
   --inner-scale sqrt-workers|none   mode local and auto: the inner learning rate times sqrt(the
                            workers in each round) (default sqrt-workers: measured, with 8 workers
                            MNIST reached 92 % in 40k examples instead of never; README)
-  --compress none|fp16|int8   mode local: how pseudo-gradients travel back (int8: one scale per
-                           block, with error feedback)
+  --compress none|fp16|int8   mode local: how pseudo-gradients travel back and weights out (int8:
+                           one scale per block, with error feedback) (default: int8 for room
+                           members, whose link is measured to be the bottleneck; none for threads)
   --warm-start N           mode local: the first N iterations in exact mode (a warm start), then
                            local rounds (default 160: measured on MNIST, 92 % after 2 epochs with
                            it against 7 without; 0 turns it off)
@@ -82,7 +83,7 @@ const OPTIONS = {
 
 function describeMode(mode: JobConfig['mode']): string {
   if (mode?.kind === 'auto')
-    return `auto (exact or local, chosen from the measured workers; compress ${mode.compress ?? 'none'})`;
+    return `auto (exact or local, chosen from the measured workers; compress ${mode.compress ?? 'int8 for peers, none for threads'})`;
   if (mode?.kind !== 'local') return 'exact';
   const o = mode.outer ?? DEFAULT_OUTER;
   const outer = Object.entries(o)
@@ -90,7 +91,7 @@ function describeMode(mode: JobConfig['mode']): string {
     .join(' ');
   const warm = mode.warmup ? `, exact for the first ${mode.warmup} iterations` : '';
   const ov = mode.overlap ? ', overlap' : '';
-  return `local, ${mode.steps} inner steps per round, outer ${outer}, compress ${mode.compress ?? 'none'}${warm}${ov}`;
+  return `local, ${mode.steps} inner steps per round, outer ${outer}, compress ${mode.compress ?? 'int8 for peers, none for threads'}${warm}${ov}`;
 }
 
 function describeJob(t: Trainer, workers: number, backends: string[]): string[] {

@@ -16,7 +16,7 @@ import {
   type Position,
 } from '@gradroom/core';
 import type { Dispatcher } from '../dispatch.js';
-import { type AutoModeConfig, DEFAULT_OUTER, type JobConfig } from '../job.js';
+import { type AutoModeConfig, DEFAULT_OUTER, type JobConfig, PEER_COMPRESS } from '../job.js';
 import type { ShardPlanner } from '../planning.js';
 import type { WorkerPool } from '../pool.js';
 import type { TrainerOptions } from '../trainer-options.js';
@@ -141,7 +141,8 @@ export class AutoPhases implements RunPhases {
       batchSize: this.job.batchSize,
       examplesExact: mode.examplesExact ?? swept?.examplesExact ?? 3 * trainSize,
       efficiency: swept?.points,
-      compress: mode.compress,
+      // mode local's default encoding for peers where any member is one (threads have no link to price)
+      compress: mode.compress ?? (this.pool.ready().some((s) => s.handle.kind === 'peer') ? PEER_COMPRESS : 'none'),
       target: mode.target ?? (swept ? `${Math.round(swept.target * 100)} %` : undefined),
       // workers that cannot train locally (none today) leave exact mode as the only candidate
       steps: local ? undefined : [],

@@ -8,6 +8,7 @@
  */
 import {
   type CheckedUpdate,
+  type Compression,
   GradientBound,
   type OptimizerConfig,
   OutOfBounds,
@@ -16,7 +17,7 @@ import {
   type Position,
 } from '@gradroom/core';
 import type { Dispatcher, InFlight, RoundKind } from '../dispatch.js';
-import type { JobConfig } from '../job.js';
+import { type JobConfig, PEER_COMPRESS } from '../job.js';
 import type { WorkerPool } from '../pool.js';
 import type { WorkerSession } from '../session.js';
 import type { LocalTask } from '../tasks.js';
@@ -219,7 +220,7 @@ export class LocalMode implements Mode {
         batches: g.batches,
         lrs,
         inner: this.inner,
-        compress: this.mode.compress ?? 'none',
+        compress: this.mode.compress ?? 'none', // set per worker when given (compressFor)
         compressWeights: this.mode.compressWeights ?? true,
         paramCount,
         ...(g.prefetch ? { prefetch: g.prefetch } : {}),
@@ -270,6 +271,7 @@ export class LocalMode implements Mode {
           else {
             const s = free.splice(i, 1)[0];
             holders.add(s);
+            t.compress = this.compressFor(s); // a group failed by a peer may go to a thread, and back
             given.push([s, t]);
           }
         }
@@ -394,7 +396,7 @@ export class LocalMode implements Mode {
         batches,
         lrs,
         inner: this.inner,
-        compress: this.mode.compress ?? 'none',
+        compress: this.compressFor(s),
         compressWeights: this.mode.compressWeights ?? true,
         paramCount,
         eager: r.perWorker.has(s),
@@ -404,6 +406,14 @@ export class LocalMode implements Mode {
       a.batches += batches.length;
     }
     if (a.tasks.length > 0) this.ahead = a;
+  }
+
+  /**
+   * How a worker's updates (and weights) travel: the job's choice, or by default PEER_COMPRESS for a
+   * peer (its link is the round's bottleneck) and none for the run's own workers (no link to save).
+   */
+  private compressFor(s: WorkerSession): Compression {
+    return this.mode.compress ?? (s.handle.kind === 'peer' ? PEER_COMPRESS : 'none');
   }
 
   /**

@@ -3,9 +3,13 @@
  * @roamhq/wrtc) train MNIST with H inner steps and int8 pseudo-gradients; every mini-batch is
  * counted once, the loss falls, and the coordinator receives about a quarter of the float32 bytes.
  */
+
+import type { Message } from '@gradroom/core';
 import { describe, expect, it, onTestFailed } from 'vitest';
 import { hostRoom } from '../../src/room/node.js';
 import { Trainer } from '../../src/trainer.js';
+import { spawnThreadWorker } from '../../src/transports/thread.js';
+import type { WorkerHandle } from '../../src/worker-handle.js';
 import { mnistJob, roomFixture, spawnPeer, until } from './helpers.js';
 
 const H = 4;
@@ -73,4 +77,52 @@ describe('mode local in a room', () => {
     expect(outPerGroup / (4 * params)).toBeLessThan(0.3);
     host.close();
   });
+
+  for (const [named, peerSends] of [
+    [undefined, 'q8'],
+    ['none', 'delta'],
+  ] as const) {
+    it(`compress ${named ?? 'not named'}: the peer's updates travel as ${peerSends}, the thread's as float32`, {
+      timeout: 120_000,
+    }, async () => {
+      const { server, peers } = fx;
+      const room = server.createRoom();
+      const mode = { kind: 'local' as const, steps: 2, ...(named ? { compress: named } : {}) };
+      const trainer = new Trainer({ ...mnistJob(16), mode }, { waitForWorkers: true });
+      // what each kind of worker was asked to send: the peer's replies on the wire, the thread's requests
+      const wire = new Set<string>();
+      const threadAsked = new Set<string>();
+      const host = await hostRoom({
+        url: server.wsUrl,
+        token: room.token,
+        hostKey: room.hostKey,
+        trainer,
+        tap: (_id: string, m: Message) => {
+          if (m.type === 'local-result') for (const k of ['delta', 'half', 'q8'] as const) if (m[k]) wire.add(k);
+        },
+        log: () => {},
+      });
+      let accepted = 0;
+      host.on('peer', (e) => {
+        if (e.type === 'accepted') accepted++;
+      });
+      peers.push(spawnPeer({ url: server.wsUrl, token: room.token, name: 'p' }));
+      await until(() => accepted === 1, 30_000, 'the peer accepted');
+      const thread = spawnThreadWorker();
+      const train = thread.trainLocal?.bind(thread);
+      const recorded: WorkerHandle = {
+        ...thread,
+        trainLocal: (req) => {
+          threadAsked.add(req.compress ?? 'none');
+          return (train as NonNullable<typeof train>)(req);
+        },
+      };
+      trainer.addWorker(recorded);
+      const result = await trainer.run();
+      expect(result.position.iteration).toBe(16);
+      expect([...wire]).toEqual([peerSends]);
+      expect([...threadAsked]).toEqual(['none']);
+      host.close();
+    });
+  }
 });
