@@ -102,6 +102,8 @@ let reached = null;
 let evalMs = 0; // evaluations so far: not training time
 let last = link();
 let lastIterationAt = 0;
+// the trainer's own log lines (refusals, waits, planning), for the trace
+trainer.on('log', (e) => say('log', { level: e.level, message: e.message, at: since() }));
 trainer.on('state', (s) => {
   if (s.state === 'running' && startedAt === null) startedAt = since();
 });
@@ -164,7 +166,16 @@ trainer.on('epoch', (e) => {
   scored(e.testAccuracy);
   last = link();
 });
+// a run silent for 20 s says what each worker is doing (the trace keeps it): a stall is a defect to find
+const stallTimer = setInterval(() => {
+  if (startedAt !== null && lastIterationAt > 0 && performance.now() - lastIterationAt > 20_000) {
+    say('log', { level: 'warn', message: `stalled: ${JSON.stringify(trainer.pool.status())}`, at: since() });
+    lastIterationAt = performance.now();
+  }
+}, 5000);
+stallTimer.unref();
 const r = await trainer.run();
+clearInterval(stallTimer);
 say('done', {
   seconds: since(),
   joinedAt,

@@ -240,6 +240,7 @@ export async function runTestbed(opts = {}) {
     volunteerCpu: [],
     volunteerLines: [],
     errors: [],
+    logs: [],
   };
   try {
     const result = await new Promise((resolve, reject) => {
@@ -346,6 +347,9 @@ export async function runTestbed(opts = {}) {
           records.shaper = { out: qdiscStats(tb.coord, 'eth0'), in: qdiscStats(tb.hub, 'c') };
           // each volunteer's whole-run bytes (from its namespace's eth0): what standing by costs
           records.volunteerBytes = tb.volunteers.map((v, i) => ({ name: names[i], ...linkBytes(v.ns, 'eth0') }));
+        } else if (m[1] === 'log') {
+          if (records.logs.length < 2000) records.logs.push(data);
+          if (data.message.startsWith('stalled')) process.stderr.write(`testbed: ${data.message}\n`);
         } else if (m[1] === 'error') {
           records.errors.push(data);
         }
@@ -362,6 +366,7 @@ export async function runTestbed(opts = {}) {
         JSON.stringify({
           iterations: records.iterations,
           evaluations: records.evaluations,
+          logs: records.logs,
           volunteerRounds: records.volunteerRounds ?? {},
         }),
       );

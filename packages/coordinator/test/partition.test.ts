@@ -151,6 +151,39 @@ describe('mode local over a chunked data set', () => {
     expect(hits.get('test.bin') ?? 0).toBeLessThanOrEqual(3); // the test split is one file, once per worker
   });
 
+  it("from a member's second group on, each task names chunks the member then trains from (prefetch)", async () => {
+    const asked: { worker: string; round: number; chunks: number[]; hint?: number[] }[] = [];
+    const hinting = (): WorkerHandle => {
+      const w = spawnThreadWorker();
+      const train = w.trainLocal as NonNullable<WorkerHandle['trainLocal']>;
+      return {
+        ...w,
+        trainLocal: (req) => {
+          const chunks = [...new Set(req.batches.flatMap((b) => Array.from(b, (i) => Math.floor(i / 1000))))];
+          const hint = req.prefetch ? Array.from(req.prefetch, (i) => Math.floor(i / 1000)) : undefined;
+          asked.push({ worker: w.id, round: req.round, chunks, ...(hint ? { hint } : {}) });
+          return train(req);
+        },
+      };
+    };
+    const t = new Trainer(job({ epochs: 1, maxIterations: 64 }), { backends: ['wasm'] });
+    open.push(t);
+    const [a, b] = [hinting(), hinting()];
+    t.addWorker(a);
+    t.addWorker(b);
+    await t.run();
+    for (const w of [a.id, b.id]) {
+      const mine = asked.filter((x) => x.worker === w);
+      expect(mine.length).toBeGreaterThanOrEqual(3);
+      expect(mine[0].hint).toBeUndefined(); // its first group: it fetches its window anyway
+      for (let k = 1; k < mine.length; k++) {
+        expect(mine[k].hint?.length).toBeGreaterThan(0);
+        // what the next group trains from was named before (by this group's hint)
+        if (k + 1 < mine.length) for (const c of mine[k + 1].chunks) expect(mine[k].hint).toContain(c);
+      }
+    }
+  });
+
   it('without partitions (partition: false) the members fetch chunks of every part of the plan', async () => {
     const fetchedBy = async (partition: boolean) => {
       hits.clear();

@@ -61,6 +61,8 @@ export class LocalMode implements Mode {
   private ahead?: Ahead;
   /** Per-member partitions, made at the first round (when the epoch's example count is known). */
   private book?: PartitionBook;
+  /** Members that have had a group over partitions: they get a prefetch hint with the next. */
+  private readonly hinted = new Set<string>();
   /** A checkpoint's epoch progress, put into the book when it is made. */
   private pendingProgress?: PartitionProgress;
 
@@ -159,10 +161,15 @@ export class LocalMode implements Mode {
     // members whose group of this round was started early take no second one while others can
     const idle = this.pool.idle().filter((s) => !busy.has(s));
     const members = ableIds(idle.length > 0 ? idle : this.pool.idle());
-    // each member fetches its next chunks while it trains this round (issue 18: data off the critical path)
-    return book
-      .round(members, h, sizes)
-      .map((g) => ({ owner: g.member, batches: g.batches, prefetch: book.upcoming(g.member) }));
+    // each member fetches its next chunks while it trains this round (issue 18: data off the critical
+    // path), from its second round on: in its first it fetches its window anyway, and extra chunks
+    // then would only compete with the other members' first fetches on a shared link
+    for (const m of this.hinted) if (!this.pool.members.has(m)) this.hinted.delete(m);
+    return book.round(members, h, sizes).map((g) => {
+      const first = !this.hinted.has(g.member);
+      this.hinted.add(g.member);
+      return { owner: g.member, batches: g.batches, ...(first ? {} : { prefetch: book.upcoming(g.member) }) };
+    });
   }
 
   async round(at: RoundStart): Promise<RoundOutcome | null> {
