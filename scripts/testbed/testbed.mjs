@@ -312,8 +312,10 @@ export async function runTestbed(opts = {}) {
               const rounds = /^TBV (\S+) rounds (.*)$/.exec(l);
               if (cpu) records.volunteerCpu.push({ name: cpu[1], ...JSON.parse(cpu[2]) });
               else if (fetched) records.volunteerData.push({ name: fetched[1], ...JSON.parse(fetched[2]) });
-              else if (rounds) (records.volunteerRounds ??= {})[rounds[1]] = JSON.parse(rounds[2]);
-              else if ((l.startsWith('TBV') || /error/i.test(l)) && records.volunteerLines.length < 200) {
+              else if (rounds) {
+                records.volunteerRounds ??= {};
+                records.volunteerRounds[rounds[1]] = JSON.parse(rounds[2]);
+              } else if ((l.startsWith('TBV') || /error/i.test(l)) && records.volunteerLines.length < 200) {
                 records.volunteerLines.push(l);
               }
             };

@@ -47,7 +47,7 @@ interface Member {
   /** When its drawings last grew (Date.now()). */
   drewAt?: number;
   /** Its last class-eval is unanswered: it is not asked again until it answers (one open request each). */
-  asking?: boolean;
+  asking?: Promise<unknown>;
   off: () => void;
 }
 
@@ -168,19 +168,19 @@ export class ClassData {
           const late = new Promise<never>((_, reject) => {
             timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
           });
-          // a tab that has not answered the last one is not asked again: requests would pile up
-          // (a student that never answers would cost the host one more each time)
-          if (m.asking) throw new Error('its last evaluation is still unanswered');
-          m.asking = true;
+          // one open request per tab: a slow tab's last answer is waited for (within this deadline)
+          // before it is asked again, so requests never pile up on a tab that does not answer
+          if (m.asking) await Promise.race([m.asking, late]);
           const asked = m.handle.classEval(weights);
-          asked.then(
+          const open = asked.then(
             () => {
-              m.asking = false;
+              if (m.asking === open) m.asking = undefined;
             },
             () => {
-              m.asking = false;
+              if (m.asking === open) m.asking = undefined;
             },
           );
+          m.asking = open;
           const r = await Promise.race([asked, late]);
           const expected = m.drawings?.heldOut ?? zeros();
           if (r.count.some((n, i) => n !== expected[i]))

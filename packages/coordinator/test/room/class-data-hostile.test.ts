@@ -165,6 +165,25 @@ describe('draw to train: hostile students on the host side', () => {
     expect(s.handle.violation).toBeUndefined();
   });
 
+  it('an evaluation asked while a slow student still works on the last one waits for that answer, then counts it', async () => {
+    // answers 150 ms after each request: the second evaluation starts while the first is open
+    const s = student('slow', (evalId) => {
+      setTimeout(() => void s.say(msg({ type: 'class-evaluated', evalId, correct: digits(3), count: digits(4) })), 150);
+      return undefined;
+    });
+    const data = new ClassData();
+    data.track(s.handle, 'slow');
+    await s.say(drawings(digits(4)));
+    await until(() => data.report().students === 1, 2000, 'counted');
+    const first = data.evaluate(weights, 2000);
+    await new Promise((ok) => setTimeout(ok, 20));
+    const second = data.evaluate(weights, 2000);
+    expect(await first).toMatchObject({ members: 1, accuracy: 0.75 });
+    expect(await second).toMatchObject({ members: 1, accuracy: 0.75 });
+    expect(s.asked).toHaveLength(2); // one after the other, never two open at once
+    expect(s.handle.violation).toBeUndefined();
+  });
+
   it('an answer never asked for, or for another evaluation, disconnects the student; the class figure is the others’', async () => {
     const data = new ClassData();
     const unasked = student('unasked');
