@@ -67,6 +67,18 @@ async function chunked() {
   return { bytes, manifest, files, spec: (b: string, s?: 'train' | 'test') => ({ ...spec(b, s), sha256: sha }) };
 }
 
+/** A worker on the toy chunked set (no built-in files), set up. */
+async function toyWorker(dataset: DatasetSpec) {
+  const w = new ShardWorker(async () => {
+    throw new Error('no built-in files here');
+  });
+  const info = await w.init({
+    task: { model: { kind: 'mlp', inputShape: [4], hidden: [5], classes: 3 }, dataset, layout: [], paramCount: 0 },
+    backends: ['cpu'],
+  });
+  return { w, info };
+}
+
 describe('chunked data sets', () => {
   beforeAll(async () => {
     await tf.setBackend('cpu');
@@ -155,18 +167,7 @@ describe('chunked data sets', () => {
   it('a worker in mode local fetches only the chunks of its mini-batches', async () => {
     const { files, spec } = await chunked();
     await serve(files, async (base, hits) => {
-      const w = new ShardWorker(async () => {
-        throw new Error('no built-in files here');
-      });
-      const info = await w.init({
-        task: {
-          model: { kind: 'mlp', inputShape: [4], hidden: [5], classes: 3 },
-          dataset: spec(base),
-          layout: [],
-          paramCount: 0,
-        },
-        backends: ['cpu'],
-      });
+      const { w, info } = await toyWorker(spec(base));
       expect(info).toMatchObject({ trainSize: 230, testSize: 40 });
       const weights = new Float32Array(info.paramCount).fill(0.01);
       await w.setWeights(0, weights);
@@ -189,18 +190,7 @@ describe('chunked data sets', () => {
     await serve(
       files,
       async (base, hits) => {
-        const w = new ShardWorker(async () => {
-          throw new Error('no built-in files here');
-        });
-        const info = await w.init({
-          task: {
-            model: { kind: 'mlp', inputShape: [4], hidden: [5], classes: 3 },
-            dataset: spec(base),
-            layout: [],
-            paramCount: 0,
-          },
-          backends: ['cpu'],
-        });
+        const { w, info } = await toyWorker(spec(base));
         await w.setWeights(0, new Float32Array(info.paramCount).fill(0.01));
         const round = (version: number, batches: Uint32Array[], prefetch?: Uint32Array) =>
           w.trainLocal({
