@@ -72,13 +72,17 @@ describe('mode local: early groups are gated and bounded like the others', () =>
     const rounds: { epoch: number; examples: number; loss: number }[] = [];
     t.on('iteration', (e) => rounds.push({ epoch: e.epoch, examples: e.examples, loss: e.loss }));
     const r = await t.run();
-    // every early 1e30 refused by the bound (none reached the outer step), and planned again
+    // every early 1e30 that reached its round was refused by the bound and planned again (an early
+    // group whose round closed first is discarded unread: on a loaded machine some are), and none
+    // reached the outer step: a 1e30 step would leave weights far beyond an honest run's
     expect(eagerSent).toBeGreaterThanOrEqual(1);
     const refused = logs.filter((m) =>
       /norm per example .* 1\.\d+e\+31 is over 50x the median .* planned again/.test(m),
     );
-    expect(refused).toHaveLength(eagerSent);
+    expect(refused.length).toBeGreaterThanOrEqual(1);
+    expect(refused.length).toBeLessThanOrEqual(eagerSent);
     expect(r.weights.every(Number.isFinite)).toBe(true);
+    expect(Math.max(...r.weights.map(Math.abs))).toBeLessThan(100);
     for (let e = 0; e < epochs; e++)
       expect(rounds.filter((x) => x.epoch === e).reduce((a, x) => a + x.examples, 0)).toBe(300);
     expect(rounds.at(-1)?.loss).toBeLessThan(rounds[0].loss);
