@@ -135,8 +135,16 @@ function wobble(seed: number) {
 /** Draws the prompted digit on the student's pad with the mouse and keeps it; returns the digit. */
 async function drawOne(page: Page, rand: () => number): Promise<number> {
   const digit = Number(await page.getAttribute('#train-prompt', 'data-digit'));
-  const box = await page.locator('#train-pad').boundingBox();
-  if (!box) throw new Error('no pad');
+  const pad = page.locator('#train-pad');
+  // the pad in view and measured now: the mouse reaches only what is on screen, and a page whose
+  // layout moved since (a status line, the phone's scroll after Keep) would take strokes elsewhere
+  let box = { x: 0, y: 0, width: 0, height: 0 };
+  const measure = async () => {
+    await pad.scrollIntoViewIfNeeded();
+    const b = await pad.boundingBox();
+    if (!b) throw new Error('no pad');
+    box = b;
+  };
   const scale = 0.8 + 0.1 * rand();
   const dx = 0.05 * rand();
   const dy = 0.05 * rand();
@@ -153,9 +161,10 @@ async function drawOne(page: Page, rand: () => number): Promise<number> {
         () => true,
         () => false,
       );
-  // a loaded CI machine has dropped a stroke's mouse events (Keep stayed disabled, the pad empty):
-  // the student draws the digit again, at most three times
+  // a loaded CI machine has left the pad empty (Keep stayed disabled): the student draws the
+  // digit again, at most three times
   for (let attempt = 0; attempt < 3; attempt++) {
+    await measure();
     for (const stroke of STROKES[digit]) {
       await page.mouse.move(...at(stroke[0]));
       await page.mouse.down();

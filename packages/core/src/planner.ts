@@ -171,6 +171,15 @@ export function planShardsByCost(
     }
     if (drop < 0) {
       const makespanMs = sizes.reduce((a, n, i) => (n > 0 ? Math.max(a, finish(workers[i], n)) : a), 0);
+      // whole examples can leave the split a hair slower than the fastest worker alone (the water
+      // level is fractional): never plan slower than that worker
+      let solo = -1;
+      for (let i = 0; i < workers.length; i++)
+        if (usable[i] && (solo < 0 || finish(workers[i], total) < finish(workers[solo], total))) solo = i;
+      if (total > 0 && solo >= 0 && finish(workers[solo], total) < makespanMs) {
+        const only = workers.map((_, i) => (i === solo ? total : 0));
+        return { sizes: only, makespanMs: finish(workers[solo], total) };
+      }
       return { sizes, makespanMs };
     }
     usable[drop] = false;

@@ -91,6 +91,19 @@ describe('planShardsByCost', () => {
     );
   });
 
+  it('a split whose whole examples would end a hair after the fastest worker alone gives it all to that worker', () => {
+    // fast-check found it: the water level (0.001000001 ms) is just under the first worker's fixed
+    // cost, so the split leaves it out, yet one whole example on it ends first
+    const ws = [
+      { fixedMs: 0.0010000010000000004, msPerExample: 0.001 },
+      { fixedMs: 0, msPerExample: 0.0020000020000000007 },
+      { fixedMs: 0, msPerExample: 0.0020000020000000007 },
+    ];
+    const p = planShardsByCost(1, ws);
+    expect(p.sizes).toEqual([1, 0, 0]);
+    expect(p.makespanMs).toBe(finish(ws[0], 1));
+  });
+
   it('matches the brute-force optimum on small cases', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 24 }), fc.array(worker, { minLength: 1, maxLength: 3 }), (total, ws) => {
