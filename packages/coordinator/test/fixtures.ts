@@ -28,6 +28,13 @@ export const exactJob: JobConfig = {
   evaluate: false,
 };
 
+/** exactJob with plain SGD and a decaying rate: inner steps that mode local's anchors can equal exactly. */
+export const sgdJob: JobConfig = {
+  ...exactJob,
+  optimizer: { kind: 'sgd', lr: 0.05 },
+  schedule: { kind: 'inverse-time', lr0: 0.05, decayRate: 0.5 },
+};
+
 /** The serial loop's weights after `iterations` of exactJob (optionally with a rate of its own). */
 export function exactReference(iterations = 20, lrAt?: (epoch: number, it: number) => number): Promise<Float32Array> {
   return serialTrain(

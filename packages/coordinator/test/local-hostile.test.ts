@@ -11,7 +11,7 @@ import type { JobConfig } from '../src/job.js';
 import { Trainer } from '../src/trainer.js';
 import { spawnThreadWorker } from '../src/transports/thread.js';
 import type { WorkerHandle } from '../src/worker-handle.js';
-import { exactJob } from './fixtures.js';
+import { sgdJob } from './fixtures.js';
 import { asPeer } from './peer-fakes.js';
 import { relativeDifference } from './reference/serial.js';
 
@@ -35,12 +35,6 @@ function edited(edit: (req: LocalReq, r: LocalResultData) => LocalResultData, de
     },
   };
 }
-
-const sgdJob: JobConfig = {
-  ...exactJob,
-  optimizer: { kind: 'sgd', lr: 0.05 },
-  schedule: { kind: 'inverse-time', lr0: 0.05, decayRate: 0.5 },
-};
 
 describe('mode local: early groups are gated and bounded like the others', () => {
   it('a peer sending 1e30 in its early groups only: each refused and planned again, every example once, the run learns', async () => {

@@ -9,7 +9,7 @@ import type { JobConfig } from '../src/job.js';
 import { Trainer, type TrainerOptions } from '../src/trainer.js';
 import { spawnThreadWorker } from '../src/transports/thread.js';
 import type { WorkerHandle } from '../src/worker-handle.js';
-import { exactJob } from './fixtures.js';
+import { exactJob, sgdJob } from './fixtures.js';
 import { relativeDifference } from './reference/serial.js';
 
 const open: Trainer[] = [];
@@ -34,12 +34,6 @@ async function run(job: JobConfig, workers: WorkerHandle[], opts: TrainerOptions
   const result = await t.run();
   return { t, result, rounds };
 }
-
-const sgdJob: JobConfig = {
-  ...exactJob,
-  optimizer: { kind: 'sgd', lr: 0.05 },
-  schedule: { kind: 'inverse-time', lr0: 0.05, decayRate: 0.5 },
-};
 
 describe('mode local', () => {
   it('anchor: 1 worker, H = 1, inner SGD and outer SGD at lr 1 equals exact mode', async () => {

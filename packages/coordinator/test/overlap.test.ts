@@ -9,7 +9,7 @@ import type { JobConfig } from '../src/job.js';
 import { Trainer } from '../src/trainer.js';
 import { spawnThreadWorker } from '../src/transports/thread.js';
 import type { WorkerHandle } from '../src/worker-handle.js';
-import { exactJob } from './fixtures.js';
+import { exactJob, sgdJob } from './fixtures.js';
 import { relativeDifference } from './reference/serial.js';
 
 const open: Trainer[] = [];
@@ -49,12 +49,6 @@ function watched(name: string, sent: Sent[], delayMs = 0, kill?: (r: LocalReq) =
     },
   };
 }
-
-const sgdJob: JobConfig = {
-  ...exactJob,
-  optimizer: { kind: 'sgd', lr: 0.05 },
-  schedule: { kind: 'inverse-time', lr0: 0.05, decayRate: 0.5 },
-};
 
 /** 300 examples in mini-batches of 20: 15 an epoch, so a round of 3 workers x H = 2 leaves room for early groups. */
 const overlapJob = (epochs: number): JobConfig => ({
