@@ -267,6 +267,8 @@ export async function runTestbed(opts = {}) {
       };
       const coord = inCgroup(tb.coordCgroup, tb.coord, [
         process.execPath,
+        // e.g. TESTBED_COORD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof": where the host's CPU goes
+        ...(process.env.TESTBED_COORD_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
         join(here, 'coordinator.mjs'),
         JSON.stringify(coordArgs),
       ]);

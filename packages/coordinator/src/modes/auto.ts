@@ -1,10 +1,11 @@
 /**
  * Mode auto's phases (issue 18 §3): the dynamic variant of phases.ts. The run starts in exact mode,
  * which measures every member's shard cost (fixed ms per shard, ms per example); after
- * MEASURE_ITERATIONS it asks core's chooseMode which of exact mode and mode local with H in 2..32
- * reaches the target first, and runs that phase. It decides again when the members change, at most
- * once an epoch so it does not flap. Each phase keeps its own central optimizer and its state across
- * switches (the job's for exact, the outer one for every H of mode local).
+ * MEASURE_ITERATIONS, once every member is measured (or at the first epoch's end), it asks core's
+ * chooseMode which of exact mode and mode local with H in 2..32 reaches the target first, and runs
+ * that phase. It decides again when the members change, at most once an epoch so it does not flap.
+ * Each phase keeps its own central optimizer and its state across switches (the job's for exact,
+ * the outer one for every H of mode local).
  */
 import {
   chooseMode,
@@ -44,6 +45,8 @@ export class AutoPhases implements RunPhases {
   private readonly locals = new Map<number, Phase>();
   private current: Phase;
   private measureFrom?: number;
+  /** The epoch measuring started in: the first decision waits for every member within it. */
+  private measureEpoch?: number;
   /** The epoch and the members of the last decision (-1: none yet). */
   private decidedEpoch = -1;
   private members = '';
@@ -91,11 +94,16 @@ export class AutoPhases implements RunPhases {
       .map((s) => s.id)
       .sort()
       .join(',');
+    this.measureEpoch ??= pos.epoch;
     if (this.decidedEpoch < 0 ? pos.iteration - this.measureFrom < MEASURE_ITERATIONS : members === this.members)
       return undefined;
     if (this.decidedEpoch >= 0 && pos.epoch <= this.decidedEpoch) return undefined;
     const measured = ready.filter((s) => s.measured).map((s) => s.shardCost());
     if (measured.length === 0) return undefined;
+    // the first decision waits, within the first epoch, until every member is measured: a peer's
+    // first measuring shard can take seconds (its data set travels first), and priced as the host's
+    // own linkless worker it made exact mode look best, a choice then held for the whole epoch
+    if (this.decidedEpoch < 0 && measured.length < ready.length && pos.epoch === this.measureEpoch) return undefined;
     const d = this.choose(
       ready.length,
       measured,
@@ -103,6 +111,8 @@ export class AutoPhases implements RunPhases {
     );
     const m = [...measured].sort((a, b) => a.fixedMs - b.fixedMs)[measured.length >> 1];
     d.reason += `; measured (median of ${measured.length}): ${m.fixedMs.toFixed(1)} ms a shard whatever its size, ${m.msPerExample.toFixed(3)} ms an example`;
+    if (measured.length < ready.length)
+      d.reason += ` (${ready.length - measured.length} not measured yet, counted as that)`;
     this.decidedEpoch = pos.epoch;
     this.members = members;
     const before = this.current;
