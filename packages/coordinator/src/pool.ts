@@ -42,6 +42,11 @@ export class WorkerPool extends Emitter<{ worker: WorkerEvent; change: undefined
     };
   }
 
+  /** Workers still setting up (a peer fetching its data set): present, not yet ready. */
+  get joining(): number {
+    return this.joins.size;
+  }
+
   /** Sets the worker up for the task and admits it; it takes shards from then on. */
   add(handle: WorkerHandle): Promise<WorkerSession> {
     const p = this.setUp(handle);

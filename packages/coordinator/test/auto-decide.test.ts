@@ -19,7 +19,7 @@ interface Fake {
   cost?: { fixedMs: number; msPerExample: number };
 }
 
-function phases(members: Fake[]) {
+function phases(members: Fake[], joins = { joining: 0 }) {
   const sessions = () =>
     members.map((m) => ({
       id: m.id,
@@ -27,7 +27,12 @@ function phases(members: Fake[]) {
       shardCost: () => m.cost,
       handle: { kind: m.kind, trainLocal: async () => undefined },
     })) as unknown as WorkerSession[];
-  const pool = { ready: sessions } as unknown as WorkerPool;
+  const pool = {
+    ready: sessions,
+    get joining() {
+      return joins.joining;
+    },
+  } as unknown as WorkerPool;
   const job = {
     model: { kind: 'mlp', inputShape: [28, 28, 1], hidden: [128], classes: 10 },
     dataset: { kind: 'mnist', split: 'train' },
@@ -67,6 +72,19 @@ describe('mode auto: the first decision', () => {
     expect(auto.decide(at(62))).toBeUndefined();
   });
 
+  it('waits while members are still joining (a peer fetching its data set), then decides with them', () => {
+    const members: Fake[] = [{ id: 'thread-1', kind: 'thread', cost: host }];
+    const joins = { joining: 6 };
+    const auto = phases(members, joins);
+    for (let i = 0; i <= 40; i++) expect(auto.decide(at(i))).toBeUndefined();
+    // set up, then measured
+    joins.joining = 0;
+    for (let k = 0; k < 6; k++) members.push({ id: `v${k}`, kind: 'peer' });
+    expect(auto.decide(at(41))).toBeUndefined();
+    for (const m of members) m.cost ??= peer;
+    expect(auto.decide(at(42))).toMatch(/^iteration 43: mode auto, switching to mode local, .*median of 7/);
+  });
+
   it('decides on the figures it has at the first epoch end, and says how many it lacked', () => {
     const members: Fake[] = [
       { id: 'thread-1', kind: 'thread', cost: host },
@@ -78,6 +96,12 @@ describe('mode auto: the first decision', () => {
     const said = auto.decide(at(125, 1));
     expect(said).toMatch(/^iteration 126: mode auto, /);
     expect(said).toMatch(/measured \(median of 2\).*\(1 not measured yet, counted as that\)/);
+  });
+
+  it('at the first epoch end, leaves out a member still joining and says so', () => {
+    const auto = phases([{ id: 'thread-1', kind: 'thread', cost: host }], { joining: 1 });
+    for (let i = 0; i < 125; i++) expect(auto.decide(at(i))).toBeUndefined();
+    expect(auto.decide(at(125, 1))).toMatch(/median of 1\).*\(1 still joining, left out\)/);
   });
 
   it('with every member measured, decides after the measuring iterations as before', () => {

@@ -100,10 +100,11 @@ export class AutoPhases implements RunPhases {
     if (this.decidedEpoch >= 0 && pos.epoch <= this.decidedEpoch) return undefined;
     const measured = ready.filter((s) => s.measured).map((s) => s.shardCost());
     if (measured.length === 0) return undefined;
-    // the first decision waits, within the first epoch, until every member is measured: a peer's
-    // first measuring shard can take seconds (its data set travels first), and priced as the host's
-    // own linkless worker it made exact mode look best, a choice then held for the whole epoch
-    if (this.decidedEpoch < 0 && measured.length < ready.length && pos.epoch === this.measureEpoch) return undefined;
+    // the first decision waits, within the first epoch, until every member is set up and measured: a
+    // peer joins for seconds (its data set travels first), and priced as the host's own linkless
+    // worker it made exact mode look best, a choice then held for the whole epoch
+    const waiting = ready.length - measured.length + this.pool.joining;
+    if (this.decidedEpoch < 0 && waiting > 0 && pos.epoch === this.measureEpoch) return undefined;
     const d = this.choose(
       ready.length,
       measured,
@@ -113,6 +114,7 @@ export class AutoPhases implements RunPhases {
     d.reason += `; measured (median of ${measured.length}): ${m.fixedMs.toFixed(1)} ms a shard whatever its size, ${m.msPerExample.toFixed(3)} ms an example`;
     if (measured.length < ready.length)
       d.reason += ` (${ready.length - measured.length} not measured yet, counted as that)`;
+    if (this.pool.joining > 0) d.reason += ` (${this.pool.joining} still joining, left out)`;
     this.decidedEpoch = pos.epoch;
     this.members = members;
     const before = this.current;
