@@ -35,6 +35,9 @@ import { type PeerWorkerHandle, peerWorkerHandle } from '../transports/peer.js';
 import type { WorkerHandle } from '../worker-handle.js';
 import { constantTimeEqual } from './tokens.js';
 
+/** A peer hears its progress ('share') at most this often while nothing about its part changes, ms. */
+export const SHARE_EVERY_MS = 1000;
+
 /**
  * A room's volunteers load the data set themselves, so app arrays (which only this process holds)
  * cannot be trained in one: refused before any volunteer is, with what to do instead.
@@ -171,12 +174,27 @@ export class RoomHost extends Emitter<{ peer: PeerEvent; log: string }> {
     let last = { iteration: 0, epoch: 0, loss: 0, workers: 0 };
     let accuracy: number | undefined;
     const shares = new Map<string, number>();
+    /**
+     * What each peer was last told, and when: its page needs its progress about once a second, and a
+     * send costs a host at a fifth of a CPU several ms (every iteration to every peer slowed exact
+     * mode's iterations by half in a classroom room), so a peer hears again after SHARE_EVERY_MS,
+     * or at once when it starts or stops computing or its reason for standing by changes.
+     */
+    const told = new WeakMap<object, { at: number; active: boolean; standby?: string }>();
     const offs = [
       trainer.on('iteration', (e) => {
         last = { iteration: e.iteration, epoch: e.epoch, loss: e.lossSmoothed, workers: e.workers.length };
+        const now = performance.now();
         for (const w of e.workers) {
           shares.set(w.id, w.share);
-          this.peers.get(w.id)?.handle?.sendShare({
+          const handle = this.peers.get(w.id)?.handle;
+          if (!handle) continue;
+          const before = told.get(handle);
+          const active = w.share > 0;
+          if (before && now - before.at < SHARE_EVERY_MS && before.active === active && before.standby === w.standby)
+            continue;
+          told.set(handle, { at: now, active, standby: w.standby });
+          handle.sendShare({
             ...last,
             share: w.share,
             standby: w.standby,

@@ -23,15 +23,20 @@ const HIGH = 1024 * 1024;
 const MESSAGES = 8;
 const FLOATS = 1 << 20;
 
-/** Wraps a channel to record the largest chunk sent and the largest bufferedAmount seen before a send. */
+/**
+ * Wraps a channel to record the largest chunk sent, the largest bufferedAmount seen before a send,
+ * and how often the link read bufferedAmount (each read is a call into wrtc's own thread).
+ */
 function watched(raw: RawChannel) {
-  const seen = { maxChunk: 0, maxBuffered: 0 };
+  const seen = { maxChunk: 0, maxBuffered: 0, reads: 0, sends: 0 };
   const ch: RawChannel = {
     maxMessageSize: raw.maxMessageSize,
     get bufferedAmount() {
+      seen.reads++;
       return raw.bufferedAmount;
     },
     send(chunk) {
+      seen.sends++;
       seen.maxChunk = Math.max(seen.maxChunk, chunk.length);
       seen.maxBuffered = Math.max(seen.maxBuffered, raw.bufferedAmount);
       raw.send(chunk);
@@ -100,6 +105,34 @@ describe('the framed channel with backpressure', () => {
     expect(seen.maxBuffered).toBeGreaterThan(HIGH / 2);
     ca.close('done');
     expect(await cb.closed).toMatch(/closed/);
+  });
+
+  it('small messages (heartbeats, progress) read bufferedAmount rarely, not once a send', async () => {
+    const { SimplePeer, wrtc } = nodeRtc();
+    const a = new SimplePeer({ initiator: true, wrtc });
+    const b = new SimplePeer({ initiator: false, wrtc });
+    a.on('signal', (d) => b.signal(d));
+    b.on('signal', (d) => a.signal(d));
+    await Promise.all([a, b].map((p) => new Promise<void>((r) => p.on('connect', r))));
+    const { ch, seen } = watched(simplePeerChannel(a));
+    const out = new FramedLink(ch, { highWater: HIGH, lowWater: HIGH / 4 });
+    const inn = new FramedLink(simplePeerChannel(b));
+    const N = 300;
+    const got: number[] = [];
+    const all = new Promise<void>((resolve) =>
+      inn.onMessage((m) => {
+        if (m.type === 'heartbeat') got.push(m.t);
+        if (got.length === N) resolve();
+      }),
+    );
+    for (let i = 0; i < N; i++) await out.send({ v: PROTOCOL_VERSION, type: 'heartbeat', t: i });
+    await all;
+    expect(got).toEqual(Array.from({ length: N }, (_, i) => i));
+    expect(seen.sends).toBe(N);
+    // a bound (last figure read + bytes sent since) stands in until it nears the high-water mark
+    expect(seen.reads).toBeLessThanOrEqual(2);
+    a.destroy();
+    b.destroy();
   });
 
   it("over the room server's relay: 32 MB intact", async () => {
