@@ -7,6 +7,7 @@
  * closes its file at once, and a failed open (EMFILE when descriptors run out) or read is answered
  * and reported, never thrown out of a listener.
  */
+import type { Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
@@ -46,6 +47,37 @@ const MISSING = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM', 'ELOO
 /** Errors that mean "not now": the process or the system is out of descriptors. */
 const BUSY = new Set(['EMFILE', 'ENFILE', 'EAGAIN']);
 
+/** The client takes a gzip body: `gzip` in Accept-Encoding, not refused with q=0. */
+export function acceptsGzip(req: IncomingMessage): boolean {
+  const h = req.headers['accept-encoding'];
+  if (typeof h !== 'string') return false;
+  return h.split(',').some((part) => {
+    const [name, ...params] = part.trim().toLowerCase().split(';');
+    if (name.trim() !== 'gzip') return false;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
+}
+
+/**
+ * A gzip copy beside `file` (FILE.gz, written at build time for the data sets: MNIST travels as a
+ * fifth of its size), under the same confinement, and not older than the file (a stale copy of an
+ * older file would be served as this one); else null.
+ */
+async function gzipCopy(
+  base: string,
+  realBase: string,
+  file: string,
+  mtimeMs: number,
+): Promise<{ path: string; stats: Stats } | null> {
+  try {
+    const gz = await confinedFile(base, realBase, `${file}.gz`);
+    return gz && gz.stats.mtimeMs >= mtimeMs ? gz : null;
+  } catch {
+    return null; // no copy (ENOENT...): the file itself
+  }
+}
+
 /**
  * Returns a handler that serves files under `root`; it answers false when no file matched.
  * `target`: the request's path under root, percent-encoded as in a URL (default: req.url's path).
@@ -71,9 +103,14 @@ export function staticFiles(root: string, opts: StaticOptions = {}) {
 
     let fh: FileHandle;
     let size: number;
+    let gzip = false;
     try {
       const found = await confinedFile(base, await realBase(), file);
-      const opened = found && (await openConfined(found));
+      if (!found) return false;
+      const gz = acceptsGzip(req) ? await gzipCopy(base, await realBase(), file, found.stats.mtimeMs) : null;
+      let opened = gz && (await openConfined(gz));
+      gzip = !!opened;
+      opened ||= await openConfined(found);
       if (!opened) return false;
       fh = opened.handle;
       size = opened.size;
@@ -92,6 +129,8 @@ export function staticFiles(root: string, opts: StaticOptions = {}) {
       'Content-Type': MIME[extname(file)] ?? 'application/octet-stream',
       'Content-Length': size,
       'Cache-Control': 'no-cache',
+      ...(gzip ? { 'Content-Encoding': 'gzip' } : {}),
+      Vary: 'Accept-Encoding',
       ...ISOLATION_HEADERS,
     });
     if (req.method === 'HEAD' || size === 0) {

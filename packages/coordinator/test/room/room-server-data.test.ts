@@ -1,7 +1,9 @@
 /** gradroom serve --data DIR: packed data sets under /datasets/, with the web app's path rules. */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RoomServer } from '../../src/room/server.js';
 
@@ -12,7 +14,16 @@ describe('serving data sets', () => {
   const bytes = Uint8Array.from({ length: 5000 }, (_, i) => (i * 31) & 0xff);
   beforeAll(async () => {
     writeFileSync(join(dir, 'mine.bin'), bytes);
+    writeFileSync(join(dir, 'mine.bin.gz'), gzipSync(bytes));
     writeFileSync(join(outside, 'secret.txt'), 'not for you');
+    // a gzip copy older than its file (the file was rebuilt since): never served for it
+    writeFileSync(join(dir, 'stale.bin'), bytes);
+    writeFileSync(join(dir, 'stale.bin.gz'), gzipSync(new Uint8Array(10)));
+    utimesSync(join(dir, 'stale.bin.gz'), new Date(2000, 0, 1), new Date(2000, 0, 1));
+    // a gzip copy that is a link out of the folder: not served either
+    writeFileSync(join(dir, 'linked.bin'), bytes);
+    writeFileSync(join(outside, 'other.gz'), gzipSync(new Uint8Array(10)));
+    symlinkSync(join(outside, 'other.gz'), join(dir, 'linked.bin.gz'));
     server = await RoomServer.start({ port: 0, data: dir, log: () => {} });
   });
   afterAll(async () => {
@@ -25,6 +36,44 @@ describe('serving data sets', () => {
     const res = await fetch(`${server.url}/datasets/mine.bin`);
     expect(res.status).toBe(200);
     expect(new Uint8Array(await res.arrayBuffer())).toEqual(bytes);
+  });
+
+  /** A raw GET (fetch would decode the body): status, headers and the bytes as sent. */
+  function raw(path: string, acceptEncoding?: string) {
+    return new Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }>((resolve, reject) => {
+      get(`${server.url}${path}`, { headers: acceptEncoding ? { 'accept-encoding': acceptEncoding } : {} }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (c: Buffer) => parts.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }));
+      }).on('error', reject);
+    });
+  }
+
+  it("sends a file's gzip copy to a client that accepts gzip, and the file itself to others", async () => {
+    const gz = await raw('/datasets/mine.bin', 'gzip, deflate, br');
+    expect(gz.status).toBe(200);
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    expect(gz.headers.vary).toBe('Accept-Encoding');
+    expect(Number(gz.headers['content-length'])).toBe(gz.body.length);
+    expect(gz.body.length).toBeLessThan(bytes.length);
+    expect(new Uint8Array(gunzipSync(gz.body))).toEqual(bytes);
+    for (const accept of [undefined, 'identity', 'deflate, br', 'gzip;q=0']) {
+      const plain = await raw('/datasets/mine.bin', accept);
+      expect(plain.headers['content-encoding'], String(accept)).toBeUndefined();
+      expect(new Uint8Array(plain.body), String(accept)).toEqual(bytes);
+    }
+    // what a tab's or a volunteer's loader sees (fetch decodes): the file, byte for byte
+    const res = await fetch(`${server.url}/datasets/mine.bin`, { headers: { 'accept-encoding': 'gzip' } });
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(bytes);
+  });
+
+  it('never a gzip copy older than its file, or one that leaves the folder', async () => {
+    for (const name of ['stale.bin', 'linked.bin']) {
+      const r = await raw(`/datasets/${name}`, 'gzip');
+      expect(r.status, name).toBe(200);
+      expect(r.headers['content-encoding'], name).toBeUndefined();
+      expect(new Uint8Array(r.body), name).toEqual(bytes);
+    }
   });
 
   it('nothing outside the folder, no listing, no other path', async () => {
