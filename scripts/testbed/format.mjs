@@ -44,7 +44,7 @@ export function formatRun(r) {
     `timeline (s from opening): all in at ${fix(r.joinedAt)}, training from ${fix(r.startedAt)}, ended at ${fix(r.seconds)}; evaluations took ${r.evalSeconds.toFixed(1)} s`,
     ...(r.data.each.length
       ? [
-          `data over the links:      ${mb(r.data.bytes)} in all; ${(r.data.perVolunteer ?? []).map((d) => `${d.name} ${mb(d.bytes)} in ${d.files} file(s), ${d.seconds.toFixed(1)} s`).join(', ')}`,
+          `data over the links:      ${mb(r.data.bytes)} in all (${mb(r.data.wireBytes ?? r.data.bytes)} on the wire); ${(r.data.perVolunteer ?? []).map((d) => `${d.name} ${mb(d.bytes)} in ${d.files} file(s), ${d.seconds.toFixed(1)} s`).join(', ')}`,
           ...(r.data.wholeFileBytes
             ? [
                 `data per volunteer ÷ the whole file (${mb(r.data.wholeFileBytes)}): ${r.data.perVolunteer.map((d) => `${d.name} ${d.ofWholeFile.toFixed(3)}`).join(', ')}; most ${r.data.maxOfWholeFile.toFixed(3)}`,

@@ -130,12 +130,20 @@ function describeModel(m) {
  * only their partitions; without chunks each fetches the whole file).
  */
 function dataFigures(fetches, wholeFileBytes) {
-  const each = fetches.map((f) => ({ name: f.name, url: f.url, bytes: f.bytes, seconds: f.ms / 1000 }));
+  // wire: the bytes that crossed the link (a gzip body's), bytes: the data set's own
+  const each = fetches.map((f) => ({
+    name: f.name,
+    url: f.url,
+    bytes: f.bytes,
+    wire: f.wire ?? f.bytes,
+    seconds: f.ms / 1000,
+  }));
   const byName = new Map();
   for (const f of each) {
-    const v = byName.get(f.name) ?? { name: f.name, files: 0, bytes: 0, seconds: 0 };
+    const v = byName.get(f.name) ?? { name: f.name, files: 0, bytes: 0, wire: 0, seconds: 0 };
     v.files++;
     v.bytes += f.bytes;
+    v.wire += f.wire;
     v.seconds += f.seconds;
     byName.set(f.name, v);
   }
@@ -146,6 +154,7 @@ function dataFigures(fetches, wholeFileBytes) {
   return {
     each,
     bytes: each.reduce((a, f) => a + f.bytes, 0),
+    wireBytes: each.reduce((a, f) => a + f.wire, 0),
     slowestSeconds: each.reduce((a, f) => Math.max(a, f.seconds), 0),
     wholeFileBytes,
     perVolunteer,

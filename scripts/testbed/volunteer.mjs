@@ -20,7 +20,11 @@ globalThis.fetch = async (input, init) => {
   const t0 = performance.now();
   const res = await plainFetch(input, init);
   const bytes = new Uint8Array(await res.arrayBuffer());
-  say(`data ${JSON.stringify({ url, bytes: bytes.byteLength, ms: performance.now() - t0, status: res.status })}`);
+  // a gzip body's Content-Length is what crossed the link; fetch hands on the decoded bytes
+  const encoded = res.headers.get('content-encoding') !== null && res.headers.get('content-length') !== null;
+  const wire = encoded ? Number(res.headers.get('content-length')) : bytes.byteLength;
+  const ms = performance.now() - t0;
+  say(`data ${JSON.stringify({ url, bytes: bytes.byteLength, wire, ms, status: res.status })}`);
   return new Response(bytes, { status: res.status, headers: res.headers });
 };
 async function loadBytes(name) {
