@@ -1,11 +1,13 @@
 /** gradroom serve --data DIR: packed data sets under /datasets/, with the web app's path rules. */
 import { mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RoomServer } from '../../src/room/server.js';
+import { staticFiles } from '../../src/server/static.js';
 
 describe('serving data sets', () => {
   let server: RoomServer;
@@ -38,19 +40,41 @@ describe('serving data sets', () => {
     expect(new Uint8Array(await res.arrayBuffer())).toEqual(bytes);
   });
 
-  /** A raw GET (fetch would decode the body): status, headers and the bytes as sent. */
-  function raw(path: string, acceptEncoding?: string) {
-    return new Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }>((resolve, reject) => {
-      get(`${server.url}${path}`, { headers: acceptEncoding ? { 'accept-encoding': acceptEncoding } : {} }, (res) => {
-        const parts: Buffer[] = [];
-        res.on('data', (c: Buffer) => parts.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }));
-      }).on('error', reject);
+  /**
+   * A GET answered by the static handler itself, from a client at `remote` (a tab on the classroom's
+   * network; tests reach only loopback, which counts as this machine): status, headers, the bytes as sent.
+   */
+  async function from(remote: string, path: string, acceptEncoding?: string) {
+    const req = {
+      method: 'GET',
+      url: path,
+      headers: acceptEncoding ? { 'accept-encoding': acceptEncoding } : {},
+      socket: { remoteAddress: remote, localAddress: '10.0.0.1' },
+    } as unknown as IncomingMessage;
+    const parts: Buffer[] = [];
+    let status = 0;
+    let headers: Record<string, unknown> = {};
+    const sink = new Writable({
+      write(c: Buffer, _e, done) {
+        parts.push(c);
+        done();
+      },
     });
+    const res = Object.assign(sink, {
+      writeHead(code: number, h: Record<string, unknown>) {
+        status = code;
+        headers = Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), v]));
+        return res;
+      },
+    }) as unknown as ServerResponse;
+    const ended = new Promise((r) => sink.on('finish', r));
+    expect(await staticFiles(dir)(req, res)).toBe(true);
+    await ended;
+    return { status, headers, body: Buffer.concat(parts) };
   }
 
-  it("sends a file's gzip copy to a client that accepts gzip, and the file itself to others", async () => {
-    const gz = await raw('/datasets/mine.bin', 'gzip, deflate, br');
+  it("sends a file's gzip copy to a client elsewhere that accepts gzip, and the file itself to others", async () => {
+    const gz = await from('10.0.0.7', '/mine.bin', 'gzip, deflate, br');
     expect(gz.status).toBe(200);
     expect(gz.headers['content-encoding']).toBe('gzip');
     expect(gz.headers.vary).toBe('Accept-Encoding');
@@ -58,22 +82,32 @@ describe('serving data sets', () => {
     expect(gz.body.length).toBeLessThan(bytes.length);
     expect(new Uint8Array(gunzipSync(gz.body))).toEqual(bytes);
     for (const accept of [undefined, 'identity', 'deflate, br', 'gzip;q=0']) {
-      const plain = await raw('/datasets/mine.bin', accept);
+      const plain = await from('10.0.0.7', '/mine.bin', accept);
       expect(plain.headers['content-encoding'], String(accept)).toBeUndefined();
       expect(new Uint8Array(plain.body), String(accept)).toEqual(bytes);
     }
-    // what a tab's or a volunteer's loader sees (fetch decodes): the file, byte for byte
-    const res = await fetch(`${server.url}/datasets/mine.bin`, { headers: { 'accept-encoding': 'gzip' } });
-    expect(new Uint8Array(await res.arrayBuffer())).toEqual(bytes);
+    // this machine (the host's own worker): no link to save, so no CPU spent inflating
+    for (const remote of ['127.0.0.1', '::1', '::ffff:127.0.0.1', '10.0.0.1']) {
+      const local = await from(remote, '/mine.bin', 'gzip');
+      expect(local.headers['content-encoding'], remote).toBeUndefined();
+      expect(new Uint8Array(local.body), remote).toEqual(bytes);
+    }
   });
 
   it('never a gzip copy older than its file, or one that leaves the folder', async () => {
     for (const name of ['stale.bin', 'linked.bin']) {
-      const r = await raw(`/datasets/${name}`, 'gzip');
+      const r = await from('10.0.0.7', `/${name}`, 'gzip');
       expect(r.status, name).toBe(200);
       expect(r.headers['content-encoding'], name).toBeUndefined();
       expect(new Uint8Array(r.body), name).toEqual(bytes);
     }
+  });
+
+  it('the room server over real HTTP: a client on this machine gets the file byte for byte', async () => {
+    const res = await fetch(`${server.url}/datasets/mine.bin`, { headers: { 'accept-encoding': 'gzip' } });
+    expect(res.headers.get('content-encoding')).toBeNull();
+    expect(Number(res.headers.get('content-length'))).toBe(bytes.length);
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(bytes);
   });
 
   it('nothing outside the folder, no listing, no other path', async () => {
