@@ -24,7 +24,8 @@ mkdirSync(join(out, 'data'), { recursive: true });
 function chunkedSpecs() {
   const from = join(here, '..', '..', 'packages', 'worker', 'dist', 'chunks', 'mnist');
   if (!existsSync(join(from, 'spec.json'))) return {};
-  cpSync(from, join(out, 'data', 'chunks', 'mnist'), { recursive: true });
+  // timestamps kept: the server sends a file's gzip copy only when it is not older than the file
+  cpSync(from, join(out, 'data', 'chunks', 'mnist'), { recursive: true, preserveTimestamps: true });
   const spec = JSON.parse(readFileSync(join(from, 'spec.json'), 'utf8'));
   return { mnist: { ...spec, url: '/data/chunks/mnist/manifest.json' } };
 }
@@ -55,12 +56,13 @@ await build({
 
 const wasmDir = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
 for (const f of readdirSync(wasmDir).filter((f) => f.endsWith('.wasm'))) cpSync(join(wasmDir, f), join(out, 'wasm', f));
-cpSync(join(here, '..', '..', 'packages', 'worker', 'dist', 'mnist.bin'), join(out, 'data', 'mnist.bin'));
-// the page offers Fashion-MNIST's 12,000-image subset (the whole set is 55 MB for every tab)
-cpSync(
-  join(here, '..', '..', 'packages', 'worker', 'dist', 'fashion-mnist-small.bin'),
-  join(out, 'data', 'fashion-mnist-small.bin'),
-);
+// the page offers Fashion-MNIST's 12,000-image subset (the whole set is 55 MB for every tab); each
+// with its gzip copy (packages/worker/scripts/gzip-data.mjs), timestamps kept as above
+for (const name of ['mnist.bin', 'fashion-mnist-small.bin'])
+  for (const f of [name, `${name}.gz`]) {
+    const from = join(here, '..', '..', 'packages', 'worker', 'dist', f);
+    if (existsSync(from)) cpSync(from, join(out, 'data', f), { preserveTimestamps: true });
+  }
 const pub = join(here, 'public');
 if (existsSync(pub)) cpSync(pub, out, { recursive: true });
 console.log(`demo: built ${pages.length} page(s) and the worker bundle into apps/demo/dist`);
