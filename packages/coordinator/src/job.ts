@@ -70,7 +70,8 @@ export type TrainingMode =
       commShare?: number;
       /**
        * Warm start: the first `warmup` iterations in exact mode, with the job's optimizer as the
-       * central one, then local rounds (default 0).
+       * central one, then local rounds (default 0). Over partitions its shards go only to the run's
+       * own workers, so it ends as soon as a volunteer can train, and this field then says where.
        */
       warmup?: number;
       /**

@@ -114,7 +114,7 @@ export class Trainer extends Emitter<TrainerEvents> {
     this.evaluator = new Evaluator(this.dispatcher, planner);
     this.scores = new RunScores(this.job, this.evaluator);
     const sizes = () => ({ parameters: this.facts.layout?.size ?? 1, trainSize: this.facts.trainSize });
-    this.phases = runPhases(job, this.pool, this.dispatcher, planner, opts, sizes);
+    this.phases = runPhases(this.job, this.pool, this.dispatcher, planner, opts, sizes);
   }
 
   /** The current weights as one immutable snapshot, shared by every worker of this version. */

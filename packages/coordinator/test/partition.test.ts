@@ -202,22 +202,10 @@ describe('mode local over a chunked data set', () => {
     expect(parts).toBeLessThanOrEqual(8);
   });
 
-  it('a warm start in exact mode gives shards only to the run’s own workers: a volunteer fetches one chunk to be measured, then its partition', async () => {
-    const t = new Trainer(
-      job({
-        epochs: 1,
-        maxIterations: 60,
-        mode: { kind: 'local', steps: 4, outer: { kind: 'sgd', lr: 1 }, warmup: 12 },
-      }),
-      { backends: ['wasm'] },
-    );
-    open.push(t);
-    const own = spawnThreadWorker();
+  /** A thread the run takes for a volunteer peer (untrusted), recording what it computed. */
+  function watchedPeer(exact: number[][], local: number[][]): WorkerHandle {
     const inner = spawnThreadWorker();
-    const exact: number[][] = [];
-    const local: number[][] = [];
-    // a thread that the run takes for a volunteer peer (untrusted, reached over a link)
-    const peer: WorkerHandle = {
+    return {
       ...inner,
       kind: 'peer',
       compute: async (req) => {
@@ -230,17 +218,87 @@ describe('mode local over a chunked data set', () => {
         return r;
       },
     };
-    t.addWorker(own);
-    t.addWorker(peer);
+  }
+  const warmJob = (warmup: number, over: Partial<JobConfig> = {}) =>
+    job({
+      epochs: 1,
+      maxIterations: 60,
+      mode: { kind: 'local', steps: 4, outer: { kind: 'sgd', lr: 1 }, warmup },
+      ...over,
+    });
+
+  it('a warm start over partitions runs on the run’s own workers, and ends as soon as a volunteer can train', async () => {
+    const t = new Trainer(warmJob(40), { backends: ['wasm'] });
+    open.push(t);
+    const exact: number[][] = [];
+    const local: number[][] = [];
+    const logs: string[] = [];
+    const sizes: number[] = [];
+    t.on('log', (e) => logs.push(e.message));
+    t.on('iteration', (e) => sizes.push(e.examples));
+    t.addWorker(spawnThreadWorker());
+    // the volunteer arrives after the run's fourth iteration: until then the warm start runs
+    t.on('iteration', (e) => {
+      if (e.iteration === 4 && exact.length === 0 && local.length === 0) {
+        t.pause();
+        void t.addWorker(watchedPeer(exact, local)).finally(() => t.resume());
+      }
+    });
     const result = await t.run();
     expect(result.position.iteration).toBe(60);
-    const chunks = (xs: number[][]) => new Set(xs.flat().map((i) => Math.floor(i / 1000)));
-    // in the warm start the peer computed only measuring shards, all from one chunk
-    expect(exact.length).toBeGreaterThan(0);
-    expect(chunks(exact).size).toBe(1);
-    // then its partition: half of the 8 chunks at most, plus a takeover
+    const ended = logs.filter((l) => /warm start over after/.test(l));
+    expect(ended).toHaveLength(1);
+    const at = Number(/^iteration (\d+): warm start over after (\d+) of its 40 iterations/.exec(ended[0])?.[2]);
+    expect(at).toBeGreaterThanOrEqual(4);
+    expect(at).toBeLessThan(40);
+    // exact iterations (one mini-batch each) up to there, local rounds after
+    expect(sizes.slice(0, at)).toEqual(Array.from({ length: at }, () => 64));
+    expect(sizes.slice(at).every((n) => n > 64)).toBe(true);
+    // the job now says where the warm start ended: a checkpoint (which holds it) resumes in mode local
+    expect(t.job.mode).toMatchObject({ kind: 'local', warmup: at });
+    // the peer trained its partition: half of the 8 chunks at most, plus a takeover
     expect(local.length).toBeGreaterThan(0);
-    expect(chunks(local).size).toBeLessThanOrEqual(5);
+    expect(new Set(local.flat().map((i) => Math.floor(i / 1000))).size).toBeLessThanOrEqual(5);
+  });
+
+  it("with only the run's own workers, a warm start over partitions runs its whole length", async () => {
+    const t = new Trainer(warmJob(12), { backends: ['wasm'] });
+    open.push(t);
+    const sizes: number[] = [];
+    t.on('iteration', (e) => sizes.push(e.examples));
+    t.addWorker(spawnThreadWorker());
+    t.addWorker(spawnThreadWorker());
+    expect((await t.run()).position.iteration).toBe(60);
+    expect(sizes.slice(0, 12)).toEqual(Array.from({ length: 12 }, () => 64));
+    expect(sizes.slice(12).every((n) => n > 64)).toBe(true);
+    expect(t.job.mode).toMatchObject({ warmup: 12 });
+  });
+
+  it('a run whose warm start ended early, stopped in mode local and resumed, goes on in mode local', async () => {
+    const store = new MemoryCheckpointStore();
+    const first = new Trainer(warmJob(40, { maxIterations: 100 }), { backends: ['wasm'], checkpoint: { store } });
+    open.push(first);
+    first.addWorker(spawnThreadWorker());
+    first.addWorker(asPeer(spawnThreadWorker()));
+    const firstSizes: number[] = [];
+    first.on('iteration', (e) => {
+      firstSizes.push(e.examples);
+      if (e.iteration >= 40) first.stop();
+    });
+    expect((await first.run()).stopped).toBe(true);
+    const warmup = (first.job.mode as { warmup: number }).warmup;
+    expect(warmup).toBeLessThan(40);
+    expect(firstSizes.at(-1)).toBeGreaterThan(64);
+    const second = Trainer.fromCheckpoint((await store.load()) as Uint8Array, { backends: ['wasm'] });
+    open.push(second);
+    expect(second.job.mode).toMatchObject({ kind: 'local', warmup });
+    second.addWorker(spawnThreadWorker());
+    second.addWorker(asPeer(spawnThreadWorker()));
+    const sizes: number[] = [];
+    second.on('iteration', (e) => sizes.push(e.examples));
+    expect((await second.run()).position.iteration).toBe(100);
+    expect(sizes.length).toBeGreaterThan(0);
+    expect(sizes.every((n) => n > 64)).toBe(true);
   });
 
   it('a round abandoned while it waits for a member (its only one died) is not counted: the resumed run trains its examples', async () => {

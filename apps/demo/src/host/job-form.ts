@@ -208,7 +208,12 @@ export function jobForm(): JobForm {
   );
   const localRoots = [
     labelled('local-steps', 'Inner steps per round (H)', localSteps, 'mini-batches each laptop trains alone'),
-    labelled('warm-start', 'Warm start', warmStart, 'mini-batches of ordinary steps first (0: none)'),
+    labelled(
+      'warm-start',
+      'Warm start',
+      warmStart,
+      'mini-batches of ordinary steps first (0: none; on MNIST, until a student joins)',
+    ),
     labelled('compress', 'Updates travel as', compress, 'rounding is carried to the next round, not lost'),
   ];
   const modeText = el('p', { id: 'mode-explain', class: 'advice' });

@@ -54,7 +54,8 @@ Adam with 1/(1+0.3*epoch) decay, mini-batches of 64, 5 epochs, 2 workers).
                            members, whose link is measured to be the bottleneck; none for threads)
   --warm-start N           mode local: the first N iterations in exact mode (a warm start), then
                            local rounds (default 160: measured on MNIST, 92 % after 2 epochs with
-                           it against 7 without; 0 turns it off)
+                           it against 7 without; 0 turns it off). Over chunked data it ends as soon
+                           as a room's volunteer can train, which it would otherwise leave waiting
   --overlap                mode local: a member that is done early starts its next round's group at
                            once, from its own last move (eager DiLoCo): hides the exchange and the
                            wait for slower members, at one round of staleness (default off)
