@@ -113,13 +113,23 @@ export interface TestbedRun {
   startedAt: number | null;
   evalSeconds: number;
   data: {
-    each: { name: string; url: string; bytes: number; seconds: number }[];
+    /** bytes: the data set's own; wire: what crossed the link (a gzip body's size). */
+    each: { name: string; url: string; bytes: number; wire: number; seconds: number }[];
     bytes: number;
+    /** What crossed the links, in all. */
+    wireBytes: number;
     slowestSeconds: number;
     /** The packed file the data set comes from, in bytes (null where there is none). */
     wholeFileBytes: number | null;
     /** Each volunteer's fetches: files, bytes, seconds, and bytes ÷ wholeFileBytes. */
-    perVolunteer: { name: string; files: number; bytes: number; seconds: number; ofWholeFile: number | null }[];
+    perVolunteer: {
+      name: string;
+      files: number;
+      bytes: number;
+      wire: number;
+      seconds: number;
+      ofWholeFile: number | null;
+    }[];
     maxOfWholeFile: number | null;
   };
   testAccuracy: number;

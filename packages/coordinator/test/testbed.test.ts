@@ -136,7 +136,7 @@ describe.skipIf(!can.ok)('testbed (network namespaces, tc, cgroups; needs root)'
       // the chunks crossed the link gzipped (MNIST's pixels: about a fifth), the manifest as it is
       expect(v.wire).toBeLessThan(0.5 * v.bytes);
     }
-    expect(r.data.wireBytes).toBe(r.data.perVolunteer.reduce((a: number, v: { wire: number }) => a + v.wire, 0));
+    expect(r.data.wireBytes).toBe(r.data.perVolunteer.reduce((a, v) => a + v.wire, 0));
     expect(r.data.each.every((d) => /\/datasets\/chunks\/mnist\/(manifest\.json|train-\d\.bin)$/.test(d.url))).toBe(
       true,
     );

@@ -21,14 +21,19 @@ afterEach(async () => {
 
 type Told = Parameters<PeerWorkerHandle['sendShare']>[0];
 
-class FakeTrainer extends Emitter<{
+type Events = {
   iteration: IterationEvent;
   state: { state: 'running' | 'done' };
   epoch: { testAccuracy: number };
-}> {
+};
+
+class FakeTrainer extends Emitter<Events> {
   readonly job = { dataset: { kind: 'mnist' } };
   addWorker(): Promise<unknown> {
     return Promise.resolve();
+  }
+  fire<K extends keyof Events>(type: K, e: Events[K]): void {
+    this.emit(type, e);
   }
 }
 
@@ -61,7 +66,7 @@ describe("the host's progress messages to peers", () => {
     const t0 = performance.now();
     // 200 iterations as fast as they come: p1 computes throughout, p2 stands by
     for (let i = 1; i <= 200; i++)
-      trainer.emit(
+      trainer.fire(
         'iteration',
         iteration(i, [
           { id: 'p1', share: 0.5 },
@@ -74,7 +79,7 @@ describe("the host's progress messages to peers", () => {
     expect(told.p2).toHaveLength(1);
     expect(told.p2[0].standby).toMatch(/^standing by/);
     // p2 starts computing: told at once; p1's share moves but its part does not: not yet
-    trainer.emit(
+    trainer.fire(
       'iteration',
       iteration(201, [
         { id: 'p1', share: 0.4 },
@@ -86,7 +91,7 @@ describe("the host's progress messages to peers", () => {
     expect(told.p1).toHaveLength(1);
     // a second later, the next iteration is told to both
     await new Promise((r) => setTimeout(r, SHARE_EVERY_MS + 50));
-    trainer.emit(
+    trainer.fire(
       'iteration',
       iteration(202, [
         { id: 'p1', share: 0.4 },
@@ -96,7 +101,7 @@ describe("the host's progress messages to peers", () => {
     expect(told.p1.map((p) => p.iteration)).toEqual([1, 202]);
     expect(told.p2.map((p) => p.iteration)).toEqual([1, 201, 202]);
     // a state change always, with the last progress
-    trainer.emit('state', { state: 'done' });
+    trainer.fire('state', { state: 'done' });
     expect(told.p1.at(-1)).toMatchObject({ state: 'done', iteration: 202, share: 0.4 });
     expect(told.p2.at(-1)).toMatchObject({ state: 'done', iteration: 202, share: 0.2 });
   });
