@@ -316,10 +316,19 @@ export class PartitionBook {
   /**
    * One round of mode local: up to `h` mini-batches for each member, in order, with the sizes in
    * `sizes` (the epoch plan's next mini-batches). A member whose partition runs short takes over a
-   * fresh chunk or sits the rest of the round out; if nobody could take any, the member with the
-   * most left takes over started chunks too, so every round makes progress.
+   * fresh chunk or sits the rest of the round out. If nobody could take any (an epoch's last
+   * examples, a few left in many chunks), one member takes them, started chunks of others too: one
+   * of the run's own workers where the round has one (`own`: its fetches cross no shared link),
+   * else the member with the most left. A volunteer taking them drew 5 mini-batches from 13 chunks
+   * at the end of every epoch, and fetched 0.37 of Fashion-MNIST in 3 epochs where the others
+   * fetched 0.1.
    */
-  round(members: readonly string[], h: number, sizes: readonly number[]): { member: string; batches: Uint32Array[] }[] {
+  round(
+    members: readonly string[],
+    h: number,
+    sizes: readonly number[],
+    own: ReadonlySet<string> = new Set(),
+  ): { member: string; batches: Uint32Array[] }[] {
     const groups: { member: string; batches: Uint32Array[] }[] = [];
     let k = 0;
     for (const m of members) {
@@ -333,7 +342,11 @@ export class PartitionBook {
       if (batches.length > 0) groups.push({ member: m, batches });
     }
     if (k === 0 && sizes.length > 0 && members.length > 0) {
-      const m = [...members].sort((a, b) => this.remaining(b) - this.remaining(a))[0];
+      // one taker (two would take chunks from each other): an own worker where the round has one
+      const richestFirst = [...members].sort(
+        (a, b) => Number(own.has(b)) - Number(own.has(a)) || this.remaining(b) - this.remaining(a),
+      );
+      const m = richestFirst[0];
       const batches: Uint32Array[] = [];
       while (batches.length < h && k < sizes.length) batches.push(this.take(m, sizes[k++], 'any'));
       groups.push({ member: m, batches });

@@ -97,6 +97,41 @@ describe('PartitionBook', () => {
     );
   });
 
+  it("an epoch's last crumbs go to the run's own worker, so no volunteer collects other members' chunks", () => {
+    // Fashion-MNIST's shape: 60 chunks of 1,000, 9 members (the host's thread and 8 volunteers),
+    // H = 8, mini-batches of 64, 3 epochs, each member fetching what it draws and is told is next
+    const run = (own: ReadonlySet<string>) => {
+      const members = ['thread-1', ...Array.from({ length: 8 }, (_, i) => `v${i}`)];
+      const N = 60_000;
+      const batches = Math.ceil(N / 64);
+      const book = new PartitionBook(N, 1000, 1);
+      const fetched = new Map(members.map((m) => [m, new Set<number>()]));
+      for (let epoch = 0; epoch < 3; epoch++) {
+        book.startEpoch(epoch);
+        for (let b = 0; b < batches; ) {
+          book.sync(members);
+          const sizes = Array.from({ length: Math.min(72, batches - b) }, (_, k) => batchSize(N, 64, b + k));
+          const groups = book.round(members, 8, sizes, own);
+          for (const g of groups) {
+            for (const idx of g.batches) for (const i of idx) fetched.get(g.member)?.add(Math.floor(i / 1000));
+            for (const i of book.upcoming(g.member)) fetched.get(g.member)?.add(Math.floor(i / 1000));
+            b += g.batches.length;
+          }
+        }
+        expect(book.untrained()).toBe(0);
+      }
+      return members.map((m) => fetched.get(m)?.size ?? 0);
+    };
+    const withOwn = run(new Set(['thread-1']));
+    // each volunteer: its own 6-7 chunks and a takeover or two, over the 3 epochs
+    expect(Math.max(...withOwn.slice(1))).toBeLessThanOrEqual(9);
+    // the host's thread took the crumbs (its fetches cross no link)
+    expect(withOwn[0]).toBeGreaterThan(12);
+    // without an own worker in the round the member with the most left takes them, as before
+    const without = run(new Set());
+    expect(Math.max(...without)).toBeGreaterThan(12);
+  });
+
   it("upcoming names the chunks of a member's next round (a round taking at most a chunk's worth), from its own", () => {
     fc.assert(
       fc.property(

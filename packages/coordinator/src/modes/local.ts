@@ -165,7 +165,9 @@ export class LocalMode implements Mode {
     // path), from its second round on: in its first it fetches its window anyway, and extra chunks
     // then would only compete with the other members' first fetches on a shared link
     for (const m of this.hinted) if (!this.pool.members.has(m)) this.hinted.delete(m);
-    return book.round(members, h, sizes).map((g) => {
+    // an epoch's last crumbs go to the run's own workers first: their fetches cross no shared link
+    const own = new Set(idle.filter((s) => s.trusted).map((s) => s.id));
+    return book.round(members, h, sizes, own).map((g) => {
       const first = !this.hinted.has(g.member);
       this.hinted.add(g.member);
       return { owner: g.member, batches: g.batches, ...(first ? {} : { prefetch: book.upcoming(g.member) }) };
