@@ -49,6 +49,17 @@ function watched(raw: RawChannel) {
   return { ch, seen };
 }
 
+/** Two simple-peer ends in this process over real WebRTC (@roamhq/wrtc), connected. */
+async function connectedPair() {
+  const { SimplePeer, wrtc } = nodeRtc();
+  const a = new SimplePeer({ initiator: true, wrtc });
+  const b = new SimplePeer({ initiator: false, wrtc });
+  a.on('signal', (d) => b.signal(d));
+  b.on('signal', (d) => a.signal(d));
+  await Promise.all([a, b].map((p) => new Promise<void>((r) => p.on('connect', r))));
+  return [a, b] as const;
+}
+
 async function pump(sender: RawChannel, receiver: RawChannel) {
   const { ch, seen } = watched(sender);
   const out = new FramedLink(ch, { highWater: HIGH, lowWater: HIGH / 4 });
@@ -91,12 +102,7 @@ describe('the framed channel with backpressure', () => {
   });
 
   it('over real WebRTC (@roamhq/wrtc): 32 MB intact, chunks <= 262144, buffer under the high-water mark', async () => {
-    const { SimplePeer, wrtc } = nodeRtc();
-    const a = new SimplePeer({ initiator: true, wrtc });
-    const b = new SimplePeer({ initiator: false, wrtc });
-    a.on('signal', (d) => b.signal(d));
-    b.on('signal', (d) => a.signal(d));
-    await Promise.all([a, b].map((p) => new Promise<void>((r) => p.on('connect', r))));
+    const [a, b] = await connectedPair();
     const ca = simplePeerChannel(a);
     const cb = simplePeerChannel(b);
     expect(ca.maxMessageSize).toBe(262144);
@@ -108,12 +114,7 @@ describe('the framed channel with backpressure', () => {
   });
 
   it('small messages (heartbeats, progress) read bufferedAmount rarely, not once a send', async () => {
-    const { SimplePeer, wrtc } = nodeRtc();
-    const a = new SimplePeer({ initiator: true, wrtc });
-    const b = new SimplePeer({ initiator: false, wrtc });
-    a.on('signal', (d) => b.signal(d));
-    b.on('signal', (d) => a.signal(d));
-    await Promise.all([a, b].map((p) => new Promise<void>((r) => p.on('connect', r))));
+    const [a, b] = await connectedPair();
     const { ch, seen } = watched(simplePeerChannel(a));
     const out = new FramedLink(ch, { highWater: HIGH, lowWater: HIGH / 4 });
     const inn = new FramedLink(simplePeerChannel(b));
