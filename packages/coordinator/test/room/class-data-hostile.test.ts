@@ -12,57 +12,12 @@ import {
   MAX_SHARED_THUMBNAILS,
   type Message,
   msg,
-  type RawChannel,
   THUMBNAIL_PIXELS,
 } from '@gradroom/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClassData } from '../../src/room/class-data.js';
 import { type PeerWorkerHandle, peerWorkerHandle } from '../../src/transports/peer.js';
-import { until } from './helpers.js';
-
-/** Two RawChannels joined in memory: what one sends, the other receives (asynchronously, in order). */
-function channelPair(): [RawChannel, RawChannel] {
-  const make = () => {
-    let deliver: (c: Uint8Array) => void = () => {};
-    let closeIt: (r: string) => void = () => {};
-    const closed = new Promise<string>((r) => {
-      closeIt = r;
-    });
-    let other: { deliver: (c: Uint8Array) => void; closeIt: (r: string) => void } | undefined;
-    const ch: RawChannel = {
-      maxMessageSize: 64 * 1024,
-      bufferedAmount: 0,
-      send: (c) => {
-        const copy = c.slice();
-        queueMicrotask(() => other?.deliver(copy));
-      },
-      waitLow: async () => {},
-      onMessage: (fn) => {
-        deliver = fn;
-      },
-      closed,
-      close: (r) => {
-        closeIt(r);
-        other?.closeIt(r);
-      },
-    };
-    return {
-      ch,
-      ends: {
-        deliver: (c: Uint8Array) => deliver(c),
-        closeIt: (r: string) => closeIt(r),
-      },
-      link: (o: { deliver: (c: Uint8Array) => void; closeIt: (r: string) => void }) => {
-        other = o;
-      },
-    };
-  };
-  const a = make();
-  const b = make();
-  a.link(b.ends);
-  b.link(a.ends);
-  return [a.ch, b.ch];
-}
+import { channelPair, until } from './helpers.js';
 
 const digits = (n: number) => new Array<number>(MAX_CLASS_DIGITS).fill(n);
 

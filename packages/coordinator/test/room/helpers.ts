@@ -3,6 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { RawChannel } from '@gradroom/core';
 import { parseMnist } from '@gradroom/worker';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll } from 'vitest';
@@ -102,4 +103,48 @@ export function roomFixture(iterations: number) {
     await f.server?.close();
   });
   return f;
+}
+
+/** Two RawChannels joined in memory: what one sends, the other receives (asynchronously, in order). */
+export function channelPair(): [RawChannel, RawChannel] {
+  const make = () => {
+    let deliver: (c: Uint8Array) => void = () => {};
+    let closeIt: (r: string) => void = () => {};
+    const closed = new Promise<string>((r) => {
+      closeIt = r;
+    });
+    let other: { deliver: (c: Uint8Array) => void; closeIt: (r: string) => void } | undefined;
+    const ch: RawChannel = {
+      maxMessageSize: 64 * 1024,
+      bufferedAmount: 0,
+      send: (c) => {
+        const copy = c.slice();
+        queueMicrotask(() => other?.deliver(copy));
+      },
+      waitLow: async () => {},
+      onMessage: (fn) => {
+        deliver = fn;
+      },
+      closed,
+      close: (r) => {
+        closeIt(r);
+        other?.closeIt(r);
+      },
+    };
+    return {
+      ch,
+      ends: {
+        deliver: (c: Uint8Array) => deliver(c),
+        closeIt: (r: string) => closeIt(r),
+      },
+      link: (o: { deliver: (c: Uint8Array) => void; closeIt: (r: string) => void }) => {
+        other = o;
+      },
+    };
+  };
+  const a = make();
+  const b = make();
+  a.link(b.ends);
+  b.link(a.ends);
+  return [a.ch, b.ch];
 }
