@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Dispatcher } from '../src/dispatch.js';
-import type { JobConfig } from '../src/job.js';
+import { DEFAULT_JOB, type JobConfig } from '../src/job.js';
 import { AutoPhases, MEASURE_ITERATIONS } from '../src/modes/auto.js';
 import type { ShardPlanner } from '../src/planning.js';
 import type { WorkerPool } from '../src/pool.js';
@@ -33,15 +33,8 @@ function phases(members: Fake[], joins = { joining: 0 }) {
       return joins.joining;
     },
   } as unknown as WorkerPool;
-  const job = {
-    model: { kind: 'mlp', inputShape: [28, 28, 1], hidden: [128], classes: 10 },
-    dataset: { kind: 'mnist', split: 'train' },
-    optimizer: { kind: 'adam', lr: 0.005 },
-    batchSize: 64,
-    epochs: 5,
-    seed: 1,
-    mode: { kind: 'auto' },
-  } as JobConfig & { mode: { kind: 'auto' } };
+  // the default MNIST job, as the testbed's room ran it
+  const job = { ...DEFAULT_JOB, mode: { kind: 'auto' } } as JobConfig & { mode: { kind: 'auto' } };
   return new AutoPhases(job, pool, {} as Dispatcher, {} as ShardPlanner, {}, () => ({
     parameters: 101_770,
     trainSize: 8_000,
