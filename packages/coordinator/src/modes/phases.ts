@@ -3,7 +3,8 @@
  * optimizer, and mode local with the outer one. A local job with `warmup` runs exact mode for its
  * first `warmup` iterations (post-local SGD: synchronous steps first, while the loss falls fastest
  * and workers' models would drift apart most), then local rounds. The phase is a function of the
- * position alone, so a checkpoint on either side of the switch resumes in the right one.
+ * position and the job's `warmup` (which records a warm start that ended early, see decide), so a
+ * checkpoint on either side of the switch resumes in the right one.
  */
 import {
   createOptimizer,
