@@ -153,11 +153,8 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
     close(`disconnected: ${reason}`, msg({ type: 'error', code, message: reason.slice(0, 2000) }));
   };
 
-  // a heartbeat (or an echo) only when nothing else went to the peer since the last tick: any
-  // message says the host is alive, and a send costs a host at a fifth of a CPU about 9 ms (a
-  // classroom room spent as long on heartbeats as on its tasks)
-  let sentAtTick = 0;
-  const linkQuiet = () => link.stats.sentMessages === sentAtTick;
+  // a heartbeat (or an echo) only on a quiet link (FramedLink.quiet): a classroom room's host spent
+  // as long on heartbeats as on its tasks
   const timer = setInterval(() => {
     const quiet = Date.now() - lastSeen;
     if (quiet > (opts.heartbeatTimeoutMs ?? 15_000)) {
@@ -165,8 +162,8 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
       close(`stopped answering (no message for ${quiet} ms)`);
       return;
     }
-    if (linkQuiet()) void link.send(msg({ type: 'heartbeat', t: Date.now() })).catch(() => {});
-    sentAtTick = link.stats.sentMessages;
+    if (link.quiet) void link.send(msg({ type: 'heartbeat', t: Date.now() })).catch(() => {});
+    link.tick();
   }, opts.heartbeatMs ?? 2000);
 
   link.closed.then((r) => close(`channel closed: ${r}`));
@@ -176,7 +173,7 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
     switch (m.type) {
       case 'heartbeat':
         if (m.echo !== undefined) rttMs = Date.now() - m.echo;
-        else if (linkQuiet()) void link.send(msg({ type: 'heartbeat', t: Date.now(), echo: m.t })).catch(() => {});
+        else if (link.quiet) void link.send(msg({ type: 'heartbeat', t: Date.now(), echo: m.t })).catch(() => {});
         return;
       case 'leave':
         log(`peer ${id} left: ${cleanText(m.reason, 200)}`);

@@ -86,6 +86,8 @@ export class FramedLink {
    * send on a host at a fifth of a CPU, so it is read only when this bound nears the high-water mark.
    */
   private bufferedBound = Number.POSITIVE_INFINITY;
+  /** Messages sent at the last heartbeat tick (see quiet). */
+  private sentAtTick = 0;
   private nextId = 0;
   private failure_?: GradroomError;
   private expiryTimer?: ReturnType<typeof setInterval>;
@@ -128,6 +130,19 @@ export class FramedLink {
       for (const q of this.queue.splice(0)) q.fail(gone);
       this.queuedBytes = 0;
     });
+  }
+
+  /**
+   * Nothing sent since the last tick(): a heartbeat (or an echo) is due only then, since any message
+   * says its sender is alive and a send costs a laptop at a fifth of a CPU about 9 ms.
+   */
+  get quiet(): boolean {
+    return this.stats.sentMessages === this.sentAtTick;
+  }
+
+  /** A heartbeat tick: `quiet` counts from here. */
+  tick(): void {
+    this.sentAtTick = this.stats.sentMessages;
   }
 
   get closed(): Promise<string> {
