@@ -38,6 +38,8 @@ for (const file of process.argv.slice(2)) {
     mode,
     compress: m.compress,
     efficiency: eff.points,
+    // a short epoch caps a local round's members and steps (runs before round 7 did not record it)
+    ...(r.batchesPerEpoch ? { epochBatches: r.batchesPerEpoch } : {}),
   });
   const aloneP = predictRoomVsAlone({
     members: side(r.aloneRun),

@@ -113,6 +113,7 @@ trainer.on('iteration', (e) => {
   say('iteration', {
     iteration: e.iteration,
     epoch: e.epoch,
+    batchesPerEpoch: e.batchesPerEpoch,
     examples: e.examples,
     loss: e.loss,
     examplesPerSec: e.examplesPerSec,

@@ -138,6 +138,8 @@ export interface TestbedRun {
   seconds: number;
   volunteerLines: string[];
   targetAccuracy: number;
+  /** Mini-batches in an epoch (the first iteration's figure); null without an iteration. */
+  batchesPerEpoch: number | null;
 }
 export interface TestbedOptions extends LinkShape {
   profile?: 'lan' | 'classroom' | 'home';

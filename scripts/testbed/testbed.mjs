@@ -388,6 +388,8 @@ export async function runTestbed(opts = {}) {
         wholeFileBytes: wholeFileBytes(job, opts.dataFile),
       }),
       targetAccuracy: opts.targetAccuracy ?? 0.92,
+      // the epoch's mini-batches: a short epoch caps mode local's rounds (bench/testbed-tta-model)
+      batchesPerEpoch: records.iterations[0]?.batchesPerEpoch ?? null,
     };
   } finally {
     // volunteers leave on their own once the room closes (and report their CPU); whatever has not

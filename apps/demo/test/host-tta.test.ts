@@ -69,6 +69,10 @@ describe('the cost model input from measured workers', () => {
     });
     expect(ttaInput(local(), [status({})], 12_800)?.compress).toBe('int8');
     expect(ttaInput(local('none'), [status({})], 12_800)?.compress).toBe('none');
+    // the run's epoch, once an iteration said it, caps mode local's rounds in the prediction
+    expect(ttaInput(local(), [status({})], 12_800, 125)?.epochBatches).toBe(125);
+    expect(ttaInput(local(), [status({})], 12_800)?.epochBatches).toBeUndefined();
+    expect(ttaInput(local(), [status({})], 12_800, 0)?.epochBatches).toBeUndefined();
   });
 });
 

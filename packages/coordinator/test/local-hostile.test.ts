@@ -115,16 +115,26 @@ describe('mode local: a peer just over the bound', () => {
     t.addWorker(asPeer(spawnThreadWorker()));
     const losses: number[] = [];
     t.on('epoch', (e) => losses.push(e.trainLoss));
+    const perEpoch: number[] = [];
+    t.on('iteration', (e) => {
+      perEpoch[e.epoch] = (perEpoch[e.epoch] ?? 0) + e.examples;
+    });
     const r = await t.run();
-    return { loss: losses[losses.length - 1], accuracy: r.testAccuracy, logs, left, weights: r.weights };
+    return { loss: losses[losses.length - 1], accuracy: r.testAccuracy, logs, left, weights: r.weights, perEpoch };
   }
 
   it('updates 100x its honest ones: those over the bound are refused and computed by another member; the run goes on and learns', async () => {
     const clean = await room();
     const hostile = await room(100);
     expect(hostile.weights.every(Number.isFinite)).toBe(true);
-    // (given back to the same peer, each refusal came back until the round gave up and the run failed)
-    expect(hostile.logs.filter((m) => /over 50x the median .* planned again/.test(m)).length).toBeGreaterThanOrEqual(2);
+    // (given back to the same peer, each refusal came back until the round gave up and the run failed).
+    // How many of its updates land over 50x the median is chance: 100x of a small honest update can
+    // pass (1 of 16 refused with this epoch's last round spread over all three, 3 of 16 before)
+    expect(hostile.logs.filter((m) => /over 50x the median .* planned again/.test(m)).length).toBeGreaterThanOrEqual(1);
+    // just over the bound is not absurd: the peer is not struck, and every example of every epoch is
+    // counted once, the refused groups computed by another member
+    expect(hostile.left).toEqual([]);
+    expect(hostile.perEpoch).toEqual(clean.perEpoch);
     expect(hostile.loss).toBeLessThanOrEqual(clean.loss * 1.25 + 0.05);
     expect(hostile.accuracy).toBeGreaterThanOrEqual(clean.accuracy - 0.05);
   }, 120_000);

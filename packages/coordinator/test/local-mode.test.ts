@@ -91,6 +91,23 @@ describe('mode local', () => {
     );
   });
 
+  it("an epoch's last round, shorter than a full one, is spread over every member (not H to a few while the rest stand by)", async () => {
+    // 300 examples, batch 64: 5 mini-batches an epoch, less than 3 workers x H = 4; handed out H at a
+    // time that was 2 groups (4 and 1 steps) with a worker standing by
+    const job: JobConfig = { ...sgdJob, maxIterations: 15, mode: { kind: 'local', steps: 4, warmup: 0 } };
+    const t = new Trainer(job, { backends: ['wasm'] });
+    open.push(t);
+    for (let i = 0; i < 3; i++) t.addWorker(spawnThreadWorker());
+    const seen: { epoch: number; examples: number; round?: { steps: number; groups: number } }[] = [];
+    t.on('iteration', (e) => seen.push({ epoch: e.epoch, examples: e.examples, round: e.round }));
+    await t.run();
+    for (let e = 0; e < 3; e++) expect(seen.filter((x) => x.epoch === e).reduce((a, x) => a + x.examples, 0)).toBe(300);
+    // once all three are ready (the first round may start before), each epoch is one round of 2, 2 and 1 steps
+    const later = seen.filter((x) => x.epoch >= 1);
+    expect(later.length).toBe(2);
+    for (const x of later) expect(x.round).toEqual({ steps: 2, groups: 3 });
+  });
+
   it('churn: a worker killed mid-round and one joining lose nothing and count nothing twice; the run converges', async () => {
     const job: JobConfig = {
       ...exactJob,

@@ -15,6 +15,7 @@
  * so the prediction is never below the fastest member alone.
  */
 import { GradroomError } from './errors.js';
+import { epochRounds } from './local-rounds.js';
 import { planShardsByCost } from './planner.js';
 
 /** One member of the room (a volunteer tab or process). Bandwidths in Mbit/s; undefined = unlimited. */
@@ -74,6 +75,11 @@ export interface RoomCostInput {
    * (the shard runner budgets them to at most 5 % of the link, within the model's error).
    */
   probeEvery?: number;
+  /**
+   * Local mode: mini-batches in an epoch. A round never crosses an epoch's end, so a small data set
+   * caps a round's members and steps (roundShape); default: no cap.
+   */
+  epochBatches?: number;
 }
 
 export interface RoomCostPrediction {
@@ -88,10 +94,12 @@ export interface RoomCostPrediction {
   bytesPerIteration: number;
   bytesOut: number;
   bytesIn: number;
-  /** Examples each member computes per iteration (per round in local mode), in the order given. */
+  /** Examples each member computes per iteration (local mode: per round, or per epoch with epochBatches), in the order given. */
   shards: number[];
   /** Members that get a shard. */
   used: number;
+  /** Inner steps a member runs per round (local mode, after the epoch's cap); 1 in exact mode. */
+  steps: number;
   /** Examples/s of the fastest member alone in this room (its own link and the coordinator's). */
   fastestAloneExamplesPerSec: number;
   /** What limits the room: compute, or which link. */
@@ -152,6 +160,8 @@ function validate(input: RoomCostInput): void {
   const mode = input.mode ?? { kind: 'exact' };
   if (mode.kind === 'local' && !(Number.isInteger(mode.steps) && mode.steps >= 1))
     bad(`local mode needs steps >= 1, got ${mode.steps}`);
+  if (input.epochBatches !== undefined && !(Number.isInteger(input.epochBatches) && input.epochBatches >= 1))
+    bad(`epochBatches must be a positive integer or unset, got ${input.epochBatches}`);
 }
 
 interface Timing {
@@ -239,6 +249,8 @@ export function predictRoom(input: RoomCostInput): RoomCostPrediction {
     });
     let sizes: number[];
     let makespanMs: number;
+    let steps = 1;
+    let rounds = 1;
     if (mode.kind === 'exact') {
       const plan = planShardsByCost(
         B,
@@ -247,17 +259,30 @@ export function predictRoom(input: RoomCostInput): RoomCostPrediction {
       sizes = plan.sizes;
       makespanMs = plan.makespanMs;
     } else {
-      // local: every chosen member runs H mini-batches of B; the round ends with the slowest
-      sizes = chosen.map(() => H * B);
-      makespanMs = Math.max(...chosen.map((i, j) => costs[j].fixedMs + H * B * msPer[i]));
+      // local: every chosen member runs H mini-batches of B a round, and each round ends with the
+      // slowest; with the epoch's size, its rounds as the runner shapes them (the last one shorter and
+      // spread over every member): sizes and makespan then cover a whole epoch
+      const e = input.epochBatches
+        ? epochRounds(input.epochBatches, k, H)
+        : { full: 1, last: { batches: 0, steps: 0 } };
+      const groups = (r: { batches: number; steps: number }) =>
+        chosen.map((_, j) => Math.max(0, Math.min(r.steps, r.batches - j * r.steps)));
+      const lastGroups = groups(e.last);
+      sizes = lastGroups.map((g) => (e.full * H + g) * B);
+      const slowest = (gs: number[]) =>
+        Math.max(0, ...chosen.map((i, j) => (gs[j] > 0 ? costs[j].fixedMs + gs[j] * B * msPer[i] : 0)));
+      makespanMs = e.full * slowest(chosen.map(() => H)) + slowest(lastGroups);
+      rounds = e.full + (e.last.batches > 0 ? 1 : 0);
+      const total = e.full * k * H + e.last.batches;
+      steps = Math.max(1, Math.round((e.full * k * H * H + e.last.batches * e.last.steps) / total));
     }
     const usedIdx = chosen.filter((_, j) => sizes[j] > 0);
     const used = usedIdx.length;
     if (used < k) continue; // the same plan as a smaller k, whose fixed costs are lower
     const usedRemote = usedIdx.filter((i) => !input.members[i].local).length + standby.length * probeShare;
     const examples = sizes.reduce((a, b) => a + b, 0);
-    const batches = mode.kind === 'exact' ? 1 : used * H;
-    const iterationMs = (makespanMs + stepMs) / batches;
+    const batches = mode.kind === 'exact' ? 1 : examples / B;
+    const iterationMs = (makespanMs + rounds * stepMs) / batches;
     const crit = chosen.reduce(
       (c, i, j) => {
         const t = costs[j].fixedMs + sizes[j] * msPer[i];
@@ -267,19 +292,20 @@ export function predictRoom(input: RoomCostInput): RoomCostPrediction {
     );
     const shards = input.members.map(() => 0);
     for (const [j, i] of chosen.entries()) shards[i] = sizes[j];
-    const computeMs = (input.members[crit.i].shardMs ?? 0) + sizes[crit.j] * msPer[crit.i];
+    const computeMs = rounds * (input.members[crit.i].shardMs ?? 0) + sizes[crit.j] * msPer[crit.i];
     const transferMs = costs[crit.j].transferMs;
     const p: RoomCostPrediction = {
-      examplesPerSec: (examples / (makespanMs + stepMs)) * 1000,
+      examplesPerSec: (examples / (makespanMs + rounds * stepMs)) * 1000,
       iterationMs,
-      transferMs: transferMs / batches,
+      transferMs: (rounds * transferMs) / batches,
       computeMs: computeMs / batches,
-      stepMs: stepMs / batches,
-      bytesOut: (usedRemote * outBytes) / batches,
-      bytesIn: (usedRemote * inBytes) / batches,
-      bytesPerIteration: (usedRemote * (outBytes + inBytes)) / batches,
+      stepMs: (rounds * stepMs) / batches,
+      bytesOut: (rounds * usedRemote * outBytes) / batches,
+      bytesIn: (rounds * usedRemote * inBytes) / batches,
+      bytesPerIteration: (rounds * usedRemote * (outBytes + inBytes)) / batches,
       shards,
       used,
+      steps,
       fastestAloneExamplesPerSec,
       bottleneck: transferMs > computeMs ? costs[crit.j].bottleneck : 'compute',
       assumptions: [],

@@ -91,6 +91,8 @@ export interface TimeToTarget {
   bytesPerIteration: number;
   /** Members with work. */
   used: number;
+  /** Inner steps a member runs per round (H, or fewer where the epoch is short); 1 in exact mode. */
+  steps: number;
 }
 
 /** Predicted seconds to the target: examples needed (exact's × the mode's ratio) / predicted examples/s. */
@@ -98,7 +100,7 @@ export function predictTimeToTarget(input: TimeToTargetInput): TimeToTarget {
   if (!(Number.isFinite(input.examplesExact) && input.examplesExact > 0))
     throw new GradroomError('BAD_CONFIG', `examplesExact must be > 0, got ${input.examplesExact}`);
   const room = predictRoom(input);
-  const ratio = input.mode.kind === 'local' ? examplesRatio(input.mode.steps, room.used, input.efficiency) : 1;
+  const ratio = input.mode.kind === 'local' ? examplesRatio(room.steps, room.used, input.efficiency) : 1;
   const examplesNeeded = input.examplesExact * ratio;
   return {
     seconds: examplesNeeded / room.examplesPerSec,
@@ -108,6 +110,7 @@ export function predictTimeToTarget(input: TimeToTargetInput): TimeToTarget {
     bottleneck: room.bottleneck,
     bytesPerIteration: room.bytesPerIteration,
     used: room.used,
+    steps: room.steps,
   };
 }
 
@@ -156,6 +159,6 @@ export function chooseMode(input: ChooseModeInput): ModeDecision {
   const reason =
     best.mode.kind === 'exact'
       ? `mode exact: the link carries ${kb(eBytes)} an iteration${limits(exact.bottleneck)}; predicted ${secs(exact.seconds)} to ${target} at ${Math.round(exact.examplesPerSec)} examples/s, against ${secs(Math.min(...candidates.slice(1).map((c) => c.prediction.seconds)))} at best in mode local, which needs more examples (x${candidates[1]?.prediction.examplesRatio.toFixed(2) ?? '?'} at H = ${candidates[1]?.mode.kind === 'local' ? candidates[1].mode.steps : '?'})`
-      : `mode local, H = ${best.mode.steps}: exact mode's link carries ${kb(eBytes)} an iteration${limits(exact.bottleneck)} (${Math.round(exact.examplesPerSec)} examples/s); local moves ${Math.round(p.examplesPerSec)} examples/s over ${p.used} member${p.used === 1 ? '' : 's'} and needs x${p.examplesRatio.toFixed(2)} the examples; predicted ${secs(p.seconds)} to ${target} against ${secs(exact.seconds)} in exact mode`;
+      : `mode local, H = ${best.mode.steps}${p.steps < best.mode.steps ? ` (${p.steps} steps a round: the epoch is short)` : ''}: exact mode's link carries ${kb(eBytes)} an iteration${limits(exact.bottleneck)} (${Math.round(exact.examplesPerSec)} examples/s); local moves ${Math.round(p.examplesPerSec)} examples/s over ${p.used} member${p.used === 1 ? '' : 's'} and needs x${p.examplesRatio.toFixed(2)} the examples; predicted ${secs(p.seconds)} to ${target} against ${secs(exact.seconds)} in exact mode`;
   return { choice: best.mode, candidates, reason };
 }

@@ -11,6 +11,7 @@ export * from './init.js';
 export * from './layers-init.js';
 export * from './layout.js';
 export * from './local-defaults.js';
+export * from './local-rounds.js';
 export * from './model-fit.js';
 export * from './model-layout.js';
 export * from './model-state.js';

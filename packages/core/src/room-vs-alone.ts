@@ -32,6 +32,8 @@ export interface RoomVsAloneInput {
   mode?: ModeChoice | { kind: 'auto' };
   compress?: Compression;
   efficiency?: readonly EfficiencyPoint[];
+  /** Mini-batches in an epoch: a short epoch caps mode local's rounds (roundShape). */
+  epochBatches?: number;
 }
 
 export interface SidePrediction {
@@ -67,6 +69,7 @@ export function predictRoomVsAlone(input: RoomVsAloneInput): RoomVsAlone {
     batchSize: input.batchSize,
     examplesExact: input.examplesExact,
     efficiency: input.efficiency,
+    epochBatches: input.epochBatches,
   };
   const mode = input.mode ?? { kind: 'exact' };
   let room: RoomVsAlone['room'];

@@ -151,6 +151,30 @@ describe('cost model: compressed updates and local mode (extension point for iss
     expect(p.examplesPerSec).toBeCloseTo((640 / 648) * 1000, 9);
   });
 
+  it('local mode on a short epoch: the last round is spread over every member, as the runner shapes it', () => {
+    // 7 equal members (1 ms an example, 100 ms a shard), H = 32, batch 64, an epoch of 125 mini-batches
+    // (MNIST's 8,000): no full round fits, so one round of 125 with 18, 18, ..., 17 steps
+    const members = Array.from({ length: 7 }, () => ({ examplesPerSec: 1000, shardMs: 100 }));
+    const base = { members, parameters: 1000, batchSize: 64, mode: { kind: 'local', steps: 32 } } as const;
+    const p = predictRoom({ ...base, epochBatches: 125 });
+    expect(p.used).toBe(7);
+    expect(p.steps).toBe(18);
+    expect(p.shards.reduce((a, b) => a + b, 0)).toBe(125 * 64);
+    expect(p.shards).toEqual([18, 18, 18, 18, 18, 18, 17].map((n) => n * 64));
+    // the round lasts the slowest group: 100 ms + 18 x 64 ms; 8,000 examples in it
+    expect(p.examplesPerSec).toBeCloseTo((125 * 64 * 1000) / (100 + 18 * 64), 6);
+    // without the epoch's size, 7 x 32 mini-batches a round: the model prices a round that never runs
+    const open = predictRoom(base);
+    expect(open.steps).toBe(32);
+    expect(open.shards.every((n) => n === 32 * 64)).toBe(true);
+    // a full round and a short one: 2 x 7 x 4 = 56 of 60 mini-batches, then 4 spread as 1 step on 4 members
+    const two = predictRoom({ ...base, mode: { kind: 'local', steps: 4 }, epochBatches: 60 });
+    expect(two.used).toBe(7);
+    expect(two.shards).toEqual([9, 9, 9, 9, 8, 8, 8].map((n) => n * 64));
+    expect(two.examplesPerSec).toBeCloseTo((60 * 64 * 1000) / (2 * (100 + 4 * 64) + (100 + 64)), 6);
+    expect(() => predictRoom({ ...base, epochBatches: 0 })).toThrow(/epochBatches must be a positive integer/);
+  });
+
   it('wire overhead scales the bytes', () => {
     const p = predictRoom({ members: [{ examplesPerSec: 1000 }], parameters: 1000, batchSize: 64, overhead: 1.1 });
     expect(p.bytesPerIteration).toBeCloseTo(8800, 9);

@@ -26,7 +26,7 @@ export function onHostEvent(ctx: HostContext, panels: Panels, m: HostEvent): voi
       panels.run.onIteration(m.e);
       // every iteration's snapshot: a student who leaves keeps the examples of their last shard
       roster.update(m.e.workers);
-      ctx.tta.onIteration(m.e.timing.totalMs);
+      ctx.tta.onIteration(m.e.timing.totalMs, m.e.batchesPerEpoch);
       ctx.tta.onWorkers(m.e.workers, hasLocal(ctx));
       break;
     case 'evaluation':

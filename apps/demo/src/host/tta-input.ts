@@ -44,6 +44,8 @@ export function ttaInput(
   job: JobConfig,
   list: readonly WorkerStatus[],
   examplesExact: number | null,
+  /** Mini-batches in an epoch (the run's iterations say): a short epoch caps mode local's rounds. */
+  epochBatches?: number,
 ): RoomVsAloneInput | null {
   const members = measuredMembers(list);
   const parameters = parametersOf(job);
@@ -57,5 +59,6 @@ export function ttaInput(
     examplesExact,
     mode: modeOf(job),
     ...(compress ? { compress } : {}),
+    ...(epochBatches !== undefined && Number.isInteger(epochBatches) && epochBatches >= 1 ? { epochBatches } : {}),
   };
 }

@@ -30,8 +30,11 @@ export interface TtaPanel {
   preview(dataset: string | null, target: number): void;
   /** A run starts (or goes on after a reload) with this job and target. */
   begin(job: JobConfig, target: number): void;
-  /** An iteration: the first one starts the clock (set-up, as in the prediction, is left out). */
-  onIteration(totalMs: number): void;
+  /**
+   * An iteration: the first one starts the clock (set-up, as in the prediction, is left out); its
+   * epoch's mini-batches cap mode local's rounds in the prediction.
+   */
+  onIteration(totalMs: number, batchesPerEpoch?: number): void;
   /** The pool's latest view: the prediction follows it until the target is reached. */
   onWorkers(list: readonly WorkerStatus[], hasLocal: boolean): void;
   /** A test score after `iteration` (an evaluation, or an epoch's): `evalMs` is left out of the measured seconds. */
@@ -58,6 +61,8 @@ export function ttaPanel(): TtaPanel {
   let job: JobConfig | undefined;
   /** performance.now() when the run's first iteration began (undefined until then). */
   let firstAt: number | undefined;
+  /** The run's mini-batches an epoch, once an iteration has said (mode local's rounds in the prediction). */
+  let epochBatches: number | undefined;
   let evalMs = 0;
   let best = 0;
   let live = false;
@@ -99,6 +104,7 @@ export function ttaPanel(): TtaPanel {
       previewing = false;
       job = j;
       firstAt = undefined;
+      epochBatches = undefined;
       evalMs = 0;
       best = 0;
       live = true;
@@ -111,14 +117,15 @@ export function ttaPanel(): TtaPanel {
       };
       render();
     },
-    onIteration(totalMs) {
+    onIteration(totalMs, batchesPerEpoch) {
       if (live && firstAt === undefined) firstAt = performance.now() - Math.max(0, totalMs);
+      if (batchesPerEpoch !== undefined) epochBatches = batchesPerEpoch;
     },
     onWorkers(list, hasLocal) {
       if (!job || done()) return;
       facts.hasLocal = hasLocal;
       try {
-        const next = ttaInput(job, list, facts.examplesExact);
+        const next = ttaInput(job, list, facts.examplesExact, epochBatches);
         if (next) {
           facts.prediction = predictRoomVsAlone(next);
           input = next;

@@ -10,6 +10,7 @@
 import {
   chooseMode,
   createOptimizer,
+  iterationsPerEpoch,
   type MemberCost,
   type ModeDecision,
   measuredEfficiency,
@@ -153,6 +154,8 @@ export class AutoPhases implements RunPhases {
       batchSize: this.job.batchSize,
       examplesExact: mode.examplesExact ?? swept?.examplesExact ?? 3 * trainSize,
       efficiency: swept?.points,
+      // a short epoch caps a round (as LocalMode shapes it)
+      epochBatches: iterationsPerEpoch(trainSize, this.job.batchSize),
       // mode local's default encoding for peers where any member is one (threads have no link to price)
       compress: mode.compress ?? (this.pool.ready().some((s) => s.handle.kind === 'peer') ? PEER_COMPRESS : 'none'),
       target: mode.target ?? (swept ? `${Math.round(swept.target * 100)} %` : undefined),

@@ -15,6 +15,7 @@ import {
   PartitionBook,
   type PartitionProgress,
   type Position,
+  roundShape,
 } from '@gradroom/core';
 import type { Dispatcher, InFlight, RoundKind } from '../dispatch.js';
 import { type JobConfig, PEER_COMPRESS } from '../job.js';
@@ -188,14 +189,9 @@ export class LocalMode implements Mode {
     const workers = Math.max(1, this.pool.idle().filter((s) => s.handle.trainLocal && !busy.has(s)).length + busy.size);
     const h = this.mode.steps === 'auto' ? this.autoSteps(this.mode.commShare ?? 0.1) : this.mode.steps;
     const max = at.maxIterations;
-    const m = Math.max(
-      pre,
-      Math.min(
-        workers * h,
-        plan.batches - pos.batch,
-        max === undefined ? Number.POSITIVE_INFINITY : max - pos.iteration,
-      ),
-    );
+    // the epoch's rounds are even and spread over every member (core's roundShape says why)
+    const shape = roundShape(Math.min(plan.batches - pos.batch, (max ?? Infinity) - pos.iteration), workers, h);
+    const m = Math.max(pre, shape.batches);
     // the counts before this round (its epoch started): put back if the round is abandoned
     this.bookFor(plan.order.length)?.startEpoch(pos.epoch);
     const mark = early ? early.mark : this.book?.mark();
@@ -213,7 +209,7 @@ export class LocalMode implements Mode {
       return !!not?.has(s.id) && this.pool.ready().some((r) => r.handle.trainLocal && !not.has(r.id));
     };
     let k = pre;
-    const groups = m > pre ? this.groups(at, h, m - pre, pre, busy) : [];
+    const groups = m > pre ? this.groups(at, shape.steps, m - pre, pre, busy) : [];
     // the inner step grows with the room (job.ts InnerScale): sqrt(groups this round)
     const scale = this.mode.innerScale === 'sqrt-workers' ? Math.sqrt(groups.length + adopted.length) : 1;
     for (const g of groups) {
@@ -332,7 +328,11 @@ export class LocalMode implements Mode {
       shareOf: count,
       fastestAloneExamplesPerSec: 0,
       // early: groups started before this round opened (overlap), adopted by it
-      round: { steps: h, groups: adopted.length + jobs.length, ...(adopted.length ? { early: adopted.length } : {}) },
+      round: {
+        steps: shape.steps,
+        groups: adopted.length + jobs.length,
+        ...(adopted.length ? { early: adopted.length } : {}),
+      },
     };
   }
 
