@@ -8,7 +8,7 @@ import { basename, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { JOB_OPTIONS, jobFromFlags } from '../../packages/coordinator/dist/cli/job-flags.js';
 import { describeShape, formatRun } from './format.mjs';
-import { PROFILES, runTestbed, runWithAlone, shapeOf, TestbedUnavailable } from './testbed.mjs';
+import { aloneJob, PROFILES, runTestbed, runWithAlone, shapeOf, TestbedUnavailable } from './testbed.mjs';
 
 const HELP = `npm run testbed -- [options] [gradroom train's job flags]
   --profile P        lan | classroom | home (default classroom)
@@ -17,9 +17,11 @@ ${Object.entries(PROFILES)
   .join('\n')}
   --volunteers N     Node volunteers over WebRTC, each in its own namespace and cgroup (default 2)
   --tabs N           Chromium tabs that volunteer too (the demo's volunteer page), each likewise (default 0)
-  --alone            the host's worker alone: no volunteers, the same quota and job
+  --alone            the host's worker alone: no volunteers, the same quota and job, in exact mode
+                       (plain training, as a laptop alone trains; the room's mode divides a room's work)
   --with-alone       the host alone first, then the room, in one invocation (aloneReachedTargetAt);
                        with --no-host-worker the room is the volunteers' only
+  --alone-same-mode  the host alone in the room's mode (mode local with one worker), not exact mode
   --no-host-worker   the coordinator does not compute (by default it has one worker thread, no link)
   --host-cpu X       the coordinator's share of one CPU, its worker included (default: --cpu), or none
   --planning P       the trainer's planning: cost (default: shards only where they pay) or all
@@ -58,6 +60,7 @@ try {
       tabs: { type: 'string', default: '0' },
       alone: { type: 'boolean' },
       'with-alone': { type: 'boolean' },
+      'alone-same-mode': { type: 'boolean' },
       'no-host-worker': { type: 'boolean' },
       'host-cpu': { type: 'string' },
       planning: { type: 'string', default: 'cost' },
@@ -165,7 +168,9 @@ say(
 );
 try {
   const run = v['with-alone'] ? runWithAlone : runTestbed;
-  const r = await run({ ...opts, alone: !!v.alone, log: say });
+  const sameMode = !!v['alone-same-mode'];
+  const job = v.alone && !sameMode ? aloneJob(opts.job) : opts.job;
+  const r = await run({ ...opts, job, alone: !!v.alone, aloneSameMode: sameMode, log: say });
   console.log(v.json ? JSON.stringify(r, null, 2) : formatRun(r));
   process.exit(0);
 } catch (e) {

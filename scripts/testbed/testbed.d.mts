@@ -151,6 +151,8 @@ export interface TestbedOptions extends LinkShape {
   hostCpu?: number;
   hostWorker?: boolean;
   alone?: boolean;
+  /** runWithAlone: the host alone in the room's mode, not exact mode (aloneJob). */
+  aloneSameMode?: boolean;
   evalEvery?: number;
   dataFile?: string;
   dataSizes?: { train: number; test: number };
@@ -168,3 +170,5 @@ export interface WithAloneRun extends TestbedRun {
   aloneRun: TestbedRun;
 }
 export declare function runWithAlone(opts?: TestbedOptions): Promise<WithAloneRun>;
+/** The job as the host's laptop alone trains it: exact mode, whatever the room's mode. */
+export declare function aloneJob(job: TestbedJob): TestbedJob;

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildTestbed, probe, remnants, removeLeftovers } from '../../../scripts/testbed/net.mjs';
 import {
+  aloneJob,
   defaultJob,
   type IterationRecord,
   runTestbed,
@@ -23,6 +24,15 @@ if (!can.ok) console.log(`testbed tests skipped: ${can.reason}`);
 const quota = can.ok && can.cgroup !== 'none';
 
 describe('testbed command line', () => {
+  it('the host alone trains in exact mode whatever the room runs (its job otherwise the same)', () => {
+    const room = { ...defaultJob({ iterations: 6 }), mode: { kind: 'local', steps: 8, warmup: 160 } } as const;
+    const alone = aloneJob(room);
+    expect('mode' in alone).toBe(false);
+    const { mode: _, ...rest } = room;
+    expect(alone).toEqual(rest);
+    expect(room.mode.kind).toBe('local'); // the room's job is left as it was
+  });
+
   it('rejects bad numbers and unknown profiles with one clear line and a non-zero exit', () => {
     for (const [args, re] of [
       [['--volunteers', '0'], /--volunteers must be a positive integer/],
@@ -246,8 +256,11 @@ describe.skipIf(!can.ok)('testbed: the host computes, alone and beside the room 
   const job = ['--profile', 'lan', '--iterations', '40', '--eval-every', '4', '--target', '0.6', '--warmup', '2'];
 
   it('--alone: the host worker only, evaluated every 4 iterations, stops at the target it timed', () => {
-    const r = cliJson(['--alone', ...job, '--lr', '0.004', '--schedule', 'constant', '--seed', '3']);
+    const r = cliJson(['--alone', ...job, '--lr', '0.004', '--schedule', 'constant', '--seed', '3', '--mode', 'local']);
     expect(r.alone).toBe(true);
+    // --mode local shapes a room's work: the host alone trains in exact mode
+    expect(r.job.mode).toBe('exact');
+    expect(r.job.config.mode).toBeUndefined();
     // gradroom train's job flags reach the coordinator's job
     expect(r.job.config.optimizer).toMatchObject({ kind: 'adam', lr: 0.004 });
     expect(r.job.config.schedule).toEqual({ kind: 'constant', lr: 0.004 });
