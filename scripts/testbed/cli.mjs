@@ -8,7 +8,7 @@ import { basename, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { JOB_OPTIONS, jobFromFlags } from '../../packages/coordinator/dist/cli/job-flags.js';
 import { describeShape, formatRun } from './format.mjs';
-import { aloneJob, PROFILES, runTestbed, runWithAlone, shapeOf, TestbedUnavailable } from './testbed.mjs';
+import { PROFILES, runTestbed, runWithAlone, shapeOf, TestbedUnavailable } from './testbed.mjs';
 
 const HELP = `npm run testbed -- [options] [gradroom train's job flags]
   --profile P        lan | classroom | home (default classroom)
@@ -168,9 +168,7 @@ say(
 );
 try {
   const run = v['with-alone'] ? runWithAlone : runTestbed;
-  const sameMode = !!v['alone-same-mode'];
-  const job = v.alone && !sameMode ? aloneJob(opts.job) : opts.job;
-  const r = await run({ ...opts, job, alone: !!v.alone, aloneSameMode: sameMode, log: say });
+  const r = await run({ ...opts, alone: !!v.alone, aloneSameMode: !!v['alone-same-mode'], log: say });
   console.log(v.json ? JSON.stringify(r, null, 2) : formatRun(r));
   process.exit(0);
 } catch (e) {

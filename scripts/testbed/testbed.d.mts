@@ -151,7 +151,7 @@ export interface TestbedOptions extends LinkShape {
   hostCpu?: number;
   hostWorker?: boolean;
   alone?: boolean;
-  /** runWithAlone: the host alone in the room's mode, not exact mode (aloneJob). */
+  /** With alone (and runWithAlone's alone half): keep the job's mode; by default exact mode (aloneJob). */
   aloneSameMode?: boolean;
   evalEvery?: number;
   dataFile?: string;

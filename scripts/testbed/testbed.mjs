@@ -158,21 +158,14 @@ export function aloneJob(job) {
 
 /**
  * The host alone (its worker, no volunteers, the same quota and job, in exact mode unless
- * `aloneSameMode`), then the room, one after the other: the room's figures with
+ * `aloneSameMode`: see runTestbed), then the room, one after the other: the room's figures with
  * `aloneReachedTargetAt` and the alone run's own under `aloneRun`.
  */
 export async function runWithAlone(opts = {}) {
   const log = opts.log ?? (() => {});
   log('the host alone first');
-  const job = opts.job ?? defaultJob();
   // the alone half always has the host's worker (it is the only one); the room keeps opts.hostWorker
-  const alone = await runTestbed({
-    ...opts,
-    job: opts.aloneSameMode ? job : aloneJob(job),
-    alone: true,
-    tabs: 0,
-    hostWorker: true,
-  });
+  const alone = await runTestbed({ ...opts, alone: true, tabs: 0, hostWorker: true });
   log(
     `alone: ${alone.reachedTargetAt === null ? 'target not reached' : `target at ${alone.reachedTargetAt.toFixed(1)} s`}; now the room`,
   );
@@ -187,7 +180,7 @@ export async function runWithAlone(opts = {}) {
  * planning ('cost' or 'all', the trainer's), tabs (Chromium tabs that volunteer too, each in its own
  * namespace and cgroup like a Node volunteer; they need apps/demo/dist and Chromium), hostCpu (the
  * coordinator's quota, default cpu), hostWorker (default true: the coordinator computes too), alone
- * (the host's worker with no volunteers), evalEvery (evaluate every N iterations), dataFile (a
+ * (the host's worker with no volunteers, in exact mode unless aloneSameMode), evalEvery (evaluate every N iterations), dataFile (a
  * packed file the job names as { kind: 'url', url: '/datasets/NAME' }), dataSizes (its sizes), chunks
  * (default true: mode local on mnist or fashion-mnist uses their chunked form, see withChunks).
  */
@@ -209,7 +202,9 @@ export async function runTestbed(opts = {}) {
     throw new Error(`planning must be 'cost' or 'all', got '${opts.planning}'`);
   }
   const shape = shapeOf(opts);
-  const job = withChunks(opts.job ?? defaultJob(), opts.chunks !== false);
+  // the host alone trains as a laptop alone does, unless asked to keep the room's mode (aloneJob)
+  const given = opts.job ?? defaultJob();
+  const job = withChunks(alone && !opts.aloneSameMode ? aloneJob(given) : given, opts.chunks !== false);
   const data = dataFolder(job, opts.dataFile);
   if (opts.evalEvery !== undefined && !(Number.isInteger(opts.evalEvery) && opts.evalEvery >= 1))
     throw new Error(`evalEvery must be a positive integer, got ${opts.evalEvery}`);

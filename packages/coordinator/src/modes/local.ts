@@ -189,7 +189,7 @@ export class LocalMode implements Mode {
     const workers = Math.max(1, this.pool.idle().filter((s) => s.handle.trainLocal && !busy.has(s)).length + busy.size);
     const h = this.mode.steps === 'auto' ? this.autoSteps(this.mode.commShare ?? 0.1) : this.mode.steps;
     const max = at.maxIterations;
-    // the epoch's rounds are even and spread over every member (core's roundShape says why)
+    // H to each member; the epoch's last, shorter round spread over every member (core's roundShape)
     const shape = roundShape(Math.min(plan.batches - pos.batch, (max ?? Infinity) - pos.iteration), workers, h);
     const m = Math.max(pre, shape.batches);
     // the counts before this round (its epoch started): put back if the round is abandoned
