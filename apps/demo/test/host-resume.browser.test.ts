@@ -74,10 +74,19 @@ describe.skipIf(skip)('a host reload mid-run', () => {
       timeout: 90_000,
       polling: 100,
     });
-    const before = await host(hostPage, 'iteration');
-    const perSecond = before / ((Date.now() - t0) / 1000);
+    const seen = await host(hostPage, 'iteration');
+    const perSecond = seen / ((Date.now() - t0) / 1000);
     const examplesBefore = await host(hostPage, 'steps');
+    // training goes on between this read and the reload (a checkpoint can land in between), so the
+    // page itself notes the iteration it stood at when it was unloaded
+    await hostPage.evaluate(() =>
+      addEventListener('pagehide', () =>
+        sessionStorage.setItem('test-iteration-at-unload', String(window.__host?.iteration() ?? -1)),
+      ),
+    );
     await hostPage.reload();
+    const before = Number(await hostPage.evaluate(() => sessionStorage.getItem('test-iteration-at-unload')));
+    expect(before).toBeGreaterThanOrEqual(seen);
 
     // nobody clicks anything: the run goes on within 30 s, with its history
     const t1 = Date.now();
