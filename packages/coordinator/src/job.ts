@@ -71,7 +71,8 @@ export type TrainingMode =
       /**
        * Warm start: the first `warmup` iterations in exact mode, with the job's optimizer as the
        * central one, then local rounds (default 0). Over partitions its shards go only to the run's
-       * own workers, so it ends as soon as a volunteer can train, and this field then says where.
+       * own workers; a run with none ends it as soon as a volunteer can train, and this field then
+       * says where.
        */
       warmup?: number;
       /**
@@ -114,7 +115,7 @@ export const PEER_COMPRESS: Compression = 'int8';
  */
 export interface AutoModeConfig {
   kind: 'auto';
-  /** Mode local's outer optimizer, when chosen (default DEFAULT_OUTER). */
+  /** Mode local's outer optimizer, when chosen (default outerOf's: plain averaging after exact steps). */
   outer?: OptimizerConfig;
   /** Mode local's pseudo-gradient encoding, when chosen (default as mode local's). */
   compress?: Compression;
@@ -132,6 +133,17 @@ export interface AutoModeConfig {
  * the job's own H.
  */
 export const DEFAULT_OUTER: OptimizerConfig = defaultOuter({ steps: 'auto', workers: 1 });
+
+/**
+ * The outer optimizer of a job's mode local (or auto) that names none: DEFAULT_OUTER from scratch;
+ * after a warm start, and in mode auto (which measures in exact mode first), the rule's answer after
+ * exact steps, plain averaging.
+ */
+export function outerOf(mode: Extract<TrainingMode, { kind: 'local' | 'auto' }>): OptimizerConfig {
+  if (mode.outer) return mode.outer;
+  const exactFirst = mode.kind === 'auto' ? 1 : (mode.warmup ?? 0);
+  return exactFirst > 0 ? defaultOuter({ steps: 'auto', workers: 1, exactFirst }) : DEFAULT_OUTER;
+}
 
 /** The product's default job (`npm start`): MNIST, a small MLP, Adam with 1/(1+decay*epoch) decay. */
 export const DEFAULT_JOB: JobConfig = {

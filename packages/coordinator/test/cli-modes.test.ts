@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Checkpoint } from '../src/checkpoint.js';
 import { jobFromFlags, modeFromFlags } from '../src/cli/job-flags.js';
 import { resumeJob } from '../src/cli/resume.js';
+import { DEFAULT_OUTER, outerOf } from '../src/job.js';
 
 const cli = join(import.meta.dirname, '..', 'dist', 'cli.js');
 const tmp = mkdtempSync(join(tmpdir(), 'gradroom-cli-modes-'));
@@ -251,11 +252,34 @@ describe('gradroom train --mode', () => {
     expect(() => resumeJob({ overlap: true }, off, 'run.ckpt')).toThrow(/--overlap \(saved: false\)/);
   });
 
-  it('--inner-scale: sqrt-workers unless told none, in mode local and auto', () => {
-    expect(modeFromFlags({ mode: 'local' })).toMatchObject({ innerScale: 'sqrt-workers' });
-    expect(modeFromFlags({ mode: 'auto' })).toMatchObject({ innerScale: 'sqrt-workers' });
-    expect(modeFromFlags({ mode: 'local', 'inner-scale': 'none' })).toMatchObject({ innerScale: 'none' });
+  it('--inner-scale: none after a warm start (the default) and in mode auto, sqrt-workers from scratch; as told', () => {
+    expect(modeFromFlags({ mode: 'local' })).toMatchObject({ warmup: 160, innerScale: 'none' });
+    expect(modeFromFlags({ mode: 'auto' })).toMatchObject({ innerScale: 'none' });
+    expect(modeFromFlags({ mode: 'local', 'warm-start': '0' })).toMatchObject({ innerScale: 'sqrt-workers' });
+    expect(modeFromFlags({ mode: 'local', 'inner-scale': 'sqrt-workers' })).toMatchObject({
+      innerScale: 'sqrt-workers',
+    });
+    expect(modeFromFlags({ mode: 'auto', 'inner-scale': 'sqrt-workers' })).toMatchObject({
+      innerScale: 'sqrt-workers',
+    });
+    expect(modeFromFlags({ mode: 'local', 'warm-start': '0', 'inner-scale': 'none' })).toMatchObject({
+      innerScale: 'none',
+    });
     expect(modeFromFlags({})).toBeUndefined();
+  });
+
+  it('the default outer step: plain averaging after a warm start, the sweep rule by H from scratch; as told', () => {
+    const outer = (f: Record<string, string>) => (modeFromFlags({ mode: 'local', ...f }) as { outer: unknown }).outer;
+    for (const h of ['2', '4', '8', '16'])
+      expect(outer({ 'local-steps': h }), `H = ${h}`).toEqual({ kind: 'sgd', lr: 1 });
+    expect(outer({ 'local-steps': '4', 'warm-start': '0' })).toEqual({ kind: 'sgd', lr: 1.5 });
+    expect(outer({ 'local-steps': '8', 'warm-start': '0' })).toEqual({ kind: 'sgd', lr: 1.2 });
+    expect(outer({ 'local-steps': '8', 'outer-lr': '1.2' })).toEqual({ kind: 'sgd', lr: 1.2 });
+    // mode auto leaves it to the trainer (job.ts outerOf), which measures in exact mode first
+    expect(modeFromFlags({ mode: 'auto' })).not.toHaveProperty('outer');
+    expect(outerOf({ kind: 'auto' })).toEqual({ kind: 'sgd', lr: 1 });
+    expect(outerOf({ kind: 'local', steps: 8 })).toEqual(DEFAULT_OUTER);
+    expect(outerOf({ kind: 'local', steps: 8, warmup: 10 })).toEqual({ kind: 'sgd', lr: 1 });
   });
 
   it('--resume keeps the saved mode and refuses flags that would change it', () => {

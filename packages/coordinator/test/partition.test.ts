@@ -227,7 +227,7 @@ describe('mode local over a chunked data set', () => {
       ...over,
     });
 
-  it('a warm start over partitions runs on the run’s own workers, and ends as soon as a volunteer can train', async () => {
+  it('a warm start over partitions runs its whole length on the run’s own workers while a volunteer waits; the volunteer then trains its partition', async () => {
     const t = new Trainer(warmJob(40), { backends: ['wasm'] });
     open.push(t);
     const exact: number[][] = [];
@@ -237,7 +237,7 @@ describe('mode local over a chunked data set', () => {
     t.on('log', (e) => logs.push(e.message));
     t.on('iteration', (e) => sizes.push(e.examples));
     t.addWorker(spawnThreadWorker());
-    // the volunteer arrives after the run's fourth iteration: until then the warm start runs
+    // the volunteer arrives after the run's fourth iteration, well inside the warm start
     t.on('iteration', (e) => {
       if (e.iteration === 4 && exact.length === 0 && local.length === 0) {
         t.pause();
@@ -246,39 +246,47 @@ describe('mode local over a chunked data set', () => {
     });
     const result = await t.run();
     expect(result.position.iteration).toBe(60);
-    const ended = logs.filter((l) => /warm start over after/.test(l));
-    expect(ended).toHaveLength(1);
-    const at = Number(/^iteration (\d+): warm start over after (\d+) of its 40 iterations/.exec(ended[0])?.[2]);
-    expect(at).toBeGreaterThanOrEqual(4);
-    expect(at).toBeLessThan(40);
-    // exact iterations (one mini-batch each) up to there, local rounds after
-    expect(sizes.slice(0, at)).toEqual(Array.from({ length: at }, () => 64));
-    expect(sizes.slice(at).every((n) => n > 64)).toBe(true);
-    // the job now says where the warm start ended: a checkpoint (which holds it) resumes in mode local
-    expect(t.job.mode).toMatchObject({ kind: 'local', warmup: at });
+    expect(logs.filter((l) => /warm start over after/.test(l))).toEqual([]);
+    expect(logs.filter((l) => /^iteration 41: warm start over, mode local from here/.test(l))).toHaveLength(1);
+    // exact iterations (one mini-batch each) for the whole warm start, local rounds after
+    expect(sizes.slice(0, 40)).toEqual(Array.from({ length: 40 }, () => 64));
+    expect(sizes.slice(40).every((n) => n > 64)).toBe(true);
+    expect(t.job.mode).toMatchObject({ kind: 'local', warmup: 40 });
     // the peer trained its partition: half of the 8 chunks at most, plus a takeover
     expect(local.length).toBeGreaterThan(0);
     expect(new Set(local.flat().map((i) => Math.floor(i / 1000))).size).toBeLessThanOrEqual(5);
   });
 
-  it("with only the run's own workers, a warm start over partitions runs its whole length", async () => {
-    const t = new Trainer(warmJob(12), { backends: ['wasm'] });
+  it('a run with no worker of its own ends its warm start over partitions as soon as a volunteer can train', async () => {
+    const t = new Trainer(warmJob(40), { backends: ['wasm'], waitForWorkers: true });
     open.push(t);
+    const exact: number[][] = [];
+    const local: number[][] = [];
+    const logs: string[] = [];
     const sizes: number[] = [];
+    t.on('log', (e) => logs.push(e.message));
     t.on('iteration', (e) => sizes.push(e.examples));
-    t.addWorker(spawnThreadWorker());
-    t.addWorker(spawnThreadWorker());
+    t.addWorker(watchedPeer(exact, local));
     expect((await t.run()).position.iteration).toBe(60);
-    expect(sizes.slice(0, 12)).toEqual(Array.from({ length: 12 }, () => 64));
-    expect(sizes.slice(12).every((n) => n > 64)).toBe(true);
-    expect(t.job.mode).toMatchObject({ warmup: 12 });
+    const ended = logs.filter((l) => /warm start over after/.test(l));
+    expect(ended).toHaveLength(1);
+    expect(ended[0]).toMatch(/^iteration 1: warm start over after 0 of its 40 iterations: this machine has no worker/);
+    expect(sizes.every((n) => n > 64)).toBe(true);
+    // the job now says where the warm start ended: a checkpoint (which holds it) resumes in mode local
+    expect(t.job.mode).toMatchObject({ kind: 'local', warmup: 0 });
+    expect(local.flat().length).toBe(60 * 64);
   });
 
   it('a run whose warm start ended early, stopped in mode local and resumed, goes on in mode local', async () => {
     const store = new MemoryCheckpointStore();
-    const first = new Trainer(warmJob(40, { maxIterations: 100 }), { backends: ['wasm'], checkpoint: { store } });
+    const first = new Trainer(warmJob(40, { maxIterations: 100 }), {
+      backends: ['wasm'],
+      checkpoint: { store },
+      waitForWorkers: true,
+    });
     open.push(first);
-    first.addWorker(spawnThreadWorker());
+    // volunteers only: the warm start ends at once (a run with workers of its own runs it whole)
+    first.addWorker(asPeer(spawnThreadWorker()));
     first.addWorker(asPeer(spawnThreadWorker()));
     const firstSizes: number[] = [];
     first.on('iteration', (e) => {
@@ -292,6 +300,7 @@ describe('mode local over a chunked data set', () => {
     const second = Trainer.fromCheckpoint((await store.load()) as Uint8Array, { backends: ['wasm'] });
     open.push(second);
     expect(second.job.mode).toMatchObject({ kind: 'local', warmup });
+    // resumed with a worker of its own, it does not go back to the warm start
     second.addWorker(spawnThreadWorker());
     second.addWorker(asPeer(spawnThreadWorker()));
     const sizes: number[] = [];

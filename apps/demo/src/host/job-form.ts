@@ -7,6 +7,7 @@ import type { JobConfig } from '@gradroom/coordinator/browser';
 import {
   adviseBatchSize,
   type BatchSizeAdvice,
+  defaultInnerScale,
   defaultOuter,
   estimateBytesPerExample,
   fixedShareOfSplit,
@@ -345,16 +346,19 @@ export function jobForm(): JobForm {
         seed: value('seed', seed, 'Seed'),
         ...(mode.value === 'local'
           ? {
-              mode: ((steps: number) => ({
+              mode: ((steps: number, warmup: number) => ({
                 kind: 'local' as const,
                 steps,
-                // the measured defaults (README, Training modes): the outer step by H, a warm start,
-                // and the inner step times sqrt(laptops in the round)
-                outer: defaultOuter({ steps, workers: 1 }),
-                warmup: value('warm-start', warmStart, 'Warm start'),
-                innerScale: 'sqrt-workers' as const,
+                // the measured defaults (README, Training modes): a warm start, then the outer step
+                // and the inner step's scale with the laptops in a round that follow from it
+                outer: defaultOuter({ steps, workers: 1, exactFirst: warmup }),
+                warmup,
+                innerScale: defaultInnerScale(warmup),
                 ...(compress.value === 'default' ? {} : { compress: compress.value as 'none' | 'fp16' | 'int8' }),
-              }))(value('local-steps', localSteps, 'Inner steps per round')),
+              }))(
+                value('local-steps', localSteps, 'Inner steps per round'),
+                value('warm-start', warmStart, 'Warm start'),
+              ),
             }
           : {}),
       };

@@ -8,6 +8,7 @@ import {
   type BatchSizeAdvice,
   type Compression,
   type DatasetSpec,
+  defaultInnerScale,
   defaultOuter,
   estimateBytesPerExample,
   GradroomError,
@@ -253,13 +254,12 @@ export const LOCAL_FLAGS = [
   'overlap',
 ] as const;
 /**
- * The command line's inner step in mode local and auto: times sqrt(workers in the round), measured
- * by bench/local-sweep (README "Learning rate and workers"); the library's default is 'none'.
+ * The command line's inner step in mode local and auto, unless --inner-scale names one: the
+ * measured rule (job.ts defaultInnerScale) for the iterations of exact mode before local rounds
+ * (mode auto always measures in exact mode first).
  */
-export const DEFAULT_INNER_SCALE: InnerScale = 'sqrt-workers';
-
-function innerScale(flags: Flags): InnerScale {
-  const v = flags['inner-scale'] ?? DEFAULT_INNER_SCALE;
+function innerScale(flags: Flags, exactFirst: number): InnerScale {
+  const v = flags['inner-scale'] ?? defaultInnerScale(exactFirst);
   if (!INNER_SCALES.includes(v as InnerScale))
     bad(`--inner-scale "${String(v)}" is unknown: use ${INNER_SCALES.join(' or ')}`);
   return v as InnerScale;
@@ -267,10 +267,10 @@ function innerScale(flags: Flags): InnerScale {
 const COMPRESSIONS: readonly Compression[] = ['none', 'fp16', 'int8'];
 
 /**
- * The outer optimizer of mode local: unnamed, the sweep's rule for this H and --workers
- * (defaultOuter, with --outer-lr if given); 'nesterov' is DiLoCo's; else a core optimizer kind.
+ * The outer optimizer of mode local: unnamed, the measured rule for this H, --workers and the exact
+ * iterations before local rounds (defaultOuter, with --outer-lr if given); 'nesterov' is DiLoCo's; else a core optimizer kind.
  */
-function outerOptimizer(flags: Flags, steps: number | 'auto'): OptimizerConfig {
+function outerOptimizer(flags: Flags, steps: number | 'auto', exactFirst: number): OptimizerConfig {
   const name = flags['outer-optimizer'];
   const lr = num(flags, 'outer-lr');
   if (lr !== undefined && !(lr > 0)) bad(`--outer-lr must be a positive number, got "${flags['outer-lr']}"`);
@@ -285,7 +285,7 @@ function outerOptimizer(flags: Flags, steps: number | 'auto'): OptimizerConfig {
   if (name === undefined) {
     // --workers is checked where the workers start; the rule only needs a plausible count
     const w = Number(flags.workers ?? 2);
-    const rule = defaultOuter({ steps, workers: Number.isInteger(w) && w >= 1 ? w : 2 });
+    const rule = defaultOuter({ steps, workers: Number.isInteger(w) && w >= 1 ? w : 2, exactFirst });
     return lr === undefined ? rule : { ...rule, lr };
   }
   if (name === 'nesterov') return { ...NESTEROV_OUTER, lr: lr ?? NESTEROV_OUTER.lr, ...restarts };
@@ -324,11 +324,11 @@ export function modeFromFlags(flags: Flags): TrainingMode | undefined {
     if (fixed.length > 0) bad(`${fixed.join(', ')} cannot be set with --mode auto: it chooses H itself`);
     // unnamed, the run's default outer step applies whatever H it picks
     const named = flags['outer-optimizer'] !== undefined || flags['outer-lr'] !== undefined;
-    const outer = named ? outerOptimizer(flags, 'auto') : undefined;
+    const outer = named ? outerOptimizer(flags, 'auto', 1) : undefined;
     return {
       kind: 'auto',
       ...(outer ? { outer } : {}),
-      innerScale: innerScale(flags),
+      innerScale: innerScale(flags, 1),
       ...(given ? { compress: compress as Compression } : {}),
     };
   }
@@ -343,9 +343,9 @@ export function modeFromFlags(flags: Flags): TrainingMode | undefined {
   return {
     kind: 'local',
     steps,
-    outer: outerOptimizer(flags, steps),
+    outer: outerOptimizer(flags, steps, warmup),
     ...(warmup ? { warmup } : {}),
-    innerScale: innerScale(flags),
+    innerScale: innerScale(flags, warmup),
     ...(given ? { compress: compress as Compression } : {}),
     ...(flags.overlap === true ? { overlap: true } : {}),
   };

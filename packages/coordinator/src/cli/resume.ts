@@ -6,7 +6,7 @@
  */
 import { adviseBatchSize, estimateBytesPerExample, GradroomError } from '@gradroom/core';
 import type { Checkpoint } from '../checkpoint.js';
-import { DEFAULT_OUTER, type JobConfig, type TrainingMode, validateJob } from '../job.js';
+import { type JobConfig, outerOf, type TrainingMode, validateJob } from '../job.js';
 import { dataset, type Flags, modeFromFlags, modelFromFlags, num, trainSize } from './job-flags.js';
 
 type Getter = (job: JobConfig) => unknown;
@@ -20,8 +20,8 @@ const local = (j: JobConfig): Local | undefined => (j.mode?.kind === 'local' ? j
 /** Mode local's, or mode auto's: both carry the outer optimizer and the encoding. */
 const outerMode = (j: JobConfig) => (j.mode?.kind === 'local' || j.mode?.kind === 'auto' ? j.mode : undefined);
 /** The --outer-optimizer name a saved outer optimizer answers to. */
-function outerName(o: Local['outer']): string {
-  const c = o ?? DEFAULT_OUTER;
+function outerName(m: NonNullable<ReturnType<typeof outerMode>>): string {
+  const c = outerOf(m);
   return c.kind === 'momentum' && c.nesterov === true ? 'nesterov' : c.kind;
 }
 
@@ -53,8 +53,14 @@ const JOB_FLAGS: Record<string, Getter> = {
   seed: (j) => j.seed,
   mode: (j) => j.mode?.kind ?? 'exact',
   'local-steps': (j) => local(j)?.steps,
-  'outer-optimizer': (j) => (outerMode(j) ? outerName(outerMode(j)?.outer) : undefined),
-  'outer-lr': (j) => (outerMode(j) ? (outerMode(j)?.outer ?? DEFAULT_OUTER).lr : undefined),
+  'outer-optimizer': (j) => {
+    const m = outerMode(j);
+    return m ? outerName(m) : undefined;
+  },
+  'outer-lr': (j) => {
+    const m = outerMode(j);
+    return m ? outerOf(m).lr : undefined;
+  },
   'outer-restart': (j) => {
     const o = outerMode(j)?.outer;
     return o?.kind === 'momentum' ? o.restartEvery : undefined;

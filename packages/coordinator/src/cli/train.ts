@@ -8,7 +8,7 @@ import cliProgress from 'cli-progress';
 import { decodeCheckpoint, encodeCheckpoint, startingCheckpoint } from '../checkpoint.js';
 import { FileCheckpointStore } from '../checkpoint-file.js';
 import { describeEpoch, describeScore } from '../history.js';
-import { DEFAULT_OUTER, type JobConfig } from '../job.js';
+import { type JobConfig, outerOf } from '../job.js';
 import { Trainer } from '../trainer.js';
 import { spawnThreadWorker } from '../transports/thread.js';
 import { type Flags, JOB_OPTIONS, jobFromFlags, num } from './job-flags.js';
@@ -39,23 +39,27 @@ Adam with 1/(1+0.3*epoch) decay, mini-batches of 64, 5 epochs, 2 workers).
                            the H predicted to reach the target first (takes --outer-*, --compress)
   --local-steps H|auto     mode local: inner steps per worker per round (default auto: communication
                            kept under a tenth of a round)
-  --outer-optimizer KIND   mode local: default sgd, lr 1.5 when H <= 4, else lr 1.2 (the winners
-                           of bench/local-sweep, H 2-32, 2-8 workers; README "Training modes");
+  --outer-optimizer KIND   mode local: default sgd: lr 1 (the workers' mean change) after a warm
+                           start and in mode auto (measured: a step past it overshoots the trained
+                           weights); with --warm-start 0, lr 1.5 when H <= 4, else lr 1.2 (the
+                           winners of bench/local-sweep, H 2-32, 2-8 workers; README "Training modes");
                            nesterov (DiLoCo's: momentum lr 0.7, beta 0.9), sgd (lr 1: the workers'
                            mean change), momentum, adam...
   --outer-lr X             mode local: the outer optimizer's learning rate (needed past nesterov/sgd)
   --outer-restart N        mode local, outer nesterov or momentum: momentum set to 0 every N outer
                            steps (momentum restarts)
   --inner-scale sqrt-workers|none   mode local and auto: the inner learning rate times sqrt(the
-                           workers in each round) (default sqrt-workers: measured, with 8 workers
-                           MNIST reached 92 % in 40k examples instead of never; README)
+                           workers in each round), or not (default: none after a warm start and in
+                           mode auto, sqrt-workers with --warm-start 0; measured: from scratch it
+                           takes 8 workers to 92 % on MNIST, after exact steps it jolts the weights;
+                           README "Learning rate and workers")
   --compress none|fp16|int8   mode local: how pseudo-gradients travel back and weights out (int8:
                            one scale per block, with error feedback) (default: int8 for room
                            members, whose link is measured to be the bottleneck; none for threads)
   --warm-start N           mode local: the first N iterations in exact mode (a warm start), then
                            local rounds (default 160: measured on MNIST, 92 % after 2 epochs with
-                           it against 7 without; 0 turns it off). Over chunked data it ends as soon
-                           as a room's volunteer can train, which it would otherwise leave waiting
+                           it against 7 without; 0 turns it off). Over chunked data it runs on this
+                           machine's workers while volunteers wait (measured to pay: README)
   --overlap                mode local: a member that is done early starts its next round's group at
                            once, from its own last move (eager DiLoCo): hides the exchange and the
                            wait for slower members, at one round of staleness (default off)
@@ -86,7 +90,7 @@ function describeMode(mode: JobConfig['mode']): string {
   if (mode?.kind === 'auto')
     return `auto (exact or local, chosen from the measured workers; compress ${mode.compress ?? 'int8 for peers, none for threads'})`;
   if (mode?.kind !== 'local') return 'exact';
-  const o = mode.outer ?? DEFAULT_OUTER;
+  const o = outerOf(mode);
   const outer = Object.entries(o)
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');

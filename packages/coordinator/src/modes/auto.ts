@@ -18,7 +18,7 @@ import {
   type Position,
 } from '@gradroom/core';
 import type { Dispatcher } from '../dispatch.js';
-import { type AutoModeConfig, DEFAULT_OUTER, type JobConfig, PEER_COMPRESS } from '../job.js';
+import { type AutoModeConfig, type JobConfig, outerOf, PEER_COMPRESS } from '../job.js';
 import type { ShardPlanner } from '../planning.js';
 import type { WorkerPool } from '../pool.js';
 import type { TrainerOptions } from '../trainer-options.js';
@@ -67,7 +67,7 @@ export class AutoPhases implements RunPhases {
       mode: new ExactMode(pool, dispatcher, planner, opts, job.dataset.kind === 'chunked' ? job.dataset : undefined),
       optimizer: createOptimizer(job.optimizer),
     };
-    this.outer = createOptimizer(job.mode.outer ?? DEFAULT_OUTER);
+    this.outer = createOptimizer(outerOf(job.mode));
     this.current = this.exact;
   }
 
@@ -182,7 +182,7 @@ export class AutoPhases implements RunPhases {
           this.dispatcher,
           config,
           this.job.optimizer,
-          mode.outer ?? DEFAULT_OUTER,
+          outerOf(mode),
           this.job.batchSize,
           this.opts.gradientBound,
         ),
