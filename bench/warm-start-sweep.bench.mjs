@@ -13,6 +13,7 @@
 // (WARM_SWEEP_FRESH=1 measures them again).
 //
 //   nice -n 10 node bench/warm-start-sweep.bench.mjs
+//   node bench/warm-start-sweep.bench.mjs table     # the README's markdown table from results.json
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -77,6 +78,34 @@ function run(key, spec, args) {
   points.push({ key, ...spec, ...r });
   console.log(`${key}: ${(r.testAccuracy * 100).toFixed(2)} % after ${r.iterations} iterations (${r.seconds} s)`);
   save();
+}
+
+/** The README's table: per cell, accuracy for each (outer lr, inner scale); bold the cell's best, ◆ the rule. */
+async function markdown() {
+  const { defaultInnerScale, defaultOuter } = await import('../packages/core/dist/index.js');
+  const pct = (p) => `${(p.testAccuracy * 100).toFixed(1)} %`;
+  const cols = OUTER_LRS.flatMap((lr) => SCALES.map((s) => [lr, s]));
+  console.log(`| data set, budget | H | workers | exact | ${cols.map(([lr, s]) => `sgd ${lr}, ${s === 'none' ? 'unscaled' : '× sqrt(w)'}`).join(' | ')} |`);
+  console.log(`|---|---|---|---|${cols.map(() => '---|').join('')}`);
+  for (const c of CELLS) {
+    const ps = points.filter((p) => p.dataset === c.dataset && p.workers === c.workers && p.mode === 'local' && p.steps === c.steps);
+    if (ps.length === 0) continue;
+    const exact = points.find((p) => p.dataset === c.dataset && p.workers === c.workers && p.mode === 'exact');
+    const best = Math.max(...ps.map((p) => p.testAccuracy));
+    const rule = [defaultOuter({ steps: c.steps, workers: c.workers, exactFirst: WARM }).lr, defaultInnerScale(WARM)];
+    const cell = ([lr, s]) => {
+      const p = ps.find((q) => q.outerLr === lr && q.innerScale === s);
+      if (!p) return '–';
+      const t = p.testAccuracy === best ? `**${pct(p)}**` : pct(p);
+      return lr === rule[0] && s === rule[1] ? `◆ ${t}` : t;
+    };
+    const budget = c.budget[0] === '--epochs' ? `${c.budget[1]} epochs` : `${c.budget[1]} iterations`;
+    console.log(`| ${c.dataset}, ${budget} | ${c.steps} | ${c.workers}${c.compress === 'int8' ? ', int8' : ''} | ${exact ? pct(exact) : '–'} | ${cols.map(cell).join(' | ')} |`);
+  }
+}
+if (process.argv[2] === 'table') {
+  await markdown();
+  process.exit(0);
 }
 
 for (const c of CELLS) {

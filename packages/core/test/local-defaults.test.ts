@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GradroomError } from '../src/errors.js';
-import { defaultOuter, NESTEROV_OUTER } from '../src/local-defaults.js';
+import { defaultInnerScale, defaultOuter, NESTEROV_OUTER } from '../src/local-defaults.js';
 import type { OptimizerConfig } from '../src/optimizers/types.js';
 
 interface SweepPoint {
@@ -89,6 +89,8 @@ describe('defaultOuter', () => {
       { steps: 2.5, workers: 2 },
       { steps: 4, workers: 0 },
       { steps: 4, workers: Number.NaN },
+      { steps: 4, workers: 2, exactFirst: -1 },
+      { steps: 4, workers: 2, exactFirst: 1.5 },
     ]) {
       let err: unknown;
       try {
@@ -98,6 +100,58 @@ describe('defaultOuter', () => {
       }
       expect(err).toBeInstanceOf(GradroomError);
       expect((err as GradroomError).code).toBe('BAD_CONFIG');
+    }
+  });
+});
+
+/**
+ * After exact steps (a warm start, mode auto's measuring) the rule is plain averaging with the
+ * unscaled inner rate. bench/warm-start-sweep measured, one seed each, the accuracy after a fixed
+ * budget for the outer step (sgd at lr 1, 1.2, 1.5) x the inner scale (none, sqrt-workers) in each
+ * of its cells: the rule's point must be within NOISE of the cell's best (a single seed's test
+ * accuracy moves by a few tenths of a point from run to run), and no worse than any other point by
+ * more than that anywhere.
+ */
+const NOISE = 0.005;
+interface WarmPoint {
+  dataset: string;
+  workers: number;
+  steps: number;
+  mode: 'exact' | 'local';
+  outerLr?: number;
+  innerScale?: 'none' | 'sqrt-workers';
+  testAccuracy: number;
+}
+
+describe('after a warm start', () => {
+  it('the outer step is plain averaging and the inner rate unscaled, whatever H and the workers', () => {
+    for (const steps of [1, 2, 4, 8, 16, 'auto'] as const)
+      for (const workers of [1, 2, 8])
+        expect(defaultOuter({ steps, workers, exactFirst: 160 })).toEqual({ kind: 'sgd', lr: 1 });
+    expect(defaultOuter({ steps: 4, workers: 2, exactFirst: 0 })).toEqual({ kind: 'sgd', lr: 1.5 });
+    expect(defaultInnerScale(160)).toBe('none');
+    expect(defaultInnerScale(1)).toBe('none');
+    expect(defaultInnerScale(0)).toBe('sqrt-workers');
+  });
+
+  it('the rule is within noise of the best point of every cell bench/warm-start-sweep measured', () => {
+    const points = (results['warm-start-sweep']?.points ?? []) as WarmPoint[];
+    const cells = new Map<string, WarmPoint[]>();
+    for (const p of points.filter((q) => q.mode === 'local')) {
+      const k = `${p.dataset} H=${p.steps} w=${p.workers}`;
+      cells.set(k, [...(cells.get(k) ?? []), p]);
+    }
+    expect(cells.size, 'no cell of bench/warm-start-sweep in bench/results.json').toBeGreaterThanOrEqual(4);
+    for (const [k, ps] of cells) {
+      const { steps, workers } = ps[0];
+      const outer = defaultOuter({ steps, workers, exactFirst: 160 });
+      const scale = defaultInnerScale(160);
+      const pick = ps.find((p) => p.outerLr === outer.lr && p.innerScale === scale);
+      expect(pick, `${k}: the rule's point was measured`).toBeDefined();
+      const best = Math.max(...ps.map((p) => p.testAccuracy));
+      expect((pick as WarmPoint).testAccuracy, `${k}: the rule against the best, ${best}`).toBeGreaterThanOrEqual(
+        best - NOISE,
+      );
     }
   });
 });
