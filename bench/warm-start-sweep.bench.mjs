@@ -85,10 +85,14 @@ async function markdown() {
   const { defaultInnerScale, defaultOuter } = await import('../packages/core/dist/index.js');
   const pct = (p) => `${(p.testAccuracy * 100).toFixed(1)} %`;
   const cols = OUTER_LRS.flatMap((lr) => SCALES.map((s) => [lr, s]));
-  console.log(`| data set, budget | H | workers | exact | ${cols.map(([lr, s]) => `sgd ${lr}, ${s === 'none' ? 'unscaled' : '× sqrt(w)'}`).join(' | ')} |`);
+  console.log(
+    `| data set, budget | H | workers | exact | ${cols.map(([lr, s]) => `sgd ${lr}, ${s === 'none' ? 'unscaled' : '× sqrt(w)'}`).join(' | ')} |`,
+  );
   console.log(`|---|---|---|---|${cols.map(() => '---|').join('')}`);
   for (const c of CELLS) {
-    const ps = points.filter((p) => p.dataset === c.dataset && p.workers === c.workers && p.mode === 'local' && p.steps === c.steps);
+    const ps = points.filter(
+      (p) => p.dataset === c.dataset && p.workers === c.workers && p.mode === 'local' && p.steps === c.steps,
+    );
     if (ps.length === 0) continue;
     const exact = points.find((p) => p.dataset === c.dataset && p.workers === c.workers && p.mode === 'exact');
     const best = Math.max(...ps.map((p) => p.testAccuracy));
@@ -100,7 +104,9 @@ async function markdown() {
       return lr === rule[0] && s === rule[1] ? `◆ ${t}` : t;
     };
     const budget = c.budget[0] === '--epochs' ? `${c.budget[1]} epochs` : `${c.budget[1]} iterations`;
-    console.log(`| ${c.dataset}, ${budget} | ${c.steps} | ${c.workers}${c.compress === 'int8' ? ', int8' : ''} | ${exact ? pct(exact) : '–'} | ${cols.map(cell).join(' | ')} |`);
+    console.log(
+      `| ${c.dataset}, ${budget} | ${c.steps} | ${c.workers}${c.compress === 'int8' ? ', int8' : ''} | ${exact ? pct(exact) : '–'} | ${cols.map(cell).join(' | ')} |`,
+    );
   }
 }
 if (process.argv[2] === 'table') {

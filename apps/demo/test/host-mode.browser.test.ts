@@ -36,10 +36,16 @@ describe.skipIf(skip)('host page: training modes', () => {
     expect(await page.isVisible('#local-steps')).toBe(true);
     await page.fill('#local-steps', '4');
     expect(await page.textContent('#mode-explain')).toMatch(
-      /takes 4 steps on its own .* 1\.5 times it for 4 steps or fewer .* The first 160 mini-batches run as ordinary mini-batch steps .* no longer exactly those of the plain loop/,
+      /takes 4 steps on its own .* steps to their mean\. The first 160 mini-batches run as ordinary mini-batch steps .* no longer exactly those of the plain loop/,
     );
-    // this test is about the rounds: no warm start
+    // this test is about the rounds: no warm start, and the words follow
     await page.fill('#warm-start', '0');
+    expect(await page.textContent('#mode-explain')).toMatch(
+      /Without a warm start the room steps 1\.5 times along the mean .* square root of the number of laptops/,
+    );
+    await page.fill('#local-steps', '8');
+    expect(await page.textContent('#mode-explain')).toMatch(/steps 1\.2 times along the mean/);
+    await page.fill('#local-steps', '4');
     await page.selectOption('#compress', 'int8');
     await page.check('#local-workers');
     await page.fill('#local-count', '2');

@@ -252,9 +252,9 @@ describe('gradroom train --mode', () => {
     expect(() => resumeJob({ overlap: true }, off, 'run.ckpt')).toThrow(/--overlap \(saved: false\)/);
   });
 
-  it('--inner-scale: none after a warm start (the default) and in mode auto, sqrt-workers from scratch; as told', () => {
+  it('--inner-scale: none after a warm start (the default), sqrt-workers from scratch and in mode auto; as told', () => {
     expect(modeFromFlags({ mode: 'local' })).toMatchObject({ warmup: 160, innerScale: 'none' });
-    expect(modeFromFlags({ mode: 'auto' })).toMatchObject({ innerScale: 'none' });
+    expect(modeFromFlags({ mode: 'auto' })).toMatchObject({ innerScale: 'sqrt-workers' });
     expect(modeFromFlags({ mode: 'local', 'warm-start': '0' })).toMatchObject({ innerScale: 'sqrt-workers' });
     expect(modeFromFlags({ mode: 'local', 'inner-scale': 'sqrt-workers' })).toMatchObject({
       innerScale: 'sqrt-workers',
@@ -275,9 +275,9 @@ describe('gradroom train --mode', () => {
     expect(outer({ 'local-steps': '4', 'warm-start': '0' })).toEqual({ kind: 'sgd', lr: 1.5 });
     expect(outer({ 'local-steps': '8', 'warm-start': '0' })).toEqual({ kind: 'sgd', lr: 1.2 });
     expect(outer({ 'local-steps': '8', 'outer-lr': '1.2' })).toEqual({ kind: 'sgd', lr: 1.2 });
-    // mode auto leaves it to the trainer (job.ts outerOf), which measures in exact mode first
+    // mode auto leaves it to the trainer (job.ts outerOf): its few measuring iterations are no warm start
     expect(modeFromFlags({ mode: 'auto' })).not.toHaveProperty('outer');
-    expect(outerOf({ kind: 'auto' })).toEqual({ kind: 'sgd', lr: 1 });
+    expect(outerOf({ kind: 'auto' })).toEqual(DEFAULT_OUTER);
     expect(outerOf({ kind: 'local', steps: 8 })).toEqual(DEFAULT_OUTER);
     expect(outerOf({ kind: 'local', steps: 8, warmup: 10 })).toEqual({ kind: 'sgd', lr: 1 });
   });

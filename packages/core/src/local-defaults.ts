@@ -22,8 +22,8 @@ export interface LocalShape {
   /** Workers taking part in a round (at least 1). */
   workers: number;
   /**
-   * Iterations of exact mode before the first local round (a warm start, or mode auto's measuring);
-   * default 0. After them the rule is plain averaging (see defaultOuter).
+   * Iterations of a warm start (exact mode) before the first local round; default 0. After one the
+   * rule is plain averaging (see defaultOuter).
    */
   exactFirst?: number;
 }
@@ -54,8 +54,7 @@ export function defaultOuter(shape: LocalShape): OptimizerConfig {
 
 /**
  * The inner learning rate's scale with the workers in a round (mode local's innerScale) for a run
- * that takes `exactFirst` iterations of exact mode before its first local round (a warm start, or
- * mode auto's measuring): 'sqrt-workers' only from the first iteration. From scratch it takes MNIST,
+ * whose warm start takes `exactFirst` iterations of exact mode: 'sqrt-workers' only without one. From scratch it takes MNIST,
  * 8 workers at H = 8, from never to 92 % to 40k examples; after exact steps it jolts the trained
  * weights (Fashion-MNIST, 8 threads, H = 8: 84.2 % after a 400-iteration warm start, 79.7 % one
  * round later; 84.9 % unscaled), and unscaled reaches the targets sooner on both data sets (README

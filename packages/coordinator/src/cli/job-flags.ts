@@ -255,8 +255,7 @@ export const LOCAL_FLAGS = [
 ] as const;
 /**
  * The command line's inner step in mode local and auto, unless --inner-scale names one: the
- * measured rule (job.ts defaultInnerScale) for the iterations of exact mode before local rounds
- * (mode auto always measures in exact mode first).
+ * measured rule (core's defaultInnerScale) for the warm start's iterations of exact mode.
  */
 function innerScale(flags: Flags, exactFirst: number): InnerScale {
   const v = flags['inner-scale'] ?? defaultInnerScale(exactFirst);
@@ -324,11 +323,12 @@ export function modeFromFlags(flags: Flags): TrainingMode | undefined {
     if (fixed.length > 0) bad(`${fixed.join(', ')} cannot be set with --mode auto: it chooses H itself`);
     // unnamed, the run's default outer step applies whatever H it picks
     const named = flags['outer-optimizer'] !== undefined || flags['outer-lr'] !== undefined;
-    const outer = named ? outerOptimizer(flags, 'auto', 1) : undefined;
+    const outer = named ? outerOptimizer(flags, 'auto', 0) : undefined;
     return {
       kind: 'auto',
       ...(outer ? { outer } : {}),
-      innerScale: innerScale(flags, 1),
+      // its measuring iterations are no warm start: the rule from scratch (job.ts outerOf)
+      innerScale: innerScale(flags, 0),
       ...(given ? { compress: compress as Compression } : {}),
     };
   }

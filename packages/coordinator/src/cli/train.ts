@@ -40,8 +40,8 @@ Adam with 1/(1+0.3*epoch) decay, mini-batches of 64, 5 epochs, 2 workers).
   --local-steps H|auto     mode local: inner steps per worker per round (default auto: communication
                            kept under a tenth of a round)
   --outer-optimizer KIND   mode local: default sgd: lr 1 (the workers' mean change) after a warm
-                           start and in mode auto (measured: a step past it overshoots the trained
-                           weights); with --warm-start 0, lr 1.5 when H <= 4, else lr 1.2 (the
+                           start (measured: a step past it overshoots the trained weights); with
+                           --warm-start 0 and in mode auto, lr 1.5 when H <= 4, else lr 1.2 (the
                            winners of bench/local-sweep, H 2-32, 2-8 workers; README "Training modes");
                            nesterov (DiLoCo's: momentum lr 0.7, beta 0.9), sgd (lr 1: the workers'
                            mean change), momentum, adam...
@@ -49,10 +49,10 @@ Adam with 1/(1+0.3*epoch) decay, mini-batches of 64, 5 epochs, 2 workers).
   --outer-restart N        mode local, outer nesterov or momentum: momentum set to 0 every N outer
                            steps (momentum restarts)
   --inner-scale sqrt-workers|none   mode local and auto: the inner learning rate times sqrt(the
-                           workers in each round), or not (default: none after a warm start and in
-                           mode auto, sqrt-workers with --warm-start 0; measured: from scratch it
-                           takes 8 workers to 92 % on MNIST, after exact steps it jolts the weights;
-                           README "Learning rate and workers")
+                           workers in each round), or not (default: none after a warm start,
+                           sqrt-workers with --warm-start 0 and in mode auto; measured: from scratch
+                           it takes 8 workers to 92 % on MNIST, after a warm start it jolts the
+                           weights; README "Learning rate and workers")
   --compress none|fp16|int8   mode local: how pseudo-gradients travel back and weights out (int8:
                            one scale per block, with error feedback) (default: int8 for room
                            members, whose link is measured to be the bottleneck; none for threads)

@@ -77,7 +77,10 @@ export class Phases implements RunPhases {
         optimizer: createOptimizer(job.optimizer),
       };
     if (mode?.kind === 'local') {
+      // named in the trainer's copy of the job (which a checkpoint holds): a warm start that ends
+      // early rewrites `warmup`, and a resumed run must keep the outer step the run started with
       const outer = outerOf(mode);
+      mode.outer = outer;
       this.local = {
         name: 'local',
         mode: new LocalMode(
