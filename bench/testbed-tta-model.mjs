@@ -4,7 +4,9 @@
 // worker's ms per example and fixed ms per shard, as the pool measured them; the host's thread is
 // `local`, with no link), the mini-batch, the model's size, the run's mode, and bench/local-sweep's
 // measured efficiency for the data set (examples exact mode needs, and mode local's ratio by H and
-// workers). Measured: seconds of training to the target (reachedTargetAt - startedAt - evaluation
+// workers; with a warm start, its iterations at exact mode's pace on the host and the efficiency
+// measured after one, bench/warm-start-sweep; TTA_MODEL_NO_WARMUP=1 leaves both out). Measured:
+// seconds of training to the target (reachedTargetAt - startedAt - evaluation
 // time). Target: within 30 %. What the model leaves out is said beside each miss.
 //   node bench/testbed-tta-model.mjs run1.json [run2.json ...]
 import { readFileSync } from 'node:fs';
@@ -52,6 +54,11 @@ for (const file of process.argv.slice(2)) {
     efficiency: eff.points,
     // a short epoch caps a local round's members and steps (runs before round 7 did not record it)
     ...(r.batchesPerEpoch ? { epochBatches: r.batchesPerEpoch } : {}),
+    // the warm start (round 8: it runs its whole length in a room with a worker of its own), priced
+    // at exact mode's pace on the host, then the efficiency measured after a warm start
+    ...(m.kind === 'local' && m.warmup && !process.env.TTA_MODEL_NO_WARMUP
+      ? { warmup: m.warmup, efficiencyAfterWarmup: eff.afterWarmStart?.points }
+      : {}),
   });
   const aloneP = predictRoomVsAlone({
     members: aloneSide(r.aloneRun),

@@ -8,6 +8,10 @@
 //   Fashion-MNIST: 9 workers (a room of 8 volunteers and the host), int8, H = 4 and 8; budget 600
 //     iterations (38,400 examples: where the host alone first stands at 85 %).
 //   MNIST: 6 workers H = 8 int8, and 8 workers H = 4; budget 2 epochs (250 iterations).
+// Then the efficiency the cost model needs (`efficiency`): on Fashion-MNIST, the examples a room
+// of 5 and of 9 workers (4 and 8 volunteers and the host; H = 8, int8, the command line's
+// defaults) needs to reach 85 % after the warm start, against exact mode, each found on one grid:
+// the first of 400, 500, ..., 1,400 iterations after which the test accuracy is >= 85 %.
 // Each point is one CLI run (10-15 s). Results go to bench/out/warm-start-sweep.json and
 // bench/results.json after every point; a rerun skips the points results.json already has
 // (WARM_SWEEP_FRESH=1 measures them again).
@@ -38,6 +42,8 @@ const prior = process.env.WARM_SWEEP_FRESH
     ? JSON.parse(readFileSync(resultsPath, 'utf8'))[bench]
     : null;
 const points = prior?.points ?? [];
+/** Examples to 85 % after the warm start (see the header), per room size. */
+const efficiency = prior?.efficiency ?? [];
 
 /** One CLI run: the test accuracy and iterations of its done event. */
 function train(args) {
@@ -59,6 +65,7 @@ function save() {
     warmStart: WARM,
     note: 'Test accuracy after the budget, one seed, worker threads (statistics, not the network). Exact: the same budget in exact mode on the same workers.',
     points,
+    efficiency,
     entries: points.map((p) => ({
       name: `${p.key}: test accuracy after ${p.iterations} iterations`,
       value: p.testAccuracy,
@@ -128,6 +135,47 @@ for (const c of CELLS) {
           ...['--compress', c.compress, '--outer-optimizer', 'sgd', '--outer-lr', String(lr), '--inner-scale', scale],
         ],
       );
+}
+
+// examples to 85 % after the warm start, on a grid of budgets (the cost model's afterWarmStart table)
+const GRID = Array.from({ length: 11 }, (_, k) => 400 + 100 * k);
+for (const spec of [
+  { workers: 2, mode: 'exact', args: [] },
+  { workers: 5, mode: 'local', args: ['--mode', 'local', '--local-steps', '8', '--compress', 'int8'] },
+  { workers: 9, mode: 'local', args: ['--mode', 'local', '--local-steps', '8', '--compress', 'int8'] },
+]) {
+  const key = `fashion-mnist ${spec.mode} w=${spec.workers}${spec.mode === 'local' ? ` H=8 int8 warm start ${WARM}` : ''}: examples to 85 %`;
+  if (efficiency.some((e) => e.key === key)) continue;
+  const curve = [];
+  let reached = null;
+  for (const n of GRID) {
+    const r = train([
+      '--dataset',
+      'fashion-mnist',
+      '--workers',
+      String(spec.workers),
+      '--max-iterations',
+      String(n),
+      ...spec.args,
+    ]);
+    curve.push([n, r.testAccuracy]);
+    console.log(`${key}: ${(r.testAccuracy * 100).toFixed(2)} % after ${n} iterations`);
+    if (r.testAccuracy >= 0.85) {
+      reached = n * 64;
+      break;
+    }
+  }
+  efficiency.push({
+    key,
+    dataset: 'fashion-mnist',
+    target: 0.85,
+    workers: spec.workers,
+    mode: spec.mode,
+    ...(spec.mode === 'local' ? { steps: 8, warmup: WARM } : {}),
+    examplesToTarget: reached,
+    curve,
+  });
+  save();
 }
 
 // the table, per cell: accuracy for each (outer lr, inner scale)

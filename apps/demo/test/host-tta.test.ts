@@ -73,6 +73,11 @@ describe('the cost model input from measured workers', () => {
     expect(ttaInput(local(), [status({})], 12_800, 125)?.epochBatches).toBe(125);
     expect(ttaInput(local(), [status({})], 12_800)?.epochBatches).toBeUndefined();
     expect(ttaInput(local(), [status({})], 12_800, 0)?.epochBatches).toBeUndefined();
+    // the warm start goes to the model, which prices it at this laptop's pace
+    expect(ttaInput(local(), [status({})], 12_800)?.warmup).toBeUndefined();
+    const warm = { ...JOB, mode: { kind: 'local' as const, steps: 8, warmup: 160 } };
+    expect(ttaInput(warm, [status({})], 12_800)?.warmup).toBe(160);
+    expect(ttaInput({ ...warm, mode: { kind: 'exact' } }, [status({})], 12_800)?.warmup).toBeUndefined();
   });
 });
 

@@ -77,6 +77,13 @@ export interface TimeToTargetInput extends Omit<RoomCostInput, 'mode'> {
   /** Examples exact mode needs to reach the target (e.g. 30,000 for MNIST to 92 %). */
   examplesExact: number;
   efficiency?: readonly EfficiencyPoint[];
+  /**
+   * Mode local: iterations of a warm start in exact mode before the first round, on the members
+   * marked `local` (the run's own workers; every member where none is). Default 0.
+   */
+  warmup?: number;
+  /** Mode local after a warm start: examples to the target ÷ exact's, warm start included (default `efficiency`). */
+  efficiencyAfterWarmup?: readonly EfficiencyPoint[];
 }
 
 export interface TimeToTarget {
@@ -93,17 +100,37 @@ export interface TimeToTarget {
   used: number;
   /** Inner steps a member runs per round (H, or fewer where the epoch is short); 1 in exact mode. */
   steps: number;
+  /** Of `seconds`, the warm start's (0 without one). */
+  warmupSeconds: number;
 }
 
-/** Predicted seconds to the target: examples needed (exact's × the mode's ratio) / predicted examples/s. */
+/**
+ * Predicted seconds to the target: examples needed (exact's × the mode's ratio) / predicted
+ * examples/s. With a warm start (mode local), its examples go at exact mode's pace on the run's own
+ * workers, and the ratio is the one measured after a warm start.
+ */
 export function predictTimeToTarget(input: TimeToTargetInput): TimeToTarget {
   if (!(Number.isFinite(input.examplesExact) && input.examplesExact > 0))
     throw new GradroomError('BAD_CONFIG', `examplesExact must be > 0, got ${input.examplesExact}`);
+  const warmup = input.mode.kind === 'local' ? (input.warmup ?? 0) : 0;
+  if (!(Number.isInteger(warmup) && warmup >= 0))
+    throw new GradroomError('BAD_CONFIG', `warmup must be a non-negative integer of iterations, got ${input.warmup}`);
   const room = predictRoom(input);
-  const ratio = input.mode.kind === 'local' ? examplesRatio(room.steps, room.used, input.efficiency) : 1;
+  const table = warmup > 0 ? (input.efficiencyAfterWarmup ?? input.efficiency) : input.efficiency;
+  const ratio = input.mode.kind === 'local' ? examplesRatio(room.steps, room.used, table) : 1;
   const examplesNeeded = input.examplesExact * ratio;
+  let warmupSeconds = 0;
+  let warmExamples = 0;
+  if (warmup > 0) {
+    // the warm start's shards go to the run's own workers (over partitions) while it has any
+    const own = input.members.filter((m) => m.local);
+    const pace = predictRoom({ ...input, members: own.length > 0 ? own : input.members, mode: { kind: 'exact' } });
+    warmExamples = Math.min(examplesNeeded, warmup * input.batchSize);
+    warmupSeconds = warmExamples / pace.examplesPerSec;
+  }
   return {
-    seconds: examplesNeeded / room.examplesPerSec,
+    seconds: warmupSeconds + (examplesNeeded - warmExamples) / room.examplesPerSec,
+    warmupSeconds,
     examplesNeeded,
     examplesPerSec: room.examplesPerSec,
     examplesRatio: ratio,

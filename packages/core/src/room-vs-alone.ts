@@ -34,6 +34,10 @@ export interface RoomVsAloneInput {
   efficiency?: readonly EfficiencyPoint[];
   /** Mini-batches in an epoch: a short epoch caps mode local's rounds (roundShape). */
   epochBatches?: number;
+  /** Mode local: the warm start's iterations (exact mode on the `local` members first). */
+  warmup?: number;
+  /** Mode local after a warm start: its efficiency table (MeasuredEfficiency.afterWarmStart). */
+  efficiencyAfterWarmup?: readonly EfficiencyPoint[];
 }
 
 export interface SidePrediction {
@@ -81,7 +85,11 @@ export function predictRoomVsAlone(input: RoomVsAloneInput): RoomVsAlone {
   } else {
     const costMode =
       mode.kind === 'local' ? { kind: 'local' as const, steps: mode.steps, compress: input.compress } : mode;
-    const p = predictTimeToTarget({ ...base, members, mode: costMode });
+    const warm =
+      mode.kind === 'local' && input.warmup !== undefined
+        ? { warmup: input.warmup, efficiencyAfterWarmup: input.efficiencyAfterWarmup }
+        : {};
+    const p = predictTimeToTarget({ ...base, members, mode: costMode, ...warm });
     room = { seconds: p.seconds, examplesPerSec: p.examplesPerSec, used: p.used, mode };
   }
   const own = members.filter((m) => m.local);

@@ -55,6 +55,52 @@ describe('predictRoomVsAlone', () => {
     expect(r.alone?.seconds).toBeCloseTo(13.6, 9);
   });
 
+  it("a warm start: its examples at this laptop alone's pace, the rest in rounds, with the efficiency after a warm start", () => {
+    const after = [{ steps: 4, workers: 2, examplesRatio: 1.25 }];
+    const r = predictRoomVsAlone({
+      members: [host, volunteer],
+      parameters: P,
+      batchSize: 64,
+      examplesExact: 12_800,
+      mode: { kind: 'local', steps: 4 },
+      warmup: 50,
+      efficiencyAfterWarmup: after,
+    });
+    // 16,000 examples in all (12,800 x 1.25): 50 x 64 = 3,200 at 68 ms a mini-batch on the host
+    // alone (3.4 s), the other 12,800 in rounds of 512 examples in 276 ms
+    expect(r.room.seconds).toBeCloseTo(3.4 + (12_800 / 512) * 0.276, 9);
+    // without the after-warm-start table, the from-scratch one
+    const cold = predictRoomVsAlone({
+      members: [host, volunteer],
+      parameters: P,
+      batchSize: 64,
+      examplesExact: 12_800,
+      mode: { kind: 'local', steps: 4 },
+      warmup: 50,
+    });
+    expect(cold.room.seconds).toBeCloseTo(3.4 + ((12_800 * examplesRatio(4, 2) - 3200) / 512) * 0.276, 9);
+    // a warm start longer than the run needs: all of it at the host's pace
+    const all = predictRoomVsAlone({
+      members: [host, volunteer],
+      parameters: P,
+      batchSize: 64,
+      examplesExact: 12_800,
+      mode: { kind: 'local', steps: 4 },
+      warmup: 1000,
+      efficiencyAfterWarmup: after,
+    });
+    expect(all.room.seconds).toBeCloseTo((16_000 / 64) * 0.068, 9);
+    // exact mode has no warm start: the figure is ignored there
+    const exact = predictRoomVsAlone({
+      members: [host, volunteer],
+      parameters: P,
+      batchSize: 64,
+      examplesExact: 12_800,
+      warmup: 50,
+    });
+    expect(exact.room.seconds).toBeCloseTo(8.8, 9);
+  });
+
   it("mode auto: chooseMode's pick and its prediction", () => {
     const members = [host, { fixedMs: 300, msPerExample: 1 }, { fixedMs: 300, msPerExample: 1 }];
     const input = { members, parameters: P, batchSize: 64, examplesExact: 12_800 };
@@ -81,6 +127,11 @@ describe('predictRoomVsAlone', () => {
     expect(() => predictRoomVsAlone({ ...base, members: [{ fixedMs: -1, msPerExample: 1 }] })).toThrow(/member 0/);
     expect(() => predictRoomVsAlone({ ...base, members: [{ fixedMs: 1, msPerExample: 0 }] })).toThrow(GradroomError);
     expect(() => predictRoomVsAlone({ ...base, members: [host], examplesExact: 0 })).toThrow(/examplesExact/);
+    const local = { ...base, members: [host, volunteer], mode: { kind: 'local' as const, steps: 4 } };
+    for (const warmup of [-1, 1.5, Number.NaN])
+      expect(() => predictRoomVsAlone({ ...local, warmup }), String(warmup)).toThrow(
+        /warmup must be a non-negative integer/,
+      );
   });
 });
 

@@ -60,5 +60,7 @@ export function ttaInput(
     mode: modeOf(job),
     ...(compress ? { compress } : {}),
     ...(epochBatches !== undefined && Number.isInteger(epochBatches) && epochBatches >= 1 ? { epochBatches } : {}),
+    // the warm start runs at this laptop's pace before the rounds (the model prices it apart)
+    ...(job.mode?.kind === 'local' && job.mode.warmup ? { warmup: job.mode.warmup } : {}),
   };
 }
