@@ -57,39 +57,23 @@ describe('predictRoomVsAlone', () => {
 
   it("a warm start: its examples at this laptop alone's pace, the rest in rounds, with the efficiency after a warm start", () => {
     const after = [{ steps: 4, workers: 2, examplesRatio: 1.25 }];
-    const r = predictRoomVsAlone({
-      members: [host, volunteer],
-      parameters: P,
-      batchSize: 64,
-      examplesExact: 12_800,
-      mode: { kind: 'local', steps: 4 },
-      warmup: 50,
-      efficiencyAfterWarmup: after,
-    });
+    const warm = (warmup: number, efficiencyAfterWarmup?: typeof after) =>
+      predictRoomVsAlone({
+        members: [host, volunteer],
+        parameters: P,
+        batchSize: 64,
+        examplesExact: 12_800,
+        mode: { kind: 'local', steps: 4 },
+        warmup,
+        ...(efficiencyAfterWarmup ? { efficiencyAfterWarmup } : {}),
+      }).room.seconds;
     // 16,000 examples in all (12,800 x 1.25): 50 x 64 = 3,200 at 68 ms a mini-batch on the host
     // alone (3.4 s), the other 12,800 in rounds of 512 examples in 276 ms
-    expect(r.room.seconds).toBeCloseTo(3.4 + (12_800 / 512) * 0.276, 9);
+    expect(warm(50, after)).toBeCloseTo(3.4 + (12_800 / 512) * 0.276, 9);
     // without the after-warm-start table, the from-scratch one
-    const cold = predictRoomVsAlone({
-      members: [host, volunteer],
-      parameters: P,
-      batchSize: 64,
-      examplesExact: 12_800,
-      mode: { kind: 'local', steps: 4 },
-      warmup: 50,
-    });
-    expect(cold.room.seconds).toBeCloseTo(3.4 + ((12_800 * examplesRatio(4, 2) - 3200) / 512) * 0.276, 9);
+    expect(warm(50)).toBeCloseTo(3.4 + ((12_800 * examplesRatio(4, 2) - 3200) / 512) * 0.276, 9);
     // a warm start longer than the run needs: all of it at the host's pace
-    const all = predictRoomVsAlone({
-      members: [host, volunteer],
-      parameters: P,
-      batchSize: 64,
-      examplesExact: 12_800,
-      mode: { kind: 'local', steps: 4 },
-      warmup: 1000,
-      efficiencyAfterWarmup: after,
-    });
-    expect(all.room.seconds).toBeCloseTo((16_000 / 64) * 0.068, 9);
+    expect(warm(1000, after)).toBeCloseTo((16_000 / 64) * 0.068, 9);
     // exact mode has no warm start: the figure is ignored there
     const exact = predictRoomVsAlone({
       members: [host, volunteer],
