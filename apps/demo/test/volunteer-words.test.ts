@@ -45,6 +45,14 @@ describe('the student page speaks plainly', () => {
     for (const s of [slower]) expect(plainStandby(s)).not.toMatch(/ms|mini-batch|CPU/);
   });
 
+  it('the warm start of mode local: the teacher’s laptop goes first, then everyone', () => {
+    // WARM_START_STANDBY, as packages/coordinator/src/modes/exact.ts writes it
+    const warm =
+      "standing by for the warm start: its mini-batches run on the run's own workers; mode local's rounds, for every member, come after";
+    expect(plainStandby(warm)).toMatch(/takes the first steps alone \(a warm start\)\. Then every laptop trains\./);
+    expect(plainStatus(status({ standby: warm }))).not.toMatch(/mini-batch|mode local/);
+  });
+
   it('a pause, stop or end announced by the room wins over standing by; the old prefixes stay', () => {
     const standby = 'standing by: its link costs 9 ms a shard, more than it would save (x)';
     expect(plainStatus(status({ roomState: 'paused', standby }))).toMatch(/^Paused by the teacher/);

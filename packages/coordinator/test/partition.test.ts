@@ -13,7 +13,7 @@ import type { DatasetSpec } from '@gradroom/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryCheckpointStore } from '../src/checkpoint.js';
 import type { JobConfig } from '../src/job.js';
-import { probeIndices } from '../src/modes/exact.js';
+import { probeIndices, WARM_START_STANDBY } from '../src/modes/exact.js';
 import { Trainer } from '../src/trainer.js';
 import { spawnThreadWorker } from '../src/transports/thread.js';
 import type { WorkerHandle } from '../src/worker-handle.js';
@@ -244,6 +244,18 @@ describe('mode local over a chunked data set', () => {
         void t.addWorker(watchedPeer(exact, local)).finally(() => t.resume());
       }
     });
+    // it is told why it waits (its page says so), and is no longer standing by once rounds start
+    const standby = new Map<number, (string | undefined)[]>();
+    t.on('iteration', (e) => {
+      if (e.iteration === 30 || e.iteration === 60)
+        standby.set(
+          e.iteration,
+          t.pool
+            .status()
+            .filter((w) => w.kind === 'peer')
+            .map((w) => w.standby),
+        );
+    });
     const result = await t.run();
     expect(result.position.iteration).toBe(60);
     expect(logs.filter((l) => /warm start over after/.test(l))).toEqual([]);
@@ -252,6 +264,8 @@ describe('mode local over a chunked data set', () => {
     expect(sizes.slice(0, 40)).toEqual(Array.from({ length: 40 }, () => 64));
     expect(sizes.slice(40).every((n) => n > 64)).toBe(true);
     expect(t.job.mode).toMatchObject({ kind: 'local', warmup: 40 });
+    expect(standby.get(30)).toEqual([WARM_START_STANDBY]);
+    expect(standby.get(60)).toEqual([undefined]);
     // the peer trained its partition: half of the 8 chunks at most, plus a takeover
     expect(local.length).toBeGreaterThan(0);
     expect(new Set(local.flat().map((i) => Math.floor(i / 1000))).size).toBeLessThanOrEqual(5);

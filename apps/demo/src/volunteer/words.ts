@@ -10,6 +10,8 @@ const LINK_COSTS = /^standing by: its link costs \d+ ms a shard, more than it wo
 /** The plan check's reasons (core's PlanCheck): more members were measured slower, or it is measuring. */
 const SHARED = /^standing by: the room was slower with more members\b/;
 const MEASURING = /^standing by for a few iterations: the room measures\b/;
+/** Mode local's warm start (coordinator's WARM_START_STANDBY). */
+const WARM_START = /^standing by for the warm start\b/;
 
 /** Why this laptop gets no work, in plain words; the coordinator's own sentence goes to the fold. */
 export function plainStandby(standby: string): string {
@@ -17,6 +19,8 @@ export function plainStandby(standby: string): string {
     return 'Your laptop is waiting: sending it work takes longer than the work itself on this Wi-Fi. It helps again when the class switches to local steps.';
   if (SHARED.test(standby))
     return 'Your laptop is waiting: the class went slower with more laptops at once (they may share a processor or the Wi-Fi). The room tries again with you in a little while.';
+  if (WARM_START.test(standby))
+    return 'Your laptop is waiting while the teacher’s laptop takes the first steps alone (a warm start). Then every laptop trains.';
   if (MEASURING.test(standby))
     return 'Your laptop is waiting for a few steps while the room checks whether fewer laptops are faster.';
   return 'Your laptop is waiting: the room has enough helpers for this step right now. It joins in again by itself.';

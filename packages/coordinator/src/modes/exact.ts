@@ -57,6 +57,10 @@ export interface ExactModeOptions {
   waitForWorkers?: boolean;
 }
 
+/** A volunteer's standby reason during mode local's warm start over partitions (ProbeChunks.ownFirst). */
+export const WARM_START_STANDBY =
+  "standing by for the warm start: its mini-batches run on the run's own workers; mode local's rounds, for every member, come after";
+
 /** Robust aggregation needs this many shards, from as many workers, in every iteration. */
 export const ROBUST_MIN_WORKERS = 3;
 
@@ -127,8 +131,10 @@ export class ExactMode implements Mode {
     const kind: RoundKind<Uint32Array, TrainTask> = {
       label: `iteration ${iteration}`,
       assign: (all, pending, first) => {
-        let idle =
-          this.probeChunks?.ownFirst && this.pool.ready().some((s) => s.trusted) ? all.filter((s) => s.trusted) : all;
+        const ownOnly = this.probeChunks?.ownFirst === true && this.pool.ready().some((s) => s.trusted);
+        let idle = ownOnly ? all.filter((s) => s.trusted) : all;
+        // the volunteers wait for the warm start: their page says why, rather than "ready" for 15 s
+        if (ownOnly && first) for (const s of all) if (!s.trusted) s.standBy(WARM_START_STANDBY);
         if (refused.size > 0 && this.pool.ready().some((s) => !refused.has(s.id)))
           idle = idle.filter((s) => !refused.has(s.id));
         if (idle.length === 0) return { given: [], rest: pending };

@@ -276,6 +276,7 @@ export class LocalMode implements Mode {
           else {
             const s = free.splice(i, 1)[0];
             holders.add(s);
+            if (s.standby !== undefined) s.takesPart(); // stood by for a warm start, or auto's exact phase
             t.compress = this.compressFor(s); // a group failed by a peer may go to a thread, and back
             given.push([s, t]);
           }
