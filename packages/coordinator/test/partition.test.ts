@@ -202,12 +202,16 @@ describe('mode local over a chunked data set', () => {
     expect(parts).toBeLessThanOrEqual(8);
   });
 
-  /** A thread the run takes for a volunteer peer (untrusted), recording what it computed. */
-  function watchedPeer(exact: number[][], local: number[][]): WorkerHandle {
+  /** A thread the run takes for a volunteer peer (untrusted), recording what it computed (and its prefetch hints). */
+  function watchedPeer(exact: number[][], local: number[][], hints: number[][] = []): WorkerHandle {
     const inner = spawnThreadWorker();
     return {
       ...inner,
       kind: 'peer',
+      prefetch: (examples) => {
+        // before any local group: the warm start's hint
+        hints.push([local.length, ...examples]);
+      },
       compute: async (req) => {
         exact.push(Array.from(req.indices));
         return inner.compute(req);
@@ -232,6 +236,7 @@ describe('mode local over a chunked data set', () => {
     open.push(t);
     const exact: number[][] = [];
     const local: number[][] = [];
+    const hints: number[][] = [];
     const logs: string[] = [];
     const sizes: number[] = [];
     t.on('log', (e) => logs.push(e.message));
@@ -241,7 +246,7 @@ describe('mode local over a chunked data set', () => {
     t.on('iteration', (e) => {
       if (e.iteration === 4 && exact.length === 0 && local.length === 0) {
         t.pause();
-        void t.addWorker(watchedPeer(exact, local)).finally(() => t.resume());
+        void t.addWorker(watchedPeer(exact, local, hints)).finally(() => t.resume());
       }
     });
     // it is told why it waits (its page says so), and is no longer standing by once rounds start
@@ -266,6 +271,15 @@ describe('mode local over a chunked data set', () => {
     expect(t.job.mode).toMatchObject({ kind: 'local', warmup: 40 });
     expect(standby.get(30)).toEqual([WARM_START_STANDBY]);
     expect(standby.get(60)).toEqual([undefined]);
+    // while it waited it was told, once, the chunks it would train first: its first group's are among them
+    expect(hints).toHaveLength(1);
+    const [before, ...hinted] = hints[0];
+    expect(before).toBe(0);
+    const chunk = (i: number) => Math.floor(i / 1000);
+    const told = new Set(hinted.map(chunk));
+    expect(told.size).toBe(hinted.length);
+    const firstGroup = local.slice(0, 4).flat().map(chunk);
+    for (const c of firstGroup) expect(told.has(c), `chunk ${c} of its first group`).toBe(true);
     // the peer trained its partition: half of the 8 chunks at most, plus a takeover
     expect(local.length).toBeGreaterThan(0);
     expect(new Set(local.flat().map((i) => Math.floor(i / 1000))).size).toBeLessThanOrEqual(5);

@@ -76,6 +76,12 @@ describe('local messages', () => {
     expect(decodeMessage(encodeMessage(hinted))).toEqual(hinted);
     bad({ ...local(), prefetch: new Uint32Array(17) }, /local.prefetch must be at most 16 examples/);
     bad({ ...local(), prefetch: [1, 2] }, /local.prefetch must be/);
+    // the warm start's own prefetch message: the same hint, alone
+    const warm = msg({ type: 'prefetch', examples: Uint32Array.of(0, 1000, 5000) });
+    expect(decodeMessage(encodeMessage(warm))).toEqual(warm);
+    bad({ v: 2, type: 'prefetch', examples: new Uint32Array(17) }, /prefetch.examples must be at most 16 examples/);
+    bad({ v: 2, type: 'prefetch', examples: [1, 2] }, /prefetch.examples must be/);
+    bad({ v: 2, type: 'prefetch' }, /prefetch.examples/);
     const base = {
       v: 2,
       type: 'local-result',

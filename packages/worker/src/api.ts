@@ -110,6 +110,11 @@ export interface WorkerSurface {
 export interface WorkerApi extends WorkerSurface {
   setWeights(version: number, weights: Float32Array): Promise<void>;
   /**
+   * Fetches the chunks holding these examples (a chunked data set) before a task needs them; a
+   * failed fetch is tried again when a task needs it. Resolves at once.
+   */
+  prefetch(examples: Uint32Array): Promise<void>;
+  /**
    * Class probabilities of one example (features in the data set's layout) with the weights this
    * worker holds now: a volunteer's page classifies what its student draws.
    */

@@ -137,6 +137,11 @@ export class ShardWorker implements WorkerApi {
     this.held = weights;
   }
 
+  async prefetch(examples: Uint32Array): Promise<void> {
+    // before init there is no data set to fetch for: nothing to do
+    if (this.train && examples.length > 0) ensureExamples(this.train, examples).catch(() => {});
+  }
+
   async trainLocal(req: LocalRequest): Promise<LocalResultData> {
     const c = this.ready();
     let start: Float32Array;

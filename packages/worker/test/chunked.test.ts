@@ -185,6 +185,42 @@ describe('chunked data sets', () => {
     });
   });
 
+  it('prefetch alone (the hint of a warm start) fetches those chunks without waiting, and a round after it fetches none again', async () => {
+    const { files, spec } = await chunked();
+    await serve(
+      files,
+      async (base, hits) => {
+        const { w, info } = await toyWorker(spec(base));
+        const t0 = performance.now();
+        await w.prefetch(Uint32Array.of(200, 60));
+        // it answered before the chunks (4 and 1), whose replies take 1.5 s
+        expect(performance.now() - t0).toBeLessThan(1500);
+        for (let k = 0; k < 150 && !(hits.has('train-4.bin') && hits.has('train-1.bin')); k++)
+          await new Promise((res) => setTimeout(res, 20));
+        expect(hits.get('train-4.bin')).toBe(1);
+        expect(hits.get('train-1.bin')).toBe(1);
+        const r = await w.trainLocal({
+          round: 0,
+          version: 0,
+          batches: [Uint32Array.of(200, 201, 60)],
+          lrs: [0.1],
+          inner: { kind: 'sgd', lr: 0.1 },
+          weights: new Float32Array(info.paramCount).fill(0.01),
+        });
+        expect(r.count).toBe(3);
+        expect([...hits.entries()].filter(([k]) => k.startsWith('train-')).sort()).toEqual([
+          ['train-1.bin', 1],
+          ['train-4.bin', 1],
+        ]);
+        await w.dispose();
+      },
+      new Map([
+        ['train-1.bin', 1500],
+        ['train-4.bin', 1500],
+      ]),
+    );
+  });
+
   it('a local round with a prefetch hint fetches those chunks too, without waiting for them, once each', async () => {
     const { files, spec } = await chunked();
     await serve(

@@ -33,6 +33,8 @@ export interface ProbeChunks {
    * before they train their partitions; the others stand by (and are measured on one chunk).
    */
   ownFirst?: boolean;
+  /** With ownFirst: told, each iteration, of the members standing by (they fetch their partitions' first chunks). */
+  standing?: (at: RoundStart, members: WorkerSession[]) => void;
 }
 
 /**
@@ -134,7 +136,11 @@ export class ExactMode implements Mode {
         const ownOnly = this.probeChunks?.ownFirst === true && this.pool.ready().some((s) => s.trusted);
         let idle = ownOnly ? all.filter((s) => s.trusted) : all;
         // the volunteers wait for the warm start: their page says why, rather than "ready" for 15 s
-        if (ownOnly && first) for (const s of all) if (!s.trusted) s.standBy(WARM_START_STANDBY);
+        if (ownOnly && first) {
+          const waiting = all.filter((s) => !s.trusted);
+          for (const s of waiting) s.standBy(WARM_START_STANDBY);
+          if (waiting.length > 0) this.probeChunks?.standing?.(at, waiting);
+        }
         if (refused.size > 0 && this.pool.ready().some((s) => !refused.has(s.id)))
           idle = idle.filter((s) => !refused.has(s.id));
         if (idle.length === 0) return { given: [], rest: pending };

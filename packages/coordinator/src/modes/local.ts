@@ -64,6 +64,8 @@ export class LocalMode implements Mode {
   private book?: PartitionBook;
   /** Members that have had a group over partitions: they get a prefetch hint with the next. */
   private readonly hinted = new Set<string>();
+  /** Members told their first chunks during the warm start (once each). */
+  private readonly warned = new Set<string>();
   /** A checkpoint's epoch progress, put into the book when it is made. */
   private pendingProgress?: PartitionProgress;
 
@@ -121,6 +123,24 @@ export class LocalMode implements Mode {
     this.ahead = undefined;
     for (const f of a.tasks) this.dispatcher.drop(f);
     if (a.mark) this.book?.rollback(a.mark);
+  }
+
+  /**
+   * The warm start over partitions: each member standing by is told, once, the chunks it will train
+   * first, and fetches them while it waits (the first round then starts without the fetch: 3.6-4.1 s
+   * against 1.0-2.0 s for later rounds on the classroom testbed). The book is dealt now, to the
+   * members present; the first round deals again to those present then.
+   */
+  warmStartPrefetch(at: RoundStart, members: WorkerSession[]): void {
+    const book = this.bookFor(at.plan.order.length);
+    const fresh = members.filter((s) => s.handle.prefetch && !this.warned.has(s.id));
+    if (!book || fresh.length === 0) return;
+    book.startEpoch(at.pos.epoch);
+    book.sync(ableIds(this.pool.ready()));
+    for (const s of fresh) {
+      this.warned.add(s.id);
+      s.handle.prefetch?.(book.upcoming(s.id));
+    }
   }
 
   /** The book for an epoch of `examples` training examples (the validation hold-out excluded). */

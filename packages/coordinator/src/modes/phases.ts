@@ -71,7 +71,12 @@ export class Phases implements RunPhases {
           planner,
           opts,
           job.dataset.kind === 'chunked'
-            ? { ...job.dataset, ownFirst: mode?.kind === 'local' && mode.partition !== false }
+            ? {
+                ...job.dataset,
+                ownFirst: this.partitioned,
+                // the members standing by fetch the chunks they will train first meanwhile
+                standing: (at, members) => (this.local?.mode as LocalMode | undefined)?.warmStartPrefetch(at, members),
+              }
             : undefined,
         ),
         optimizer: createOptimizer(job.optimizer),

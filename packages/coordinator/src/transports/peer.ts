@@ -365,6 +365,10 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
     refuse(reason, code) {
       violation(reason, code);
     },
+    prefetch(examples) {
+      if (closedOnce.settled() || examples.length === 0) return;
+      void link.send(msg({ type: 'prefetch', examples })).catch(() => {});
+    },
     sendShare(p) {
       if (closedOnce.settled() || !Number.isFinite(p.loss)) return;
       void link.send(msg({ type: 'share', ...p, share: Math.min(1, Math.max(0, p.share)) })).catch(() => {});

@@ -190,6 +190,17 @@ export interface LocalMessage {
 }
 
 /**
+ * coordinator -> peer, mode local's warm start: the examples of the chunks the peer will train first
+ * (one per chunk, at most MAX_PREFETCH). It fetches them while it waits, so its first round does not
+ * start by waiting on the link. No answer.
+ */
+export interface PrefetchMessage {
+  v: number;
+  type: 'prefetch';
+  examples: Uint32Array;
+}
+
+/**
  * peer -> coordinator: a local round's pseudo-gradient, as exactly one of `delta` (float32),
  * `half` (fp16 bits) or `q8` with one float32 `scales` entry per `block` values.
  */
@@ -261,6 +272,7 @@ export type Message =
   | ClassEvalMessage
   | ClassEvaluatedMessage
   | LocalMessage
+  | PrefetchMessage
   | LocalResultMessage
   | HelloMessage
   | ReadyMessage

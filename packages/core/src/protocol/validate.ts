@@ -358,6 +358,7 @@ const MESSAGES: Readonly<Record<string, FieldTable>> = {
     wblock: { check: int(1, 1 << 20), optional: true },
     prefetch: { check: uint32Array, optional: true },
   },
+  prefetch: { examples: { check: uint32Array } },
   'local-result': {
     round: { check: uint },
     version: { check: uint },
@@ -433,6 +434,8 @@ export function validateMessage(value: unknown, limits?: Partial<CodecLimits>): 
     if (value.prefetch !== undefined && (value.prefetch as Uint32Array).length > MAX_PREFETCH)
       fail('local.prefetch', `at most ${MAX_PREFETCH} examples`);
   }
+  if (type === 'prefetch' && (value.examples as Uint32Array).length > MAX_PREFETCH)
+    fail('prefetch.examples', `at most ${MAX_PREFETCH} examples`);
   return value as unknown as Message;
 }
 

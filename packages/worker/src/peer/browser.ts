@@ -31,6 +31,7 @@ export function webWorkerEngine(source: WorkerSource): WebWorkerEngine {
     evaluate: (req) => guard(api.evaluate(req)),
     classify: (features) => guard(api.classify(features)),
     trainLocal: (req) => guard(api.trainLocal(req)),
+    prefetch: (examples) => guard(api.prefetch(examples)),
     setOwnExamples: (own) => guard(api.setOwnExamples(own)),
     classEval: (req) => guard(api.classEval(Comlink.transfer(req, [req.weights.buffer]))),
     terminate: () => end('terminated'),

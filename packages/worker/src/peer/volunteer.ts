@@ -29,7 +29,9 @@ import type { WorkerApi, WorkerSurface } from '../api.js';
 import type { BackendName } from '../backends.js';
 
 /** What computes for the volunteer (a ShardWorker, or a comlink proxy of one in a Web Worker): the worker surface and its weights. */
-export type ComputeEngine = WorkerSurface & Pick<WorkerApi, 'setWeights'> & Partial<Pick<WorkerApi, 'classEval'>>;
+export type ComputeEngine = WorkerSurface &
+  Pick<WorkerApi, 'setWeights'> &
+  Partial<Pick<WorkerApi, 'classEval' | 'prefetch'>>;
 
 /** Draw to train: what the coordinator may know of a student's drawings (see DrawingsMessage). */
 export type DrawingsSummary = Omit<DrawingsMessage, 'v' | 'type'>;
@@ -341,6 +343,10 @@ export class Volunteer {
           await send(msg({ type: 'result', ...resultData(r) }));
           return;
         }
+        case 'prefetch':
+          // a hint: the data travels while the room's warm start runs; no answer
+          await o.engine.prefetch?.(m.examples).catch(() => {});
+          return;
         case 'local': {
           this.update({ state: 'computing' });
           // the message was validated: sizes add up to the indices, one learning rate per batch
