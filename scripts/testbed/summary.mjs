@@ -137,6 +137,8 @@ function dataFigures(fetches, wholeFileBytes) {
     bytes: f.bytes,
     wire: f.wire ?? f.bytes,
     seconds: f.ms / 1000,
+    // when it started, on the volunteer's own clock (its rounds' `at` in a trace use the same one)
+    ...(f.at !== undefined ? { at: f.at } : {}),
   }));
   const byName = new Map();
   for (const f of each) {

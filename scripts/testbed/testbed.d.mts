@@ -114,7 +114,8 @@ export interface TestbedRun {
   evalSeconds: number;
   data: {
     /** bytes: the data set's own; wire: what crossed the link (a gzip body's size). */
-    each: { name: string; url: string; bytes: number; wire: number; seconds: number }[];
+    /** at: when the fetch started, on the volunteer's own clock (its rounds' `at` in a trace). */
+    each: { name: string; url: string; bytes: number; wire: number; seconds: number; at?: number }[];
     bytes: number;
     /** What crossed the links, in all. */
     wireBytes: number;
@@ -161,6 +162,8 @@ export interface TestbedOptions extends LinkShape {
   targetAccuracy?: number;
   stopAtTarget?: boolean;
   timeoutMs?: number;
+  /** A file to write every iteration's and evaluation's record to, and each volunteer's rounds as it saw them. */
+  trace?: string;
   log?: (line: string) => void;
   onIteration?: (e: IterationRecord) => void;
 }

@@ -24,7 +24,8 @@ globalThis.fetch = async (input, init) => {
   const encoded = res.headers.get('content-encoding') !== null && res.headers.get('content-length') !== null;
   const wire = encoded ? Number(res.headers.get('content-length')) : bytes.byteLength;
   const ms = performance.now() - t0;
-  say(`data ${JSON.stringify({ url, bytes: bytes.byteLength, wire, ms, status: res.status })}`);
+  // at: this process's clock, as the rounds' `at` below (a fetch before a round's start was made ahead)
+  say(`data ${JSON.stringify({ url, bytes: bytes.byteLength, wire, ms, status: res.status, at: t0 })}`);
   return new Response(bytes, { status: res.status, headers: res.headers });
 };
 async function loadBytes(name) {

@@ -3,7 +3,8 @@
 // and the cleanup rules: nothing it made is left after a run, a failed run, SIGTERM, or a crashed run
 // (removed by the next one).
 import { spawn, spawnSync } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildTestbed, probe, remnants, removeLeftovers } from '../../../scripts/testbed/net.mjs';
@@ -151,6 +152,42 @@ describe.skipIf(!can.ok)('testbed (network namespaces, tc, cgroups; needs root)'
       true,
     );
     expect(remnants()).toEqual([]);
+  });
+
+  it('lan, mode local with a warm start: the volunteers wait for it, fetch their first chunks meanwhile (the prefetch message), then train', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gradroom-testbed-warm-'));
+    try {
+      const trace = join(dir, 'trace.json');
+      const r = await runTestbed({
+        profile: 'lan',
+        volunteers: 2,
+        job: { ...defaultJob({ iterations: 60, evaluate: false }), mode: { kind: 'local', steps: 4, warmup: 30 } },
+        warmup: 1,
+        timeoutMs: 120_000,
+        trace,
+      });
+      expect(r.iterations).toBeGreaterThanOrEqual(1);
+      const rounds = JSON.parse(readFileSync(trace, 'utf8')).volunteerRounds as Record<string, { at: number }[]>;
+      expect(Object.keys(rounds).sort()).toEqual(['v0', 'v1']);
+      // the room trained in rounds with volunteers (one may sit out a round that starts while its
+      // measuring shard is still in flight)
+      expect(Object.values(rounds).some((theirs) => theirs.length > 0)).toBe(true);
+      for (const [name, theirs] of Object.entries(rounds)) {
+        // before its first round (or in the whole run, if it had none): the probe's one chunk and the
+        // hinted ones (its partition's first two at least); without the hint only the probe's
+        const first = theirs[0]?.at ?? Number.POSITIVE_INFINITY;
+        const ahead = r.data.each.filter(
+          (d) => d.name === name && /train-\d\.bin$/.test(d.url) && (d.at ?? Number.POSITIVE_INFINITY) < first,
+        );
+        expect(
+          new Set(ahead.map((d) => d.url)).size,
+          `${name}: chunks fetched before its first round`,
+        ).toBeGreaterThanOrEqual(2);
+      }
+      expect(remnants()).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it.skipIf(!hasChromium() || !hasDemoBuild())(
