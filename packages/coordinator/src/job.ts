@@ -141,9 +141,10 @@ export const DEFAULT_OUTER: OptimizerConfig = defaultOuter({ steps: 'auto', work
  * of 92 % for 5 epochs, where DEFAULT_OUTER and the scaled inner rate reached it in 20 s (round 8).
  */
 export function outerOf(mode: Extract<TrainingMode, { kind: 'local' | 'auto' }>): OptimizerConfig {
-  if (mode.outer) return mode.outer;
-  const exactFirst = mode.kind === 'local' ? (mode.warmup ?? 0) : 0;
-  return exactFirst > 0 ? defaultOuter({ steps: 'auto', workers: 1, exactFirst }) : DEFAULT_OUTER;
+  return (
+    mode.outer ??
+    defaultOuter({ steps: 'auto', workers: 1, exactFirst: mode.kind === 'local' ? (mode.warmup ?? 0) : 0 })
+  );
 }
 
 /** The product's default job (`npm start`): MNIST, a small MLP, Adam with 1/(1+decay*epoch) decay. */

@@ -169,7 +169,7 @@ export class ShardWorker implements WorkerApi {
     // that is data travel, not compute, so it is outside computeMs
     await ensureExamples(ds, ...req.batches);
     // the next round's chunks travel while this one trains; a failed fetch is tried again when needed
-    if (req.prefetch?.length) ensureExamples(ds, req.prefetch).catch(() => {});
+    if (req.prefetch) void this.prefetch(req.prefetch);
     const t0 = performance.now();
     this.local ??= new LocalTrainer();
     // the model's variables end the round at w_end, not at this version's weights

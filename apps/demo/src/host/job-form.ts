@@ -49,7 +49,7 @@ function localText(h: string, warm: number): string {
   const outer = defaultOuter({ steps: Number(h) >= 1 ? Math.floor(Number(h)) : 'auto', workers: 1, exactFirst: warm });
   const start =
     warm > 0
-      ? `The room averages those moves and steps to their mean. The first ${warm} mini-batches run as ordinary mini-batch steps on this laptop (a warm start) while the students' laptops wait, so the rounds start from a model that has already learned. Measured: a warm start of 160 took MNIST to 92 % in 2 epochs instead of 7, and on the classroom testbed 8 laptops then reached 85 % on Fashion-MNIST in 47-52 s where one such laptop alone took 57-65 s (the warm start itself is a third of that).`
+      ? `The room averages those moves and steps to their mean. The first ${warm} mini-batches run as ordinary mini-batch steps on this laptop (a warm start, when this tab trains too) while the students' laptops wait, so the rounds start from a model that has already learned. Measured: a warm start of 160 took MNIST to 92 % in 2 epochs instead of 7, and on the classroom testbed 8 laptops then reached 85 % on Fashion-MNIST in 47-52 s where one such laptop alone took 57-65 s (the warm start itself is a third of that).`
       : `Without a warm start the room steps ${outer.lr} times along the mean of those moves, and each laptop's own step grows with the square root of the number of laptops in a round (with 8, 2.8 times the rate above): from scratch, measured, 8 laptops then reached 92 % on MNIST in 40,000 examples instead of never. After a warm start both would overshoot, so the room then steps to the mean, at the rate above.`;
   return `Each laptop takes ${steps} on its own mini-batches with the optimizer above, then sends back how far its weights moved. ${start} Far fewer messages, so a slow Wi-Fi cell stops being the bottleneck; but the weights are no longer exactly those of the plain loop, and each epoch brings fewer, bigger steps, so it may need more epochs to reach the same accuracy.`;
 }
@@ -224,7 +224,7 @@ export function jobForm(): JobForm {
       'warm-start',
       'Warm start',
       warmStart,
-      'mini-batches of ordinary steps first (0: none; on MNIST, until a student joins)',
+      'mini-batches of ordinary steps first, on this tab (0: none; without “This tab trains too”, until a student joins)',
     ),
     labelled('compress', 'Updates travel as', compress, 'rounding is carried to the next round, not lost'),
   ];

@@ -199,6 +199,7 @@ export class LocalMode implements Mode {
     const { pos, plan, snapshot, paramCount } = at;
     // groups of this round already in flight (overlap): adopted, their mini-batches not planned again
     const early = this.adopt(pos);
+    this.warned.clear(); // the warm start is over: its hints were given
     const pre = early?.batches ?? 0;
     const adopted = early?.tasks ?? [];
     const busy = new Set(adopted.map((f) => f.s));

@@ -345,7 +345,7 @@ export class Volunteer {
         }
         case 'prefetch':
           // a hint: the data travels while the room's warm start runs; no answer
-          await o.engine.prefetch?.(m.examples).catch(() => {});
+          await o.engine.prefetch?.(m.examples)?.catch(() => {}); // an engine without it: nothing to do
           return;
         case 'local': {
           this.update({ state: 'computing' });
