@@ -18,6 +18,9 @@ import {
 } from '../../../scripts/testbed/testbed.mjs';
 import { hasChromium, hasDemoBuild } from './browser/chromium.js';
 
+/** An iteration as --trace writes it: the fields these tests read. */
+type TracedIteration = { iteration: number; workers: { name?: string; share: number }[] };
+
 const SCRIPTS = join(import.meta.dirname, '..', '..', '..', 'scripts', 'testbed');
 const can = probe();
 if (!can.ok) console.log(`testbed tests skipped: ${can.reason}`);
@@ -193,23 +196,44 @@ describe.skipIf(!can.ok)('testbed (network namespaces, tc, cgroups; needs root)'
   it.skipIf(!hasChromium() || !hasDemoBuild())(
     'a Chromium tab volunteers from its own namespace over direct WebRTC, beside a Node volunteer',
     async () => {
-      const r = await runTestbed({
-        profile: 'lan',
-        volunteers: 1,
-        tabs: 1,
-        planning: 'all',
-        hostWorker: false, // the two volunteers only, as the assertions count them
-        job: defaultJob({ iterations: 6, evaluate: false }),
-        warmup: 2,
-        timeoutMs: 120_000,
-      });
-      expect(r.via).toEqual({ v0: 'direct', tab0: 'direct' });
-      expect(r.iterations).toBe(6);
-      // with planning 'all' both take part in every iteration
-      expect(r.workersUsed).toBe(2);
-      expect(r.volunteerBytes.map((v) => v.name)).toEqual(['v0', 'tab0']);
-      expect(r.volunteerBytes[1].rx).toBeGreaterThan(6 * 101_770 * 4);
-      expect(remnants()).toEqual([]);
+      const dir = mkdtempSync(join(tmpdir(), 'gradroom-testbed-tab-'));
+      try {
+        const trace = join(dir, 'trace.json');
+        const r = await runTestbed({
+          profile: 'lan',
+          volunteers: 1,
+          tabs: 1,
+          planning: 'all',
+          hostWorker: false, // the two volunteers only, as the assertions count them
+          job: defaultJob({ iterations: 20, evaluate: false }),
+          warmup: 0,
+          timeoutMs: 120_000,
+          trace,
+        });
+        expect(r.via).toEqual({ v0: 'direct', tab0: 'direct' });
+        expect(r.iterations).toBe(20);
+        // The room starts at most a second after its first member is set up, so on a loaded machine
+        // the tab (Chromium, its backend, its data) may join a few iterations late. From its first
+        // shard on, with planning 'all', both take part in every iteration.
+        const its = (JSON.parse(readFileSync(trace, 'utf8')).iterations as TracedIteration[]).map((e) => ({
+          iteration: e.iteration,
+          shares: Object.fromEntries(e.workers.map((w) => [w.name, w.share])),
+        }));
+        const shown = JSON.stringify(its);
+        const joined = its.findIndex((e) => (e.shares.tab0 ?? 0) > 0);
+        expect(joined, `the tab never took part: ${shown}`).toBeGreaterThanOrEqual(0);
+        expect(joined, `the tab joined too late to tell: ${shown}`).toBeLessThanOrEqual(10);
+        for (const e of its.slice(joined)) {
+          expect(e.shares.v0 > 0 && e.shares.tab0 > 0, `iteration ${e.iteration}: ${shown}`).toBe(true);
+        }
+        expect(its.every((e) => e.shares.v0 > 0)).toBe(true);
+        expect(r.volunteerBytes.map((v) => v.name)).toEqual(['v0', 'tab0']);
+        // a weights copy for every iteration it took part in
+        expect(r.volunteerBytes[1].rx).toBeGreaterThan((its.length - joined) * 101_770 * 4);
+        expect(remnants()).toEqual([]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
     150_000,
   );
