@@ -78,6 +78,14 @@ host.on('peer', (e) => {
 });
 const t0 = performance.now();
 const since = () => (performance.now() - t0) / 1000;
+// members set up, refused or gone, with the time: where a run's start goes
+trainer.on('worker', (e) =>
+  say('log', {
+    level: 'info',
+    message: `worker ${e.name ?? e.id} ${e.type}${e.reason ? `: ${e.reason}` : ''}`,
+    at: since(),
+  }),
+);
 const cpu0 = process.cpuUsage();
 say('ready', { wsUrl: server.wsUrl, url: server.url, token: room.token });
 // the host's own worker starts with the room, as the host tab's does (its data is on this machine)

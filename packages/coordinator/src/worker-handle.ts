@@ -20,7 +20,7 @@ export interface WorkerHandle extends Omit<WorkerSurface, 'trainLocal'> {
   setWeights(snapshot: WeightsSnapshot): Promise<void>;
   /** Mode `local` (absent: this worker cannot take local rounds). */
   trainLocal?: WorkerSurface['trainLocal'];
-  /** A hint to fetch the chunks of these examples now (peers; absent: nothing to fetch ahead). */
+  /** A hint to fetch the chunks of these examples now (absent: nothing to fetch ahead). */
   prefetch?(examples: Uint32Array): void;
   memory(): Promise<{ numTensors: number; numBytes: number }>;
   /** Ends the worker; pending calls reject. */

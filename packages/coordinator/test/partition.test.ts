@@ -285,6 +285,29 @@ describe('mode local over a chunked data set', () => {
     expect(new Set(local.flat().map((i) => Math.floor(i / 1000))).size).toBeLessThanOrEqual(5);
   });
 
+  it('the run’s own worker fetches every chunk as soon as it is set up when the run starts with a warm start, before its first iteration', async () => {
+    const t = new Trainer(warmJob(20), { backends: ['wasm'] });
+    open.push(t);
+    hits.clear();
+    await t.addWorker(spawnThreadWorker());
+    // no task yet: only the hint at set-up can fetch them (bounded wait, the fetches are on loopback)
+    const end = Date.now() + 20_000;
+    while (chunkFetches() < 8 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    expect(chunkFetches()).toBe(8);
+    expect((await t.run()).position.iteration).toBe(60);
+    // each fetched once: the warm start's random mini-batches and the rounds after found them there
+    expect([...hits].filter(([f]) => f.startsWith('train-')).every(([, n]) => n === 1)).toBe(true);
+  });
+
+  it('without a warm start the run’s own worker fetches nothing at set-up (mode local needs only its partition)', async () => {
+    const t = new Trainer(warmJob(0), { backends: ['wasm'] });
+    open.push(t);
+    hits.clear();
+    await t.addWorker(spawnThreadWorker());
+    await new Promise((r) => setTimeout(r, 500));
+    expect(chunkFetches()).toBe(0);
+  });
+
   it('a run with no worker of its own ends its warm start over partitions as soon as a volunteer can train', async () => {
     const t = new Trainer(warmJob(40), { backends: ['wasm'], waitForWorkers: true });
     open.push(t);

@@ -38,6 +38,10 @@ export function comlinkHandle(opts: {
     compute: (req) => guard(api.compute(withTransfer(req))),
     evaluate: (req) => guard(api.evaluate(withTransfer(req))),
     trainLocal: (req) => guard(api.trainLocal(withTransfer(req))),
+    prefetch: (examples) => {
+      // a hint: a fetch that fails is tried again when a task needs the chunk
+      guard(api.prefetch(examples)).catch(() => {});
+    },
     memory: () => guard(api.memory()),
     close: async (reason) => {
       await opts.end(reason);
