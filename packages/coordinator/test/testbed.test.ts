@@ -205,16 +205,17 @@ describe.skipIf(!can.ok)('testbed (network namespaces, tc, cgroups; needs root)'
           tabs: 1,
           planning: 'all',
           hostWorker: false, // the two volunteers only, as the assertions count them
-          job: defaultJob({ iterations: 20, evaluate: false }),
+          job: defaultJob({ iterations: 60, evaluate: false }),
           warmup: 0,
           timeoutMs: 120_000,
           trace,
         });
         expect(r.via).toEqual({ v0: 'direct', tab0: 'direct' });
-        expect(r.iterations).toBe(20);
+        expect(r.iterations).toBe(60);
         // The room starts at most a second after its first member is set up, so on a loaded machine
-        // the tab (Chromium, its backend, its data) may join a few iterations late. From its first
-        // shard on, with planning 'all', both take part in every iteration.
+        // the tab (Chromium, its backend, its data) may join some iterations late (60 of them last a
+        // few seconds on lan). From its first shard on, with planning 'all', both take part in every
+        // iteration.
         const its = (JSON.parse(readFileSync(trace, 'utf8')).iterations as TracedIteration[]).map((e) => ({
           iteration: e.iteration,
           shares: Object.fromEntries(e.workers.map((w) => [w.name, w.share])),
@@ -222,7 +223,7 @@ describe.skipIf(!can.ok)('testbed (network namespaces, tc, cgroups; needs root)'
         const shown = JSON.stringify(its);
         const joined = its.findIndex((e) => (e.shares.tab0 ?? 0) > 0);
         expect(joined, `the tab never took part: ${shown}`).toBeGreaterThanOrEqual(0);
-        expect(joined, `the tab joined too late to tell: ${shown}`).toBeLessThanOrEqual(10);
+        expect(joined, `the tab joined too late to tell: ${shown}`).toBeLessThanOrEqual(45);
         for (const e of its.slice(joined)) {
           expect(e.shares.v0 > 0 && e.shares.tab0 > 0, `iteration ${e.iteration}: ${shown}`).toBe(true);
         }
