@@ -20,6 +20,20 @@ import { hasChromium, hasDemoBuild } from './browser/chromium.js';
 
 /** An iteration as --trace writes it: the fields these tests read. */
 type TracedIteration = { iteration: number; workers: { name?: string; share: number }[] };
+/** What --trace writes, as these tests read it. */
+type Trace = { iterations: TracedIteration[]; volunteerRounds: Record<string, { at: number }[]> };
+
+/** A testbed run with a trace: its summary and its trace (the trace's folder is removed after). */
+async function tracedRun(opts: Omit<Parameters<typeof runTestbed>[0], 'trace'>) {
+  const dir = mkdtempSync(join(tmpdir(), 'gradroom-testbed-trace-'));
+  try {
+    const trace = join(dir, 'trace.json');
+    const r = await runTestbed({ ...opts, trace });
+    return { r, trace: JSON.parse(readFileSync(trace, 'utf8')) as Trace };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 const SCRIPTS = join(import.meta.dirname, '..', '..', '..', 'scripts', 'testbed');
 const can = probe();
@@ -158,83 +172,69 @@ describe.skipIf(!can.ok)('testbed (network namespaces, tc, cgroups; needs root)'
   });
 
   it('lan, mode local with a warm start: the volunteers wait for it, fetch their first chunks meanwhile (the prefetch message), then train', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gradroom-testbed-warm-'));
-    try {
-      const trace = join(dir, 'trace.json');
-      const r = await runTestbed({
-        profile: 'lan',
-        volunteers: 2,
-        job: { ...defaultJob({ iterations: 60, evaluate: false }), mode: { kind: 'local', steps: 4, warmup: 30 } },
-        warmup: 1,
-        timeoutMs: 120_000,
-        trace,
-      });
-      expect(r.iterations).toBeGreaterThanOrEqual(1);
-      const rounds = JSON.parse(readFileSync(trace, 'utf8')).volunteerRounds as Record<string, { at: number }[]>;
-      expect(Object.keys(rounds).sort()).toEqual(['v0', 'v1']);
-      // the room trained in rounds with volunteers (one may sit out a round that starts while its
-      // measuring shard is still in flight)
-      expect(Object.values(rounds).some((theirs) => theirs.length > 0)).toBe(true);
-      for (const [name, theirs] of Object.entries(rounds)) {
-        // before its first round (or in the whole run, if it had none): the probe's one chunk and the
-        // hinted ones (its partition's first two at least); without the hint only the probe's
-        const first = theirs[0]?.at ?? Number.POSITIVE_INFINITY;
-        const ahead = r.data.each.filter(
-          (d) => d.name === name && /train-\d\.bin$/.test(d.url) && (d.at ?? Number.POSITIVE_INFINITY) < first,
-        );
-        expect(
-          new Set(ahead.map((d) => d.url)).size,
-          `${name}: chunks fetched before its first round`,
-        ).toBeGreaterThanOrEqual(2);
-      }
-      expect(remnants()).toEqual([]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+    const { r, trace } = await tracedRun({
+      profile: 'lan',
+      volunteers: 2,
+      job: { ...defaultJob({ iterations: 60, evaluate: false }), mode: { kind: 'local', steps: 4, warmup: 30 } },
+      warmup: 1,
+      timeoutMs: 120_000,
+    });
+    expect(r.iterations).toBeGreaterThanOrEqual(1);
+    const rounds = trace.volunteerRounds;
+    expect(Object.keys(rounds).sort()).toEqual(['v0', 'v1']);
+    // the room trained in rounds with volunteers (one may sit out a round that starts while its
+    // measuring shard is still in flight)
+    expect(Object.values(rounds).some((theirs) => theirs.length > 0)).toBe(true);
+    for (const [name, theirs] of Object.entries(rounds)) {
+      // before its first round (or in the whole run, if it had none): the probe's one chunk and the
+      // hinted ones (its partition's first two at least); without the hint only the probe's
+      const first = theirs[0]?.at ?? Number.POSITIVE_INFINITY;
+      const ahead = r.data.each.filter(
+        (d) => d.name === name && /train-\d\.bin$/.test(d.url) && (d.at ?? Number.POSITIVE_INFINITY) < first,
+      );
+      expect(
+        new Set(ahead.map((d) => d.url)).size,
+        `${name}: chunks fetched before its first round`,
+      ).toBeGreaterThanOrEqual(2);
     }
+    expect(remnants()).toEqual([]);
   });
 
   it.skipIf(!hasChromium() || !hasDemoBuild())(
     'a Chromium tab volunteers from its own namespace over direct WebRTC, beside a Node volunteer',
     async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'gradroom-testbed-tab-'));
-      try {
-        const trace = join(dir, 'trace.json');
-        const r = await runTestbed({
-          profile: 'lan',
-          volunteers: 1,
-          tabs: 1,
-          planning: 'all',
-          hostWorker: false, // the two volunteers only, as the assertions count them
-          job: defaultJob({ iterations: 60, evaluate: false }),
-          warmup: 0,
-          timeoutMs: 120_000,
-          trace,
-        });
-        expect(r.via).toEqual({ v0: 'direct', tab0: 'direct' });
-        expect(r.iterations).toBe(60);
-        // The room starts at most a second after its first member is set up, so on a loaded machine
-        // the tab (Chromium, its backend, its data) may join some iterations late (60 of them last a
-        // few seconds on lan). From its first shard on, with planning 'all', both take part in every
-        // iteration.
-        const its = (JSON.parse(readFileSync(trace, 'utf8')).iterations as TracedIteration[]).map((e) => ({
-          iteration: e.iteration,
-          shares: Object.fromEntries(e.workers.map((w) => [w.name, w.share])),
-        }));
-        const shown = JSON.stringify(its);
-        const joined = its.findIndex((e) => (e.shares.tab0 ?? 0) > 0);
-        expect(joined, `the tab never took part: ${shown}`).toBeGreaterThanOrEqual(0);
-        expect(joined, `the tab joined too late to tell: ${shown}`).toBeLessThanOrEqual(45);
-        for (const e of its.slice(joined)) {
-          expect(e.shares.v0 > 0 && e.shares.tab0 > 0, `iteration ${e.iteration}: ${shown}`).toBe(true);
-        }
-        expect(its.every((e) => e.shares.v0 > 0)).toBe(true);
-        expect(r.volunteerBytes.map((v) => v.name)).toEqual(['v0', 'tab0']);
-        // a weights copy for every iteration it took part in
-        expect(r.volunteerBytes[1].rx).toBeGreaterThan((its.length - joined) * 101_770 * 4);
-        expect(remnants()).toEqual([]);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
+      const { r, trace } = await tracedRun({
+        profile: 'lan',
+        volunteers: 1,
+        tabs: 1,
+        planning: 'all',
+        hostWorker: false, // the two volunteers only, as the assertions count them
+        job: defaultJob({ iterations: 60, evaluate: false }),
+        warmup: 0,
+        timeoutMs: 120_000,
+      });
+      expect(r.via).toEqual({ v0: 'direct', tab0: 'direct' });
+      expect(r.iterations).toBe(60);
+      // The room starts at most a second after its first member is set up, so on a loaded machine
+      // the tab (Chromium, its backend, its data) may join some iterations late (60 of them last a
+      // few seconds on lan). From its first shard on, with planning 'all', both take part in every
+      // iteration.
+      const its = trace.iterations.map((e) => ({
+        iteration: e.iteration,
+        shares: Object.fromEntries(e.workers.map((w) => [w.name, w.share])),
+      }));
+      const shown = JSON.stringify(its);
+      const joined = its.findIndex((e) => (e.shares.tab0 ?? 0) > 0);
+      expect(joined, `the tab never took part: ${shown}`).toBeGreaterThanOrEqual(0);
+      expect(joined, `the tab joined too late to tell: ${shown}`).toBeLessThanOrEqual(45);
+      for (const e of its.slice(joined)) {
+        expect(e.shares.v0 > 0 && e.shares.tab0 > 0, `iteration ${e.iteration}: ${shown}`).toBe(true);
       }
+      expect(its.every((e) => e.shares.v0 > 0)).toBe(true);
+      expect(r.volunteerBytes.map((v) => v.name)).toEqual(['v0', 'tab0']);
+      // a weights copy for every iteration it took part in
+      expect(r.volunteerBytes[1].rx).toBeGreaterThan((its.length - joined) * 101_770 * 4);
+      expect(remnants()).toEqual([]);
     },
     150_000,
   );

@@ -87,8 +87,9 @@ export class Phases implements RunPhases {
     if (this.exact && d.kind === 'chunked') {
       // exact mini-batches are drawn from the whole epoch, so a worker's first few touch nearly every
       // chunk: the run's own workers (no link) fetch them all as soon as they are set up, while the
-      // room forms, rather than stall the warm start's first iterations on them (round 8's classroom
-      // testbed: 7.6 s in its first 3 iterations on the host's 0.2 CPU)
+      // room forms, rather than at the warm start's first iterations (on the classroom testbed the
+      // host's worker is set up late and its 0.2 CPU is the limit, so it gained little there:
+      // README "Round nine")
       const every = Uint32Array.from({ length: Math.ceil(d.train / d.chunkExamples) }, (_, c) => c * d.chunkExamples);
       pool.on('worker', (e) => {
         if (e.type !== 'joined' || this.reached >= this.from) return;
