@@ -64,9 +64,10 @@ export interface IterationEvent {
   replanned: number;
   /**
    * Mode local: this event closes a round of `steps` inner steps per worker, in `groups` groups;
-   * with overlap, `early` of them were started before the round opened.
+   * with overlap, `early` of them were started before the round opened, and `caughtUp` of those
+   * took the outer step they missed between two inner steps.
    */
-  round?: { steps: number; groups: number; early?: number };
+  round?: { steps: number; groups: number; early?: number; caughtUp?: number };
   /** Mode auto: the mode in force for this iteration, and why in words (modes/auto.ts). */
   auto?: AutoDecision;
   workers: WorkerStatus[];

@@ -278,7 +278,6 @@ export class WorkerSession {
           lrs: task.lrs,
           inner: task.inner,
           compress: task.compress,
-          ...(task.eager ? { eager: true } : {}),
           ...(task.prefetch ? { prefetch: task.prefetch } : {}),
           weights,
           ...change,

@@ -30,8 +30,6 @@ export interface LocalTask {
   /** Send the weights as a compressed change from the worker's view (when it has one). */
   compressWeights: boolean;
   paramCount: number;
-  /** Overlap: a next-round group sent before the worker's last pseudo-gradient is in the weights. */
-  eager?: boolean;
   /** Examples of the chunks the worker's next round will need (partitions): fetched meanwhile. */
   prefetch?: Uint32Array;
 }

@@ -4,7 +4,7 @@
  * rejects every pending call, so the trainer can plan the lost shard again.
  */
 import { encodeMessage, msg, rejectWhenClosed } from '@gradroom/core';
-import type { WorkerSurface } from '@gradroom/worker';
+import type { CatchUpRequest, WorkerSurface } from '@gradroom/worker';
 
 export type WorkerKind = 'thread' | 'web-worker' | 'peer';
 
@@ -22,6 +22,12 @@ export interface WorkerHandle extends Omit<WorkerSurface, 'trainLocal'> {
   trainLocal?: WorkerSurface['trainLocal'];
   /** A hint to fetch the chunks of these examples now (absent: nothing to fetch ahead). */
   prefetch?(examples: Uint32Array): void;
+  /**
+   * Overlap: the outer step an early local round missed, for its next inner step (the worker's
+   * LocalTrainer.catchUp). Fire and forget: a worker that cannot take it (done, absent) changes
+   * nothing, and the result is counted the same way either way.
+   */
+  catchUp?(req: CatchUpRequest): void;
   memory(): Promise<{ numTensors: number; numBytes: number }>;
   /** Ends the worker; pending calls reject. */
   close(reason: string): Promise<void>;

@@ -5,6 +5,7 @@
  */
 import { makeSynthetic } from '@gradroom/worker';
 import type { JobConfig } from '../src/job.js';
+import type { Trainer } from '../src/trainer.js';
 import { serialTrain } from './reference/serial.js';
 
 export const exactData = {
@@ -51,4 +52,17 @@ export function exactReference(iterations = 20, lrAt?: (epoch: number, it: numbe
     },
     makeSynthetic(exactData),
   );
+}
+
+/**
+ * Overlap: tells a local request started early, for a round not open yet, from its round's own.
+ * A round opens when the one before closes (its 'iteration' event, emitted before the next round
+ * sends anything), so a request for a round past the open one was sent ahead.
+ */
+export function earlyRounds(t: Trainer): (round: number) => boolean {
+  let open = 0;
+  t.on('iteration', (e) => {
+    open = e.iteration;
+  });
+  return (round) => round > open;
 }

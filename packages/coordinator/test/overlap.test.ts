@@ -1,5 +1,5 @@
 /**
- * Mode local with overlap (eager rounds) in Node worker threads: with one worker nothing is early
+ * Mode local with overlap (early groups) in Node worker threads: with one worker nothing is early
  * (the exactness anchor still holds); with a slow member the fast ones get next-round groups early,
  * and every mini-batch of every epoch is still trained and counted exactly once; a member killed
  * while holding an early group, and one joining while early groups are in flight, lose nothing.
@@ -9,7 +9,7 @@ import type { JobConfig } from '../src/job.js';
 import { Trainer } from '../src/trainer.js';
 import { spawnThreadWorker } from '../src/transports/thread.js';
 import type { WorkerHandle } from '../src/worker-handle.js';
-import { exactJob, sgdJob } from './fixtures.js';
+import { earlyRounds, exactJob, sgdJob } from './fixtures.js';
 import { relativeDifference } from './reference/serial.js';
 
 const open: Trainer[] = [];
@@ -21,28 +21,31 @@ type LocalReq = Parameters<NonNullable<WorkerHandle['trainLocal']>>[0];
 interface Sent {
   worker: string;
   round: number;
-  eager: boolean;
+  early: boolean;
   indices: number[];
 }
 
 /**
- * A thread worker whose local rounds are logged into `sent`; `delayMs` holds each answer back (a
- * slow member, or a slow link); `kill` closes the worker when it returns true for a request.
+ * A thread worker whose local rounds are logged into `sent`, `early` telling which were sent ahead
+ * (fixtures' earlyRounds of its trainer); `delayMs` holds each answer back (a slow member, or a slow
+ * link); `kill` closes the worker when it returns true for a request.
  */
-function watched(name: string, sent: Sent[], delayMs = 0, kill?: (r: LocalReq) => boolean): WorkerHandle {
+function watched(
+  early: (round: number) => boolean,
+  name: string,
+  sent: Sent[],
+  delayMs = 0,
+  kill?: (r: LocalReq, early: boolean) => boolean,
+): WorkerHandle {
   const w = spawnThreadWorker();
   const train = w.trainLocal as NonNullable<WorkerHandle['trainLocal']>;
   return {
     ...w,
     trainLocal: async (req) => {
-      sent.push({
-        worker: name,
-        round: req.round,
-        eager: req.eager === true,
-        indices: req.batches.flatMap((b) => [...b]),
-      });
+      const ahead = early(req.round);
+      sent.push({ worker: name, round: req.round, early: ahead, indices: req.batches.flatMap((b) => [...b]) });
       const p = train(req);
-      if (kill?.(req)) void w.close('killed by the test while holding an early group');
+      if (kill?.(req, ahead)) void w.close('killed by the test while holding an early group');
       const r = await p;
       if (delayMs > 0) await new Promise((ok) => setTimeout(ok, delayMs));
       return r;
@@ -61,7 +64,14 @@ const overlapJob = (epochs: number): JobConfig => ({
 });
 
 function record(t: Trainer) {
-  const rounds: { examples: number; epoch: number; loss: number; replanned: number; early: number }[] = [];
+  const rounds: {
+    examples: number;
+    epoch: number;
+    loss: number;
+    replanned: number;
+    early: number;
+    caughtUp: number;
+  }[] = [];
   t.on('iteration', (e) =>
     rounds.push({
       examples: e.examples,
@@ -69,6 +79,7 @@ function record(t: Trainer) {
       loss: e.loss,
       replanned: e.replanned,
       early: e.round?.early ?? 0,
+      caughtUp: e.round?.caughtUp ?? 0,
     }),
   );
   return rounds;
@@ -91,11 +102,11 @@ describe('mode local, overlap', () => {
       { backends: ['wasm'] },
     );
     open.push(local);
-    local.addWorker(watched('only', sent));
+    local.addWorker(watched(earlyRounds(local), 'only', sent));
     const [a, b] = [await exact.run(), await local.run()];
     expect(b.position.iteration).toBe(20);
     expect(sent.map((s) => s.round)).toEqual(Array.from({ length: 20 }, (_, i) => i));
-    expect(sent.filter((s) => s.eager)).toHaveLength(0);
+    expect(sent.filter((s) => s.early)).toHaveLength(0);
     expect(relativeDifference(b.weights, a.weights)).toBeLessThanOrEqual(1e-5);
   });
 
@@ -104,17 +115,22 @@ describe('mode local, overlap', () => {
     const t = new Trainer(overlapJob(epochs), { backends: ['wasm'] });
     open.push(t);
     const sent: Sent[] = [];
-    t.addWorker(watched('fast-1', sent));
-    t.addWorker(watched('fast-2', sent));
-    t.addWorker(watched('slow', sent, 250));
+    const early = earlyRounds(t);
+    t.addWorker(watched(early, 'fast-1', sent));
+    t.addWorker(watched(early, 'fast-2', sent));
+    t.addWorker(watched(early, 'slow', sent, 250));
     const rounds = record(t);
     const result = await t.run();
-    const eager = sent.filter((s) => s.eager);
-    expect(eager.length).toBeGreaterThanOrEqual(3);
+    const ahead = sent.filter((s) => s.early);
+    expect(ahead.length).toBeGreaterThanOrEqual(3);
     // early groups go to members that are done, never to the one that keeps the round open
-    expect(eager.every((s) => s.worker !== 'slow')).toBe(true);
+    expect(ahead.every((s) => s.worker !== 'slow')).toBe(true);
     // each was adopted by its round, which reports it
-    expect(rounds.reduce((a, r) => a + r.early, 0)).toBe(eager.length);
+    expect(rounds.reduce((a, r) => a + r.early, 0)).toBe(ahead.length);
+    // and was told the outer step it missed; a group still running took it between two inner steps
+    // (the slow member keeps each round open for 250 ms, so some are done before it comes)
+    const caught = rounds.reduce((a, r) => a + r.caughtUp, 0);
+    expect(caught).toBeLessThanOrEqual(ahead.length);
     expect(rounds.reduce((a, r) => a + r.replanned, 0)).toBe(0);
     expectEveryEpochOnce(rounds, epochs);
     expect(result.position.iteration).toBe(epochs * 15);
@@ -133,11 +149,12 @@ describe('mode local, overlap', () => {
     open.push(t);
     const sent: Sent[] = [];
     let killedAt = -1;
-    t.addWorker(watched('fast', sent));
-    t.addWorker(watched('slow', sent, 250));
+    const early = earlyRounds(t);
+    t.addWorker(watched(early, 'fast', sent));
+    t.addWorker(watched(early, 'slow', sent, 250));
     t.addWorker(
-      watched('doomed', sent, 0, (r) => {
-        if (killedAt >= 0 || r.eager !== true) return false;
+      watched(early, 'doomed', sent, 0, (r, early) => {
+        if (killedAt >= 0 || !early) return false;
         killedAt = r.round;
         return true;
       }),
@@ -146,25 +163,130 @@ describe('mode local, overlap', () => {
     let joinedWith = -1;
     t.on('iteration', (e) => {
       // the round just closed: early groups of the next one are in flight now
-      const inFlight = sent.some((s) => s.eager && s.round === e.iteration && s.worker !== 'doomed');
+      const inFlight = sent.some((s) => s.early && s.round === e.iteration && s.worker !== 'doomed');
       if (joinedWith < 0 && killedAt >= 0 && inFlight) {
         joinedWith = e.iteration;
-        t.addWorker(watched('joiner', sent));
+        t.addWorker(watched(early, 'joiner', sent));
       }
     });
     const result = await t.run();
     expect(killedAt).toBeGreaterThan(0);
     expect(joinedWith).toBeGreaterThanOrEqual(killedAt);
-    // the killed member's early group was planned again, to someone else, without the eager mark
+    // the killed member's early group was planned again by its round, to someone else
     const again = sent.filter((s) => s.round === killedAt && s.worker !== 'doomed');
     const lost = sent.find((s) => s.worker === 'doomed' && s.round === killedAt) as Sent;
-    expect(again.some((s) => !s.eager && s.indices.join() === lost.indices.join())).toBe(true);
+    expect(again.some((s) => !s.early && s.indices.join() === lost.indices.join())).toBe(true);
     expect(rounds.reduce((a, r) => a + r.replanned, 0)).toBeGreaterThanOrEqual(1);
     expect(sent.some((s) => s.worker === 'joiner')).toBe(true);
     expectEveryEpochOnce(rounds, epochs);
     expect(result.position.iteration).toBe(epochs * 15);
     expect(rounds.at(-1)?.loss).toBeLessThan(rounds[0].loss);
     expect(result.testAccuracy).toBeGreaterThan(0.7);
+  });
+
+  it("an early group counts from where it ended: with outer SGD at lr 1 each round lands on the mean of its groups' ends", async () => {
+    // independent of the trainer's arithmetic: every group's start (the weights of the version it
+    // was sent: version = the iteration its weights were made at) and pseudo-gradient as the workers
+    // saw them, and the weights after each round; an early group started from weights one outer step
+    // old, and counted as sent (w - mean delta) its round would land elsewhere
+    const t = new Trainer(overlapJob(2), { backends: ['wasm'] });
+    open.push(t);
+    const early = earlyRounds(t);
+    const weightsAt = new Map<number, Float32Array>();
+    t.on('iteration', (e) => weightsAt.set(e.iteration, t.getWeights()));
+    const groups: { round: number; version: number; early: boolean; delta: Float32Array; count: number }[] = [];
+    const member = (delayMs: number): WorkerHandle => {
+      const w = spawnThreadWorker();
+      const train = w.trainLocal as NonNullable<WorkerHandle['trainLocal']>;
+      return {
+        ...w,
+        trainLocal: async (req) => {
+          // the first weights, as sent (the trainer makes them when the run starts)
+          if (req.version === 0 && req.weights && !weightsAt.has(0)) weightsAt.set(0, req.weights.slice());
+          const ahead = early(req.round);
+          const r = await train(req);
+          groups.push({
+            round: req.round,
+            version: req.version,
+            early: ahead,
+            delta: (r.delta as Float32Array).slice(),
+            count: r.count,
+          });
+          if (delayMs > 0) await new Promise((ok) => setTimeout(ok, delayMs));
+          return r;
+        },
+      };
+    };
+    t.addWorker(member(0));
+    t.addWorker(member(0));
+    t.addWorker(member(250));
+    const events = record(t);
+    await t.run();
+    const rounds = [...new Set(groups.map((g) => g.round))].sort((a, b) => a - b);
+    let checkedEarly = 0;
+    for (let k = 0; k < rounds.length; k++) {
+      const mine = groups.filter((g) => g.round === rounds[k]);
+      const after = weightsAt.get(k + 1 < rounds.length ? rounds[k + 1] : 30) as Float32Array;
+      const n = after.length;
+      const mean = new Float64Array(n);
+      const total = mine.reduce((a, g) => a + g.count, 0);
+      for (const g of mine) {
+        const start = weightsAt.get(g.version) as Float32Array;
+        for (let i = 0; i < n; i++) mean[i] += ((start[i] - g.delta[i]) * g.count) / total;
+      }
+      expect(relativeDifference(after, Float32Array.from(mean))).toBeLessThan(1e-5);
+      if (mine.some((g) => g.early)) checkedEarly++;
+    }
+    expect(rounds.length).toBe(events.length);
+    expect(checkedEarly).toBeGreaterThanOrEqual(2);
+  });
+
+  it('an early group still running when its round closes takes the missed outer step between two inner steps', async () => {
+    // a member that keeps each round open until the two others' groups are back, and 20 ms more
+    // (their early groups of the next round have started); groups of 4 inner steps on about 1.1M
+    // weights outlast that, so the round closes, and its outer step is taken, while they train
+    const job: JobConfig = {
+      ...overlapJob(2),
+      model: { kind: 'mlp', inputShape: [20], hidden: [1024, 1024], classes: 4 },
+      mode: { kind: 'local', steps: 4, warmup: 0, outer: { kind: 'sgd', lr: 1 }, overlap: true },
+    };
+    const t = new Trainer(job, { backends: ['wasm'] });
+    open.push(t);
+    let back = 0;
+    const counted = (w: WorkerHandle): WorkerHandle => {
+      const train = w.trainLocal as NonNullable<WorkerHandle['trainLocal']>;
+      return {
+        ...w,
+        trainLocal: async (req) => {
+          const r = await train(req);
+          back++;
+          return r;
+        },
+      };
+    };
+    const slow = spawnThreadWorker();
+    const trainSlow = slow.trainLocal as NonNullable<WorkerHandle['trainLocal']>;
+    t.addWorker(counted(spawnThreadWorker()));
+    t.addWorker(counted(spawnThreadWorker()));
+    t.addWorker({
+      ...slow,
+      trainLocal: async (req) => {
+        const before = back;
+        const r = await trainSlow(req);
+        const end = Date.now() + 10_000;
+        while (back < before + 2 && Date.now() < end) await new Promise((ok) => setTimeout(ok, 5));
+        await new Promise((ok) => setTimeout(ok, 20));
+        return r;
+      },
+    });
+    const rounds = record(t);
+    await t.run();
+    const ahead = rounds.reduce((a, r) => a + r.early, 0);
+    const caught = rounds.reduce((a, r) => a + r.caughtUp, 0);
+    expect(ahead).toBeGreaterThanOrEqual(2);
+    expect(caught).toBeGreaterThanOrEqual(ahead / 2);
+    expect(caught).toBeLessThanOrEqual(ahead);
+    expectEveryEpochOnce(rounds, 2);
   });
 
   it('refuses a non-boolean overlap with a clear error', () => {

@@ -17,6 +17,7 @@ import { probeIndices, WARM_START_STANDBY } from '../src/modes/exact.js';
 import { Trainer } from '../src/trainer.js';
 import { spawnThreadWorker } from '../src/transports/thread.js';
 import type { WorkerHandle } from '../src/worker-handle.js';
+import { earlyRounds } from './fixtures.js';
 import { asPeer } from './peer-fakes.js';
 
 const dir = join(import.meta.dirname, '..', '..', 'worker', 'dist', 'chunks', 'mnist');
@@ -426,8 +427,8 @@ describe('a peer that reports wrong counts for its partition', () => {
 
 describe('mode local with overlap over a chunked data set', () => {
   /** Every local request as sent (early ones included), with its round, whatever became of it. */
-  type Sent = { worker: string; round: number; eager: boolean; indices: number[] };
-  function sending(log: Sent[], delayMs = 0): WorkerHandle {
+  type Sent = { worker: string; round: number; early: boolean; indices: number[] };
+  function sending(early: (round: number) => boolean, log: Sent[], delayMs = 0): WorkerHandle {
     const w = spawnThreadWorker();
     const train = w.trainLocal as NonNullable<WorkerHandle['trainLocal']>;
     return {
@@ -436,7 +437,7 @@ describe('mode local with overlap over a chunked data set', () => {
         log.push({
           worker: w.id,
           round: req.round,
-          eager: req.eager === true,
+          early: early(req.round),
           indices: req.batches.flatMap((b) => Array.from(b)),
         });
         const r = await train(req);
@@ -452,25 +453,27 @@ describe('mode local with overlap over a chunked data set', () => {
     const j = job({ epochs: 1, mode: { kind: 'local', steps: 4, outer: { kind: 'sgd', lr: 1 }, overlap: true } });
     const first = new Trainer(j, { backends: ['wasm'], checkpoint: { store } });
     open.push(first);
-    first.addWorker(sending(log));
-    first.addWorker(sending(log));
-    first.addWorker(sending(log, 300)); // the slow member keeps each round open
+    const early = earlyRounds(first);
+    first.addWorker(sending(early, log));
+    first.addWorker(sending(early, log));
+    first.addWorker(sending(early, log, 300)); // the slow member keeps each round open
     // stop once the round just closed has left early groups of the next one in flight
     first.on('iteration', (e) => {
-      if (e.iteration >= 24 && log.some((s) => s.eager && s.round === e.iteration)) first.stop();
+      if (e.iteration >= 24 && log.some((s) => s.early && s.round === e.iteration)) first.stop();
     });
     const stopped = await first.run();
     expect(stopped.stopped).toBe(true);
     const at = stopped.position.iteration;
-    expect(log.some((s) => s.eager && s.round === at)).toBe(true);
+    expect(log.some((s) => s.early && s.round === at)).toBe(true);
     // the first run counted the rounds before its position; the groups of the round at it were discarded
     const counted = log.filter((s) => s.round < at);
-    expect(counted.some((s) => s.eager)).toBe(true);
+    expect(counted.some((s) => s.early)).toBe(true);
     const second = Trainer.fromCheckpoint((await store.load()) as Uint8Array, { backends: ['wasm'] });
     open.push(second);
     const resumed: Sent[] = [];
-    second.addWorker(sending(resumed));
-    second.addWorker(sending(resumed));
+    const resumedEarly = earlyRounds(second);
+    second.addWorker(sending(resumedEarly, resumed));
+    second.addWorker(sending(resumedEarly, resumed));
     expect((await second.run()).position.epoch).toBe(1);
     const seen = [...counted, ...resumed].flatMap((s) => s.indices);
     expect(seen.length).toBe(7996);

@@ -82,6 +82,8 @@ export class CheckedUpdate implements Counts {
     readonly count: number,
     /** ||delta||: the figure the update bound compares. */
     readonly norm: number,
+    /** Overlap: the worker says a catch-up reached it mid-round (a count for the events, nothing more). */
+    readonly caughtUp: boolean,
   ) {}
 
   /**
@@ -89,7 +91,7 @@ export class CheckedUpdate implements Counts {
    * the kind asked for); decoded here, once.
    */
   static check(
-    r: Counts & { delta?: Float32Array; encoded?: EncodedUpdate },
+    r: Counts & { delta?: Float32Array; encoded?: EncodedUpdate; caughtUp?: boolean },
     expected: { count: number; paramCount: number; compress: 'none' | EncodedUpdate['kind'] },
     label: string,
   ): CheckedUpdate {
@@ -104,7 +106,7 @@ export class CheckedUpdate implements Counts {
       delta = r.delta;
     }
     const sq = checkVector(delta, expected.paramCount, label, 'pseudo-gradient');
-    return new CheckedUpdate(delta, r.lossSum, r.correct, r.count, Math.sqrt(sq));
+    return new CheckedUpdate(delta, r.lossSum, r.correct, r.count, Math.sqrt(sq), r.caughtUp === true);
   }
 }
 

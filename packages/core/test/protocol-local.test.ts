@@ -38,6 +38,10 @@ describe('local messages', () => {
     });
     const back = decodeMessage(encodeMessage(r));
     expect(back).toEqual(r);
+    // overlap: the round says a catch-up reached it, as a boolean
+    const caught = { ...r, caughtUp: true };
+    expect(decodeMessage(encodeMessage(caught))).toEqual(caught);
+    expect(() => encodeMessage({ ...r, caughtUp: 1 } as never)).toThrow(/local-result.caughtUp must be true or false/);
     const h = encodeUpdate(Float32Array.from([0.5, -1]), 'fp16');
     const half = msg({
       type: 'local-result',
@@ -59,11 +63,20 @@ describe('local messages', () => {
     bad({ ...local(), inner: { kind: 'adam', lr: -1 } }, /local.inner must be a valid optimizer configuration/);
     bad({ ...local(), inner: { kind: 'eval', code: 'x' } }, /local.inner must be a valid optimizer configuration/);
     bad({ ...local(), compress: 'int4' }, /local.compress must be one of/);
-    // overlap: an eager round is marked with a boolean, nothing else
-    const eager = { ...local(), eager: true };
-    expect(decodeMessage(encodeMessage(eager))).toEqual(eager);
-    bad({ ...local(), eager: 1 }, /local.eager must be true or false/);
-    bad({ ...local(), eager: 'yes' }, /local.eager must be true or false/);
+    // overlap needs no mark: an early round starts from the weights as sent, like any other
+    bad({ ...local(), eager: true }, /eager/);
+    // the catch-up an early round is sent: int8 with one scale per block, nothing else
+    const catchup = msg({
+      type: 'catchup',
+      round: 8,
+      q8: Int8Array.from([1, -2, 3]),
+      scales: Float32Array.from([0.5, 0.25]),
+      block: 2,
+    });
+    expect(decodeMessage(encodeMessage(catchup))).toEqual(catchup);
+    bad({ ...catchup, scales: Float32Array.from([0.5]) }, /catchup.scales must be one scale per block of q8/);
+    bad({ ...catchup, round: -1 }, /catchup.round/);
+    bad({ ...catchup, change: new Float32Array(3) }, /change/);
     bad(
       { ...local(), whalf: new Uint16Array(3) },
       /a weights change \(whalf or wq8\) with its baseVersion, or neither/,

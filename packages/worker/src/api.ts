@@ -63,11 +63,6 @@ export interface LocalRequest {
   inner: OptimizerConfig;
   /** How the pseudo-gradient travels back (default none). */
   compress?: Compression;
-  /**
-   * Overlap: this worker's last pseudo-gradient is not in these weights yet, so it starts from them
-   * minus it (LocalTrainer). Default false.
-   */
-  eager?: boolean;
   /** The weights of `version`, when this worker does not hold them yet. */
   weights?: Float32Array;
   /**
@@ -83,6 +78,16 @@ export interface LocalRequest {
   prefetch?: Uint32Array;
 }
 
+/**
+ * Overlap: the outer step an early local round missed (the newest weights - the weights it started
+ * from), added before its next inner step (LocalTrainer.catchUp): `change`, or `encoded` for a peer.
+ */
+export interface CatchUpRequest {
+  round: number;
+  change?: Float32Array;
+  encoded?: EncodedUpdate;
+}
+
 export interface LocalResultData extends Counts {
   round: number;
   version: number;
@@ -93,6 +98,8 @@ export interface LocalResultData extends Counts {
   backend: string;
   /** Draw to train: the own examples (drawings) mixed into this round's inner steps; 0 or absent: none. */
   ownExamples?: number;
+  /** Overlap: a catch-up reached this round between two of its inner steps. */
+  caughtUp?: boolean;
 }
 
 /**
@@ -114,6 +121,8 @@ export interface WorkerApi extends WorkerSurface {
    * failed fetch is tried again when a task needs it. Resolves at once.
    */
   prefetch(examples: Uint32Array): Promise<void>;
+  /** Overlap: catches up the early local round running here; false when it cannot (see CatchUpRequest). */
+  catchUp(req: CatchUpRequest): Promise<boolean>;
   /**
    * Class probabilities of one example (features in the data set's layout) with the weights this
    * worker holds now: a volunteer's page classifies what its student draws.

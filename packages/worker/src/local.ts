@@ -29,6 +29,8 @@ export interface LocalRoundSums {
   count: number;
   /** Own examples (a student's drawings) mixed into every inner step; not in the sums above. */
   ownExamples: number;
+  /** Overlap: a catch-up (catchUp) was applied between two of its inner steps. */
+  caughtUp?: boolean;
 }
 
 export class LocalTrainer {
@@ -37,16 +39,27 @@ export class LocalTrainer {
   private params: Float32Array = new Float32Array(0);
   private grads: Float32Array = new Float32Array(0);
   private feedback?: ErrorFeedback;
-  /**
-   * Overlap (eager rounds): this worker's last pseudo-gradient, uncompressed. An eager round's
-   * weights do not hold it yet (the outer step that applies it is still being taken), so the round
-   * starts from them minus it: the worker goes on from where its own last round ended.
-   */
-  private prev?: Float32Array;
+  /** The round running (its name), the next inner step it will start, and a catch-up waiting for it. */
+  private running?: { round: number; next: number; steps: number; shift?: Float32Array };
 
   /**
-   * Runs the inner steps; `batches[k]` is trained with learning rate `lrs[k]`. `eager`: start from
-   * `start` - (the last pseudo-gradient), when this worker has one of this length.
+   * Overlap ("apply the difference"): an early round started from weights one outer step old; when
+   * that step is taken, `change` (the newest weights - the weights it started from) is added to its
+   * parameters before its next inner step. The answer stays start - end, and the coordinator counts
+   * it from the newest weights. False, and nothing changes, when round `round` is not running here
+   * or has no inner step left to start: the coordinator's count alone then catches it up.
+   */
+  catchUp(round: number, change: Float32Array): boolean {
+    const r = this.running;
+    if (!r || r.round !== round || r.next >= r.steps || change.length !== this.params.length) return false;
+    if (r.shift) for (let i = 0; i < change.length; i++) r.shift[i] += change[i];
+    else r.shift = change.slice();
+    return true;
+  }
+
+  /**
+   * Runs the inner steps; `batches[k]` is trained with learning rate `lrs[k]`. `round` names the
+   * round for catchUp (default: none can reach it).
    */
   async round(
     computer: ShardComputer,
@@ -56,7 +69,7 @@ export class LocalTrainer {
     inner: OptimizerConfig,
     compress: Compression = 'none',
     own?: Examples,
-    eager = false,
+    round = -1,
   ): Promise<LocalRoundSums> {
     const n = start.length;
     const key = JSON.stringify(inner);
@@ -68,14 +81,22 @@ export class LocalTrainer {
       this.key = key;
     }
     this.params.set(start);
-    const prev = eager && this.prev?.length === n ? this.prev : undefined;
-    if (prev) for (let i = 0; i < n; i++) this.params[i] -= prev[i];
-    // the answer is this round's own move: from where it started to where it ended
-    const from = prev ? this.params.slice() : start;
     let lossSum = 0;
     let correct = 0;
     let count = 0;
+    const running = { round, next: 0, steps: batches.length, shift: undefined as Float32Array | undefined };
+    this.running = running;
+    let caughtUp = false;
     for (let k = 0; k < batches.length; k++) {
+      // tfjs's cpu and wasm backends answer data() without a macrotask, so without this a catch-up
+      // message would only be read once the round is over
+      if (k > 0) await nextMessage();
+      if (running.shift) {
+        for (let i = 0; i < n; i++) this.params[i] += running.shift[i];
+        running.shift = undefined;
+        caughtUp = true;
+      }
+      running.next = k + 1;
       computer.setWeights(this.params);
       const s = await computer.compute(batches[k]);
       const inv = 1 / s.count;
@@ -92,12 +113,27 @@ export class LocalTrainer {
       correct += s.correct;
       count += s.count;
     }
+    if (this.running === running) this.running = undefined;
     const delta = new Float32Array(n);
-    for (let i = 0; i < n; i++) delta[i] = from[i] - this.params[i];
-    this.prev = delta.slice(); // a copy: the answer's buffer may be transferred (detached)
-    const ownExamples = own?.y.length ?? 0;
-    if (compress === 'none') return { delta, lossSum, correct, count, ownExamples };
+    for (let i = 0; i < n; i++) delta[i] = start[i] - this.params[i];
+    const sums = { lossSum, correct, count, ownExamples: own?.y.length ?? 0, ...(caughtUp ? { caughtUp } : {}) };
+    if (compress === 'none') return { delta, ...sums };
     if (this.feedback?.length !== n || this.feedback.kind !== compress) this.feedback = new ErrorFeedback(n, compress);
-    return { encoded: this.feedback.encode(delta), lossSum, correct, count, ownExamples };
+    return { encoded: this.feedback.encode(delta), ...sums };
   }
+}
+
+/**
+ * Lets the messages already queued for this worker (a catch-up) be handled. A MessageChannel
+ * round trip, not setTimeout: browsers clamp nested timeouts to 4 ms, once per inner step.
+ */
+function nextMessage(): Promise<void> {
+  return new Promise((resolve) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => {
+      ch.port1.close();
+      resolve();
+    };
+    ch.port2.postMessage(null);
+  });
 }

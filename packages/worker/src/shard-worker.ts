@@ -5,6 +5,7 @@
 import { decodeUpdate, GradroomError, ParamLayout } from '@gradroom/core';
 import * as tf from '@tensorflow/tfjs';
 import type {
+  CatchUpRequest,
   EvalRequest,
   EvalResultData,
   LocalRequest,
@@ -142,6 +143,13 @@ export class ShardWorker implements WorkerApi {
     if (this.train && examples.length > 0) ensureExamples(this.train, examples).catch(() => {});
   }
 
+  async catchUp(req: CatchUpRequest): Promise<boolean> {
+    const local = this.local;
+    if (!local) return false;
+    const change = req.change ?? (req.encoded ? decodeUpdate(req.encoded, req.encoded.length) : undefined);
+    return change ? local.catchUp(req.round, change) : false;
+  }
+
   async trainLocal(req: LocalRequest): Promise<LocalResultData> {
     const c = this.ready();
     let start: Float32Array;
@@ -183,7 +191,7 @@ export class ShardWorker implements WorkerApi {
       req.inner,
       req.compress,
       this.digits && this.own ? { x: this.own.x, y: this.own.y } : undefined,
-      req.eager === true,
+      req.round,
     );
     return {
       round: req.round,

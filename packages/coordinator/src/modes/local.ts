@@ -52,6 +52,10 @@ export interface PartitionConfig {
 interface Ahead {
   pos: Position;
   tasks: InFlight<LocalTask>[];
+  /** The weights they were sent (a copy): the round that adopts them counts each from its own. */
+  weights: Float32Array;
+  /** Those whose result is back: too late to catch up. */
+  settled: WeakSet<InFlight<LocalTask>>;
   /** Mini-batches they cover: the next round's first `batches` from `pos`. */
   batches: number;
   /** The partition counts before they were taken (a checkpoint's, and a discard's). */
@@ -198,13 +202,13 @@ export class LocalMode implements Mode {
   async round(at: RoundStart): Promise<RoundOutcome | null> {
     const { pos, plan, snapshot, paramCount } = at;
     // groups of this round already in flight (overlap): adopted, their mini-batches not planned again
-    const early = this.adopt(pos);
+    const ahead = this.adopt(pos);
     this.warned.clear(); // the warm start is over: its hints were given
-    const pre = early?.batches ?? 0;
-    const adopted = early?.tasks ?? [];
+    const pre = ahead?.batches ?? 0;
+    const adopted = ahead?.tasks ?? [];
     const busy = new Set(adopted.map((f) => f.s));
     // partitions are dealt to members present: wait for one (a room whose members all left)
-    if (!early && this.partition && (await this.dispatcher.idleWorkers((s) => !!s.handle.trainLocal)) === null)
+    if (!ahead && this.partition && (await this.dispatcher.idleWorkers((s) => !!s.handle.trainLocal)) === null)
       return null;
     // the round's members: the idle ones and those already on their early group (idle again or not)
     const workers = Math.max(1, this.pool.idle().filter((s) => s.handle.trainLocal && !busy.has(s)).length + busy.size);
@@ -215,7 +219,7 @@ export class LocalMode implements Mode {
     const m = Math.max(pre, shape.batches);
     // the counts before this round (its epoch started): put back if the round is abandoned
     this.bookFor(plan.order.length)?.startEpoch(pos.epoch);
-    const mark = early ? early.mark : this.book?.mark();
+    const mark = ahead ? ahead.mark : this.book?.mark();
     const jobs: LocalTask[] = [];
     /** Each group's member (its partition's owner) until it fails; then any worker may take it. */
     const owners = new Map<LocalTask, string>();
@@ -260,6 +264,20 @@ export class LocalMode implements Mode {
     let correct = 0;
     let count = 0;
     const perWorker = new Map<WorkerSession, number>();
+    // An adopted group started from the weights before this round's. Its member is told the outer
+    // step it missed, and adds it before its next inner step (issue 19: "when the new weights
+    // arrive, it applies the difference"); its result counts as the move from this round's weights
+    // to where it ended: its pseudo-gradient plus that step, caught up on the worker or not.
+    // Counted as sent (a move from weights one step old), a room whose groups are all early steps
+    // w - (w_before - end): in the directions the inner steps settle, that oscillates without
+    // decaying; counted from where it ended without the catch-up, it loses the missed step in the
+    // directions they do not (README "Overlap", bench/overlap-start.sim.mjs).
+    const early = new Set(adopted.map((f) => f.task));
+    let caughtUp = 0;
+    const missed = ahead ? minus(snapshot.weights, ahead.weights) : undefined;
+    if (missed)
+      for (const f of adopted)
+        if (!ahead?.settled.has(f)) f.s.handle.catchUp?.({ round: f.task.round, change: missed });
     /** Members given a group of this round (adopted ones too): one whose result is not counted yet gets no early group. */
     const holders = new Set<WorkerSession>(busy);
     let w2 = 0;
@@ -306,22 +324,23 @@ export class LocalMode implements Mode {
       },
       workOf: (task) => {
         owners.delete(task); // its owner failed it: the next free worker takes it (and fetches its chunks)
-        // given again with this round's weights, which hold every earlier pseudo-gradient
-        const next = task.eager ? { ...task, eager: false } : task;
-        const not = refusedBy.get(task);
-        if (not && next !== task) refusedBy.set(next, not);
-        return next;
+        // given again with this round's weights: its result needs no catching up
+        early.delete(task);
+        return task;
       },
       ahead: (idle) => {
         // idle before its result is counted (the loop wakes when a call settles): not yet
         const ready = idle.filter((s) => perWorker.has(s) || !holders.has(s));
-        if (this.mode.overlap && ready.length > 0) this.startAhead(ready, at, { steps, h, scale, perWorker });
+        if (this.mode.overlap && ready.length > 0) this.startAhead(ready, at, { steps, h, scale });
       },
       accept: (s, task, r: CheckedUpdate) => {
         const steps = Math.sqrt(task.batches.length);
         if (!s.trusted) this.checkBound(s, task, r.norm / steps, startCeiling / steps, refusedBy);
         this.bound.record(r.norm / steps);
-        for (let i = 0; i < sum.length; i++) sum[i] += r.delta[i] * r.count;
+        const d = r.delta;
+        if (r.caughtUp && early.has(task)) caughtUp++;
+        if (missed && early.has(task)) for (let i = 0; i < sum.length; i++) sum[i] += (d[i] + missed[i]) * r.count;
+        else for (let i = 0; i < sum.length; i++) sum[i] += d[i] * r.count;
         lossSum += r.lossSum;
         correct += r.correct;
         count += r.count;
@@ -354,6 +373,7 @@ export class LocalMode implements Mode {
         steps: shape.steps,
         groups: adopted.length + jobs.length,
         ...(adopted.length ? { early: adopted.length } : {}),
+        ...(caughtUp ? { caughtUp } : {}),
       },
     };
   }
@@ -386,14 +406,10 @@ export class LocalMode implements Mode {
 
   /**
    * Overlap: idle members of an open round get their group of the next round now, with this
-   * round's weights, marked eager when their own pseudo-gradient of this round is not in them. One
-   * group each, never past the epoch's end or the run's cap (the next round plans those afresh).
+   * round's weights. One group each, never past the epoch's end or the run's cap (the next round
+   * plans those afresh).
    */
-  private startAhead(
-    idle: WorkerSession[],
-    at: RoundStart,
-    r: { steps: number; h: number; scale: number; perWorker: Map<WorkerSession, number> },
-  ): void {
+  private startAhead(idle: WorkerSession[], at: RoundStart, r: { steps: number; h: number; scale: number }): void {
     const { pos, plan, snapshot, paramCount } = at;
     const next = { epoch: pos.epoch, batch: pos.batch + r.steps, iteration: pos.iteration + r.steps };
     const max = at.maxIterations;
@@ -402,7 +418,14 @@ export class LocalMode implements Mode {
       max === undefined ? Number.POSITIVE_INFINITY : max - next.iteration,
     );
     if (room <= 0) return;
-    const a: Ahead = this.ahead ?? { pos: next, tasks: [], batches: 0, mark: this.book?.mark() };
+    const a: Ahead = this.ahead ?? {
+      pos: next,
+      tasks: [],
+      batches: 0,
+      mark: this.book?.mark(),
+      weights: snapshot.weights.slice(),
+      settled: new WeakSet(),
+    };
     for (const s of idle) {
       const n = Math.min(r.h, room - a.batches);
       if (n <= 0) break;
@@ -430,10 +453,15 @@ export class LocalMode implements Mode {
         compress: this.compressFor(s),
         compressWeights: this.mode.compressWeights ?? true,
         paramCount,
-        eager: r.perWorker.has(s),
         ...(prefetch ? { prefetch } : {}),
       };
-      a.tasks.push(this.dispatcher.launch(s, task, snapshot));
+      const f = this.dispatcher.launch(s, task, snapshot);
+      const settled = a.settled;
+      f.done.then(
+        () => settled.add(f),
+        () => settled.add(f),
+      );
+      a.tasks.push(f);
       a.batches += batches.length;
     }
     if (a.tasks.length > 0) this.ahead = a;
@@ -468,4 +496,11 @@ export class LocalMode implements Mode {
 /** Ids of the sessions that can train local rounds. */
 function ableIds(ss: WorkerSession[]): string[] {
   return ss.filter((s) => s.handle.trainLocal).map((s) => s.id);
+}
+
+/** a - b, element by element. */
+function minus(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i] - b[i];
+  return out;
 }

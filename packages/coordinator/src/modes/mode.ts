@@ -38,7 +38,7 @@ export interface RoundOutcome extends Counts {
   shareOf: number;
   /** Iteration-event fields only this mode knows. */
   fastestAloneExamplesPerSec: number;
-  round?: { steps: number; groups: number; early?: number };
+  round?: { steps: number; groups: number; early?: number; caughtUp?: number };
 }
 
 export interface Mode {

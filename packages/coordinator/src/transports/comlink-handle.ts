@@ -42,6 +42,9 @@ export function comlinkHandle(opts: {
       // a hint: a fetch that fails is tried again when a task needs the chunk
       guard(api.prefetch(examples)).catch(() => {});
     },
+    catchUp: (req) => {
+      guard(api.catchUp(req)).catch(() => {}); // too late, or the worker ended: counted as is
+    },
     memory: () => guard(api.memory()),
     close: async (reason) => {
       await opts.end(reason);

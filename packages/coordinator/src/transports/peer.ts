@@ -15,6 +15,7 @@ import type { FramedLink } from '@gradroom/core';
 import {
   cleanText,
   type DrawingsMessage,
+  encodeUpdate,
   GradroomError,
   type Message,
   msg,
@@ -238,6 +239,7 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
           count: m.count,
           computeMs: m.computeMs,
           backend: m.backend,
+          ...(m.caughtUp ? { caughtUp: true } : {}),
         });
         return;
       }
@@ -332,7 +334,6 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
           lrs: Float32Array.from(req.lrs),
           inner: req.inner as unknown as Record<string, unknown>,
           compress: req.compress ?? 'none',
-          ...(req.eager ? { eager: true } : {}),
           ...(req.prefetch ? { prefetch: req.prefetch } : {}),
           ...weightsChangeFields(req.weightsDelta, req.baseVersion),
         }),
@@ -368,6 +369,14 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
     prefetch(examples) {
       if (closedOnce.settled() || examples.length === 0) return;
       void link.send(msg({ type: 'prefetch', examples })).catch(() => {});
+    },
+    catchUp({ round, change }) {
+      if (closedOnce.settled() || !change) return;
+      // int8 whatever the run's compression: a shift the worker's own next steps absorb, at a
+      // quarter of float32's bytes on the link it shares
+      const e = encodeUpdate(change, 'int8');
+      if (e.kind !== 'int8') return;
+      void link.send(msg({ type: 'catchup', round, q8: e.data, scales: e.scales, block: e.block })).catch(() => {});
     },
     sendShare(p) {
       if (closedOnce.settled() || !Number.isFinite(p.loss)) return;

@@ -2,6 +2,8 @@
  * Mode local over real WebRTC: a Node coordinator and two volunteer processes (simple-peer with
  * @roamhq/wrtc) train MNIST with H inner steps and int8 pseudo-gradients; every mini-batch is
  * counted once, the loss falls, and the coordinator receives about a quarter of the float32 bytes.
+ * With overlap, the peers' early groups are told the outer step they missed ('catchup') and say
+ * they took it between two inner steps.
  */
 
 import type { Message } from '@gradroom/core';
@@ -125,4 +127,66 @@ describe('mode local in a room', () => {
       host.close();
     });
   }
+
+  it('overlap: peers with early groups take the missed outer step over the link, between two inner steps', {
+    timeout: 120_000,
+  }, async () => {
+    const { server, peers } = fx;
+    const room = server.createRoom();
+    // two peers and a thread that keeps each round open until both peers' groups are back (and
+    // 20 ms more: their early groups of the next round have started); groups of 8 inner steps on
+    // about 0.8M weights outlast that, so each round's catch-up reaches them while they train
+    const job = {
+      ...mnistJob(120),
+      model: { kind: 'mlp' as const, inputShape: [28, 28, 1], hidden: [1024], classes: 10 },
+      mode: { kind: 'local' as const, steps: 8, warmup: 0, overlap: true },
+    };
+    const trainer = new Trainer(job, { waitForWorkers: true });
+    let peerResults = 0;
+    let caughtOnTheWire = 0;
+    const host = await hostRoom({
+      url: server.wsUrl,
+      token: room.token,
+      hostKey: room.hostKey,
+      trainer,
+      tap: (_id: string, m: Message) => {
+        if (m.type !== 'local-result') return;
+        peerResults++;
+        if (m.caughtUp === true) caughtOnTheWire++;
+      },
+      log: () => {},
+    });
+    let accepted = 0;
+    host.on('peer', (e) => {
+      if (e.type === 'accepted') accepted++;
+    });
+    for (const name of ['a', 'b']) peers.push(spawnPeer({ url: server.wsUrl, token: room.token, name }));
+    await until(() => accepted === 2, 30_000, 'two peers accepted');
+    const thread = spawnThreadWorker();
+    const train = thread.trainLocal?.bind(thread) as NonNullable<WorkerHandle['trainLocal']>;
+    trainer.addWorker({
+      ...thread,
+      trainLocal: async (req) => {
+        const before = peerResults;
+        const r = await train(req);
+        const end = Date.now() + 10_000;
+        while (peerResults < before + 2 && Date.now() < end) await new Promise((ok) => setTimeout(ok, 5));
+        await new Promise((ok) => setTimeout(ok, 20));
+        return r;
+      },
+    });
+    const rounds: { examples: number; early: number; caughtUp: number }[] = [];
+    trainer.on('iteration', (e) =>
+      rounds.push({ examples: e.examples, early: e.round?.early ?? 0, caughtUp: e.round?.caughtUp ?? 0 }),
+    );
+    const result = await trainer.run();
+    expect(result.position.iteration).toBe(120);
+    expect(rounds.reduce((a, r) => a + r.examples, 0)).toBe(120 * 64);
+    // from the second round on, both peers' groups were early, and caught up over the link
+    const early = rounds.reduce((a, r) => a + r.early, 0);
+    expect(early).toBeGreaterThanOrEqual(4);
+    expect(caughtOnTheWire).toBeGreaterThanOrEqual(early / 2);
+    expect(rounds.reduce((a, r) => a + r.caughtUp, 0)).toBe(caughtOnTheWire);
+    host.close();
+  });
 });

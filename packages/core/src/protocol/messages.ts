@@ -168,11 +168,6 @@ export interface LocalMessage {
   inner: Record<string, unknown>;
   compress: 'none' | 'fp16' | 'int8';
   /**
-   * Overlap (eager): the peer's last pseudo-gradient is not in these weights yet; it starts from
-   * them minus that pseudo-gradient. Absent or false: from the weights as sent.
-   */
-  eager?: boolean;
-  /**
    * Compressed weights: the change from the peer's view of `baseVersion` (the weights it started
    * its last round from), as fp16 bits (`whalf`) or int8 (`wq8`, `wscales`, `wblock`). Absent: the
    * weights of `version` came in a 'weights' message.
@@ -201,6 +196,20 @@ export interface PrefetchMessage {
 }
 
 /**
+ * coordinator -> peer, overlap: the outer step the peer's early round `round` missed (the newest
+ * weights - the weights it started from), int8 with one float32 scale per `block` values. The peer
+ * adds it before its next inner step, if it has one left. No answer.
+ */
+export interface CatchUpMessage {
+  v: number;
+  type: 'catchup';
+  round: number;
+  q8: Int8Array;
+  scales: Float32Array;
+  block: number;
+}
+
+/**
  * peer -> coordinator: a local round's pseudo-gradient, as exactly one of `delta` (float32),
  * `half` (fp16 bits) or `q8` with one float32 `scales` entry per `block` values.
  */
@@ -224,6 +233,8 @@ export interface LocalResultMessage {
    * the tab) its inner steps mixed in this round. A count only; `count` stays the shared examples.
    */
   ownExamples?: number;
+  /** Overlap: a 'catchup' reached this round between two of its inner steps (a count for the events). */
+  caughtUp?: boolean;
 }
 
 /** The classes (digits) a student's drawings may be labelled with: 0..MAX_CLASS_DIGITS-1. */
@@ -273,6 +284,7 @@ export type Message =
   | ClassEvaluatedMessage
   | LocalMessage
   | PrefetchMessage
+  | CatchUpMessage
   | LocalResultMessage
   | HelloMessage
   | ReadyMessage

@@ -350,7 +350,6 @@ const MESSAGES: Readonly<Record<string, FieldTable>> = {
     lrs: { check: float32Array },
     inner: { check: optimizerConfig },
     compress: { check: oneOf('none', 'fp16', 'int8') },
-    eager: { check: boolean, optional: true },
     baseVersion: { check: uint, optional: true },
     whalf: { check: uint16Array, optional: true },
     wq8: { check: int8Array, optional: true },
@@ -359,6 +358,12 @@ const MESSAGES: Readonly<Record<string, FieldTable>> = {
     prefetch: { check: uint32Array, optional: true },
   },
   prefetch: { examples: { check: uint32Array } },
+  catchup: {
+    round: { check: uint },
+    q8: { check: int8Array },
+    scales: { check: float32Array },
+    block: { check: int(1, 1 << 20) },
+  },
   'local-result': {
     round: { check: uint },
     version: { check: uint },
@@ -373,6 +378,7 @@ const MESSAGES: Readonly<Record<string, FieldTable>> = {
     computeMs: { check: nonNegFinite },
     backend: { check: name },
     ...OWN_EXAMPLES_FIELD,
+    caughtUp: { check: boolean, optional: true },
   },
   ...CLASS_MESSAGES,
 };
@@ -434,6 +440,11 @@ export function validateMessage(value: unknown, limits?: Partial<CodecLimits>): 
     if (value.prefetch !== undefined && (value.prefetch as Uint32Array).length > MAX_PREFETCH)
       fail('local.prefetch', `at most ${MAX_PREFETCH} examples`);
   }
+  if (
+    type === 'catchup' &&
+    (value.scales as Float32Array).length !== Math.ceil((value.q8 as Int8Array).length / (value.block as number))
+  )
+    fail('catchup.scales', 'one scale per block of q8');
   if (type === 'prefetch' && (value.examples as Uint32Array).length > MAX_PREFETCH)
     fail('prefetch.examples', `at most ${MAX_PREFETCH} examples`);
   return value as unknown as Message;

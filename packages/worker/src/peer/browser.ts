@@ -32,6 +32,7 @@ export function webWorkerEngine(source: WorkerSource): WebWorkerEngine {
     classify: (features) => guard(api.classify(features)),
     trainLocal: (req) => guard(api.trainLocal(req)),
     prefetch: (examples) => guard(api.prefetch(examples)),
+    catchUp: (req) => guard(api.catchUp(req)),
     setOwnExamples: (own) => guard(api.setOwnExamples(own)),
     classEval: (req) => guard(api.classEval(Comlink.transfer(req, [req.weights.buffer]))),
     terminate: () => end('terminated'),

@@ -31,7 +31,7 @@ import type { BackendName } from '../backends.js';
 /** What computes for the volunteer (a ShardWorker, or a comlink proxy of one in a Web Worker): the worker surface and its weights. */
 export type ComputeEngine = WorkerSurface &
   Pick<WorkerApi, 'setWeights'> &
-  Partial<Pick<WorkerApi, 'classEval' | 'prefetch'>>;
+  Partial<Pick<WorkerApi, 'classEval' | 'prefetch' | 'catchUp'>>;
 
 /** Draw to train: what the coordinator may know of a student's drawings (see DrawingsMessage). */
 export type DrawingsSummary = Omit<DrawingsMessage, 'v' | 'type'>;
@@ -267,6 +267,16 @@ export class Volunteer {
         case 'leave':
           this.leave(`the coordinator ended: ${m.reason}`);
           return;
+        case 'catchup':
+          // not queued behind the local round it is for: it must reach that round while it runs;
+          // too late, or an engine without it, changes nothing
+          o.engine
+            .catchUp?.({
+              round: m.round,
+              encoded: { kind: 'int8', length: m.q8.length, block: m.block, data: m.q8, scales: m.scales },
+            })
+            ?.catch(() => {});
+          return;
         case 'error':
           this.leave(`the coordinator refused: ${m.code}: ${m.message}`);
           return;
@@ -363,7 +373,6 @@ export class Volunteer {
             lrs: Array.from(m.lrs),
             inner: m.inner as unknown as OptimizerConfig,
             compress: m.compress,
-            eager: m.eager === true,
             baseVersion: m.baseVersion,
             weightsDelta: weightsChangeFrom(m),
             ...(m.prefetch ? { prefetch: m.prefetch } : {}),
@@ -389,6 +398,7 @@ export class Volunteer {
               count: r.count,
               computeMs: r.computeMs,
               backend: r.backend,
+              ...(r.caughtUp ? { caughtUp: true } : {}),
             }),
           );
           return;
