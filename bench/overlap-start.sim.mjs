@@ -1,59 +1,79 @@
-// Where an early group (overlap, mode local) should start, on a model small enough to reason about:
-// two members, each minimizing its own quadratic 0.5 (x - c)ᵀ D (x - c), with different minima c
-// (+a and -a: their partitions pull apart; the room's minimum is 0). A round is H steps of
-// gradient descent from the round's start; the outer step adds the members' mean move (plain
-// averaging, the step after a warm start). Member A always starts from the newest weights; member B
-// is always early, starting from one of:
-//   plain: the newest weights too (no overlap: the baseline);
-//   eager: the weights it was sent (one outer step old) plus its own last move (gradroom's overlap);
-//   stale: the weights it was sent, one outer step old.
-// It prints the room's loss after ROUNDS rounds, for H = 2 and 8. No noise, no tfjs: the point is
-// the bias of each start, which measured runs (README "Overlap after a warm start") only show mixed
-// with noise.
-//   node bench/overlap-start.sim.mjs     (ROUNDS=40 by default)
+// How an early group (overlap, mode local) should start and be counted, on a model small enough to
+// reason about: M members, each minimizing its own quadratic 0.5 (x - c_j)ᵀ D (x - c_j) with its own
+// minimum c_j (their partitions pull apart; the room's minimum is their mean). A round is H steps of
+// gradient descent; the outer step is plain averaging (lr 1, the rule after a warm start). An early
+// member starts from the weights one outer step old. Its result can be:
+//   as sent:     its move from where it started, added to the newest weights (a stale pseudo-gradient);
+//   from its end: counted as the newest weights minus where it ended;
+//   caught up:   it adds the missed outer step to its weights after half its steps ("when the new
+//                weights arrive, it applies the difference"), counted from its end (gradroom's overlap);
+//   eager:       (round nine's overlap) it starts from the old weights plus its own last move, counted as sent.
+// Early: member B only (of two), or every member (as when all finish before the round closes). It
+// prints the room's loss above its minimum after ROUNDS rounds, against plain averaging (no overlap),
+// for H = 2 and 8. No noise, no tfjs: the point is the bias and the stability of each rule.
+//   node bench/overlap-start.sim.mjs     (ROUNDS=40, MEMBERS=2 by default)
 import { report } from './lib.mjs';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 40);
+const M = Number(process.env.MEMBERS ?? 2);
 const N = 50;
 const curvature = Array.from({ length: N }, (_, i) => 0.002 + i * 0.02);
 const ETA = 0.5;
-const a = curvature.map((_, i) => Math.sin(i));
-const b = a.map((v) => -v);
+const minima = Array.from({ length: M }, (_, j) => curvature.map((_, i) => Math.sin(i * (j + 1) + j)));
+const room = curvature.map((_, i) => minima.reduce((s, c) => s + c[i], 0) / M);
+const above = (x) => 0.5 * x.reduce((s, v, i) => s + curvature[i] * (v - room[i]) ** 2, 0);
+/** Where h steps of gradient descent on a member's quadratic (minimum c) end, from s. */
+const end = (h, s, c) => s.map((v, i) => c[i] + (v - c[i]) * (1 - ETA * curvature[i]) ** h);
 
-const add = (x, y, k = 1) => x.map((v, i) => v + k * y[i]);
-const mean = (x, y) => x.map((v, i) => (v + y[i]) / 2);
-const loss = (x) => 0.5 * x.reduce((s, v, i) => s + curvature[i] * v * v, 0);
-/** H steps of gradient descent on a member's quadratic with minimum c, from s: the move. */
-const move = (h, s, c) => s.map((v, i) => (v - c[i]) * ((1 - ETA * curvature[i]) ** h - 1));
-
-function run(h, start) {
-  const w0 = curvature.map(() => 1);
-  // round 0: both from w0
-  let mB = move(h, w0, b);
-  let prev = w0;
-  let w = add(w0, mean(move(h, w0, a), mB));
-  for (let r = 1; r < ROUNDS; r++) {
-    const from = start === 'plain' ? w : start === 'eager' ? add(prev, mB) : prev;
-    const mA = move(h, w, a);
-    mB = move(h, from, b);
+function run(h, rule, who) {
+  let w = curvature.map(() => 1);
+  let prev = w;
+  const last = minima.map(() => w.map(() => 0)); // each member's last move (eager)
+  for (let r = 0; r < ROUNDS; r++) {
+    const counted = minima.map((c, j) => {
+      const early = r > 0 && rule !== 'plain' && (who === 'every member' || j === M - 1);
+      if (!early) {
+        const e = end(h, w, c);
+        last[j] = e.map((v, i) => v - w[i]);
+        return e; // its end: the newest weights plus its move
+      }
+      if (rule === 'eager') {
+        const s = prev.map((v, i) => v + last[j][i]);
+        const e = end(h, s, c);
+        last[j] = e.map((v, i) => v - s[i]);
+        return w.map((v, i) => v + last[j][i]);
+      }
+      if (rule === 'as sent') return end(h, prev, c).map((v, i) => v - prev[i] + w[i]);
+      if (rule === 'from its end') return end(h, prev, c);
+      // caught up: half its steps from the old weights, the missed step added, the rest
+      const k = Math.floor(h / 2);
+      const mid = end(k, prev, c).map((v, i) => v + w[i] - prev[i]);
+      return end(h - k, mid, c);
+    });
     prev = w;
-    w = add(w, mean(mA, mB));
+    w = w.map((_, i) => counted.reduce((s, e) => s + e[i], 0) / M);
   }
-  return loss(w);
+  return above(w);
 }
 
 const entries = [];
-for (const h of [2, 8]) {
-  const plain = run(h, 'plain');
-  for (const start of ['plain', 'eager', 'stale']) {
-    const value = run(h, start);
-    entries.push({
-      name: `H = ${h}, member B's start: ${start}`,
-      value,
-      unit: 'loss',
-      baseline: plain,
-      ratio: value / plain,
-    });
+for (const who of ['one member', 'every member'])
+  for (const h of [2, 8]) {
+    const plain = run(h, 'plain', who);
+    for (const rule of ['eager', 'as sent', 'from its end', 'caught up']) {
+      const value = run(h, rule, who);
+      entries.push({
+        name: `${M} members, ${who} early, H = ${h}: ${rule}`,
+        value,
+        unit: 'loss above the minimum',
+        baseline: plain,
+        ratio: value / plain,
+      });
+    }
   }
-}
-report('overlap-start-sim', entries, { rounds: ROUNDS, members: 2, dimensions: N, eta: ETA });
+report(M === 2 ? 'overlap-start-sim' : `overlap-start-sim-${M}`, entries, {
+  rounds: ROUNDS,
+  members: M,
+  dimensions: N,
+  eta: ETA,
+});

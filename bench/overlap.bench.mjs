@@ -1,4 +1,4 @@
-// Issue 19 §3 on Node worker threads: mode local with and without overlap (eager rounds), MNIST, MLP
+// Issue 19 §3 on Node worker threads: mode local with and without overlap (early groups), MNIST, MLP
 // 784-128-10, Adam inner, H = 4, outer SGD lr 1.5 (the sweep's rule at H <= 4), inner rate x
 // sqrt(workers), a fixed budget of EPOCHS epochs. One member is slow (its answers held back by SLOW x
 // its compute time) and every member's link takes LINK_MS each way (weights in, pseudo-gradient out:
@@ -21,7 +21,7 @@ const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
 function member(slow, log) {
   const w = spawnThreadWorker({ stdout: process.stderr });
   const train = w.trainLocal;
-  log.set(w.id, { computeMs: 0, groups: 0, eager: 0, slow });
+  log.set(w.id, { computeMs: 0, groups: 0, slow });
   return {
     ...w,
     trainLocal: async (req) => {
@@ -30,7 +30,6 @@ function member(slow, log) {
       const m = log.get(w.id);
       m.computeMs += r.computeMs;
       m.groups++;
-      if (req.eager) m.eager++;
       if (slow) await sleep(SLOW * r.computeMs);
       await sleep(LINK_MS);
       return r;
@@ -52,8 +51,13 @@ async function run(overlap) {
   for (let i = 0; i < WORKERS; i++) t.addWorker(member(i === WORKERS - 1, log));
   let examples = 0;
   let t0 = 0;
+  // groups started early, and those the missed outer step reached between two inner steps
+  let early = 0;
+  let caughtUp = 0;
   t.on('iteration', (e) => {
     examples += e.examples;
+    early += e.round?.early ?? 0;
+    caughtUp += e.round?.caughtUp ?? 0;
   });
   t.on('state', (e) => {
     if (e.state === 'running') t0 = performance.now();
@@ -63,7 +67,15 @@ async function run(overlap) {
   const test = await t.evaluate();
   await t.close();
   const members = [...log.values()].map((m) => ({ ...m, utilization: m.computeMs / wallMs }));
-  return { wallMs, examples, examplesPerSec: (examples / wallMs) * 1000, accuracy: test.metric, members };
+  return {
+    wallMs,
+    examples,
+    examplesPerSec: (examples / wallMs) * 1000,
+    accuracy: test.metric,
+    members,
+    early,
+    caughtUp,
+  };
 }
 
 const mean = (a) => a.reduce((s, v) => s + v, 0) / a.length;
@@ -72,10 +84,11 @@ function both(a, b) {
   return {
     examplesPerSec: (a.examplesPerSec + b.examplesPerSec) / 2,
     accuracy: (a.accuracy + b.accuracy) / 2,
+    early: a.early + b.early,
+    caughtUp: a.caughtUp + b.caughtUp,
     members: a.members.map((m, i) => ({
       slow: m.slow,
       groups: m.groups + b.members[i].groups,
-      eager: m.eager + b.members[i].eager,
       utilization: (m.utilization + b.members[i].utilization) / 2,
     })),
   };
@@ -109,7 +122,11 @@ report(
     },
     {
       name: `${setting}: early groups / all groups, overlap`,
-      value: on.members.reduce((a, m) => a + m.eager, 0) / on.members.reduce((a, m) => a + m.groups, 0),
+      value: on.early / on.members.reduce((a, m) => a + m.groups, 0),
+    },
+    {
+      name: `${setting}: early groups the missed outer step reached between two inner steps, overlap`,
+      value: on.caughtUp / Math.max(1, on.early),
     },
     {
       name: `${setting}: examples/s, overlap (baseline: off)`,

@@ -127,6 +127,8 @@ trainer.on('iteration', (e) => {
     examplesPerSec: e.examplesPerSec,
     timing: e.timing,
     bytes: e.bytes,
+    // mode local: the round's groups, and with overlap those early and those caught up
+    ...(e.round ? { round: e.round } : {}),
     fastestAloneExamplesPerSec: e.fastestAloneExamplesPerSec,
     link: {
       rx: now.rx - last.rx,

@@ -88,10 +88,11 @@ export type TrainingMode =
        */
       partition?: boolean;
       /**
-       * Overlap (eager DiLoCo): a member that returns its group while the round is still open gets
-       * its next-round group at once, with the weights it has, and starts from them minus its own
-       * last pseudo-gradient; the next round adopts the groups in flight. Hides the exchange and the
-       * wait for slower members behind compute, at one round of staleness. Default false.
+       * Overlap (one-round-delay DiLoCo): a member that returns its group while the round is still
+       * open gets its next-round group at once, from the newest weights there are; the next round
+       * adopts the groups in flight, tells each the outer step it missed (added before its next
+       * inner step) and counts it from where it ended. Hides the exchange and the wait for slower
+       * members behind compute. Default false (README "Overlap").
        */
       overlap?: boolean;
     }
