@@ -3,6 +3,8 @@
  * MNIST: like a Node member, it fetches only the chunks of its own partition, chunk by chunk from a
  * data server on loopback that counts what each kind of client fetched (the tab's worker by its
  * Chromium user agent, the host's thread by Node's), and every example is trained once in the epoch.
+ * With overlap, the tab's early groups take the outer step they missed ('catchup' over the data
+ * channel, into its Web Worker) between two inner steps.
  *
  * Needs `npm run build` and Chromium (`node scripts/bootstrap.mjs --browser`); GRADROOM_SKIP_BROWSER=1 skips.
  */
@@ -124,6 +126,87 @@ describe.skipIf(skip)('a Chromium volunteer tab in mode local over a chunked dat
     expect(tabFiles).toEqual(tabChunks.map((c) => `train-${c}.bin`)); // 8 chunks: train-0.bin .. train-7.bin
     expect(fetched.tab).not.toContain('test.bin');
     expect(fetched.tab.filter((f) => f === 'manifest.json').length).toBe(1);
+    host.close();
+  });
+
+  it('overlap: the tab’s early groups take the missed outer step between two inner steps', {
+    timeout: 240_000,
+  }, async () => {
+    const spec = JSON.parse(readFileSync(join(CHUNKS, 'spec.json'), 'utf8'));
+    // groups of 8 inner steps on about 0.4M weights, and a host thread that keeps each round open
+    // until the tab's group is back (and 20 ms more: its early group has started)
+    const job: JobConfig = {
+      model: { kind: 'mlp', inputShape: [28, 28, 1], hidden: [512], classes: 10 },
+      dataset: { ...spec, url: `${dataUrl}manifest.json` },
+      optimizer: { kind: 'sgd', lr: 0.05 },
+      schedule: { kind: 'constant', lr: 0.05 },
+      batchSize: 64,
+      epochs: 1,
+      seed: 5,
+      evaluate: false,
+      maxIterations: 96,
+      mode: { kind: 'local', steps: 8, warmup: 0, outer: { kind: 'sgd', lr: 1 }, overlap: true },
+    };
+    let tabBack = 0;
+    let tabCaughtUp = 0;
+    const tab = (h: WorkerHandle): WorkerHandle => {
+      const train = h.trainLocal as NonNullable<WorkerHandle['trainLocal']>;
+      return {
+        ...h,
+        closed: h.closed,
+        trainLocal: async (req) => {
+          const r = await train(req);
+          tabBack++;
+          if (r.caughtUp) tabCaughtUp++;
+          return r;
+        },
+      };
+    };
+    const room = server.createRoom();
+    const trainer = new Trainer(job, { waitForWorkers: true, backends: ['wasm'] });
+    const logs: string[] = [];
+    const host = await hostRoom({
+      url: server.wsUrl,
+      token: room.token,
+      hostKey: room.hostKey,
+      log: (l) => logs.push(l),
+      trainer,
+      wrapHandle: tab,
+    });
+    onTestFailed(() => console.error(logs.join('\n')));
+    const thread = spawnThreadWorker();
+    const trainThread = thread.trainLocal as NonNullable<WorkerHandle['trainLocal']>;
+    trainer.addWorker({
+      ...thread,
+      trainLocal: async (req) => {
+        const before = tabBack;
+        const r = await trainThread(req);
+        const end = Date.now() + 20_000;
+        while (tabBack <= before && Date.now() < end) await new Promise((ok) => setTimeout(ok, 5));
+        await new Promise((ok) => setTimeout(ok, 20));
+        return r;
+      },
+    });
+    let early = 0;
+    let caughtUp = 0;
+    let examples = 0;
+    trainer.on('iteration', (e) => {
+      examples += e.examples;
+      early += e.round?.early ?? 0;
+      caughtUp += e.round?.caughtUp ?? 0;
+    });
+    const page = await browser.newPage();
+    page.on('pageerror', (e) => logs.push(`pageerror ${e.message}`));
+    await page.goto(`${server.url}/volunteer.html?backend=wasm&name=tab#room=${room.token}`);
+    await until(() => trainer.pool.ready().length === 2, 90_000, 'the tab set up beside the host thread');
+    const result = await trainer.run();
+    expect(result.position.iteration).toBe(96);
+    expect(examples).toBe(96 * 64);
+    // from the second round on the tab's group is early (the thread holds each round open)
+    expect(early).toBeGreaterThanOrEqual(3);
+    expect(tabCaughtUp).toBeGreaterThanOrEqual(2);
+    expect(caughtUp).toBe(tabCaughtUp);
+    await page.close();
     host.close();
   });
 });
