@@ -6,6 +6,7 @@
 import { makeSynthetic } from '@gradroom/worker';
 import type { JobConfig } from '../src/job.js';
 import type { Trainer } from '../src/trainer.js';
+import type { WorkerHandle } from '../src/worker-handle.js';
 import { serialTrain } from './reference/serial.js';
 
 export const exactData = {
@@ -65,4 +66,25 @@ export function earlyRounds(t: Trainer): (round: number) => boolean {
     open = e.iteration;
   });
   return (round) => round > open;
+}
+
+/**
+ * Overlap tests: `h` answers each local group only once `back()` (the other members' groups come
+ * back) has grown by `n` since this one was sent, and 20 ms more, so their early groups of the next
+ * round have started: the round closes, and its catch-up goes out, while those train. Bounded: it
+ * waits 20 s at most.
+ */
+export function holdingRoundOpen(h: WorkerHandle, back: () => number, n: number): WorkerHandle {
+  const train = h.trainLocal as NonNullable<WorkerHandle['trainLocal']>;
+  return {
+    ...h,
+    trainLocal: async (req) => {
+      const before = back();
+      const r = await train(req);
+      const end = Date.now() + 20_000;
+      while (back() < before + n && Date.now() < end) await new Promise((ok) => setTimeout(ok, 5));
+      await new Promise((ok) => setTimeout(ok, 20));
+      return r;
+    },
+  };
 }

@@ -9,7 +9,7 @@ import type { JobConfig } from '../src/job.js';
 import { Trainer } from '../src/trainer.js';
 import { spawnThreadWorker } from '../src/transports/thread.js';
 import type { WorkerHandle } from '../src/worker-handle.js';
-import { earlyRounds, exactJob, sgdJob } from './fixtures.js';
+import { earlyRounds, exactJob, holdingRoundOpen, sgdJob } from './fixtures.js';
 import { relativeDifference } from './reference/serial.js';
 
 const open: Trainer[] = [];
@@ -242,9 +242,9 @@ describe('mode local, overlap', () => {
   });
 
   it('an early group still running when its round closes takes the missed outer step between two inner steps', async () => {
-    // a member that keeps each round open until the two others' groups are back, and 20 ms more
-    // (their early groups of the next round have started); groups of 4 inner steps on about 1.1M
-    // weights outlast that, so the round closes, and its outer step is taken, while they train
+    // a member that keeps each round open until the two others' groups are back (fixtures'
+    // holdingRoundOpen); groups of 4 inner steps on about 1.1M weights outlast the 20 ms after, so
+    // the round closes, and its outer step is taken, while their early groups train
     const job: JobConfig = {
       ...overlapJob(2),
       model: { kind: 'mlp', inputShape: [20], hidden: [1024, 1024], classes: 4 },
@@ -264,21 +264,9 @@ describe('mode local, overlap', () => {
         },
       };
     };
-    const slow = spawnThreadWorker();
-    const trainSlow = slow.trainLocal as NonNullable<WorkerHandle['trainLocal']>;
     t.addWorker(counted(spawnThreadWorker()));
     t.addWorker(counted(spawnThreadWorker()));
-    t.addWorker({
-      ...slow,
-      trainLocal: async (req) => {
-        const before = back;
-        const r = await trainSlow(req);
-        const end = Date.now() + 10_000;
-        while (back < before + 2 && Date.now() < end) await new Promise((ok) => setTimeout(ok, 5));
-        await new Promise((ok) => setTimeout(ok, 20));
-        return r;
-      },
-    });
+    t.addWorker(holdingRoundOpen(spawnThreadWorker(), () => back, 2));
     const rounds = record(t);
     await t.run();
     const ahead = rounds.reduce((a, r) => a + r.early, 0);

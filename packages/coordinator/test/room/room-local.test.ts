@@ -12,6 +12,7 @@ import { hostRoom } from '../../src/room/node.js';
 import { Trainer } from '../../src/trainer.js';
 import { spawnThreadWorker } from '../../src/transports/thread.js';
 import type { WorkerHandle } from '../../src/worker-handle.js';
+import { holdingRoundOpen } from '../fixtures.js';
 import { mnistJob, roomFixture, spawnPeer, until } from './helpers.js';
 
 const H = 4;
@@ -133,9 +134,9 @@ describe('mode local in a room', () => {
   }, async () => {
     const { server, peers } = fx;
     const room = server.createRoom();
-    // two peers and a thread that keeps each round open until both peers' groups are back (and
-    // 20 ms more: their early groups of the next round have started); groups of 8 inner steps on
-    // about 0.8M weights outlast that, so each round's catch-up reaches them while they train
+    // two peers and a thread that keeps each round open until both peers' groups are back
+    // (fixtures' holdingRoundOpen); groups of 8 inner steps on about 0.8M weights outlast the 20 ms
+    // after, so each round's catch-up reaches them while they train
     const job = {
       ...mnistJob(120),
       model: { kind: 'mlp' as const, inputShape: [28, 28, 1], hidden: [1024], classes: 10 },
@@ -162,19 +163,7 @@ describe('mode local in a room', () => {
     });
     for (const name of ['a', 'b']) peers.push(spawnPeer({ url: server.wsUrl, token: room.token, name }));
     await until(() => accepted === 2, 30_000, 'two peers accepted');
-    const thread = spawnThreadWorker();
-    const train = thread.trainLocal?.bind(thread) as NonNullable<WorkerHandle['trainLocal']>;
-    trainer.addWorker({
-      ...thread,
-      trainLocal: async (req) => {
-        const before = peerResults;
-        const r = await train(req);
-        const end = Date.now() + 10_000;
-        while (peerResults < before + 2 && Date.now() < end) await new Promise((ok) => setTimeout(ok, 5));
-        await new Promise((ok) => setTimeout(ok, 20));
-        return r;
-      },
-    });
+    trainer.addWorker(holdingRoundOpen(spawnThreadWorker(), () => peerResults, 2));
     const rounds: { examples: number; early: number; caughtUp: number }[] = [];
     trainer.on('iteration', (e) =>
       rounds.push({ examples: e.examples, early: e.round?.early ?? 0, caughtUp: e.round?.caughtUp ?? 0 }),

@@ -21,6 +21,7 @@ import { Trainer } from '../../src/trainer.js';
 import { spawnThreadWorker } from '../../src/transports/thread.js';
 import type { WorkerHandle } from '../../src/worker-handle.js';
 import { DEMO_DIST, hasChromium, hasDemoBuild, launchChromium } from '../browser/chromium.js';
+import { holdingRoundOpen } from '../fixtures.js';
 import { until } from './helpers.js';
 
 const skip = process.env.GRADROOM_SKIP_BROWSER === '1';
@@ -134,7 +135,7 @@ describe.skipIf(skip)('a Chromium volunteer tab in mode local over a chunked dat
   }, async () => {
     const spec = JSON.parse(readFileSync(join(CHUNKS, 'spec.json'), 'utf8'));
     // groups of 8 inner steps on about 0.4M weights, and a host thread that keeps each round open
-    // until the tab's group is back (and 20 ms more: its early group has started)
+    // until the tab's group is back (fixtures' holdingRoundOpen): its early group has started
     const job: JobConfig = {
       model: { kind: 'mlp', inputShape: [28, 28, 1], hidden: [512], classes: 10 },
       dataset: { ...spec, url: `${dataUrl}manifest.json` },
@@ -174,19 +175,7 @@ describe.skipIf(skip)('a Chromium volunteer tab in mode local over a chunked dat
       wrapHandle: tab,
     });
     onTestFailed(() => console.error(logs.join('\n')));
-    const thread = spawnThreadWorker();
-    const trainThread = thread.trainLocal as NonNullable<WorkerHandle['trainLocal']>;
-    trainer.addWorker({
-      ...thread,
-      trainLocal: async (req) => {
-        const before = tabBack;
-        const r = await trainThread(req);
-        const end = Date.now() + 20_000;
-        while (tabBack <= before && Date.now() < end) await new Promise((ok) => setTimeout(ok, 5));
-        await new Promise((ok) => setTimeout(ok, 20));
-        return r;
-      },
-    });
+    trainer.addWorker(holdingRoundOpen(spawnThreadWorker(), () => tabBack, 1));
     let early = 0;
     let caughtUp = 0;
     let examples = 0;
