@@ -279,6 +279,7 @@ export class WorkerSession {
           inner: task.inner,
           compress: task.compress,
           ...(task.prefetch ? { prefetch: task.prefetch } : {}),
+          ...(task.early ? { early: true } : {}),
           weights,
           ...change,
         });

@@ -32,6 +32,8 @@ export interface LocalTask {
   paramCount: number;
   /** Examples of the chunks the worker's next round will need (partitions): fetched meanwhile. */
   prefetch?: Uint32Array;
+  /** Overlap: started before its round opened; its round sends the catch-up it waits for. */
+  early?: boolean;
 }
 
 export type Task = TrainTask | EvalTask | LocalTask;

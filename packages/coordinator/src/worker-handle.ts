@@ -24,8 +24,7 @@ export interface WorkerHandle extends Omit<WorkerSurface, 'trainLocal'> {
   prefetch?(examples: Uint32Array): void;
   /**
    * Overlap: the outer step an early local round missed, for its next inner step (the worker's
-   * LocalTrainer.catchUp). Fire and forget: a worker that cannot take it (done, absent) changes
-   * nothing, and the result is counted the same way either way.
+   * LocalTrainer.catchUp). Fire and forget: too late, it changes nothing.
    */
   catchUp?(req: CatchUpRequest): void;
   memory(): Promise<{ numTensors: number; numBytes: number }>;

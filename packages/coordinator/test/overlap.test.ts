@@ -127,10 +127,9 @@ describe('mode local, overlap', () => {
     expect(ahead.every((s) => s.worker !== 'slow')).toBe(true);
     // each was adopted by its round, which reports it
     expect(rounds.reduce((a, r) => a + r.early, 0)).toBe(ahead.length);
-    // and was told the outer step it missed; a group still running took it between two inner steps
-    // (the slow member keeps each round open for 250 ms, so some are done before it comes)
-    const caught = rounds.reduce((a, r) => a + r.caughtUp, 0);
-    expect(caught).toBeLessThanOrEqual(ahead.length);
+    // and was told the outer step it missed; a group still training took it between two inner
+    // steps (the slow member keeps each round open 250 ms longer, so most are done before it comes)
+    expect(rounds.reduce((a, r) => a + r.caughtUp, 0)).toBeLessThanOrEqual(ahead.length);
     expect(rounds.reduce((a, r) => a + r.replanned, 0)).toBe(0);
     expectEveryEpochOnce(rounds, epochs);
     expect(result.position.iteration).toBe(epochs * 15);

@@ -65,6 +65,10 @@ describe('local messages', () => {
     bad({ ...local(), compress: 'int4' }, /local.compress must be one of/);
     // overlap needs no mark: an early round starts from the weights as sent, like any other
     bad({ ...local(), eager: true }, /eager/);
+    // an early group is marked as such (it takes the catch-up that will come), with a boolean
+    const early = { ...local(), early: true };
+    expect(decodeMessage(encodeMessage(early))).toEqual(early);
+    bad({ ...local(), early: 1 }, /local.early must be true or false/);
     // the catch-up an early round is sent: int8 with one scale per block, nothing else
     const catchup = msg({
       type: 'catchup',

@@ -76,6 +76,8 @@ export interface LocalRequest {
    * background while it trains this round, so the next round does not wait for them.
    */
   prefetch?: Uint32Array;
+  /** Overlap: sent before its round opened, from weights one outer step old; a catch-up will come (catchUp). */
+  early?: boolean;
 }
 
 /**
@@ -121,8 +123,8 @@ export interface WorkerApi extends WorkerSurface {
    * failed fetch is tried again when a task needs it. Resolves at once.
    */
   prefetch(examples: Uint32Array): Promise<void>;
-  /** Overlap: catches up the early local round running here; false when it cannot (see CatchUpRequest). */
-  catchUp(req: CatchUpRequest): Promise<boolean>;
+  /** Overlap: the catch-up of an early local round, running here or still to start (CatchUpRequest). */
+  catchUp(req: CatchUpRequest): Promise<void>;
   /**
    * Class probabilities of one example (features in the data set's layout) with the weights this
    * worker holds now: a volunteer's page classifies what its student draws.

@@ -14,6 +14,7 @@ import {
   type Optimizer,
   type OptimizerConfig,
 } from '@gradroom/core';
+import { CatchUps } from './catch-up.js';
 import type { Examples } from './data/dataset.js';
 import { OWN_SHARE } from './own-data.js';
 import type { ShardComputer } from './shard.js';
@@ -39,27 +40,20 @@ export class LocalTrainer {
   private params: Float32Array = new Float32Array(0);
   private grads: Float32Array = new Float32Array(0);
   private feedback?: ErrorFeedback;
-  /** The round running (its name), the next inner step it will start, and a catch-up waiting for it. */
-  private running?: { round: number; next: number; steps: number; shift?: Float32Array };
+  private readonly catchUps = new CatchUps();
 
   /**
-   * Overlap ("apply the difference"): an early round started from weights one outer step old; when
-   * that step is taken, `change` (the newest weights - the weights it started from) is added to its
-   * parameters before its next inner step. The answer stays start - end, and the coordinator counts
-   * it from the newest weights. False, and nothing changes, when round `round` is not running here
-   * or has no inner step left to start: the coordinator's count alone then catches it up.
+   * Overlap: the outer step early round `round` missed (the newest weights - the weights it
+   * started from), added to its parameters before its next inner step (catch-up.ts). The answer
+   * stays start - end, and the coordinator counts it from the newest weights.
    */
-  catchUp(round: number, change: Float32Array): boolean {
-    const r = this.running;
-    if (!r || r.round !== round || r.next >= r.steps || change.length !== this.params.length) return false;
-    if (r.shift) for (let i = 0; i < change.length; i++) r.shift[i] += change[i];
-    else r.shift = change.slice();
-    return true;
+  catchUp(round: number, change: Float32Array): void {
+    this.catchUps.put(round, change);
   }
 
   /**
    * Runs the inner steps; `batches[k]` is trained with learning rate `lrs[k]`. `round` names the
-   * round for catchUp (default: none can reach it).
+   * round; `early`: it started before its round opened, and takes the catch-up that will come.
    */
   async round(
     computer: ShardComputer,
@@ -70,6 +64,7 @@ export class LocalTrainer {
     compress: Compression = 'none',
     own?: Examples,
     round = -1,
+    early = false,
   ): Promise<LocalRoundSums> {
     const n = start.length;
     const key = JSON.stringify(inner);
@@ -84,19 +79,23 @@ export class LocalTrainer {
     let lossSum = 0;
     let correct = 0;
     let count = 0;
-    const running = { round, next: 0, steps: batches.length, shift: undefined as Float32Array | undefined };
-    this.running = running;
+    if (!early) this.catchUps.clear();
     let caughtUp = false;
+    let settled = !early; // caught up (or not early): nothing more to take
     for (let k = 0; k < batches.length; k++) {
-      // tfjs's cpu and wasm backends answer data() without a macrotask, so without this a catch-up
-      // message would only be read once the round is over
-      if (k > 0) await nextMessage();
-      if (running.shift) {
-        for (let i = 0; i < n; i++) this.params[i] += running.shift[i];
-        running.shift = undefined;
-        caughtUp = true;
+      if (!settled) {
+        // tfjs's cpu and wasm backends answer data() without a macrotask, so without this a
+        // catch-up message would only be read once the round is over
+        if (k > 0) await nextMessage();
+        const change = this.catchUps.take(round);
+        if (change) {
+          settled = true;
+          if (change.length === n) {
+            for (let i = 0; i < n; i++) this.params[i] += change[i];
+            caughtUp = true;
+          }
+        }
       }
-      running.next = k + 1;
       computer.setWeights(this.params);
       const s = await computer.compute(batches[k]);
       const inv = 1 / s.count;
@@ -113,7 +112,6 @@ export class LocalTrainer {
       correct += s.correct;
       count += s.count;
     }
-    if (this.running === running) this.running = undefined;
     const delta = new Float32Array(n);
     for (let i = 0; i < n; i++) delta[i] = start[i] - this.params[i];
     const sums = { lossSum, correct, count, ownExamples: own?.y.length ?? 0, ...(caughtUp ? { caughtUp } : {}) };

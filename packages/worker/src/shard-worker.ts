@@ -143,11 +143,12 @@ export class ShardWorker implements WorkerApi {
     if (this.train && examples.length > 0) ensureExamples(this.train, examples).catch(() => {});
   }
 
-  async catchUp(req: CatchUpRequest): Promise<boolean> {
-    const local = this.local;
-    if (!local) return false;
-    const change = req.change ?? (req.encoded ? decodeUpdate(req.encoded, req.encoded.length) : undefined);
-    return change ? local.catchUp(req.round, change) : false;
+  async catchUp(req: CatchUpRequest): Promise<void> {
+    // it may come before this worker's first local round: the round finds it when it starts
+    this.local ??= new LocalTrainer();
+    const e = req.encoded;
+    const change = req.change ?? (e ? decodeUpdate(e, e.length) : undefined);
+    if (change) this.local.catchUp(req.round, change);
   }
 
   async trainLocal(req: LocalRequest): Promise<LocalResultData> {
@@ -192,6 +193,7 @@ export class ShardWorker implements WorkerApi {
       req.compress,
       this.digits && this.own ? { x: this.own.x, y: this.own.y } : undefined,
       req.round,
+      req.early === true,
     );
     return {
       round: req.round,

@@ -1,9 +1,9 @@
 /**
  * Where LocalTrainer's rounds start: every round, an early one (overlap) included, from the weights
  * as sent, whatever the worker trained before, and each answers its own move. A catch-up (the outer
- * step an early round missed) is added before the next inner step, only to the round it names and
- * only while an inner step is left to start. Checked with a stub computer that records the weights
- * each inner step starts from.
+ * step an early round missed) is added before the next inner step of the early round it names (its
+ * first, when it came before the round started); one that comes too late reaches nothing. Checked
+ * with a stub computer that records the weights each inner step starts from.
  */
 import { describe, expect, it } from 'vitest';
 import { LocalTrainer } from '../src/local.js';
@@ -68,22 +68,23 @@ describe('LocalTrainer: where a round starts', () => {
     expect(Array.from(a.seen[0])).toEqual(Array.from(w2));
   });
 
-  it('a catch-up is added before the next inner step, and the answer stays start - end', async () => {
+  it('an early round takes its catch-up before its next inner step; the answer stays start - end', async () => {
     const { computer, seen } = stub();
     const t = new LocalTrainer();
     const w = vec(0, 0, 0, 0);
     const shift = vec(1, -1, 0.5, 2);
-    // the catch-up arrives while the first inner step computes (as a message would, mid-round)
+    // the catch-up arrives while the first inner step computes (as a message would, mid-round),
+    // with one for another round that this one must not take
     const compute = computer.compute.bind(computer);
     let calls = 0;
-    const accepted: boolean[] = [];
     computer.compute = async (ex) => {
-      if (++calls === 1) accepted.push(t.catchUp(7, shift), t.catchUp(8, shift));
+      if (++calls === 1) {
+        t.catchUp(8, vec(9, 9, 9, 9));
+        t.catchUp(7, shift);
+      }
       return compute(ex);
     };
-    const r = await t.round(computer, w, [batch(1), batch(1)], [0.25, 0.25], sgd, 'none', undefined, 7);
-    // for round 7 (running, a step left): taken; for round 8 (not running): refused
-    expect(accepted).toEqual([true, false]);
+    const r = await t.round(computer, w, [batch(1), batch(1)], [0.25, 0.25], sgd, 'none', undefined, 7, true);
     expect(r.caughtUp).toBe(true);
     // step 1 from w: w1 = w - 0.25 (w - target); step 2 from w1 + shift
     const target = [1, 2, 3, 4];
@@ -94,23 +95,44 @@ describe('LocalTrainer: where a round starts', () => {
     for (let j = 0; j < DIM; j++) expect(d[j]).toBeCloseTo(w[j] - end[j], 6);
   });
 
-  it('a catch-up with no inner step left to start is refused and changes nothing', async () => {
-    const { computer } = stub();
+  it('a catch-up that comes before its round starts is taken at the first step', async () => {
+    const { computer, seen } = stub();
+    const t = new LocalTrainer();
+    t.catchUp(5, vec(1, 1, 1, 1));
+    const r = await t.round(
+      computer,
+      vec(0, 0, 0, 0),
+      [batch(1), batch(1)],
+      [0.25, 0.25],
+      sgd,
+      'none',
+      undefined,
+      5,
+      true,
+    );
+    expect(r.caughtUp).toBe(true);
+    expect(Array.from(seen[0])).toEqual([1, 1, 1, 1]);
+  });
+
+  it('a catch-up that comes once the last step has started reaches nothing, and no later round', async () => {
+    const { computer, seen } = stub();
     const t = new LocalTrainer();
     const compute = computer.compute.bind(computer);
-    let late: boolean | undefined;
     computer.compute = async (ex) => {
-      late = t.catchUp(3, vec(9, 9, 9, 9)); // during the round's last (only) step
+      t.catchUp(3, vec(9, 9, 9, 9)); // during the round's last (only) step
       return compute(ex);
     };
     const w = vec(0, 0, 0, 0);
-    const r = await t.round(computer, w, [batch(1)], [0.25], sgd, 'none', undefined, 3);
-    expect(late).toBe(false);
+    const r = await t.round(computer, w, [batch(1)], [0.25], sgd, 'none', undefined, 3, true);
     expect(r.caughtUp).toBeUndefined();
     // one step from w, nothing added: delta = 0.25 (w - target)
     const d = r.delta as Float32Array;
     for (let j = 0; j < DIM; j++) expect(d[j]).toBeCloseTo(0.25 * (w[j] - (j + 1)), 6);
-    // after the round, and of the wrong length: refused
-    expect(t.catchUp(3, vec(1, 1, 1, 1))).toBe(false);
+    // a plain round of the same name (the group given again, from new weights) does not take it
+    computer.compute = compute;
+    seen.length = 0;
+    const p = await t.round(computer, w, [batch(1), batch(1)], [0.25, 0.25], sgd, 'none', undefined, 3, false);
+    expect(p.caughtUp).toBeUndefined();
+    expect(Array.from(seen[0])).toEqual([0, 0, 0, 0]);
   });
 });

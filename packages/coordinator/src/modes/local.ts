@@ -324,9 +324,13 @@ export class LocalMode implements Mode {
       },
       workOf: (task) => {
         owners.delete(task); // its owner failed it: the next free worker takes it (and fetches its chunks)
-        // given again with this round's weights: its result needs no catching up
+        // given again with this round's weights: its result needs no catching up, and takes none
         early.delete(task);
-        return task;
+        if (!task.early) return task;
+        const next = { ...task, early: false };
+        const not = refusedBy.get(task);
+        if (not) refusedBy.set(next, not);
+        return next;
       },
       ahead: (idle) => {
         // idle before its result is counted (the loop wakes when a call settles): not yet
@@ -453,6 +457,7 @@ export class LocalMode implements Mode {
         compress: this.compressFor(s),
         compressWeights: this.mode.compressWeights ?? true,
         paramCount,
+        early: true,
         ...(prefetch ? { prefetch } : {}),
       };
       const f = this.dispatcher.launch(s, task, snapshot);

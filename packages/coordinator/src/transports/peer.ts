@@ -335,6 +335,7 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
           inner: req.inner as unknown as Record<string, unknown>,
           compress: req.compress ?? 'none',
           ...(req.prefetch ? { prefetch: req.prefetch } : {}),
+          ...(req.early ? { early: true } : {}),
           ...weightsChangeFields(req.weightsDelta, req.baseVersion),
         }),
       );

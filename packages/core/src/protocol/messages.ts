@@ -182,6 +182,8 @@ export interface LocalMessage {
    * it trains this round, so the next round does not wait on the link for its data.
    */
   prefetch?: Uint32Array;
+  /** Overlap: sent before its round opened, from weights one outer step old; a 'catchup' for this round will come. */
+  early?: boolean;
 }
 
 /**
@@ -198,7 +200,7 @@ export interface PrefetchMessage {
 /**
  * coordinator -> peer, overlap: the outer step the peer's early round `round` missed (the newest
  * weights - the weights it started from), int8 with one float32 scale per `block` values. The peer
- * adds it before its next inner step, if it has one left. No answer.
+ * adds it before its next inner step (before its first, if the round has not started). No answer.
  */
 export interface CatchUpMessage {
   v: number;

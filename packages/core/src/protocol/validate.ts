@@ -356,6 +356,7 @@ const MESSAGES: Readonly<Record<string, FieldTable>> = {
     wscales: { check: float32Array, optional: true },
     wblock: { check: int(1, 1 << 20), optional: true },
     prefetch: { check: uint32Array, optional: true },
+    early: { check: boolean, optional: true },
   },
   prefetch: { examples: { check: uint32Array } },
   catchup: {

@@ -268,8 +268,7 @@ export class Volunteer {
           this.leave(`the coordinator ended: ${m.reason}`);
           return;
         case 'catchup':
-          // not queued behind the local round it is for: it must reach that round while it runs;
-          // too late, or an engine without it, changes nothing
+          // not queued behind the local round it is for: that round waits for it
           o.engine
             .catchUp?.({
               round: m.round,
@@ -376,6 +375,7 @@ export class Volunteer {
             baseVersion: m.baseVersion,
             weightsDelta: weightsChangeFrom(m),
             ...(m.prefetch ? { prefetch: m.prefetch } : {}),
+            ...(m.early ? { early: true } : {}),
           });
           this.update({
             state: 'ready',
