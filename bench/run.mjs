@@ -33,7 +33,8 @@ if (existsSync(outDir)) {
 writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
 const rows = ['| benchmark | measure | value | baseline | ratio | target | pass |', '|---|---|---|---|---|---|---|'];
 for (const b of Object.values(results)) {
-  for (const e of b.entries) {
+  // some results (testbed runs, tables) hold no entries: the README table lists only entries
+  for (const e of b.entries ?? []) {
     const v = (x) => (x === undefined ? '' : `${round(x)} ${e.unit ?? ''}`.trim());
     rows.push(
       `| ${b.bench} | ${e.name} | ${v(e.value)} | ${v(e.baseline)} | ${e.ratio === undefined ? '' : round(e.ratio)} | ${e.target ?? ''} | ${e.pass === undefined ? '' : e.pass ? 'yes' : 'no'} |`,
