@@ -32,7 +32,7 @@ export interface LocalTask {
   paramCount: number;
   /** Examples of the chunks the worker's next round will need (partitions): fetched meanwhile. */
   prefetch?: Uint32Array;
-  /** Overlap: started before its round opened; its round sends the catch-up it waits for. */
+  /** Overlap: started before its round opened; its round sends it the outer step it missed (catchUp). */
   early?: boolean;
 }
 

@@ -268,7 +268,7 @@ export class Volunteer {
           this.leave(`the coordinator ended: ${m.reason}`);
           return;
         case 'catchup':
-          // not queued behind the local round it is for: that round waits for it
+          // not queued behind the local round it is for: it must reach that round while it runs
           o.engine
             .catchUp?.({
               round: m.round,
