@@ -62,9 +62,9 @@ Adam with 1/(1+0.3*epoch) decay, mini-batches of 64, 5 epochs, 2 workers).
                            machine's workers while volunteers wait (measured to pay: README)
   --overlap                mode local: a member that is done early starts its next round's group at
                            once, from the newest weights, and adds the outer step it missed when
-                           it comes (default off). It costs accuracy: on Fashion-MNIST after 600
-                           iterations, -0.3 to -1.7 points with 2-4 workers, -3.7 with 9; on the
-                           classroom testbed it reached 85 % later than without (README "Overlap")
+                           it comes (default off). It costs accuracy: on Fashion-MNIST, -0.3 to
+                           -2.8 points with 2-4 workers, -3.7 with 9; on the classroom testbed it
+                           reached 85 % later than without (README "Overlap")
   --workers N              local worker threads (default 2)
   --backend LIST           e.g. webgpu,wasm (default: each worker picks its fastest)
   --checkpoint FILE        save a checkpoint each epoch, on Ctrl-C and at the end
