@@ -170,7 +170,14 @@ describe('mode auto', () => {
     expect(at[0]).toBe(MEASURE_ITERATIONS + 1);
     // the join came in epoch 0 (iterations 1-5), after the first decision: the next is epoch 1's first
     expect(at[1]).toBe(6);
-    expect(seen.every((s) => s.mode === 'exact')).toBe(true);
+    // between two decisions one mode runs: the one the decision named (on this compute-bound job,
+    // exact; a fresh CI run on a loaded machine once measured overhead enough to choose local at
+    // the join, which is not what this test is about)
+    for (const [from, to] of [
+      [at[0], at[1]],
+      [at[1], Number.POSITIVE_INFINITY],
+    ])
+      expect(new Set(seen.filter((s) => s.iteration >= from && s.iteration < to).map((s) => s.mode)).size).toBe(1);
     expect(examplesPerEpoch(seen)).toEqual([300, 300, 300, 300]);
   });
 
