@@ -15,6 +15,7 @@ import type { FramedLink } from '@gradroom/core';
 import {
   cleanText,
   type DrawingsMessage,
+  type EncodedUpdate,
   encodeUpdate,
   GradroomError,
   type Message,
@@ -106,6 +107,20 @@ export interface PeerWorkerHandle extends WorkerHandle {
   readonly rttMs: number;
   /** Why the handle closed the peer for breaking the protocol; undefined while it has not. */
   readonly violation: string | undefined;
+}
+
+/**
+ * A round's catch-up goes to every peer holding an early group, as the same vector: encoded once
+ * (held while the vector is; the next round's is another).
+ */
+const int8Changes = new WeakMap<Float32Array, Extract<EncodedUpdate, { kind: 'int8' }>>();
+function int8Of(change: Float32Array): Extract<EncodedUpdate, { kind: 'int8' }> {
+  const held = int8Changes.get(change);
+  if (held) return held;
+  const e = encodeUpdate(change, 'int8');
+  if (e.kind !== 'int8') throw new Error('encodeUpdate int8 returned another kind');
+  int8Changes.set(change, e);
+  return e;
 }
 
 /** Draw to train, as a peer reports it: its drawings (as counts), or the own examples of one round. */
@@ -375,8 +390,7 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
       if (closedOnce.settled() || !change) return;
       // int8 whatever the run's compression: a shift the worker's own next steps absorb, at a
       // quarter of float32's bytes on the link it shares
-      const e = encodeUpdate(change, 'int8');
-      if (e.kind !== 'int8') return;
+      const e = int8Of(change);
       void link.send(msg({ type: 'catchup', round, q8: e.data, scales: e.scales, block: e.block })).catch(() => {});
     },
     sendShare(p) {
