@@ -12,7 +12,17 @@
 // volunteer's own link is shaped the same way (up on its eth0, down on the hub's v<i>). Nothing
 // touches the root namespace's interfaces; the private addresses exist only inside these namespaces.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const PREFIX = 'grtb';
@@ -188,13 +198,32 @@ export function removeLeftovers() {
     removeCgroup(cg);
     removed.push(cg);
   }
+  for (const d of tempDirsOf(stale)) {
+    rmSync(d, { recursive: true, force: true });
+    removed.push(d);
+  }
   return removed;
+}
+
+/**
+ * A temporary folder for the Chromium tabs of this run (their TMPDIR): playwright makes each
+ * browser's profile there and removes it only when the browser closes, which a tab the run ends
+ * with SIGKILL never does. The run removes the folder, and with it whatever the tabs left.
+ */
+export function tabTempDir() {
+  return mkdtempSync(join(tmpdir(), `${PREFIX}-${process.pid}-tabs-`));
+}
+
+function tempDirsOf(filter) {
+  return readdirSync(tmpdir())
+    .filter((d) => d.startsWith(`${PREFIX}-`) && filter(d))
+    .map((d) => join(tmpdir(), d));
 }
 
 /** Namespaces and cgroups this process made that still exist (for the tests' "nothing left"). */
 export function remnants(pid = process.pid) {
   const mine = (n) => ours(n) === pid;
-  return [...namespaces().filter(mine), ...cgroupsOf(mine)];
+  return [...namespaces().filter(mine), ...cgroupsOf(mine), ...tempDirsOf(mine)];
 }
 
 function tbf(ns, dev, mbit) {

@@ -3,9 +3,9 @@
 // links shaped by tc. runTestbed() builds it, runs one training job, removes everything it made
 // (also on failure, SIGINT and SIGTERM) and returns the run's figures.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { buildTestbed, linkBytes, MAX_VOLUNTEERS, probe, qdiscStats, removeLeftovers } from './net.mjs';
+import { buildTestbed, linkBytes, MAX_VOLUNTEERS, probe, qdiscStats, removeLeftovers, tabTempDir } from './net.mjs';
 import { summarize } from './summary.mjs';
 
 const here = import.meta.dirname;
@@ -138,11 +138,11 @@ function dataFolder(job, dataFile) {
  * `node` in namespace `ns`; with a cgroup, the shell puts itself into it first and then becomes the
  * process, so the quota holds for it and every thread it starts (workers, wrtc's).
  */
-function inCgroup(cgroup, ns, node) {
-  const stdio = ['ignore', 'pipe', 'pipe'];
+function inCgroup(cgroup, ns, node, env) {
+  const o = { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env: { ...process.env, ...env } } : {}) };
   return cgroup
-    ? spawn('sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec ip netns exec "$@"', cgroup, ns, ...node], { stdio })
-    : spawn('ip', ['netns', 'exec', ns, ...node], { stdio });
+    ? spawn('sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec ip netns exec "$@"', cgroup, ns, ...node], o)
+    : spawn('ip', ['netns', 'exec', ns, ...node], o);
 }
 
 /**
@@ -216,12 +216,14 @@ export async function runTestbed(opts = {}) {
 
   const children = [];
   let tb;
+  let tabTmp;
   let cleaned = false;
   const cleanup = () => {
     if (cleaned) return;
     cleaned = true;
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     tb?.remove();
+    if (tabTmp) rmSync(tabTmp, { recursive: true, force: true });
   };
   const onSignal = (sig) => {
     cleanup();
@@ -320,7 +322,8 @@ export async function runTestbed(opts = {}) {
               name: names[i],
             });
             const node = [process.execPath, join(here, tab ? 'tab.mjs' : 'volunteer.mjs'), args];
-            const child = inCgroup(v.cgroup, v.ns, node);
+            if (tab) tabTmp ??= tabTempDir();
+            const child = inCgroup(v.cgroup, v.ns, node, tab ? { TMPDIR: tabTmp } : undefined);
             children.push(child);
             const keep = (l) => {
               const cpu = /^TBV (\S+) cpu (.*)$/.exec(l);
