@@ -118,6 +118,10 @@ describe('chunked data sets', () => {
       // the split holds only the chunks it fetched, and says so when asked for another
       expect(ds.x.length).toBe(0);
       expect(() => gather(ds, [160])).toThrow(/example 160 is in chunk 3, not fetched yet/);
+      // a fetched chunk is held as its file's bytes (uint8 features): 50 examples of 4, a byte each
+      const held = ds.part?.(120);
+      expect(held?.pixels?.length).toBe(200);
+      expect(held?.x.length).toBe(0);
       const whole = decodePacked(bytes, 'train');
       const ex = gather(ds, [120, 51]);
       expect(Array.from(ex.x)).toEqual([

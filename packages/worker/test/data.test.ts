@@ -13,7 +13,7 @@ import type { DatasetSpec, TaskSpec } from '@gradroom/core';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { arraysDataset } from '../src/data/arrays.js';
-import { gather } from '../src/data/dataset.js';
+import { allIndices, type Dataset, gather, validateDataset } from '../src/data/dataset.js';
 import { FASHION_MNIST_SIZES, FASHION_MNIST_SMALL_SIZES } from '../src/data/fashion.js';
 import { decodePacked, encodePacked, readPackedHeader } from '../src/data/format.js';
 import { loadDataset } from '../src/data/load.js';
@@ -55,6 +55,42 @@ describe('packed format (GRDS)', () => {
     const te = decodePacked(bytes, 'test', 'f');
     expect(te.size).toBe(5);
     expect(Array.from(te.x)).toEqual(Array.from(b.x.slice(0, 20)));
+  });
+
+  it('keeps uint8 features as the file’s bytes when asked, and gathers exactly the floats decoding gives', () => {
+    const x = Uint8Array.from({ length: 50 * 6 }, (_, i) => (i * 37) % 256);
+    const y = Uint8Array.from({ length: 50 }, (_, i) => i % 3);
+    const test = { x: x.slice(0, 60), y: y.slice(0, 10) };
+    const bytes = encodePacked({ inputShape: [6], classes: 3, train: { x, y }, test });
+    const floats = decodePacked(bytes, 'train');
+    const kept = validateDataset(decodePacked(bytes, 'train', 'f', { keepBytes: true }));
+    expect(kept.x.length).toBe(0);
+    expect(kept.pixels).toEqual(x);
+    const idx = [49, 0, 17, 17, 3];
+    const got = gather(kept, idx);
+    expect(got.x).toEqual(gather(floats, idx).x);
+    expect(Array.from(got.y)).toEqual(idx.map((i) => y[i]));
+    // the independent reference: each byte / 255, rounded to float32
+    expect(Array.from(gather(kept, [1]).x)).toEqual(Array.from(x.subarray(6, 12), (v) => Math.fround(v / 255)));
+    const keptTest = decodePacked(bytes, 'test', 'f', { keepBytes: true });
+    expect(keptTest.pixels).toEqual(test.x);
+    // the bytes are a copy: the file's buffer can go
+    expect(kept.pixels?.buffer).not.toBe(bytes.buffer);
+    // float features stay floats whatever is asked
+    const f32 = encodePacked({ inputShape: [4], classes: 3, train: small(), test: small() });
+    const still = decodePacked(f32, 'train', 'f', { keepBytes: true });
+    expect(still.pixels).toBeUndefined();
+    expect(Array.from(still.x)).toEqual(Array.from(small().x));
+  });
+
+  it('refuses kept bytes that do not fit the examples, naming the counts', () => {
+    const x = new Uint8Array(5 * 4);
+    const y = new Uint8Array(5);
+    const bytes = encodePacked({ inputShape: [4], classes: 2, train: { x, y }, test: { x, y } });
+    const ds = decodePacked(bytes, 'train', 'f', { keepBytes: true });
+    expect(() => validateDataset({ ...ds, pixels: new Uint8Array(19) })).toThrow(
+      /5 examples of 4 features need 20 feature values, got 19/,
+    );
   });
 
   it('round-trips uint8 features (read as /255) and float regression targets of width 2', () => {
@@ -342,9 +378,8 @@ describe('pack-data', () => {
 describe('Fashion-MNIST', () => {
   const count = (y: ArrayLike<number>) =>
     Array.from({ length: 10 }, (_, c) => Array.from(y).filter((v) => v === c).length);
-  // pixel bytes back from the decoded [0, 1] floats
-  const image = (ds: { x: Float32Array }, i: number) =>
-    Array.from(ds.x.subarray(i * 784, (i + 1) * 784), (v) => Math.round(v * 255));
+  // pixel bytes back from the [0, 1] floats a worker gathers (the data set holds the file's bytes)
+  const image = (ds: Dataset, i: number) => Array.from(gather(ds, [i]).x, (v) => Math.round(v * 255));
   // the package itself, read here as the independent reference: one JSON file per class, a few empty entries
   const pkg = join(dirname(createRequire(import.meta.url).resolve('fashion-mnist/package.json')), 'src', 'clothes');
   const pkgClass = (c: number): number[][] =>
@@ -380,16 +415,17 @@ describe('Fashion-MNIST', () => {
     expect(train).toMatchObject({ inputShape: [28, 28, 1], classes: 10, targets: 1 });
     expect(count(train.y)).toEqual(Array(10).fill(1200));
     expect(count(test.y)).toEqual(Array(10).fill(300));
+    // held as the file's bytes (a quarter of the memory of floats), gathered as [0, 1] floats
+    expect(train.x.length).toBe(0);
+    expect(train.pixels?.length).toBe(12000 * 784);
     let max = 0;
-    for (const v of train.x) max = Math.max(max, v);
+    for (const v of gather(train, allIndices(train.size)).x) max = Math.max(max, v);
     expect(max).toBe(1);
     const c0 = pkgClass(0);
     expect(image(train, 0)).toEqual(c0[0]);
     expect(image(test, 0)).toEqual(c0[1200]);
     const key = (ds: typeof train, i: number) =>
-      Buffer.from(ds.x.subarray(i * 784, (i + 1) * 784).buffer.slice(i * 784 * 4, (i + 1) * 784 * 4)).toString(
-        'base64',
-      );
+      Buffer.from((ds.pixels as Uint8Array).subarray(i * 784, (i + 1) * 784)).toString('base64');
     const seen = new Set(Array.from({ length: train.size }, (_, i) => key(train, i)));
     const dup = Array.from({ length: test.size }, (_, i) => key(test, i)).filter((k) => seen.has(k)).length;
     expect(dup).toBeLessThan(5); // the source may repeat an image or two; the split itself never does

@@ -5,7 +5,15 @@
  * confusion matrix. Only labels, classes and probabilities go back, never weights.
  */
 import type { DatasetSpec, ModelSpec, TensorShape } from '@gradroom/core';
-import { allIndices, buildModel, type Dataset, ensureExamples, loadDataset, ShardComputer } from '@gradroom/worker';
+import {
+  allIndices,
+  buildModel,
+  type Dataset,
+  ensureExamples,
+  gather,
+  loadDataset,
+  ShardComputer,
+} from '@gradroom/worker';
 import { exportLayersModel } from '@gradroom/worker/export';
 import * as tf from '@tensorflow/tfjs';
 import * as Comlink from 'comlink';
@@ -114,8 +122,7 @@ const api: PredictorApi = {
     const n = Math.min(count, test.size);
     // evenly spread over the test split, the same digits after every epoch
     const indices = Array.from({ length: n }, (_, i) => Math.floor((i * test.size) / n));
-    const x = new Float32Array(n * test.features);
-    indices.forEach((ix, k) => x.set(test.x.subarray(ix * test.features, (ix + 1) * test.features), k * test.features));
+    const { x } = gather(test, indices);
     const p = probabilities(x, n);
     const predicted = indices.map((_, k) => argmax(p, k, test.classes));
     const images = new Uint8Array(x.length);
@@ -141,7 +148,13 @@ const api: PredictorApi = {
     const m = Array.from({ length: k }, () => new Array<number>(k).fill(0));
     for (let from = 0; from < test.size; from += 256) {
       const n = Math.min(256, test.size - from);
-      const p = probabilities(test.x.subarray(from * test.features, (from + n) * test.features), n);
+      const p = probabilities(
+        gather(
+          test,
+          Array.from({ length: n }, (_, r) => from + r),
+        ).x,
+        n,
+      );
       for (let r = 0; r < n; r++) m[test.y[from + r]][argmax(p, r, k)]++;
     }
     return m;

@@ -103,15 +103,29 @@ export function readPackedHeader(bytes: Uint8Array, name = 'data set file'): Pac
   };
 }
 
-/** One split of a packed file as a Dataset (features become float32; uint8 ones are divided by 255). */
-export function decodePacked(bytes: Uint8Array, split: 'train' | 'test', name = 'data set file'): Dataset {
+/**
+ * One split of a packed file as a Dataset (features become float32; uint8 ones are divided by 255).
+ * `keepBytes`: uint8 features stay bytes (Dataset.pixels, scaled as they are gathered), with no
+ * decoding pass: what a worker that trains on the file holds.
+ */
+export function decodePacked(
+  bytes: Uint8Array,
+  split: 'train' | 'test',
+  name = 'data set file',
+  opts: { keepBytes?: boolean } = {},
+): Dataset {
   const h = readPackedHeader(bytes, name);
   const features = h.inputShape.reduce((a, b) => a * b, 1);
   const [first, size] = split === 'train' ? [0, h.train] : [h.train, h.test];
   if (size === 0) bad(name, `has no ${split} examples`);
-  const x = new Float32Array(size * features);
+  const keep = opts.keepBytes === true && h.featureType === 'uint8';
+  const x = new Float32Array(keep ? 0 : size * features);
   const fStart = h.featuresAt + first * features * BYTES[h.featureType];
-  if (h.featureType === 'uint8') {
+  // a copy: the file's buffer (and the other split in it) can then be let go
+  const pixels = keep ? bytes.slice(fStart, fStart + size * features) : undefined;
+  if (keep) {
+    // nothing to decode
+  } else if (h.featureType === 'uint8') {
     const src = bytes.subarray(fStart, fStart + size * features);
     for (let i = 0; i < src.length; i++) x[i] = src[i] / 255;
   } else {
@@ -129,7 +143,17 @@ export function decodePacked(bytes: Uint8Array, split: 'train' | 'test', name = 
         : new Float32Array(raw);
   if (h.labelType === 'uint32' && (y as Int32Array).some((v) => v < 0))
     bad(`${name}/${split}`, 'a label is above 2^31');
-  return { name: `${name}/${split}`, size, inputShape: h.inputShape, features, classes: h.classes, targets: t, x, y };
+  return {
+    name: `${name}/${split}`,
+    size,
+    inputShape: h.inputShape,
+    features,
+    classes: h.classes,
+    targets: t,
+    x,
+    ...(pixels ? { pixels } : {}),
+    y,
+  };
 }
 
 export interface PackInput {
