@@ -1,5 +1,6 @@
 /** The serializable description of one training run, and its defaults. */
 import {
+  COMPRESSIONS,
   type Compression,
   createOptimizer,
   type DatasetSpec,
@@ -182,8 +183,8 @@ export function validateJob(job: JobConfig): void {
     if (mode.steps !== 'auto' && !(Number.isInteger(mode.steps) && mode.steps >= 1 && mode.steps <= 10_000))
       bad(`local steps must be 'auto' or an integer from 1 to 10000, got ${mode.steps}`);
     if (mode.outer) createOptimizer(mode.outer);
-    if (mode.compress !== undefined && !['none', 'fp16', 'int8'].includes(mode.compress))
-      bad(`compress must be none, fp16 or int8, got ${mode.compress}`);
+    if (mode.compress !== undefined && !COMPRESSIONS.includes(mode.compress))
+      bad(`compress must be one of ${COMPRESSIONS.join(', ')}, got ${mode.compress}`);
     if (mode.commShare !== undefined && !(mode.commShare > 0 && mode.commShare < 1))
       bad(`commShare must be between 0 and 1, got ${mode.commShare}`);
     if (mode.warmup !== undefined && !(Number.isInteger(mode.warmup) && mode.warmup >= 0))
@@ -200,8 +201,8 @@ export function validateJob(job: JobConfig): void {
 
 function validateAuto(mode: AutoModeConfig, bad: (m: string) => never): void {
   if (mode.outer) createOptimizer(mode.outer);
-  if (mode.compress !== undefined && !['none', 'fp16', 'int8'].includes(mode.compress))
-    bad(`compress must be none, fp16 or int8, got ${mode.compress}`);
+  if (mode.compress !== undefined && !COMPRESSIONS.includes(mode.compress))
+    bad(`compress must be one of ${COMPRESSIONS.join(', ')}, got ${mode.compress}`);
   if (mode.examplesExact !== undefined && !(Number.isFinite(mode.examplesExact) && mode.examplesExact > 0))
     bad(`examplesExact must be a positive number, got ${mode.examplesExact}`);
   if (mode.target !== undefined && typeof mode.target !== 'string') bad('target must be a string');

@@ -4,7 +4,7 @@
  * view; the view takes the same decoded change, so what rounding drops now is sent with the next
  * change instead of being lost.
  */
-import { type Compression, decodeUpdate, type EncodedUpdate, encodeUpdate } from '@gradroom/core';
+import { type Compression, decodeUpdate, type EncodedUpdate, encodeUpdate, weightsCompression } from '@gradroom/core';
 import type { WeightsSnapshot } from './worker-handle.js';
 
 export interface WeightsChange {
@@ -47,13 +47,16 @@ export class WeightsView {
     this.view = undefined;
     this.pending = undefined;
     if (!compressWeights || compress === 'none') return undefined;
+    // topk is for what members send back; a member's start must be the room's weights, so the
+    // weights go out dense, as int8 (a member's view drifting off the weights costs accuracy)
+    const kind = weightsCompression(compress);
     if (!view) {
       this.pending = { version: snapshot.version, weights: snapshot.weights.slice() };
       return undefined;
     }
     const shared = encodedFor.get(snapshot) ?? [];
     const hit = shared.find(
-      (x) => x.baseVersion === view.version && x.change.kind === compress && sameValues(x.base, view.weights),
+      (x) => x.baseVersion === view.version && x.change.kind === kind && sameValues(x.base, view.weights),
     );
     let e: EncodedUpdate;
     if (hit) {
@@ -64,7 +67,7 @@ export class WeightsView {
       const base = shared.length < MAX_SHARED ? view.weights.slice() : undefined;
       const d = new Float32Array(n);
       for (let i = 0; i < n; i++) d[i] = snapshot.weights[i] - view.weights[i];
-      e = encodeUpdate(d, compress);
+      e = encodeUpdate(d, kind);
       const dec = decodeUpdate(e, n);
       for (let i = 0; i < n; i++) view.weights[i] += dec[i];
       if (base) {

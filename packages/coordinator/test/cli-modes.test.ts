@@ -204,7 +204,7 @@ describe('gradroom train --mode', () => {
     [['--mode', 'fast'], /--mode "fast" is unknown: use exact \(default\) or local/],
     [['--mode', 'local', '--local-steps', '0'], /--local-steps must be auto or an integer from 1 to 10000, got "0"/],
     [['--mode', 'local', '--local-steps', 'many'], /--local-steps must be an integer written in digits, got "many"/],
-    [['--mode', 'local', '--compress', 'zip'], /--compress "zip" is unknown: use none, fp16 or int8/],
+    [['--mode', 'local', '--compress', 'zip'], /--compress "zip" is unknown: use none, fp16, int8 or topk/],
     [['--compress', 'int8'], /--compress applies only to --mode local/],
     [['--local-steps', '4', '--outer-lr', '0.5'], /--local-steps, --outer-lr apply only to --mode local/],
     [['--mode', 'local', '--outer-optimizer', 'lion'], /--outer-optimizer "lion" is unknown: use nesterov or sgd/],

@@ -4,7 +4,7 @@
  * absurd pseudo-gradients in mode local (float 1e30, int8 scale 1e28, fp16 65504 everywhere, an int8
  * scale whose values overflow float32), and robust aggregation with a hostile peer that joins first.
  */
-import type { EncodedUpdate } from '@gradroom/core';
+import type { Compression, EncodedUpdate } from '@gradroom/core';
 import type { LocalResultData } from '@gradroom/worker';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -83,7 +83,7 @@ describe('a fast peer just over the bound', () => {
 });
 
 describe('mode local bounds what a peer sends', () => {
-  const localJob = (compress: 'none' | 'fp16' | 'int8'): JobConfig => ({
+  const localJob = (compress: Compression): JobConfig => ({
     ...exactJob,
     epochs: 4,
     maxIterations: undefined,
@@ -92,7 +92,7 @@ describe('mode local bounds what a peer sends', () => {
 
   /** Mean training loss over the last epoch of a run: one honest peer, and one sending `edit`. */
   async function lastLoss(
-    compress: 'none' | 'fp16' | 'int8',
+    compress: Compression,
     edit?: PeerEdits['local'],
   ): Promise<{ loss: number; logs: string[]; left: string[] }> {
     const { t, logs } = trainer(localJob(compress));
@@ -114,7 +114,12 @@ describe('mode local bounds what a peer sends', () => {
     return { ...e, scales: new Float32Array(e.scales.length).fill(scale) };
   };
 
-  type Attack = [string, 'none' | 'fp16' | 'int8', (r: LocalResultData) => LocalResultData];
+  const topk = (e: EncodedUpdate | undefined): Extract<EncodedUpdate, { kind: 'topk' }> => {
+    if (e?.kind !== 'topk') throw new Error('expected a topk update');
+    return e;
+  };
+
+  type Attack = [string, Compression, (r: LocalResultData) => LocalResultData];
   const attacks: Attack[] = [
     [
       'a float32 pseudo-gradient of 1e30',
@@ -134,6 +139,22 @@ describe('mode local bounds what a peer sends', () => {
       'int8 with scale 3e38 (127 x scale overflows float32)',
       'int8',
       (r) => ({ ...r, encoded: scaled(r.encoded, 3e38) }),
+    ],
+    [
+      'topk naming one place of every block 28 times (its value counted 28 times)',
+      'topk',
+      (r) => {
+        const e = topk(r.encoded);
+        return { ...r, encoded: { ...e, index: new Uint8Array(e.index.length).fill(3) } };
+      },
+    ],
+    [
+      'topk with scale 1e28',
+      'topk',
+      (r) => {
+        const e = topk(r.encoded);
+        return { ...r, encoded: { ...e, scales: new Float32Array(e.scales.length).fill(1e28) } };
+      },
     ],
   ];
 

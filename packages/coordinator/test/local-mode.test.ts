@@ -214,7 +214,7 @@ describe('mode local', () => {
     }
   });
 
-  it('compressed pseudo-gradients (fp16, int8) (pseudo-gradients and weights) cost 1/2 and about 1/4 of the bytes and train as well', async () => {
+  it('compressed pseudo-gradients (fp16, int8; topk back with int8 weights out) cost 1/2, about 1/4 and under 1/16 of the bytes and train as well', async () => {
     // a layer wide enough that the weights, not the indices, are the bytes
     const base: JobConfig = {
       ...exactJob,
@@ -224,7 +224,7 @@ describe('mode local', () => {
       evaluate: true,
     };
     const results: Record<string, { acc: number; bytesIn: number; bytesOut: number }> = {};
-    for (const compress of ['none', 'fp16', 'int8'] as const) {
+    for (const compress of ['none', 'fp16', 'int8', 'topk'] as const) {
       const r = await run({ ...base, mode: { kind: 'local', steps: 2, compress } }, [
         spawnThreadWorker(),
         spawnThreadWorker(),
@@ -244,6 +244,10 @@ describe('mode local', () => {
     expect(results.int8.bytesOut / results.none.bytesOut).toBeLessThanOrEqual(0.3);
     expect(Math.abs(results.fp16.acc - results.none.acc)).toBeLessThanOrEqual(0.02);
     expect(Math.abs(results.int8.acc - results.none.acc)).toBeLessThanOrEqual(0.02);
+    // topk: the pseudo-gradients at 17x fewer bytes (its places and int8 values), the weights as int8
+    expect(results.topk.bytesIn / results.none.bytesIn).toBeLessThanOrEqual(1 / 16);
+    expect(results.topk.bytesOut / results.none.bytesOut).toBeLessThanOrEqual(0.3);
+    expect(Math.abs(results.topk.acc - results.none.acc)).toBeLessThanOrEqual(0.02);
   });
 
   it('refuses a bad mode with a clear error', () => {
@@ -251,7 +255,7 @@ describe('mode local', () => {
       /local steps must be 'auto' or an integer/,
     );
     expect(() => new Trainer({ ...exactJob, mode: { kind: 'local', steps: 2, compress: 'int4' as 'int8' } })).toThrow(
-      /compress must be none, fp16 or int8/,
+      /compress must be one of none, fp16, int8, topk, got int4/,
     );
   });
 });

@@ -4,18 +4,47 @@
  * `block` values (about a quarter). Rounding error is not lost: the sender keeps what rounding
  * dropped and adds it to its next update (error feedback), so the sum of what was sent tracks the
  * sum of the true updates within one quantum.
+ *
+ * 'topk' (SparseLoCo, DeMo) keeps only the TOPK_KEEP largest of each block of TOPK_BLOCK values, as
+ * int8 with a scale per block and a byte for each one's place in its block: 0.23 bytes a value, 17x
+ * fewer than float32 (4.3x fewer than int8). What it drops is not lost either: error feedback sends
+ * it once it has grown into a block's largest.
  */
 import type { Compression } from './cost-model.js';
 import { GradroomError } from './errors.js';
 
 export const INT8_BLOCK = 256;
+/** topk: values per block (at most 256: a value's place in its block is one byte). */
+export const TOPK_BLOCK = 256;
+/**
+ * topk: values kept per block. Measured (README "Top-k compression"): keeping 16 cost 0.9 points on
+ * Fashion-MNIST (9 threads, H = 8, 600 iterations, 5 seeds), 24 cost 0.14 and 28 none (+0.02).
+ */
+export const TOPK_KEEP = 28;
 const HALF_MAX = 65504;
 /** The largest int8 block scale whose values (up to 127 x scale) stay finite in float32. */
 export const INT8_SCALE_MAX = 3.4028234663852886e38 / 127;
 
 export type EncodedUpdate =
   | { kind: 'fp16'; length: number; data: Uint16Array }
-  | { kind: 'int8'; length: number; block: number; data: Int8Array; scales: Float32Array };
+  | { kind: 'int8'; length: number; block: number; data: Int8Array; scales: Float32Array }
+  | {
+      kind: 'topk';
+      length: number;
+      block: number;
+      /** Values kept per block (fewer in a last block shorter than that). */
+      keep: number;
+      /** Each kept value's place in its block, increasing within a block; blocks in order. */
+      index: Uint8Array;
+      data: Int8Array;
+      scales: Float32Array;
+    };
+
+/** Values a topk update keeps: `keep` a block, or all of a shorter last block. */
+export function topkCount(length: number, block: number, keep: number): number {
+  const full = Math.floor(length / block);
+  return full * keep + Math.min(keep, length - full * block);
+}
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -68,6 +97,7 @@ export function fromHalf(h: number): number {
 
 /** Encodes `v` (not modified). */
 export function encodeUpdate(v: Float32Array, kind: Exclude<Compression, 'none'>, block = INT8_BLOCK): EncodedUpdate {
+  if (kind === 'topk') return encodeTopk(v, TOPK_BLOCK, TOPK_KEEP);
   if (kind === 'fp16') {
     const data = new Uint16Array(v.length);
     // clamped to half's range: what does not fit goes into the error feedback, not to Inf
@@ -91,6 +121,109 @@ export function encodeUpdate(v: Float32Array, kind: Exclude<Compression, 'none'>
   return { kind, length: v.length, block, data, scales };
 }
 
+function encodeTopk(v: Float32Array, block: number, keep: number): EncodedUpdate {
+  const length = v.length;
+  const blocks = Math.ceil(length / block);
+  const total = topkCount(length, block, keep);
+  const index = new Uint8Array(total);
+  const data = new Int8Array(total);
+  const scales = new Float32Array(blocks);
+  // the block's largest `keep` by magnitude: places in `best`, smallest magnitude first
+  const best = new Int32Array(keep);
+  const mags = new Float64Array(keep);
+  let o = 0;
+  for (let b = 0; b < blocks; b++) {
+    const start = b * block;
+    const end = Math.min(length, start + block);
+    const k = Math.min(keep, end - start);
+    let held = 0;
+    for (let i = start; i < end; i++) {
+      const m = Math.abs(v[i]);
+      let j: number;
+      if (held < k) {
+        // room left: insert in order from the top
+        j = held++;
+        while (j > 0 && mags[j - 1] > m) {
+          mags[j] = mags[j - 1];
+          best[j] = best[j - 1];
+          j--;
+        }
+      } else {
+        if (m <= mags[0]) continue;
+        // full: the smallest goes, the rest move down until m's place
+        j = 0;
+        while (j + 1 < k && mags[j + 1] < m) {
+          mags[j] = mags[j + 1];
+          best[j] = best[j + 1];
+          j++;
+        }
+      }
+      mags[j] = m;
+      best[j] = i;
+    }
+    const places = Array.from(best.subarray(0, k)).sort((a, c) => a - c);
+    const max = mags[k - 1];
+    const scale = max / 127;
+    scales[b] = scale;
+    for (const i of places) {
+      index[o] = i - start;
+      data[o] = scale === 0 ? 0 : Math.round(v[i] / scale);
+      o++;
+    }
+  }
+  return { kind: 'topk', length, block, keep, index, data, scales };
+}
+
+/** Checks a topk update (see decodeUpdate) and decodes it into `out`. */
+function decodeTopk(e: Extract<EncodedUpdate, { kind: 'topk' }>, length: number, out: Float32Array): Float32Array {
+  const { block, keep, index, data, scales } = e;
+  if (!(Number.isInteger(block) && block >= 1 && block <= 256 && Number.isInteger(keep) && keep >= 1 && keep <= block))
+    throw new GradroomError(
+      'BAD_MESSAGE',
+      `topk update: block ${block} and keep ${keep} (need 1 <= keep <= block <= 256)`,
+    );
+  const total = topkCount(length, block, keep);
+  const blocks = Math.ceil(length / block);
+  if (
+    e.length !== length ||
+    out.length !== length ||
+    index.length !== total ||
+    data.length !== total ||
+    scales.length !== blocks
+  )
+    throw new GradroomError(
+      'BAD_LENGTH',
+      `topk update: ${index.length} places, ${data.length} values and ${scales.length} scales for ${e.length} values (expected ${total}, ${total} and ${blocks} for ${length})`,
+    );
+  out.fill(0);
+  let o = 0;
+  for (let b = 0; b < blocks; b++) {
+    const s = scales[b];
+    if (!(Number.isFinite(s) && s >= 0)) throw new GradroomError('NON_FINITE', `topk update: scale ${b} is ${s}`);
+    if (s > INT8_SCALE_MAX)
+      throw new GradroomError(
+        'BAD_MESSAGE',
+        `topk update: scale ${b} is ${s}, over ${INT8_SCALE_MAX.toExponential(3)}`,
+      );
+    const start = b * block;
+    const size = Math.min(length, start + block) - start;
+    const k = Math.min(keep, size);
+    let last = -1;
+    for (let j = 0; j < k; j++, o++) {
+      const p = index[o];
+      // increasing places: no value counted twice, none outside its block
+      if (p <= last || p >= size)
+        throw new GradroomError(
+          'BAD_MESSAGE',
+          `topk update: block ${b} names place ${p} after ${last} (block of ${size})`,
+        );
+      last = p;
+      out[start + p] = data[o] * s;
+    }
+  }
+  return out;
+}
+
 /**
  * Checks an update that arrived (from a peer: untrusted) and decodes it into `out`. Lengths must
  * match, int8 blocks must be complete and their scales finite and >= 0, and no value may decode
@@ -101,6 +234,7 @@ export function decodeUpdate(
   length: number,
   out: Float32Array = new Float32Array(length),
 ): Float32Array {
+  if (e.kind === 'topk') return decodeTopk(e, length, out);
   if (e.length !== length || e.data.length !== length || out.length !== length) {
     throw new GradroomError('BAD_LENGTH', `${e.kind} update holds ${e.data.length} values, expected ${length}`);
   }
@@ -139,6 +273,7 @@ export function decodeUpdate(
 
 /** Bytes an update takes on the wire (payload only). */
 export function encodedBytes(e: EncodedUpdate): number {
+  if (e.kind === 'topk') return e.index.byteLength + e.data.byteLength + e.scales.byteLength;
   return e.data.byteLength + (e.kind === 'int8' ? e.scales.byteLength : 0);
 }
 

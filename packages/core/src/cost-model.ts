@@ -14,6 +14,7 @@
  * (the same split the trainer makes). k = 1 is always a candidate,
  * so the prediction is never below the fastest member alone.
  */
+import { TOPK_BLOCK, TOPK_KEEP } from './compress.js';
 import { GradroomError } from './errors.js';
 import { epochRounds } from './local-rounds.js';
 import { planShardsByCost } from './planner.js';
@@ -41,7 +42,13 @@ export interface SharedLink {
 }
 
 /** Update encodings (issue 9): bytes per value sent. int8 carries one float32 scale per block. */
-export type Compression = 'none' | 'fp16' | 'int8';
+/**
+ * How a pseudo-gradient (or gradient) travels: float32, fp16, int8 with a scale per block, or
+ * 'topk': the largest TOPK_KEEP of each block of 256 values, int8 with a scale per block, the rest
+ * left to error feedback (mode local only; its weights then travel as int8).
+ */
+export type Compression = 'none' | 'fp16' | 'int8' | 'topk';
+export const COMPRESSIONS: readonly Compression[] = ['none', 'fp16', 'int8', 'topk'];
 
 /**
  * The training mode. `exact` is the default and fully modelled. `local` (H inner steps per round, one
@@ -112,11 +119,17 @@ const BITS = 8;
 /** Mbit/s to bytes per ms. */
 const bytesPerMs = (mbit: number) => (mbit * 1e6) / BITS / 1000;
 
-/** Bytes per value of an encoding (int8: one byte plus a float32 scale per block). */
+/** Bytes per value of an encoding (int8: one byte plus a float32 scale per block; topk: index and value bytes of the kept values, and the block's scale). */
 export function bytesPerValue(c: Compression = 'none', int8Block = 256): number {
   if (c === 'none') return 4;
   if (c === 'fp16') return 2;
+  if (c === 'topk') return (2 * TOPK_KEEP + 4) / TOPK_BLOCK;
   return 1 + 4 / int8Block;
+}
+
+/** How weights go out under a compression: topk is for what comes back, the weights go as int8 (weights-view.ts). */
+export function weightsCompression<C extends Compression>(c: C): Exclude<C, 'topk'> | 'int8' {
+  return (c === 'topk' ? 'int8' : c) as Exclude<C, 'topk'> | 'int8';
 }
 
 function bad(m: string): never {
@@ -217,7 +230,11 @@ export function predictRoom(input: RoomCostInput): RoomCostPrediction {
   // exact: float32 weights out, gradient sums back (compressed if asked); local: the weights broadcast
   // may be compressed too, and one exchange serves H mini-batches
   const outBytes =
-    P * (mode.kind === 'local' && mode.compressWeights ? bytesPerValue(mode.compress, input.int8Block) : 4) * overhead;
+    P *
+    (mode.kind === 'local' && mode.compressWeights
+      ? bytesPerValue(weightsCompression(mode.compress ?? 'none'), input.int8Block)
+      : 4) *
+    overhead;
   const inBytes = P * bytesPerValue(mode.compress, input.int8Block) * overhead;
   const H = mode.kind === 'local' ? mode.steps : 1;
   const msPer = input.members.map((m) => 1000 / m.examplesPerSec);

@@ -8,7 +8,10 @@ import {
   encodedBytes,
   encodeUpdate,
   fromHalf,
+  TOPK_BLOCK,
+  TOPK_KEEP,
   toHalf,
+  topkCount,
 } from '../src/compress.js';
 import { rngFor, STREAM } from '../src/prng.js';
 
@@ -77,6 +80,123 @@ describe('int8 with a scale per block', () => {
   it('a zero block decodes to zeros', () => {
     const d = decodeUpdate(encodeUpdate(new Float32Array(300), 'int8'), 300);
     expect(d.every((x) => x === 0)).toBe(true);
+  });
+});
+
+describe('topk: the largest of each block, int8, with their places', () => {
+  type Topk = Extract<EncodedUpdate, { kind: 'topk' }>;
+  it('keeps exactly the TOPK_KEEP largest of each block (a sort is the reference), each within half a quantum, the rest zero', () => {
+    const n = 2 * TOPK_BLOCK + 44; // a short last block: 44 values, more than TOPK_KEEP
+    const v = randomVector(n, 11);
+    const e = encodeUpdate(v, 'topk') as Topk;
+    expect(e.index.length).toBe(3 * TOPK_KEEP);
+    const d = decodeUpdate(e, n);
+    for (let b = 0; b * TOPK_BLOCK < n; b++) {
+      const start = b * TOPK_BLOCK;
+      const end = Math.min(n, start + TOPK_BLOCK);
+      const order = Array.from({ length: end - start }, (_, i) => start + i).sort(
+        (x, y) => Math.abs(v[y]) - Math.abs(v[x]),
+      );
+      const kept = new Set(order.slice(0, TOPK_KEEP));
+      const scale = Math.abs(v[order[0]]) / 127;
+      for (let i = start; i < end; i++) {
+        if (kept.has(i)) expect(Math.abs(d[i] - v[i])).toBeLessThanOrEqual(scale / 2 + 1e-7);
+        else expect(d[i]).toBe(0);
+      }
+    }
+  });
+
+  it('a block shorter than TOPK_KEEP keeps all its values; 17x fewer bytes than float32', () => {
+    const v = randomVector(TOPK_KEEP - 3, 12);
+    const d = decodeUpdate(encodeUpdate(v, 'topk'), v.length);
+    expect(d.every((x) => x !== 0)).toBe(true);
+    expect(topkCount(TOPK_BLOCK + 5, TOPK_BLOCK, TOPK_KEEP)).toBe(TOPK_KEEP + 5);
+    const big = randomVector(101_770, 13);
+    expect((big.length * 4) / encodedBytes(encodeUpdate(big, 'topk'))).toBeGreaterThanOrEqual(16);
+  });
+
+  it('refuses counts that disagree, places out of order or outside a block, bad scales, and a keep over the block', () => {
+    const n = TOPK_BLOCK + 40;
+    const ok = () => encodeUpdate(randomVector(n, 14), 'topk') as Topk;
+    expect(() => decodeUpdate(ok(), n - 1)).toThrow(/for 296 values \(expected 56, 56 and 2 for 295\)/);
+    expect(() => decodeUpdate({ ...ok(), index: ok().index.subarray(1) }, n)).toThrow(/55 places, 56 values/);
+    const repeated = ok();
+    repeated.index[5] = repeated.index[4]; // one place twice: a value counted twice
+    expect(() => decodeUpdate(repeated, n)).toThrow(/block 0 names place \d+ after \d+/);
+    const outside = ok();
+    outside.index[2 * TOPK_KEEP - 1] = 40; // the last block holds 40 values: places 0..39
+    expect(() => decodeUpdate(outside, n)).toThrow(/block 1 names place 40 after \d+ \(block of 40\)/);
+    const nan = ok();
+    nan.scales[1] = Number.NaN;
+    expect(() => decodeUpdate(nan, n)).toThrow(/topk update: scale 1 is NaN/);
+    const huge = ok();
+    huge.scales[0] = 1e38;
+    expect(() => decodeUpdate(huge, n)).toThrow(/topk update: scale 0 is [0-9.e+]+, over 2.679e\+36/);
+    expect(() => decodeUpdate({ ...ok(), keep: TOPK_BLOCK + 1 }, n)).toThrow(/keep <= block <= 256/);
+    expect(() => decodeUpdate({ ...ok(), block: 512 }, n)).toThrow(/keep <= block <= 256/);
+  });
+
+  it('fuzz: any topk payload either decodes to finite values or is refused with a GradroomError', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 600 }),
+        fc.integer({ min: -1, max: 300 }),
+        fc.integer({ min: -1, max: 40 }),
+        fc.integer({ min: 0, max: 120 }),
+        fc.array(fc.float(), { maxLength: 5 }),
+        fc.integer({ min: 1, max: 97 }),
+        (len, block, keep, kept, scales, step) => {
+          const e: EncodedUpdate = {
+            kind: 'topk',
+            length: len,
+            block,
+            keep,
+            index: new Uint8Array(kept).map((_, i) => (i * step) & 0xff),
+            data: new Int8Array(kept).map((_, i) => (i * 31) % 127),
+            scales: Float32Array.from(scales),
+          };
+          try {
+            const d = decodeUpdate(e, len);
+            expect(d.every(Number.isFinite)).toBe(true);
+          } catch (err) {
+            expect((err as Error).name).toBe('GradroomError');
+          }
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('with error feedback nothing is lost: what was sent tracks the true sum, where plain topk drops most of it', () => {
+    const n = 1024;
+    const ef = new ErrorFeedback(n, 'topk');
+    const trueSum = new Float64Array(n);
+    const sentSum = new Float64Array(n);
+    const plainSum = new Float64Array(n);
+    const worstAt = (sum: Float64Array) => {
+      let w = 0;
+      for (let i = 0; i < n; i++) w = Math.max(w, Math.abs(trueSum[i] - sum[i]));
+      return w;
+    };
+    let at200 = 0;
+    for (let step = 0; step < 1000; step++) {
+      // a steady drift in every value (what an optimizer's steps add up to) plus noise
+      const u = randomVector(n, 300 + step, 0.01);
+      for (let i = 0; i < n; i++) u[i] += 0.002 * Math.sin(i);
+      const d = decodeUpdate(ef.encode(u), n);
+      const p = decodeUpdate(encodeUpdate(u, 'topk'), n);
+      for (let i = 0; i < n; i++) {
+        trueSum[i] += u[i];
+        sentSum[i] += d[i];
+        plainSum[i] += p[i];
+      }
+      if (step === 199) at200 = worstAt(sentSum);
+    }
+    const withFeedback = worstAt(sentSum);
+    // the residual is bounded: no growth from step 200 to 1,000
+    expect(withFeedback).toBeLessThan(1.5 * at200);
+    // without feedback the drift in the values never kept is lost, and grows with the steps
+    expect(worstAt(plainSum)).toBeGreaterThan(5 * withFeedback);
   });
 });
 

@@ -138,6 +138,16 @@ describe('cost model: compressed updates and local mode (extension point for iss
     expect(predictRoom({ ...base, mode: { kind: 'exact', compress: 'fp16' } }).bytesOut).toBe(4000);
   });
 
+  it('topk: 28 values of each 256 back (a byte each and a byte for its place, plus the block scale); the weights go out as int8', () => {
+    expect(bytesPerValue('topk')).toBeCloseTo((2 * 28 + 4) / 256, 12);
+    expect(4 / bytesPerValue('topk')).toBeGreaterThanOrEqual(16);
+    const base = { members: [{ examplesPerSec: 1000 }], parameters: 1000, batchSize: 64 };
+    // per iteration: a round of H = 4 exchanges once
+    const p = predictRoom({ ...base, mode: { kind: 'local', steps: 4, compress: 'topk', compressWeights: true } });
+    expect(p.bytesIn).toBeCloseTo((1000 * 60) / 256 / 4, 9);
+    expect(p.bytesOut).toBeCloseTo((1000 * (1 + 4 / 256)) / 4, 9);
+  });
+
   it('local mode with H steps exchanges once per H mini-batches', () => {
     const p = predictRoom({
       members: [{ examplesPerSec: 1000, upMbit: MBIT8, downMbit: MBIT8 }],

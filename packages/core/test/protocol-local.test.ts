@@ -1,9 +1,10 @@
 /** The wire messages of mode local and compressed updates: round trips, and fuzzed fields refused with typed errors. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeUpdate } from '../src/compress.js';
+import { decodeUpdate, encodeUpdate } from '../src/compress.js';
 import { GradroomError } from '../src/errors.js';
 import { decodeMessage, encodeMessage } from '../src/protocol/codec.js';
+import { updateFields, updateFrom } from '../src/protocol/mapping.js';
 import { msg } from '../src/protocol/messages.js';
 
 const local = () =>
@@ -17,6 +18,9 @@ const local = () =>
     inner: { kind: 'adam', lr: 0.01 },
     compress: 'int8',
   });
+
+/** `m` is refused when sent, with an error matching `re`. */
+const bad = (m: object, re: RegExp) => expect(() => encodeMessage(m as never)).toThrow(re);
 
 describe('local messages', () => {
   it('round-trip with int8 and fp16 payloads', () => {
@@ -57,8 +61,48 @@ describe('local messages', () => {
     expect(decodeMessage(encodeMessage(half))).toEqual(half);
   });
 
+  it('a topk pseudo-gradient travels as its kept values, their places, keep and length, and decodes the same at the other end', () => {
+    const v = Float32Array.from({ length: 600 }, (_, i) => Math.sin(i * 1.3) * (i % 17));
+    const e = encodeUpdate(v, 'topk');
+    const r = msg({
+      type: 'local-result',
+      round: 3,
+      version: 3,
+      ...updateFields(e, undefined),
+      lossSum: 1,
+      correct: 0,
+      count: 8,
+      computeMs: 1,
+      backend: 'wasm',
+    });
+    expect(Object.keys(updateFields(e, undefined)).sort()).toEqual([
+      'block',
+      'keep',
+      'places',
+      'q8',
+      'scales',
+      'values',
+    ]);
+    const back = decodeMessage(encodeMessage(r));
+    expect(back).toEqual(r);
+    if (back.type !== 'local-result') throw new Error('local-result expected');
+    const got = updateFrom(back);
+    expect(got?.kind).toBe('topk');
+    expect(decodeUpdate(got as NonNullable<typeof got>, 600)).toEqual(decodeUpdate(e, 600));
+    // a room may ask for it
+    const asked = { ...local(), compress: 'topk' as const };
+    expect(decodeMessage(encodeMessage(asked))).toEqual(asked);
+    bad({ ...local(), compress: 'top5' }, /local.compress must be one of 'none', 'fp16', 'int8', 'topk'/);
+    // partial topk fields, or topk fields without values, are refused before anything is decoded
+    const { places: _p, ...noPlaces } = r as unknown as Record<string, unknown>;
+    bad(noPlaces, /topk: places, keep and values together, with q8, or none of them/);
+    const { q8: _q, scales: _s, block: _b, ...noValues } = r as unknown as Record<string, unknown>;
+    bad({ ...noValues, delta: new Float32Array(600) }, /topk: places, keep and values together, with q8/);
+    bad({ ...r, places: Array.from((r as { places: Uint8Array }).places) }, /local-result.places must be a Uint8Array/);
+    bad({ ...r, keep: 300 }, /local-result.keep must be/);
+  });
+
   it('refuses inconsistent fields with a clear reason', () => {
-    const bad = (m: object, re: RegExp) => expect(() => encodeMessage(m as never)).toThrow(re);
     bad({ ...local(), sizes: Uint32Array.from([3, 3]) }, /local.sizes must be one entry per learning rate, adding up/);
     bad({ ...local(), inner: { kind: 'adam', lr: -1 } }, /local.inner must be a valid optimizer configuration/);
     bad({ ...local(), inner: { kind: 'eval', code: 'x' } }, /local.inner must be a valid optimizer configuration/);
@@ -153,6 +197,9 @@ describe('local messages', () => {
       'wq8',
       'wscales',
       'wblock',
+      'places',
+      'keep',
+      'values',
     ];
     fc.assert(
       fc.property(

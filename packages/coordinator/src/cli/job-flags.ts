@@ -6,6 +6,7 @@ import { basename } from 'node:path';
 import {
   adviseBatchSize,
   type BatchSizeAdvice,
+  COMPRESSIONS,
   type Compression,
   type DatasetSpec,
   defaultInnerScale,
@@ -263,7 +264,6 @@ function innerScale(flags: Flags, exactFirst: number): InnerScale {
     bad(`--inner-scale "${String(v)}" is unknown: use ${INNER_SCALES.join(' or ')}`);
   return v as InnerScale;
 }
-const COMPRESSIONS: readonly Compression[] = ['none', 'fp16', 'int8'];
 
 /**
  * The outer optimizer of mode local: unnamed, the measured rule for this H, --workers and the exact
@@ -305,7 +305,7 @@ export function modeFromFlags(flags: Flags): TrainingMode | undefined {
   const given = flags.compress !== undefined;
   const compress = flags.compress ?? 'none';
   if (!COMPRESSIONS.includes(compress as Compression))
-    bad(`--compress "${String(compress)}" is unknown: use none, fp16 or int8`);
+    bad(`--compress "${String(compress)}" is unknown: use none, fp16, int8 or topk`);
   if (m === 'exact') {
     const local = LOCAL_FLAGS.filter((f) => flags[f] !== undefined).map((f) => `--${f}`);
     if (compress !== 'none') local.push('--compress');

@@ -53,9 +53,12 @@ Adam with 1/(1+0.3*epoch) decay, mini-batches of 64, 5 epochs, 2 workers).
                            sqrt-workers with --warm-start 0 and in mode auto; measured: from scratch
                            it takes 8 workers to 92 % on MNIST, after a warm start it jolts the
                            weights; README "Learning rate and workers")
-  --compress none|fp16|int8   mode local: how pseudo-gradients travel back and weights out (int8:
-                           one scale per block, with error feedback) (default: int8 for room
-                           members, whose link is measured to be the bottleneck; none for threads)
+  --compress none|fp16|int8|topk   mode local: how pseudo-gradients travel back and weights out
+                           (int8: one scale per block, with error feedback) (default: int8 for room
+                           members, whose link is measured to be the bottleneck; none for threads).
+                           topk: the 28 largest of each 256 values back (17x fewer bytes than none,
+                           4.3x fewer than int8, the rest kept for later rounds), weights out as
+                           int8; measured within 0.1 point of none (README "Top-k compression")
   --warm-start N           mode local: the first N iterations in exact mode (a warm start), then
                            local rounds (default 160: measured on MNIST, 92 % after 2 epochs with
                            it against 7 without; 0 turns it off). Over chunked data it runs on this

@@ -81,11 +81,13 @@ describe('mode local in a room', () => {
     host.close();
   });
 
-  for (const [named, peerSends] of [
-    [undefined, 'q8'],
-    ['none', 'delta'],
+  for (const [named, peerSends, threadAsked] of [
+    [undefined, 'q8', 'none'],
+    ['none', 'delta', 'none'],
+    // named, it holds for every member: the top 28 of each 256 values, with their places
+    ['topk', 'topk', 'topk'],
   ] as const) {
-    it(`compress ${named ?? 'not named'}: the peer's updates travel as ${peerSends}, the thread's as float32`, {
+    it(`compress ${named ?? 'not named'}: the peer's updates travel as ${peerSends}, the thread is asked for ${threadAsked}`, {
       timeout: 120_000,
     }, async () => {
       const { server, peers } = fx;
@@ -94,14 +96,15 @@ describe('mode local in a room', () => {
       const trainer = new Trainer({ ...mnistJob(16), mode }, { waitForWorkers: true });
       // what each kind of worker was asked to send: the peer's replies on the wire, the thread's requests
       const wire = new Set<string>();
-      const threadAsked = new Set<string>();
+      const asked = new Set<string>();
       const host = await hostRoom({
         url: server.wsUrl,
         token: room.token,
         hostKey: room.hostKey,
         trainer,
         tap: (_id: string, m: Message) => {
-          if (m.type === 'local-result') for (const k of ['delta', 'half', 'q8'] as const) if (m[k]) wire.add(k);
+          if (m.type === 'local-result')
+            for (const k of ['delta', 'half', 'q8'] as const) if (m[k]) wire.add(m.places ? 'topk' : k);
         },
         log: () => {},
       });
@@ -116,7 +119,7 @@ describe('mode local in a room', () => {
       const recorded: WorkerHandle = {
         ...thread,
         trainLocal: (req) => {
-          threadAsked.add(req.compress ?? 'none');
+          asked.add(req.compress ?? 'none');
           return (train as NonNullable<typeof train>)(req);
         },
       };
@@ -124,7 +127,7 @@ describe('mode local in a room', () => {
       const result = await trainer.run();
       expect(result.position.iteration).toBe(16);
       expect([...wire]).toEqual([peerSends]);
-      expect([...threadAsked]).toEqual(['none']);
+      expect([...asked]).toEqual([threadAsked]);
       host.close();
     });
   }

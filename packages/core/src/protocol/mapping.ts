@@ -10,15 +10,30 @@ import type { LocalMessage, LocalResultMessage, ResultMessage } from './messages
 export function updateFields(
   e: EncodedUpdate | undefined,
   delta: Float32Array | undefined,
-): Pick<LocalResultMessage, 'delta' | 'half' | 'q8' | 'scales' | 'block'> {
+): Pick<LocalResultMessage, 'delta' | 'half' | 'q8' | 'scales' | 'block' | 'places' | 'keep' | 'values'> {
   if (e?.kind === 'fp16') return { half: e.data };
+  if (e?.kind === 'topk')
+    return { q8: e.data, scales: e.scales, block: e.block, keep: e.keep, places: e.index, values: e.length };
   if (e?.kind === 'int8') return { q8: e.data, scales: e.scales, block: e.block };
   return { delta };
 }
 
 /** The compressed pseudo-gradient a 'local-result' message carries, if any. */
-export function updateFrom(m: Pick<LocalResultMessage, 'half' | 'q8' | 'scales' | 'block'>): EncodedUpdate | undefined {
+export function updateFrom(
+  m: Pick<LocalResultMessage, 'half' | 'q8' | 'scales' | 'block' | 'places' | 'keep' | 'values'>,
+): EncodedUpdate | undefined {
   if (m.half) return { kind: 'fp16', length: m.half.length, data: m.half };
+  // the gate (decodeUpdate) checks that the counts agree with each other and with the task
+  if (m.places && m.keep && m.values !== undefined && m.q8 && m.scales && m.block)
+    return {
+      kind: 'topk',
+      length: m.values,
+      block: m.block,
+      keep: m.keep,
+      index: m.places,
+      data: m.q8,
+      scales: m.scales,
+    };
   if (m.q8 && m.scales && m.block)
     return { kind: 'int8', length: m.q8.length, block: m.block, data: m.q8, scales: m.scales };
   return undefined;

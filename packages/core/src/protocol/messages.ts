@@ -166,7 +166,7 @@ export interface LocalMessage {
   lrs: Float32Array;
   /** The inner optimizer (a core OptimizerConfig; checked by core's own validation). */
   inner: Record<string, unknown>;
-  compress: 'none' | 'fp16' | 'int8';
+  compress: 'none' | 'fp16' | 'int8' | 'topk';
   /**
    * Compressed weights: the change from the peer's view of `baseVersion` (the weights it started
    * its last round from), as fp16 bits (`whalf`) or int8 (`wq8`, `wscales`, `wblock`). Absent: the
@@ -225,6 +225,13 @@ export interface LocalResultMessage {
   q8?: Int8Array;
   scales?: Float32Array;
   block?: number;
+  /**
+   * Compression topk: q8 holds only the kept values; `places[i]` is the i-th one's place in its
+   * block, `keep` how many a block keeps, `values` how many the update stands for.
+   */
+  places?: Uint8Array;
+  keep?: number;
+  values?: number;
   lossSum: number;
   correct: number;
   count: number;

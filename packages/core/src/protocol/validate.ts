@@ -11,6 +11,7 @@
  * gradient) are the result gate's (result-gate.ts; `checkResult` below runs it).
  */
 
+import { COMPRESSIONS } from '../cost-model.js';
 import { GradroomError } from '../errors.js';
 import { createOptimizer } from '../optimizers/index.js';
 import type { OptimizerConfig } from '../optimizers/types.js';
@@ -100,6 +101,10 @@ const uint32Array: Check = (v, p, l) => {
 const uint16Array: Check = (v, p, l) => {
   if (!(v instanceof Uint16Array) || Object.getPrototypeOf(v) !== Uint16Array.prototype) fail(p, 'a Uint16Array');
   if (v.length > l.maxParams) fail(p, `a Uint16Array of at most ${l.maxParams} values`);
+};
+const uint8Array: Check = (v, p, l) => {
+  if (!(v instanceof Uint8Array) || Object.getPrototypeOf(v) !== Uint8Array.prototype) fail(p, 'a Uint8Array');
+  if (v.length > l.maxParams) fail(p, `a Uint8Array of at most ${l.maxParams} values`);
 };
 const int8Array: Check = (v, p, l) => {
   if (!(v instanceof Int8Array) || Object.getPrototypeOf(v) !== Int8Array.prototype) fail(p, 'an Int8Array');
@@ -349,7 +354,7 @@ const MESSAGES: Readonly<Record<string, FieldTable>> = {
     sizes: { check: uint32Array },
     lrs: { check: float32Array },
     inner: { check: optimizerConfig },
-    compress: { check: oneOf('none', 'fp16', 'int8') },
+    compress: { check: oneOf(...COMPRESSIONS) },
     baseVersion: { check: uint, optional: true },
     whalf: { check: uint16Array, optional: true },
     wq8: { check: int8Array, optional: true },
@@ -373,6 +378,10 @@ const MESSAGES: Readonly<Record<string, FieldTable>> = {
     q8: { check: int8Array, optional: true },
     scales: { check: float32Array, optional: true },
     block: { check: int(1, 1 << 20), optional: true },
+    /** topk: each q8 value's place in its block, and how many a block keeps. */
+    places: { check: uint8Array, optional: true },
+    keep: { check: int(1, 256), optional: true },
+    values: { check: uint, optional: true },
     lossSum: { check: finite },
     correct: { check: uint },
     count: { check: uint },
@@ -420,6 +429,9 @@ export function validateMessage(value: unknown, limits?: Partial<CodecLimits>): 
       fail('local-result', `holding exactly one of delta, half, q8 (got ${kinds.join(', ') || 'none'})`);
     if ((value.q8 !== undefined) !== (value.scales !== undefined && value.block !== undefined))
       fail('local-result', 'q8 with its scales and block, or none of them');
+    const topk = ['places', 'keep', 'values'].filter((k) => value[k] !== undefined).length;
+    if ((topk !== 0 && topk !== 3) || (topk === 3 && value.q8 === undefined))
+      fail('local-result', 'topk: places, keep and values together, with q8, or none of them');
   }
   checkClassRules(type, value);
   if (type === 'local') {
