@@ -174,6 +174,19 @@ function encodeTopk(v: Float32Array, block: number, keep: number): EncodedUpdate
   return { kind: 'topk', length, block, keep, index, data, scales };
 }
 
+/** Block b's scale of an int8 or topk update that arrived: finite, >= 0, and 127 x it a float32. */
+function checkedScale(kind: 'int8' | 'topk', scales: Float32Array, b: number): number {
+  const s = scales[b];
+  if (!(Number.isFinite(s) && s >= 0)) throw new GradroomError('NON_FINITE', `${kind} update: scale ${b} is ${s}`);
+  // 127 x scale must stay a float32: a larger scale is no honest encoding, it decodes to Inf
+  if (s > INT8_SCALE_MAX)
+    throw new GradroomError(
+      'BAD_MESSAGE',
+      `${kind} update: scale ${b} is ${s}, over ${INT8_SCALE_MAX.toExponential(3)}`,
+    );
+  return s;
+}
+
 /** Checks a topk update (see decodeUpdate) and decodes it into `out`. */
 function decodeTopk(e: Extract<EncodedUpdate, { kind: 'topk' }>, length: number, out: Float32Array): Float32Array {
   const { block, keep, index, data, scales } = e;
@@ -198,13 +211,7 @@ function decodeTopk(e: Extract<EncodedUpdate, { kind: 'topk' }>, length: number,
   out.fill(0);
   let o = 0;
   for (let b = 0; b < blocks; b++) {
-    const s = scales[b];
-    if (!(Number.isFinite(s) && s >= 0)) throw new GradroomError('NON_FINITE', `topk update: scale ${b} is ${s}`);
-    if (s > INT8_SCALE_MAX)
-      throw new GradroomError(
-        'BAD_MESSAGE',
-        `topk update: scale ${b} is ${s}, over ${INT8_SCALE_MAX.toExponential(3)}`,
-      );
+    const s = checkedScale('topk', scales, b);
     const start = b * block;
     const size = Math.min(length, start + block) - start;
     const k = Math.min(keep, size);
@@ -257,14 +264,7 @@ export function decodeUpdate(
     );
   }
   for (let b = 0; b < scales.length; b++) {
-    const s = scales[b];
-    if (!(Number.isFinite(s) && s >= 0)) throw new GradroomError('NON_FINITE', `int8 update: scale ${b} is ${s}`);
-    // 127 x scale must stay a float32: a larger scale is no honest encoding, it decodes to Inf
-    if (s > INT8_SCALE_MAX)
-      throw new GradroomError(
-        'BAD_MESSAGE',
-        `int8 update: scale ${b} is ${s}, over ${INT8_SCALE_MAX.toExponential(3)}`,
-      );
+    const s = checkedScale('int8', scales, b);
     const end = Math.min(length, (b + 1) * block);
     for (let i = b * block; i < end; i++) out[i] = e.data[i] * s;
   }

@@ -83,6 +83,15 @@ describe('int8 with a scale per block', () => {
   });
 });
 
+/** An update that arrived either decodes to finite values or is refused with a GradroomError. */
+function decodesOrRefuses(e: EncodedUpdate, length: number): void {
+  try {
+    expect(decodeUpdate(e, length).every(Number.isFinite)).toBe(true);
+  } catch (err) {
+    expect((err as Error).name).toBe('GradroomError');
+  }
+}
+
 describe('topk: the largest of each block, int8, with their places', () => {
   type Topk = Extract<EncodedUpdate, { kind: 'topk' }>;
   it('keeps exactly the TOPK_KEEP largest of each block (a sort is the reference), each within half a quantum, the rest zero', () => {
@@ -155,12 +164,7 @@ describe('topk: the largest of each block, int8, with their places', () => {
             data: new Int8Array(kept).map((_, i) => (i * 31) % 127),
             scales: Float32Array.from(scales),
           };
-          try {
-            const d = decodeUpdate(e, len);
-            expect(d.every(Number.isFinite)).toBe(true);
-          } catch (err) {
-            expect((err as Error).name).toBe('GradroomError');
-          }
+          decodesOrRefuses(e, len);
         },
       ),
       { numRuns: 3000 },
@@ -237,12 +241,7 @@ describe('validation of updates that arrive', () => {
                 data: new Int8Array(dataLen).map((_, i) => (i * 31) % 127),
                 scales: Float32Array.from(scales),
               };
-          try {
-            const d = decodeUpdate(e, len);
-            expect(d.every(Number.isFinite)).toBe(true);
-          } catch (err) {
-            expect((err as Error).name).toBe('GradroomError');
-          }
+          decodesOrRefuses(e, len);
         },
       ),
       { numRuns: 3000 },
