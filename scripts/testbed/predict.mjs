@@ -46,6 +46,9 @@ const modes = [
   // as the shard runner does today: each member standing by gets a probe every 11th iteration
   // issue 9's modes through the model's extension point: predictions only, not yet measured
   { label: 'local H=50, int8 back (model only)', mode: { kind: 'local', steps: 50, compress: 'int8' } },
+  // where topk pays: the same H, int8 both ways against topk back (the weights still int8 out)
+  { label: 'local H=8, int8 both ways', mode: { kind: 'local', steps: 8, compress: 'int8', compressWeights: true } },
+  { label: 'local H=8, topk back, int8 out', mode: { kind: 'local', steps: 8, compress: 'topk', compressWeights: true } },
 ];
 
 const rows = [];
