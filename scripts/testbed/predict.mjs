@@ -48,7 +48,10 @@ const modes = [
   { label: 'local H=50, int8 back (model only)', mode: { kind: 'local', steps: 50, compress: 'int8' } },
   // where topk pays: the same H, int8 both ways against topk back (the weights still int8 out)
   { label: 'local H=8, int8 both ways', mode: { kind: 'local', steps: 8, compress: 'int8', compressWeights: true } },
-  { label: 'local H=8, topk back, int8 out', mode: { kind: 'local', steps: 8, compress: 'topk', compressWeights: true } },
+  {
+    label: 'local H=8, topk back, int8 out',
+    mode: { kind: 'local', steps: 8, compress: 'topk', compressWeights: true },
+  },
 ];
 
 const rows = [];
