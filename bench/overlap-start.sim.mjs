@@ -5,6 +5,8 @@
 // member starts from the weights one outer step old. Its result can be:
 //   as sent:     its move from where it started, added to the newest weights (a stale pseudo-gradient);
 //   from its end: counted as the newest weights minus where it ended;
+//   not caught up, a quarter / a half: its move plus that share of the missed step (gradroom counts a
+//                group whose catch-up came too late with half);
 //   caught up:   it adds the missed outer step to its weights after half its steps ("when the new
 //                weights arrive, it applies the difference"), counted from its end (gradroom's overlap);
 //   eager:       (round nine's overlap) it starts from the old weights plus its own last move, counted as sent.
@@ -45,6 +47,10 @@ function run(h, rule, who) {
       }
       if (rule === 'as sent') return end(h, prev, c).map((v, i) => v - prev[i] + w[i]);
       if (rule === 'from its end') return end(h, prev, c);
+      // not caught up (it ended before the missed step came), counted as its move plus a share of
+      // the missed step: between as sent (none) and from its end (all); gradroom counts half
+      if (rule === 'not caught up, a quarter') return end(h, prev, c).map((v, i) => v + 0.75 * (w[i] - prev[i]));
+      if (rule === 'not caught up, a half') return end(h, prev, c).map((v, i) => v + 0.5 * (w[i] - prev[i]));
       // caught up: half its steps from the old weights, the missed step added, the rest
       const k = Math.floor(h / 2);
       const mid = end(k, prev, c).map((v, i) => v + w[i] - prev[i]);
@@ -60,7 +66,14 @@ const entries = [];
 for (const who of ['one member', 'every member'])
   for (const h of [2, 8]) {
     const plain = run(h, 'plain', who);
-    for (const rule of ['eager', 'as sent', 'from its end', 'caught up']) {
+    for (const rule of [
+      'eager',
+      'as sent',
+      'from its end',
+      'not caught up, a quarter',
+      'not caught up, a half',
+      'caught up',
+    ]) {
       const value = run(h, rule, who);
       entries.push({
         name: `${M} members, ${who} early, H = ${h}: ${rule}`,
