@@ -215,6 +215,17 @@ export async function runTestbed(opts = {}) {
   if (leftovers.length) log(`removed ${leftovers.length} leftovers of an earlier run: ${leftovers.join(', ')}`);
 
   const children = [];
+  /**
+   * Children whose output has been read to its end ('close', not 'exit': a process can exit before
+   * its last lines, a volunteer's rounds and CPU, are read; the trace then lacked them).
+   */
+  const drained = new WeakSet();
+  const running = () => children.some((c) => !drained.has(c));
+  const spawned = (c) => {
+    c.once('close', () => drained.add(c));
+    children.push(c);
+    return c;
+  };
   let tb;
   let tabTmp;
   let cleaned = false;
@@ -288,7 +299,7 @@ export async function runTestbed(opts = {}) {
         join(here, 'coordinator.mjs'),
         JSON.stringify(coordArgs),
       ]);
-      children.push(coord);
+      spawned(coord);
       const coordErr = [];
       lines(coord.stderr, (l) => {
         coordErr.push(l);
@@ -324,7 +335,7 @@ export async function runTestbed(opts = {}) {
             const node = [process.execPath, join(here, tab ? 'tab.mjs' : 'volunteer.mjs'), args];
             if (tab) tabTmp ??= tabTempDir();
             const child = inCgroup(v.cgroup, v.ns, node, tab ? { TMPDIR: tabTmp } : undefined);
-            children.push(child);
+            spawned(child);
             const keep = (l) => {
               const cpu = /^TBV (\S+) cpu (.*)$/.exec(l);
               const fetched = /^TBV (\S+) data (.*)$/.exec(l);
@@ -377,9 +388,7 @@ export async function runTestbed(opts = {}) {
       });
     });
     const end = Date.now() + 3000;
-    while (children.some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < end) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    while (running() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
     // --trace FILE: every iteration's and evaluation's record, and each volunteer's rounds as it saw them
     if (opts.trace)
       writeFileSync(
@@ -412,9 +421,7 @@ export async function runTestbed(opts = {}) {
     // volunteers leave on their own once the room closes (and report their CPU); whatever has not
     // within 3 s is ended here
     const end = Date.now() + 3000;
-    while (children.some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < end) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    while (running() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
     cleanup();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
