@@ -161,7 +161,7 @@ function encodeTopk(v: Float32Array, block: number, keep: number): EncodedUpdate
       mags[j] = m;
       best[j] = i;
     }
-    const places = Array.from(best.subarray(0, k)).sort((a, c) => a - c);
+    const places = best.subarray(0, k).sort(); // a typed array sorts by value, in place
     const max = mags[k - 1];
     const scale = max / 127;
     scales[b] = scale;

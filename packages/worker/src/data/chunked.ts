@@ -182,6 +182,7 @@ async function fetchPart(
   m: ChunkManifest,
   base: string,
   opts?: FetchDataOptions,
+  keepBytes = true,
 ): Promise<Dataset> {
   const url = new URL(e.url, base).href;
   let bytes: Uint8Array;
@@ -190,7 +191,8 @@ async function fetchPart(
   } catch (err) {
     throw new GradroomError('BAD_DATA', `${m.name} ${label} (${url}): ${(err as Error).message}`);
   }
-  const part = validateDataset(decodePacked(bytes, 'train', `${m.name} ${label}`, { keepBytes: true }));
+  // training chunks stay bytes (gathered a mini-batch at a time); the test file becomes floats once
+  const part = validateDataset(decodePacked(bytes, 'train', `${m.name} ${label}`, { keepBytes }));
   if (
     part.size !== size ||
     part.classes !== m.classes ||
@@ -233,11 +235,9 @@ export async function loadChunked(spec: ChunkedSpec, opts?: FetchDataOptions): P
     let p = loading.get(c);
     if (!p) {
       const size = Math.min(n, (c + 1) * per) - c * per;
-      p = fetchPart(parts[c], label(c), size, m, href, opts).then((part) => {
+      p = fetchPart(parts[c], label(c), size, m, href, opts, !test).then((part) => {
         if (test) {
-          // the test split is one part of floats (10,000 images of Fashion-MNIST: 31 MB)
-          if (part.pixels) for (let i = 0; i < part.pixels.length; i++) x[i] = part.pixels[i] / 255;
-          else x.set(part.x);
+          x.set(part.x);
           y.set(part.y as ArrayLike<number>);
         } else held[c] = part;
         fetched.push(c);

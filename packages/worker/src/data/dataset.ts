@@ -42,6 +42,14 @@ export interface Examples {
   y: Int32Array | Float32Array;
 }
 
+/**
+ * Image bytes as the [0, 1] floats a model takes: byte / 255 in double, then float32 (the one
+ * place that scales them: decodePacked and gather agree bit for bit).
+ */
+export function bytesToUnit(src: Uint8Array, out: Float32Array, at = 0): void {
+  for (let i = 0; i < src.length; i++) out[at + i] = src[i] / 255;
+}
+
 /** Copies the examples at `indices` into contiguous buffers, checking every index. */
 export function gather(ds: Dataset, indices: ArrayLike<number>): Examples {
   const f = ds.features;
@@ -55,10 +63,8 @@ export function gather(ds: Dataset, indices: ArrayLike<number>): Examples {
     }
     const p = ds.part?.(i);
     const [sx, pixels, sy, j] = p ? [p.x, p.pixels, p.y, p.at] : [ds.x, ds.pixels, ds.y, i];
-    if (pixels) {
-      // byte / 255 in double, then float32: the values decodePacked's floats hold
-      for (let q = 0, o = k * f, s = j * f; q < f; q++) x[o + q] = pixels[s + q] / 255;
-    } else x.set(sx.subarray(j * f, (j + 1) * f), k * f);
+    if (pixels) bytesToUnit(pixels.subarray(j * f, (j + 1) * f), x, k * f);
+    else x.set(sx.subarray(j * f, (j + 1) * f), k * f);
     if (t === 1) y[k] = sy[j];
     else y.set(sy.subarray(j * t, (j + 1) * t), k * t);
   }
@@ -103,8 +109,8 @@ export function validateDataset(ds: Dataset): Dataset {
     bad(`${name}: ${size} examples need ${size * targets} ${what}, got ${ds.y.length}`);
   }
   // bytes are finite by construction: only floats are checked
-  const x = ds.pixels ? new Float32Array(0) : ds.x;
-  for (let i = 0; i < x.length; i++) {
+  const x = ds.x;
+  for (let i = 0; !ds.pixels && i < x.length; i++) {
     if (!Number.isFinite(x[i])) {
       const ex = Math.floor(i / features);
       bad(`${name}: example ${ex} has a non-finite feature (${x[i]}) at position ${i - ex * features}`);

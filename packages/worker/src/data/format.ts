@@ -21,7 +21,7 @@
  * The file's length must be exactly what its header promises: a truncated file is an error.
  */
 import { GradroomError } from '@gradroom/core';
-import type { Dataset } from './dataset.js';
+import { bytesToUnit, type Dataset } from './dataset.js';
 
 export const PACKED_MAGIC = 0x53445247;
 export const PACKED_VERSION = 1;
@@ -121,13 +121,10 @@ export function decodePacked(
   const keep = opts.keepBytes === true && h.featureType === 'uint8';
   const x = new Float32Array(keep ? 0 : size * features);
   const fStart = h.featuresAt + first * features * BYTES[h.featureType];
-  // a copy: the file's buffer (and the other split in it) can then be let go
+  // kept: a copy, so the file's buffer (and the other split in it) can be let go
   const pixels = keep ? bytes.slice(fStart, fStart + size * features) : undefined;
-  if (keep) {
-    // nothing to decode
-  } else if (h.featureType === 'uint8') {
-    const src = bytes.subarray(fStart, fStart + size * features);
-    for (let i = 0; i < src.length; i++) x[i] = src[i] / 255;
+  if (h.featureType === 'uint8') {
+    if (!keep) bytesToUnit(bytes.subarray(fStart, fStart + size * features), x);
   } else {
     // copy through a fresh buffer: the file's float section need not be 4-byte aligned in memory
     x.set(new Float32Array(bytes.slice(fStart, fStart + size * features * 4).buffer));
