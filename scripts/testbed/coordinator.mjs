@@ -160,7 +160,8 @@ let evaluatedAt = -1;
 trainer.on('evaluation', (e) => {
   evalMs += e.evalMs;
   evaluatedAt = e.iteration;
-  say('evaluation', { ...e, at: since() });
+  // wallAt: its end on the machine's clock, as the volunteers' rounds (utilization outside evaluations)
+  say('evaluation', { ...e, at: since(), wallAt: performance.timeOrigin + performance.now() });
   scored(e.testAccuracy);
   last = link(); // evaluation traffic is not an iteration's
 });

@@ -53,6 +53,11 @@ export function formatRun(r) {
         ]
       : []),
     `examples/s:               ${r.examplesPerSec.toFixed(1)}${alone > 0 ? ` (fastest member alone, the trainer's estimate: ${alone.toFixed(1)}; ratio ${(r.examplesPerSec / alone).toFixed(2)})` : ''}`,
+    ...(r.utilization
+      ? [
+          `compute utilization:      ${r.utilization.mean.toFixed(2)} (volunteers ${r.utilization.min.toFixed(2)}-${r.utilization.max.toFixed(2)}); outside evaluations ${r.utilization.outsideEvaluations.mean.toFixed(2)} (${r.utilization.outsideEvaluations.min.toFixed(2)}-${r.utilization.outsideEvaluations.max.toFixed(2)})`,
+        ]
+      : []),
     `per iteration (ms):       total ${ms(t.totalMs)} = compute ${ms(t.computeMs)} + transfer ${ms(t.transferMs)} + waiting ${ms(t.waitMs)} + step ${ms(t.stepMs)}`,
     // the host alone has no link: its payload moves between threads
     ...(r.alone

@@ -90,12 +90,46 @@ export function summarize(rec, { volunteers, shape, job, warmup, profile, cgroup
     /** Time spent evaluating, left out of reachedTargetAt. */
     evalSeconds: rec.done?.evalSeconds ?? 0,
     data: dataFigures(rec.volunteerData ?? [], wholeFileBytes),
+    utilization: utilization(rec.volunteerRounds ?? {}, rec.evaluations ?? []),
     testAccuracy: rec.done?.testAccuracy ?? Number.NaN,
     /** Seconds from the room's opening (joining and data fetches included), evaluations left out. */
     reachedTargetAt: rec.done?.reachedTargetAt ?? null,
     seconds: rec.done?.seconds ?? 0,
     volunteerLines: rec.volunteerLines,
   };
+}
+
+/**
+ * Mode local's compute utilization (issue 19): each volunteer's time in inner steps (its own
+ * computeMs) ÷ the span from its first round's start to its last round's end; and the same with
+ * the time the coordinator spent evaluating within that span left out (the testbed's
+ * --eval-every evaluations are its measuring instrument, and the room waits for each). Null
+ * without rounds (exact mode), or without the machine's clock on both sides (older records).
+ */
+export function utilization(volunteerRounds, evaluations) {
+  const per = Object.entries(volunteerRounds)
+    .filter(([, rs]) => rs.length > 0 && rs.every((r) => r.wallAt !== undefined))
+    .map(([name, rs]) => {
+      const start = Math.min(...rs.map((r) => r.wallAt));
+      const end = Math.max(...rs.map((r) => r.wallAt + r.ms));
+      const compute = rs.reduce((a, r) => a + r.computeMs, 0);
+      // the evaluations' windows (their ends less evalMs) inside [start, end]
+      const evaluating = evaluations
+        .filter((e) => e.wallAt !== undefined)
+        .reduce((a, e) => a + Math.max(0, Math.min(end, e.wallAt) - Math.max(start, e.wallAt - e.evalMs)), 0);
+      return {
+        name,
+        rounds: rs.length,
+        utilization: compute / (end - start),
+        outsideEvaluations: compute / Math.max(end - start - evaluating, 1),
+      };
+    });
+  if (per.length === 0) return null;
+  const stat = (k) => {
+    const xs = per.map((v) => v[k]);
+    return { mean: xs.reduce((a, b) => a + b, 0) / xs.length, min: Math.min(...xs), max: Math.max(...xs) };
+  };
+  return { ...stat('utilization'), outsideEvaluations: stat('outsideEvaluations'), perVolunteer: per };
 }
 
 /**

@@ -133,6 +133,11 @@ export interface TestbedRun {
     }[];
     maxOfWholeFile: number | null;
   };
+  /**
+   * Mode local's compute utilization (summary.mjs utilization): each volunteer's compute ÷ the span
+   * of its rounds, and the same with the evaluations inside that span left out; null without rounds.
+   */
+  utilization: Utilization | null;
   testAccuracy: number;
   /** Seconds from the room's opening (joining, data fetches included), evaluations left out; null: not reached. */
   reachedTargetAt: number | null;
@@ -175,3 +180,19 @@ export interface WithAloneRun extends TestbedRun {
 export declare function runWithAlone(opts?: TestbedOptions): Promise<WithAloneRun>;
 /** The job as the host's laptop alone trains it: exact mode, whatever the room's mode. */
 export declare function aloneJob(job: TestbedJob): TestbedJob;
+
+export interface Utilization {
+  mean: number;
+  min: number;
+  max: number;
+  outsideEvaluations: { mean: number; min: number; max: number };
+  perVolunteer: { name: string; rounds: number; utilization: number; outsideEvaluations: number }[];
+}
+/** A volunteer's local round as it saw it: start (its own clock, and the machine's), length, compute. */
+export interface VolunteerRound {
+  at: number;
+  wallAt?: number;
+  ms: number;
+  computeMs: number;
+  cpuMs: number;
+}

@@ -45,7 +45,14 @@ engine.trainLocal = async (req) => {
   const r = await trainLocal(req);
   const c = process.cpuUsage(c0);
   if (rounds.length < 10_000)
-    rounds.push({ at: t0, ms: performance.now() - t0, computeMs: r.computeMs, cpuMs: (c.user + c.system) / 1000 });
+    rounds.push({
+      at: t0,
+      // the machine's clock (ms since 1970), shared with the coordinator's evaluations
+      wallAt: performance.timeOrigin + t0,
+      ms: performance.now() - t0,
+      computeMs: r.computeMs,
+      cpuMs: (c.user + c.system) / 1000,
+    });
   return r;
 };
 

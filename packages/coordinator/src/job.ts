@@ -96,6 +96,13 @@ export type TrainingMode =
        * members behind compute. Default false (README "Overlap").
        */
       overlap?: boolean;
+      /**
+       * Steps by speed: in a full round, a member measured clearly slower than the round's median
+       * runs fewer than H inner steps (core's stepsForSpeed), so the round does not wait for it.
+       * Default: on in a round with a volunteer (its members are different machines), off when
+       * every member is the run's own worker (alike, and a run of threads stays reproducible).
+       */
+      balance?: boolean;
     }
   | AutoModeConfig;
 
@@ -127,6 +134,8 @@ export interface AutoModeConfig {
   examplesExact?: number;
   /** The target's name in the decision's words, e.g. '92 %' (default 'the target'). */
   target?: string;
+  /** Mode local's steps by speed, when chosen (default as mode local's: on in a room). */
+  balance?: boolean;
 }
 
 /**
@@ -194,6 +203,7 @@ export function validateJob(job: JobConfig): void {
       bad(`partition must be true or false, got ${JSON.stringify(mode.partition)}`);
     if (mode.overlap !== undefined && typeof mode.overlap !== 'boolean')
       bad(`overlap must be true or false, got ${JSON.stringify(mode.overlap)}`);
+    checkBalance(mode.balance, bad);
   }
   checkJobSize(job);
   checkModelForJob(job);
@@ -207,6 +217,11 @@ function validateAuto(mode: AutoModeConfig, bad: (m: string) => never): void {
     bad(`examplesExact must be a positive number, got ${mode.examplesExact}`);
   if (mode.target !== undefined && typeof mode.target !== 'string') bad('target must be a string');
   checkInnerScale(mode.innerScale, bad);
+  checkBalance(mode.balance, bad);
+}
+
+function checkBalance(v: unknown, bad: (m: string) => never): void {
+  if (v !== undefined && typeof v !== 'boolean') bad(`balance must be true or false, got ${JSON.stringify(v)}`);
 }
 
 function checkInnerScale(v: unknown, bad: (m: string) => never): void {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildTestbed, probe, remnants, removeLeftovers } from '../../../scripts/testbed/net.mjs';
+import { utilization } from '../../../scripts/testbed/summary.mjs';
 import {
   aloneJob,
   defaultJob,
@@ -49,6 +50,33 @@ describe('testbed command line', () => {
     const { mode: _, ...rest } = room;
     expect(alone).toEqual(rest);
     expect(room.mode.kind).toBe('local'); // the room's job is left as it was
+  });
+
+  it("utilization: a volunteer's compute ÷ the span of its rounds, and with the evaluations inside that span left out", () => {
+    // 10 rounds, one a second from t = 1,000 s, each 800 ms long with 600 ms of compute; a 2 s
+    // evaluation after the fifth (its rounds move on by 2 s), and one outside the span
+    const rounds = Array.from({ length: 10 }, (_, i) => ({
+      at: i,
+      wallAt: 1_000_000 + i * 1000 + (i >= 5 ? 2000 : 0),
+      ms: 800,
+      computeMs: 600,
+      cpuMs: 100,
+    }));
+    const evaluations = [
+      { wallAt: 1_000_000 + 5000 + 2000, evalMs: 2000 },
+      { wallAt: 1_000_000 + 60_000, evalMs: 5000 },
+    ];
+    const u = utilization({ v0: rounds, v1: rounds.slice(0, 5) }, evaluations);
+    // v0: 6,000 ms of compute over 11,800 ms (2,000 of them evaluating); v1: 3,000 over 4,800
+    expect(u?.perVolunteer.map((v) => v.name)).toEqual(['v0', 'v1']);
+    expect(u?.perVolunteer[0].utilization).toBeCloseTo(6000 / 11_800, 6);
+    expect(u?.perVolunteer[0].outsideEvaluations).toBeCloseTo(6000 / 9800, 6);
+    expect(u?.perVolunteer[1].outsideEvaluations).toBeCloseTo(3000 / 4800, 6);
+    expect(u?.min).toBeCloseTo(6000 / 11_800, 6);
+    expect(u?.mean).toBeCloseTo((6000 / 11_800 + 3000 / 4800) / 2, 6);
+    // exact mode (no rounds) and records without the machine's clock: none
+    expect(utilization({}, evaluations)).toBeNull();
+    expect(utilization({ v0: rounds.map(({ wallAt: _, ...r }) => r) }, evaluations)).toBeNull();
   });
 
   it('rejects bad numbers and unknown profiles with one clear line and a non-zero exit', () => {
@@ -184,6 +212,15 @@ describe.skipIf(!can.ok)('testbed (network namespaces, tc, cgroups; needs root)'
     expect(r.iterations).toBeGreaterThanOrEqual(1);
     const rounds = trace.volunteerRounds;
     expect(Object.keys(rounds).sort()).toEqual(['v0', 'v1']);
+    // each volunteer's compute utilization is reported, a share of its rounds' span (no evaluations
+    // in this run, so the same outside them)
+    const u = r.utilization;
+    expect(u?.perVolunteer.length).toBeGreaterThanOrEqual(1);
+    for (const v of u?.perVolunteer ?? []) {
+      expect(v.utilization).toBeGreaterThan(0);
+      expect(v.utilization).toBeLessThanOrEqual(1);
+      expect(v.outsideEvaluations).toBeCloseTo(v.utilization, 9);
+    }
     // the room trained in rounds with volunteers (one may sit out a round that starts while its
     // measuring shard is still in flight)
     expect(Object.values(rounds).some((theirs) => theirs.length > 0)).toBe(true);

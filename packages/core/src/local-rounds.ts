@@ -36,3 +36,30 @@ export function epochRounds(epochBatches: number, workers: number, steps: number
   const left = epochBatches - full * w * steps;
   return { full, last: left > 0 ? roundShape(left, w, steps) : { batches: 0, steps: 0 } };
 }
+
+/**
+ * Below this share of the round's median compute speed a member runs fewer than H steps (above it,
+ * H: members about as fast as the rest keep the same steps, so measurement noise moves nothing).
+ */
+export const SLOW_SHARE = 0.8;
+
+/**
+ * The reference speed of a round's members, examples/s: the upper median of those measured (a
+ * speed of 0 or less is unmeasured), or 0 with fewer than two measured (nothing to compare).
+ */
+export function medianSpeed(speeds: readonly number[]): number {
+  const known = speeds.filter((s) => Number.isFinite(s) && s > 0).sort((a, b) => a - b);
+  return known.length < 2 ? 0 : known[known.length >> 1];
+}
+
+/**
+ * Inner steps for one member of a full round of H steps, by its measured compute speed against the
+ * round's median (medianSpeed): H, or for a member clearly slower than the median H x its share of
+ * it (at least 1), so that it ends about when the others do instead of holding the round (and, with
+ * overlap, every member's next round) while they wait. A member faster than the median still runs
+ * H: more steps than H would drift further than the job asked. Unmeasured members run H.
+ */
+export function stepsForSpeed(h: number, speed: number, median: number): number {
+  if (!(Number.isFinite(speed) && speed > 0 && median > 0) || speed >= SLOW_SHARE * median) return h;
+  return Math.max(1, Math.min(h, Math.round((h * speed) / median)));
+}

@@ -314,8 +314,8 @@ export class PartitionBook {
   }
 
   /**
-   * One round of mode local: up to `h` mini-batches for each member, in order, with the sizes in
-   * `sizes` (the epoch plan's next mini-batches). A member whose partition runs short takes over a
+   * One round of mode local: up to `h` mini-batches for each member (or `h(member)`: a slower member
+   * may run fewer), in order, with the sizes in `sizes` (the epoch plan's next mini-batches). A member whose partition runs short takes over a
    * fresh chunk or sits the rest of the round out. If nobody could take any (an epoch's last
    * examples, a few left in many chunks), one member takes them, started chunks of others too: one
    * of the run's own workers where the round has one (`own`: its fetches cross no shared link),
@@ -325,15 +325,17 @@ export class PartitionBook {
    */
   round(
     members: readonly string[],
-    h: number,
+    h: number | ((member: string) => number),
     sizes: readonly number[],
     own: ReadonlySet<string> = new Set(),
   ): { member: string; batches: Uint32Array[] }[] {
     const groups: { member: string; batches: Uint32Array[] }[] = [];
+    const stepsOf = typeof h === 'number' ? () => h : h;
     let k = 0;
     for (const m of members) {
       const batches: Uint32Array[] = [];
-      while (batches.length < h && k < sizes.length) {
+      const steps = stepsOf(m);
+      while (batches.length < steps && k < sizes.length) {
         const b = this.take(m, sizes[k], 'fresh');
         if (b.length === 0) break;
         batches.push(b);
@@ -348,7 +350,8 @@ export class PartitionBook {
       );
       const m = richestFirst[0];
       const batches: Uint32Array[] = [];
-      while (batches.length < h && k < sizes.length) batches.push(this.take(m, sizes[k++], 'any'));
+      const steps = stepsOf(m);
+      while (batches.length < steps && k < sizes.length) batches.push(this.take(m, sizes[k++], 'any'));
       groups.push({ member: m, batches });
     }
     return groups;

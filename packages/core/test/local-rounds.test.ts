@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { epochRounds, roundShape } from '../src/local-rounds.js';
+import { epochRounds, medianSpeed, roundShape, SLOW_SHARE, stepsForSpeed } from '../src/local-rounds.js';
 
 /** The rounds of a whole epoch, by roundShape, as the runner takes them one after another. */
 function walk(epochBatches: number, workers: number, steps: number) {
@@ -55,5 +55,30 @@ describe('local rounds: the shape of an epoch', () => {
     expect(() => roundShape(10, 2, 0)).toThrow(/steps must be a positive integer/);
     expect(() => roundShape(10, 2, 1.5)).toThrow(/steps must be a positive integer/);
     expect(roundShape(0, 3, 4).batches).toBe(0);
+  });
+});
+
+describe('steps by speed', () => {
+  it('the median is the upper middle of the measured speeds, 0 with fewer than two measured', () => {
+    expect(medianSpeed([300, 100, 200])).toBe(200);
+    expect(medianSpeed([100, 200])).toBe(200);
+    expect(medianSpeed([0, 500, -1, Number.NaN, 100])).toBe(500);
+    expect(medianSpeed([400])).toBe(0);
+    expect(medianSpeed([])).toBe(0);
+  });
+
+  it('a member clearly slower than the median runs H times its share of it (at least 1); the others run H', () => {
+    // the classroom testbed's host thread against its volunteers (round 12): 781 against 1,082 ex/s
+    expect(stepsForSpeed(8, 781, 1082)).toBe(6);
+    expect(stepsForSpeed(8, 500, 1000)).toBe(4);
+    expect(stepsForSpeed(8, 10, 1000)).toBe(1);
+    // about as fast as the median: H (noise moves nothing), and faster: still H, never more
+    expect(stepsForSpeed(8, SLOW_SHARE * 1000, 1000)).toBe(8);
+    expect(stepsForSpeed(8, 950, 1000)).toBe(8);
+    expect(stepsForSpeed(8, 5000, 1000)).toBe(8);
+    // unmeasured, or nothing to compare with: H
+    expect(stepsForSpeed(8, 0, 1000)).toBe(8);
+    expect(stepsForSpeed(8, 500, 0)).toBe(8);
+    expect(stepsForSpeed(1, 10, 1000)).toBe(1);
   });
 });

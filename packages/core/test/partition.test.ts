@@ -20,6 +20,8 @@ function simulate(opts: {
   seed: number;
   churn: { join: boolean; at: number; who: number }[];
   resumeAt?: number;
+  /** Steps by speed: each member's own count (at most H) in place of H. */
+  stepsOf?: (member: string) => number;
 }) {
   const { examples, chunk, B, H } = opts;
   const batches = Math.ceil(examples / B);
@@ -46,12 +48,16 @@ function simulate(opts: {
         book.load(saved);
       }
       book.sync(members);
-      const m = Math.min(members.length * H, batches - b);
+      const stepsOf = opts.stepsOf ?? (() => H);
+      const m = Math.min(
+        members.reduce((a, x) => a + stepsOf(x), 0),
+        batches - b,
+      );
       const sizes = Array.from({ length: m }, (_, k) => batchSize(examples, B, b + k));
-      const groups = book.round(members, H, sizes);
+      const groups = book.round(members, opts.stepsOf ?? H, sizes);
       let k = 0;
       for (const g of groups) {
-        expect(g.batches.length).toBeLessThanOrEqual(H);
+        expect(g.batches.length).toBeLessThanOrEqual(stepsOf(g.member));
         const own = new Set(book.chunksOf(g.member));
         for (const idx of g.batches) {
           expect(idx.length).toBe(sizes[k++]);
@@ -94,6 +100,33 @@ describe('PartitionBook', () => {
         },
       ),
       { numRuns: 150, seed: 18 },
+    );
+  });
+
+  it('with steps by speed (a count per member, some below H) every example of every epoch is still trained once, from its owner', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          examples: fc.integer({ min: 1, max: 3000 }),
+          chunk: fc.integer({ min: 1, max: 700 }),
+          B: fc.integer({ min: 1, max: 90 }),
+          H: fc.integer({ min: 1, max: 6 }),
+          seed: fc.integer({ min: 0, max: 2 ** 31 }),
+          churn: fc.array(fc.record({ join: fc.boolean(), at: fc.integer({ min: 0, max: 40 }), who: fc.nat(10) }), {
+            maxLength: 12,
+          }),
+          slowness: fc.integer({ min: 1, max: 5 }),
+        }),
+        (o) => {
+          // members with an odd number run H / slowness steps (at least 1), as a slower laptop would
+          const stepsOf = (m: string) => (Number(m.slice(1)) % 2 ? Math.max(1, Math.floor(o.H / o.slowness)) : o.H);
+          const { trained, foreign } = simulate({ ...o, epochs: 2, stepsOf });
+          for (const seen of trained)
+            expect([...seen].sort((a, b) => a - b)).toEqual(Array.from({ length: o.examples }, (_, i) => i));
+          expect(foreign).toBe(0);
+        },
+      ),
+      { numRuns: 150, seed: 19 },
     );
   });
 

@@ -66,6 +66,7 @@ export const JOB_OPTIONS = {
       'inner-scale',
       'compress',
       'warm-start',
+      'steps-by-speed',
     ].map((k) => [k, { type: 'string' as const }]),
   ),
 } as const;
@@ -253,6 +254,7 @@ export const LOCAL_FLAGS = [
   'inner-scale',
   'warm-start',
   'overlap',
+  'steps-by-speed',
 ] as const;
 /**
  * The command line's inner step in mode local and auto, unless --inner-scale names one: the
@@ -327,6 +329,7 @@ export function modeFromFlags(flags: Flags): TrainingMode | undefined {
     return {
       kind: 'auto',
       ...(outer ? { outer } : {}),
+      ...stepsBySpeed(flags),
       // its measuring iterations are no warm start: the rule from scratch (job.ts outerOf)
       innerScale: innerScale(flags, 0),
       ...(given ? { compress: compress as Compression } : {}),
@@ -348,7 +351,16 @@ export function modeFromFlags(flags: Flags): TrainingMode | undefined {
     innerScale: innerScale(flags, warmup),
     ...(given ? { compress: compress as Compression } : {}),
     ...(flags.overlap === true ? { overlap: true } : {}),
+    ...stepsBySpeed(flags),
   };
+}
+
+/** --steps-by-speed on|off: the job's `balance` (unnamed, the default: on in a room). */
+function stepsBySpeed(flags: Flags): { balance?: boolean } {
+  const v = flags['steps-by-speed'];
+  if (v === undefined) return {};
+  if (v !== 'on' && v !== 'off') bad(`--steps-by-speed must be on or off, got "${String(v)}"`);
+  return { balance: v === 'on' };
 }
 
 /** Training examples, where the spec alone tells (undefined for a data set known only once loaded). */

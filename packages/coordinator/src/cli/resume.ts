@@ -69,6 +69,11 @@ const JOB_FLAGS: Record<string, Getter> = {
   compress: (j) => outerMode(j)?.compress ?? 'none',
   'warm-start': (j) => local(j)?.warmup ?? 0,
   overlap: (j) => local(j)?.overlap === true,
+  // unset saved (the default) answers to neither on nor off: naming either changes the job
+  'steps-by-speed': (j) => {
+    const b = outerMode(j)?.balance;
+    return b === undefined ? undefined : b ? 'on' : 'off';
+  },
 };
 
 const BOOLEAN_FLAGS = new Set(['nesterov', 'amsgrad', 'overlap']);
@@ -81,6 +86,7 @@ const STRING_FLAGS = new Set([
   'outer-optimizer',
   'inner-scale',
   'compress',
+  'steps-by-speed',
 ]);
 
 /** The value a flag asks for, in the JobConfig's terms. */

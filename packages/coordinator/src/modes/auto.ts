@@ -174,6 +174,7 @@ export class AutoPhases implements RunPhases {
         compress: mode.compress,
         outer: mode.outer,
         innerScale: mode.innerScale,
+        balance: mode.balance,
       };
       p = {
         name: 'local',

@@ -10,12 +10,14 @@ import {
   type CheckedUpdate,
   type Compression,
   GradientBound,
+  medianSpeed,
   type OptimizerConfig,
   OutOfBounds,
   PartitionBook,
   type PartitionProgress,
   type Position,
   roundShape,
+  stepsForSpeed,
 } from '@gradroom/core';
 import type { Dispatcher, InFlight, RoundKind } from '../dispatch.js';
 import { type JobConfig, PEER_COMPRESS } from '../job.js';
@@ -164,7 +166,7 @@ export class LocalMode implements Mode {
    */
   private groups(
     at: RoundStart,
-    h: number,
+    h: number | ((member: string) => number),
     m: number,
     from = 0,
     busy: ReadonlySet<WorkerSession> = new Set(),
@@ -172,10 +174,23 @@ export class LocalMode implements Mode {
     const { pos, plan } = at;
     const book = this.bookFor(plan.order.length);
     if (!book) {
+      const batch = (k: number) => plan.batch(pos.batch + from + k).slice();
+      if (typeof h !== 'number') {
+        // steps by speed: each idle member's group is its own (its count), in the order planned
+        const out: { owner: string; batches: Uint32Array[] }[] = [];
+        let k = 0;
+        for (const s of this.pool.idle()) {
+          if (!s.handle.trainLocal || busy.has(s) || k >= m) continue;
+          const batches: Uint32Array[] = [];
+          for (const end = Math.min(m, k + h(s.id)); k < end; k++) batches.push(batch(k));
+          out.push({ owner: s.id, batches });
+        }
+        return out;
+      }
       const out: { batches: Uint32Array[] }[] = [];
       for (let j = 0; j < m; j += h) {
         const batches: Uint32Array[] = [];
-        for (let k = j; k < Math.min(m, j + h); k++) batches.push(plan.batch(pos.batch + from + k).slice());
+        for (let k = j; k < Math.min(m, j + h); k++) batches.push(batch(k));
         out.push({ batches });
       }
       return out;
@@ -211,12 +226,18 @@ export class LocalMode implements Mode {
     if (!ahead && this.partition && (await this.dispatcher.idleWorkers((s) => !!s.handle.trainLocal)) === null)
       return null;
     // the round's members: the idle ones and those already on their early group (idle again or not)
-    const workers = Math.max(1, this.pool.idle().filter((s) => s.handle.trainLocal && !busy.has(s)).length + busy.size);
+    const fresh = this.pool.idle().filter((s) => s.handle.trainLocal && !busy.has(s));
+    const workers = Math.max(1, fresh.length + busy.size);
     const h = this.mode.steps === 'auto' ? this.autoSteps(this.mode.commShare ?? 0.1) : this.mode.steps;
     const max = at.maxIterations;
+    const left = Math.min(plan.batches - pos.batch, (max ?? Infinity) - pos.iteration);
     // H to each member; the epoch's last, shorter round spread over every member (core's roundShape)
-    const shape = roundShape(Math.min(plan.batches - pos.batch, (max ?? Infinity) - pos.iteration), workers, h);
-    const m = Math.max(pre, shape.batches);
+    const shape = roundShape(left, workers, h);
+    // a full round: a member clearly slower than the rest runs fewer steps (stepsOf)
+    const stepsOf = shape.steps === h ? this.stepsBySpeed(h, [...fresh, ...busy]) : undefined;
+    const planned = stepsOf ? fresh.reduce((a, s) => a + stepsOf(s.id), pre) : 0;
+    const balanced = stepsOf !== undefined && planned < shape.batches && planned <= left;
+    const m = balanced ? planned : Math.max(pre, shape.batches);
     // the counts before this round (its epoch started): put back if the round is abandoned
     this.bookFor(plan.order.length)?.startEpoch(pos.epoch);
     const mark = ahead ? ahead.mark : this.book?.mark();
@@ -234,7 +255,7 @@ export class LocalMode implements Mode {
       return !!not?.has(s.id) && this.pool.ready().some((r) => r.handle.trainLocal && !not.has(r.id));
     };
     let k = pre;
-    const groups = m > pre ? this.groups(at, shape.steps, m - pre, pre, busy) : [];
+    const groups = m > pre ? this.groups(at, balanced ? stepsOf : shape.steps, m - pre, pre, busy) : [];
     // the inner step grows with the room (job.ts InnerScale): sqrt(groups this round)
     const scale = this.mode.innerScale === 'sqrt-workers' ? Math.sqrt(groups.length + adopted.length) : 1;
     for (const g of groups) {
@@ -337,7 +358,7 @@ export class LocalMode implements Mode {
       ahead: (idle) => {
         // idle before its result is counted (the loop wakes when a call settles): not yet
         const ready = idle.filter((s) => perWorker.has(s) || !holders.has(s));
-        if (this.mode.overlap && ready.length > 0) this.startAhead(ready, at, { steps, h, scale, workers });
+        if (this.mode.overlap && ready.length > 0) this.startAhead(ready, at, { steps, h, scale, workers, stepsOf });
       },
       accept: (s, task, r: CheckedUpdate) => {
         const steps = Math.sqrt(task.batches.length);
@@ -423,7 +444,7 @@ export class LocalMode implements Mode {
   private startAhead(
     idle: WorkerSession[],
     at: RoundStart,
-    r: { steps: number; h: number; scale: number; workers: number },
+    r: { steps: number; h: number; scale: number; workers: number; stepsOf?: (member: string) => number },
   ): void {
     const { pos, plan, snapshot, paramCount } = at;
     const next = { epoch: pos.epoch, batch: pos.batch + r.steps, iteration: pos.iteration + r.steps };
@@ -443,7 +464,8 @@ export class LocalMode implements Mode {
     };
     const per = roundShape(room, r.workers, r.h).steps;
     for (const s of idle) {
-      const n = Math.min(per, room - a.batches);
+      // a full next round: a slower member's group is as short as in this round
+      const n = Math.min(per === r.h && r.stepsOf ? r.stepsOf(s.id) : per, room - a.batches);
       if (n <= 0) break;
       if (!s.handle.trainLocal || a.tasks.some((f) => f.s === s)) continue;
       let batches: Uint32Array[];
@@ -482,6 +504,21 @@ export class LocalMode implements Mode {
       a.batches += batches.length;
     }
     if (a.tasks.length > 0) this.ahead = a;
+  }
+
+  /**
+   * Steps by speed for a full round of `h` (core's stepsForSpeed against the members' median
+   * measured speed), or undefined where every member runs H: balance off, or by default a round of
+   * the run's own workers only (alike: their measured differences are noise, and such a run stays
+   * reproducible), or nothing measured to compare.
+   */
+  private stepsBySpeed(h: number, members: WorkerSession[]): ((member: string) => number) | undefined {
+    const on = this.mode.balance ?? members.some((s) => !s.trusted);
+    if (!on || h < 2) return undefined;
+    const speed = new Map(members.map((s) => [s.id, s.measured ? s.examplesPerSec() : 0]));
+    const median = medianSpeed([...speed.values()]);
+    if (median <= 0) return undefined;
+    return (id) => stepsForSpeed(h, speed.get(id) ?? 0, median);
   }
 
   /**

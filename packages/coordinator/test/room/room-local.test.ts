@@ -26,7 +26,11 @@ describe('mode local in a room', () => {
   }, async () => {
     const { server, serverLog, peers } = fx;
     const room = server.createRoom();
-    const job = { ...mnistJob(ITERATIONS), mode: { kind: 'local' as const, steps: H, compress: 'int8' as const } };
+    // every member H steps (no steps by speed): the test counts rounds
+    const job = {
+      ...mnistJob(ITERATIONS),
+      mode: { kind: 'local' as const, steps: H, compress: 'int8' as const, balance: false },
+    };
     const trainer = new Trainer(job, { waitForWorkers: true });
     const hostLog: string[] = [];
     const host = await hostRoom({
@@ -135,6 +139,57 @@ describe('mode local in a room', () => {
     });
   }
 
+  it('steps by speed is on in a room by default: a thread 100 ms a step slower than the peer runs fewer than H, the peer H', {
+    timeout: 120_000,
+  }, async () => {
+    const { server, peers } = fx;
+    const room = server.createRoom();
+    const trainer = new Trainer(
+      { ...mnistJob(96), mode: { kind: 'local', steps: H, warmup: 0 } },
+      { waitForWorkers: true },
+    );
+    const host = await hostRoom({
+      url: server.wsUrl,
+      token: room.token,
+      hostKey: room.hostKey,
+      trainer,
+      log: () => {},
+    });
+    let accepted = 0;
+    host.on('peer', (e) => {
+      if (e.type === 'accepted') accepted++;
+    });
+    peers.push(spawnPeer({ url: server.wsUrl, token: room.token, name: 'p' }));
+    await until(() => accepted === 1, 30_000, 'the peer accepted');
+    // a slower laptop: each inner step 100 ms longer, and its reported compute says so
+    const thread = spawnThreadWorker();
+    const train = thread.trainLocal as NonNullable<WorkerHandle['trainLocal']>;
+    const threadSteps: number[] = [];
+    trainer.addWorker({
+      ...thread,
+      trainLocal: async (req) => {
+        threadSteps.push(req.batches.length);
+        const r = await train(req);
+        const extra = 100 * req.batches.length;
+        await new Promise((ok) => setTimeout(ok, extra));
+        return { ...r, computeMs: r.computeMs + extra };
+      },
+    });
+    await until(() => trainer.pool.ready().length === 2, 60_000, 'the peer and the thread set up');
+    const rounds: { examples: number; groups: number }[] = [];
+    trainer.on('iteration', (e) => rounds.push({ examples: e.examples, groups: e.round?.groups ?? 0 }));
+    const result = await trainer.run();
+    expect(result.position.iteration).toBe(96);
+    expect(rounds.reduce((a, r) => a + r.examples, 0)).toBe(96 * 64);
+    // measured from its second group on (the first is its warm-up): then 1 step, not H
+    expect(threadSteps.slice(0, 2).every((n) => n <= H)).toBe(true);
+    expect(threadSteps.length).toBeGreaterThan(4);
+    expect(threadSteps.slice(2).every((n) => n <= 2)).toBe(true);
+    // the peer ran H in those rounds: more examples a round than the thread's alone
+    expect(rounds.slice(3).every((r) => r.groups === 2 && r.examples >= (H + 1) * 64)).toBe(true);
+    host.close();
+  });
+
   it('overlap: peers with early groups take the missed outer step over the link, between two inner steps', {
     timeout: 120_000,
   }, async () => {
@@ -146,7 +201,8 @@ describe('mode local in a room', () => {
     const job = {
       ...mnistJob(120),
       model: { kind: 'mlp' as const, inputShape: [28, 28, 1], hidden: [1024], classes: 10 },
-      mode: { kind: 'local' as const, steps: 8, warmup: 0, overlap: true },
+      // every group 8 steps (no steps by speed: the thread held open would be measured slow)
+      mode: { kind: 'local' as const, steps: 8, warmup: 0, overlap: true, balance: false },
     };
     const trainer = new Trainer(job, { waitForWorkers: true });
     let peerResults = 0;
