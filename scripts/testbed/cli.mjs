@@ -26,6 +26,8 @@ ${Object.entries(PROFILES)
   --host-cpu X       the coordinator's share of one CPU, its worker included (default: --cpu), or none
   --planning P       the trainer's planning: cost (default: shards only where they pay) or all
   --cpu X            each volunteer's share of one CPU, or none
+  --slow N           the first N volunteers are older laptops, with --slow-cpu X of a CPU each
+                       (default a third of --cpu)
   --coord MBIT       the coordinator's link, both directions (Mbit/s, or none)
   --coord-up MBIT    coordinator -> volunteers;  --coord-down MBIT  volunteers -> coordinator
   --vol-up MBIT      each volunteer's own uplink; --vol-down MBIT   its downlink
@@ -65,6 +67,8 @@ try {
       'host-cpu': { type: 'string' },
       planning: { type: 'string', default: 'cost' },
       cpu: { type: 'string' },
+      slow: { type: 'string' },
+      'slow-cpu': { type: 'string' },
       coord: { type: 'string' },
       'coord-up': { type: 'string' },
       'coord-down': { type: 'string' },
@@ -115,6 +119,8 @@ const opts = {
   planning: v.planning,
   cpu: num('cpu', v.cpu, { none: true }),
   hostCpu: num('host-cpu', v['host-cpu'], { none: true }),
+  slow: num('slow', v.slow, { int: true }),
+  slowCpu: num('slow-cpu', v['slow-cpu']),
   hostWorker: !v['no-host-worker'],
   coordUp: num('coord-up', v['coord-up'] ?? v.coord, { none: true }),
   coordDown: num('coord-down', v['coord-down'] ?? v.coord, { none: true }),

@@ -7,7 +7,8 @@ export function describeShape(s) {
   const coord = s.coordUp === s.coordDown ? mbit(s.coordUp) : `${mbit(s.coordUp)} out, ${mbit(s.coordDown)} in`;
   const vol = s.volUp === s.volDown ? mbit(s.volUp) : `${mbit(s.volUp)} up, ${mbit(s.volDown)} down`;
   const host = s.hostCpu === undefined ? 'no quota' : `${s.hostCpu}`;
-  return `coordinator link ${coord}; each volunteer's link ${vol}; CPU ${s.cpu === undefined ? 'no quota' : `${s.cpu}`} per volunteer, host ${host}`;
+  const slow = s.slow ? ` (v0${s.slow > 1 ? `-v${s.slow - 1}` : ''}: ${s.slowCpu})` : '';
+  return `coordinator link ${coord}; each volunteer's link ${vol}; CPU ${s.cpu === undefined ? 'no quota' : `${s.cpu}`} per volunteer${slow}, host ${host}`;
 }
 
 const mb = (b) => `${(b / 1e6).toFixed(3)} MB`;

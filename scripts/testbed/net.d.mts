@@ -10,6 +10,9 @@ export interface LinkShape {
   cpu?: number;
   /** The coordinator's (the host's laptop) share of one CPU, its worker thread included. */
   hostCpu?: number;
+  /** Older laptops: the first `slow` volunteers get `slowCpu` of a CPU (default a third of cpu). */
+  slow?: number;
+  slowCpu?: number;
 }
 export declare function cgroupKind(): 'v1' | 'v2' | 'none';
 export declare function probe(): { ok: true; cgroup: 'v1' | 'v2' | 'none' } | { ok: false; reason: string };

@@ -327,7 +327,9 @@ export function buildTestbed(volunteers, shape = {}) {
       attach(ns, `v${i}`, addr);
       if (shape.volUp) tbf(ns, 'eth0', shape.volUp);
       if (shape.volDown) tbf(hub, `v${i}`, shape.volDown);
-      const cgroup = shape.cpu ? quotaGroup(`${base}-v${i}`, shape.cpu) : null;
+      // the first shape.slow volunteers are older laptops (shapeOf's slowCpu)
+      const cpu = i < (shape.slow ?? 0) ? shape.slowCpu : shape.cpu;
+      const cgroup = cpu ? quotaGroup(`${base}-v${i}`, cpu) : null;
       tb.volunteers.push({ ns, addr, cgroup });
     }
     return tb;

@@ -25,7 +25,7 @@ export declare function defaultJob(opts?: {
   seed?: number;
 }): TestbedJob;
 export declare class TestbedUnavailable extends Error {}
-export declare function shapeOf(opts: LinkShape & { profile?: string }): LinkShape;
+export declare function shapeOf(opts: LinkShape & { profile?: string; volunteers?: number }): LinkShape;
 export interface IterationRecord {
   iteration: number;
   epoch: number;

@@ -67,6 +67,19 @@ export function shapeOf(opts) {
   }
   for (const k of ['cpu', 'hostCpu'])
     if (shape[k] !== undefined && shape[k] > 64) throw new Error(`${k} is a share of CPUs, got ${shape[k]}`);
+  // older laptops: the first `slow` volunteers get slowCpu (default a third of cpu)
+  if (opts.slow !== undefined && opts.slow !== 0) {
+    if (!(Number.isInteger(opts.slow) && opts.slow > 0))
+      throw new Error(`slow must be a whole number, got ${opts.slow}`);
+    if (opts.slow > (opts.volunteers ?? 0))
+      throw new Error(`slow is ${opts.slow}, more than the ${opts.volunteers ?? 0} volunteer(s)`);
+    if (shape.cpu === undefined) throw new Error('slow volunteers need a CPU quota for the others (cpu)');
+    const x = opts.slowCpu ?? shape.cpu / 3;
+    if (!(typeof x === 'number' && x > 0 && x <= shape.cpu))
+      throw new Error(`slowCpu must be a positive share of a CPU, at most cpu (${shape.cpu}), got ${x}`);
+    shape.slow = opts.slow;
+    shape.slowCpu = x;
+  } else if (opts.slowCpu !== undefined) throw new Error('slowCpu needs slow: how many volunteers are slow');
   return shape;
 }
 

@@ -77,6 +77,12 @@ export type TrainingMode =
        */
       warmup?: number;
       /**
+       * With warmup: its iterations run as local rounds of this many inner steps over every member
+       * (the whole room trains from the first iteration, in short rounds), not in exact mode on the
+       * run's own workers while volunteers wait. Unset: exact mode.
+       */
+      warmupSteps?: number;
+      /**
        * 'sqrt-workers': each round's inner learning rates times sqrt(the workers in that round), so
        * the room's averaged step keeps pace as workers join (bench/local-sweep: MNIST to 92 % with 8
        * workers at H = 8 in 40.0k examples instead of never within 64k). Default 'none'.
@@ -198,6 +204,11 @@ export function validateJob(job: JobConfig): void {
       bad(`commShare must be between 0 and 1, got ${mode.commShare}`);
     if (mode.warmup !== undefined && !(Number.isInteger(mode.warmup) && mode.warmup >= 0))
       bad(`warmup must be a non-negative integer of iterations, got ${mode.warmup}`);
+    if (mode.warmupSteps !== undefined) {
+      if (!(Number.isInteger(mode.warmupSteps) && mode.warmupSteps >= 1))
+        bad(`warmupSteps must be a positive integer of inner steps, got ${mode.warmupSteps}`);
+      if (!mode.warmup) bad('warmupSteps needs a warm start (warmup > 0) to shape');
+    }
     checkInnerScale(mode.innerScale, bad);
     if (mode.partition !== undefined && typeof mode.partition !== 'boolean')
       bad(`partition must be true or false, got ${JSON.stringify(mode.partition)}`);

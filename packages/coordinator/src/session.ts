@@ -206,6 +206,11 @@ export class WorkerSession {
     return this.cost.examplesPerSec();
   }
 
+  /** Its compute speed as it reports it, examples/s (0 until measured): ShardCostEstimate.computeExamplesPerSec. */
+  computeExamplesPerSec(): number {
+    return this.cost.computeExamplesPerSec();
+  }
+
   /** Predicted time of a shard of `examples` on this worker, ms (undefined until measured). */
   predictMs(examples: number): number | undefined {
     if (!this.measured) return undefined;

@@ -224,6 +224,11 @@ describe('gradroom train --mode', () => {
     [['--mode', 'auto', '--local-steps', '4'], /--local-steps cannot be set with --mode auto: it chooses H itself/],
     [['--mode', 'auto', '--warm-start', '3'], /--warm-start cannot be set with --mode auto/],
     [['--mode', 'auto', '--compress', 'zip'], /--compress "zip" is unknown/],
+    [['--mode', 'local', '--steps-by-speed', 'maybe'], /--steps-by-speed must be on or off, got "maybe"/],
+    [['--steps-by-speed', 'on'], /--steps-by-speed applies only to --mode local/],
+    [['--mode', 'local', '--warm-start-steps', '0'], /--warm-start-steps must be an integer from 1 to 10000/],
+    [['--mode', 'local', '--warm-start', '0', '--warm-start-steps', '2'], /--warm-start 0 has none/],
+    [['--mode', 'auto', '--warm-start-steps', '2'], /--warm-start-steps cannot be set with --mode auto/],
   ])('%j exits 2 with a clear message', (flags, message) => {
     const r = run(['train', ...small, ...flags, '--epochs', '1']);
     expect(r.code).toBe(2);
@@ -250,6 +255,25 @@ describe('gradroom train --mode', () => {
     expect(resumeJob({}, on, 'run.ckpt').mode).toMatchObject({ overlap: true });
     expect(resumeJob({ overlap: true }, on, 'run.ckpt').mode).toMatchObject({ overlap: true });
     expect(() => resumeJob({ overlap: true }, off, 'run.ckpt')).toThrow(/--overlap \(saved: false\)/);
+  });
+
+  it('--steps-by-speed on|off and --warm-start-steps K reach the job, unset by default, kept and compared on --resume', () => {
+    expect(modeFromFlags({ mode: 'local', 'steps-by-speed': 'off' })).toMatchObject({ kind: 'local', balance: false });
+    expect(modeFromFlags({ mode: 'auto', 'steps-by-speed': 'on' })).toMatchObject({ kind: 'auto', balance: true });
+    expect(modeFromFlags({ mode: 'local' })).not.toHaveProperty('balance');
+    expect(modeFromFlags({ mode: 'local' })).not.toHaveProperty('warmupSteps');
+    expect(modeFromFlags({ mode: 'local', 'warm-start-steps': '2' })).toMatchObject({ warmup: 160, warmupSteps: 2 });
+    const saved = {
+      job: jobFromFlags({ mode: 'local', 'steps-by-speed': 'off', 'warm-start-steps': '2' }).job,
+    } as Checkpoint;
+    expect(resumeJob({}, saved, 'run.ckpt').mode).toMatchObject({ balance: false, warmupSteps: 2 });
+    expect(resumeJob({ 'steps-by-speed': 'off' }, saved, 'run.ckpt').mode).toMatchObject({ balance: false });
+    expect(() => resumeJob({ 'steps-by-speed': 'on' }, saved, 'run.ckpt')).toThrow(
+      /--steps-by-speed on \(saved: off\)/,
+    );
+    expect(() => resumeJob({ 'warm-start-steps': '1' }, saved, 'run.ckpt')).toThrow(
+      /--warm-start-steps 1 \(saved: 2\)/,
+    );
   });
 
   it('--inner-scale: none after a warm start (the default), sqrt-workers from scratch and in mode auto; as told', () => {

@@ -257,5 +257,47 @@ describe('mode local', () => {
     expect(() => new Trainer({ ...exactJob, mode: { kind: 'local', steps: 2, compress: 'int4' as 'int8' } })).toThrow(
       /compress must be one of none, fp16, int8, topk, got int4/,
     );
+    expect(() => new Trainer({ ...exactJob, mode: { kind: 'local', steps: 2, warmup: 4, warmupSteps: 0 } })).toThrow(
+      /warmupSteps must be a positive integer/,
+    );
+    expect(() => new Trainer({ ...exactJob, mode: { kind: 'local', steps: 2, warmupSteps: 1 } })).toThrow(
+      /warmupSteps needs a warm start/,
+    );
+  });
+
+  it('a warm start in short local rounds (warmupSteps): rounds of that many steps until warmup, then H; the anchor still equals exact mode, and a resume across the switch equals the uninterrupted run', async () => {
+    const job: JobConfig = {
+      ...sgdJob,
+      maxIterations: 16,
+      mode: { kind: 'local', steps: 3, outer: { kind: 'sgd', lr: 1 }, warmup: 6, warmupSteps: 2 },
+    };
+    const whole = await run(job, [spawnThreadWorker()]);
+    // 5 mini-batches an epoch: rounds of 2 until the warm start's 6 iterations are done, then of 3,
+    // each epoch's last one shorter, and the run's last cut at 16
+    const ends = [2, 4, 5, 7, 10, 13, 15, 16];
+    expect(whole.rounds.map((r) => r.iteration)).toEqual(ends);
+    // 1 worker, inner SGD, outer SGD at lr 1: every mini-batch once, in order, whatever the rounds
+    const exact = await run({ ...sgdJob, maxIterations: 16 }, [spawnThreadWorker()]);
+    expect(relativeDifference(whole.result.weights, exact.result.weights)).toBeLessThanOrEqual(1e-5);
+    for (const stopAt of [4, 6]) {
+      const store = new MemoryCheckpointStore();
+      const first = new Trainer(job, { backends: ['wasm'], checkpoint: { store } });
+      open.push(first);
+      first.addWorker(spawnThreadWorker());
+      first.on('iteration', (e) => {
+        if (e.iteration >= stopAt) first.stop();
+      });
+      const stopped = (await first.run()).position.iteration;
+      const second = Trainer.fromCheckpoint((await store.load()) as Uint8Array, { backends: ['wasm'] });
+      open.push(second);
+      second.addWorker(spawnThreadWorker());
+      const rounds: number[] = [];
+      second.on('iteration', (e) => rounds.push(e.iteration));
+      const resumed = await second.run();
+      expect(resumed.position.iteration).toBe(16);
+      // the resumed run goes on in the same rounds: short ones before the switch, H after
+      expect(rounds).toEqual(ends.filter((i) => i > stopped));
+      expect(relativeDifference(resumed.weights, whole.result.weights)).toBeLessThanOrEqual(1e-6);
+    }
   });
 });

@@ -15,6 +15,7 @@ import {
   type IterationRecord,
   runTestbed,
   runWithAlone,
+  shapeOf,
   type WithAloneRun,
 } from '../../../scripts/testbed/testbed.mjs';
 import { hasChromium, hasDemoBuild } from './browser/chromium.js';
@@ -77,6 +78,17 @@ describe('testbed command line', () => {
     // exact mode (no rounds) and records without the machine's clock: none
     expect(utilization({}, evaluations)).toBeNull();
     expect(utilization({ v0: rounds.map(({ wallAt: _, ...r }) => r) }, evaluations)).toBeNull();
+  });
+
+  it('older laptops: --slow N gives the first N volunteers a third of the CPU (or --slow-cpu), and bad values are refused', () => {
+    expect(shapeOf({ profile: 'classroom', volunteers: 8, slow: 2 })).toMatchObject({ cpu: 0.2, slow: 2 });
+    expect(shapeOf({ profile: 'classroom', volunteers: 8, slow: 2 }).slowCpu).toBeCloseTo(0.2 / 3, 9);
+    expect(shapeOf({ profile: 'classroom', volunteers: 8, slow: 1, slowCpu: 0.05 })).toMatchObject({ slowCpu: 0.05 });
+    expect(shapeOf({ profile: 'classroom', volunteers: 8 }).slow).toBeUndefined();
+    expect(() => shapeOf({ profile: 'classroom', volunteers: 2, slow: 3 })).toThrow(/more than the 2 volunteer/);
+    expect(() => shapeOf({ profile: 'classroom', volunteers: 2, slow: 1, slowCpu: 0.5 })).toThrow(/at most cpu/);
+    expect(() => shapeOf({ profile: 'classroom', volunteers: 2, slowCpu: 0.05 })).toThrow(/needs slow/);
+    expect(() => shapeOf({ profile: 'classroom', volunteers: 2, cpu: 0, slow: 1 })).toThrow(/CPU quota/);
   });
 
   it('rejects bad numbers and unknown profiles with one clear line and a non-zero exit', () => {

@@ -16,7 +16,7 @@
  */
 import { TOPK_BLOCK, TOPK_KEEP } from './compress.js';
 import { GradroomError } from './errors.js';
-import { epochRounds } from './local-rounds.js';
+import { medianSpeed, roundShape, stepsForSpeed } from './local-rounds.js';
 import { planShardsByCost } from './planner.js';
 
 /** One member of the room (a volunteer tab or process). Bandwidths in Mbit/s; undefined = unlimited. */
@@ -57,7 +57,17 @@ export const COMPRESSIONS: readonly Compression[] = ['none', 'fp16', 'int8', 'to
  */
 export type CostMode =
   | { kind: 'exact'; compress?: Compression }
-  | { kind: 'local'; steps: number; compress?: Compression; compressWeights?: boolean };
+  | {
+      kind: 'local';
+      steps: number;
+      compress?: Compression;
+      compressWeights?: boolean;
+      /**
+       * Steps by speed, as the runner (local-rounds.ts stepsForSpeed): a member clearly slower than
+       * the median runs fewer than H. Default as the runner's: on where a member has a link (a room).
+       */
+      balance?: boolean;
+    };
 
 export interface RoomCostInput {
   members: readonly MemberCost[];
@@ -279,19 +289,25 @@ export function predictRoom(input: RoomCostInput): RoomCostPrediction {
       // local: every chosen member runs H mini-batches of B a round, and each round ends with the
       // slowest; with the epoch's size, its rounds as the runner shapes them (the last one shorter and
       // spread over every member): sizes and makespan then cover a whole epoch
-      const e = input.epochBatches
-        ? epochRounds(input.epochBatches, k, H)
-        : { full: 1, last: { batches: 0, steps: 0 } };
-      const groups = (r: { batches: number; steps: number }) =>
-        chosen.map((_, j) => Math.max(0, Math.min(r.steps, r.batches - j * r.steps)));
-      const lastGroups = groups(e.last);
-      sizes = lastGroups.map((g) => (e.full * H + g) * B);
+      // a full round's steps per member: H, or fewer for one clearly slower than the rest (steps by
+      // speed, on by default in a room as in the runner)
+      const balance = mode.balance ?? chosen.some((i) => !input.members[i].local);
+      const median = balance ? medianSpeed(chosen.map((i) => input.members[i].examplesPerSec)) : 0;
+      const own = chosen.map((i) => stepsForSpeed(H, input.members[i].examplesPerSec, median));
+      const perRound = own.reduce((a, b) => a + b, 0);
+      // the epoch's rounds: full ones of perRound, then what is left spread evenly (roundShape)
+      const full = input.epochBatches ? Math.floor(input.epochBatches / perRound) : 1;
+      const left = input.epochBatches ? input.epochBatches - full * perRound : 0;
+      const last = left > 0 ? roundShape(left, k, H) : { batches: 0, steps: 0 };
+      const lastGroups = chosen.map((_, j) => Math.max(0, Math.min(last.steps, last.batches - j * last.steps)));
+      sizes = lastGroups.map((g, j) => (full * own[j] + g) * B);
       const slowest = (gs: number[]) =>
         Math.max(0, ...chosen.map((i, j) => (gs[j] > 0 ? costs[j].fixedMs + gs[j] * B * msPer[i] : 0)));
-      makespanMs = e.full * slowest(chosen.map(() => H)) + slowest(lastGroups);
-      rounds = e.full + (e.last.batches > 0 ? 1 : 0);
-      const total = e.full * k * H + e.last.batches;
-      steps = Math.max(1, Math.round((e.full * k * H * H + e.last.batches * e.last.steps) / total));
+      makespanMs = full * slowest(own) + slowest(lastGroups);
+      rounds = full + (last.batches > 0 ? 1 : 0);
+      const total = full * perRound + last.batches;
+      const squares = own.reduce((a, n) => a + n * n, 0);
+      steps = Math.max(1, Math.round((full * squares + last.batches * last.steps) / total));
     }
     const usedIdx = chosen.filter((_, j) => sizes[j] > 0);
     const used = usedIdx.length;

@@ -75,4 +75,14 @@ export class ShardCostEstimate {
   examplesPerSec(): number {
     return this.measured ? 1000 / this.cost().msPerExample : 0;
   }
+
+  /**
+   * Examples per second of the compute the worker reports, its recent shards' compute time over
+   * their examples (0 until measured): never the round-trip fit, whose slope a slow link or a wait
+   * can bend either way when shard sizes differ (a member 3x slower than the rest was fitted
+   * faster than them in a testbed run, and got H steps every other round).
+   */
+  computeExamplesPerSec(): number {
+    return this.measured && this.mC > 0 ? (1000 * this.mN) / this.mC : 0;
+  }
 }

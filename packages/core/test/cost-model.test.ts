@@ -185,6 +185,31 @@ describe('cost model: compressed updates and local mode (extension point for iss
     expect(() => predictRoom({ ...base, epochBatches: 0 })).toThrow(/epochBatches must be a positive integer/);
   });
 
+  it('local mode prices steps by speed as the runner runs them: on in a room, a slower member runs fewer steps', () => {
+    // two members at 1 ms an example and one at 4 ms, free links, H = 8, batch 64
+    const members = [{ examplesPerSec: 1000 }, { examplesPerSec: 1000 }, { examplesPerSec: 250 }];
+    const base = { members, parameters: 1000, batchSize: 64 } as const;
+    // the slow one runs round(8 x 250 / 1000) = 2 steps: every group ends after 512 ms
+    const on = predictRoom({ ...base, mode: { kind: 'local', steps: 8 } });
+    expect(on.shards).toEqual([8, 8, 2].map((n) => n * 64));
+    expect(on.examplesPerSec).toBeCloseTo((18 * 64 * 1000) / 512, 6);
+    // off (or a run of its own workers only, by default): everyone H, so the slow one would hold
+    // each round 2,048 ms, and the best plan leaves it out
+    const off = predictRoom({ ...base, mode: { kind: 'local', steps: 8, balance: false } });
+    expect(off.shards).toEqual([8, 8, 0].map((n) => n * 64));
+    expect(off.examplesPerSec).toBeCloseTo((16 * 64 * 1000) / 512, 6);
+    const own = predictRoom({
+      ...base,
+      members: members.map((m) => ({ ...m, local: true })),
+      mode: { kind: 'local', steps: 8 },
+    });
+    expect(own.examplesPerSec).toBeCloseTo(off.examplesPerSec, 6);
+    // an epoch of 40 mini-batches: two full rounds of 18, then 4 spread (2, 2, 0) as roundShape does
+    const epoch = predictRoom({ ...base, mode: { kind: 'local', steps: 8 }, epochBatches: 40 });
+    expect(epoch.shards).toEqual([18, 18, 4].map((n) => n * 64));
+    expect(epoch.examplesPerSec).toBeCloseTo((40 * 64 * 1000) / (2 * 512 + 2 * 64), 6);
+  });
+
   it('wire overhead scales the bytes', () => {
     const p = predictRoom({ members: [{ examplesPerSec: 1000 }], parameters: 1000, batchSize: 64, overhead: 1.1 });
     expect(p.bytesPerIteration).toBeCloseTo(8800, 9);

@@ -139,6 +139,24 @@ describe('ShardCostEstimate', () => {
     expect(c.msPerExample).toBeCloseTo(0.5, 6);
   });
 
+  it("the compute speed is the worker's reported compute over its examples, whatever the round trips' fit says", () => {
+    const e = new ShardCostEstimate();
+    expect(e.computeExamplesPerSec()).toBe(0);
+    // 4 ms an example of compute (250 examples/s), and a wait that is longest for the smallest
+    // groups (a member with few steps waits for the rest): the round trips' fit bends to a speed
+    // far above the compute's, the compute's own stays 250
+    for (const [n, wait] of [
+      [512, 100],
+      [128, 1500],
+      [512, 100],
+      [128, 1500],
+      [256, 900],
+    ])
+      e.observe({ examples: n, roundTripMs: 4 * n + wait, computeMs: 4 * n });
+    expect(e.examplesPerSec()).toBeGreaterThan(500);
+    expect(e.computeExamplesPerSec()).toBeCloseTo(250, 6);
+  });
+
   it('with shards of one size, the reported compute is the speed and the rest is the link', () => {
     const e = new ShardCostEstimate();
     for (let i = 0; i < 5; i++) e.observe({ examples: 64, roundTripMs: 100, computeMs: 32 });

@@ -66,6 +66,7 @@ export const JOB_OPTIONS = {
       'inner-scale',
       'compress',
       'warm-start',
+      'warm-start-steps',
       'steps-by-speed',
     ].map((k) => [k, { type: 'string' as const }]),
   ),
@@ -88,6 +89,7 @@ const INTEGER_FLAGS: Record<string, readonly [number, number]> = {
   seed: [-Infinity, Infinity],
   'local-steps': [-Infinity, Infinity], // bounded by modeFromFlags, which also takes 'auto'
   'warm-start': [0, 100_000_000],
+  'warm-start-steps': [1, 10_000],
   'decay-every': [-Infinity, Infinity],
   period: [-Infinity, Infinity],
   channels: [-Infinity, Infinity],
@@ -253,6 +255,7 @@ export const LOCAL_FLAGS = [
   'outer-restart',
   'inner-scale',
   'warm-start',
+  'warm-start-steps',
   'overlap',
   'steps-by-speed',
 ] as const;
@@ -319,7 +322,7 @@ export function modeFromFlags(flags: Flags): TrainingMode | undefined {
   }
   if (m === 'auto') {
     // auto picks H itself, and measures in exact mode first (no warm start to set)
-    const fixed = (['local-steps', 'warm-start', 'overlap'] as const)
+    const fixed = (['local-steps', 'warm-start', 'warm-start-steps', 'overlap'] as const)
       .filter((f) => flags[f] !== undefined)
       .map((f) => `--${f}`);
     if (fixed.length > 0) bad(`${fixed.join(', ')} cannot be set with --mode auto: it chooses H itself`);
@@ -343,11 +346,14 @@ export function modeFromFlags(flags: Flags): TrainingMode | undefined {
       bad(`--local-steps must be auto or an integer from 1 to 10000, got "${String(h)}"`);
   }
   const warmup = num(flags, 'warm-start') ?? DEFAULT_WARMUP;
+  const warmupSteps = num(flags, 'warm-start-steps');
+  if (warmupSteps !== undefined && !warmup) bad('--warm-start-steps shapes the warm start: --warm-start 0 has none');
   return {
     kind: 'local',
     steps,
     outer: outerOptimizer(flags, steps, warmup),
     ...(warmup ? { warmup } : {}),
+    ...(warmupSteps !== undefined ? { warmupSteps } : {}),
     innerScale: innerScale(flags, warmup),
     ...(given ? { compress: compress as Compression } : {}),
     ...(flags.overlap === true ? { overlap: true } : {}),

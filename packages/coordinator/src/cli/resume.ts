@@ -68,6 +68,7 @@ const JOB_FLAGS: Record<string, Getter> = {
   'inner-scale': (j) => outerMode(j)?.innerScale ?? 'none',
   compress: (j) => outerMode(j)?.compress ?? 'none',
   'warm-start': (j) => local(j)?.warmup ?? 0,
+  'warm-start-steps': (j) => local(j)?.warmupSteps,
   overlap: (j) => local(j)?.overlap === true,
   // unset saved (the default) answers to neither on nor off: naming either changes the job
   'steps-by-speed': (j) => {

@@ -228,7 +228,13 @@ export class LocalMode implements Mode {
     // the round's members: the idle ones and those already on their early group (idle again or not)
     const fresh = this.pool.idle().filter((s) => s.handle.trainLocal && !busy.has(s));
     const workers = Math.max(1, fresh.length + busy.size);
-    const h = this.mode.steps === 'auto' ? this.autoSteps(this.mode.commShare ?? 0.1) : this.mode.steps;
+    // a warm start in short rounds (warmupSteps): those steps until its iterations are done
+    const warming = this.mode.warmupSteps !== undefined && pos.iteration < (this.mode.warmup ?? 0);
+    const h = warming
+      ? (this.mode.warmupSteps as number)
+      : this.mode.steps === 'auto'
+        ? this.autoSteps(this.mode.commShare ?? 0.1)
+        : this.mode.steps;
     const max = at.maxIterations;
     const left = Math.min(plan.batches - pos.batch, (max ?? Infinity) - pos.iteration);
     // H to each member; the epoch's last, shorter round spread over every member (core's roundShape)
@@ -515,7 +521,8 @@ export class LocalMode implements Mode {
   private stepsBySpeed(h: number, members: WorkerSession[]): ((member: string) => number) | undefined {
     const on = this.mode.balance ?? members.some((s) => !s.trusted);
     if (!on || h < 2) return undefined;
-    const speed = new Map(members.map((s) => [s.id, s.measured ? s.examplesPerSec() : 0]));
+    // the compute each reports (its word: a peer that says it is slow only gets fewer steps)
+    const speed = new Map(members.map((s) => [s.id, s.measured ? s.computeExamplesPerSec() : 0]));
     const median = medianSpeed([...speed.values()]);
     if (median <= 0) return undefined;
     return (id) => stepsForSpeed(h, speed.get(id) ?? 0, median);

@@ -62,7 +62,8 @@ export class Phases implements RunPhases {
     opts: TrainerOptions,
   ) {
     const mode = job.mode;
-    this.from = mode?.kind === 'local' ? (mode.warmup ?? 0) : Number.POSITIVE_INFINITY;
+    // a warm start in short local rounds (warmupSteps) is mode local's own: no exact phase
+    this.from = mode?.kind === 'local' ? (mode.warmupSteps ? 0 : (mode.warmup ?? 0)) : Number.POSITIVE_INFINITY;
     this.partitioned = mode?.kind === 'local' && job.dataset.kind === 'chunked' && mode.partition !== false;
     if (this.from > 0)
       this.exact = {
