@@ -144,6 +144,8 @@ trainer.on('iteration', (e) => {
       share: w.share,
       status: w.status,
       fixedMs: w.fixedMs,
+      computeSpeed: w.computeSpeed,
+      computeFixedMs: w.computeFixedMs,
       standby: w.standby,
     })),
   });

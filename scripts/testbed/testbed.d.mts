@@ -44,6 +44,8 @@ export interface IterationRecord {
     share: number;
     status: string;
     fixedMs?: number;
+    computeSpeed?: number;
+    computeFixedMs?: number;
     standby?: string;
   }[];
 }

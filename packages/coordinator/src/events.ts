@@ -18,6 +18,12 @@ export interface WorkerStatus {
   status: 'joining' | 'ready' | 'busy' | 'standby' | 'gone';
   /** Measured fixed cost of one shard on this worker (latency, weights in, result out), ms. */
   fixedMs?: number;
+  /**
+   * The same split by the compute the worker reports alone (ShardCostEstimate.computeCost): what
+   * mode auto and steps by speed go by, where the round trips' fit can bend (examples/s, ms).
+   */
+  computeSpeed?: number;
+  computeFixedMs?: number;
   /** Why the planner gives this worker no shard now ('standing by: its link costs more than it adds ...'). */
   standby?: string;
 }

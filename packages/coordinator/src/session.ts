@@ -206,6 +206,11 @@ export class WorkerSession {
     return this.cost.examplesPerSec();
   }
 
+  /** Its cost split by the compute it reports (ShardCostEstimate.computeCost): mode auto decides on it. */
+  computeCost(): ShardCost {
+    return this.cost.computeCost();
+  }
+
   /** Its compute speed as it reports it, examples/s (0 until measured): ShardCostEstimate.computeExamplesPerSec. */
   computeExamplesPerSec(): number {
     return this.cost.computeExamplesPerSec();
@@ -439,7 +444,13 @@ export class WorkerSession {
       examples: this.examples,
       status: this.state === 'ready' ? (this.busy ? 'busy' : this.standby ? 'standby' : 'ready') : this.state,
       fixedMs: c?.fixedMs,
+      ...(c ? this.computeFigures() : {}),
       standby: this.standby,
     };
+  }
+
+  private computeFigures(): { computeSpeed: number; computeFixedMs: number } {
+    const k = this.computeCost();
+    return { computeSpeed: 1000 / k.msPerExample, computeFixedMs: k.fixedMs };
   }
 }

@@ -24,7 +24,8 @@ function phases(members: Fake[], joins = { joining: 0 }) {
     members.map((m) => ({
       id: m.id,
       measured: m.cost !== undefined,
-      shardCost: () => m.cost,
+      // mode auto decides on the compute each member reports (computeCost)
+      computeCost: () => m.cost,
       handle: { kind: m.kind, trainLocal: async () => undefined },
     })) as unknown as WorkerSession[];
   const pool = {

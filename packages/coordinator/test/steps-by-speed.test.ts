@@ -32,6 +32,7 @@ function member(name: string, groups: Group[], perStepMs = 0): WorkerHandle {
   const train = w.trainLocal as NonNullable<WorkerHandle['trainLocal']>;
   return {
     ...w,
+    name,
     trainLocal: async (req) => {
       groups.push({ worker: name, round: req.round, steps: req.batches.length });
       const r = await train(req);
@@ -57,8 +58,15 @@ async function room(config: JobConfig, slowMs: number) {
   const t = new Trainer(config, { backends: ['wasm'] });
   open.push(t);
   const groups: Group[] = [];
-  const rounds: { examples: number; epoch: number; loss: number }[] = [];
-  t.on('iteration', (e) => rounds.push({ examples: e.examples, epoch: e.epoch, loss: e.loss }));
+  const rounds: { examples: number; epoch: number; loss: number; speeds: Record<string, number> }[] = [];
+  t.on('iteration', (e) =>
+    rounds.push({
+      examples: e.examples,
+      epoch: e.epoch,
+      loss: e.loss,
+      speeds: Object.fromEntries(e.workers.map((w) => [w.name ?? w.id, w.computeSpeed ?? 0])),
+    }),
+  );
   t.addWorker(member('fast-1', groups));
   t.addWorker(member('fast-2', groups));
   t.addWorker(member('slow', groups, slowMs));
@@ -87,6 +95,13 @@ describe('mode local, steps by speed', () => {
       // the fast members ran more steps in all than the slow one
       expect(fast.reduce((a, b) => a + b, 0)).toBeGreaterThan(3 * slow.reduce((a, b) => a + b, 0));
       expect(rounds.at(-1)?.loss).toBeLessThan(rounds[0].loss);
+      // the iteration event says the speeds it went by: the slow member's a small share of the others'
+      const last = rounds.at(-1)?.speeds ?? {};
+      const names = Object.keys(last);
+      expect(names).toHaveLength(3);
+      const fastest = Math.max(...names.filter((n) => n !== 'slow').map((n) => last[n]));
+      expect(last.slow).toBeGreaterThan(0);
+      expect(last.slow).toBeLessThan(0.5 * fastest);
     });
 
   it("a round of the run's own workers keeps H for everyone by default, as with balance off", async () => {

@@ -155,6 +155,11 @@ describe('ShardCostEstimate', () => {
       e.observe({ examples: n, roundTripMs: 4 * n + wait, computeMs: 4 * n });
     expect(e.examplesPerSec()).toBeGreaterThan(500);
     expect(e.computeExamplesPerSec()).toBeCloseTo(250, 6);
+    // the cost by the compute alone: 4 ms an example, the rest of the mean round trip fixed
+    const c = e.computeCost();
+    expect(c.msPerExample).toBeCloseTo(4, 6);
+    expect(c.fixedMs).toBeGreaterThan(100);
+    expect(c.fixedMs + 300 * c.msPerExample).toBeLessThan(4 * 300 + 1500);
   });
 
   it('with shards of one size, the reported compute is the speed and the rest is the link', () => {
