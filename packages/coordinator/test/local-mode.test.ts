@@ -35,6 +35,28 @@ async function run(job: JobConfig, workers: WorkerHandle[], opts: TrainerOptions
   return { t, result, rounds };
 }
 
+/**
+ * A run of `job` on one thread stopped at its first iteration event at or past `stopAt`, then
+ * resumed from its checkpoint on a fresh thread: where it stopped, the resumed run's iteration
+ * events, and its result.
+ */
+async function stopAndResume(job: JobConfig, stopAt: number) {
+  const store = new MemoryCheckpointStore();
+  const first = new Trainer(job, { backends: ['wasm'], checkpoint: { store } });
+  open.push(first);
+  first.addWorker(spawnThreadWorker());
+  first.on('iteration', (e) => {
+    if (e.iteration >= stopAt) first.stop();
+  });
+  const stopped = (await first.run()).position.iteration;
+  const second = Trainer.fromCheckpoint((await store.load()) as Uint8Array, { backends: ['wasm'] });
+  open.push(second);
+  second.addWorker(spawnThreadWorker());
+  const rounds: number[] = [];
+  second.on('iteration', (e) => rounds.push(e.iteration));
+  return { stopped, rounds, resumed: await second.run() };
+}
+
 describe('mode local', () => {
   it('anchor: 1 worker, H = 1, inner SGD and outer SGD at lr 1 equals exact mode', async () => {
     const exact = await run(sgdJob, [spawnThreadWorker()]);
@@ -195,18 +217,7 @@ describe('mode local', () => {
     };
     const whole = await run(job, [spawnThreadWorker()]);
     for (const stopAt of [4, 6, 10]) {
-      const store = new MemoryCheckpointStore();
-      const first = new Trainer(job, { backends: ['wasm'], checkpoint: { store } });
-      open.push(first);
-      first.addWorker(spawnThreadWorker());
-      first.on('iteration', (e) => {
-        if (e.iteration >= stopAt) first.stop();
-      });
-      await first.run();
-      const second = Trainer.fromCheckpoint((await store.load()) as Uint8Array, { backends: ['wasm'] });
-      open.push(second);
-      second.addWorker(spawnThreadWorker());
-      const resumed = await second.run();
+      const { resumed } = await stopAndResume(job, stopAt);
       expect(resumed.position.iteration).toBe(16);
       // past the switch the workers' inner Adam state is not in a checkpoint: exact only up to it
       if (stopAt <= 6) expect(relativeDifference(resumed.weights, whole.result.weights)).toBeLessThanOrEqual(1e-6);
@@ -280,20 +291,7 @@ describe('mode local', () => {
     const exact = await run({ ...sgdJob, maxIterations: 16 }, [spawnThreadWorker()]);
     expect(relativeDifference(whole.result.weights, exact.result.weights)).toBeLessThanOrEqual(1e-5);
     for (const stopAt of [4, 6]) {
-      const store = new MemoryCheckpointStore();
-      const first = new Trainer(job, { backends: ['wasm'], checkpoint: { store } });
-      open.push(first);
-      first.addWorker(spawnThreadWorker());
-      first.on('iteration', (e) => {
-        if (e.iteration >= stopAt) first.stop();
-      });
-      const stopped = (await first.run()).position.iteration;
-      const second = Trainer.fromCheckpoint((await store.load()) as Uint8Array, { backends: ['wasm'] });
-      open.push(second);
-      second.addWorker(spawnThreadWorker());
-      const rounds: number[] = [];
-      second.on('iteration', (e) => rounds.push(e.iteration));
-      const resumed = await second.run();
+      const { stopped, rounds, resumed } = await stopAndResume(job, stopAt);
       expect(resumed.position.iteration).toBe(16);
       // the resumed run goes on in the same rounds: short ones before the switch, H after
       expect(rounds).toEqual(ends.filter((i) => i > stopped));

@@ -74,19 +74,24 @@ function simulate(opts: {
   return { trained, foreign, book };
 }
 
+/** A room's run for the property tests: data set, chunks, mini-batch, H, seed and who joins or leaves when. */
+const roomShape = {
+  examples: fc.integer({ min: 1, max: 3000 }),
+  chunk: fc.integer({ min: 1, max: 700 }),
+  B: fc.integer({ min: 1, max: 90 }),
+  H: fc.integer({ min: 1, max: 6 }),
+  seed: fc.integer({ min: 0, max: 2 ** 31 }),
+  churn: fc.array(fc.record({ join: fc.boolean(), at: fc.integer({ min: 0, max: 40 }), who: fc.nat(10) }), {
+    maxLength: 12,
+  }),
+};
+
 describe('PartitionBook', () => {
   it('trains every example of every epoch exactly once, with members joining and leaving at random rounds and a resume', () => {
     fc.assert(
       fc.property(
         fc.record({
-          examples: fc.integer({ min: 1, max: 3000 }),
-          chunk: fc.integer({ min: 1, max: 700 }),
-          B: fc.integer({ min: 1, max: 90 }),
-          H: fc.integer({ min: 1, max: 6 }),
-          seed: fc.integer({ min: 0, max: 2 ** 31 }),
-          churn: fc.array(fc.record({ join: fc.boolean(), at: fc.integer({ min: 0, max: 40 }), who: fc.nat(10) }), {
-            maxLength: 12,
-          }),
+          ...roomShape,
           resumeAt: fc.option(fc.integer({ min: 0, max: 40 }), { nil: undefined }),
         }),
         (o) => {
@@ -107,14 +112,7 @@ describe('PartitionBook', () => {
     fc.assert(
       fc.property(
         fc.record({
-          examples: fc.integer({ min: 1, max: 3000 }),
-          chunk: fc.integer({ min: 1, max: 700 }),
-          B: fc.integer({ min: 1, max: 90 }),
-          H: fc.integer({ min: 1, max: 6 }),
-          seed: fc.integer({ min: 0, max: 2 ** 31 }),
-          churn: fc.array(fc.record({ join: fc.boolean(), at: fc.integer({ min: 0, max: 40 }), who: fc.nat(10) }), {
-            maxLength: 12,
-          }),
+          ...roomShape,
           slowness: fc.integer({ min: 1, max: 5 }),
         }),
         (o) => {

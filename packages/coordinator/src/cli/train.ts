@@ -69,7 +69,7 @@ Adam with 1/(1+0.3*epoch) decay, mini-batches of 64, 5 epochs, 2 workers).
   --steps-by-speed on|off  mode local: in a full round a member clearly slower than the round's
                            median (under 0.8 of its compute speed) runs fewer than H steps, so the
                            round does not wait for it (default: on in a room, off for threads only).
-                           With 2 of 8 laptops at a third of the CPU: 85 % in 0.67-0.78 of the time
+                           With 2 of 8 laptops at a third of the CPU: 85 % in 0.73-0.78 of the time
   --overlap                mode local: a member that is done early starts its next round's group at
                            once, from the newest weights, and adds the outer step it missed when
                            it comes (default off). It costs accuracy: on Fashion-MNIST with 9

@@ -18,6 +18,22 @@ import { mnistJob, roomFixture, spawnPeer, until } from './helpers.js';
 const H = 4;
 const ITERATIONS = 48;
 
+/** Volunteer processes named `names` join the room; resolves once the host has accepted them all. */
+async function admit(
+  host: Awaited<ReturnType<typeof hostRoom>>,
+  peers: ReturnType<typeof spawnPeer>[],
+  wsUrl: string,
+  token: string,
+  names: string[],
+): Promise<void> {
+  let accepted = 0;
+  host.on('peer', (e) => {
+    if (e.type === 'accepted') accepted++;
+  });
+  for (const name of names) peers.push(spawnPeer({ url: wsUrl, token, name }));
+  await until(() => accepted === names.length, 30_000, `${names.length} peer(s) accepted`);
+}
+
 describe('mode local in a room', () => {
   const fx = roomFixture(1);
 
@@ -45,15 +61,7 @@ describe('mode local in a room', () => {
         ['server:', ...serverLog, 'host:', ...hostLog, 'peers:', ...peers.flatMap((p) => p.out)].join('\n'),
       ),
     );
-    let accepted = 0;
-    host.on('peer', (e) => {
-      if (e.type === 'accepted') accepted++;
-    });
-    peers.push(
-      spawnPeer({ url: server.wsUrl, token: room.token, name: 'a' }),
-      spawnPeer({ url: server.wsUrl, token: room.token, name: 'b' }),
-    );
-    await until(() => accepted === 2, 30_000, 'two peers accepted');
+    await admit(host, peers, server.wsUrl, room.token, ['a', 'b']);
     const rounds: { examples: number; loss: number; bytesIn: number; bytesOut: number; groups: number }[] = [];
     trainer.on('iteration', (e) =>
       rounds.push({
@@ -112,12 +120,7 @@ describe('mode local in a room', () => {
         },
         log: () => {},
       });
-      let accepted = 0;
-      host.on('peer', (e) => {
-        if (e.type === 'accepted') accepted++;
-      });
-      peers.push(spawnPeer({ url: server.wsUrl, token: room.token, name: 'p' }));
-      await until(() => accepted === 1, 30_000, 'the peer accepted');
+      await admit(host, peers, server.wsUrl, room.token, ['p']);
       const thread = spawnThreadWorker();
       const train = thread.trainLocal?.bind(thread);
       const recorded: WorkerHandle = {
@@ -155,12 +158,7 @@ describe('mode local in a room', () => {
       trainer,
       log: () => {},
     });
-    let accepted = 0;
-    host.on('peer', (e) => {
-      if (e.type === 'accepted') accepted++;
-    });
-    peers.push(spawnPeer({ url: server.wsUrl, token: room.token, name: 'p' }));
-    await until(() => accepted === 1, 30_000, 'the peer accepted');
+    await admit(host, peers, server.wsUrl, room.token, ['p']);
     // a slower laptop: each inner step 100 ms longer, and its reported compute says so
     const thread = spawnThreadWorker();
     const train = thread.trainLocal as NonNullable<WorkerHandle['trainLocal']>;
@@ -219,12 +217,7 @@ describe('mode local in a room', () => {
       },
       log: () => {},
     });
-    let accepted = 0;
-    host.on('peer', (e) => {
-      if (e.type === 'accepted') accepted++;
-    });
-    for (const name of ['a', 'b']) peers.push(spawnPeer({ url: server.wsUrl, token: room.token, name }));
-    await until(() => accepted === 2, 30_000, 'two peers accepted');
+    await admit(host, peers, server.wsUrl, room.token, ['a', 'b']);
     // the thread can get an early group too (when a peer's early result, not its round's, ends the
     // hold): its catch-ups are counted here, as the peers' are on the wire
     let threadCaughtUp = 0;
