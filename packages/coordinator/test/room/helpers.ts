@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll } from 'vitest';
 import type { JobConfig } from '../../src/job.js';
 import { RoomServer } from '../../src/room/server.js';
+import type { WorkerHandle } from '../../src/worker-handle.js';
 import { serialTrain } from '../reference/serial.js';
 
 export const MNIST_BIN = join(import.meta.dirname, '..', '..', '..', 'worker', 'dist', 'mnist.bin');
@@ -81,6 +82,45 @@ export async function until(cond: () => boolean | Promise<boolean>, ms: number, 
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** What holdingEarlyForCatchUp saw of one member: its early requests, its results, and those caught up. */
+export interface CatchUpCounts {
+  early: number;
+  back: number;
+  caughtUp: number;
+}
+
+/**
+ * Overlap over a link: whether a catch-up comes before an early group's last step is a race (loaded
+ * CI machines saw every one end first), so `h` holds each early request until its catch-up has been
+ * sent to it: the catch-up crosses the link first, is kept, and is taken at the group's first step
+ * (the worker's own tests cover one that comes between two steps). `counts` tallies what it saw;
+ * `done` ends a hold once the run is over. Bounded: 30 s a hold.
+ */
+export function holdingEarlyForCatchUp(h: WorkerHandle, counts: CatchUpCounts, done = () => false): WorkerHandle {
+  const train = h.trainLocal as NonNullable<WorkerHandle['trainLocal']>;
+  const catchUp = h.catchUp?.bind(h);
+  /** Rounds whose catch-up has been sent to this member. */
+  const told = new Set<number>();
+  return {
+    ...h,
+    closed: h.closed,
+    catchUp: (req) => {
+      catchUp?.(req);
+      told.add(req.round);
+    },
+    trainLocal: async (req) => {
+      if (req.early) {
+        counts.early++;
+        await until(() => told.has(req.round) || done(), 30_000, `the catch-up of round ${req.round}`);
+      }
+      const r = await train(req);
+      counts.back++;
+      if (r.caughtUp) counts.caughtUp++;
+      return r;
+    },
+  };
 }
 
 /**

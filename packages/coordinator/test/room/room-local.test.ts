@@ -13,7 +13,7 @@ import { Trainer } from '../../src/trainer.js';
 import { spawnThreadWorker } from '../../src/transports/thread.js';
 import type { WorkerHandle } from '../../src/worker-handle.js';
 import { holdingRoundOpen } from '../fixtures.js';
-import { mnistJob, roomFixture, spawnPeer, until } from './helpers.js';
+import { type CatchUpCounts, holdingEarlyForCatchUp, mnistJob, roomFixture, spawnPeer, until } from './helpers.js';
 
 const H = 4;
 const ITERATIONS = 48;
@@ -194,11 +194,9 @@ describe('mode local in a room', () => {
     const { server, peers } = fx;
     const room = server.createRoom();
     // two peers and a thread that keeps each round open until both peers' groups are back
-    // (fixtures' holdingRoundOpen), so the peers' groups are early. Whether a catch-up comes before
-    // an early group's last step is a race (a fresh CI run saw none do), so each peer's early
-    // request is held here until its catch-up has been sent: the catch-up crosses the link first,
-    // is kept, and is taken at the group's first step (the worker's own tests cover one that comes
-    // between two steps), as the Chromium tab's test does
+    // (fixtures' holdingRoundOpen), so the peers' groups are early; each early request waits for its
+    // catch-up (helpers' holdingEarlyForCatchUp: the race would otherwise decide, and a fresh CI run
+    // once saw no group caught up in time)
     const job = {
       ...mnistJob(120),
       model: { kind: 'mlp' as const, inputShape: [28, 28, 1], hidden: [1024], classes: 10 },
@@ -208,32 +206,8 @@ describe('mode local in a room', () => {
     const trainer = new Trainer(job, { waitForWorkers: true });
     let peerResults = 0;
     let caughtOnTheWire = 0;
-    let peerEarly = 0;
-    let peerCaughtUp = 0;
+    const seen: CatchUpCounts = { early: 0, back: 0, caughtUp: 0 };
     let over = false;
-    const holdEarly = (h: WorkerHandle): WorkerHandle => {
-      const train = h.trainLocal as NonNullable<WorkerHandle['trainLocal']>;
-      const catchUp = h.catchUp?.bind(h);
-      /** Rounds whose catch-up has been sent to this peer. */
-      const told = new Set<number>();
-      return {
-        ...h,
-        closed: h.closed,
-        catchUp: (req) => {
-          catchUp?.(req);
-          told.add(req.round);
-        },
-        trainLocal: async (req) => {
-          if (req.early) {
-            peerEarly++;
-            await until(() => told.has(req.round) || over, 30_000, `the catch-up of round ${req.round}`);
-          }
-          const r = await train(req);
-          if (r.caughtUp) peerCaughtUp++;
-          return r;
-        },
-      };
-    };
     const host = await hostRoom({
       url: server.wsUrl,
       token: room.token,
@@ -245,7 +219,7 @@ describe('mode local in a room', () => {
         if (m.caughtUp === true) caughtOnTheWire++;
       },
       log: () => {},
-      wrapHandle: holdEarly,
+      wrapHandle: (h) => holdingEarlyForCatchUp(h, seen, () => over),
     });
     await admit(host, peers, server.wsUrl, room.token, ['a', 'b']);
     // the thread can get an early group too (when a peer's early result, not its round's, ends the
@@ -273,9 +247,9 @@ describe('mode local in a room', () => {
     // which its result says over the link
     const early = rounds.reduce((a, r) => a + r.early, 0);
     expect(early).toBeGreaterThanOrEqual(4);
-    expect(peerEarly).toBeGreaterThanOrEqual(4);
-    expect(peerCaughtUp).toBe(peerEarly);
-    expect(caughtOnTheWire).toBe(peerCaughtUp);
+    expect(seen.early).toBeGreaterThanOrEqual(4);
+    expect(seen.caughtUp).toBe(seen.early);
+    expect(caughtOnTheWire).toBe(seen.caughtUp);
     expect(rounds.reduce((a, r) => a + r.caughtUp, 0)).toBe(caughtOnTheWire + threadCaughtUp);
     host.close();
   });

@@ -22,7 +22,7 @@ import { spawnThreadWorker } from '../../src/transports/thread.js';
 import type { WorkerHandle } from '../../src/worker-handle.js';
 import { DEMO_DIST, hasChromium, hasDemoBuild, launchChromium } from '../browser/chromium.js';
 import { holdingRoundOpen } from '../fixtures.js';
-import { until } from './helpers.js';
+import { type CatchUpCounts, holdingEarlyForCatchUp, until } from './helpers.js';
 
 const skip = process.env.GRADROOM_SKIP_BROWSER === '1';
 const CHUNKS = join(import.meta.dirname, '..', '..', '..', 'worker', 'dist', 'chunks', 'mnist');
@@ -135,12 +135,9 @@ describe.skipIf(skip)('a Chromium volunteer tab in mode local over a chunked dat
   }, async () => {
     const spec = JSON.parse(readFileSync(join(CHUNKS, 'spec.json'), 'utf8'));
     // groups of 12 inner steps on about 0.4M weights, and a host thread that keeps each round open
-    // until the tab's group is back (fixtures' holdingRoundOpen), so the tab's groups are early.
-    // Whether a catch-up comes before an early group's last step is a race (a loaded CI machine once
-    // saw every one end first), so each early group's request is held here until its catch-up has
-    // been sent: the catch-up reaches the tab first, is kept, and taken at the group's first step
-    // (the worker's tests cover one that comes between two steps). Rounds of 24 mini-batches, 5 of
-    // them inside the epoch's 125
+    // until the tab's group is back (fixtures' holdingRoundOpen), so the tab's groups are early;
+    // each early request waits for its catch-up (helpers' holdingEarlyForCatchUp: the race would
+    // otherwise decide). Rounds of 24 mini-batches, 5 of them inside the epoch's 125
     const job: JobConfig = {
       model: { kind: 'mlp', inputShape: [28, 28, 1], hidden: [512], classes: 10 },
       dataset: { ...spec, url: `${dataUrl}manifest.json` },
@@ -153,33 +150,8 @@ describe.skipIf(skip)('a Chromium volunteer tab in mode local over a chunked dat
       maxIterations: 120,
       mode: { kind: 'local', steps: 12, warmup: 0, outer: { kind: 'sgd', lr: 1 }, overlap: true },
     };
-    let tabBack = 0;
-    let tabCaughtUp = 0;
-    let tabEarly = 0;
-    /** Rounds whose catch-up has been sent to the tab. */
-    const told = new Set<number>();
-    const tab = (h: WorkerHandle): WorkerHandle => {
-      const train = h.trainLocal as NonNullable<WorkerHandle['trainLocal']>;
-      const catchUp = h.catchUp?.bind(h);
-      return {
-        ...h,
-        closed: h.closed,
-        catchUp: (req) => {
-          catchUp?.(req);
-          told.add(req.round);
-        },
-        trainLocal: async (req) => {
-          if (req.early) {
-            tabEarly++;
-            await until(() => told.has(req.round), 30_000, `the catch-up of round ${req.round}`);
-          }
-          const r = await train(req);
-          tabBack++;
-          if (r.caughtUp) tabCaughtUp++;
-          return r;
-        },
-      };
-    };
+    const seen: CatchUpCounts = { early: 0, back: 0, caughtUp: 0 };
+    const tab = (h: WorkerHandle) => holdingEarlyForCatchUp(h, seen);
     const room = server.createRoom();
     const trainer = new Trainer(job, { waitForWorkers: true, backends: ['wasm'] });
     const logs: string[] = [];
@@ -192,7 +164,7 @@ describe.skipIf(skip)('a Chromium volunteer tab in mode local over a chunked dat
       wrapHandle: tab,
     });
     onTestFailed(() => console.error(logs.join('\n')));
-    trainer.addWorker(holdingRoundOpen(spawnThreadWorker(), () => tabBack, 1));
+    trainer.addWorker(holdingRoundOpen(spawnThreadWorker(), () => seen.back, 1));
     let early = 0;
     let caughtUp = 0;
     let examples = 0;
@@ -211,9 +183,9 @@ describe.skipIf(skip)('a Chromium volunteer tab in mode local over a chunked dat
     // from the second round on the tab's group is early (the thread holds each round open), and
     // every early group of the tab took its catch-up, as the rounds' events say
     expect(early).toBeGreaterThanOrEqual(3);
-    expect(tabEarly).toBeGreaterThanOrEqual(3);
-    expect(tabCaughtUp).toBe(tabEarly);
-    expect(caughtUp).toBe(tabCaughtUp);
+    expect(seen.early).toBeGreaterThanOrEqual(3);
+    expect(seen.caughtUp).toBe(seen.early);
+    expect(caughtUp).toBe(seen.caughtUp);
     await page.close();
     host.close();
   });
