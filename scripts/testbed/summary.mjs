@@ -91,12 +91,35 @@ export function summarize(rec, { volunteers, shape, job, warmup, profile, cgroup
     evalSeconds: rec.done?.evalSeconds ?? 0,
     data: dataFigures(rec.volunteerData ?? [], wholeFileBytes),
     utilization: utilization(rec.volunteerRounds ?? {}, rec.evaluations ?? []),
+    ...pace(all),
     testAccuracy: rec.done?.testAccuracy ?? Number.NaN,
     /** Seconds from the room's opening (joining and data fetches included), evaluations left out. */
     reachedTargetAt: rec.done?.reachedTargetAt ?? null,
     seconds: rec.done?.seconds ?? 0,
     volunteerLines: rec.volunteerLines,
   };
+}
+
+/**
+ * How fast the run went through its iterations, to set the room's warm start beside the host alone's
+ * same iterations: `pace` is [iteration, seconds from the opening] of the first event at or past
+ * each multiple of PACE_EVERY, and
+ * `warmStart` the iterations done before mode local's first round and when the last of them ended
+ * (null without rounds). An event's iteration is the count done after it.
+ */
+export const PACE_EVERY = 40;
+export function pace(iterations) {
+  const out = [];
+  let next = PACE_EVERY;
+  // the first event at or past each multiple (a round of mode local steps over several)
+  for (const e of iterations)
+    if (e.iteration >= next) {
+      out.push([e.iteration, e.at]);
+      next = (Math.floor(e.iteration / PACE_EVERY) + 1) * PACE_EVERY;
+    }
+  const k = iterations.findIndex((e) => e.round);
+  const warmStart = k > 0 ? { iterations: iterations[k - 1].iteration, endedAt: iterations[k - 1].at } : null;
+  return { pace: out, warmStart };
 }
 
 /**

@@ -47,6 +47,12 @@ export class WorkerPool extends Emitter<{ worker: WorkerEvent; change: undefined
     return this.joins.size;
   }
 
+  /** A worker of the run's own (a thread or Web Worker, not a peer), set up or still setting up. */
+  hasOwnWorker(): boolean {
+    for (const s of this.members.values()) if (s.trusted) return true;
+    return false;
+  }
+
   /** Sets the worker up for the task and admits it; it takes shards from then on. */
   add(handle: WorkerHandle): Promise<WorkerSession> {
     const p = this.setUp(handle);

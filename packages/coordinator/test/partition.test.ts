@@ -310,6 +310,51 @@ describe('mode local over a chunked data set', () => {
     expect(chunkFetches()).toBe(0);
   });
 
+  it('a volunteer set up before the run’s own worker does not end the warm start: its shards wait for that worker', async () => {
+    // testbed classroom, round 13: the host's worker (a fifth of a CPU) was set up after a volunteer,
+    // and the warm start ended at iteration 0 in one run of four
+    const t = new Trainer(warmJob(40), { backends: ['wasm'], waitForWorkers: true });
+    open.push(t);
+    const exact: number[][] = [];
+    const local: number[][] = [];
+    const logs: string[] = [];
+    const sizes: (number | 'local round')[] = [];
+    t.on('log', (e) => logs.push(e.message));
+    t.on('iteration', (e) => sizes.push(e.round ? 'local round' : e.examples));
+    await t.addWorker(watchedPeer(exact, local));
+    const own = spawnThreadWorker();
+    let release = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    // the own worker's set-up ends only once the run has started without it
+    void t.addWorker({
+      ...own,
+      init: async (task) => {
+        await held;
+        return own.init(task);
+      },
+    });
+    const started = new Promise<void>((r) =>
+      t.on('state', (e) => {
+        if (e.state === 'running') r();
+      }),
+    );
+    const run = t.run();
+    // the run starts a second after the volunteer is set up (its start grace), the own worker still
+    // setting up; nothing is trained meanwhile: the volunteer stands by
+    await started;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sizes).toEqual([]);
+    release();
+    expect((await run).position.iteration).toBe(60);
+    expect(logs.filter((l) => /warm start over after/.test(l))).toEqual([]);
+    expect(sizes.slice(0, 40)).toEqual(Array.from({ length: 40 }, () => 64));
+    expect(sizes.slice(40).every((n) => n === 'local round')).toBe(true);
+    // the volunteer computed no shard of the warm start's mini-batches, only its measuring shards
+    // (each from one chunk, probeIndices)
+    for (const shard of exact) expect(new Set(shard.map((i) => Math.floor(i / 1000))).size).toBe(1);
+    expect(t.job.mode).toMatchObject({ kind: 'local', warmup: 40 });
+  });
+
   it('a run with no worker of its own ends its warm start over partitions as soon as a volunteer can train', async () => {
     const t = new Trainer(warmJob(40), { backends: ['wasm'], waitForWorkers: true });
     open.push(t);

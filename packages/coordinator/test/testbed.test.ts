@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildTestbed, probe, remnants, removeLeftovers } from '../../../scripts/testbed/net.mjs';
-import { utilization } from '../../../scripts/testbed/summary.mjs';
+import { PACE_EVERY, pace, utilization } from '../../../scripts/testbed/summary.mjs';
 import {
   aloneJob,
   defaultJob,
@@ -78,6 +78,25 @@ describe('testbed command line', () => {
     // exact mode (no rounds) and records without the machine's clock: none
     expect(utilization({}, evaluations)).toBeNull();
     expect(utilization({ v0: rounds.map(({ wallAt: _, ...r }) => r) }, evaluations)).toBeNull();
+  });
+
+  it('pace: when the run passed every PACE_EVERY-th iteration, and where the warm start ended (the first round)', () => {
+    // exact iterations 1..90, 0.1 s each, then rounds of 8 iterations
+    const its: { iteration: number; at: number; round?: { steps: number } }[] = [];
+    for (let i = 1; i <= 90; i++) its.push({ iteration: i, at: i / 10 });
+    for (let i = 98; i <= 130; i += 8) its.push({ iteration: i, at: 9 + (i - 90) / 80, round: { steps: 8 } });
+    const p = pace(its);
+    expect(PACE_EVERY).toBe(40);
+    // a round that steps over 120 stands for it
+    expect(p.pace).toEqual([
+      [40, 4],
+      [80, 8],
+      [122, 9 + 32 / 80],
+    ]);
+    expect(p.warmStart).toEqual({ iterations: 90, endedAt: 9 });
+    // exact mode all through (or rounds from the first iteration): no warm start to report
+    expect(pace(its.slice(0, 90)).warmStart).toBeNull();
+    expect(pace(its.slice(90)).warmStart).toBeNull();
   });
 
   it('older laptops: --slow N gives the first N volunteers a third of the CPU (or --slow-cpu), and bad values are refused', () => {

@@ -133,7 +133,8 @@ export class ExactMode implements Mode {
     const kind: RoundKind<Uint32Array, TrainTask> = {
       label: `iteration ${iteration}`,
       assign: (all, pending, first) => {
-        const ownOnly = this.probeChunks?.ownFirst === true && this.pool.ready().some((s) => s.trusted);
+        // an own worker still setting up is waited for (its shards wait, the volunteers stand by)
+        const ownOnly = this.probeChunks?.ownFirst === true && this.pool.hasOwnWorker();
         let idle = ownOnly ? all.filter((s) => s.trusted) : all;
         // the volunteers wait for the warm start: their page says why, rather than "ready" for 15 s
         if (ownOnly && first) {

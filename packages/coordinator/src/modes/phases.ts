@@ -141,10 +141,12 @@ export class Phases implements RunPhases {
     if (!this.exact || !this.local) return undefined;
     if (pos.iteration === this.from) return `iteration ${pos.iteration + 1}: warm start over, mode local from here`;
     const ready = this.pool.ready();
+    // an own worker still setting up (a fifth of a laptop's CPU loads tfjs slower than a volunteer
+    // joins) is waited for: the warm start is its work
     if (
       pos.iteration < this.from &&
       this.partitioned &&
-      !ready.some((s) => s.trusted) &&
+      !this.pool.hasOwnWorker() &&
       ready.some((s) => !s.trusted && s.handle.trainLocal)
     ) {
       const planned = this.from;
