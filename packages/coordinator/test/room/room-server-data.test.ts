@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RoomServer } from '../../src/room/server.js';
-import { staticFiles } from '../../src/server/static.js';
+import { READ_CHUNK_BYTES, type StaticOptions, staticFiles } from '../../src/server/static.js';
 
 describe('serving data sets', () => {
   let server: RoomServer;
@@ -44,7 +44,7 @@ describe('serving data sets', () => {
    * A GET answered by the static handler itself, from a client at `remote` (a tab on the classroom's
    * network; tests reach only loopback, which counts as this machine): status, headers, the bytes as sent.
    */
-  async function from(remote: string, path: string, acceptEncoding?: string) {
+  async function from(remote: string, path: string, acceptEncoding?: string, opts: StaticOptions = {}) {
     const req = {
       method: 'GET',
       url: path,
@@ -68,10 +68,26 @@ describe('serving data sets', () => {
       },
     }) as unknown as ServerResponse;
     const ended = new Promise((r) => sink.on('finish', r));
-    expect(await staticFiles(dir)(req, res)).toBe(true);
+    expect(await staticFiles(dir, opts)(req, res)).toBe(true);
     await ended;
-    return { status, headers, body: Buffer.concat(parts) };
+    return { status, headers, body: Buffer.concat(parts), writes: parts.length };
   }
+
+  it('reads a file in pieces of readChunkBytes (1 MiB by default), every byte in order; a bad size is refused', async () => {
+    // 2.5 MiB and a few bytes: three pieces by default, 41 of 64 KiB (the host's CPU pays per piece)
+    const big = Uint8Array.from({ length: 2.5 * 1024 * 1024 + 7 }, (_, i) => (i * 131 + (i >> 12)) & 0xff);
+    writeFileSync(join(dir, 'big.bin'), big);
+    expect(READ_CHUNK_BYTES).toBe(1 << 20);
+    const byDefault = await from('10.0.0.2', '/big.bin');
+    expect(byDefault.status).toBe(200);
+    expect(new Uint8Array(byDefault.body)).toEqual(big);
+    expect(byDefault.writes).toBe(3);
+    const small = await from('10.0.0.2', '/big.bin', undefined, { readChunkBytes: 64 * 1024 });
+    expect(new Uint8Array(small.body)).toEqual(big);
+    expect(small.writes).toBe(41);
+    for (const bad of [0, -1, 1.5, Number.NaN])
+      expect(() => staticFiles(dir, { readChunkBytes: bad })).toThrow(/readChunkBytes/);
+  });
 
   it("sends a file's gzip copy to a client elsewhere that accepts gzip, and the file itself to others", async () => {
     const gz = await from('10.0.0.7', '/mine.bin', 'gzip, deflate, br');
