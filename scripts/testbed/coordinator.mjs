@@ -88,8 +88,12 @@ trainer.on('worker', (e) =>
 );
 const cpu0 = process.cpuUsage();
 say('ready', { wsUrl: server.wsUrl, url: server.url, token: room.token });
-// the host's own worker starts with the room, as the host tab's does (its data is on this machine)
-if (o.hostWorker !== false) trainer.addWorker(spawnThreadWorker());
+// the host's own worker starts with the room, as the host tab's does (its data is on this machine:
+// it reads the files the room server serves, not over HTTP from it)
+if (o.hostWorker !== false)
+  trainer.addWorker(
+    spawnThreadWorker(o.data ? { localData: { url: new URL('/datasets/', server.url).href, dir: o.data } } : {}),
+  );
 
 const end = Date.now() + (o.joinTimeoutMs ?? 60_000);
 while (accepted < o.volunteers) {

@@ -301,6 +301,24 @@ describe('mode local over a chunked data set', () => {
     expect([...hits].filter(([f]) => f.startsWith('train-')).every(([, n]) => n === 1)).toBe(true);
   });
 
+  it('a host’s thread given the folder its server serves (localData) reads the chunks from disk: the server sees no request, the run is the same', async () => {
+    const port = (server.address() as AddressInfo).port;
+    const run = async (localData?: { url: string; dir: string }) => {
+      const t = new Trainer(warmJob(20, { maxIterations: 30 }), { backends: ['wasm'] });
+      open.push(t);
+      hits.clear();
+      await t.addWorker(spawnThreadWorker(localData ? { localData } : {}));
+      expect((await t.run()).position.iteration).toBe(30);
+      return { weights: t.getWeights(), requests: [...hits.values()].reduce((a, n) => a + n, 0) };
+    };
+    // the server serves dist/chunks/mnist under /chunks/mnist/: the folder above chunks/ under /
+    const local = await run({ url: `http://127.0.0.1:${port}/`, dir: join(dir, '..', '..') });
+    expect(local.requests).toBe(0); // the manifest and every chunk came from disk
+    const served = await run();
+    expect(served.requests).toBeGreaterThanOrEqual(9); // the manifest and the 8 chunks over HTTP
+    expect(local.weights).toEqual(served.weights);
+  });
+
   it('without a warm start the run’s own worker fetches nothing at set-up (mode local needs only its partition)', async () => {
     const t = new Trainer(warmJob(0), { backends: ['wasm'] });
     open.push(t);

@@ -6,6 +6,7 @@
 import * as Comlink from 'comlink';
 import type { LocalRequest, ShardRequest } from './api.js';
 import { registerComlinkErrors } from './comlink-errors.js';
+import type { FetchDataOptions } from './data/url.js';
 import { ShardWorker } from './shard-worker.js';
 
 class TransferringWorker extends ShardWorker {
@@ -19,11 +20,12 @@ class TransferringWorker extends ShardWorker {
   }
 }
 
-/** Exposes a ShardWorker that reads packed data sets with `readPacked` on `endpoint`. */
+/** Exposes a ShardWorker that reads packed data sets with `readPacked` on `endpoint` (and fetches by URL with `fetchOptions`). */
 export function exposeWorker(
   readPacked: (name: string) => Promise<Uint8Array>,
   endpoint: Parameters<typeof Comlink.expose>[1],
+  fetchOptions?: FetchDataOptions,
 ): void {
   registerComlinkErrors();
-  Comlink.expose(new TransferringWorker(readPacked), endpoint);
+  Comlink.expose(new TransferringWorker(readPacked, fetchOptions), endpoint);
 }

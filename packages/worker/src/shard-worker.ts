@@ -21,6 +21,7 @@ import { BACKEND_ORDER, type BackendName } from './catalog.js';
 import { ensureExamples } from './data/chunked.js';
 import { type Dataset, gather } from './data/dataset.js';
 import { type BytesLoader, loadDataset } from './data/load.js';
+import type { FetchDataOptions } from './data/url.js';
 import { LocalTrainer } from './local.js';
 import { checkBinaryTargets, checkLossFit } from './losses.js';
 import { buildModel } from './models.js';
@@ -42,14 +43,18 @@ export class ShardWorker implements WorkerApi {
   private own?: OwnExamples;
   private digits = false;
 
-  constructor(private readonly loadBytes: BytesLoader) {}
+  constructor(
+    private readonly loadBytes: BytesLoader,
+    /** How data sets by URL are fetched (a host's own thread reads its server's files: FetchDataOptions.local). */
+    private readonly fetchOptions?: FetchDataOptions,
+  ) {}
 
   async init(init: WorkerInit): Promise<WorkerInfo> {
     this.computer?.model.dispose();
     this.computer = undefined;
     const { task } = init;
-    const dsTrain = await loadDataset({ ...task.dataset, split: 'train' }, this.loadBytes);
-    const dsTest = await loadDataset({ ...task.dataset, split: 'test' }, this.loadBytes);
+    const dsTrain = await loadDataset({ ...task.dataset, split: 'train' }, this.loadBytes, this.fetchOptions);
+    const dsTest = await loadDataset({ ...task.dataset, split: 'test' }, this.loadBytes, this.fetchOptions);
     // a backend can lack a kernel this model needs (wasm has no Conv2DBackpropFilter): try one
     // gradient on it, and move on to the next backend if it fails
     let order: readonly BackendName[] = init.backends ?? BACKEND_ORDER;
