@@ -224,6 +224,18 @@ describe('mode local over a chunked data set', () => {
       },
     };
   }
+  /** A room's trainer (warm start of 40) recording its log lines, and each iteration's size or 'local round'. */
+  function watchedRoom() {
+    const t = new Trainer(warmJob(40), { backends: ['wasm'], waitForWorkers: true });
+    open.push(t);
+    const exact: number[][] = [];
+    const local: number[][] = [];
+    const logs: string[] = [];
+    const sizes: (number | 'local round')[] = [];
+    t.on('log', (e) => logs.push(e.message));
+    t.on('iteration', (e) => sizes.push(e.round ? 'local round' : e.examples));
+    return { t, exact, local, logs, sizes };
+  }
   const warmJob = (warmup: number, over: Partial<JobConfig> = {}) =>
     job({
       epochs: 1,
@@ -331,14 +343,7 @@ describe('mode local over a chunked data set', () => {
   it('a volunteer set up before the run’s own worker does not end the warm start: its shards wait for that worker', async () => {
     // testbed classroom, round 13: the host's worker (a fifth of a CPU) was set up after a volunteer,
     // and the warm start ended at iteration 0 in one run of four
-    const t = new Trainer(warmJob(40), { backends: ['wasm'], waitForWorkers: true });
-    open.push(t);
-    const exact: number[][] = [];
-    const local: number[][] = [];
-    const logs: string[] = [];
-    const sizes: (number | 'local round')[] = [];
-    t.on('log', (e) => logs.push(e.message));
-    t.on('iteration', (e) => sizes.push(e.round ? 'local round' : e.examples));
+    const { t, exact, local, logs, sizes } = watchedRoom();
     await t.addWorker(watchedPeer(exact, local));
     const own = spawnThreadWorker();
     let release = () => {};
@@ -374,14 +379,7 @@ describe('mode local over a chunked data set', () => {
   });
 
   it('a run with no worker of its own ends its warm start over partitions as soon as a volunteer can train', async () => {
-    const t = new Trainer(warmJob(40), { backends: ['wasm'], waitForWorkers: true });
-    open.push(t);
-    const exact: number[][] = [];
-    const local: number[][] = [];
-    const logs: string[] = [];
-    const sizes: (number | 'local round')[] = [];
-    t.on('log', (e) => logs.push(e.message));
-    t.on('iteration', (e) => sizes.push(e.round ? 'local round' : e.examples));
+    const { t, exact, local, logs, sizes } = watchedRoom();
     t.addWorker(watchedPeer(exact, local));
     expect((await t.run()).position.iteration).toBe(60);
     const ended = logs.filter((l) => /warm start over after/.test(l));
