@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildTestbed, probe, remnants, removeLeftovers } from '../../../scripts/testbed/net.mjs';
+import { roundAnatomy } from '../../../scripts/testbed/rounds.mjs';
 import { PACE_EVERY, pace, utilization } from '../../../scripts/testbed/summary.mjs';
 import {
   aloneJob,
@@ -97,6 +98,51 @@ describe('testbed command line', () => {
     // exact mode all through (or rounds from the first iteration): no warm start to report
     expect(pace(its.slice(0, 90)).warmStart).toBeNull();
     expect(pace(its.slice(90)).warmStart).toBeNull();
+  });
+
+  it("round anatomy: each volunteer's start, compute and end within a round, clocks lined up by an evaluation, rounds with one left out", () => {
+    // the coordinator's clock is 9 s behind the machine's (its evaluation at 1 s ended at 10,000 ms)
+    const trace = {
+      iterations: [{ at: 0.5 }, { at: 2, round: {} }, { at: 3, round: {} }, { at: 4, round: {} }, { at: 5, round: {} }],
+      evaluations: [
+        { at: 1, wallAt: 10_000 },
+        { at: 4.5, wallAt: 13_500 }, // inside the third round: left out
+      ],
+      volunteerRounds: {
+        v0: [
+          { wallAt: 11_100, ms: 700, computeMs: 650 },
+          { wallAt: 12_050, ms: 800, computeMs: 700 },
+          { wallAt: 13_100, ms: 300, computeMs: 250 },
+        ],
+        v1: [
+          { wallAt: 11_300, ms: 600, computeMs: 550 },
+          { wallAt: 12_200, ms: 700, computeMs: 690 },
+        ],
+      },
+    };
+    const a = roundAnatomy(trace);
+    expect(a?.rows).toEqual([
+      {
+        totalMs: 1000,
+        firstStartMs: 100,
+        lastStartMs: 300,
+        computeMs: 650,
+        lastEndMs: 900,
+        tailMs: 100,
+        volunteers: 2,
+      },
+      { totalMs: 1000, firstStartMs: 50, lastStartMs: 200, computeMs: 700, lastEndMs: 900, tailMs: 100, volunteers: 2 },
+    ]);
+    expect(a?.median).toEqual({
+      totalMs: 1000,
+      firstStartMs: 100,
+      lastStartMs: 300,
+      computeMs: 700,
+      lastEndMs: 900,
+      tailMs: 100,
+    });
+    // no evaluation, no common clock: nothing to say
+    expect(roundAnatomy({ ...trace, evaluations: [] })).toBeNull();
   });
 
   it('older laptops: --slow N gives the first N volunteers a third of the CPU (or --slow-cpu), and bad values are refused', () => {
