@@ -31,16 +31,9 @@ for (const file of process.argv.slice(2)) {
   // worker fitted at 334 ms a group fixed, which priced the warm start at 2.4x what it took)
   const side = (run) =>
     run.workers
-      .filter((w) => (w.computeSpeed ?? w.speed) > 0)
-      .map((w) =>
-        w.computeSpeed > 0
-          ? {
-              fixedMs: Math.max(0, w.computeFixedMs ?? 0),
-              msPerExample: 1000 / w.computeSpeed,
-              local: w.kind === 'thread',
-            }
-          : { fixedMs: Math.max(0, w.fixedMs ?? 0), msPerExample: 1000 / w.speed, local: w.kind === 'thread' },
-      );
+      .map((w) => (w.computeSpeed > 0 ? { ...w, speed: w.computeSpeed, fixedMs: w.computeFixedMs } : w))
+      .filter((w) => w.speed > 0)
+      .map((w) => ({ fixedMs: Math.max(0, w.fixedMs ?? 0), msPerExample: 1000 / w.speed, local: w.kind === 'thread' }));
   // The host alone: its one worker's cost as the whole run measured it (its examples/s, split into
   // compute per example and a fixed part per mini-batch by the iterations' mean timing). The pool's own figure is a moving average of the last few shards,
   // and under the testbed's CPU quota a 64-example shard either runs in one burst at full speed or

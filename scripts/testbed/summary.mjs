@@ -103,9 +103,9 @@ export function summarize(rec, { volunteers, shape, job, warmup, profile, cgroup
 /**
  * How fast the run went through its iterations, to set the room's warm start beside the host alone's
  * same iterations: `pace` is [iteration, seconds from the opening] of the first event at or past
- * each multiple of PACE_EVERY, and
- * `warmStart` the iterations done before mode local's first round and when the last of them ended
- * (null without rounds). An event's iteration is the count done after it.
+ * each multiple of PACE_EVERY, and `warmStart` the iterations done before mode local's first round
+ * and when the last of them ended (null without rounds). An event's iteration is the count done
+ * after it.
  */
 export const PACE_EVERY = 40;
 export function pace(iterations) {

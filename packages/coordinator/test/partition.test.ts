@@ -225,16 +225,17 @@ describe('mode local over a chunked data set', () => {
     };
   }
   /** A room's trainer (warm start of 40) recording its log lines, and each iteration's size or 'local round'. */
-  function watchedRoom() {
-    const t = new Trainer(warmJob(40), { backends: ['wasm'], waitForWorkers: true });
+  function watchedRoom(waitForWorkers = true) {
+    const t = new Trainer(warmJob(40), { backends: ['wasm'], ...(waitForWorkers ? { waitForWorkers } : {}) });
     open.push(t);
     const exact: number[][] = [];
     const local: number[][] = [];
+    const hints: number[][] = [];
     const logs: string[] = [];
     const sizes: (number | 'local round')[] = [];
     t.on('log', (e) => logs.push(e.message));
     t.on('iteration', (e) => sizes.push(e.round ? 'local round' : e.examples));
-    return { t, exact, local, logs, sizes };
+    return { t, exact, local, hints, logs, sizes };
   }
   const warmJob = (warmup: number, over: Partial<JobConfig> = {}) =>
     job({
@@ -245,15 +246,7 @@ describe('mode local over a chunked data set', () => {
     });
 
   it('a warm start over partitions runs its whole length on the run’s own workers while a volunteer waits; the volunteer then trains its partition', async () => {
-    const t = new Trainer(warmJob(40), { backends: ['wasm'] });
-    open.push(t);
-    const exact: number[][] = [];
-    const local: number[][] = [];
-    const hints: number[][] = [];
-    const logs: string[] = [];
-    const sizes: (number | 'local round')[] = [];
-    t.on('log', (e) => logs.push(e.message));
-    t.on('iteration', (e) => sizes.push(e.round ? 'local round' : e.examples));
+    const { t, exact, local, hints, logs, sizes } = watchedRoom(false);
     t.addWorker(spawnThreadWorker());
     // the volunteer arrives after the run's fourth iteration, well inside the warm start
     t.on('iteration', (e) => {

@@ -34,7 +34,7 @@ export interface FetchDataOptions {
   deadlineMs?: number;
   /**
    * The bytes of `url` from this machine, or undefined to download them: a thread of the host that
-   * serves the data set reads its files (localDataReader, node-files.ts) rather than asking its own
+   * serves the data set reads its files (localDataReader, local-data.ts) rather than asking its own
    * server for them over HTTP, on the same CPU. Checked against the SHA-256 like a download.
    */
   local?: (url: URL) => Promise<Uint8Array | undefined>;
