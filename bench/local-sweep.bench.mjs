@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { DEFAULT_JOB, spawnThreadWorker, Trainer } from '../packages/coordinator/dist/index.js';
-import { loadDataset } from '../packages/worker/dist/data/index.js';
+import { allIndices, gather, loadDataset } from '../packages/worker/dist/data/index.js';
 
 const here = import.meta.dirname;
 const which = process.argv[2] ?? 'mnist';
@@ -58,7 +58,8 @@ const test = await loadDataset(
   { kind: DATA.dataset, split: 'test' },
   async (name) => new Uint8Array(readFileSync(join(dir, name))),
 );
-const testX = tf.tensor2d(test.x, [test.size, test.features]);
+// gather: a built-in data set may hold its images as bytes (Dataset.pixels), its x then empty
+const testX = tf.tensor2d(gather(test, allIndices(test.size)).x, [test.size, test.features]);
 const testY = Int32Array.from(test.y);
 
 /** Test accuracy of an MLP (dense, relu, ..., dense) from its flat weights, in the trainer's layout order. */

@@ -7,9 +7,11 @@
  * *shadow* shard: a copy of examples someone else computes, timed and validated but never added, so
  * measuring it never delays an iteration or touches the result. The plan is checked against the
  * measured iterations (core's PlanCheck): when more members made them slower (members sharing a CPU
- * or a link), plans use fewer for a while, and the larger plan is measured again later.
+ * or a link), plans use fewer for a while, and the larger plan is measured again later. The run's
+ * own workers are checked apart (core's OwnWorkerCheck): they share the coordinator's CPU, so where
+ * the room was faster without them, they stand by for a while.
  */
-import { PlanCheck, planShardsByCost, splitShards } from '@gradroom/core';
+import { OwnWorkerCheck, PlanCheck, planShardsByCost, splitShards } from '@gradroom/core';
 import type { WorkerPool } from './pool.js';
 import type { WorkerSession } from './session.js';
 
@@ -30,8 +32,17 @@ export interface PlanningOptions {
 export class ShardPlanner {
   /** The last cost plan's predicted iteration time, ms (what probes are budgeted against). */
   private makespanMs = 0;
-  /** Measured iterations by how many members computed them: caps plans that more members made slower. */
-  private readonly check = new PlanCheck();
+  /**
+   * Measured iterations by how many members computed them: caps plans that more members made slower.
+   * One per kind of plan, with the own workers and without them, so like is compared with like.
+   */
+  private readonly checks = { with: new PlanCheck(), without: new PlanCheck() };
+  /** Measured iterations with and without the run's own workers, where others could compute. */
+  private readonly own = new OwnWorkerCheck();
+  /** This iteration's plan leaves the own workers out (decided on its first plan). */
+  private ownOut = false;
+  /** The kind of this iteration's plan: with the own workers (or a room without any), or without. */
+  private kind: 'with' | 'without' = 'with';
 
   constructor(
     private readonly pool: WorkerPool,
@@ -74,9 +85,25 @@ export class ShardPlanner {
         { minShard },
       );
     }
-    const measured = idle.filter((s) => s.measured);
+    const all = idle.filter((s) => s.measured);
     const sizes = idle.map(() => 0);
-    if (measured.length === 0) return sizes; // a measured worker is busy: wait for it
+    if (all.length === 0) return sizes; // a measured worker is busy: wait for it
+    const others = all.filter((s) => !s.trusted);
+    if (first) {
+      // the others alone, as the model prices them: leaving the own workers out is tried only where
+      // that is no slower than what was measured with them (OwnWorkerCheck), and once every other
+      // member is measured (a room still measuring its newcomers would try it on one of them)
+      const alone =
+        others.length > 0 && others.length < all.length && idle.every((s) => s.trusted || s.measured)
+          ? planShardsByCost(
+              total,
+              others.map((s) => s.shardCost()),
+              { minShard },
+            ).makespanMs / Math.max(total, 1)
+          : undefined;
+      this.ownOut = this.own.leaveOut(alone);
+    }
+    const measured = this.ownOut && others.length > 0 ? others : all;
     let plan = planShardsByCost(
       total,
       measured.map((s) => s.shardCost()),
@@ -84,8 +111,12 @@ export class ShardPlanner {
     );
     // the measured iterations overrule the model: with more members it was slower (PlanCheck)
     let users = measured.filter((_, k) => plan.sizes[k] > 0);
-    const cap = this.check.cap;
-    const limit = this.check.limit();
+    if (first) this.kind = measured === all ? 'with' : 'without';
+    const check = this.checks[this.kind];
+    // while the own workers' plan is being tried, PlanCheck's smaller plans wait: the try measures
+    // the whole plan
+    const cap = this.own.measuring ? undefined : check.cap;
+    const limit = this.own.measuring ? Number.POSITIVE_INFINITY : check.limit();
     if (users.length > limit) {
       users = [...users]
         .sort((a, b) => plan.sizes[measured.indexOf(b)] - plan.sizes[measured.indexOf(a)])
@@ -105,17 +136,22 @@ export class ShardPlanner {
       sizes[idle.indexOf(s)] = plan.sizes[k];
     });
     if (first) {
-      for (const s of measured) {
+      const choice = this.own.choice;
+      for (const s of all) {
         const takes = sizes[idle.indexOf(s)] > 0;
         const c = s.shardCost();
         const news = takes
           ? s.takesPart()
           : s.standBy(
-              cap && c.fixedMs < plan.makespanMs
-                ? `standing by: the room was slower with more members (${perBatch(cap.msPerExample, total)} ms a mini-batch with ${cap.members}, ${perBatch(cap.fewerMsPerExample, total)} ms with ${cap.fewer}): members may share a CPU or a link`
-                : !cap && Number.isFinite(limit) && c.fixedMs < plan.makespanMs
-                  ? 'standing by for a few iterations: the room measures whether it is faster with fewer members'
-                  : `standing by: its link costs ${Math.round(c.fixedMs)} ms a shard, more than it would save (the iteration takes ${Math.round(plan.makespanMs)} ms without it)`,
+              !measured.includes(s)
+                ? choice?.leaveOut
+                  ? `standing by: the room was faster without this machine's own worker (${perBatch(choice.withoutMsPerExample, total)} ms a mini-batch against ${perBatch(choice.withMsPerExample, total)} ms with it): it shares this machine's CPU with the room's sends`
+                  : "standing by for a few iterations: the room measures whether it is faster without this machine's own worker"
+                : cap && c.fixedMs < plan.makespanMs
+                  ? `standing by: the room was slower with more members (${perBatch(cap.msPerExample, total)} ms a mini-batch with ${cap.members}, ${perBatch(cap.fewerMsPerExample, total)} ms with ${cap.fewer}): members may share a CPU or a link`
+                  : !cap && Number.isFinite(limit) && c.fixedMs < plan.makespanMs
+                    ? 'standing by for a few iterations: the room measures whether it is faster with fewer members'
+                    : `standing by: its link costs ${Math.round(c.fixedMs)} ms a shard, more than it would save (the iteration takes ${Math.round(plan.makespanMs)} ms without it)`,
             );
         // said once when it changes, not every iteration
         if (news)
@@ -125,11 +161,24 @@ export class ShardPlanner {
     return sizes;
   }
 
-  /** One iteration measured: `members` workers computed `examples` in `ms` (PlanCheck). */
+  /** One iteration measured: `members` workers computed `examples` in `ms` (PlanCheck, OwnWorkerCheck). */
   observe(members: number, ms: number, examples: number): void {
-    const before = this.check.cap;
-    this.check.observe(members, ms, examples);
-    const after = this.check.cap;
+    const check = this.checks[this.kind];
+    const choice = this.own.choice;
+    const trying = this.own.measuring;
+    this.own.observe(this.kind === 'with', ms, examples);
+    const now = this.own.choice;
+    if (now && now !== choice && now.leaveOut !== (choice?.leaveOut ?? false))
+      this.log(
+        'info',
+        now.leaveOut
+          ? `the room was faster without this machine's own worker (${perBatch(now.withoutMsPerExample, examples)} against ${perBatch(now.withMsPerExample, examples)} ms a mini-batch): it shares the CPU with the room's sends, and stands by for a while`
+          : `this machine's own worker takes shards again: the room is faster with it (${perBatch(now.withMsPerExample, examples)} against ${perBatch(now.withoutMsPerExample, examples)} ms a mini-batch)`,
+      );
+    if (trying) return; // a plan under trial, left out of PlanCheck's counts
+    const before = check.cap;
+    check.observe(members, ms, examples);
+    const after = check.cap;
     if (after && after !== before)
       this.log(
         'info',
@@ -163,6 +212,8 @@ export class ShardPlanner {
     let standbyProbed = false;
     const out: [WorkerSession, number][] = [];
     for (const s of [...left].sort((a, b) => b.idleRounds - a.idleRounds)) {
+      // an own worker left out spares the coordinator's CPU: a shadow shard would spend it anyway
+      if (this.ownOut && s.trusted && s.measured) continue;
       const due = s.leftOut(budgetRounds(s));
       if (s.measured && (standbyProbed || !due)) continue;
       if (s.measured) standbyProbed = true;

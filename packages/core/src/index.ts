@@ -17,6 +17,7 @@ export * from './model-layout.js';
 export * from './model-state.js';
 export * from './once.js';
 export * from './optimizers/index.js';
+export * from './own-worker-check.js';
 export * from './partition.js';
 export * from './plan-check.js';
 export * from './planner.js';
