@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { DEFAULT_JOB, spawnThreadWorker, Trainer } from '../packages/coordinator/dist/index.js';
-import { allIndices, gather, loadDataset } from '../packages/worker/dist/data/index.js';
+import { mlpTestAccuracy } from './mlp-test-accuracy.mjs';
 
 const here = import.meta.dirname;
 const which = process.argv[2] ?? 'mnist';
@@ -53,36 +53,7 @@ const workersList = list('SWEEP_WORKERS', DATA.workers);
 const INNER_SCALE = Number(process.env.SWEEP_INNER_SCALE ?? 1);
 
 await tf.setBackend('wasm');
-const dir = join(here, '..', 'packages', 'worker', 'dist');
-const test = await loadDataset(
-  { kind: DATA.dataset, split: 'test' },
-  async (name) => new Uint8Array(readFileSync(join(dir, name))),
-);
-// gather: a built-in data set may hold its images as bytes (Dataset.pixels), its x then empty
-const testX = tf.tensor2d(gather(test, allIndices(test.size)).x, [test.size, test.features]);
-const testY = Int32Array.from(test.y);
-
-/** Test accuracy of an MLP (dense, relu, ..., dense) from its flat weights, in the trainer's layout order. */
-function accuracy(weights, layout) {
-  return tf.tidy(() => {
-    let h = testX;
-    let o = 0;
-    const t = layout.map((s) => {
-      const n = s.shape.reduce((a, b) => a * b, 1);
-      const x = tf.tensor(weights.subarray(o, o + n), s.shape);
-      o += n;
-      return x;
-    });
-    for (let i = 0; i < t.length; i += 2) {
-      h = tf.add(tf.matMul(h, t[i]), t[i + 1]);
-      if (i + 2 < t.length) h = tf.relu(h);
-    }
-    const pred = tf.argMax(h, 1).dataSync();
-    let right = 0;
-    for (let i = 0; i < pred.length; i++) if (pred[i] === testY[i]) right++;
-    return right / pred.length;
-  });
-}
+const accuracy = await mlpTestAccuracy(DATA.dataset);
 
 /** One run; returns { examplesToTarget, accuracyAtBudget, curve }. */
 export async function point({

@@ -7,45 +7,15 @@
 //   W=80 H=16 SEED=1 node bench/warm-start-curve.bench.mjs one
 // Knobs: W (warm start, default 160), H (8), SCALE (none | sqrt-workers), WORKERS (9), SEED (1),
 // MAX (iterations, 1,400), EVAL (36). Results: bench/out/warm-start-curve.json (bench/run.mjs merges).
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { DEFAULT_JOB, spawnThreadWorker, Trainer } from '../packages/coordinator/dist/index.js';
-import { allIndices, gather, loadDataset } from '../packages/worker/dist/data/index.js';
 import { report } from './lib.mjs';
+import { mlpTestAccuracy } from './mlp-test-accuracy.mjs';
 
-const here = import.meta.dirname;
 const TARGET = 0.85;
 await tf.setBackend('wasm');
-const test = await loadDataset(
-  { kind: 'fashion-mnist', split: 'test' },
-  async (name) => new Uint8Array(readFileSync(join(here, '..', 'packages', 'worker', 'dist', name))),
-);
-const testX = tf.tensor2d(gather(test, allIndices(test.size)).x, [test.size, test.features]);
-const testY = Int32Array.from(test.y);
-
-/** Test accuracy of the MLP (dense, relu, dense) from its flat weights in layout order. */
-function accuracy(weights, layout) {
-  return tf.tidy(() => {
-    let h = testX;
-    let o = 0;
-    const t = layout.map((s) => {
-      const n = s.shape.reduce((a, b) => a * b, 1);
-      const x = tf.tensor(weights.subarray(o, o + n), s.shape);
-      o += n;
-      return x;
-    });
-    for (let i = 0; i < t.length; i += 2) {
-      h = tf.add(tf.matMul(h, t[i]), t[i + 1]);
-      if (i + 2 < t.length) h = tf.relu(h);
-    }
-    const pred = tf.argMax(h, 1).dataSync();
-    let right = 0;
-    for (let i = 0; i < pred.length; i++) if (pred[i] === testY[i]) right++;
-    return right / pred.length;
-  });
-}
+const accuracy = await mlpTestAccuracy('fashion-mnist');
 
 async function curve({ W = 160, H = 8, SCALE = 'none', WORKERS = 9, SEED = 1, MAX = 1400, EVAL = 36 }) {
   const mode = {

@@ -7,11 +7,10 @@
  * logic: the workers are simulated, their results zero gradients of the right length; the
  * classroom testbed measures the real thing, README "Round fourteen".)
  */
-import { datasetSizes } from '@gradroom/worker/catalog';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { JobConfig } from '../src/job.js';
 import { Trainer } from '../src/trainer.js';
-import type { WorkerHandle } from '../src/worker-handle.js';
+import { Cpu, simulatedWorker } from './simulated.js';
 
 const job: JobConfig = {
   model: { kind: 'mlp', inputShape: [20], hidden: [16], classes: 4 },
@@ -23,82 +22,6 @@ const job: JobConfig = {
   maxIterations: 80,
   evaluate: false,
 };
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** A CPU: work queued on it runs one piece at a time. */
-class Cpu {
-  private chain: Promise<void> = Promise.resolve();
-  run(ms: number): Promise<void> {
-    const done = this.chain.then(() => sleep(ms));
-    this.chain = done;
-    return done;
-  }
-}
-
-/**
- * A simulated worker. A volunteer ('peer'): `hostMs` of the host's CPU per shard (the coordinator
- * sending it the weights), then `msPerExample` on its own CPU. The own worker ('thread'):
- * `msPerExample` per example on `cpu`.
- */
-function simulated(
-  id: string,
-  kind: 'thread' | 'peer',
-  cpu: Cpu,
-  host: Cpu,
-  hostMs: number,
-  msPerExample: number,
-): WorkerHandle {
-  let paramCount = 0;
-  let end: (r: string) => void = () => {};
-  const closed = new Promise<string>((r) => {
-    end = r;
-  });
-  return {
-    id,
-    kind,
-    inlineWeights: true,
-    closed,
-    async init(init) {
-      paramCount = init.task.paramCount;
-      const sizes = datasetSizes(job.dataset) ?? { train: 0, test: 0 };
-      return {
-        backend: 'cpu',
-        skipped: [],
-        layout: init.task.layout,
-        paramCount,
-        trainSize: sizes.train,
-        testSize: sizes.test,
-      };
-    },
-    async setWeights() {},
-    async compute(req) {
-      const n = req.indices.length;
-      if (hostMs > 0) await host.run(hostMs);
-      await cpu.run(n * msPerExample);
-      return {
-        iteration: req.iteration,
-        version: req.version,
-        shardId: req.shardId,
-        gradSum: new Float32Array(paramCount),
-        lossSum: n,
-        correct: 0,
-        count: n,
-        computeMs: n * msPerExample,
-        backend: 'cpu',
-      };
-    },
-    async evaluate(req) {
-      return { lossSum: req.indices.length, correct: 0, count: req.indices.length };
-    },
-    async memory() {
-      return { numTensors: 0, numBytes: 0 };
-    },
-    async close(reason) {
-      end(reason);
-    },
-  };
-}
 
 const open: Trainer[] = [];
 afterEach(async () => {
@@ -113,8 +36,23 @@ async function room(shared: boolean): Promise<{ ownShare: number; ms: number; lo
   const host = new Cpu();
   const t = new Trainer(job);
   open.push(t);
-  t.addWorker(simulated('own', 'thread', shared ? host : new Cpu(), host, 0, 2));
-  for (let i = 0; i < 3; i++) t.addWorker(simulated(`v${i}`, 'peer', new Cpu(), host, 6, 1));
+  // the own worker: 2 ms an example, on the host's CPU or its own; each volunteer: 6 ms of the
+  // host's CPU a shard (its weights sent), then 1 ms an example on its own
+  t.addWorker(
+    simulatedWorker({ id: 'own', kind: 'thread', job, cpu: shared ? host : new Cpu(), fixedMs: 0, msPerExample: 2 }),
+  );
+  for (let i = 0; i < 3; i++)
+    t.addWorker(
+      simulatedWorker({
+        id: `v${i}`,
+        kind: 'peer',
+        job,
+        cpu: new Cpu(),
+        fixedMs: 0,
+        msPerExample: 1,
+        before: { cpu: host, ms: 6 },
+      }),
+    );
   const own: number[] = [];
   const times: number[] = [];
   const logs: string[] = [];

@@ -6,11 +6,10 @@
  * workers on CPUs of their own keeps all three. (A unit test of planning logic: the workers are
  * simulated, their results are zero gradients of the right length.)
  */
-import { datasetSizes } from '@gradroom/worker/catalog';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { JobConfig } from '../src/job.js';
 import { Trainer } from '../src/trainer.js';
-import type { WorkerHandle } from '../src/worker-handle.js';
+import { Cpu, simulatedWorker } from './simulated.js';
 
 const job: JobConfig = {
   model: { kind: 'mlp', inputShape: [20], hidden: [16], classes: 4 },
@@ -22,70 +21,6 @@ const job: JobConfig = {
   maxIterations: 60,
   evaluate: false,
 };
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** A CPU: work queued on it runs one piece at a time. */
-class Cpu {
-  private chain: Promise<void> = Promise.resolve();
-  run(ms: number): Promise<void> {
-    const done = this.chain.then(() => sleep(ms));
-    this.chain = done;
-    return done;
-  }
-}
-
-/** A simulated worker: `fixedMs` of work per shard and `msPerExample` per example, on `cpu`. */
-function simulated(id: string, cpu: Cpu, fixedMs: number, msPerExample: number): WorkerHandle {
-  let paramCount = 0;
-  let end: (r: string) => void = () => {};
-  const closed = new Promise<string>((r) => {
-    end = r;
-  });
-  return {
-    id,
-    kind: 'thread',
-    inlineWeights: true,
-    closed,
-    async init(init) {
-      paramCount = init.task.paramCount;
-      const sizes = datasetSizes(job.dataset) ?? { train: 0, test: 0 };
-      return {
-        backend: 'cpu',
-        skipped: [],
-        layout: init.task.layout,
-        paramCount,
-        trainSize: sizes.train,
-        testSize: sizes.test,
-      };
-    },
-    async setWeights() {},
-    async compute(req) {
-      const n = req.indices.length;
-      await cpu.run(fixedMs + n * msPerExample);
-      return {
-        iteration: req.iteration,
-        version: req.version,
-        shardId: req.shardId,
-        gradSum: new Float32Array(paramCount),
-        lossSum: n,
-        correct: 0,
-        count: n,
-        computeMs: n * msPerExample,
-        backend: 'cpu',
-      };
-    },
-    async evaluate(req) {
-      return { lossSum: req.indices.length, correct: 0, count: req.indices.length };
-    },
-    async memory() {
-      return { numTensors: 0, numBytes: 0 };
-    },
-    async close(reason) {
-      end(reason);
-    },
-  };
-}
 
 const open: Trainer[] = [];
 afterEach(async () => {
@@ -100,7 +35,9 @@ afterEach(async () => {
 async function room(cpus: Cpu[]): Promise<{ members: number; ms: number; logs: string[] }> {
   const t = new Trainer(job);
   open.push(t);
-  cpus.forEach((cpu, i) => t.addWorker(simulated(`w${i}`, cpu, 8, 0.25)));
+  cpus.forEach((cpu, i) =>
+    t.addWorker(simulatedWorker({ id: `w${i}`, kind: 'thread', job, cpu, fixedMs: 8, msPerExample: 0.25 })),
+  );
   const members: number[] = [];
   const times: number[] = [];
   const logs: string[] = [];
