@@ -8,20 +8,10 @@
  * classroom testbed measures the real thing, README "Round fourteen".)
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { JobConfig } from '../src/job.js';
 import { Trainer } from '../src/trainer.js';
-import { Cpu, simulatedWorker } from './simulated.js';
+import { Cpu, simulatedJob, simulatedWorker } from './simulated.js';
 
-const job: JobConfig = {
-  model: { kind: 'mlp', inputShape: [20], hidden: [16], classes: 4 },
-  dataset: { kind: 'synthetic', seed: 5, examples: 6400, features: 20, classes: 4, split: 'train' },
-  optimizer: { kind: 'sgd', lr: 0.1 },
-  batchSize: 64,
-  epochs: 1,
-  seed: 1,
-  maxIterations: 80,
-  evaluate: false,
-};
+const job = simulatedJob(80);
 
 const open: Trainer[] = [];
 afterEach(async () => {

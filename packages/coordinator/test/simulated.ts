@@ -7,6 +7,20 @@ import { datasetSizes } from '@gradroom/worker/catalog';
 import type { JobConfig } from '../src/job.js';
 import type { WorkerHandle } from '../src/worker-handle.js';
 
+/** A small job for simulated rooms: synthetic data, 64-example mini-batches, `maxIterations` of them. */
+export function simulatedJob(maxIterations: number): JobConfig {
+  return {
+    model: { kind: 'mlp', inputShape: [20], hidden: [16], classes: 4 },
+    dataset: { kind: 'synthetic', seed: 5, examples: 6400, features: 20, classes: 4, split: 'train' },
+    optimizer: { kind: 'sgd', lr: 0.1 },
+    batchSize: 64,
+    epochs: 1,
+    seed: 1,
+    maxIterations,
+    evaluate: false,
+  };
+}
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** A CPU: work queued on it runs one piece at a time. */
