@@ -104,11 +104,14 @@ export class ShardPlanner {
       this.ownOut = this.own.leaveOut(alone);
     }
     const measured = this.ownOut && others.length > 0 ? others : all;
-    let plan = planShardsByCost(
-      total,
-      measured.map((s) => s.shardCost()),
-      { minShard },
-    );
+    // a try of the plan with the own workers, after they stood by, prices them by their compute
+    // alone: their round trips were last measured while they slowed the room's sends (325 ms
+    // fixed a shard on the classroom testbed), and a try in which the model gives them nothing
+    // would measure nothing, so they would never come back
+    const retrying = this.own.measuring && !this.ownOut && others.length > 0;
+    const costOf = (s: WorkerSession) =>
+      retrying && s.trusted ? { fixedMs: 0, msPerExample: s.computeCost().msPerExample } : s.shardCost();
+    let plan = planShardsByCost(total, measured.map(costOf), { minShard });
     // the measured iterations overrule the model: with more members it was slower (PlanCheck)
     let users = measured.filter((_, k) => plan.sizes[k] > 0);
     if (first) this.kind = measured === all ? 'with' : 'without';
