@@ -39,9 +39,10 @@ export class ShardPlanner {
   private readonly checks = { with: new PlanCheck(), without: new PlanCheck() };
   /** Measured iterations with and without the run's own workers, where others could compute. */
   private readonly own = new OwnWorkerCheck();
-  /** This iteration's plan leaves the own workers out (decided on its first plan). */
-  private ownOut = false;
-  /** The kind of this iteration's plan: with the own workers (or a room without any), or without. */
+  /**
+   * The kind of this iteration's plan (decided on its first plan): with the own workers (or a room
+   * without any), or without them.
+   */
   private kind: 'with' | 'without' = 'with';
 
   constructor(
@@ -101,20 +102,19 @@ export class ShardPlanner {
               { minShard },
             ).makespanMs / Math.max(total, 1)
           : undefined;
-      this.ownOut = this.own.leaveOut(alone);
+      this.kind = this.own.leaveOut(alone) && others.length > 0 ? 'without' : 'with';
     }
-    const measured = this.ownOut && others.length > 0 ? others : all;
+    const measured = this.kind === 'without' && others.length > 0 ? others : all;
     // a try of the plan with the own workers, after they stood by, prices them by their compute
     // alone: their round trips were last measured while they slowed the room's sends (325 ms
     // fixed a shard on the classroom testbed), and a try in which the model gives them nothing
     // would measure nothing, so they would never come back
-    const retrying = this.own.measuring && !this.ownOut && others.length > 0;
+    const retrying = this.own.measuring && this.kind === 'with' && others.length > 0;
     const costOf = (s: WorkerSession) =>
       retrying && s.trusted ? { fixedMs: 0, msPerExample: s.computeCost().msPerExample } : s.shardCost();
     let plan = planShardsByCost(total, measured.map(costOf), { minShard });
     // the measured iterations overrule the model: with more members it was slower (PlanCheck)
     let users = measured.filter((_, k) => plan.sizes[k] > 0);
-    if (first) this.kind = measured === all ? 'with' : 'without';
     const check = this.checks[this.kind];
     // while the own workers' plan is being tried, PlanCheck's smaller plans wait: the try measures
     // the whole plan
@@ -216,7 +216,7 @@ export class ShardPlanner {
     const out: [WorkerSession, number][] = [];
     for (const s of [...left].sort((a, b) => b.idleRounds - a.idleRounds)) {
       // an own worker left out spares the coordinator's CPU: a shadow shard would spend it anyway
-      if (this.ownOut && s.trusted && s.measured) continue;
+      if (this.kind === 'without' && s.trusted && s.measured) continue;
       const due = s.leftOut(budgetRounds(s));
       if (s.measured && (standbyProbed || !due)) continue;
       if (s.measured) standbyProbed = true;

@@ -16,6 +16,7 @@
  * choice holds, the other is measured again, so a host whose CPU frees up takes its worker back.
  */
 import { GradroomError } from './errors.js';
+import { median } from './median.js';
 
 export interface OwnWorkerCheckOptions {
   /**
@@ -122,10 +123,4 @@ export class OwnWorkerCheck {
     if (!switched) this.wait = Math.min(this.o.maxWait, this.wait * 2);
     this.last = { leaveOut: this.out, withMsPerExample: w, withoutMsPerExample: wo };
   }
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }

@@ -8,6 +8,7 @@
  * with a smaller one (a room whose members all joined at once) is compared once with half as many,
  * for `minSamples` iterations.
  */
+import { median } from './median.js';
 
 export interface PlanCheckOptions {
   /** Slower by more than this share counts as slower (default 0.05). */
@@ -106,10 +107,4 @@ export class PlanCheck {
     // plans with more members are measured afresh when the wait is over
     for (const k of [...this.samples.keys()]) if (k > best.k) this.samples.delete(k);
   }
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
