@@ -80,10 +80,13 @@ export class ShardPlanner {
       });
       const known = speeds.filter((v) => v > 0);
       const mean = known.length > 0 ? known.reduce((a, b) => a + b, 0) / known.length : 1;
-      return splitShards(
-        total,
-        speeds.map((v) => v || mean),
-        { minShard },
+      return everyOneAShard(
+        splitShards(
+          total,
+          speeds.map((v) => v || mean),
+          { minShard },
+        ),
+        minShard,
       );
     }
     const all = idle.filter((s) => s.measured);
@@ -232,4 +235,22 @@ export class ShardPlanner {
 /** ms per example as ms per mini-batch of `n`, rounded. */
 function perBatch(msPerExample: number, n: number): number {
   return Math.round(msPerExample * n);
+}
+
+/**
+ * Planning 'all' gives every worker a share: one measured far slower than the others (a first shard
+ * delayed on a loaded machine) would round to none, and, never sent a shard again, never be measured
+ * again. It gets the smallest shard, taken from the largest, where the largest can spare it.
+ */
+export function everyOneAShard(sizes: readonly number[], minShard: number): number[] {
+  const out = [...sizes];
+  const least = Math.max(1, minShard);
+  for (let i = 0; i < out.length; i++) {
+    if (out[i] >= least) continue;
+    const big = out.indexOf(Math.max(...out));
+    if (big === i || out[big] - (least - out[i]) < least) continue;
+    out[big] -= least - out[i];
+    out[i] = least;
+  }
+  return out;
 }

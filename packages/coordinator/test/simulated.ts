@@ -44,10 +44,13 @@ export interface SimulatedOptions {
   msPerExample: number;
   /** Work on another CPU before each shard (the coordinator's sends, on the host's CPU). */
   before?: { cpu: Cpu; ms: number };
+  /** Extra time on its k-th shard, from 0 (a shard delayed on a loaded machine). */
+  extraMs?: (k: number) => number;
 }
 
 export function simulatedWorker(o: SimulatedOptions): WorkerHandle {
   let paramCount = 0;
+  let shards = 0;
   let end: (r: string) => void = () => {};
   const closed = new Promise<string>((r) => {
     end = r;
@@ -73,7 +76,7 @@ export function simulatedWorker(o: SimulatedOptions): WorkerHandle {
     async compute(req) {
       const n = req.indices.length;
       if (o.before) await o.before.cpu.run(o.before.ms);
-      await o.cpu.run(o.fixedMs + n * o.msPerExample);
+      await o.cpu.run(o.fixedMs + n * o.msPerExample + (o.extraMs?.(shards++) ?? 0));
       return {
         iteration: req.iteration,
         version: req.version,
