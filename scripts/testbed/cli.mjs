@@ -23,6 +23,10 @@ ${Object.entries(PROFILES)
                        with --no-host-worker the room is the volunteers' only
   --alone-same-mode  the host alone in the room's mode (mode local with one worker), not exact mode
   --no-host-worker   the coordinator does not compute (by default it has one worker thread, no link)
+  --no-chunks        mnist or fashion-mnist as the whole file (by default mode local and exact take
+                       their chunked form)
+  --no-shard-examples  exact mode on mnist or fashion-mnist: each volunteer fetches the data (its
+                       chunks) rather than receiving the examples of its shards with them
   --host-cpu X       the coordinator's share of one CPU, its worker included (default: --cpu), or none
   --planning P       the trainer's planning: cost (default: shards only where they pay) or all
   --cpu X            each volunteer's share of one CPU, or none
@@ -64,6 +68,8 @@ try {
       'with-alone': { type: 'boolean' },
       'alone-same-mode': { type: 'boolean' },
       'no-host-worker': { type: 'boolean' },
+      'no-shard-examples': { type: 'boolean' },
+      'no-chunks': { type: 'boolean' },
       'host-cpu': { type: 'string' },
       planning: { type: 'string', default: 'cost' },
       cpu: { type: 'string' },
@@ -122,6 +128,8 @@ const opts = {
   slow: num('slow', v.slow, { int: true }),
   slowCpu: num('slow-cpu', v['slow-cpu']),
   hostWorker: !v['no-host-worker'],
+  shardExamples: !v['no-shard-examples'],
+  chunks: !v['no-chunks'],
   coordUp: num('coord-up', v['coord-up'] ?? v.coord, { none: true }),
   coordDown: num('coord-down', v['coord-down'] ?? v.coord, { none: true }),
   volUp: num('vol-up', v['vol-up'], { none: true }),

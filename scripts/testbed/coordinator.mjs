@@ -18,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import { spawnThreadWorker, Trainer } from '../../packages/coordinator/dist/index.js';
 import { hostRoom } from '../../packages/coordinator/dist/room/node.js';
 import { RoomServer } from '../../packages/coordinator/dist/room/server.js';
+import { shardExamplesFrom } from '../../packages/worker/dist/local-data.js';
 
 const o = JSON.parse(process.argv[2] ?? '{}');
 /** This process's cgroup for the cpu controller (v1), or its unified one (v2). */
@@ -59,7 +60,14 @@ const job = o.job;
 // a packed file travels as a URL on this server (the testbed gives its path under /datasets/)
 if (job.dataset.kind === 'url' || job.dataset.kind === 'chunked')
   job.dataset = { ...job.dataset, url: new URL(job.dataset.url, server.url).href };
+// a chunked data set: volunteers' exact-mode shards carry their examples, read here from the files
+// this server serves (the volunteers then fetch no file for them; issue 18 §2)
+const shardExamples =
+  job.dataset.kind === 'chunked' && o.data && o.shardExamples !== false
+    ? await shardExamplesFrom(job.dataset, { url: new URL('/datasets/', server.url).href, dir: o.data })
+    : undefined;
 const trainer = new Trainer(job, {
+  ...(shardExamples ? { shardExamples } : {}),
   waitForWorkers: true,
   backends: ['wasm'],
   planning: o.planning ?? 'cost',

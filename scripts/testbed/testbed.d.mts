@@ -164,8 +164,10 @@ export interface TestbedOptions extends LinkShape {
   evalEvery?: number;
   dataFile?: string;
   dataSizes?: { train: number; test: number };
-  /** Mode local on mnist or fashion-mnist takes their chunked form (default true). */
+  /** Mode local or exact on mnist or fashion-mnist takes their chunked form (default true). */
   chunks?: boolean;
+  /** Over chunks: volunteers' exact-mode shards carry their examples, so they fetch no chunk for them (default true). */
+  shardExamples?: boolean;
   targetAccuracy?: number;
   stopAtTarget?: boolean;
   timeoutMs?: number;

@@ -115,12 +115,16 @@ function hostCpu() {
 }
 
 /**
- * Mode local on a built-in data set takes its chunked form (dist/chunks/NAME, made by the build), so
- * each member fetches only its partition (issue 18 §2); `chunks: false` keeps the whole file.
+ * Mode local or exact on a built-in data set takes its chunked form (dist/chunks/NAME, made by the
+ * build) (issue 18 §2): in mode local each member fetches only its partition; in exact mode the
+ * coordinator sends each volunteer the examples of its shards (shardExamples) and it fetches no
+ * file. `chunks: false` keeps the whole file. Mode auto keeps it too (its local phases draw from the
+ * epoch plan, not partitions, so a member would fetch a chunk for nearly every example).
  */
 export function withChunks(job, chunks = true) {
   const k = job.dataset.kind;
-  if (!chunks || job.mode?.kind !== 'local' || (k !== 'mnist' && k !== 'fashion-mnist')) return job;
+  const mode = job.mode?.kind ?? 'exact';
+  if (!chunks || (mode !== 'local' && mode !== 'exact') || (k !== 'mnist' && k !== 'fashion-mnist')) return job;
   const file = join(WORKER_DIST, 'chunks', k, 'spec.json');
   if (!existsSync(file)) throw new Error(`no chunked ${k}: run npm run build (no ${file})`);
   return { ...job, dataset: JSON.parse(readFileSync(file, 'utf8')) };
@@ -195,7 +199,8 @@ export async function runWithAlone(opts = {}) {
  * coordinator's quota, default cpu), hostWorker (default true: the coordinator computes too), alone
  * (the host's worker with no volunteers, in exact mode unless aloneSameMode), evalEvery (evaluate every N iterations), dataFile (a
  * packed file the job names as { kind: 'url', url: '/datasets/NAME' }), dataSizes (its sizes), chunks
- * (default true: mode local on mnist or fashion-mnist uses their chunked form, see withChunks).
+ * (default true: mode local or exact on mnist or fashion-mnist uses their chunked form, see withChunks),
+ * shardExamples (default true: over chunks, volunteers' exact-mode shards carry their examples).
  */
 export async function runTestbed(opts = {}) {
   const alone = !!opts.alone;
@@ -302,6 +307,7 @@ export async function runTestbed(opts = {}) {
         stopAtTarget: !!opts.stopAtTarget,
         hostWorker: opts.hostWorker !== false,
         data,
+        shardExamples: opts.shardExamples !== false,
         ...(opts.evalEvery ? { evalEvery: opts.evalEvery } : {}),
         ...(opts.dataSizes ? { dataSizes: opts.dataSizes } : {}),
       };

@@ -10,6 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { DatasetSpec } from '@gradroom/core';
+import { shardExamplesFrom } from '@gradroom/worker/local-data';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryCheckpointStore } from '../src/checkpoint.js';
 import type { JobConfig } from '../src/job.js';
@@ -19,6 +20,7 @@ import { spawnThreadWorker } from '../src/transports/thread.js';
 import type { WorkerHandle } from '../src/worker-handle.js';
 import { earlyRounds } from './fixtures.js';
 import { asPeer } from './peer-fakes.js';
+import { relativeDifference } from './reference/serial.js';
 
 const dir = join(import.meta.dirname, '..', '..', 'worker', 'dist', 'chunks', 'mnist');
 const files = new Map(readdirSync(dir).map((f) => [f, readFileSync(join(dir, f))]));
@@ -102,6 +104,38 @@ describe('measuring shards over a chunked data set', () => {
     expect(Array.from(probeIndices('v0', 5, { train: 3, chunkExamples: 2 }))).toSatisfy((a: number[]) =>
       a.every((i) => i < 3),
     );
+  });
+});
+
+describe('exact mode over a chunked data set: shards carry their examples (shardExamples)', () => {
+  it('peers fetch no chunk, and the run is the one in which they fetch their chunks (equal weights)', async () => {
+    const port = (server.address() as AddressInfo).port;
+    // the coordinator's copy, read from the folder the server serves (as a room's host reads it)
+    const shardExamples = await shardExamplesFrom(spec, {
+      url: `http://127.0.0.1:${port}/`,
+      dir: join(dir, '..', '..'),
+    });
+    const run = async (carry: boolean) => {
+      const t = new Trainer(job({ mode: { kind: 'exact' }, maxIterations: 12, epochs: 1 }), {
+        backends: ['wasm'],
+        planning: 'all', // both peers compute in every iteration, whatever their links cost
+        ...(carry ? { shardExamples } : {}),
+      });
+      open.push(t);
+      await Promise.all([t.addWorker(asPeer(spawnThreadWorker())), t.addWorker(asPeer(spawnThreadWorker()))]);
+      hits.clear();
+      const shares: number[] = [];
+      t.on('iteration', (e) => shares.push(e.workers.filter((w) => w.share > 0).length));
+      expect((await t.run()).position.iteration).toBe(12);
+      return { weights: t.getWeights(), chunks: chunkFetches(), shares };
+    };
+    const carried = await run(true);
+    const fetched = await run(false);
+    expect(carried.shares.every((n) => n === 2)).toBe(true);
+    expect(carried.chunks).toBe(0);
+    // 12 mini-batches of 64 random examples from 8 chunks: each peer needs nearly every chunk
+    expect(fetched.chunks).toBeGreaterThanOrEqual(8);
+    expect(relativeDifference(carried.weights, fetched.weights)).toBeLessThan(1e-5);
   });
 });
 

@@ -465,7 +465,7 @@ describe.skipIf(!can.ok)('testbed: the host computes, alone and beside the room 
     expect(remnants()).toEqual([]);
   });
 
-  it('--with-alone: the host alone, then the room, in one invocation; volunteers fetch the data over their link', () => {
+  it('--with-alone: the host alone, then the room, in one invocation; the volunteer fetches the manifest, its examples come with its shards', () => {
     const r = cliJson(['--with-alone', '--volunteers', '1', ...job]);
     expect(r.alone).toBe(false);
     expect(r.volunteers).toBe(1);
@@ -476,18 +476,20 @@ describe.skipIf(!can.ok)('testbed: the host computes, alone and beside the room 
     expect(r.aloneRun.alone).toBe(true);
     expect(r.aloneRun.volunteers).toBe(0);
     expect(r.aloneReachedTargetAt).toBe(r.aloneRun.reachedTargetAt);
-    // the whole MNIST file, fetched from the room server over v0's link, before its first shard
-    const size = statSync(join(SCRIPTS, '..', '..', 'packages', 'worker', 'dist', 'mnist.bin')).size;
-    expect(r.data.each.map((d) => [d.name, d.bytes])).toEqual([['v0', size]]);
-    expect(r.data.each[0].url).toMatch(/^http:\/\/10\.213\.0\.1:\d+\/datasets\/mnist\.bin$/);
-    // it crossed the link gzipped (about a fifth of its size), and v0's link carried at least that
-    expect(r.data.each[0].wire).toBeLessThan(size / 3);
+    // exact mode over the chunked MNIST: v0 fetched the manifest from the room server over its link,
+    // and no chunk (nor the 7.85 MB file): the examples of its shards came with them (shardExamples)
+    expect(r.job.dataset).toBe('mnist (chunks of 1000)');
+    const manifest = statSync(
+      join(SCRIPTS, '..', '..', 'packages', 'worker', 'dist', 'chunks', 'mnist', 'manifest.json'),
+    );
+    expect(r.data.each.map((d) => [d.name, d.bytes])).toEqual([['v0', manifest.size]]);
+    expect(r.data.each[0].url).toMatch(/^http:\/\/10\.213\.0\.1:\d+\/datasets\/chunks\/mnist\/manifest\.json$/);
     expect(r.volunteerBytes[0].rx).toBeGreaterThan(r.data.each[0].wire);
     expect(r.joinedAt as number).toBeLessThanOrEqual(r.startedAt as number);
     expect(remnants()).toEqual([]);
   });
 
-  it('runWithAlone, room without the host worker: the alone half still has it, the room has volunteers only', async () => {
+  it('runWithAlone, room without the host worker: the alone half still has it, the room has volunteers only (they fetch chunks with shardExamples false)', async () => {
     const r = await runWithAlone({
       profile: 'lan',
       volunteers: 1,
@@ -495,7 +497,11 @@ describe.skipIf(!can.ok)('testbed: the host computes, alone and beside the room 
       job: defaultJob({ iterations: 6, evaluate: false }),
       warmup: 2,
       timeoutMs: 120_000,
+      // the volunteer fetches the chunks its shards' examples are in (without it, they come with them)
+      shardExamples: false,
     });
+    const chunks = r.data.each.filter((d) => /\/datasets\/chunks\/mnist\/train-\d\.bin$/.test(d.url));
+    expect(chunks.length).toBeGreaterThanOrEqual(2); // 6 mini-batches of 64 random examples: most of the 8 chunks
     expect(r.aloneRun.hostWorker).toBe(true);
     expect(r.aloneRun.workers.map((w) => w.kind)).toEqual(['thread']);
     expect(r.hostWorker).toBe(false);

@@ -147,6 +147,28 @@ describe('validateMessage', () => {
     expect(reject(result({ gradSum: new Sneaky(100) }))).toBe('result.gradSum must be a Float32Array');
   });
 
+  it("assign's examples (pixels and labels): both or neither, one label and as many bytes for each index", () => {
+    const assign = samples[4];
+    const withBytes = { ...assign, pixels: new Uint8Array(2 * 784), labels: new Uint8Array([3, 9]) };
+    // through the codec as well: a peer decodes what a host encoded
+    expect(decodeMessage(encodeMessage(withBytes as Message))).toEqual(withBytes);
+    expect(reject({ ...assign, pixels: new Uint8Array(2 * 784) })).toBe(
+      'assign must be pixels with their labels, or neither',
+    );
+    expect(reject({ ...assign, labels: new Uint8Array(2) })).toBe(
+      'assign must be pixels with their labels, or neither',
+    );
+    expect(reject({ ...withBytes, labels: new Uint8Array(3) })).toBe('assign.labels must be one label per index (2)');
+    expect(reject({ ...withBytes, pixels: new Uint8Array(2 * 784 + 1) })).toBe(
+      'assign.pixels must be the same number of bytes for each of the 2 examples',
+    );
+    expect(reject({ ...withBytes, pixels: new Uint8Array(0) })).toMatch(/^assign\.pixels must be the same number/);
+    expect(reject({ ...withBytes, labels: new Int32Array(2) })).toBe('assign.labels must be a Uint8Array');
+    expect(reject({ ...withBytes, pixels: new Uint8Array(2 * 784) }, { maxParams: 1000 })).toMatch(
+      /assign\.pixels must be a Uint8Array of at most 1000/,
+    );
+  });
+
   it('enforces the limits', () => {
     expect(reject(samples[3], { maxParams: 2 })).toBe('weights.weights must be a Float32Array of at most 2 values');
     expect(reject(samples[4], { maxIndices: 1 })).toMatch(/assign\.indices must be a Uint32Array of at most 1/);

@@ -4,6 +4,7 @@
  */
 import type { Compression, Counts, EncodedUpdate, OptimizerConfig, ResultData, TaskSpec } from '@gradroom/core';
 import type { BackendName, BackendReport } from './backends.js';
+import type { ExampleBytes } from './data/dataset.js';
 import type { DigitCounts, OwnExamples } from './own-data.js';
 
 export interface WorkerInit {
@@ -32,6 +33,11 @@ export interface ShardRequest {
   split?: 'train' | 'test';
   /** Examples sent inline (instead of indices into data the worker holds): labels, or targets for regression. */
   inline?: { x: Float32Array; y: Int32Array | Float32Array };
+  /**
+   * Or the examples of `indices` as bytes (an image data set's pixels and class labels), for a worker
+   * that has not fetched them: exact mode's shards for peers (TrainerOptions.shardExamples).
+   */
+  bytes?: ExampleBytes;
   /** The weights of `version`, when this worker does not hold them yet: saves a separate call. */
   weights?: Float32Array;
 }

@@ -8,6 +8,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
+import { type DatasetSpec, GradroomError } from '@gradroom/core';
+import { ensureExamples, loadChunked } from './data/chunked.js';
+import { allIndices, type ExampleBytes, gatherBytes } from './data/dataset.js';
+
+type ChunkedSpec = Extract<DatasetSpec, { kind: 'chunked' }>;
 
 export interface LocalData {
   /** The URL the folder is served under, e.g. http://10.0.0.1:8080/datasets/ */
@@ -40,4 +45,21 @@ export function localDataReader(d: LocalData): (u: URL) => Promise<Uint8Array | 
       return undefined; // not here (or not readable): the server answers for it
     }
   };
+}
+
+/**
+ * Node: every training example of a chunked data set whose files are in `d.dir`, read from disk and
+ * checked, as the bytes a peer's exact-mode shard carries (TrainerOptions.shardExamples): a host
+ * that serves the data set sends each volunteer the examples of its shards, and the volunteer fetches
+ * no file for them. About 0.8 KB an example of MNIST or Fashion-MNIST.
+ */
+export async function shardExamplesFrom(
+  spec: ChunkedSpec,
+  d: LocalData,
+): Promise<(indices: Uint32Array) => ExampleBytes | undefined> {
+  const ds = await loadChunked({ ...spec, split: 'train' }, { local: localDataReader(d) });
+  await ensureExamples(ds, allIndices(ds.size));
+  if (!gatherBytes(ds, [0]))
+    throw new GradroomError('BAD_CONFIG', `${ds.name}: its examples are not image bytes with class labels`);
+  return (indices) => gatherBytes(ds, indices);
 }

@@ -19,7 +19,7 @@ import type {
 import { type BackendReport, selectBackend } from './backends.js';
 import { BACKEND_ORDER, type BackendName } from './catalog.js';
 import { ensureExamples } from './data/chunked.js';
-import { type Dataset, gather } from './data/dataset.js';
+import { type Dataset, fromBytes, gather } from './data/dataset.js';
 import { type BytesLoader, loadDataset } from './data/load.js';
 import type { FetchDataOptions } from './data/url.js';
 import { LocalTrainer } from './local.js';
@@ -223,9 +223,10 @@ export class ShardWorker implements WorkerApi {
     if (req.weights) await this.setWeights(req.version, req.weights);
     this.checkVersion(req.version);
     const ds = (req.split === 'test' ? this.test : this.train) as Dataset;
-    if (!req.inline) await ensureExamples(ds, req.indices);
+    // examples that came with the shard are not fetched (a chunked data set's chunks stay where they are)
+    if (!req.inline && !req.bytes) await ensureExamples(ds, req.indices);
     const t0 = performance.now();
-    const ex = req.inline ?? gather(ds, req.indices);
+    const ex = req.inline ?? (req.bytes ? fromBytes(ds, req.bytes, req.indices.length) : gather(ds, req.indices));
     const sums = await c.compute(ex);
     return {
       iteration: req.iteration,

@@ -8,7 +8,7 @@ import type { DatasetSpec } from '@gradroom/core';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type ChunkedDataset, chunkPacked, loadChunked } from '../src/data/chunked.js';
-import { gather } from '../src/data/dataset.js';
+import { type ExampleBytes, gather, gatherBytes } from '../src/data/dataset.js';
 import { decodePacked, encodePacked } from '../src/data/format.js';
 import { sha256Hex } from '../src/data/url.js';
 import { ShardWorker } from '../src/shard-worker.js';
@@ -166,6 +166,46 @@ describe('chunked data sets', () => {
         /holds 230 training examples in chunks of 50, the spec says 231/,
       );
     });
+  });
+
+  it("an exact-mode shard that carries its examples' bytes: no chunk fetched, the sums of the shard by index", async () => {
+    const { files, spec } = await chunked();
+    await serve(files, async (base, hits) => {
+      // the coordinator's copy: every chunk, read once (shardExamplesFrom reads them from disk)
+      const all = (await loadChunked(spec(base))) as ChunkedDataset;
+      await all.ensure(Uint32Array.from({ length: 230 }, (_, i) => i));
+      const indices = Uint32Array.of(3, 120, 229, 51);
+      const bytes = gatherBytes(all, indices);
+      expect(bytes?.pixels.length).toBe(16);
+      hits.clear();
+      const { w, info } = await toyWorker(spec(base));
+      const weights = new Float32Array(info.paramCount).map((_, i) => Math.sin(i) * 0.1);
+      const req = { iteration: 0, version: 0, shardId: 1, indices, weights };
+      const carried = await w.compute({ ...req, bytes });
+      expect([...hits.keys()].filter((k) => k.startsWith('train'))).toEqual([]);
+      const fetched = await w.compute({ ...req, shardId: 2 });
+      expect([...hits.keys()].filter((k) => k.startsWith('train')).length).toBe(4); // chunks 0, 1, 2 and 4
+      expect(carried.count).toBe(4);
+      expect(Array.from(carried.gradSum)).toEqual(Array.from(fetched.gradSum));
+      expect(carried.lossSum).toBe(fetched.lossSum);
+      // bytes that do not fit the data set are refused, naming what is wrong
+      await expect(
+        w.compute({ ...req, bytes: { ...(bytes as ExampleBytes), labels: Uint8Array.of(0, 1, 2) } }),
+      ).rejects.toThrow(/4 examples need 16 pixel bytes and 4 labels, got 16 and 3/);
+      await expect(
+        w.compute({ ...req, bytes: { ...(bytes as ExampleBytes), labels: Uint8Array.of(0, 1, 3, 0) } }),
+      ).rejects.toThrow(/label 3 is outside 0\.\.2/);
+      await w.dispose();
+    });
+    // a data set of float features (or regression targets) has no bytes to carry: its shards go by index
+    const floats = { name: 'f', size: 1, inputShape: [2], features: 2, classes: 2, targets: 1 };
+    expect(gatherBytes({ ...floats, x: new Float32Array(2), y: new Int32Array(1) }, [0])).toBeUndefined();
+    expect(
+      gatherBytes(
+        { ...floats, classes: 0, x: new Float32Array(2), pixels: new Uint8Array(2), y: new Float32Array(1) },
+        [0],
+      ),
+    ).toBeUndefined();
   });
 
   it('a worker in mode local fetches only the chunks of its mini-batches', async () => {

@@ -323,10 +323,17 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
       return guard(link.sendEncoded(snapshot.encoded()));
     },
     compute(req) {
-      const { iteration, version, shardId, indices } = req;
+      const { iteration, version, shardId, indices, bytes } = req;
       return request<ShardResultData>(
         { kind: 'compute', iteration, version, shardId },
-        msg({ type: 'assign', iteration, version, shardId, indices }),
+        msg({
+          type: 'assign',
+          iteration,
+          version,
+          shardId,
+          indices,
+          ...(bytes ? { pixels: bytes.pixels, labels: bytes.labels } : {}),
+        }),
       );
     },
     trainLocal(req) {

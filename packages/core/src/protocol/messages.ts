@@ -58,6 +58,13 @@ export interface AssignMessage {
   version: number;
   shardId: number;
   indices: Uint32Array;
+  /**
+   * The shard's examples themselves, for a peer that has not fetched them (exact mode over a chunked
+   * image data set, TrainerOptions.shardExamples): each example's bytes in the order of `indices`,
+   * features per example at a time, and its class label. Both or neither.
+   */
+  pixels?: Uint8Array;
+  labels?: Uint8Array;
 }
 
 /** peer -> coordinator: the sums over one shard (never means, DESIGN.md contract 2). */

@@ -306,6 +306,8 @@ const MESSAGES: Readonly<Record<string, FieldTable>> = {
     version: { check: uint },
     shardId: { check: uint },
     indices: { check: uint32Array },
+    pixels: { check: uint8Array, optional: true },
+    labels: { check: uint8Array, optional: true },
   },
   result: {
     iteration: { check: uint },
@@ -458,6 +460,15 @@ export function validateMessage(value: unknown, limits?: Partial<CodecLimits>): 
     (value.scales as Float32Array).length !== Math.ceil((value.q8 as Int8Array).length / (value.block as number))
   )
     fail('catchup.scales', 'one scale per block of q8');
+  if (type === 'assign' && (value.pixels !== undefined || value.labels !== undefined)) {
+    const n = (value.indices as Uint32Array).length;
+    const pixels = value.pixels as Uint8Array | undefined;
+    const labels = value.labels as Uint8Array | undefined;
+    if (pixels === undefined || labels === undefined) fail('assign', 'pixels with their labels, or neither');
+    if (labels.length !== n) fail('assign.labels', `one label per index (${n})`);
+    if (n === 0 || pixels.length === 0 || pixels.length % n !== 0)
+      fail('assign.pixels', `the same number of bytes for each of the ${n} examples`);
+  }
   if (type === 'prefetch' && (value.examples as Uint32Array).length > MAX_PREFETCH)
     fail('prefetch.examples', `at most ${MAX_PREFETCH} examples`);
   return value as unknown as Message;

@@ -36,6 +36,12 @@ export interface Part {
   at: number;
 }
 
+/** Examples of an image data set as it stores them: `features` bytes each (value byte / 255), one class label each. */
+export interface ExampleBytes {
+  pixels: Uint8Array;
+  labels: Uint8Array;
+}
+
 /** A shard's examples: integer labels (Int32Array) or float targets (Float32Array, n x targets). */
 export interface Examples {
   x: Float32Array;
@@ -68,6 +74,52 @@ export function gather(ds: Dataset, indices: ArrayLike<number>): Examples {
     if (t === 1) y[k] = sy[j];
     else y.set(sy.subarray(j * t, (j + 1) * t), k * t);
   }
+  return { x, y };
+}
+
+/**
+ * The examples at `indices` as the data set stores them (ExampleBytes: image bytes and class
+ * labels), what a peer's exact-mode shard carries; undefined where the data set does not store
+ * bytes (float features, regression targets, more than 256 classes).
+ */
+export function gatherBytes(ds: Dataset, indices: ArrayLike<number>): ExampleBytes | undefined {
+  const f = ds.features;
+  if (ds.classes < 2 || ds.classes > 256) return undefined;
+  const pixels = new Uint8Array(indices.length * f);
+  const labels = new Uint8Array(indices.length);
+  for (let k = 0; k < indices.length; k++) {
+    const i = indices[k];
+    if (!Number.isInteger(i) || i < 0 || i >= ds.size) {
+      throw new GradroomError('BAD_MESSAGE', `${ds.name}: example index ${i} is outside 0..${ds.size - 1}`);
+    }
+    const p = ds.part?.(i);
+    const [src, sy, j] = p ? [p.pixels, p.y, p.at] : [ds.pixels, ds.y, i];
+    if (!src) return undefined;
+    pixels.set(src.subarray(j * f, (j + 1) * f), k * f);
+    labels[k] = sy[j];
+  }
+  return { pixels, labels };
+}
+
+/**
+ * A shard's examples from their bytes (gatherBytes' form), as gather makes them: checked against
+ * this data set's shape and classes, since they come from the coordinator over the wire.
+ */
+export function fromBytes(ds: Dataset, bytes: ExampleBytes, n: number): Examples {
+  if (ds.classes < 2) throw new GradroomError('BAD_MESSAGE', `${ds.name}: examples as bytes need class labels`);
+  if (bytes.labels.length !== n || bytes.pixels.length !== n * ds.features)
+    throw new GradroomError(
+      'BAD_MESSAGE',
+      `${ds.name}: ${n} examples need ${n * ds.features} pixel bytes and ${n} labels, got ${bytes.pixels.length} and ${bytes.labels.length}`,
+    );
+  const y = new Int32Array(n);
+  for (let k = 0; k < n; k++) {
+    if (bytes.labels[k] >= ds.classes)
+      throw new GradroomError('BAD_MESSAGE', `${ds.name}: label ${bytes.labels[k]} is outside 0..${ds.classes - 1}`);
+    y[k] = bytes.labels[k];
+  }
+  const x = new Float32Array(n * ds.features);
+  bytesToUnit(bytes.pixels, x);
   return { x, y };
 }
 

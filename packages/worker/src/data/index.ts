@@ -10,7 +10,16 @@ export {
   ensureExamples,
   loadChunked,
 } from './chunked.js';
-export { allIndices, type Dataset, type Examples, gather, validateDataset } from './dataset.js';
+export {
+  allIndices,
+  type Dataset,
+  type ExampleBytes,
+  type Examples,
+  fromBytes,
+  gather,
+  gatherBytes,
+  validateDataset,
+} from './dataset.js';
 export {
   FASHION_MNIST_CLASSES,
   FASHION_MNIST_PER_CLASS,

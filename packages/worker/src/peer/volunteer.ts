@@ -340,6 +340,8 @@ export class Volunteer {
             version: m.version,
             shardId: m.shardId,
             indices: m.indices,
+            // validated: both or neither, one label and as many bytes for each index
+            ...(m.pixels && m.labels ? { bytes: { pixels: m.pixels, labels: m.labels } } : {}),
           });
           this.update({
             state: 'ready',
