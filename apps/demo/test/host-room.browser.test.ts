@@ -173,6 +173,12 @@ describe.skipIf(skip)('host page with its coordinator in a Web Worker', () => {
 
     // alice's link carries her name; bob types his into the join page, which remembers it
     const { page: alice, errors: aliceErrors } = await open(withBackend({ name: 'alice' }), 'alice');
+    // what alice's tab (its page and its Web Worker) fetches from the server's data folder
+    const aliceData: string[] = [];
+    alice.context().on('request', (r) => {
+      const path = new URL(r.url()).pathname;
+      if (path.startsWith('/data/')) aliceData.push(path);
+    });
     const { page: bob, errors: bobErrors, context: bobContext } = await open(withBackend({}), 'bob', 'phone');
     await bob.waitForSelector('#join:not([hidden])');
     expect(await bob.isHidden('#token-row')).toBe(true); // the link brought the room
@@ -216,6 +222,14 @@ describe.skipIf(skip)('host page with its coordinator in a Web Worker', () => {
     expect(await hostPage.locator('#workers tr[data-key="v:bob"]').textContent()).toMatch(/joined 2 times/);
     expect(bobFirst).toBeGreaterThan(0);
     expect(rows.find((w) => w.name === 'bob')?.examples).toBeGreaterThan(bobFirst);
+    // exact mode on MNIST: the host sent alice the examples of her shards with them (shardExamples);
+    // her tab fetched the chunked MNIST's manifest, and no training chunk nor the whole file (the
+    // test file only where she evaluated: this room has no worker of the host's own)
+    expect(rows.find((w) => w.name === 'alice')?.examples).toBeGreaterThan(0);
+    expect(aliceData).toContain('/data/chunks/mnist/manifest.json');
+    expect(
+      aliceData.filter((p) => p !== '/data/chunks/mnist/manifest.json' && p !== '/data/chunks/mnist/test.bin'),
+    ).toEqual([]);
 
     // the summary and its CSV
     expect(await hostPage.isVisible('#summary')).toBe(true);

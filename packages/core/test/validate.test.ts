@@ -1,3 +1,4 @@
+import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { GradroomError } from '../src/errors.js';
 import { decodeMessage, encodeMessage } from '../src/protocol/codec.js';
@@ -152,6 +153,16 @@ describe('validateMessage', () => {
     const withBytes = { ...assign, pixels: new Uint8Array(2 * 784), labels: new Uint8Array([3, 9]) };
     // through the codec as well: a peer decodes what a host encoded
     expect(decodeMessage(encodeMessage(withBytes as Message))).toEqual(withBytes);
+    // as a browser's msgpackr writes a Uint8Array (bin, not the typed-array extension), decoded from a
+    // Buffer (a Node data channel's, or simple-peer's polyfill in a tab): still a plain Uint8Array
+    const asBin = new Packr({ useRecords: false, moreTypes: true }).pack({
+      ...withBytes,
+      pixels: Buffer.from(withBytes.pixels),
+      labels: Buffer.from(withBytes.labels),
+    });
+    const decoded = decodeMessage(Buffer.from(asBin)) as typeof withBytes;
+    expect(Object.getPrototypeOf(decoded.pixels)).toBe(Uint8Array.prototype);
+    expect(decoded).toEqual(withBytes);
     expect(reject({ ...assign, pixels: new Uint8Array(2 * 784) })).toBe(
       'assign must be pixels with their labels, or neither',
     );

@@ -8,9 +8,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
-import { type DatasetSpec, GradroomError } from '@gradroom/core';
-import { ensureExamples, loadChunked } from './data/chunked.js';
-import { allIndices, type ExampleBytes, gatherBytes } from './data/dataset.js';
+import type { DatasetSpec } from '@gradroom/core';
+import { allShardExamples } from './data/chunked.js';
+import type { ExampleBytes } from './data/dataset.js';
 
 type ChunkedSpec = Extract<DatasetSpec, { kind: 'chunked' }>;
 
@@ -49,17 +49,12 @@ export function localDataReader(d: LocalData): (u: URL) => Promise<Uint8Array | 
 
 /**
  * Node: every training example of a chunked data set whose files are in `d.dir`, read from disk and
- * checked, as the bytes a peer's exact-mode shard carries (TrainerOptions.shardExamples): a host
- * that serves the data set sends each volunteer the examples of its shards, and the volunteer fetches
- * no file for them. About 0.8 KB an example of MNIST or Fashion-MNIST.
+ * checked (allShardExamples), for TrainerOptions.shardExamples: a host that serves the data set sends
+ * each volunteer the examples of its shards, and the volunteer fetches no file for them.
  */
-export async function shardExamplesFrom(
+export function shardExamplesFrom(
   spec: ChunkedSpec,
   d: LocalData,
 ): Promise<(indices: Uint32Array) => ExampleBytes | undefined> {
-  const ds = await loadChunked({ ...spec, split: 'train' }, { local: localDataReader(d) });
-  await ensureExamples(ds, allIndices(ds.size));
-  if (!gatherBytes(ds, [0]))
-    throw new GradroomError('BAD_CONFIG', `${ds.name}: its examples are not image bytes with class labels`);
-  return (indices) => gatherBytes(ds, indices);
+  return allShardExamples(spec, { local: localDataReader(d) });
 }

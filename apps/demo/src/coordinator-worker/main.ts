@@ -12,6 +12,7 @@ import {
   Trainer,
   type TrainerOptions,
 } from '@gradroom/coordinator/browser';
+import { allShardExamples } from '@gradroom/worker/data';
 import * as Comlink from 'comlink';
 import { type CreatedRoom, createRoom, HostedRoom } from '../host/room.js';
 import { ClassRoom } from './class-room.js';
@@ -69,6 +70,28 @@ function trainerOptions(o: RunOptions): TrainerOptions {
     checkpoint: { store: saved, everyIterations: FIRST_EVERY },
     evalEvery: o.target !== undefined && o.evalEvery && o.evalEvery >= 1 ? Math.trunc(o.evalEvery) : undefined,
   };
+}
+
+/**
+ * Exact mode over a chunked data set: this worker holds every training example (MNIST's 8 chunks,
+ * 6.3 MB, fetched once from this page's server), and each volunteer's shard carries its examples,
+ * so a student's tab fetches no data for its shards. Held for the last run that asked (one data set
+ * at a time); a data set it cannot hold this way leaves the volunteers fetching their data.
+ */
+let held: { url: string; examples: NonNullable<TrainerOptions['shardExamples']> } | undefined;
+async function shardExamples(job: JobConfig): Promise<Pick<TrainerOptions, 'shardExamples'>> {
+  const d = job.dataset;
+  if (d.kind !== 'chunked' || (job.mode?.kind ?? 'exact') !== 'exact') return {};
+  if (held?.url !== d.url) {
+    held = undefined;
+    try {
+      held = { url: d.url, examples: await allShardExamples(d) };
+    } catch (e) {
+      post({ type: 'log', line: `volunteers fetch their data: ${(e as Error).message}` });
+      return {};
+    }
+  }
+  return { shardExamples: held.examples };
 }
 
 /**
@@ -235,7 +258,7 @@ const api: CoordinatorApi = {
 
   async start(job: JobConfig, o) {
     if (live()) throw new Error('A run is already going: stop it first.');
-    const opts = trainerOptions(o);
+    const opts = { ...trainerOptions(o), ...(await shardExamples(job)) };
     const t = new Trainer(job, opts);
     running = true;
     begin(t, opts, o);
@@ -245,7 +268,7 @@ const api: CoordinatorApi = {
     if (live()) throw new Error('A run is already going: stop it first.');
     const bytes = await saved.load();
     if (!bytes) throw new Error('There is no saved run in this browser.');
-    const opts = trainerOptions(o);
+    const opts = { ...trainerOptions(o), ...(await shardExamples(decodeCheckpoint(bytes).job)) };
     const t = Trainer.fromCheckpoint(bytes, opts);
     const from = { epoch: t.position.epoch, iteration: t.position.iteration };
     running = true;

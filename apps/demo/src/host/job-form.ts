@@ -349,7 +349,7 @@ export function jobForm(): JobForm {
                 : { kind: s, lr0: alpha, k: f('k') };
       return {
         model: spec(),
-        dataset: jobDataset(data.value as DataChoice, mode.value === 'local'),
+        dataset: jobDataset(data.value as DataChoice),
         optimizer: opt,
         schedule: sched,
         batchSize: Number(batch.value),

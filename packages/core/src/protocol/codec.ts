@@ -78,9 +78,16 @@ export function decodeMessage(bytes: Uint8Array, limits?: Partial<CodecLimits>):
     throw new GradroomError('TOO_LARGE', `message of ${bytes.length} bytes exceeds the limit of ${l.maxMessageBytes}`);
   }
   scanMsgpack(bytes, l);
+  // msgpackr gives a bin value (what a browser's msgpackr writes for a Uint8Array) as a view of its
+  // input: a view of a Buffer (Node's, or simple-peer's polyfill in a tab) would be a Buffer, which
+  // the validator refuses as not a Uint8Array. Decode from a plain view of the same bytes.
+  const plain =
+    Object.getPrototypeOf(bytes) === Uint8Array.prototype
+      ? bytes
+      : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let value: unknown;
   try {
-    value = packr.unpack(bytes);
+    value = packr.unpack(plain);
   } catch (e) {
     throw new GradroomError('BAD_MESSAGE', `malformed msgpack: ${reason(e)}`);
   }

@@ -13,7 +13,7 @@
  * are relative to the manifest's.
  */
 import { cleanText, type DatasetSpec, GradroomError, MAX_CHUNKS } from '@gradroom/core';
-import { type Dataset, validateDataset } from './dataset.js';
+import { allIndices, type Dataset, type ExampleBytes, gatherBytes, validateDataset } from './dataset.js';
 import { decodePacked, encodePacked, readPackedHeader } from './format.js';
 import { type FetchDataOptions, fetchVerified, resolveDataUrl, sha256Hex } from './url.js';
 
@@ -357,4 +357,22 @@ export async function chunkPacked(
   };
   files.set('manifest.json', new TextEncoder().encode(JSON.stringify(manifest)));
   return { manifest, files };
+}
+
+/**
+ * Every training example of a chunked data set, fetched and checked chunk by chunk as a worker's
+ * are, as the bytes a peer's exact-mode shard carries (TrainerOptions.shardExamples): the
+ * coordinator holds them (about 0.8 KB an example of MNIST or Fashion-MNIST), each volunteer then
+ * fetches no file for its shards. Refused for a data set that does not store image bytes with
+ * class labels.
+ */
+export async function allShardExamples(
+  spec: ChunkedSpec,
+  opts?: FetchDataOptions,
+): Promise<(indices: Uint32Array) => ExampleBytes | undefined> {
+  const ds = await loadChunked({ ...spec, split: 'train' }, opts);
+  await ensureExamples(ds, allIndices(ds.size));
+  if (!gatherBytes(ds, [0]))
+    throw new GradroomError('BAD_CONFIG', `${ds.name}: its examples are not image bytes with class labels`);
+  return (indices) => gatherBytes(ds, indices);
 }

@@ -2,6 +2,7 @@
 
 export { type ArraysOptions, arraysDataset, datasetFromArrays } from './arrays.js';
 export {
+  allShardExamples,
   CHUNKS_FORMAT,
   type ChunkEntry,
   type ChunkedDataset,
