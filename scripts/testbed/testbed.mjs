@@ -118,13 +118,15 @@ function hostCpu() {
  * Mode local or exact on a built-in data set takes its chunked form (dist/chunks/NAME, made by the
  * build) (issue 18 §2): in mode local each member fetches only its partition; in exact mode the
  * coordinator sends each volunteer the examples of its shards (shardExamples) and it fetches no
- * file. `chunks: false` keeps the whole file. Mode auto keeps it too (its local phases draw from the
+ * file. `chunks: false` keeps the whole file, as does the host alone in exact mode (`alone`). Mode auto keeps it too (its local phases draw from the
  * epoch plan, not partitions, so a member would fetch a chunk for nearly every example).
  */
-export function withChunks(job, chunks = true) {
+export function withChunks(job, chunks = true, alone = false) {
   const k = job.dataset.kind;
   const mode = job.mode?.kind ?? 'exact';
-  if (!chunks || (mode !== 'local' && mode !== 'exact') || (k !== 'mnist' && k !== 'fashion-mnist')) return job;
+  // the host alone in exact mode reads the whole file from its disk, as a laptop alone does
+  const exact = mode === 'exact' && !alone;
+  if (!chunks || (mode !== 'local' && !exact) || (k !== 'mnist' && k !== 'fashion-mnist')) return job;
   const file = join(WORKER_DIST, 'chunks', k, 'spec.json');
   if (!existsSync(file)) throw new Error(`no chunked ${k}: run npm run build (no ${file})`);
   return { ...job, dataset: JSON.parse(readFileSync(file, 'utf8')) };
@@ -222,7 +224,7 @@ export async function runTestbed(opts = {}) {
   const shape = shapeOf(opts);
   // the host alone trains as a laptop alone does, unless asked to keep the room's mode (aloneJob)
   const given = opts.job ?? defaultJob();
-  const job = withChunks(alone && !opts.aloneSameMode ? aloneJob(given) : given, opts.chunks !== false);
+  const job = withChunks(alone && !opts.aloneSameMode ? aloneJob(given) : given, opts.chunks !== false, alone);
   const data = dataFolder(job, opts.dataFile);
   if (opts.evalEvery !== undefined && !(Number.isInteger(opts.evalEvery) && opts.evalEvery >= 1))
     throw new Error(`evalEvery must be a positive integer, got ${opts.evalEvery}`);
