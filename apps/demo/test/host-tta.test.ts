@@ -4,7 +4,7 @@ import type { JobConfig, WorkerStatus } from '@gradroom/coordinator/browser';
 import { predictRoomVsAlone } from '@gradroom/core';
 import { describe, expect, it } from 'vitest';
 import { counted } from '../src/host/format.js';
-import { DEFAULT_TARGET, examplesFor, parseTarget, targetText } from '../src/host/target.js';
+import { DEFAULT_TARGET, dataSetName, examplesFor, parseTarget, targetText } from '../src/host/target.js';
 import { evalEveryFor } from '../src/host/tta.js';
 import { measuredMembers, modeOf, parametersOf, ttaInput } from '../src/host/tta-input.js';
 import { aboutSeconds, seconds, ttaSentence } from '../src/host/tta-words.js';
@@ -101,6 +101,19 @@ describe('the target', () => {
     );
     expect(examplesFor('mnist', 0.99)).toBeNull(); // never measured that high
     expect(examplesFor('synthetic', 0.9)).toBeNull();
+    // a chunked form is its data set in another order: the page names it by the folder it is served from
+    const chunked = {
+      kind: 'chunked',
+      url: '/data/chunks/mnist/manifest.json',
+      sha256: '',
+      split: 'train',
+      train: 7996,
+      test: 2004,
+      chunkExamples: 1000,
+    } as const;
+    expect(dataSetName(chunked)).toBe('mnist');
+    expect(examplesFor(dataSetName(chunked), 0.92)).toBe(examplesFor('mnist', 0.92));
+    expect(dataSetName({ kind: 'fashion-mnist-small', split: 'train' })).toBe('fashion-mnist-small');
   });
 
   it('scores the test split every ~1,280 examples', () => {

@@ -8,6 +8,7 @@ import type { HostEvent } from '../coordinator-worker/protocol.js';
 import { byId } from '../ui/dom.js';
 import type { HostContext } from './context.js';
 import { drawPad, renderConfusion, renderPanel } from './learned.js';
+import { dataSetName } from './target.js';
 
 type Panel = Extract<HostEvent, { type: 'predictions' }>['panel'];
 
@@ -28,7 +29,7 @@ export function learnedPanel(ctx: HostContext): LearnedPanel {
   let drawn: number[] | undefined;
 
   function classNames(): readonly string[] {
-    return ctx.job.dataset.kind.startsWith('fashion-mnist')
+    return dataSetName(ctx.job.dataset).startsWith('fashion-mnist')
       ? FASHION_MNIST_CLASSES
       : ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
   }

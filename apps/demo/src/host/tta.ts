@@ -10,7 +10,7 @@ import { predictRoomVsAlone, type RoomVsAlone, type RoomVsAloneInput } from '@gr
 import { byId } from '../ui/dom.js';
 import { fitOneLine } from '../ui/fit.js';
 import { counted } from './format.js';
-import { CURVE_JOB, examplesFor, targetText } from './target.js';
+import { CURVE_JOB, dataSetName, examplesFor, targetText } from './target.js';
 import { ttaInput } from './tta-input.js';
 import { type TtaFacts, ttaSentence } from './tta-words.js';
 
@@ -111,7 +111,7 @@ export function ttaPanel(): TtaPanel {
       input = null;
       facts = {
         target,
-        examplesExact: examplesFor(j.dataset.kind, target),
+        examplesExact: examplesFor(dataSetName(j.dataset), target),
         prediction: null,
         hasLocal: false,
       };

@@ -39,6 +39,7 @@ import { Roster } from '../host/roster.js';
 import { runControls } from '../host/run-controls.js';
 import { RunSeries } from '../host/series.js';
 import { summaryPanel } from '../host/summary.js';
+import { dataSetName } from '../host/target.js';
 import { exposeHostApi } from '../host/test-api.js';
 import { ttaPanel } from '../host/tta.js';
 import { byId } from '../ui/dom.js';
@@ -123,7 +124,7 @@ byId('projector-toggle').addEventListener('click', () =>
 // before a run: the line names the form's target (the numbers come with the run's first iterations)
 const preview = () => {
   try {
-    ctx.tta.preview(form.job().dataset.kind, form.target());
+    ctx.tta.preview(dataSetName(form.job().dataset), form.target());
   } catch {
     ctx.tta.preview(null, 0); // a field the form refuses: the Start button names it
   }

@@ -78,20 +78,29 @@ export function decodeMessage(bytes: Uint8Array, limits?: Partial<CodecLimits>):
     throw new GradroomError('TOO_LARGE', `message of ${bytes.length} bytes exceeds the limit of ${l.maxMessageBytes}`);
   }
   scanMsgpack(bytes, l);
-  // msgpackr gives a bin value (what a browser's msgpackr writes for a Uint8Array) as a view of its
-  // input: a view of a Buffer (Node's, or simple-peer's polyfill in a tab) would be a Buffer, which
-  // the validator refuses as not a Uint8Array. Decode from a plain view of the same bytes.
-  const plain =
-    Object.getPrototypeOf(bytes) === Uint8Array.prototype
-      ? bytes
-      : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let value: unknown;
   try {
-    value = packr.unpack(plain);
+    value = packr.unpack(bytes);
   } catch (e) {
     throw new GradroomError('BAD_MESSAGE', `malformed msgpack: ${reason(e)}`);
   }
-  return validateMessage(value, l);
+  return validateMessage(plainBytes(value), l);
+}
+
+/**
+ * msgpackr gives a bin value (what a browser's msgpackr writes for a Uint8Array) as a view of its
+ * input: from a Buffer (Node's, or simple-peer's polyfill in a tab) it is a Buffer, which the
+ * validator refuses as not a Uint8Array. A message's top-level bytes become plain Uint8Array views
+ * of the same memory (no copy).
+ */
+function plainBytes(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || ArrayBuffer.isView(value)) return value;
+  const o = value as Record<string, unknown>;
+  for (const [k, v] of Object.entries(o)) {
+    if (v instanceof Uint8Array && Object.getPrototypeOf(v) !== Uint8Array.prototype)
+      o[k] = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  }
+  return value;
 }
 
 function reason(e: unknown): string {
