@@ -182,7 +182,7 @@ describe.skipIf(skip)('a Chromium volunteer tab in mode local over a chunked dat
     expect(examples).toBe(120 * 64);
     // from the second round on the tab's group is early (the thread holds each round open), and
     // every early group of the tab took its catch-up, as the rounds' events say. Of the 4 rounds
-    // after the first, two CI runs on a loaded machine saw 2 early groups (a group that came back
+    // after the first, a CI run on a loaded machine saw 2 early groups (a group that came back
     // after its round closed is not early): what is asserted is that each early one caught up
     expect(early).toBeGreaterThanOrEqual(2);
     expect(seen.early).toBeGreaterThanOrEqual(2);
