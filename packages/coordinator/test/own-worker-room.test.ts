@@ -16,10 +16,12 @@ import { Cpu, simulatedJob, simulatedWorker } from './simulated.js';
 
 /**
  * Milliseconds in one unit of simulated work. Timer lateness and the trainer's own work on a loaded
- * machine add to every iteration, and blur the with/without difference (about 25 %) at 1 ms; at 3 ms
- * they are a third as large beside it (a CI run failed once at 1 ms).
+ * machine add to every iteration and blur the difference between the plans, so the figures below
+ * make it large both ways (CI runs failed at 1 ms and at 3 ms with a difference of about 25 %).
  */
 const UNIT = 3;
+/** On the host's CPU the own worker's compute takes this many times as long (it shares that CPU). */
+const SHARED_SLOWDOWN = 3;
 
 const open: Trainer[] = [];
 afterEach(async () => {
@@ -34,7 +36,7 @@ class OwnCpu extends Cpu {
     super();
   }
   override run(ms: number): Promise<void> {
-    return this.shared ? this.host.run(ms) : this.alone.run(ms);
+    return this.shared ? this.host.run(ms * SHARED_SLOWDOWN) : this.alone.run(ms);
   }
 }
 
@@ -53,9 +55,11 @@ async function room(
   open.push(t);
   const ownCpu = new OwnCpu(host);
   ownCpu.shared = shared !== false;
-  // the own worker: 1 unit an example, on the host's CPU or its own; each volunteer: 6 units of the
-  // host's CPU a shard (its weights sent), then 1 unit an example on its own
-  t.addWorker(simulatedWorker({ id: 'own', kind: 'thread', job, cpu: ownCpu, fixedMs: 0, msPerExample: UNIT }));
+  // the own worker: half a unit an example on a CPU of its own, three times that on the host's; each
+  // volunteer: 3 units of the host's CPU a shard (its weights sent), then 2 units an example on its
+  // own. Sharing, the room is about 1.4 times as fast without it (it delays every send); on its own
+  // CPU, about twice as fast with it
+  t.addWorker(simulatedWorker({ id: 'own', kind: 'thread', job, cpu: ownCpu, fixedMs: 0, msPerExample: UNIT / 2 }));
   for (let i = 0; i < 3; i++)
     t.addWorker(
       simulatedWorker({
@@ -64,8 +68,8 @@ async function room(
         job,
         cpu: new Cpu(),
         fixedMs: 0,
-        msPerExample: UNIT,
-        before: { cpu: host, ms: 6 * UNIT },
+        msPerExample: 2 * UNIT,
+        before: { cpu: host, ms: 3 * UNIT },
       }),
     );
   const own: number[] = [];
