@@ -50,3 +50,26 @@ export function report(bench, entries, meta = {}) {
 export function round(x) {
   return Math.abs(x) >= 100 ? Math.round(x) : Math.round(x * 1000) / 1000;
 }
+
+/**
+ * The two entries of a memory bench: heap after GC and RSS at the last sample against the first
+ * (samples of { heapMB, rssMB }), each named `${what} after ${label(last)} (baseline: after ${label(first)})`.
+ */
+export function memoryEntries(first, last, label, heapNote = '') {
+  return [
+    {
+      name: `heap after GC after ${label(last)}${heapNote} (baseline: after ${label(first)})`,
+      value: last.heapMB,
+      baseline: first.heapMB,
+      unit: 'MB',
+      ratio: last.heapMB / first.heapMB,
+    },
+    {
+      name: `RSS after ${label(last)} (baseline: after ${label(first)})`,
+      value: last.rssMB,
+      baseline: first.rssMB,
+      unit: 'MB',
+      ratio: last.rssMB / first.rssMB,
+    },
+  ];
+}

@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { spawnThreadWorker, Trainer } from '../packages/coordinator/dist/index.js';
 import { shardExamplesFrom } from '../packages/worker/dist/local-data.js';
-import { report } from './lib.mjs';
+import { memoryEntries, report } from './lib.mjs';
 
 const dist = join(import.meta.dirname, '..', 'packages', 'worker', 'dist');
 const dir = join(dist, 'chunks', 'mnist');
@@ -65,19 +65,7 @@ await t.run();
 await t.close();
 server.close();
 const [first, last] = [samples[0], samples.at(-1)];
-report('memory-shard-examples', [
-  {
-    name: `heap after GC after ${last.iteration} iterations, ${last.carried} shards carrying their examples (baseline: after ${first.iteration})`,
-    value: last.heapMB,
-    baseline: first.heapMB,
-    unit: 'MB',
-    ratio: last.heapMB / first.heapMB,
-  },
-  {
-    name: `RSS after ${last.iteration} iterations (baseline: after ${first.iteration})`,
-    value: last.rssMB,
-    baseline: first.rssMB,
-    unit: 'MB',
-    ratio: last.rssMB / first.rssMB,
-  },
-]);
+report(
+  'memory-shard-examples',
+  memoryEntries(first, last, (x) => `${x.iteration} iterations`, `, ${last.carried} shards carrying their examples`),
+);

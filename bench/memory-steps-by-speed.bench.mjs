@@ -2,7 +2,7 @@
 // heap after GC and RSS every 200 rounds. node --expose-gc bench/memory-steps-by-speed.bench.mjs (about 40 s)
 import { Trainer } from '../packages/coordinator/dist/trainer.js';
 import { spawnThreadWorker } from '../packages/coordinator/dist/transports/thread.js';
-import { report } from './lib.mjs';
+import { memoryEntries, report } from './lib.mjs';
 
 const job = {
   model: { kind: 'mlp', inputShape: [20], hidden: [16], classes: 4 },
@@ -51,20 +51,13 @@ t.on('iteration', (e) => {
 await t.run();
 const first = samples[0];
 const last = samples.at(-1);
-report('memory-steps-by-speed', [
-  {
-    name: `heap after GC after ${last.rounds} rounds (baseline: after ${first.rounds}); ${short} of ${rounds} rounds had the slow member on fewer steps`,
-    value: last.heapMB,
-    baseline: first.heapMB,
-    unit: 'MB',
-    ratio: last.heapMB / first.heapMB,
-  },
-  {
-    name: `RSS after ${last.rounds} rounds (baseline: after ${first.rounds})`,
-    value: last.rssMB,
-    baseline: first.rssMB,
-    unit: 'MB',
-    ratio: last.rssMB / first.rssMB,
-  },
-]);
+report(
+  'memory-steps-by-speed',
+  memoryEntries(
+    first,
+    last,
+    (x) => `${x.rounds} rounds`,
+    `; ${short} of ${rounds} rounds had the slow member on fewer steps`,
+  ),
+);
 await t.close();
