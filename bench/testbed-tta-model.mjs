@@ -12,13 +12,14 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { measuredEfficiency, predictRoomVsAlone } from '../packages/core/dist/index.js';
+import { datasetName } from '../packages/worker/dist/data/sizes.js';
 import { report } from './lib.mjs';
 
 const entries = [];
 for (const file of process.argv.slice(2)) {
   const r = JSON.parse(readFileSync(file, 'utf8'));
   const cfg = r.job.config;
-  const dataset = cfg.dataset.kind === 'chunked' ? cfg.dataset.url.split('/').at(-2) : cfg.dataset.kind;
+  const dataset = datasetName(cfg.dataset);
   const eff = measuredEfficiency(dataset);
   if (!eff) {
     console.log(`${file}: no measured efficiency for ${dataset}; skipped`);

@@ -1,5 +1,6 @@
 // A testbed run's figures, from the coordinator's and volunteers' records.
 import { cpus } from 'node:os';
+import { datasetName } from '../../packages/worker/dist/data/sizes.js';
 
 const median = (xs) => {
   if (xs.length === 0) return 0;
@@ -29,7 +30,7 @@ export function summarize(rec, { volunteers, shape, job, warmup, profile, cgroup
         job.dataset.kind === 'url'
           ? job.dataset.url.split('/').pop()
           : job.dataset.kind === 'chunked'
-            ? `${job.dataset.url.split('/').at(-2)} (chunks of ${job.dataset.chunkExamples})`
+            ? `${datasetName(job.dataset)} (chunks of ${job.dataset.chunkExamples})`
             : job.dataset.kind,
       mode: job.mode?.kind ?? 'exact',
       ...(job.model.kind === 'mlp' ? { hidden: job.model.hidden } : {}),

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { datasetName } from '../../packages/worker/dist/data/sizes.js';
 import { buildTestbed, linkBytes, MAX_VOLUNTEERS, probe, qdiscStats, removeLeftovers, tabTempDir } from './net.mjs';
 import { summarize } from './summary.mjs';
 
@@ -135,7 +136,7 @@ export function withChunks(job, chunks = true, alone = false) {
 /** The size of the whole packed file the data set comes from: what a member fetches without chunks. */
 function wholeFileBytes(job, dataFile) {
   const d = job.dataset;
-  const name = d.kind === 'chunked' ? d.url.split('/').at(-2) : d.kind;
+  const name = datasetName(d);
   const file = dataFile ?? join(WORKER_DIST, `${name}.bin`);
   return existsSync(file) ? statSync(file).size : null;
 }

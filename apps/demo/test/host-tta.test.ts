@@ -2,9 +2,10 @@
 // sentences before and after the target, the target field's values and counts in words.
 import type { JobConfig, WorkerStatus } from '@gradroom/coordinator/browser';
 import { predictRoomVsAlone } from '@gradroom/core';
+import { datasetName } from '@gradroom/worker/catalog';
 import { describe, expect, it } from 'vitest';
 import { counted } from '../src/host/format.js';
-import { DEFAULT_TARGET, dataSetName, examplesFor, parseTarget, targetText } from '../src/host/target.js';
+import { DEFAULT_TARGET, examplesFor, parseTarget, targetText } from '../src/host/target.js';
 import { evalEveryFor } from '../src/host/tta.js';
 import { measuredMembers, modeOf, parametersOf, ttaInput } from '../src/host/tta-input.js';
 import { aboutSeconds, seconds, ttaSentence } from '../src/host/tta-words.js';
@@ -111,9 +112,9 @@ describe('the target', () => {
       test: 2004,
       chunkExamples: 1000,
     } as const;
-    expect(dataSetName(chunked)).toBe('mnist');
-    expect(examplesFor(dataSetName(chunked), 0.92)).toBe(examplesFor('mnist', 0.92));
-    expect(dataSetName({ kind: 'fashion-mnist-small', split: 'train' })).toBe('fashion-mnist-small');
+    expect(datasetName(chunked)).toBe('mnist');
+    expect(examplesFor(datasetName(chunked), 0.92)).toBe(examplesFor('mnist', 0.92));
+    expect(datasetName({ kind: 'fashion-mnist-small', split: 'train' })).toBe('fashion-mnist-small');
   });
 
   it('scores the test split every ~1,280 examples', () => {

@@ -25,4 +25,4 @@ export function parseBackendList(s: string): BackendName[] {
 export { ZOO, type ZooName } from '@gradroom/core';
 export { FASHION_MNIST_CLASSES, FASHION_MNIST_SIZES, FASHION_MNIST_SMALL_SIZES } from './data/fashion.js';
 export { MNIST_SIZES } from './data/mnist.js';
-export { datasetSizes } from './data/sizes.js';
+export { datasetName, datasetSizes } from './data/sizes.js';

@@ -2,13 +2,12 @@
  * "What the model learned" on the host page: the panel of test digits with the model's answers, the
  * confusion matrix, and the draw pad the current weights classify when the pen lifts.
  */
-import { FASHION_MNIST_CLASSES } from '@gradroom/worker/catalog';
+import { datasetName, FASHION_MNIST_CLASSES } from '@gradroom/worker/catalog';
 import * as Comlink from 'comlink';
 import type { HostEvent } from '../coordinator-worker/protocol.js';
 import { byId } from '../ui/dom.js';
 import type { HostContext } from './context.js';
 import { drawPad, renderConfusion, renderPanel } from './learned.js';
-import { dataSetName } from './target.js';
 
 type Panel = Extract<HostEvent, { type: 'predictions' }>['panel'];
 
@@ -29,7 +28,7 @@ export function learnedPanel(ctx: HostContext): LearnedPanel {
   let drawn: number[] | undefined;
 
   function classNames(): readonly string[] {
-    return dataSetName(ctx.job.dataset).startsWith('fashion-mnist')
+    return datasetName(ctx.job.dataset).startsWith('fashion-mnist')
       ? FASHION_MNIST_CLASSES
       : ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
   }

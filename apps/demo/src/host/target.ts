@@ -7,7 +7,7 @@
  * (6 Dec 2026; MNIST's equals bench/results.json testbed-tta's host-alone evaluations). Another
  * model, optimizer or mini-batch size needs more or fewer examples: the page says so.
  */
-import { type AccuracyCurve, type DatasetSpec, examplesToTarget } from '@gradroom/core';
+import { type AccuracyCurve, examplesToTarget } from '@gradroom/core';
 
 export type TargetDataset = 'mnist' | 'fashion-mnist-small';
 
@@ -70,14 +70,6 @@ export const MEASURED_CURVES: Record<TargetDataset, AccuracyCurve> = {
 
 /** The job behind the curves, in words (the page shows it beside the prediction). */
 export const CURVE_JOB = 'the default job: MLP 784 → 128 → 10, Adam α 0.005, mini-batches of 64';
-
-/**
- * The built-in data set a job's spec names: its kind, or for a chunked form the folder its manifest
- * is served from (`/data/chunks/mnist/manifest.json`: mnist), the same examples in another order.
- */
-export function dataSetName(spec: DatasetSpec): string {
-  return spec.kind === 'chunked' ? (new URL(spec.url, 'http://x/').pathname.split('/').at(-2) ?? '') : spec.kind;
-}
 
 /** Examples exact mode needs for `target` on `dataset`; null where no measured curve reaches it. */
 export function examplesFor(dataset: string, target: number): number | null {

@@ -7,10 +7,11 @@
  */
 import type { JobConfig, WorkerStatus } from '@gradroom/coordinator/browser';
 import { predictRoomVsAlone, type RoomVsAlone, type RoomVsAloneInput } from '@gradroom/core';
+import { datasetName } from '@gradroom/worker/catalog';
 import { byId } from '../ui/dom.js';
 import { fitOneLine } from '../ui/fit.js';
 import { counted } from './format.js';
-import { CURVE_JOB, dataSetName, examplesFor, targetText } from './target.js';
+import { CURVE_JOB, examplesFor, targetText } from './target.js';
 import { ttaInput } from './tta-input.js';
 import { type TtaFacts, ttaSentence } from './tta-words.js';
 
@@ -111,7 +112,7 @@ export function ttaPanel(): TtaPanel {
       input = null;
       facts = {
         target,
-        examplesExact: examplesFor(dataSetName(j.dataset), target),
+        examplesExact: examplesFor(datasetName(j.dataset), target),
         prediction: null,
         hasLocal: false,
       };

@@ -20,7 +20,7 @@ import 'uplot/dist/uPlot.min.css';
 import '../host/host.css';
 import '../host/class.css';
 import type { SimplePeerCtor } from '@gradroom/core';
-import { type BackendName, parseBackendList } from '@gradroom/worker/catalog';
+import { type BackendName, datasetName, parseBackendList } from '@gradroom/worker/catalog';
 import * as Comlink from 'comlink';
 // the self-contained browser build (it carries its own Buffer and stream polyfills); untyped
 // @ts-expect-error: untyped module
@@ -39,7 +39,6 @@ import { Roster } from '../host/roster.js';
 import { runControls } from '../host/run-controls.js';
 import { RunSeries } from '../host/series.js';
 import { summaryPanel } from '../host/summary.js';
-import { dataSetName } from '../host/target.js';
 import { exposeHostApi } from '../host/test-api.js';
 import { ttaPanel } from '../host/tta.js';
 import { byId } from '../ui/dom.js';
@@ -124,7 +123,7 @@ byId('projector-toggle').addEventListener('click', () =>
 // before a run: the line names the form's target (the numbers come with the run's first iterations)
 const preview = () => {
   try {
-    ctx.tta.preview(dataSetName(form.job().dataset), form.target());
+    ctx.tta.preview(datasetName(form.job().dataset), form.target());
   } catch {
     ctx.tta.preview(null, 0); // a field the form refuses: the Start button names it
   }

@@ -56,6 +56,14 @@ export function bytesToUnit(src: Uint8Array, out: Float32Array, at = 0): void {
   for (let i = 0; i < src.length; i++) out[at + i] = src[i] / 255;
 }
 
+/** Where example `i` lives (the data set itself, or the part holding it) and its row there; the index checked. */
+function row(ds: Dataset, i: number): Part {
+  if (!Number.isInteger(i) || i < 0 || i >= ds.size) {
+    throw new GradroomError('BAD_MESSAGE', `${ds.name}: example index ${i} is outside 0..${ds.size - 1}`);
+  }
+  return ds.part?.(i) ?? { x: ds.x, pixels: ds.pixels, y: ds.y, at: i };
+}
+
 /** Copies the examples at `indices` into contiguous buffers, checking every index. */
 export function gather(ds: Dataset, indices: ArrayLike<number>): Examples {
   const f = ds.features;
@@ -63,12 +71,7 @@ export function gather(ds: Dataset, indices: ArrayLike<number>): Examples {
   const x = new Float32Array(indices.length * f);
   const y = ds.classes > 0 ? new Int32Array(indices.length) : new Float32Array(indices.length * t);
   for (let k = 0; k < indices.length; k++) {
-    const i = indices[k];
-    if (!Number.isInteger(i) || i < 0 || i >= ds.size) {
-      throw new GradroomError('BAD_MESSAGE', `${ds.name}: example index ${i} is outside 0..${ds.size - 1}`);
-    }
-    const p = ds.part?.(i);
-    const [sx, pixels, sy, j] = p ? [p.x, p.pixels, p.y, p.at] : [ds.x, ds.pixels, ds.y, i];
+    const { x: sx, pixels, y: sy, at: j } = row(ds, indices[k]);
     if (pixels) bytesToUnit(pixels.subarray(j * f, (j + 1) * f), x, k * f);
     else x.set(sx.subarray(j * f, (j + 1) * f), k * f);
     if (t === 1) y[k] = sy[j];
@@ -88,12 +91,7 @@ export function gatherBytes(ds: Dataset, indices: ArrayLike<number>): ExampleByt
   const pixels = new Uint8Array(indices.length * f);
   const labels = new Uint8Array(indices.length);
   for (let k = 0; k < indices.length; k++) {
-    const i = indices[k];
-    if (!Number.isInteger(i) || i < 0 || i >= ds.size) {
-      throw new GradroomError('BAD_MESSAGE', `${ds.name}: example index ${i} is outside 0..${ds.size - 1}`);
-    }
-    const p = ds.part?.(i);
-    const [src, sy, j] = p ? [p.pixels, p.y, p.at] : [ds.pixels, ds.y, i];
+    const { pixels: src, y: sy, at: j } = row(ds, indices[k]);
     if (!src) return undefined;
     pixels.set(src.subarray(j * f, (j + 1) * f), k * f);
     labels[k] = sy[j];

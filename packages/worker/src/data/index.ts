@@ -33,6 +33,6 @@ export { type BytesLoader, loadDataset } from './load.js';
 export { MNIST_SIZES, MNIST_TRAIN_FRACTION, parseMnist } from './mnist.js';
 export { type CsvOptions, csvToPacked, imagesToPacked, type LabelledImage, MAX_CLASSES } from './pack.js';
 export { type DecodedImage, decodePng, MAX_PNG_PIXELS } from './png.js';
-export { datasetSizes } from './sizes.js';
+export { datasetName, datasetSizes } from './sizes.js';
 export { makeSynthetic, type SyntheticOptions } from './synthetic.js';
 export { type FetchDataOptions, fetchVerified, resolveDataUrl, sha256Hex } from './url.js';

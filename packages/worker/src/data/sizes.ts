@@ -26,3 +26,11 @@ export function datasetSizes(d: DatasetSpec): { train: number; test: number } | 
       return undefined;
   }
 }
+
+/**
+ * The data set a spec names: its kind, or for a chunked form the folder its manifest is served
+ * from (`/data/chunks/mnist/manifest.json`: mnist), the same examples in another order.
+ */
+export function datasetName(d: DatasetSpec): string {
+  return d.kind === 'chunked' ? (new URL(d.url, 'http://x/').pathname.split('/').at(-2) ?? '') : d.kind;
+}
