@@ -27,6 +27,7 @@ ${Object.entries(PROFILES)
                        their chunked form)
   --no-shard-examples  exact mode on mnist or fashion-mnist: each volunteer fetches the data (its
                        chunks) rather than receiving the examples of its shards with them
+  --no-packing       exact mode's weights and gradient sums travel as float32, not packed losslessly
   --host-cpu X       the coordinator's share of one CPU, its worker included (default: --cpu), or none
   --planning P       the trainer's planning: cost (default: shards only where they pay) or all
   --cpu X            each volunteer's share of one CPU, or none
@@ -69,6 +70,7 @@ try {
       'alone-same-mode': { type: 'boolean' },
       'no-host-worker': { type: 'boolean' },
       'no-shard-examples': { type: 'boolean' },
+      'no-packing': { type: 'boolean' },
       'no-chunks': { type: 'boolean' },
       'host-cpu': { type: 'string' },
       planning: { type: 'string', default: 'cost' },
@@ -129,6 +131,7 @@ const opts = {
   slowCpu: num('slow-cpu', v['slow-cpu']),
   hostWorker: !v['no-host-worker'],
   shardExamples: !v['no-shard-examples'],
+  packed: !v['no-packing'],
   chunks: !v['no-chunks'],
   coordUp: num('coord-up', v['coord-up'] ?? v.coord, { none: true }),
   coordDown: num('coord-down', v['coord-down'] ?? v.coord, { none: true }),

@@ -76,7 +76,14 @@ const trainer = new Trainer(job, {
 });
 const via = {};
 let accepted = 0;
-const host = await hostRoom({ url: server.wsUrl, token: room.token, hostKey: room.hostKey, trainer, log: () => {} });
+const host = await hostRoom({
+  url: server.wsUrl,
+  token: room.token,
+  hostKey: room.hostKey,
+  trainer,
+  packed: o.packed !== false,
+  log: () => {},
+});
 host.on('peer', (e) => {
   if (e.type === 'accepted') {
     accepted++;

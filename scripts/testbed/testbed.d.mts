@@ -168,6 +168,8 @@ export interface TestbedOptions extends LinkShape {
   chunks?: boolean;
   /** Over chunks: volunteers' exact-mode shards carry their examples, so they fetch no chunk for them (default true). */
   shardExamples?: boolean;
+  /** Exact mode's weights (as changes) and gradient sums travel packed losslessly (default true). */
+  packed?: boolean;
   targetAccuracy?: number;
   stopAtTarget?: boolean;
   timeoutMs?: number;

@@ -203,7 +203,8 @@ export async function runWithAlone(opts = {}) {
  * (the host's worker with no volunteers, in exact mode unless aloneSameMode), evalEvery (evaluate every N iterations), dataFile (a
  * packed file the job names as { kind: 'url', url: '/datasets/NAME' }), dataSizes (its sizes), chunks
  * (default true: mode local or exact on mnist or fashion-mnist uses their chunked form, see withChunks),
- * shardExamples (default true: over chunks, volunteers' exact-mode shards carry their examples).
+ * shardExamples (default true: over chunks, volunteers' exact-mode shards carry their examples),
+ * packed (default true: exact mode's weights and gradient sums travel packed, RoomHostOptions.packed).
  */
 export async function runTestbed(opts = {}) {
   const alone = !!opts.alone;
@@ -311,6 +312,7 @@ export async function runTestbed(opts = {}) {
         hostWorker: opts.hostWorker !== false,
         data,
         shardExamples: opts.shardExamples !== false,
+        packed: opts.packed !== false,
         ...(opts.evalEvery ? { evalEvery: opts.evalEvery } : {}),
         ...(opts.dataSizes ? { dataSizes: opts.dataSizes } : {}),
       };

@@ -73,7 +73,7 @@ describe('DrawingSet', () => {
       ),
     );
     // and what the room is told passes the wire's checks
-    expect(validateMessage({ v: 2, type: 'drawings', ...s })).toBeTruthy();
-    expect(validateMessage({ v: 2, type: 'drawings', ...quiet })).toBeTruthy();
+    expect(validateMessage({ v: 3, type: 'drawings', ...s })).toBeTruthy();
+    expect(validateMessage({ v: 3, type: 'drawings', ...quiet })).toBeTruthy();
   });
 });

@@ -271,7 +271,7 @@ export class WorkerSession {
         );
       }
       const sums = this.gate(() => CheckedShard.check(r, { count: task.indices.length, paramCount: task.paramCount }));
-      return { sums, computeMs: r.computeMs, bytesIn: r.gradSum.byteLength };
+      return { sums, computeMs: r.computeMs, bytesIn: r.packedBytes ?? r.gradSum.byteLength };
     });
   }
 
@@ -374,10 +374,10 @@ export class WorkerSession {
       let weights: Float32Array | undefined;
       if (this.held !== snapshot.version) {
         this.held = -1; // unknown until this call succeeds
-        bytesOut += snapshot.weights.byteLength;
         // a copy per comlink worker: the transport transfers (detaches) it
         if (this.handle.inlineWeights) weights = snapshot.weights.slice();
-        else await this.handle.setWeights(snapshot);
+        const sent = this.handle.inlineWeights ? undefined : await this.handle.setWeights(snapshot);
+        bytesOut += typeof sent === 'number' ? sent : snapshot.weights.byteLength;
       }
       const r = await call(weights);
       this.held = heldAfter ?? snapshot.version;

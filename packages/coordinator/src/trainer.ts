@@ -119,7 +119,8 @@ export class Trainer extends Emitter<TrainerEvents> {
 
   /** The current weights as one immutable snapshot, shared by every worker of this version. */
   private snapshot_(): WeightsSnapshot {
-    if (this.snap?.version !== this.version) this.snap = new WeightsSnapshot(this.version, this.weights.slice());
+    if (this.snap?.version !== this.version)
+      this.snap = new WeightsSnapshot(this.version, this.weights.slice(), this.snap?.asBase());
     return this.snap;
   }
 

@@ -3,7 +3,7 @@
  * Worker, or a volunteer peer over WebRTC. A handle whose worker is gone settles `closed` and
  * rejects every pending call, so the trainer can plan the lost shard again.
  */
-import { encodeMessage, msg, rejectWhenClosed } from '@gradroom/core';
+import { encodeMessage, msg, packFloats, rejectWhenClosed } from '@gradroom/core';
 import type { CatchUpRequest, WorkerSurface } from '@gradroom/worker';
 
 export type WorkerKind = 'thread' | 'web-worker' | 'peer';
@@ -16,8 +16,11 @@ export interface WorkerHandle extends Omit<WorkerSurface, 'trainLocal'> {
   readonly name?: string;
   /** compute/evaluate take `weights` in the request itself (one message instead of two). */
   readonly inlineWeights?: boolean;
-  /** Hands the worker the weights of a version (never modified: a handle that transfers copies first). */
-  setWeights(snapshot: WeightsSnapshot): Promise<void>;
+  /**
+   * Hands the worker the weights of a version (never modified: a handle that transfers copies
+   * first); a peer's handle says how many bytes that took on the wire.
+   */
+  setWeights(snapshot: WeightsSnapshot): Promise<number | undefined>;
   /** Mode `local` (absent: this worker cannot take local rounds). */
   trainLocal?: WorkerSurface['trainLocal'];
   /** A hint to fetch the chunks of these examples now (absent: nothing to fetch ahead). */
@@ -39,21 +42,52 @@ export interface WorkerHandle extends Omit<WorkerSurface, 'trainLocal'> {
   readonly closed: Promise<string>;
 }
 
+/** The weights of an earlier version, which a peer may still hold (a change is sent from them). */
+export interface WeightsBase {
+  readonly version: number;
+  readonly weights: Float32Array;
+}
+
 /**
  * One weights version, immutable once made: every worker gets the same snapshot, and the wire
- * message for peers is encoded once, on first use, and the same bytes go to every peer.
+ * messages for peers are encoded once, on first use, and the same bytes go to every peer.
  */
 export class WeightsSnapshot {
   private bytes?: Uint8Array;
+  private changeBytes?: Uint8Array;
   constructor(
     readonly version: number,
     readonly weights: Float32Array,
+    /** The snapshot before this one (its weights only: no chain of older versions stays held). */
+    readonly base?: WeightsBase,
   ) {}
 
   /** The 'weights' message, encoded once. */
   encoded(): Uint8Array {
     this.bytes ??= encodeMessage(msg({ type: 'weights', version: this.version, weights: this.weights }));
     return this.bytes;
+  }
+
+  /**
+   * The 'weights-change' message from `base` (packed-floats: exact, 0.55-0.6 of the float32 bytes
+   * after a few hundred steps), encoded once; undefined without a base.
+   */
+  encodedChange(): Uint8Array | undefined {
+    if (!this.base) return undefined;
+    this.changeBytes ??= encodeMessage(
+      msg({
+        type: 'weights-change',
+        version: this.version,
+        base: this.base.version,
+        packed: packFloats(this.weights, this.base.weights),
+      }),
+    );
+    return this.changeBytes;
+  }
+
+  /** This snapshot as the next one's base. */
+  asBase(): WeightsBase {
+    return { version: this.version, weights: this.weights };
   }
 }
 

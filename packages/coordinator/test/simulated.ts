@@ -72,7 +72,9 @@ export function simulatedWorker(o: SimulatedOptions): WorkerHandle {
         testSize: sizes.test,
       };
     },
-    async setWeights() {},
+    async setWeights() {
+      return undefined;
+    },
     async compute(req) {
       const n = req.indices.length;
       if (o.before) await o.before.cpu.run(o.before.ms);

@@ -20,10 +20,10 @@ const task: TaskSpec = {
 
 function samples(): Message[] {
   return [
-    { v: 2, type: 'hello', token: 'room-token', name: 'tab 1', backends: ['wasm', 'webgl'] },
-    { v: 2, type: 'welcome', peerId: 'p1', task },
+    { v: 3, type: 'hello', token: 'room-token', name: 'tab 1', backends: ['wasm', 'webgl'] },
+    { v: 3, type: 'welcome', peerId: 'p1', task },
     {
-      v: 2,
+      v: 3,
       type: 'task',
       task: {
         ...task,
@@ -35,10 +35,10 @@ function samples(): Message[] {
         dataset: { kind: 'mnist', split: 'test' },
       },
     },
-    { v: 2, type: 'weights', version: 3, weights: Float32Array.from({ length: 1000 }, (_, i) => Math.sin(i)) },
-    { v: 2, type: 'assign', iteration: 4, version: 3, shardId: 2, indices: Uint32Array.from([5, 9, 0xffffffff]) },
+    { v: 3, type: 'weights', version: 3, weights: Float32Array.from({ length: 1000 }, (_, i) => Math.sin(i)) },
+    { v: 3, type: 'assign', iteration: 4, version: 3, shardId: 2, indices: Uint32Array.from([5, 9, 0xffffffff]) },
     {
-      v: 2,
+      v: 3,
       type: 'result',
       iteration: 4,
       version: 3,
@@ -50,10 +50,10 @@ function samples(): Message[] {
       computeMs: 3.5,
       backend: 'wasm',
     },
-    { v: 2, type: 'heartbeat', t: 123456.5, echo: 42 },
-    { v: 2, type: 'heartbeat', t: 1 },
-    { v: 2, type: 'leave', reason: 'tab closed' },
-    { v: 2, type: 'error', code: 'BAD_LENGTH', message: 'gradient has 99 values, expected 100' },
+    { v: 3, type: 'heartbeat', t: 123456.5, echo: 42 },
+    { v: 3, type: 'heartbeat', t: 1 },
+    { v: 3, type: 'leave', reason: 'tab closed' },
+    { v: 3, type: 'error', code: 'BAD_LENGTH', message: 'gradient has 99 values, expected 100' },
   ];
 }
 
@@ -103,7 +103,7 @@ describe('round trip', () => {
     const gradSum = new Float32Array(1 << 20);
     for (let i = 0; i < gradSum.length; i++) gradSum[i] = (i % 977) * 1e-4 - 0.03;
     const msg: Message = {
-      v: 2,
+      v: 3,
       type: 'result',
       ...{
         iteration: 1,
@@ -137,21 +137,21 @@ describe('round trip', () => {
 
   it('keeps integers up to 2^53 and large floats exact', () => {
     for (const n of [2 ** 32, 2 ** 40, Number.MAX_SAFE_INTEGER]) {
-      const m: Message = { v: 2, type: 'assign', iteration: n, version: n, shardId: n, indices: new Uint32Array(1) };
+      const m: Message = { v: 3, type: 'assign', iteration: n, version: n, shardId: n, indices: new Uint32Array(1) };
       expect(decodeMessage(encodeMessage(m))).toEqual(m);
     }
-    const h: Message = { v: 2, type: 'heartbeat', t: -(2 ** 60), echo: 0.1 };
+    const h: Message = { v: 3, type: 'heartbeat', t: -(2 ** 60), echo: 0.1 };
     expect(decodeMessage(encodeMessage(h))).toEqual(h);
   });
 
   it('drops undefined optional fields', () => {
-    const back = decodeMessage(encodeMessage({ v: 2, type: 'heartbeat', t: 5, echo: undefined }));
-    expect(back).toEqual({ v: 2, type: 'heartbeat', t: 5 });
+    const back = decodeMessage(encodeMessage({ v: 3, type: 'heartbeat', t: 5, echo: undefined }));
+    expect(back).toEqual({ v: 3, type: 'heartbeat', t: 5 });
     expect(Object.keys(back)).not.toContain('echo');
   });
 
   it('refuses to encode an invalid message or one past the limit', () => {
-    const bad = { v: 2, type: 'heartbeat', t: Number.NaN } as Message;
+    const bad = { v: 3, type: 'heartbeat', t: Number.NaN } as Message;
     expect(gradroomError(() => encodeMessage(bad)).code).toBe('BAD_MESSAGE');
     const e = gradroomError(() => encodeMessage(samples()[5], { maxMessageBytes: 1000 }));
     expect(e.code).toBe('TOO_LARGE');
@@ -208,7 +208,7 @@ describe('decode limits', () => {
   });
 
   it('renames nothing onto prototypes: __proto__ keys are inert', () => {
-    const bytes = encodeMessage({ v: 2, type: 'heartbeat', t: 1 });
+    const bytes = encodeMessage({ v: 3, type: 'heartbeat', t: 1 });
     expect(bytes[0]).toBe(0x83); // a fixmap of 3 entries
     // Splice a '__proto__': {} entry in by hand (map header count + 1).
     const key = [0xa9, ...new TextEncoder().encode('__proto__'), 0x80];

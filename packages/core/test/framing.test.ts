@@ -266,9 +266,9 @@ describe('messages through frames', () => {
   it('round-trips messages through 256 KiB chunks (encode, frame, reassemble, decode)', () => {
     const gradSum = Float32Array.from({ length: 1 << 20 }, (_, i) => i / 7);
     const msgs: Message[] = [
-      { v: 2, type: 'heartbeat', t: 1 },
+      { v: 3, type: 'heartbeat', t: 1 },
       {
-        v: 2,
+        v: 3,
         type: 'result',
         ...{
           iteration: 2,
@@ -282,7 +282,7 @@ describe('messages through frames', () => {
           backend: 'webgpu',
         },
       },
-      { v: 2, type: 'leave', reason: 'bye' },
+      { v: 3, type: 'leave', reason: 'bye' },
     ];
     const rx = new Reassembler({ maxMessageBytes: 64 << 20 });
     const got: Message[] = [];

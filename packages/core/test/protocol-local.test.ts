@@ -140,11 +140,11 @@ describe('local messages', () => {
     // the warm start's own prefetch message: the same hint, alone
     const warm = msg({ type: 'prefetch', examples: Uint32Array.of(0, 1000, 5000) });
     expect(decodeMessage(encodeMessage(warm))).toEqual(warm);
-    bad({ v: 2, type: 'prefetch', examples: new Uint32Array(17) }, /prefetch.examples must be at most 16 examples/);
-    bad({ v: 2, type: 'prefetch', examples: [1, 2] }, /prefetch.examples must be/);
-    bad({ v: 2, type: 'prefetch' }, /prefetch.examples/);
+    bad({ v: 3, type: 'prefetch', examples: new Uint32Array(17) }, /prefetch.examples must be at most 16 examples/);
+    bad({ v: 3, type: 'prefetch', examples: [1, 2] }, /prefetch.examples must be/);
+    bad({ v: 3, type: 'prefetch' }, /prefetch.examples/);
     const base = {
-      v: 2,
+      v: 3,
       type: 'local-result',
       round: 1,
       version: 1,
@@ -210,7 +210,7 @@ describe('local messages', () => {
             ...(type === 'local'
               ? local()
               : {
-                  v: 2,
+                  v: 3,
                   type,
                   round: 1,
                   version: 1,

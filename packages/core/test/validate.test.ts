@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { GradroomError } from '../src/errors.js';
 import { decodeMessage, encodeMessage } from '../src/protocol/codec.js';
 import type { Message, ResultMessage, TaskSpec } from '../src/protocol/messages.js';
+import { packFloats } from '../src/protocol/packed-floats.js';
 import { checkResult, validateMessage } from '../src/protocol/validate.js';
 
 const task: TaskSpec = {
@@ -17,7 +18,7 @@ const task: TaskSpec = {
 };
 
 const result = (over: Partial<ResultMessage> = {}): ResultMessage => ({
-  v: 2,
+  v: 3,
   type: 'result',
   iteration: 1,
   version: 1,
@@ -32,17 +33,24 @@ const result = (over: Partial<ResultMessage> = {}): ResultMessage => ({
 });
 
 const samples: Message[] = [
-  { v: 2, type: 'hello', token: 't', name: 'n', backends: [] },
-  { v: 2, type: 'welcome', peerId: 'p', task },
-  { v: 2, type: 'task', task },
-  { v: 2, type: 'weights', version: 0, weights: new Float32Array(3) },
-  { v: 2, type: 'assign', iteration: 0, version: 0, shardId: 0, indices: new Uint32Array(2) },
-  result(),
-  { v: 2, type: 'heartbeat', t: -5, echo: 1e12 },
-  { v: 2, type: 'leave', reason: '' },
-  { v: 2, type: 'error', code: 'X', message: 'm' },
+  { v: 3, type: 'hello', token: 't', name: 'n', backends: [] },
+  { v: 3, type: 'welcome', peerId: 'p', task },
+  { v: 3, type: 'task', task },
+  { v: 3, type: 'weights', version: 0, weights: new Float32Array(3) },
   {
-    v: 2,
+    v: 3,
+    type: 'weights-change',
+    version: 4,
+    base: 3,
+    packed: packFloats(new Float32Array([1, 2]), new Float32Array(2)),
+  },
+  { v: 3, type: 'assign', iteration: 0, version: 0, shardId: 0, indices: new Uint32Array(2) },
+  result(),
+  { v: 3, type: 'heartbeat', t: -5, echo: 1e12 },
+  { v: 3, type: 'leave', reason: '' },
+  { v: 3, type: 'error', code: 'X', message: 'm' },
+  {
+    v: 3,
     type: 'ready',
     backend: 'wasm',
     layout: task.layout,
@@ -50,9 +58,9 @@ const samples: Message[] = [
     trainSize: 10,
     testSize: 2,
   },
-  { v: 2, type: 'evaluate', evalId: 3, version: 2, split: 'test', indices: new Uint32Array(4) },
-  { v: 2, type: 'evaluated', evalId: 3, lossSum: 1.5, correct: 2, count: 4 },
-  { v: 2, type: 'share', iteration: 9, epoch: 1, loss: 0.4, share: 0.25, workers: 3 },
+  { v: 3, type: 'evaluate', evalId: 3, version: 2, split: 'test', indices: new Uint32Array(4) },
+  { v: 3, type: 'evaluated', evalId: 3, lossSum: 1.5, correct: 2, count: 4 },
+  { v: 3, type: 'share', iteration: 9, epoch: 1, loss: 0.4, share: 0.25, workers: 3 },
 ];
 
 /** The BAD_MESSAGE text that validateMessage gives for `value`. */
@@ -91,6 +99,8 @@ describe('validateMessage', () => {
         const missing: Record<string, unknown> = { ...msg };
         delete missing[k];
         if (msg.type === 'heartbeat' && k === 'echo') expect(validateMessage(missing)).toBe(missing);
+        else if (msg.type === 'result' && k === 'gradSum')
+          expect(reject(missing)).toBe('result must be holding exactly one of gradSum, gradPacked');
         else expect(reject(missing)).toBe(`${msg.type}.${k} is missing`);
         expect(reject(withField(msg, k, wrongValue((msg as unknown as Record<string, unknown>)[k])))).toMatch(
           new RegExp(`^${msg.type}\\.${k}(\\.|\\[| )`),
@@ -100,18 +110,18 @@ describe('validateMessage', () => {
   }
 
   it('checks the room messages: shares are fractions, evaluated counts add up, splits are named', () => {
-    expect(reject({ v: 2, type: 'share', iteration: 1, epoch: 0, loss: 1, share: 1.5, workers: 2 })).toBe(
+    expect(reject({ v: 3, type: 'share', iteration: 1, epoch: 0, loss: 1, share: 1.5, workers: 2 })).toBe(
       'share.share must be a number in [0, 1]',
     );
-    expect(reject({ v: 2, type: 'evaluated', evalId: 1, lossSum: 1, correct: 5, count: 4 })).toMatch(
+    expect(reject({ v: 3, type: 'evaluated', evalId: 1, lossSum: 1, correct: 5, count: 4 })).toMatch(
       /evaluated.correct must be at most evaluated.count/,
     );
     expect(
-      reject({ v: 2, type: 'evaluate', evalId: 1, version: 0, split: 'val', indices: new Uint32Array(1) }),
+      reject({ v: 3, type: 'evaluate', evalId: 1, version: 0, split: 'val', indices: new Uint32Array(1) }),
     ).toMatch(/^evaluate.split/);
     expect(
       reject({
-        v: 2,
+        v: 3,
         type: 'ready',
         backend: 'cpu',
         layout: [{ name: 'k', shape: [0] }],
@@ -138,8 +148,32 @@ describe('validateMessage', () => {
     expect(reject(result({ backend: '' }))).toMatch(/^result\.backend must be a non-empty string/);
     expect(reject(result({ backend: 'x'.repeat(257) }))).toMatch(/at most 256 chars/);
     expect(reject({ ...samples[0], backends: ['ok', 3] })).toMatch(/^hello\.backends\[1\] must be/);
-    expect(reject({ v: 2, type: 'heartbeat', t: Number.NEGATIVE_INFINITY })).toBe(
+    expect(reject({ v: 3, type: 'heartbeat', t: Number.NEGATIVE_INFINITY })).toBe(
       'heartbeat.t must be a finite number',
+    );
+  });
+
+  it('packed floats: a weights change from an earlier version, a result with exactly one gradient form', () => {
+    const grad = Float32Array.from({ length: 100 }, (_, i) => (i % 5 === 0 ? i / 7 : 0));
+    const packed = result({ gradSum: undefined, gradPacked: packFloats(grad) });
+    // through the codec, as a peer sends it; and the host reads the sum back bit for bit
+    const decoded = decodeMessage(encodeMessage(packed)) as ResultMessage;
+    expect(decoded.gradPacked).toEqual(packed.gradPacked);
+    expect(checkResult(decoded, { paramCount: 100 }).gradSum).toEqual(grad);
+    expect(reject({ ...packed, gradSum: grad })).toBe('result must be holding exactly one of gradSum, gradPacked');
+    expect(reject({ ...packed, gradPacked: packed.gradPacked?.subarray(0, 20).slice() })).toMatch(
+      /^result\.gradPacked must be packed floats in their form \(packed floats: .*runs past the end|bytes where/,
+    );
+    expect(reject(packed, { maxParams: 99 })).toMatch(/gradPacked must be packed floats .*100 values, more than 99/);
+    // a wrong count is the result gate's, as for float32 sums
+    expect(() => checkResult(decoded, { paramCount: 101 })).toThrow('shard 3: gradient has 100 values, expected 101');
+    const change = samples[4];
+    expect(reject({ ...change, base: 4 })).toBe('weights-change.base must be an earlier version than 4');
+    expect(reject({ ...change, packed: new Uint8Array(12) })).toMatch(
+      /^weights-change\.packed must be packed floats .*format 0/,
+    );
+    expect(reject({ ...change, packed: Buffer.from(change.type === 'weights-change' ? change.packed : []) })).toBe(
+      'weights-change.packed must be a Uint8Array',
     );
   });
 
@@ -149,7 +183,7 @@ describe('validateMessage', () => {
   });
 
   it("assign's examples (pixels and labels): both or neither, one label and as many bytes for each index", () => {
-    const assign = samples[4];
+    const assign = samples[5];
     const withBytes = { ...assign, pixels: new Uint8Array(2 * 784), labels: new Uint8Array([3, 9]) };
     // through the codec as well: a peer decodes what a host encoded
     expect(decodeMessage(encodeMessage(withBytes as Message))).toEqual(withBytes);
@@ -182,27 +216,27 @@ describe('validateMessage', () => {
 
   it('enforces the limits', () => {
     expect(reject(samples[3], { maxParams: 2 })).toBe('weights.weights must be a Float32Array of at most 2 values');
-    expect(reject(samples[4], { maxIndices: 1 })).toMatch(/assign\.indices must be a Uint32Array of at most 1/);
-    expect(reject({ v: 2, type: 'leave', reason: 'abc' }, { maxStringLength: 2 })).toMatch(/leave\.reason/);
+    expect(reject(samples[5], { maxIndices: 1 })).toMatch(/assign\.indices must be a Uint32Array of at most 1/);
+    expect(reject({ v: 3, type: 'leave', reason: 'abc' }, { maxStringLength: 2 })).toMatch(/leave\.reason/);
     expect(reject({ ...samples[0], backends: new Array(33).fill('x') })).toMatch(/hello\.backends must be an array/);
   });
 
   it('checks version, type and shape of the envelope', () => {
-    expect(reject({ ...samples[7], v: 3 })).toBe('message.v: protocol version 3 is not supported (expected 2)');
+    expect(reject({ ...samples[8], v: 2 })).toBe('message.v: protocol version 2 is not supported (expected 3)');
     expect(reject({ type: 'leave', reason: '' })).toMatch(/protocol version undefined/);
-    expect(reject({ v: 2, type: 'nope' })).toMatch(/^message\.type must be one of hello, welcome/);
-    expect(reject({ v: 2, type: 'constructor' })).toMatch(/^message\.type/);
-    expect(reject({ v: 2 })).toMatch(/^message\.type/);
+    expect(reject({ v: 3, type: 'nope' })).toMatch(/^message\.type must be one of hello, welcome/);
+    expect(reject({ v: 3, type: 'constructor' })).toMatch(/^message\.type/);
+    expect(reject({ v: 3 })).toMatch(/^message\.type/);
     expect(reject(null)).toBe('message must be an object');
     expect(reject([1])).toBe('message must be an object');
     expect(reject(new Map())).toBe('message must be an object');
-    expect(reject({ ...samples[7], extra: 1 })).toBe("leave has an unknown field 'extra'");
+    expect(reject({ ...samples[8], extra: 1 })).toBe("leave has an unknown field 'extra'");
     // undefined counts as absent, as the encoder drops it
-    expect(validateMessage({ ...samples[7], extra: undefined })).toBeTruthy();
+    expect(validateMessage({ ...samples[8], extra: undefined })).toBeTruthy();
   });
 
   describe('task spec', () => {
-    const withTask = (t: unknown) => ({ v: 2, type: 'task', task: t });
+    const withTask = (t: unknown) => ({ v: 3, type: 'task', task: t });
     const ok = (t: unknown) => expect(validateMessage(withTask(t))).toBeTruthy();
 
     it('accepts every model and data set variant', () => {

@@ -93,6 +93,8 @@ export interface RoomHostOptions extends RtcDeps {
   tap?: (peerId: string, m: Message) => void;
   /** See PeerHandleOptions.layoutFor. */
   layoutFor?: (task: TaskSpec) => Promise<TensorShape[]>;
+  /** See PeerHandleOptions.packed (default true). */
+  packed?: boolean;
 }
 
 export interface PeerEvent {
@@ -363,6 +365,7 @@ export class RoomHost extends Emitter<{ peer: PeerEvent; log: string }> {
       heartbeatMs: this.opts.heartbeatMs,
       heartbeatTimeoutMs: this.opts.heartbeatTimeoutMs,
       layoutFor: this.opts.layoutFor,
+      packed: this.opts.packed,
       log: (line) => this.log(line),
     });
     e.handle = handle;

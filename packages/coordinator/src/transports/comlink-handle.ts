@@ -33,7 +33,7 @@ export function comlinkHandle(opts: {
     init: (init) => guard(api.init(init)),
     setWeights: (snap) => {
       const w = snap.weights.slice(); // transferred: the snapshot stays whole for the others
-      return guard(api.setWeights(snap.version, Comlink.transfer(w, [w.buffer])));
+      return guard(api.setWeights(snap.version, Comlink.transfer(w, [w.buffer]))).then(() => undefined);
     },
     compute: (req) => guard(api.compute(withTransfer(req))),
     evaluate: (req) => guard(api.evaluate(withTransfer(req))),

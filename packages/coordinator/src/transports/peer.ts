@@ -49,6 +49,11 @@ export interface PeerHandleOptions {
    * wire protocol always names it). Node: hostRoom builds the model once with tfjs.
    */
   layoutFor?: (task: TaskSpec) => Promise<TensorShape[]>;
+  /**
+   * Exact mode's floats travel packed losslessly (packed-floats.ts; default true): weights as a
+   * change from the last weights this peer was sent, gradient sums packed. False: float32 as they are.
+   */
+  packed?: boolean;
 }
 
 type Open =
@@ -136,6 +141,9 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
   let evalIds = 0;
   let lastSeen = Date.now();
   let rttMs = Number.NaN;
+  const packed = opts.packed ?? true;
+  // the version of the last weights message sent to the peer: what a 'weights-change' applies to
+  let held: number | undefined;
   const log = opts.log ?? (() => {});
   let classListeners: ((e: ClassDataEvent) => void)[] = [];
   const tellClass = (e: ClassDataEvent) => {
@@ -198,6 +206,8 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
       case 'error': {
         const head = open.shift();
         if (!head) return violation(`sent an error with no request open: ${cleanText(m.code, 40)}`);
+        // its weights are not what this side thinks: the next ones go whole
+        if (m.code === 'STALE') held = undefined;
         head.reject(
           new GradroomError(
             m.code === 'STALE' ? 'STALE' : 'BAD_STATE',
@@ -316,11 +326,16 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
         const layout = await guard(opts.layoutFor(t));
         t = { ...t, layout, paramCount: new ParamLayout(layout).size };
       }
+      held = undefined; // a peer setting up a task drops the weights it held
       return request<WorkerInfo>({ kind: 'init', task: t }, msg({ type: 'welcome', peerId: id, task: t }));
     },
     setWeights(snapshot) {
-      // the same encoded bytes for every peer (one encoding per version)
-      return guard(link.sendEncoded(snapshot.encoded()));
+      // the same encoded bytes for every peer (one encoding per version); a change where the peer
+      // holds the snapshot's base
+      const change = packed && held !== undefined && snapshot.base?.version === held;
+      held = snapshot.version;
+      const bytes = (change && snapshot.encodedChange()) || snapshot.encoded();
+      return guard(link.sendEncoded(bytes)).then(() => bytes.byteLength);
     },
     compute(req) {
       const { iteration, version, shardId, indices, bytes } = req;
@@ -333,6 +348,7 @@ export function peerWorkerHandle(opts: PeerHandleOptions): PeerWorkerHandle {
           shardId,
           indices,
           ...(bytes ? { pixels: bytes.pixels, labels: bytes.labels } : {}),
+          ...(packed ? { pack: true } : {}),
         }),
       );
     },

@@ -4,7 +4,9 @@
  * handle and the volunteer both use these, so a field renamed here is renamed for both.
  */
 import type { EncodedUpdate } from '../compress.js';
+import { GradroomError } from '../errors.js';
 import type { LocalMessage, LocalResultMessage, ResultMessage } from './messages.js';
+import { packFloats, unpackFloats } from './packed-floats.js';
 
 /** A compressed pseudo-gradient as a 'local-result' message's fields (`delta` when not compressed). */
 export function updateFields(
@@ -60,20 +62,40 @@ export function weightsChangeFrom(
   return undefined;
 }
 
-/** A shard's result without its envelope: what a worker's compute() returns. */
-export type ResultData = Omit<ResultMessage, 'v' | 'type'>;
+/** A shard's result without its envelope: what a worker's compute() returns (the sum unpacked). */
+export type ResultData = Omit<ResultMessage, 'v' | 'type' | 'gradSum' | 'gradPacked'> & {
+  gradSum: Float32Array;
+  /** The bytes the sum took on the wire, where it came packed (not a wire field). */
+  packedBytes?: number;
+};
 
-/** A result message's data, field by field (nothing else rides along). */
-export function resultData(m: ResultData): ResultData {
+/**
+ * A result message's data, field by field (nothing else rides along), its gradient sum unpacked.
+ * A validated message holds exactly one of gradSum and gradPacked.
+ */
+export function resultData(m: Omit<ResultMessage, 'v' | 'type'>): ResultData {
   return {
     iteration: m.iteration,
     version: m.version,
     shardId: m.shardId,
-    gradSum: m.gradSum,
+    gradSum: gradOf(m),
+    ...(m.gradPacked ? { packedBytes: m.gradPacked.byteLength } : {}),
     lossSum: m.lossSum,
     correct: m.correct,
     count: m.count,
     computeMs: m.computeMs,
     backend: m.backend,
   };
+}
+
+function gradOf(m: Pick<ResultMessage, 'gradSum' | 'gradPacked'>): Float32Array {
+  if (m.gradSum) return m.gradSum;
+  if (m.gradPacked) return unpackFloats(m.gradPacked);
+  throw new GradroomError('BAD_MESSAGE', 'result holds neither gradSum nor gradPacked');
+}
+
+/** A result's fields for the wire: its gradient sum packed when the assign asked (`pack`). */
+export function resultFields(r: ResultData, pack: boolean | undefined): Omit<ResultMessage, 'v' | 'type'> {
+  const { gradSum, packedBytes: _, ...rest } = resultData(r);
+  return pack ? { ...rest, gradPacked: packFloats(gradSum) } : { ...rest, gradSum };
 }

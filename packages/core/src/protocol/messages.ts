@@ -7,8 +7,11 @@
  */
 import type { DatasetSpec, ModelSpec, TensorShape } from '../specs.js';
 
-/** 2: draw to train (drawings, class-eval, class-evaluated, local-result.ownExamples). */
-export const PROTOCOL_VERSION = 2;
+/**
+ * 2: draw to train (drawings, class-eval, class-evaluated, local-result.ownExamples).
+ * 3: exact mode's packed floats (weights-change, assign.pack, result.gradPacked).
+ */
+export const PROTOCOL_VERSION = 3;
 
 /** What a worker needs to start: model, data and the parameter layout it must agree with. */
 export interface TaskSpec {
@@ -50,6 +53,18 @@ export interface WeightsMessage {
   weights: Float32Array;
 }
 
+/**
+ * coordinator -> peer: the weights of `version` as a change from those of `base`, the last weights
+ * message this peer was sent: their bits XORed, packed losslessly (packed-floats.ts).
+ */
+export interface WeightsChangeMessage {
+  v: number;
+  type: 'weights-change';
+  version: number;
+  base: number;
+  packed: Uint8Array;
+}
+
 /** coordinator -> peer: compute sums over these example indices against weights `version`. */
 export interface AssignMessage {
   v: number;
@@ -65,16 +80,22 @@ export interface AssignMessage {
    */
   pixels?: Uint8Array;
   labels?: Uint8Array;
+  /** Answer with the gradient sum packed losslessly (result.gradPacked), not as float32. */
+  pack?: boolean;
 }
 
-/** peer -> coordinator: the sums over one shard (never means, DESIGN.md contract 2). */
+/**
+ * peer -> coordinator: the sums over one shard (never means, DESIGN.md contract 2). The gradient sum
+ * as exactly one of `gradSum` or `gradPacked` (packed-floats.ts; when the assign asked for it).
+ */
 export interface ResultMessage {
   v: number;
   type: 'result';
   iteration: number;
   version: number;
   shardId: number;
-  gradSum: Float32Array;
+  gradSum?: Float32Array;
+  gradPacked?: Uint8Array;
   lossSum: number;
   correct: number;
   count: number;
@@ -310,6 +331,7 @@ export type Message =
   | WelcomeMessage
   | TaskMessage
   | WeightsMessage
+  | WeightsChangeMessage
   | AssignMessage
   | ResultMessage
   | HeartbeatMessage

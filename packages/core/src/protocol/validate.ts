@@ -18,7 +18,9 @@ import type { OptimizerConfig } from '../optimizers/types.js';
 import { CheckedShard } from '../result-gate.js';
 import { LOSS_NAMES } from '../zoo.js';
 import { type CodecLimits, MAX_PREFETCH, resolveLimits } from './limits.js';
+import { resultData } from './mapping.js';
 import { type Message, PROTOCOL_VERSION, type ResultMessage } from './messages.js';
+import { checkPacked } from './packed-floats.js';
 import { CLASS_MESSAGES, checkClassRules, OWN_EXAMPLES_FIELD } from './validate-class.js';
 
 export { type CodecLimits, DEFAULT_CODEC_LIMITS, MAX_PREFETCH, resolveLimits } from './limits.js';
@@ -109,6 +111,15 @@ const uint8Array: Check = (v, p, l) => {
 const int8Array: Check = (v, p, l) => {
   if (!(v instanceof Int8Array) || Object.getPrototypeOf(v) !== Int8Array.prototype) fail(p, 'an Int8Array');
   if (v.length > l.maxParams) fail(p, `an Int8Array of at most ${l.maxParams} values`);
+};
+/** Float32 values packed losslessly (packed-floats.ts): its form checked, at most maxParams values. */
+const packedFloats: Check = (v, p, l) => {
+  if (!(v instanceof Uint8Array) || Object.getPrototypeOf(v) !== Uint8Array.prototype) fail(p, 'a Uint8Array');
+  try {
+    checkPacked(v, l.maxParams);
+  } catch (e) {
+    fail(p, `packed floats in their form (${(e as Error).message.slice(0, 200)})`);
+  }
 };
 /** An optimizer configuration, as core's own optimizers accept it (data only, checked field by field). */
 const optimizerConfig: Check = (v, p) => {
@@ -301,6 +312,7 @@ const MESSAGES: Readonly<Record<string, FieldTable>> = {
   welcome: { peerId: { check: name }, task: { check: checkTask } },
   task: { task: { check: checkTask } },
   weights: { version: { check: uint }, weights: { check: float32Array } },
+  'weights-change': { version: { check: uint }, base: { check: uint }, packed: { check: packedFloats } },
   assign: {
     iteration: { check: uint },
     version: { check: uint },
@@ -308,12 +320,14 @@ const MESSAGES: Readonly<Record<string, FieldTable>> = {
     indices: { check: uint32Array },
     pixels: { check: uint8Array, optional: true },
     labels: { check: uint8Array, optional: true },
+    pack: { check: boolean, optional: true },
   },
   result: {
     iteration: { check: uint },
     version: { check: uint },
     shardId: { check: uint },
-    gradSum: { check: float32Array },
+    gradSum: { check: float32Array, optional: true },
+    gradPacked: { check: packedFloats, optional: true },
     lossSum: { check: finite },
     correct: { check: uint },
     count: { check: uint },
@@ -425,6 +439,10 @@ export function validateMessage(value: unknown, limits?: Partial<CodecLimits>): 
   ) {
     fail(`${type}.correct`, `at most ${type}.count (${value.count})`);
   }
+  if (type === 'result' && (value.gradSum === undefined) === (value.gradPacked === undefined))
+    fail('result', 'holding exactly one of gradSum, gradPacked');
+  if (type === 'weights-change' && (value.base as number) >= (value.version as number))
+    fail('weights-change.base', `an earlier version than ${value.version}`);
   if (type === 'local-result') {
     const kinds = ['delta', 'half', 'q8'].filter((k) => value[k] !== undefined);
     if (kinds.length !== 1)
@@ -476,5 +494,5 @@ export function validateMessage(value: unknown, limits?: Partial<CodecLimits>): 
 
 /** The checks on a result that need the task: the result gate's CheckedShard.check (result-gate.ts). */
 export function checkResult(msg: ResultMessage, expected: { paramCount: number }): CheckedShard {
-  return CheckedShard.check(msg, { count: msg.count, paramCount: expected.paramCount });
+  return CheckedShard.check(resultData(msg), { count: msg.count, paramCount: expected.paramCount });
 }

@@ -15,12 +15,13 @@ import {
   type OptimizerConfig,
   type RawChannel,
   type RtcDeps,
-  resultData,
+  resultFields,
   type ServerMessage,
   SignalClient,
   type SimplePeerLike,
   settleOnce,
   simplePeerChannel,
+  unpackFloats,
   updateFields,
   type WebSocketCtor,
   weightsChangeFrom,
@@ -115,6 +116,8 @@ export class Volunteer {
   private signal?: SignalClient;
   private link?: FramedLink;
   private timers: ReturnType<typeof setInterval>[] = [];
+  /** The last weights the coordinator sent (a copy): what its next 'weights-change' applies to. */
+  private held?: { version: number; weights: Float32Array };
   private drawings?: DrawingsSummary;
   private greeted = false;
 
@@ -297,6 +300,21 @@ export class Volunteer {
     });
   }
 
+  /** The weights a 'weights-change' from `base` makes, or undefined (logged) where they cannot be made. */
+  private changed(base: number, packed: Uint8Array): Float32Array | undefined {
+    const held = this.held;
+    if (held?.version !== base) {
+      this.log(`weights: a change from version ${base}, but this peer holds ${held?.version ?? 'none'}`);
+      return undefined;
+    }
+    try {
+      return unpackFloats(packed, held.weights);
+    } catch (e) {
+      this.log(`weights: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
   private async handle(m: Message, send: (m: Message) => Promise<void>): Promise<void> {
     if (this.left.settled()) return;
     const o = this.opts;
@@ -312,6 +330,7 @@ export class Volunteer {
       switch (m.type) {
         case 'welcome':
         case 'task': {
+          this.held = undefined;
           this.update({ state: 'setting-up' });
           const info = await o.engine.init({ task: m.task, backends: o.backends, wasmPaths: o.wasmPaths });
           this.update({ state: 'ready', backend: info.backend });
@@ -330,9 +349,17 @@ export class Volunteer {
           return;
         }
         case 'weights':
+        case 'weights-change': {
+          // a change applies to the last weights the coordinator sent; a peer that does not hold
+          // those keeps its old version, and its next assign answers STALE (the coordinator then
+          // sends the weights whole)
+          const weights = m.type === 'weights' ? m.weights : this.changed(m.base, m.packed);
+          if (!weights) return;
+          this.held = { version: m.version, weights: weights.slice() }; // the engine may take the buffer
           // a failure here shows as STALE on the next assign, which answers with an error
-          await o.engine.setWeights(m.version, m.weights).catch((e) => this.log(`weights: ${(e as Error).message}`));
+          await o.engine.setWeights(m.version, weights).catch((e) => this.log(`weights: ${(e as Error).message}`));
           return;
+        }
         case 'assign': {
           this.update({ state: 'computing' });
           const r = await o.engine.compute({
@@ -351,7 +378,7 @@ export class Volunteer {
             iteration: m.iteration,
             examplesPerSec: r.computeMs > 0 ? (r.count / r.computeMs) * 1000 : this.status.examplesPerSec,
           });
-          await send(msg({ type: 'result', ...resultData(r) }));
+          await send(msg({ type: 'result', ...resultFields(r, m.pack) }));
           return;
         }
         case 'prefetch':
