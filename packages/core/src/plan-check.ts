@@ -7,6 +7,12 @@
  * plan is measured again, so members that stopped sharing come back. A member count never compared
  * with a smaller one (a room whose members all joined at once) is compared once with half as many,
  * for `minSamples` iterations.
+ *
+ * Only medians of the same stretch of time are compared: a machine's pace drifts (other load, a
+ * laptop's power state), and a slow patch measured with 4 members against a median taken with 2
+ * a hundred iterations earlier says nothing about the members. Where the smaller plan's samples are
+ * older than `fresh` iterations, the cap waits: that plan is measured again first (minSamples
+ * iterations, only when a cap is in question), and the two are compared then.
  */
 import { median } from './median.js';
 
@@ -21,6 +27,8 @@ export interface PlanCheckOptions {
   firstWait?: number;
   /** The longest wait (default 640). */
   maxWait?: number;
+  /** A smaller plan's median is compared only if its newest sample is at most this old (default 30 iterations). */
+  fresh?: number;
 }
 
 /** Why plans are capped: the medians that were compared. */
@@ -33,6 +41,8 @@ export interface PlanCap {
 
 export class PlanCheck {
   private readonly samples = new Map<number, number[]>();
+  /** The iteration of each member count's newest sample. */
+  private readonly lastAt = new Map<number, number>();
   private readonly o: Required<PlanCheckOptions>;
   private iterations = 0;
   private until = 0;
@@ -43,7 +53,7 @@ export class PlanCheck {
   private readonly explored = new Set<number>();
 
   constructor(opts: PlanCheckOptions = {}) {
-    this.o = { margin: 0.05, window: 5, minSamples: 3, firstWait: 60, maxWait: 640, ...opts };
+    this.o = { margin: 0.05, window: 5, minSamples: 3, firstWait: 60, maxWait: 640, fresh: 30, ...opts };
     this.wait = this.o.firstWait;
   }
 
@@ -65,6 +75,7 @@ export class PlanCheck {
     xs.push(ms / examples);
     if (xs.length > this.o.window) xs.shift();
     this.samples.set(members, xs);
+    this.lastAt.set(members, this.iterations);
     if (this.exploring !== undefined) {
       if (members <= this.exploring && xs.length >= this.o.minSamples) {
         // measured: judge the larger plan against it
@@ -88,10 +99,12 @@ export class PlanCheck {
     if (!xs || xs.length < this.o.minSamples) return;
     const mine = median(xs);
     let best: { k: number; m: number } | undefined;
+    const stale: number[] = [];
     for (const [k, ys] of this.samples) {
       if (k >= members || ys.length < this.o.minSamples) continue;
       const m = median(ys);
       if (!best || m < best.m) best = { k, m };
+      if (this.iterations - (this.lastAt.get(k) ?? 0) > this.o.fresh) stale.push(k);
     }
     if (!best) {
       if (members >= 2 && !this.explored.has(members)) {
@@ -101,6 +114,13 @@ export class PlanCheck {
       return;
     }
     if (mine <= best.m * (1 + this.o.margin)) return;
+    if (stale.includes(best.k)) {
+      // measured in another stretch of time: stale medians are no evidence; the best of them is
+      // measured again, then the two plans are compared
+      for (const k of stale) this.samples.delete(k);
+      this.exploring = best.k;
+      return;
+    }
     this.capped = { members, msPerExample: mine, fewer: best.k, fewerMsPerExample: best.m };
     this.until = this.iterations + this.wait;
     this.wait = Math.min(this.o.maxWait, this.wait * 2);

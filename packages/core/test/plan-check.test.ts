@@ -61,4 +61,32 @@ describe('PlanCheck', () => {
     for (let i = 0; i < 10; i++) independent.observe(4, 50, 64);
     expect(independent.limit()).toBe(Number.POSITIVE_INFINITY); // compared once, not again
   });
+
+  it('compares only medians of the same stretch of time: a stale smaller plan is measured again before a cap', () => {
+    // 2 members early on, then 40 iterations of 4 at a good pace, then the machine slows down
+    const early = (c: PlanCheck) => {
+      for (let i = 0; i < 3; i++) c.observe(2, 100, 64);
+      expect(c.limit()).toBe(1); // compared once with half as many
+      for (let i = 0; i < 3; i++) c.observe(1, 100, 64);
+      expect(c.limit()).toBe(Number.POSITIVE_INFINITY);
+    };
+    const drift = new PlanCheck({ fresh: 30 });
+    early(drift);
+    for (let i = 0; i < 40; i++) drift.observe(4, 50, 64);
+    for (let i = 0; i < 3; i++) drift.observe(4, 120, 64); // a slow patch: median 120 against 2's old 100
+    expect(drift.cap).toBeUndefined();
+    expect(drift.limit()).toBe(2); // measuring the plan of 2 again, in the same patch
+    for (let i = 0; i < 3; i++) drift.observe(2, 130, 64); // slow too: the members were not the cause
+    expect(drift.cap).toBeUndefined();
+    expect(drift.limit()).toBe(Number.POSITIVE_INFINITY);
+    // members that do share a CPU: the fresh measurement confirms, and the plan is capped
+    const shared = new PlanCheck({ fresh: 30 });
+    early(shared);
+    for (let i = 0; i < 40; i++) shared.observe(4, 90, 64);
+    for (let i = 0; i < 3; i++) shared.observe(4, 200, 64); // a third tab opened on the same laptop
+    expect(shared.limit()).toBe(2);
+    for (let i = 0; i < 3; i++) shared.observe(2, 100, 64);
+    expect(shared.cap).toEqual({ members: 4, msPerExample: 200 / 64, fewer: 2, fewerMsPerExample: 100 / 64 });
+    expect(shared.limit()).toBe(2);
+  });
 });
