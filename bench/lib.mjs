@@ -55,6 +55,27 @@ export function round(x) {
  * The two entries of a memory bench: heap after GC and RSS at the last sample against the first
  * (samples of { heapMB, rssMB }), each named `${what} after ${label(last)} (baseline: after ${label(first)})`.
  */
+/**
+ * Memory every `every` iterations of `trainer` (node --expose-gc): heap after GC and RSS of this
+ * process, with `extra()`'s figures; each sample is printed as it is taken and kept in the array.
+ */
+export function sampleMemory(trainer, extra = () => ({}), every = 500) {
+  const samples = [];
+  trainer.on('iteration', (e) => {
+    if (e.iteration % every !== 0) return;
+    global.gc();
+    const m = process.memoryUsage();
+    samples.push({
+      iteration: e.iteration,
+      heapMB: +(m.heapUsed / 1e6).toFixed(2),
+      rssMB: +(m.rss / 1e6).toFixed(1),
+      ...extra(),
+    });
+    console.log(JSON.stringify(samples.at(-1)));
+  });
+  return samples;
+}
+
 export function memoryEntries(first, last, label, heapNote = '') {
   return [
     {

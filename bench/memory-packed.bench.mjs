@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Trainer } from '../packages/coordinator/dist/index.js';
 import { hostRoom } from '../packages/coordinator/dist/room/node.js';
 import { RoomServer } from '../packages/coordinator/dist/room/server.js';
-import { memoryEntries, report } from './lib.mjs';
+import { memoryEntries, report, sampleMemory } from './lib.mjs';
 
 const iterations = Number(process.argv[2] ?? 3000);
 const server = await RoomServer.start({ port: 0, log: () => {} });
@@ -63,22 +63,7 @@ const rssOf = (pid) => {
     return Number.NaN;
   }
 };
-const samples = [];
-trainer.on('iteration', (e) => {
-  if (e.iteration % 500 === 0) {
-    global.gc();
-    const m = process.memoryUsage();
-    samples.push({
-      iteration: e.iteration,
-      heapMB: +(m.heapUsed / 1e6).toFixed(2),
-      rssMB: +(m.rss / 1e6).toFixed(1),
-      peersRssMB: peers.map((p) => rssOf(p.pid)),
-      changes,
-      packedSums,
-    });
-    console.log(JSON.stringify(samples.at(-1)));
-  }
-});
+const samples = sampleMemory(trainer, () => ({ peersRssMB: peers.map((p) => rssOf(p.pid)), changes, packedSums }));
 await trainer.run();
 host.close();
 await trainer.close();

@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { spawnThreadWorker, Trainer } from '../packages/coordinator/dist/index.js';
 import { shardExamplesFrom } from '../packages/worker/dist/local-data.js';
-import { memoryEntries, report } from './lib.mjs';
+import { memoryEntries, report, sampleMemory } from './lib.mjs';
 
 const dist = join(import.meta.dirname, '..', 'packages', 'worker', 'dist');
 const dir = join(dist, 'chunks', 'mnist');
@@ -47,20 +47,7 @@ const t = new Trainer(
 );
 const peer = (w) => ({ ...w, kind: 'peer' });
 await Promise.all([t.addWorker(peer(spawnThreadWorker())), t.addWorker(peer(spawnThreadWorker()))]);
-const samples = [];
-t.on('iteration', (e) => {
-  if (e.iteration % 500 === 0) {
-    global.gc();
-    const m = process.memoryUsage();
-    samples.push({
-      iteration: e.iteration,
-      heapMB: +(m.heapUsed / 1e6).toFixed(2),
-      rssMB: +(m.rss / 1e6).toFixed(1),
-      carried,
-    });
-    console.log(JSON.stringify(samples.at(-1)));
-  }
-});
+const samples = sampleMemory(t, () => ({ carried }));
 await t.run();
 await t.close();
 server.close();

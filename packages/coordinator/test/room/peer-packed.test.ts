@@ -65,6 +65,20 @@ function scripted(answer: (m: Extract<Message, { type: 'assign' }>) => Message |
 }
 
 const info = { backends: ['cpu' as const] };
+/** A peer's answer to `m` holding `gradPacked` (checked by nobody on the way: a hostile peer's bytes too). */
+const packedResult = (m: Extract<Message, { type: 'assign' }>, gradPacked: Uint8Array) => ({
+  v: PROTOCOL_VERSION,
+  type: 'result' as const,
+  iteration: m.iteration,
+  version: m.version,
+  shardId: m.shardId,
+  gradPacked,
+  lossSum: 1,
+  correct: 1,
+  count: 2,
+  computeMs: 1,
+  backend: 'cpu',
+});
 /** Snapshots 0..n-1, each a small step from the one before, each the next one's base. */
 function versions(n: number): WeightsSnapshot[] {
   const out: WeightsSnapshot[] = [];
@@ -83,18 +97,7 @@ describe('peer handle: packed floats', () => {
     const { handle, got } = scripted((m) =>
       stale
         ? msg({ type: 'error', code: 'STALE', message: `version ${m.version} not held` })
-        : msg({
-            type: 'result',
-            iteration: m.iteration,
-            version: m.version,
-            shardId: m.shardId,
-            gradPacked: packFloats(grad),
-            lossSum: 1,
-            correct: 1,
-            count: 2,
-            computeMs: 1,
-            backend: 'cpu',
-          }),
+        : packedResult(m, packFloats(grad)),
     );
     await handle.init({ task, ...info });
     const s = versions(5);
@@ -136,21 +139,7 @@ describe('peer handle: packed floats', () => {
   it('a peer that sends a malformed packed sum is disconnected, naming it', async () => {
     const bad = packFloats(new Float32Array(N)).slice();
     bad[0] = 9; // not format 1
-    const { handle, logs } = scripted((m) =>
-      unchecked.pack({
-        v: PROTOCOL_VERSION,
-        type: 'result',
-        iteration: m.iteration,
-        version: m.version,
-        shardId: m.shardId,
-        gradPacked: bad,
-        lossSum: 1,
-        correct: 1,
-        count: 2,
-        computeMs: 1,
-        backend: 'cpu',
-      }),
-    );
+    const { handle, logs } = scripted((m) => unchecked.pack(packedResult(m, bad)));
     await handle.init({ task, ...info });
     await handle.setWeights(versions(1)[0]);
     await expect(
