@@ -16,6 +16,7 @@ import {
   encodeMessage,
   frameMessage,
   GradroomError,
+  packFloats,
   PROTOCOL_VERSION,
   Reassembler,
   ReassemblyBudget,
@@ -151,6 +152,28 @@ export function validMessages() {
       evalId: 1,
       correct: [0, 0, 1, 0, 0, 0, 0, 0, 0, 0],
       count: [0, 0, 1, 0, 0, 0, 0, 0, 1, 0],
+    },
+    // exact mode's packed floats (protocol 3): a weights change and a packed sum, whose bytes the
+    // mutations reach through checkPacked
+    {
+      v: PROTOCOL_VERSION,
+      type: 'weights-change',
+      version: 4,
+      base: 3,
+      packed: packFloats(f32(404, 0.5), f32(404)),
+    },
+    {
+      v: PROTOCOL_VERSION,
+      type: 'result',
+      iteration: 4,
+      version: 3,
+      shardId: 2,
+      gradPacked: packFloats(f32(404, 0.3).map((x, i) => (i % 3 ? 0 : x))),
+      lossSum: 12.25,
+      correct: 7,
+      count: 16,
+      computeMs: 3.5,
+      backend: 'wasm',
     },
   ];
 }

@@ -12,7 +12,7 @@ import { fuzz, packValue, validMessages, validSignals } from '../../../bench/fuz
 describe('fuzz (CI size)', () => {
   it('starts from valid inputs: every message type round-trips, every control message parses', () => {
     const messages = validMessages();
-    expect(new Set(messages.map((m) => m.type)).size).toBe(18);
+    expect(new Set(messages.map((m) => m.type)).size).toBe(19);
     for (const m of messages) {
       expect(decodeMessage(encodeMessage(m))).toEqual(m);
       // its own msgpack writer, used for schema-broken values, writes what the decoder reads
