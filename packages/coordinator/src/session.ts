@@ -374,10 +374,14 @@ export class WorkerSession {
       let weights: Float32Array | undefined;
       if (this.held !== snapshot.version) {
         this.held = -1; // unknown until this call succeeds
-        // a copy per comlink worker: the transport transfers (detaches) it
-        if (this.handle.inlineWeights) weights = snapshot.weights.slice();
-        const sent = this.handle.inlineWeights ? undefined : await this.handle.setWeights(snapshot);
-        bytesOut += typeof sent === 'number' ? sent : snapshot.weights.byteLength;
+        if (this.handle.inlineWeights) {
+          // a copy per comlink worker: the transport transfers (detaches) it
+          weights = snapshot.weights.slice();
+          bytesOut += weights.byteLength;
+        } else {
+          // a peer's handle says what went on the wire (packed as a change, or whole)
+          bytesOut += (await this.handle.setWeights(snapshot)) ?? snapshot.weights.byteLength;
+        }
       }
       const r = await call(weights);
       this.held = heldAfter ?? snapshot.version;
