@@ -348,7 +348,8 @@ export class RoomHost extends Emitter<{ peer: PeerEvent; log: string }> {
 
   /** The first message on a peer's channel: a hello with the room's token, or the peer is refused. */
   private hello(e: Entry, link: FramedLink, m: Message): void {
-    if (e.handle) return;
+    // a refused peer's link stays open a moment (to carry the reason): nothing on it counts any more
+    if (e.handle || this.peers.get(e.id) !== e) return;
     if (m.type !== 'hello') {
       this.reject(e.id, `sent '${m.type}' before hello`);
       return;

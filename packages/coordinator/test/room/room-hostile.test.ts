@@ -159,7 +159,18 @@ describe('a hostile peer is rejected each time and the run loses nothing', () =>
     await until(() => rejected(w.peerId) !== '', 10_000, 'wrong hello token');
     expect(rejected(w.peerId)).toBe('wrong room token');
 
-    // 7. a message of another protocol version
+    // 7. another message before its hello, the hello right behind it: refused for the first, and the
+    // hello that follows on the same link (before the link closes) is not accepted
+    const early = hostile(await connect(server.wsUrl, room.token, 'relay'));
+    const earlyLink = new FramedLink(early.channel);
+    void earlyLink.send({ v: PROTOCOL_VERSION, type: 'heartbeat', t: 1 });
+    await earlyLink.send({ v: PROTOCOL_VERSION, type: 'hello', token: room.token, name: 'early', backends: [] });
+    await until(() => rejected(early.peerId) !== '', 10_000, 'a message before hello rejected');
+    expect(rejected(early.peerId)).toBe("sent 'heartbeat' before hello");
+    await early.signal.closed; // removed (and banned) by the server
+    expect(events.some((e) => e.type === 'accepted' && e.id === early.peerId)).toBe(false);
+
+    // 8. a message of another protocol version
     const v = hostile(await connect(server.wsUrl, room.token, 'direct'));
     const hello = encodeMessage({ v: PROTOCOL_VERSION, type: 'hello', token: room.token, name: 'm', backends: [] });
     const v2 = hello.slice();
@@ -168,7 +179,7 @@ describe('a hostile peer is rejected each time and the run loses nothing', () =>
     await until(() => rejected(v.peerId) !== '', 10_000, 'wrong version rejected');
     expect(rejected(v.peerId)).toMatch(new RegExp(`protocol version ${PROTOCOL_VERSION - 1} is not supported`));
 
-    // 8. a peer that sets up properly, then answers with NaN gradients
+    // 9. a peer that sets up properly, then answers with NaN gradients
     const n = hostile(await connect(server.wsUrl, room.token, 'direct'));
     const link = new FramedLink(n.channel);
     let nanSent = 0;
