@@ -214,9 +214,14 @@ export class WorkerSession {
     return this.cost.examplesPerSec();
   }
 
-  /** Its cost split by the compute it reports (ShardCostEstimate.computeCost): mode auto decides on it. */
+  /** Its cost split by the compute it reports (ShardCostEstimate.computeCost). */
   computeCost(): ShardCost {
     return this.cost.computeCost();
+  }
+
+  /** The same over its last shards, all alike (ShardCostEstimate.steadyCost): mode auto decides on it. */
+  steadyCost(): ShardCost {
+    return this.cost.steadyCost();
   }
 
   /** Its compute speed as it reports it, examples/s (0 until measured): ShardCostEstimate.computeExamplesPerSec. */

@@ -24,8 +24,8 @@ function phases(members: Fake[], joins = { joining: 0 }) {
     members.map((m) => ({
       id: m.id,
       measured: m.cost !== undefined,
-      // mode auto decides on the compute each member reports (computeCost)
-      computeCost: () => m.cost,
+      // mode auto decides on the compute each member reports, over its last shards (steadyCost)
+      steadyCost: () => m.cost,
       handle: { kind: m.kind, trainLocal: async () => undefined },
     })) as unknown as WorkerSession[];
   const pool = {

@@ -63,6 +63,38 @@ describe('a room starts without waiting for its slowest member', () => {
     expect(relativeDifference(result.weights, await exactReference(400))).toBeLessThanOrEqual(1e-5);
   });
 
+  it("a room whose own worker is set up starts at once, as that laptop alone would; the peer joins later", async () => {
+    const t = new Trainer({ ...exactJob, epochs: 100, maxIterations: 250 }, { backends: ['wasm'], waitForWorkers: true });
+    open.push(t);
+    const own = paced(25); // the run lasts past the peer's join
+    let ownReady = Number.NaN;
+    let firstCall = Number.NaN;
+    t.addWorker({
+      ...own,
+      init: async (init) => {
+        const info = await own.init(init);
+        ownReady = performance.now();
+        return info;
+      },
+      compute: (req) => {
+        if (Number.isNaN(firstCall)) firstCall = performance.now();
+        return own.compute(req);
+      },
+    });
+    // a volunteer still fetching its data (a thread dressed as a peer: it takes the peers' path)
+    const peer = slowToJoin(3_000);
+    t.addWorker({ ...peer, kind: 'peer' });
+    let most = 0;
+    t.on('iteration', (e) => {
+      most = Math.max(most, e.workers.filter((w) => w.status !== 'joining').length);
+    });
+    const result = await t.run();
+    // the start grace (1 s after the first worker is set up) is for rooms of peers only
+    expect(firstCall - ownReady).toBeLessThan(500);
+    expect(most).toBe(2);
+    expect(relativeDifference(result.weights, await exactReference(250))).toBeLessThanOrEqual(1e-5);
+  });
+
   it('a run of its own workers (no room) still starts with all of them', async () => {
     const t = new Trainer({ ...exactJob, maxIterations: 4 }, { backends: ['wasm'] });
     open.push(t);

@@ -16,7 +16,13 @@ export interface ShardTimingSample {
   computeMs: number;
 }
 
+/** Shards in steadyCost's window. */
+export const STEADY_WINDOW = 8;
+
 export class ShardCostEstimate {
+  /** The last STEADY_WINDOW shards' examples, round trips and compute (a ring; never reset). */
+  private readonly recent: ShardTimingSample[] = [];
+  private recentAt = 0;
   private samples = 0;
   private mN = 0;
   private mT = 0;
@@ -36,6 +42,8 @@ export class ShardCostEstimate {
     const t = s.roundTripMs;
     const c = Number.isFinite(s.computeMs) ? Math.min(Math.max(s.computeMs, 0), t) : t;
     const n = s.examples;
+    this.recent[this.recentAt] = { examples: n, roundTripMs: t, computeMs: c };
+    this.recentAt = (this.recentAt + 1) % STEADY_WINDOW;
     // a shard 3x off the prediction means the worker changed (another link, a busy laptop): start over
     const predicted = this.samples > 0 ? this.predictMs(n) : t;
     const changed = t > 3 * predicted || 3 * t < predicted;
@@ -91,6 +99,26 @@ export class ShardCostEstimate {
    * (mode auto, MNIST) the fit put the host's own worker at 6,918 examples/s at a fifth of a CPU
    * (its compute said about 320), and exact mode was predicted four times too fast.
    */
+  /**
+   * computeCost over the last STEADY_WINDOW shards, all weighted alike, and never started over: for
+   * a decision taken once (mode auto's). The moments above start over on a shard 3x off, which a
+   * laptop under a CPU quota does all the time: a testbed host's thread computed a shard in 7 ms or,
+   * throttled, in 90, and mode auto took whichever came last (8,619 or 657 examples/s) as its pace.
+   */
+  steadyCost(): ShardCost {
+    let n = 0;
+    let t = 0;
+    let c = 0;
+    for (const r of this.recent) {
+      n += r.examples;
+      t += r.roundTripMs;
+      c += r.computeMs;
+    }
+    const perExample = Math.max(c / Math.max(n, 1e-9), 1e-6);
+    const k = Math.max(this.recent.length, 1);
+    return { fixedMs: Math.max(0, (t - c) / k), msPerExample: perExample };
+  }
+
   computeCost(): ShardCost {
     const perExample = Math.max(this.mC / Math.max(this.mN, 1e-9), 1e-6);
     return { fixedMs: Math.max(0, this.mT - perExample * this.mN), msPerExample: perExample };

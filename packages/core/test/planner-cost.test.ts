@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { aloneExamplesPerSec, planShardsByCost, type ShardCost } from '../src/planner.js';
-import { ShardCostEstimate } from '../src/shard-cost.js';
+import { STEADY_WINDOW, ShardCostEstimate } from '../src/shard-cost.js';
 
 const finish = (w: ShardCost, n: number) => (n > 0 ? w.fixedMs + n * w.msPerExample : 0);
 const makespan = (ws: ShardCost[], sizes: number[]) => Math.max(...sizes.map((n, i) => finish(ws[i], n)));
@@ -174,6 +174,37 @@ describe('ShardCostEstimate', () => {
     e.observe({ examples: 10, roundTripMs: 5, computeMs: 1e9 });
     expect(e.cost().fixedMs).toBeCloseTo(0, 9);
     expect(e.cost().msPerExample).toBeCloseTo(0.5, 9);
+  });
+
+  it('steadyCost: a worker under a CPU quota (shards of 7 or, throttled, 90 ms) is priced at its mean', () => {
+    const e = new ShardCostEstimate();
+    // the pattern a 0.2-CPU testbed laptop showed: runs of one or two of a kind
+    const pattern = [7, 7, 90, 90, 7, 90, 7, 7, 90, 7, 90, 90];
+    const steady: number[] = [];
+    const moments: number[] = [];
+    for (let i = 0; i < 48; i++) {
+      const ms = pattern[i % pattern.length];
+      e.observe({ examples: 64, roundTripMs: ms + 4, computeMs: ms });
+      if (i >= STEADY_WINDOW) {
+        steady.push(64 * e.steadyCost().msPerExample);
+        moments.push(64 * e.computeCost().msPerExample);
+      }
+    }
+    const mean = pattern.reduce((a, b) => a + b, 0) / pattern.length; // 48.5 ms
+    expect(Math.min(...steady)).toBeGreaterThan(mean / 1.5);
+    expect(Math.max(...steady)).toBeLessThan(mean * 1.5);
+    expect(e.steadyCost().fixedMs).toBeCloseTo(4, 9);
+    // what the moments gave: the last shard's figure, 7 or 90 (why mode auto does not decide on them)
+    expect(Math.min(...moments)).toBeLessThan(mean / 3);
+  });
+
+  it('steadyCost follows a worker that changed within its window', () => {
+    const e = new ShardCostEstimate();
+    expect(e.steadyCost().msPerExample).toBeGreaterThan(0); // nothing measured: no NaN
+    for (let i = 0; i < 20; i++) e.observe({ examples: 64, roundTripMs: 11, computeMs: 10 });
+    for (let i = 0; i < STEADY_WINDOW; i++) e.observe({ examples: 32, roundTripMs: 301, computeMs: 300 });
+    expect(e.steadyCost().msPerExample).toBeCloseTo(300 / 32, 9);
+    expect(e.steadyCost().fixedMs).toBeCloseTo(1, 9);
   });
 
   it('a simulated worker whose link gets faster is planned in again', () => {

@@ -99,8 +99,9 @@ export class AutoPhases implements RunPhases {
     if (this.decidedEpoch < 0 ? pos.iteration - this.measureFrom < MEASURE_ITERATIONS : members === this.members)
       return undefined;
     if (this.decidedEpoch >= 0 && pos.epoch <= this.decidedEpoch) return undefined;
-    // by the compute each reports, not the round trips' fit (ShardCostEstimate.computeCost)
-    const measured = ready.filter((s) => s.measured).map((s) => s.computeCost());
+    // by the compute each reports, not the round trips' fit, over its last shards alike
+    // (ShardCostEstimate.steadyCost: a laptop under a CPU quota is fast or throttled by turns)
+    const measured = ready.filter((s) => s.measured).map((s) => s.steadyCost());
     if (measured.length === 0) return undefined;
     // the first decision waits, within the first epoch, until every member is set up and measured: a
     // peer joins for seconds (its data set travels first), and priced as the host's own linkless
