@@ -413,6 +413,11 @@ export class WorkerSession {
       if (timed) {
         // the first call pays for the warm-up (weights, JIT, shader compiles): not a speed
         if (this._calls > 1) {
+          // a probe of a worker standing by is judged on itself: its last figure is PROBE_FIRST or
+          // more rounds old (a testbed volunteer's first shard, timed while every member fetched its
+          // first weights over the shared link, kept it out of a 200-iteration run though each later
+          // probe measured it at half that)
+          if (this._standby !== undefined) this.cost.restart();
           this.cost.observe({ examples, roundTripMs, computeMs: r.computeMs });
           this.timed++;
         }

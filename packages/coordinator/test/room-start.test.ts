@@ -63,8 +63,11 @@ describe('a room starts without waiting for its slowest member', () => {
     expect(relativeDifference(result.weights, await exactReference(400))).toBeLessThanOrEqual(1e-5);
   });
 
-  it("a room whose own worker is set up starts at once, as that laptop alone would; the peer joins later", async () => {
-    const t = new Trainer({ ...exactJob, epochs: 100, maxIterations: 250 }, { backends: ['wasm'], waitForWorkers: true });
+  it('a room whose own worker is set up starts at once, as that laptop alone would; the peer joins later', async () => {
+    const t = new Trainer(
+      { ...exactJob, epochs: 100, maxIterations: 250 },
+      { backends: ['wasm'], waitForWorkers: true },
+    );
     open.push(t);
     const own = paced(25); // the run lasts past the peer's join
     let ownReady = Number.NaN;

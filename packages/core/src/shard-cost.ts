@@ -37,6 +37,14 @@ export class ShardCostEstimate {
     return this.samples > 0;
   }
 
+  /**
+   * Forgets the moments (steadyCost's window stays): the next shard starts them over. For a worker
+   * measured only by probes far apart, whose last figure is from another time.
+   */
+  restart(): void {
+    this.samples = 0;
+  }
+
   observe(s: ShardTimingSample): void {
     if (!(s.examples > 0 && Number.isFinite(s.roundTripMs) && s.roundTripMs >= 0)) return;
     const t = s.roundTripMs;

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { aloneExamplesPerSec, planShardsByCost, type ShardCost } from '../src/planner.js';
-import { STEADY_WINDOW, ShardCostEstimate } from '../src/shard-cost.js';
+import { ShardCostEstimate, STEADY_WINDOW } from '../src/shard-cost.js';
 
 const finish = (w: ShardCost, n: number) => (n > 0 ? w.fixedMs + n * w.msPerExample : 0);
 const makespan = (ws: ShardCost[], sizes: number[]) => Math.max(...sizes.map((n, i) => finish(ws[i], n)));
