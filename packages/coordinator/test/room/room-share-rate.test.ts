@@ -64,20 +64,31 @@ describe("the host's progress messages to peers", () => {
     const trainer = new FakeTrainer();
     host.attach(trainer);
     const t0 = performance.now();
-    // 200 iterations as fast as they come: p1 computes throughout, p2 stands by
+    // 200 iterations as fast as they come: p1 computes throughout, p2 stands by (its reason's figures
+    // re-measured each iteration, as the planner's are)
     for (let i = 1; i <= 200; i++)
       trainer.fire(
         'iteration',
         iteration(i, [
           { id: 'p1', share: 0.5 },
-          { id: 'p2', share: 0, standby: 'standing by: its link costs 700 ms a shard' },
+          { id: 'p2', share: 0, standby: `standing by: its link costs ${700 + i} ms a shard (${(i / 7).toFixed(1)})` },
         ]),
       );
     const elapsed = performance.now() - t0;
     expect(elapsed).toBeLessThan(SHARE_EVERY_MS); // all within one period on any machine
     expect(told.p1).toHaveLength(1);
     expect(told.p2).toHaveLength(1);
-    expect(told.p2[0].standby).toMatch(/^standing by/);
+    expect(told.p2[0].standby).toBe('standing by: its link costs 701 ms a shard (0.1)');
+    // another reason to stand by: told at once
+    trainer.fire(
+      'iteration',
+      iteration(200, [
+        { id: 'p1', share: 0.5 },
+        { id: 'p2', share: 0, standby: 'standing by: the room was slower with more members (213 ms with 4)' },
+      ]),
+    );
+    expect(told.p2).toHaveLength(2);
+    expect(told.p2[1].standby).toMatch(/slower with more members/);
     // p2 starts computing: told at once; p1's share moves but its part does not: not yet
     trainer.fire(
       'iteration',
@@ -86,8 +97,8 @@ describe("the host's progress messages to peers", () => {
         { id: 'p2', share: 0.2 },
       ]),
     );
-    expect(told.p2).toHaveLength(2);
-    expect(told.p2[1]).toMatchObject({ iteration: 201, share: 0.2, standby: undefined });
+    expect(told.p2).toHaveLength(3);
+    expect(told.p2[2]).toMatchObject({ iteration: 201, share: 0.2, standby: undefined });
     expect(told.p1).toHaveLength(1);
     // a second later, the next iteration is told to both
     await new Promise((r) => setTimeout(r, SHARE_EVERY_MS + 50));
@@ -99,7 +110,7 @@ describe("the host's progress messages to peers", () => {
       ]),
     );
     expect(told.p1.map((p) => p.iteration)).toEqual([1, 202]);
-    expect(told.p2.map((p) => p.iteration)).toEqual([1, 201, 202]);
+    expect(told.p2.map((p) => p.iteration)).toEqual([1, 200, 201, 202]);
     // a state change always, with the last progress
     trainer.fire('state', { state: 'done' });
     expect(told.p1.at(-1)).toMatchObject({ state: 'done', iteration: 202, share: 0.4 });
