@@ -120,6 +120,13 @@ export class Volunteer {
   private held?: { version: number; weights: Float32Array };
   private drawings?: DrawingsSummary;
   private greeted = false;
+  /**
+   * The coordinator has sent something since hello. Until then hello is the only message sent: a
+   * Node host's WebRTC binding (@roamhq/wrtc) can hand its JS side the first messages of a new data
+   * channel out of order (those cached while it builds the channel's object come after one that
+   * arrives meanwhile), and a host that sees another message before hello bans the tab.
+   */
+  private heard = false;
 
   constructor(private readonly opts: VolunteerOptions) {}
 
@@ -141,11 +148,12 @@ export class Volunteer {
 
   /**
    * Draw to train: tells the coordinator what the student's drawings are (counts per digit, and the
-   * thumbnails the student chose to share), now if connected, else right after hello.
+   * thumbnails the student chose to share), now if connected, else once the coordinator has
+   * answered its hello.
    */
   setDrawings(d: DrawingsSummary): void {
     this.drawings = d;
-    if (this.greeted && this.link && !this.left.settled())
+    if (this.greeted && this.heard && this.link && !this.left.settled())
       void this.link.send(msg({ type: 'drawings', ...d })).catch(() => {});
   }
 
@@ -195,7 +203,6 @@ export class Volunteer {
     this.answer(link);
     await link.send(msg({ type: 'hello', token: o.token, name: o.name ?? 'volunteer', backends: o.backends ?? [] }));
     this.greeted = true;
-    if (this.drawings) await link.send(msg({ type: 'drawings', ...this.drawings }));
     this.update({ state: 'setting-up' });
   }
 
@@ -257,12 +264,16 @@ export class Volunteer {
       setInterval(() => {
         if (Date.now() - lastSeen > (o.heartbeatTimeoutMs ?? 30_000))
           return this.leave('the coordinator stopped answering');
-        if (link.quiet) void send(msg({ type: 'heartbeat', t: Date.now() }));
+        if (link.quiet && this.heard) void send(msg({ type: 'heartbeat', t: Date.now() }));
         link.tick();
       }, o.heartbeatMs ?? 2000),
     );
     link.onMessage((m) => {
       lastSeen = Date.now();
+      if (!this.heard) {
+        this.heard = true;
+        if (this.drawings && !this.left.settled()) void send(msg({ type: 'drawings', ...this.drawings }));
+      }
       switch (m.type) {
         case 'heartbeat':
           if (m.echo === undefined && link.quiet) void send(msg({ type: 'heartbeat', t: Date.now(), echo: m.t }));
