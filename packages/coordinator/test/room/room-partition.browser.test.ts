@@ -183,11 +183,14 @@ describe.skipIf(skip)('a Chromium volunteer tab in mode local over a chunked dat
     // from the second round on the tab's group is early (the thread holds each round open), and
     // every early group of the tab took its catch-up, as the rounds' events say. Of the 4 rounds
     // after the first, a CI run on a loaded machine saw 2 early groups (a group that came back
-    // after its round closed is not early): what is asserted is that each early one caught up
+    // after its round closed is not early): what is asserted is that each early one caught up.
+    // Such a group took its catch-up at the tab all the same, so the tab may count one more than
+    // the rounds' events (round seventeen's CI: 6 against 5): each side is checked on its own
     expect(early).toBeGreaterThanOrEqual(2);
     expect(seen.early).toBeGreaterThanOrEqual(2);
     expect(seen.caughtUp).toBe(seen.early);
-    expect(caughtUp).toBe(seen.caughtUp);
+    expect(caughtUp).toBe(early);
+    expect(early).toBeLessThanOrEqual(seen.early);
     await page.close();
     host.close();
   });
