@@ -107,6 +107,10 @@ export class ShardCostEstimate {
    * (mode auto, MNIST) the fit put the host's own worker at 6,918 examples/s at a fifth of a CPU
    * (its compute said about 320), and exact mode was predicted four times too fast.
    */
+  computeCost(): ShardCost {
+    return splitByCompute(this.mN, this.mT, this.mC);
+  }
+
   /**
    * computeCost over the last STEADY_WINDOW shards, all weighted alike, and never started over: for
    * a decision taken once (mode auto's). The moments above start over on a shard 3x off, which a
@@ -114,6 +118,7 @@ export class ShardCostEstimate {
    * throttled, in 90, and mode auto took whichever came last (8,619 or 657 examples/s) as its pace.
    */
   steadyCost(): ShardCost {
+    const k = Math.max(this.recent.length, 1);
     let n = 0;
     let t = 0;
     let c = 0;
@@ -122,13 +127,12 @@ export class ShardCostEstimate {
       t += r.roundTripMs;
       c += r.computeMs;
     }
-    const perExample = Math.max(c / Math.max(n, 1e-9), 1e-6);
-    const k = Math.max(this.recent.length, 1);
-    return { fixedMs: Math.max(0, (t - c) / k), msPerExample: perExample };
+    return splitByCompute(n / k, t / k, c / k);
   }
+}
 
-  computeCost(): ShardCost {
-    const perExample = Math.max(this.mC / Math.max(this.mN, 1e-9), 1e-6);
-    return { fixedMs: Math.max(0, this.mT - perExample * this.mN), msPerExample: perExample };
-  }
+/** A shard of `n` examples (means): its compute per example, and the rest of its round trip `t` as fixed. */
+function splitByCompute(n: number, t: number, c: number): ShardCost {
+  const perExample = Math.max(c / Math.max(n, 1e-9), 1e-6);
+  return { fixedMs: Math.max(0, t - perExample * n), msPerExample: perExample };
 }

@@ -119,12 +119,12 @@ export class Volunteer {
   /** The last weights the coordinator sent (a copy): what its next 'weights-change' applies to. */
   private held?: { version: number; weights: Float32Array };
   private drawings?: DrawingsSummary;
-  private greeted = false;
   /**
-   * The coordinator has sent something since hello. Until then hello is the only message sent: a
-   * Node host's WebRTC binding (@roamhq/wrtc) can hand its JS side the first messages of a new data
-   * channel out of order (those cached while it builds the channel's object come after one that
-   * arrives meanwhile), and a host that sees another message before hello bans the tab.
+   * The coordinator has sent something (it speaks only after our hello, which start() queues in the
+   * turn the link opens). Until then hello is the only message sent: a Node host's WebRTC binding
+   * (@roamhq/wrtc) can hand its JS side the first messages of a new data channel out of order (those
+   * cached while it builds the channel's object come after one that arrives meanwhile), and a host
+   * that sees another message before hello bans the tab.
    */
   private heard = false;
 
@@ -153,7 +153,7 @@ export class Volunteer {
    */
   setDrawings(d: DrawingsSummary): void {
     this.drawings = d;
-    if (this.greeted && this.heard && this.link && !this.left.settled())
+    if (this.heard && this.link && !this.left.settled())
       void this.link.send(msg({ type: 'drawings', ...d })).catch(() => {});
   }
 
@@ -202,7 +202,6 @@ export class Volunteer {
     link.onError((e) => this.leave(`bad message from the coordinator: ${e.message}`));
     this.answer(link);
     await link.send(msg({ type: 'hello', token: o.token, name: o.name ?? 'volunteer', backends: o.backends ?? [] }));
-    this.greeted = true;
     this.update({ state: 'setting-up' });
   }
 
